@@ -1,0 +1,39 @@
+"""Exception types raised by neurosim.
+
+Library code raises these; only :mod:`neurosim.cli` turns them into one-line
+messages and exit codes.
+"""
+
+from __future__ import annotations
+
+
+class NeuroSimError(Exception):
+    """Base class of every error neurosim raises on purpose."""
+
+
+class ConfigError(NeuroSimError, ValueError):
+    """A configuration field has a bad value.
+
+    Parameters
+    ----------
+    field : str
+        Dotted path of the field (e.g. ``"weight_bits"``).
+    value : object
+        The value that was given.
+    allowed : str
+        What would have been accepted.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field} = {value!r}: {allowed}")
+
+
+class DataError(NeuroSimError):
+    """A data set is missing or malformed (the message names the file)."""
+
+
+class NumericalError(NeuroSimError):
+    """Training diverged (e.g. a NaN loss in float mode)."""
