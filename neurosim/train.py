@@ -1,0 +1,212 @@
+"""Training runs: epochs over a data set, evaluation, and the JSON record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosim.config import TrainConfig
+from neurosim.data import Dataset, load_dataset
+from neurosim.engine import Engine, make_engine
+from neurosim.errors import NumericalError
+
+SCHEMA_VERSION = 1
+EVAL_BATCH = 1000
+
+
+@dataclass
+class EpochStats:
+    """Figures of one epoch (accuracies are fractions, loss is mean cross-entropy)."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    test_accuracy: float
+    saturations: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class TrainResult:
+    """Outcome of one run.
+
+    Attributes
+    ----------
+    config : TrainConfig
+        The resolved configuration.
+    epochs : list of EpochStats
+        Per-epoch figures.
+    counts : dict
+        Event counts over the run (``sat:<tensor>``, ``changed:W^h``,
+        ``rng_bits``).
+    weights_sha256 : str
+        Hash of the final weights (bytes of every W^h, then C^h).
+    wall_seconds : float
+        Wall time of the whole run (data loading included).
+    """
+
+    config: TrainConfig
+    epochs: list[EpochStats] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    weights_sha256: str = ""
+    wall_seconds: float = 0.0
+    data_source: str = ""
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.epochs[-1].test_accuracy if self.epochs else float("nan")
+
+    @property
+    def train_accuracy(self) -> float:
+        return self.epochs[-1].train_accuracy if self.epochs else float("nan")
+
+    def saturations(self) -> dict[str, int]:
+        """Saturation events per tensor (``init`` = when parameters were quantized)."""
+        return {k[4:]: v for k, v in sorted(self.counts.items()) if k.startswith("sat:")}
+
+    def to_record(self) -> dict[str, Any]:
+        """The versioned JSON record of the run."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "config": self.config.to_dict(),
+            "results": {
+                "test_accuracy": self.test_accuracy,
+                "train_accuracy": self.train_accuracy,
+                "epochs": [e.to_dict() for e in self.epochs],
+                "saturations": self.saturations(),
+                "saturations_total": int(sum(self.saturations().values())),
+                "counts": {k: int(v) for k, v in sorted(self.counts.items())},
+                "weights_sha256": self.weights_sha256,
+                "data_source": self.data_source,
+                "wall_seconds": self.wall_seconds,
+            },
+        }
+
+
+def one_hot(y: np.ndarray, n: int, dtype=np.float32) -> np.ndarray:
+    """``(B,)`` labels to ``(B, n)`` one-hot targets."""
+    t = np.zeros((y.shape[0], n), dtype=dtype)
+    t[np.arange(y.shape[0]), y] = 1
+    return t
+
+
+def evaluate(engine: Engine, x: np.ndarray, y: np.ndarray) -> float:
+    """Classification accuracy (fraction) of the engine on ``(x, y)``."""
+    correct = 0
+    for s in range(0, x.shape[0], EVAL_BATCH):
+        out = engine.predict(x[s : s + EVAL_BATCH])
+        correct += int((out.argmax(axis=1) == y[s : s + EVAL_BATCH]).sum())
+    return correct / max(1, x.shape[0])
+
+
+def weights_hash(engine: Engine) -> str:
+    """SHA-256 of the final parameters (W^1..W^L, then C^h), as float64 bytes."""
+    h = hashlib.sha256()
+    for m in [*engine.W, *getattr(engine, "C", [])]:
+        h.update(np.ascontiguousarray(m, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def train(
+    cfg: TrainConfig,
+    dataset: Dataset | None = None,
+    progress: bool = False,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> tuple[TrainResult, Engine]:
+    """Train one network as configured.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        Validated here before anything runs.
+    dataset : Dataset, optional
+        Preloaded data (else loaded from ``cfg.data``).
+    progress : bool
+        Show a tqdm progress bar per epoch (on stderr).
+    on_epoch : callable, optional
+        Called with each epoch's :class:`EpochStats`.
+
+    Returns
+    -------
+    (TrainResult, Engine)
+    """
+    t0 = time.perf_counter()
+    cfg.validate()
+    ds = dataset if dataset is not None else load_dataset(cfg.data, cfg.data_dir, cfg.seed)
+    engine = make_engine(cfg, ds.n_features, ds.n_classes)
+    result = TrainResult(config=cfg, data_source=ds.source)
+    rng = np.random.default_rng([cfg.seed, 3])
+    n = ds.x_train.shape[0]
+    for epoch in range(cfg.epochs):
+        te = time.perf_counter()
+        engine.start_epoch(epoch)
+        sat_before = _sat_total(engine)
+        order = rng.permutation(n)
+        loss_sum, correct = 0.0, 0
+        steps = range(0, n, cfg.batch)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="sample",
+                       leave=False, dynamic_ncols=True)
+        for s in steps:
+            idx = order[s : s + cfg.batch]
+            x = ds.x_train[idx]
+            y = ds.y_train[idx]
+            t = one_hot(y, ds.n_classes)
+            try:
+                with np.errstate(over="raise", invalid="raise"):
+                    out = engine.train_batch(x, t)
+            except FloatingPointError:
+                raise NumericalError(
+                    f"training diverged (NaN/Inf) in epoch {epoch + 1}, step {s // cfg.batch + 1};"
+                    f" try a smaller lr (now {cfg.lr})"
+                ) from None
+            p = np.clip(out[np.arange(len(y)), y], 1e-7, 1.0)
+            loss_sum += float(-np.log(p).sum())
+            correct += int((out.argmax(axis=1) == y).sum())
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
+        if not np.isfinite(loss_sum):
+            raise NumericalError(f"loss is not finite in epoch {epoch + 1}")
+        stats = EpochStats(
+            epoch=epoch + 1,
+            train_loss=loss_sum / n,
+            train_accuracy=correct / n,
+            test_accuracy=evaluate(engine, ds.x_test, ds.y_test),
+            saturations=_sat_total(engine) - sat_before,
+            seconds=time.perf_counter() - te,
+        )
+        result.epochs.append(stats)
+        if on_epoch is not None:
+            on_epoch(stats)
+    result.counts = dict(engine.counts)
+    result.weights_sha256 = weights_hash(engine)
+    result.wall_seconds = time.perf_counter() - t0
+    return result, engine
+
+
+def _sat_total(engine: Engine) -> int:
+    return sum(v for k, v in engine.counts.items() if k.startswith("sat:"))
+
+
+def write_record(record: dict[str, Any], path: str | Path) -> None:
+    """Write a JSON record atomically (temp file, then rename)."""
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, p)
