@@ -1,0 +1,161 @@
+"""Command-line interface: ``neurosim train``.
+
+Only this module prints and exits. Errors neurosim raises on purpose become one
+line on stderr and exit code 2 (``--debug`` shows the traceback instead).
+Heavy modules are imported inside the commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EXIT_USAGE = 2
+
+# flag -> (config field, type, help); the TOML file uses the field names
+TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("--rule", "rule", str, "bp, rbp, srbp, sbp, arbp, asrbp, top-only (default srbp)"),
+    ("--data", "data", str, "mnist5k (default), digits, fashion-mnist, mnist"),
+    ("--data-dir", "data_dir", str, "directory searched first for IDX data files"),
+    ("--epochs", "epochs", int, "passes over the training set (default 20)"),
+    ("--batch", "batch", int, "minibatch size (default 64)"),
+    ("--lr", "lr", float, "learning rate eta (default 0.1)"),
+    ("--lr-decay", "lr_decay", float, "lr multiplier per epoch (default 1.0)"),
+    ("--hidden", "hidden", str, "hidden widths, e.g. 100,100,100,100 (default)"),
+    ("--act", "act", str, "hidden activation: tanh (default), logistic, relu, linear"),
+    ("--output", "output", str, "output: softmax (default), sigmoid, linear"),
+    ("--mode", "mode", str, "float (float32 reference, default) or fixed (bit-exact chip)"),
+    ("--weight-bits", "weight_bits", int, "forward weight width in bits (default 16)"),
+    ("--weight-int-bits", "weight_int_bits", int, "weight integer bits, sign excluded (1)"),
+    ("--act-bits", "act_bits", int, "activation width in bits (default 8)"),
+    ("--act-int-bits", "act_int_bits", int, "activation integer bits (default 0)"),
+    ("--error-bits", "error_bits", int, "log-quantized error code bits, 0 = linear (default 0)"),
+    ("--error-alpha-log2", "error_alpha_log2", int, "log quantizer alpha = 2**this (0)"),
+    ("--error-word-bits", "error_word_bits", int, "linear error word width (default 16)"),
+    ("--error-int-bits", "error_int_bits", int, "error word integer bits (default 3)"),
+    ("--feedback-bits", "feedback_bits", int, "C^h entry width in bits (default 8)"),
+    ("--feedback-int-bits", "feedback_int_bits", int, "C^h integer bits (default 0)"),
+    ("--acc-bits", "acc_bits", int, "MAC accumulator width (default 32)"),
+    ("--lut-bits", "lut_bits", int, "activation LUT input width (default 12)"),
+    ("--lut-int-bits", "lut_int_bits", int, "LUT input integer bits (default 3)"),
+    ("--lr-frac", "lr_frac", int, "fraction bits of the lr register (default 16)"),
+    ("--update-bits", "update_bits", int, "log-quantized weight updates, 0 = off (default)"),
+    ("--rounding", "rounding", str, "weight update rounding: stochastic (default), nearest"),
+    ("--feedback", "feedback", str, "C^h format: dense (default), sparse, binary, lowrank"),
+    ("--feedback-dist", "feedback_dist", str, "dense C^h entries: uniform (default), normal"),
+    ("--feedback-mean", "feedback_mean", float, "mean added to dense C^h entries (0)"),
+    ("--feedback-n", "feedback_n", int, "sparse C^h: ones per row, p = n/fan-in"),
+    ("--rank", "rank", int, "lowrank C^h: rank of the truncated SVD"),
+    ("--seed", "seed", int, "seed of split, init, feedback and rounding (default 0)"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with one line, as for bad values
+        self.exit(EXIT_USAGE, f"neurosim: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    p = _Parser(prog="neurosim", description="Bit-exact simulator of an on-chip learning chip.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = sub.add_parser(
+        "train",
+        help="train one network and report accuracy",
+        description="Train one network on the simulated chip (or in float32) and report.",
+    )
+    for flag, dest, typ, help_ in TRAIN_FLAGS:
+        t.add_argument(flag, dest=dest, type=typ, default=None, help=help_)
+    t.add_argument("--no-derivative", dest="no_derivative", action="store_const", const=True,
+                   default=None, help="drop f' from the hidden error")
+    t.add_argument("--config", help="TOML file of config fields (flags override it)")
+    t.add_argument("--json", help="write the run's JSON record here")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return p
+
+
+def resolve_config(args: argparse.Namespace):
+    """The run's config: defaults, then the TOML file, then flags."""
+    from neurosim.config import TrainConfig, parse_hidden
+
+    cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    given = {}
+    for _flag, dest, _t, _h in TRAIN_FLAGS:
+        v = getattr(args, dest)
+        if v is not None:
+            given[dest] = parse_hidden(v) if dest == "hidden" else v
+    if args.no_derivative:
+        given["no_derivative"] = True
+    cfg.update(given)
+    return cfg.validate()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``neurosim train``: run, print the epoch table and summary, write JSON."""
+    cfg = resolve_config(args)
+    from neurosim.data import load_dataset
+    from neurosim.train import train, write_record
+
+    ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed)
+    hidden = "-".join(str(n) for n in cfg.hidden)
+    print(f"neurosim train: {cfg.rule} on {ds.name} ({ds.x_train.shape[0]} train, "
+          f"{ds.x_test.shape[0]} test), net {ds.n_features}-{hidden}-{ds.n_classes} {cfg.act}, "
+          f"mode {cfg.mode}")
+    if cfg.mode == "fixed":
+        from neurosim.network import Formats
+
+        fm = Formats.from_config(cfg)
+        print(f"  formats: W {fm.weight}  O {fm.act}  input {fm.inp}  C {fm.feedback}  "
+              f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
+              f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}; "
+              f"rounding {cfg.rounding}")
+    header = f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>8} {'saturations':>11} {'s':>6}"
+    print(header)
+    print("-" * len(header))
+
+    def show(e) -> None:
+        print(f"{e.epoch:>5} {e.train_loss:>10.4f} {e.train_accuracy:>9.4f} "
+              f"{e.test_accuracy:>8.4f} {e.saturations:>11} {e.seconds:>6.2f}", flush=True)
+
+    result, _engine = train(cfg, ds, progress=not args.no_progress, on_epoch=show)
+    print()
+    print(f"test accuracy  {result.test_accuracy:.4f}   train accuracy  "
+          f"{result.train_accuracy:.4f}   wall  {result.wall_seconds:.1f} s")
+    if cfg.mode == "fixed":
+        sats = {k: v for k, v in result.saturations().items() if v}
+        changed = {k[8:]: v for k, v in result.counts.items() if k.startswith("changed:")}
+        print("saturations    " + (", ".join(f"{k} {v}" for k, v in sats.items()) or "none"))
+        print("weight writes  " + ", ".join(f"{k} {v}" for k, v in sorted(changed.items())))
+        print(f"rng bits       {result.counts.get('rng_bits', 0)}")
+    print(f"weights sha256 {result.weights_sha256[:16]}")
+    if args.json:
+        write_record(result.to_record(), args.json)
+        print(f"record         {args.json}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neurosim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+    except KeyboardInterrupt:
+        print("neurosim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 -- one line for the user, traceback with --debug
+        from neurosim.errors import NeuroSimError
+
+        if args.debug or not isinstance(e, NeuroSimError):
+            raise
+        print(f"neurosim: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

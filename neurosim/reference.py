@@ -1,0 +1,212 @@
+"""Slow, obviously-correct reference of the fixed-point training step.
+
+One sample at a time, Python integers, explicit shifts and comparisons, every
+MAC accumulated sequentially with saturation at each step. It shares only the
+chip's *tables* with the fast engine (formats, activation LUTs, initial
+parameter codes, generator keys), never its arithmetic, so a test that runs
+both for several steps and compares weights, activations and event counts bit
+for bit checks the fast path's exactness (BLAS in float32/float64, fused
+kernels, batching).
+
+Use it on small networks: it runs a few thousand MACs per millisecond.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from neurosim.engine import FixedEngine
+from neurosim.fixedpoint import (
+    FixedFormat,
+    ref_log_quantize,
+    ref_quantize,
+    ref_random_word,
+    ref_saturate,
+    ref_shift_nearest,
+)
+
+
+class ReferenceEngine:
+    """Integer reference of :class:`~neurosim.engine.FixedEngine`.
+
+    Parameters
+    ----------
+    fast : FixedEngine
+        A freshly built fast engine; its initial codes, tables and keys are
+        copied (as Python ints), not its state.
+    """
+
+    def __init__(self, fast: FixedEngine) -> None:
+        self.cfg = fast.cfg
+        self.rule = fast.rule
+        self.fm = fast.fm
+        self.L = fast.L
+        self.W = [[[int(v) for v in row] for row in w] for w in fast.W]
+        self.C = [[[int(v) for v in row] for row in c] for c in fast.C]
+        self.f = [int(v) for v in fast.luts.f]
+        self.df = [int(v) for v in fast.luts.df]
+        self.fout = None if fast.luts.out is None else [int(v) for v in fast.luts.out]
+        self.exp = [int(v) for v in fast.luts.exp]
+        self.w_keys = list(fast.w_keys)
+        self.c_keys = list(fast.c_keys)
+        self.counts: Counter = Counter()
+        self.step_index = 0
+        self.lr = fast.lr
+
+    # ------------------------------------------------------------------
+    def _sat(self, v: int, fmt: FixedFormat, name: str) -> int:
+        v, n = ref_saturate(v, fmt)
+        self.counts[name] += n
+        return v
+
+    def _logq(self, v: int) -> int:
+        c = self.cfg
+        if not c.error_bits:
+            return v
+        frac = self.fm.error.frac
+        top = c.error_alpha_log2 + frac
+        emax = 0 if c.error_bits == 1 else min((1 << (c.error_bits - 1)) - 2, top)
+        return ref_log_quantize(v, c.error_bits, top, emax)
+
+    def forward_sample(self, x: np.ndarray, count: bool = True) -> tuple[list, list]:
+        """Forward pass of one sample: codes ``O^0..O^L`` and hidden ``f'`` codes."""
+        fm, cfg = self.fm, self.cfg
+        counts = self.counts if count else Counter()
+        a = []
+        for v in x:
+            q, n = ref_quantize(float(v), fm.inp)
+            counts["sat:O^0"] += n
+            a.append(q)
+        A, D = [a], []
+        for i, w in enumerate(self.W):
+            acc_fmt = fm.acc(i, cfg.acc_bits)
+            accs = []
+            for row in w:
+                s = 0
+                for wk, ak in zip(row, A[-1], strict=True):  # the tile's MAC order
+                    s, n = ref_saturate(s + wk * ak, acc_fmt)
+                    counts[f"sat:acc^{i + 1}"] += n
+                accs.append(s)
+            last = i == self.L - 1
+            if last and cfg.output == "linear":
+                out = []
+                for s in accs:
+                    v, n = ref_saturate(ref_shift_nearest(s, acc_fmt.frac - fm.out.frac), fm.out)
+                    counts[f"sat:S^{i + 1}"] += n
+                    out.append(v)
+                A.append(out)
+                continue
+            codes = []
+            for s in accs:
+                v, n = ref_saturate(ref_shift_nearest(s, acc_fmt.frac - fm.lut.frac), fm.lut)
+                counts[f"sat:S^{i + 1}"] += n
+                codes.append(v - fm.lut.qmin)
+            if not last:
+                A.append([self.f[c] for c in codes])
+                D.append([self.df[c] for c in codes])
+            elif cfg.output == "sigmoid":
+                A.append([self.fout[c] for c in codes])
+            else:  # softmax: exp LUT, then one integer division per output
+                top = max(codes)
+                e = [self.exp[top - c] for c in codes]
+                tot = sum(e)
+                A.append([(ej * (2 << fm.out.frac) + tot) // (2 * tot) for ej in e])
+        return A, D
+
+    def train_batch(self, x: np.ndarray, t: np.ndarray) -> None:
+        """One minibatch step, sample by sample, then the update."""
+        fm, cfg, rule, L = self.fm, self.cfg, self.rule, self.L
+        trained = range(L) if rule.trains_hidden else range(L - 1, L)
+        G = {i: np.zeros((len(self.W[i]), len(self.W[i][0])), dtype=object) for i in trained}
+        GC = {i: np.zeros((len(c), len(c[0])), dtype=object) for i, c in enumerate(self.C)}
+        m_fmt = fm.weight if rule.matrix == "W" else fm.feedback
+        pfrac = fm.error.frac + m_fmt.frac
+        for b in range(x.shape[0]):
+            A, D = self.forward_sample(x[b])
+            r_top = []
+            for j, o in enumerate(A[-1]):
+                v = int(t[b, j]) * (1 << fm.out.frac) - o
+                v = self._sat(ref_shift_nearest(v, fm.out.frac - fm.error.frac), fm.error,
+                              f"sat:R^{L}")
+                r_top.append(self._logq(v))
+            R = [None] * L
+            R[L - 1] = r_top
+            raw = r_top
+            if rule.trains_hidden:
+                for i in range(L - 2, -1, -1):
+                    src = {"top": r_top, "next": R[i + 1], "next_raw": raw}[rule.source]
+                    n_i = len(self.W[i])
+                    if rule.matrix == "W":
+                        wn = self.W[i + 1]
+                        p = [sum(src[k] * wn[k][j] for k in range(len(src))) for j in range(n_i)]
+                    else:
+                        c = self.C[i]
+                        p = [sum(c[j][k] * src[k] for k in range(len(src))) for j in range(n_i)]
+                    if rule.source == "next_raw":
+                        raw = [
+                            self._logq(self._sat(ref_shift_nearest(v, pfrac - fm.error.frac),
+                                                 fm.error, f"sat:d^{i + 1}"))
+                            for v in p
+                        ]
+                    r = []
+                    for j, v in enumerate(p):
+                        if cfg.no_derivative:
+                            v = ref_shift_nearest(v, pfrac - fm.error.frac)
+                        else:
+                            v = ref_shift_nearest(v * D[i][j], pfrac + fm.deriv.frac - fm.error.frac)
+                        r.append(self._logq(self._sat(v, fm.error, f"sat:R^{i + 1}")))
+                    R[i] = r
+            for i in trained:
+                G[i] += np.outer(np.array(R[i], dtype=object), np.array(A[i], dtype=object))
+            if rule.adaptive:
+                for i in range(L - 1):
+                    src = r_top if rule.source == "top" else R[i + 1]
+                    GC[i] += np.outer(np.array(A[i + 1], dtype=object), np.array(src, dtype=object))
+        mult = int(round(self.lr / x.shape[0] * (1 << cfg.lr_frac)))
+        for i in trained:
+            src_fmt = fm.inp if i == 0 else fm.act
+            shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
+            self._update(self.W[i], G[i], mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}")
+        if rule.adaptive:
+            for i in range(L - 1):
+                shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
+                self._update(self.C[i], GC[i], mult, shift, fm.feedback, self.c_keys[i],
+                             f"C^{i + 1}")
+        self.step_index += 1
+
+    def _update(self, w: list, g: np.ndarray, mult: int, shift: int, fmt: FixedFormat,
+                key: int, name: str) -> None:
+        cfg = self.cfg
+        cols = len(w[0])
+        counter0 = self.step_index * len(w) * cols
+        stoch = cfg.rounding == "stochastic" and shift > 0
+        d = {}
+        for r in range(len(w)):
+            for c in range(cols):
+                v = int(g[r, c]) * mult
+                if stoch:
+                    rnd = ref_random_word(key, counter0 + r * cols + c) >> (64 - shift)
+                    d[r, c] = (v + rnd) >> shift
+                else:
+                    d[r, c] = ref_shift_nearest(v, shift)
+        if stoch:
+            self.counts["rng_bits"] += len(d) * shift
+        k = cfg.update_bits
+        mx = max(abs(v) for v in d.values())
+        if k and mx:
+            top = (mx - 1).bit_length()  # smallest t with 2**t >= mx
+            if k == 1:
+                d = {rc: 0 if v == 0 else (1 << top if v > 0 else -(1 << top))
+                     for rc, v in d.items()}
+            else:
+                emax = min((1 << (k - 1)) - 2, top)
+                d = {rc: ref_log_quantize(v, k, top, emax) for rc, v in d.items()}
+        for (r, c), dv in d.items():
+            if dv:
+                old = w[r][c]
+                new = self._sat(old + dv, fmt, f"sat:{name}")
+                if new != old:
+                    self.counts[f"changed:{name}"] += 1
+                w[r][c] = new
