@@ -130,6 +130,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("saturations    " + (", ".join(f"{k} {v}" for k, v in sats.items()) or "none"))
         print("weight writes  " + ", ".join(f"{k} {v}" for k, v in sorted(changed.items())))
         print(f"rng bits       {result.counts.get('rng_bits', 0)}")
+        for name in result.frozen_layers():
+            print(f"warning: {name} never changed: every update was below half an LSB of "
+                  f"the weight format; use --rounding stochastic or more --weight-bits")
     print(f"weights sha256 {result.weights_sha256[:16]}")
     if args.json:
         write_record(result.to_record(), args.json)

@@ -337,7 +337,7 @@ class FixedEngine(Engine):
                 self.step_index * self.W[i].size, cfg.update_bits,
             )
             self.counts[f"sat:W^{i + 1}"] += sat
-            self.counts[f"changed:W^{i + 1}"] += changed
+            self.counts[f"changed:W^{i + 1}"] += changed  # the key exists even when 0
             self.counts["rng_bits"] += bits
         if self.rule.adaptive:
             for i in range(self.L - 1):

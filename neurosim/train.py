@@ -75,6 +75,12 @@ class TrainResult:
         """Saturation events per tensor (``init`` = when parameters were quantized)."""
         return {k[4:]: v for k, v in sorted(self.counts.items()) if k.startswith("sat:")}
 
+    def frozen_layers(self) -> list[str]:
+        """Trained weight matrices that never changed (updates below one LSB)."""
+        return [
+            k[8:] for k, v in sorted(self.counts.items()) if k.startswith("changed:") and v == 0
+        ]
+
     def to_record(self) -> dict[str, Any]:
         """The versioned JSON record of the run."""
         return {

@@ -1,0 +1,171 @@
+"""Fast fixed engine versus the integer reference, and the rule table in float."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurosim.config import TrainConfig
+from neurosim.engine import FixedEngine, FloatEngine
+from neurosim.network import deriv_float
+from neurosim.reference import ReferenceEngine
+from neurosim.rules import RULES
+from neurosim.train import one_hot
+
+N_IN, N_OUT, B = 20, 4, 5
+
+WIDTHS = {
+    "w16a8": dict(),
+    "w8a6-log4": dict(weight_bits=8, act_bits=6, error_bits=4),
+    "w12-log1-nearest-upd3": dict(weight_bits=12, error_bits=1, rounding="nearest", update_bits=3),
+    "narrow-acc": dict(acc_bits=12, weight_bits=10, lr=0.5),
+}
+
+
+def _batches(seed: int, n: int):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        x = (rng.integers(0, 256, size=(B, N_IN)) / 256).astype(np.float32)
+        yield x, one_hot(rng.integers(0, N_OUT, size=B), N_OUT)
+
+
+def _run_both(steps: int = 3, **kw):
+    cfg = TrainConfig(mode="fixed", hidden=(12, 9, 7), batch=B, **kw).validate()
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    ref = ReferenceEngine(fast)
+    for x, t in _batches(1, steps):
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    return fast, ref
+
+
+def _events(counts) -> dict:
+    return {k: v for k, v in counts.items() if v and not k.endswith(":init")}
+
+
+def _assert_same(fast: FixedEngine, ref: ReferenceEngine) -> None:
+    for i, (a, b) in enumerate(zip(ref.W, fast.W, strict=True)):
+        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"W^{i + 1}")
+    for i, (a, b) in enumerate(zip(ref.C, fast.C, strict=True)):
+        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"C^{i + 1}")
+    assert _events(fast.counts) == _events(ref.counts)
+    # activations of a fresh batch, layer by layer
+    x, _ = next(_batches(7, 1))
+    A, D = fast.forward(fast.quantize_input(x), count=False)
+    for b in range(B):
+        rA, rD = ref.forward_sample(x[b], count=False)
+        for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
+            assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
+        for h, (rd, fd) in enumerate(zip(rD, D, strict=True)):
+            assert [int(v) for v in fd[b]] == rd, f"f'(S^{h + 1}) sample {b}"
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@pytest.mark.parametrize("widths", list(WIDTHS))
+def test_fast_equals_reference_bit_for_bit(rule: str, widths: str) -> None:
+    fast, ref = _run_both(rule=rule, **WIDTHS[widths])
+    _assert_same(fast, ref)
+    # the comparison is not vacuous: weights moved and random bits were drawn
+    assert sum(v for k, v in fast.counts.items() if k.startswith("changed:W")) > 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(rule="srbp", output="sigmoid", act="relu", act_int_bits=2, no_derivative=True),
+        dict(rule="bp", output="linear", act="logistic"),
+        dict(rule="rbp", feedback="binary"),
+        dict(rule="srbp", feedback="sparse", feedback_n=2),
+        dict(rule="rbp", feedback="lowrank", rank=2),
+        dict(rule="sbp", act="linear", error_bits=3),
+    ],
+    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
+)
+def test_variants_bit_exact(extra: dict) -> None:
+    fast, ref = _run_both(**extra)
+    _assert_same(fast, ref)
+
+
+def test_narrow_accumulator_saturates_in_order() -> None:
+    fast, ref = _run_both(rule="srbp", **WIDTHS["narrow-acc"])
+    assert fast.counts["sat:acc^1"] > 0  # the sequential saturating path really ran
+    assert fast.counts["sat:acc^1"] == ref.counts["sat:acc^1"]
+
+
+def test_top_only_leaves_hidden_weights_alone() -> None:
+    cfg = TrainConfig(mode="fixed", rule="top-only", hidden=(12, 9), batch=B).validate()
+    eng = FixedEngine(cfg, N_IN, N_OUT)
+    before = [w.copy() for w in eng.W]
+    for x, t in _batches(2, 3):
+        eng.train_batch(x, t)
+    assert all(np.array_equal(a, b) for a, b in zip(before[:-1], eng.W[:-1], strict=True))
+    assert not np.array_equal(before[-1], eng.W[-1])
+
+
+def test_same_seed_same_bits_and_other_seed_differs() -> None:
+    runs = []
+    for seed in (3, 3, 4):
+        cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, seed=seed).validate()
+        eng = FixedEngine(cfg, N_IN, N_OUT)
+        for x, t in _batches(2, 3):
+            eng.train_batch(x, t)
+        runs.append(np.concatenate([w.ravel() for w in eng.W]))
+    assert np.array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+# --- the rule table, checked against the paper's formulas in float ----------
+
+
+def _expected_hidden(rule: str, eng: FloatEngine, A, r_top):
+    """The hidden error of layer 1 (0-based 0) written out per rule."""
+    f = [deriv_float("tanh", None, a) for a in A[1:-1]]  # f'(S^h) via O^h
+    W, C = eng.W, eng.C
+    if rule == "bp":
+        r2 = f[1] * (r_top @ W[2])
+        return f[0] * (r2 @ W[1])
+    if rule in ("rbp", "arbp"):
+        r2 = f[1] * (r_top @ C[1].T)
+        return f[0] * (r2 @ C[0].T)
+    if rule in ("srbp", "asrbp"):
+        return f[0] * (r_top @ C[0].T)
+    if rule == "sbp":
+        return f[0] * ((r_top @ W[2]) @ W[1])
+    raise AssertionError(rule)
+
+
+@pytest.mark.parametrize("rule", ["bp", "rbp", "srbp", "sbp", "arbp", "asrbp"])
+def test_float_rule_matches_paper_formula(rule: str) -> None:
+    cfg = TrainConfig(rule=rule, hidden=(12, 9), batch=B).validate()
+    eng = FloatEngine(cfg, N_IN, N_OUT)
+    x, t = next(_batches(5, 1))
+    A, S, out = eng.forward(x)
+    r_top = t - out
+    expected = _expected_hidden(rule, eng, A, r_top)
+    W0 = eng.W[0].copy()
+    eng.train_batch(x, t)
+    dw = (eng.W[0] - W0) / np.float32(cfg.lr / B)
+    np.testing.assert_allclose(dw, expected.T @ A[0], rtol=2e-3, atol=2e-5)
+
+
+def test_float_no_derivative_drops_fprime() -> None:
+    cfg = TrainConfig(rule="srbp", hidden=(12, 9), batch=B, no_derivative=True).validate()
+    eng = FloatEngine(cfg, N_IN, N_OUT)
+    x, t = next(_batches(5, 1))
+    A, _, out = eng.forward(x)
+    expected = (t - out) @ eng.C[0].T
+    W0 = eng.W[0].copy()
+    eng.train_batch(x, t)
+    np.testing.assert_allclose((eng.W[0] - W0) / np.float32(cfg.lr / B), expected.T @ A[0],
+                               rtol=2e-3, atol=2e-5)
+
+
+def test_adaptive_channel_learns_by_forward_times_error() -> None:
+    cfg = TrainConfig(rule="asrbp", hidden=(12, 9), batch=B).validate()
+    eng = FloatEngine(cfg, N_IN, N_OUT)
+    x, t = next(_batches(5, 1))
+    A, _, out = eng.forward(x)
+    C0 = eng.C[0].copy()
+    eng.train_batch(x, t)
+    np.testing.assert_allclose((eng.C[0] - C0) / np.float32(cfg.lr / B), A[1].T @ (t - out),
+                               rtol=2e-3, atol=2e-5)
