@@ -68,8 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for flag, dest, typ, help_ in TRAIN_FLAGS:
         t.add_argument(flag, dest=dest, type=typ, default=None, help=help_)
-    t.add_argument("--no-derivative", dest="no_derivative", action="store_const", const=True,
-                   default=None, help="drop f' from the hidden error")
+    t.add_argument(
+        "--no-derivative",
+        dest="no_derivative",
+        action="store_const",
+        const=True,
+        default=None,
+        help="drop f' from the hidden error",
+    )
     t.add_argument("--config", help="TOML file of config fields (flags override it)")
     t.add_argument("--json", help="write the run's JSON record here")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -101,29 +107,41 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed)
     hidden = "-".join(str(n) for n in cfg.hidden)
-    print(f"neurosim train: {cfg.rule} on {ds.name} ({ds.x_train.shape[0]} train, "
-          f"{ds.x_test.shape[0]} test), net {ds.n_features}-{hidden}-{ds.n_classes} {cfg.act}, "
-          f"mode {cfg.mode}")
+    print(
+        f"neurosim train: {cfg.rule} on {ds.name} ({ds.x_train.shape[0]} train, "
+        f"{ds.x_test.shape[0]} test), net {ds.n_features}-{hidden}-{ds.n_classes} {cfg.act}, "
+        f"mode {cfg.mode}"
+    )
     if cfg.mode == "fixed":
         from neurosim.network import Formats
 
         fm = Formats.from_config(cfg)
-        print(f"  formats: W {fm.weight}  O {fm.act}  input {fm.inp}  C {fm.feedback}  "
-              f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
-              f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}; "
-              f"rounding {cfg.rounding}")
-    header = f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>8} {'saturations':>11} {'s':>6}"
+        print(
+            f"  formats: W {fm.weight}  O {fm.act}  input {fm.inp}  C {fm.feedback}  "
+            f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
+            f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}; "
+            f"rounding {cfg.rounding}"
+        )
+    header = (
+        f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>8} "
+        f"{'saturations':>11} {'s':>6}"
+    )
     print(header)
     print("-" * len(header))
 
     def show(e) -> None:
-        print(f"{e.epoch:>5} {e.train_loss:>10.4f} {e.train_accuracy:>9.4f} "
-              f"{e.test_accuracy:>8.4f} {e.saturations:>11} {e.seconds:>6.2f}", flush=True)
+        print(
+            f"{e.epoch:>5} {e.train_loss:>10.4f} {e.train_accuracy:>9.4f} "
+            f"{e.test_accuracy:>8.4f} {e.saturations:>11} {e.seconds:>6.2f}",
+            flush=True,
+        )
 
     result, _engine = train(cfg, ds, progress=not args.no_progress, on_epoch=show)
     print()
-    print(f"test accuracy  {result.test_accuracy:.4f}   train accuracy  "
-          f"{result.train_accuracy:.4f}   wall  {result.wall_seconds:.1f} s")
+    print(
+        f"test accuracy  {result.test_accuracy:.4f}   train accuracy  "
+        f"{result.train_accuracy:.4f}   wall  {result.wall_seconds:.1f} s"
+    )
     if cfg.mode == "fixed":
         sats = {k: v for k, v in result.saturations().items() if v}
         changed = {k[8:]: v for k, v in result.counts.items() if k.startswith("changed:")}
@@ -131,8 +149,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("weight writes  " + ", ".join(f"{k} {v}" for k, v in sorted(changed.items())))
         print(f"rng bits       {result.counts.get('rng_bits', 0)}")
         for name in result.frozen_layers():
-            print(f"warning: {name} never changed: every update was below half an LSB of "
-                  f"the weight format; use --rounding stochastic or more --weight-bits")
+            print(
+                f"warning: {name} never changed: every update was below half an LSB of "
+                f"the weight format; use --rounding stochastic or more --weight-bits"
+            )
     print(f"weights sha256 {result.weights_sha256[:16]}")
     if args.json:
         write_record(result.to_record(), args.json)

@@ -57,8 +57,13 @@ def build_feedback(cfg: TrainConfig, rule: Rule, sizes: list[int]) -> list[np.nd
         try:
             out.append(
                 make_feedback(
-                    rng, shape, cfg.feedback, cfg.feedback_dist, cfg.feedback_mean,
-                    cfg.feedback_n, cfg.rank,
+                    rng,
+                    shape,
+                    cfg.feedback,
+                    cfg.feedback_dist,
+                    cfg.feedback_mean,
+                    cfg.feedback_n,
+                    cfg.rank,
                 )
             )
         except ConfigError as e:
@@ -276,7 +281,9 @@ class FixedEngine(Engine):
         for i, w in enumerate(self.W):
             acc_fmt = fm.acc(i, cfg.acc_bits)
             src_fmt = fm.inp if i == 0 else fm.act
-            acc, nsat = kernels.exact_matmul(A[-1], w.T, src_fmt.max_abs, fm.weight.max_abs, acc_fmt)
+            acc, nsat = kernels.exact_matmul(
+                A[-1], w.T, src_fmt.max_abs, fm.weight.max_abs, acc_fmt
+            )
             if i < self.L - 1 or cfg.output != "linear":
                 s = shift_nearest(acc, acc_fmt.frac - fm.lut.frac)
                 s, n2 = saturate(s, fm.lut)
@@ -333,8 +340,15 @@ class FixedEngine(Engine):
             g = kernels.exact_matmul_plain(R[i].T, A[i], fm.error.max_abs, src_fmt.max_abs)
             shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
             sat, changed, bits = kernels.apply_update(
-                self.W[i], g, mult, shift, fm.weight, stoch, self.w_keys[i],
-                self.step_index * self.W[i].size, cfg.update_bits,
+                self.W[i],
+                g,
+                mult,
+                shift,
+                fm.weight,
+                stoch,
+                self.w_keys[i],
+                self.step_index * self.W[i].size,
+                cfg.update_bits,
             )
             self.counts[f"sat:W^{i + 1}"] += sat
             self.counts[f"changed:W^{i + 1}"] += changed  # the key exists even when 0
@@ -345,8 +359,15 @@ class FixedEngine(Engine):
                 g = kernels.exact_matmul_plain(A[i + 1].T, src, fm.act.max_abs, fm.error.max_abs)
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
                 sat, changed, bits = kernels.apply_update(
-                    self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
-                    self.step_index * self.C[i].size, cfg.update_bits,
+                    self.C[i],
+                    g,
+                    mult,
+                    shift,
+                    fm.feedback,
+                    stoch,
+                    self.c_keys[i],
+                    self.step_index * self.C[i].size,
+                    cfg.update_bits,
                 )
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
@@ -376,7 +397,9 @@ class FixedEngine(Engine):
         if self.cfg.no_derivative:
             r = shift_nearest(p, self._pfrac() - fm.error.frac)
         else:
-            r = kernels.mul_shift_nearest(p, self._D[i], self._pfrac() + fm.deriv.frac - fm.error.frac)
+            r = kernels.mul_shift_nearest(
+                p, self._D[i], self._pfrac() + fm.deriv.frac - fm.error.frac
+            )
         r, n = saturate(r, fm.error)
         self.counts[f"sat:R^{i + 1}"] += n
         return self._q(r)

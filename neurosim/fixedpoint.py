@@ -318,9 +318,7 @@ class LogQuantizer:
         if not 1 <= self.bits <= 16:
             raise ConfigError("error_bits", self.bits, "1 to 16 bits (0 disables)")
         if self.frac is not None and self.alpha_log2 + self.frac < 0:
-            raise ConfigError(
-                "error_alpha_log2", self.alpha_log2, "alpha must be at least one LSB"
-            )
+            raise ConfigError("error_alpha_log2", self.alpha_log2, "alpha must be at least one LSB")
 
     @property
     def emax(self) -> int:

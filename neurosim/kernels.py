@@ -63,7 +63,9 @@ def exact_matmul(
     n = matmul_saturating(
         np.ascontiguousarray(a, dtype=np.int64),
         np.ascontiguousarray(b, dtype=np.int64),
-        acc.qmin, acc.qmax, out,
+        acc.qmin,
+        acc.qmax,
+        out,
     )
     return out.astype(np.float64), int(n)
 
@@ -280,8 +282,16 @@ def apply_update(
     """
     buf = np.empty(w.size, dtype=np.int64)
     sat, changed, bits = update_kernel(
-        w, np.ascontiguousarray(g), np.int64(mult), np.int64(shift), np.int64(fmt.qmin),
-        np.int64(fmt.qmax), stochastic, np.int64(key), np.int64(counter0),
-        np.int64(update_bits), buf,
+        w,
+        np.ascontiguousarray(g),
+        np.int64(mult),
+        np.int64(shift),
+        np.int64(fmt.qmin),
+        np.int64(fmt.qmax),
+        stochastic,
+        np.int64(key),
+        np.int64(counter0),
+        np.int64(update_bits),
+        buf,
     )
     return int(sat), int(changed), int(bits)

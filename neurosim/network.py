@@ -138,7 +138,11 @@ class Luts:
             df = _table(lambda s: (s > 0).astype(np.float64), fm.lut, fm.deriv)
         else:
             df = _table(lambda s: _deriv_of(act, s), fm.lut, fm.deriv)
-        out = _table(lambda s: act_float("logistic", s), fm.lut, fm.out) if output == "sigmoid" else None
+        out = (
+            _table(lambda s: act_float("logistic", s), fm.lut, fm.out)
+            if output == "sigmoid"
+            else None
+        )
         d = np.arange(0, 1 << fm.lut.bits, dtype=np.float64)
         e, _ = fm.exp.quantize(np.exp(-fm.lut.to_real(d)))
         return cls(f=f, df=df, out=out, exp=e.astype(np.int64))

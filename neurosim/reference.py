@@ -128,8 +128,9 @@ class ReferenceEngine:
             r_top = []
             for j, o in enumerate(A[-1]):
                 v = int(t[b, j]) * (1 << fm.out.frac) - o
-                v = self._sat(ref_shift_nearest(v, fm.out.frac - fm.error.frac), fm.error,
-                              f"sat:R^{L}")
+                v = self._sat(
+                    ref_shift_nearest(v, fm.out.frac - fm.error.frac), fm.error, f"sat:R^{L}"
+                )
                 r_top.append(self._logq(v))
             R = [None] * L
             R[L - 1] = r_top
@@ -146,8 +147,13 @@ class ReferenceEngine:
                         p = [sum(c[j][k] * src[k] for k in range(len(src))) for j in range(n_i)]
                     if rule.source == "next_raw":
                         raw = [
-                            self._logq(self._sat(ref_shift_nearest(v, pfrac - fm.error.frac),
-                                                 fm.error, f"sat:d^{i + 1}"))
+                            self._logq(
+                                self._sat(
+                                    ref_shift_nearest(v, pfrac - fm.error.frac),
+                                    fm.error,
+                                    f"sat:d^{i + 1}",
+                                )
+                            )
                             for v in p
                         ]
                     r = []
@@ -155,7 +161,9 @@ class ReferenceEngine:
                         if cfg.no_derivative:
                             v = ref_shift_nearest(v, pfrac - fm.error.frac)
                         else:
-                            v = ref_shift_nearest(v * D[i][j], pfrac + fm.deriv.frac - fm.error.frac)
+                            v = ref_shift_nearest(
+                                v * D[i][j], pfrac + fm.deriv.frac - fm.error.frac
+                            )
                         r.append(self._logq(self._sat(v, fm.error, f"sat:R^{i + 1}")))
                     R[i] = r
             for i in trained:
@@ -172,12 +180,14 @@ class ReferenceEngine:
         if rule.adaptive:
             for i in range(L - 1):
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
-                self._update(self.C[i], GC[i], mult, shift, fm.feedback, self.c_keys[i],
-                             f"C^{i + 1}")
+                self._update(
+                    self.C[i], GC[i], mult, shift, fm.feedback, self.c_keys[i], f"C^{i + 1}"
+                )
         self.step_index += 1
 
-    def _update(self, w: list, g: np.ndarray, mult: int, shift: int, fmt: FixedFormat,
-                key: int, name: str) -> None:
+    def _update(
+        self, w: list, g: np.ndarray, mult: int, shift: int, fmt: FixedFormat, key: int, name: str
+    ) -> None:
         cfg = self.cfg
         cols = len(w[0])
         counter0 = self.step_index * len(w) * cols
@@ -198,8 +208,9 @@ class ReferenceEngine:
         if k and mx:
             top = (mx - 1).bit_length()  # smallest t with 2**t >= mx
             if k == 1:
-                d = {rc: 0 if v == 0 else (1 << top if v > 0 else -(1 << top))
-                     for rc, v in d.items()}
+                d = {
+                    rc: 0 if v == 0 else (1 << top if v > 0 else -(1 << top)) for rc, v in d.items()
+                }
             else:
                 emax = min((1 << (k - 1)) - 2, top)
                 d = {rc: ref_log_quantize(v, k, top, emax) for rc, v in d.items()}

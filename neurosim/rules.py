@@ -102,6 +102,4 @@ def feedback_shapes(rule: Rule, sizes: list[int]) -> list[tuple[int, int]]:
     if not rule.uses_feedback:
         return []
     L = len(sizes) - 1
-    return [
-        (sizes[h], sizes[L] if rule.source == "top" else sizes[h + 1]) for h in range(1, L)
-    ]
+    return [(sizes[h], sizes[L] if rule.source == "top" else sizes[h + 1]) for h in range(1, L)]

@@ -165,8 +165,13 @@ def train(
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=n, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="sample",
-                       leave=False, dynamic_ncols=True)
+            bar = tqdm(
+                total=n,
+                desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                unit="sample",
+                leave=False,
+                dynamic_ncols=True,
+            )
         for s in steps:
             idx = order[s : s + cfg.batch]
             x = ds.x_train[idx]

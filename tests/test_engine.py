@@ -156,8 +156,9 @@ def test_float_no_derivative_drops_fprime() -> None:
     expected = (t - out) @ eng.C[0].T
     W0 = eng.W[0].copy()
     eng.train_batch(x, t)
-    np.testing.assert_allclose((eng.W[0] - W0) / np.float32(cfg.lr / B), expected.T @ A[0],
-                               rtol=2e-3, atol=2e-5)
+    np.testing.assert_allclose(
+        (eng.W[0] - W0) / np.float32(cfg.lr / B), expected.T @ A[0], rtol=2e-3, atol=2e-5
+    )
 
 
 def test_adaptive_channel_learns_by_forward_times_error() -> None:
@@ -167,5 +168,6 @@ def test_adaptive_channel_learns_by_forward_times_error() -> None:
     A, _, out = eng.forward(x)
     C0 = eng.C[0].copy()
     eng.train_batch(x, t)
-    np.testing.assert_allclose((eng.C[0] - C0) / np.float32(cfg.lr / B), A[1].T @ (t - out),
-                               rtol=2e-3, atol=2e-5)
+    np.testing.assert_allclose(
+        (eng.C[0] - C0) / np.float32(cfg.lr / B), A[1].T @ (t - out), rtol=2e-3, atol=2e-5
+    )

@@ -1,0 +1,109 @@
+"""The CLI, driven through a subprocess as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "neurosim.cli", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_train_prints_table_summary_and_writes_record(tmp_path) -> None:
+    out = tmp_path / "rec.json"
+    p = run(
+        "train",
+        "--mode",
+        "fixed",
+        "--epochs",
+        "2",
+        "--hidden",
+        "32",
+        "--error-bits",
+        "4",
+        "--json",
+        str(out),
+    )
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert any(line.split()[:1] == ["2"] for line in lines)  # epoch 2 row
+    assert "test accuracy" in p.stdout and "saturations" in p.stdout
+    assert "epoch 1/2" in p.stderr  # progress bar
+    rec = json.loads(out.read_text())
+    assert rec["schema_version"] == 1
+    assert rec["config"]["mode"] == "fixed" and rec["config"]["error_bits"] == 4
+    assert rec["results"]["test_accuracy"] > 0.5
+    assert len(rec["results"]["epochs"]) == 2
+
+
+def test_config_file_and_flag_override(tmp_path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('rule = "rbp"\nepochs = 1\nhidden = [16]\nweight_bits = 12\nmode = "fixed"\n')
+    out = tmp_path / "r.json"
+    p = run(
+        "train", "--config", str(cfg), "--weight-bits", "10", "--no-progress", "--json", str(out)
+    )
+    assert p.returncode == 0, p.stderr
+    c = json.loads(out.read_text())["config"]
+    assert (c["rule"], c["weight_bits"], c["hidden"]) == ("rbp", 10, [16])
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--weight-bits", "40"], "weight_bits"),
+        (["--rule", "magic"], "rule"),
+        (["--act", "sin"], "act"),
+        (["--hidden", "10,x"], "hidden"),
+        (["--data", "imagenet"], "data"),
+        (["--feedback", "sparse"], "feedback_n"),
+        (["--feedback", "sparse", "--feedback-n", "11"], "feedback_n"),
+        (["--feedback", "lowrank", "--rank", "50"], "rank"),
+        (["--weight-int-bits", "20", "--weight-bits", "8"], "weight_int_bits"),
+        (["--epochs", "0"], "epochs"),
+        (["--lr", "-1"], "lr"),
+        (["--data", "mnist", "--data-dir", "/nonexistent"], "/nonexistent"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args: list[str], field: str) -> None:
+    p = run("train", "--epochs", "1", "--hidden", "16", "--no-progress", *args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr
+    err = p.stderr.strip()
+    assert field in err
+
+
+def test_bad_toml_names_the_line(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('rule = "srbp"\nepochs = = 3\n')
+    p = run("train", "--config", str(bad))
+    assert p.returncode == 2 and "line 2" in p.stderr and "Traceback" not in p.stderr
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("wieght_bits = 8\n")
+    p = run("train", "--config", str(unknown))
+    assert p.returncode == 2 and "wieght_bits" in p.stderr
+
+
+def test_unknown_flag_exits_2() -> None:
+    p = run("train", "--bogus")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_no_json_written_on_error(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    p = run("train", "--rule", "nope", "--json", str(out))
+    assert p.returncode == 2 and not out.exists()
