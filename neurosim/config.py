@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,12 @@ class TrainConfig:
         Low-rank feedback: rank r of the truncated SVD.
     no_derivative : bool
         Drop f' from the hidden error (the paper's failing variant).
+    packets : str
+        Error message encoding on the chip: ``dense`` (every component) or
+        ``event`` (only non-zero components, each with its address).
+    chip : str
+        Chip preset name (see ``hw_models/presets``) or path of a chip TOML
+        file; its cost model prices the run's events.
     seed : int
         Seed of data split, initial weights, feedback and rounding bits.
     """
@@ -130,14 +136,15 @@ class TrainConfig:
     feedback_n: int | None = None
     rank: int | None = None
     no_derivative: bool = False
+    packets: str = "dense"
+    chip: str = "ref45"
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------
     @classmethod
     def field_names(cls) -> list[str]:
         """Names a config file or flag may set."""
-        return [f.name for f in fields(cls) if f.name != "extra"]
+        return [f.name for f in fields(cls)]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "") -> TrainConfig:
@@ -153,7 +160,7 @@ class TrainConfig:
 
     def update(self, d: dict[str, Any], where: str = "") -> None:
         """Set fields from a mapping, checking names and types."""
-        names = {f.name: f for f in fields(self) if f.name != "extra"}
+        names = {f.name: f for f in fields(self)}
         for key, value in d.items():
             path = f"{where}{key}"
             if key not in names:
@@ -163,7 +170,6 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping of every field (JSON/TOML-ready)."""
         d = dataclasses.asdict(self)
-        d.pop("extra")
         d["hidden"] = list(self.hidden)
         return d
 
@@ -178,6 +184,7 @@ class TrainConfig:
         _choice("rounding", self.rounding, ROUNDING_MODES)
         _choice("feedback", self.feedback, FEEDBACK_FORMATS)
         _choice("feedback_dist", self.feedback_dist, FEEDBACK_DISTS)
+        _choice("packets", self.packets, ("dense", "event"))
         _int_range("epochs", self.epochs, 1, 100_000)
         _int_range("batch", self.batch, 1, 65_536)
         _int_range("seed", self.seed, 0, 2**63 - 1)
@@ -217,6 +224,10 @@ class TrainConfig:
                     self.error_alpha_log2,
                     f"at least -{frac} (alpha must be one LSB of the error word or more)",
                 )
+        if self.packets == "event" and self.error_bits == 1:
+            raise ConfigError(
+                "packets", self.packets, "dense with error_bits = 1 (sign-only codes have no zero)"
+            )
         if self.feedback == "sparse":
             if self.feedback_n is None:
                 raise ConfigError("feedback_n", None, "an integer n (p = n/fan-in) for sparse")

@@ -71,7 +71,7 @@ def build_feedback(cfg: TrainConfig, rule: Rule, sizes: list[int]) -> list[np.nd
     return out
 
 
-def hidden_errors(rule: Rule, L: int, r_top, ops) -> list:
+def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
     """Error signals of all layers, following the rule table.
 
     Parameters
@@ -84,19 +84,29 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> list:
         Quantized output error ``R^L``, shape ``(B, N_L)``.
     ops : object
         The engine: ``project(i, src)`` gives ``src`` carried to layer ``i``
-        by ``W[i+1]^T`` or ``C[i]``; ``finish(i, p, with_deriv)`` turns that
-        into the quantized ``R`` of layer ``i``; ``raw(i, p)`` quantizes a
-        projection without ``f'`` (SBP's chain signal).
+        by ``W[i+1]^T`` or ``C[i]``; ``finish(i, p)`` turns that into the
+        quantized ``R`` of layer ``i``; ``raw(i, p)`` quantizes a projection
+        without ``f'`` (SBP's chain signal).
 
     Returns
     -------
-    list
+    R : list
         ``R`` per layer (``None`` for layers the rule does not train).
+    messages : dict
+        What travels between tiles per sample: ``skip`` (``R^L`` broadcast)
+        or ``chain{h}`` (1-based: from layer h+1 down to layer h), each
+        ``(B, n)``.
+    sources : dict
+        Per hidden layer ``i``, the array that was projected for it.
     """
     R: list = [None] * L
     R[L - 1] = r_top
+    messages: dict = {}
+    sources: dict = {}
     if not rule.trains_hidden:
-        return R
+        return R, messages, sources
+    if rule.source == "top":
+        messages["skip"] = r_top
     raw_next = r_top
     for i in range(L - 2, -1, -1):
         if rule.source == "top":
@@ -105,11 +115,17 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> list:
             src = R[i + 1]
         else:  # "next_raw": SBP carries the signal without the f' of layers above
             src = raw_next
+        sources[i] = src
         p = ops.project(i, src)
         if rule.source == "next_raw":
             raw_next = ops.raw(i, p)
+            messages[f"chain{i + 1}"] = raw_next
+        elif rule.matrix == "W":  # BP: the projection is made where W^{h+1} lives
+            messages[f"chain{i + 1}"] = p
+        elif rule.source == "next":
+            messages[f"chain{i + 1}"] = src
         R[i] = ops.finish(i, p)
-    return R
+    return R, messages, sources
 
 
 class Engine:
@@ -134,6 +150,7 @@ class Engine:
         self.counts: Counter = Counter()
         self.step_index = 0
         self.lr = cfg.lr
+        self.accountant = None  # set by the caller to tally chip events
 
     def start_epoch(self, epoch: int) -> None:
         """Set the epoch's learning rate ``lr * lr_decay**epoch``."""
@@ -184,7 +201,9 @@ class FloatEngine(Engine):
             raise FloatingPointError("non-finite output")
         r_top = self._q(t - out)
         self._A, self._S = A, S
-        R = hidden_errors(self.rule, self.L, r_top, self)
+        R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self)
+        if self.accountant is not None:
+            self.accountant.observe(R, msgs, srcs)
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
             dw = R[i].T @ A[i]
@@ -326,7 +345,9 @@ class FixedEngine(Engine):
         a0 = self.quantize_input(x)
         A, D = self.forward(a0)
         self._A, self._D = A, D
-        R = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
+        R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
+        if self.accountant is not None:
+            self.accountant.observe(R, msgs, srcs)
         self._apply_updates(A, R, x.shape[0])
         self.step_index += 1
         return self.fm.out.to_real(A[-1])
