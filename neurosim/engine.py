@@ -31,8 +31,6 @@ from neurosim.fixedpoint import (
     LogQuantizer,
     derive_key,
     log_quantize,
-    saturate,
-    shift_nearest,
 )
 from neurosim.network import (
     Formats,
@@ -248,7 +246,7 @@ class FixedEngine(Engine):
     ----------
     fm : Formats
         Every tensor's fixed-point format.
-    W, C : list of ndarray (float32 holding integers)
+    W, C : list of ndarray (float64 holding integers)
         Forward weights and learning-channel matrices as stored codes.
     """
 
@@ -260,19 +258,49 @@ class FixedEngine(Engine):
         for i, w in enumerate(init_weights(cfg.seed, self.sizes)):
             q, n = fm.weight.quantize(w)
             self.counts[f"sat:W^{i + 1}:init"] += n
-            self.W.append(q.astype(np.float32))
-        self.C = []
+            self.W.append(q)  # float64 master codes
+        qs = []
         for i, c in enumerate(build_feedback(cfg, self.rule, self.sizes)):
             q, n = fm.feedback.quantize(c)
             self.counts[f"sat:C^{i + 1}:init"] += n
-            self.C.append(q.astype(np.float32))
+            qs.append(q)
+        # SRBP-type C^h all take R^L: stack them so one product feeds every
+        # hidden layer; C[i] are row views into the stack
+        self._C_all = np.vstack(qs) if qs and self.rule.source == "top" else None
+        if self._C_all is not None:
+            edges = np.cumsum([0] + [q.shape[0] for q in qs])
+            self.C = [self._C_all[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        else:
+            self.C = qs
+        self._proj: dict = {}
+        self._acc_fmt = [fm.acc(i, cfg.acc_bits) for i in range(self.L)]
         self.lq = (
             LogQuantizer(cfg.error_bits, cfg.error_alpha_log2, fm.error.frac)
             if cfg.error_bits
             else None
         )
+        if self.lq:
+            self._log = (cfg.error_bits, self.lq.top, *kernels.log_table(
+                cfg.error_bits, self.lq.top, self.lq.emax))
+        else:
+            self._log = (0, 0, np.zeros(0), np.zeros(1))
+        self._check_datapath()
         self.w_keys = [derive_key(cfg.seed, i, RNG_WEIGHT_UPDATE) for i in range(self.L)]
         self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
+
+    def _check_datapath(self) -> None:
+        """Refuse formats whose products could overflow the int64 datapath."""
+        fm, cfg = self.fm, self.cfg
+        m = fm.weight if self.rule.matrix == "W" else fm.feedback
+        worst = float(fm.error.max_abs) * m.max_abs * max(self.sizes) * fm.deriv.qmax
+        grad = float(fm.error.max_abs) * fm.act.max_abs * cfg.batch * (1 << cfg.lr_frac)
+        self._f64_exact = worst < 2.0**53  # the error unit may multiply in float64
+        if max(worst, grad) >= 2.0**62:
+            raise ConfigError(
+                "error_word_bits",
+                cfg.error_word_bits,
+                "narrower error, weight or feedback words (products would exceed 62 bits)",
+            )
 
     # ------------------------------------------------------------------
     def lr_register(self, batch: int) -> int:
@@ -281,9 +309,11 @@ class FixedEngine(Engine):
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         """Input codes ``O^0`` (float32 holding integers)."""
-        q, n = self.fm.inp.quantize(x)
+        q = np.empty(x.shape, dtype=np.float32)
+        f = self.fm.inp
+        n, self._rowsum0 = kernels.quantize_kernel(x, f.frac, f.qmin, f.qmax, q)
         self.counts["sat:O^0"] += n
-        return q.astype(np.float32)
+        return q
 
     def forward(self, a0: np.ndarray, count: bool = True) -> tuple[list, list]:
         """Integer forward pass.
@@ -295,29 +325,35 @@ class FixedEngine(Engine):
         D : list of ndarray
             ``f'(S^h)`` codes of hidden layers (format ``deriv``).
         """
-        fm, cfg, luts = self.fm, self.cfg, self.luts
+        fm, cfg, luts, lut = self.fm, self.cfg, self.luts, self.fm.lut
         A, D = [a0], []
+        rowsum = self._rowsum0
         for i, w in enumerate(self.W):
-            acc_fmt = fm.acc(i, cfg.acc_bits)
-            src_fmt = fm.inp if i == 0 else fm.act
+            acc_fmt = self._acc_fmt[i]
+            src = fm.inp if i == 0 else fm.act
             acc, nsat = kernels.exact_matmul(
-                A[-1], w.T, src_fmt.max_abs, fm.weight.max_abs, acc_fmt
+                A[-1], w.T, src.max_abs, fm.weight.max_abs, acc_fmt, rowsum
             )
-            if i < self.L - 1 or cfg.output != "linear":
-                s = shift_nearest(acc, acc_fmt.frac - fm.lut.frac)
-                s, n2 = saturate(s, fm.lut)
-                idx = (s - fm.lut.qmin).astype(np.intp)
-                if i < self.L - 1:
-                    A.append(luts.f[idx])
-                    D.append(luts.df[idx])
-                elif cfg.output == "sigmoid":
-                    A.append(luts.out[idx])
-                else:
-                    A.append(kernels.softmax_fixed(idx, luts.exp, fm.out.frac))
+            sh = acc_fmt.frac - lut.frac
+            out = np.empty(acc.shape, dtype=np.float32)
+            if i < self.L - 1:
+                d = np.empty(acc.shape, dtype=np.float32)
+                n2, rowsum = kernels.act_kernel(
+                    acc, sh, lut.qmin, lut.qmax, luts.f, luts.df, out, d, True
+                )
+                D.append(d)
+            elif cfg.output == "sigmoid":
+                n2, _ = kernels.act_kernel(
+                    acc, sh, lut.qmin, lut.qmax, luts.out, luts.out, out, out, False
+                )
+            elif cfg.output == "softmax":
+                n2 = kernels.softmax_kernel(
+                    acc, sh, lut.qmin, lut.qmax, luts.exp, fm.out.frac, out
+                )
             else:
-                s = shift_nearest(acc, acc_fmt.frac - fm.out.frac)
-                s, n2 = saturate(s, fm.out)
-                A.append(s.astype(np.float32))
+                sh = acc_fmt.frac - fm.out.frac
+                n2 = kernels.requant_kernel(acc, sh, fm.out.qmin, fm.out.qmax, out)
+            A.append(out)
             if count:
                 self.counts[f"sat:acc^{i + 1}"] += nsat
                 self.counts[f"sat:S^{i + 1}"] += n2
@@ -328,23 +364,28 @@ class FixedEngine(Engine):
         A, _ = self.forward(self.quantize_input(x), count=False)
         return self.fm.out.to_real(A[-1])
 
+    def _error(self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str) -> np.ndarray:
+        """Fused error unit: times ``f'``, round half even, saturate, log-quantize."""
+        e = self.fm.error
+        out = np.empty(p.shape, dtype=np.float32)
+        bits, top, thr, levels = self._log
+        self.counts[name] += kernels.error_kernel(
+            p, p if d is None else d, d is not None, shift, e.qmin, e.qmax, bits, top, thr,
+            levels, self._f64_exact, out,
+        )  # fmt: skip
+        return out
+
     def output_error(self, out: np.ndarray, t: np.ndarray) -> np.ndarray:
         """``R^L = T - O^L`` in the error word, log-quantized if configured."""
         fm = self.fm
-        r = t.astype(np.float64) * (1 << fm.out.frac) - out
-        r = shift_nearest(r, fm.out.frac - fm.error.frac)
-        r, n = saturate(r, fm.error)
-        self.counts[f"sat:R^{self.L}"] += n
-        return self._q(r)
-
-    def _q(self, r: np.ndarray) -> np.ndarray:
-        return r if self.lq is None else self.lq(r)
+        r = t * np.float32(1 << fm.out.frac) - out
+        return self._error(r, None, fm.out.frac - fm.error.frac, f"sat:R^{self.L}")
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
         a0 = self.quantize_input(x)
         A, D = self.forward(a0)
-        self._A, self._D = A, D
+        self._D = D
         R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
@@ -361,16 +402,9 @@ class FixedEngine(Engine):
             g = kernels.exact_matmul_plain(R[i].T, A[i], fm.error.max_abs, src_fmt.max_abs)
             shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
             sat, changed, bits = kernels.apply_update(
-                self.W[i],
-                g,
-                mult,
-                shift,
-                fm.weight,
-                stoch,
-                self.w_keys[i],
-                self.step_index * self.W[i].size,
-                cfg.update_bits,
-            )
+                self.W[i], g, mult, shift, fm.weight, stoch, self.w_keys[i],
+                self.step_index * self.W[i].size, cfg.update_bits,
+            )  # fmt: skip
             self.counts[f"sat:W^{i + 1}"] += sat
             self.counts[f"changed:W^{i + 1}"] += changed  # the key exists even when 0
             self.counts["rng_bits"] += bits
@@ -380,16 +414,9 @@ class FixedEngine(Engine):
                 g = kernels.exact_matmul_plain(A[i + 1].T, src, fm.act.max_abs, fm.error.max_abs)
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
                 sat, changed, bits = kernels.apply_update(
-                    self.C[i],
-                    g,
-                    mult,
-                    shift,
-                    fm.feedback,
-                    stoch,
-                    self.c_keys[i],
-                    self.step_index * self.C[i].size,
-                    cfg.update_bits,
-                )
+                    self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
+                    self.step_index * self.C[i].size, cfg.update_bits,
+                )  # fmt: skip
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
                 self.counts["rng_bits"] += bits
@@ -400,30 +427,28 @@ class FixedEngine(Engine):
         return self.fm.error.frac + m.frac
 
     def project(self, i: int, src: np.ndarray) -> np.ndarray:
+        e = self.fm.error.max_abs
         if self.rule.matrix == "W":
-            m, mfmt = self.W[i + 1], self.fm.weight
-            return kernels.exact_matmul_plain(src, m, self.fm.error.max_abs, mfmt.max_abs)
-        return kernels.exact_matmul_plain(
-            src, self.C[i].T, self.fm.error.max_abs, self.fm.feedback.max_abs
-        )
+            return kernels.exact_matmul_plain(src, self.W[i + 1], e, self.fm.weight.max_abs)
+        if self._C_all is None:
+            return kernels.exact_matmul_plain(src, self.C[i].T, e, self.fm.feedback.max_abs)
+        if i == self.L - 2:  # first hidden layer asked: one product for all of them
+            p = kernels.exact_matmul_plain(src, self._C_all.T, e, self.fm.feedback.max_abs)
+            col = 0
+            for h, c in enumerate(self.C):
+                self._proj[h] = np.ascontiguousarray(p[:, col : col + c.shape[0]])
+                col += c.shape[0]
+        return self._proj.pop(i)
 
     def raw(self, i: int, p: np.ndarray) -> np.ndarray:
-        d = shift_nearest(p, self._pfrac() - self.fm.error.frac)
-        d, n = saturate(d, self.fm.error)
-        self.counts[f"sat:d^{i + 1}"] += n
-        return self._q(d)
+        return self._error(p, None, self._pfrac() - self.fm.error.frac, f"sat:d^{i + 1}")
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         fm = self.fm
         if self.cfg.no_derivative:
-            r = shift_nearest(p, self._pfrac() - fm.error.frac)
-        else:
-            r = kernels.mul_shift_nearest(
-                p, self._D[i], self._pfrac() + fm.deriv.frac - fm.error.frac
-            )
-        r, n = saturate(r, fm.error)
-        self.counts[f"sat:R^{i + 1}"] += n
-        return self._q(r)
+            return self._error(p, None, self._pfrac() - fm.error.frac, f"sat:R^{i + 1}")
+        shift = self._pfrac() + fm.deriv.frac - fm.error.frac
+        return self._error(p, self._D[i], shift, f"sat:R^{i + 1}")
 
 
 def make_engine(cfg: TrainConfig, n_in: int, n_out: int) -> Engine:

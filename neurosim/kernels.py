@@ -12,6 +12,8 @@ order matters: :func:`matmul_saturating` then accumulates sequentially over
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -21,44 +23,87 @@ F32_EXACT = float(1 << 24)
 F64_EXACT = float(1 << 53)
 
 
-def partial_sum_bound(a: np.ndarray, max_a: int, max_b: int) -> float:
-    """Upper bound on every partial sum of ``a @ b`` (``a`` is ``(M, K)``)."""
+@nb.njit(cache=True)
+def _max_row_abs_sum(a) -> float:
+    best = 0.0
+    for i in range(a.shape[0]):
+        t = 0.0
+        for k in range(a.shape[1]):
+            v = a[i, k]
+            t += v if v >= 0 else -v
+        if t > best:
+            best = t
+    return best
+
+
+def partial_sum_bound(
+    a: np.ndarray, max_a: int, max_b: int, rowsum: float | None = None
+) -> float:
+    """Upper bound on every partial sum of ``a @ b`` (``a`` is ``(M, K)``).
+
+    ``min(K * max|a| * max|b|, max_i sum_k |a_ik| * max|b|)``; the row sums
+    are exact (integers far below 2**53 in float64). ``rowsum`` passes
+    ``max_i sum_k |a_ik|`` when the producer of ``a`` already computed it.
+    """
     static = float(a.shape[1]) * max_a * max_b
-    if a.size == 0:
-        return 0.0
-    dynamic = float(np.abs(a).sum(axis=1, dtype=np.float64).max()) * max_b
-    return min(static, dynamic)
+    if a.size == 0 or static < F32_EXACT:
+        return static
+    if rowsum is None:
+        rowsum = _max_row_abs_sum(a)
+    return min(static, rowsum * max_b)
 
 
-def exact_matmul_plain(a: np.ndarray, b: np.ndarray, max_a: int, max_b: int) -> np.ndarray:
-    """Exact ``a @ b`` of integer-valued arrays, as float64 (wide accumulator)."""
-    bound = partial_sum_bound(a, max_a, max_b)
+def _as(x: np.ndarray, dtype) -> np.ndarray:
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+def product(a: np.ndarray, b: np.ndarray, bound: float) -> np.ndarray:
+    """Exact ``a @ b`` given a bound on its partial sums.
+
+    float32 BLAS below 2**24, float64 BLAS below 2**53, else an int64 kernel
+    (result as float64; values beyond 2**53 are then not representable and
+    the caller's formats must keep them away).
+    """
     if bound < F32_EXACT:
-        return (a.astype(np.float32, copy=False) @ b.astype(np.float32, copy=False)).astype(
-            np.float64
-        )
+        return _as(a, np.float32) @ _as(b, np.float32)
     if bound < F64_EXACT:
-        return a.astype(np.float64, copy=False) @ b.astype(np.float64, copy=False)
+        return _as(a, np.float64) @ _as(b, np.float64)
     return matmul_int64(
         np.ascontiguousarray(a, dtype=np.int64), np.ascontiguousarray(b, dtype=np.int64)
     ).astype(np.float64)
 
 
+def exact_matmul_plain(a: np.ndarray, b: np.ndarray, max_a: int, max_b: int) -> np.ndarray:
+    """Exact ``a @ b`` of integer-valued arrays (wide accumulator).
+
+    The result is float32 or float64, whichever holds it exactly.
+    """
+    return product(a, b, partial_sum_bound(a, max_a, max_b))
+
+
 def exact_matmul(
-    a: np.ndarray, b: np.ndarray, max_a: int, max_b: int, acc: FixedFormat
+    a: np.ndarray,
+    b: np.ndarray,
+    max_a: int,
+    max_b: int,
+    acc: FixedFormat,
+    rowsum: float | None = None,
 ) -> tuple[np.ndarray, int]:
     """Exact ``a @ b`` through an accumulator of format ``acc``.
 
+    ``rowsum`` is ``max_i sum_k |a_ik|`` if already known (see
+    :func:`partial_sum_bound`).
+
     Returns
     -------
-    out : ndarray of float64, shape (M, N)
+    out : ndarray of float32/float64, shape (M, N)
         The accumulated sums (saturated where the accumulator saturated).
     saturations : int
         Number of saturation events (each step that clipped counts once).
     """
-    bound = partial_sum_bound(a, max_a, max_b)
+    bound = partial_sum_bound(a, max_a, max_b, rowsum)
     if bound <= acc.qmax:
-        return exact_matmul_plain(a, b, max_a, max_b), 0
+        return product(a, b, bound), 0
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.int64)
     n = matmul_saturating(
         np.ascontiguousarray(a, dtype=np.int64),
@@ -170,14 +215,15 @@ def _round_shift_int(v, shift):
 @nb.njit(cache=True)
 def _log_level(d, top, emax):
     # nearest power of two in the log domain, clipped to [top - emax, top];
-    # zero stays zero (a zero update is no update)
+    # zero stays zero. m = mant * 2**ex rounds up from 2**(ex-1) exactly when
+    # mant > 1/sqrt(2); comparing with fl(1/sqrt 2), the first double above
+    # 1/sqrt(2), is exact for every double mant.
     if d == 0:
         return d
     m = -d if d < 0 else d
-    lvl = np.int64(0)
-    while (np.int64(1) << (lvl + 1)) <= m:
-        lvl += 1
-    if m * m >= np.int64(1) << (2 * lvl + 1):
+    mant, ex = math.frexp(float(m))  # exact: |d| < 2**53
+    lvl = np.int64(ex - 1)
+    if mant >= 0.7071067811865476:
         lvl += 1
     if lvl < top - emax:
         return np.int64(0)
@@ -185,6 +231,185 @@ def _log_level(d, top, emax):
         lvl = top
     v = np.int64(1) << lvl
     return -v if d < 0 else v
+
+
+@nb.njit(cache=True)
+def _sign_level(d, top):
+    # 1-bit code: the sign alone; zero is sent with sign bit 0
+    return -(np.int64(1) << top) if d < 0 else (np.int64(1) << top)
+
+
+@nb.njit(cache=True)
+def quantize_kernel(x, frac, qmin, qmax, out):
+    """``out = saturate(round_half_even(x * 2**frac))`` for reals ``x`` (2-D).
+
+    Returns ``(saturations, max_i sum_j |out_ij|)``.
+    """
+    sat = 0
+    scale = 2.0**frac
+    best = 0.0
+    for i in range(x.shape[0]):
+        t = 0.0
+        for j in range(x.shape[1]):
+            v = np.rint(np.float64(x[i, j]) * scale)  # exact scaling; rint = half even
+            if v > qmax:
+                v = qmax
+                sat += 1
+            elif v < qmin:
+                v = qmin
+                sat += 1
+            out[i, j] = v + 0.0
+            t += v if v >= 0 else -v
+        if t > best:
+            best = t
+    return sat, best
+
+
+@nb.njit(cache=True)
+def act_kernel(acc, shift, qmin, qmax, f, df, out_f, out_d, want_d):
+    """Activation unit: shift ``acc`` to the LUT input (round half even),
+    saturate, look ``f`` (and ``f'``) up.
+
+    Returns ``(saturations of S, max_b sum_j |out_f[b, j]|)``, the row sums
+    bounding the next layer's partial sums.
+
+    ``acc`` holds exact integers below 2**53, so scaling by ``2**-shift`` is
+    exact in float64 and ``rint`` is the round-half-even of the shift.
+    """
+    sat = 0
+    scale = 2.0 ** (-shift)
+    lo = float(qmin)
+    hi = float(qmax)
+    best = 0.0
+    for b in range(acc.shape[0]):
+        t = 0.0
+        for j in range(acc.shape[1]):
+            v = np.rint(acc[b, j] * scale)
+            if v > hi:
+                v = hi
+                sat += 1
+            elif v < lo:
+                v = lo
+                sat += 1
+            idx = np.int64(v - lo)
+            o = f[idx]
+            out_f[b, j] = o
+            t += o if o >= 0 else -o
+            if want_d:
+                out_d[b, j] = df[idx]
+        if t > best:
+            best = t
+    return sat, best
+
+
+@nb.njit(cache=True)
+def requant_kernel(acc, shift, qmin, qmax, out) -> int:
+    """``out = saturate(round_half_even(acc / 2**shift))``; returns saturations."""
+    sat = 0
+    for b in range(acc.shape[0]):
+        for j in range(acc.shape[1]):
+            v = _round_shift_int(np.int64(acc[b, j]), shift)
+            if v > qmax:
+                v = qmax
+                sat += 1
+            elif v < qmin:
+                v = qmin
+                sat += 1
+            out[b, j] = v
+    return sat
+
+
+@nb.njit(cache=True)
+def softmax_kernel(acc, shift, qmin, qmax, exp_table, out_frac, out) -> int:
+    """Integer softmax through the LUT-input format (see :func:`softmax_fixed`)."""
+    sat = 0
+    n = acc.shape[1]
+    codes = np.empty(n, dtype=np.int64)
+    for b in range(acc.shape[0]):
+        top = qmin
+        for j in range(n):
+            v = _round_shift_int(np.int64(acc[b, j]), shift)
+            if v > qmax:
+                v = qmax
+                sat += 1
+            elif v < qmin:
+                v = qmin
+                sat += 1
+            codes[j] = v
+            if v > top:
+                top = v
+        tot = np.int64(0)
+        for j in range(n):
+            codes[j] = exp_table[top - codes[j]]
+            tot += codes[j]
+        for j in range(n):
+            out[b, j] = (codes[j] * (np.int64(2) << out_frac) + tot) // (2 * tot)
+    return sat
+
+
+def log_table(bits: int, top: int, emax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decision thresholds and output levels of the log quantizer, as floats.
+
+    ``thr[c]`` is the smallest integer ``m`` with ``m >= 2**(l - 1/2)`` for level
+    ``l = top - emax + c``; a magnitude passing ``c`` thresholds becomes
+    ``levels[c]`` (``levels[0] = 0``, then ``2**(top-emax) .. 2**top``). For a
+    1-bit code ``levels[0] = 2**top`` (sign only). Thresholds are computed
+    exactly with integer square roots and are exact in float64.
+    """
+    if bits == 1:
+        return np.zeros(0), np.array([float(1 << top)])
+    thr = []
+    for lvl in range(top - emax, top + 1):
+        # smallest m with m*m >= 2**(2*lvl - 1); 1 for lvl <= 0
+        thr.append(1 if lvl <= 0 else math.isqrt((1 << (2 * lvl - 1)) - 1) + 1)
+    levels = [0.0] + [float(1 << lvl) for lvl in range(top - emax, top + 1)]
+    return np.array(thr, dtype=np.float64), np.array(levels, dtype=np.float64)
+
+
+@nb.njit(cache=True)
+def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_exact, out) -> int:
+    """Error unit: ``R = Q_log(saturate(round_half_even(p * f' / 2**shift)))``.
+
+    ``use_d`` False skips the derivative; ``lbits`` 0 keeps the linear word,
+    1 is sign-only (``+-2**top``), >= 2 the log quantizer given by its
+    thresholds ``thr`` and the ``levels`` they select (:func:`log_table`).
+    ``f64_exact`` says every ``p * f'`` is below 2**53, so the float64 path
+    is exact; otherwise the product and shift run on int64. Returns the
+    saturations of the error word.
+    """
+    sat = 0
+    scale = 2.0 ** (-shift)
+    lo = float(qmin)
+    hi = float(qmax)
+    n_thr = thr.size
+    for b in range(p.shape[0]):
+        for j in range(p.shape[1]):
+            if f64_exact:
+                x = np.float64(p[b, j])
+                if use_d:
+                    x = x * d[b, j]
+                v = np.rint(x * scale)
+            else:
+                iv = np.int64(p[b, j])
+                if use_d:
+                    iv = iv * np.int64(d[b, j])
+                v = float(_round_shift_int(iv, shift))
+            if v > hi:
+                v = hi
+                sat += 1
+            elif v < lo:
+                v = lo
+                sat += 1
+            if lbits == 1:
+                v = -levels[0] if v < 0 else levels[0]
+            elif lbits > 1:
+                m = -v if v < 0 else v
+                c = 0
+                for k in range(n_thr):
+                    c += m >= thr[k]
+                v = -levels[c] if v < 0 else levels[c]
+            out[b, j] = v
+    return sat
 
 
 @nb.njit(cache=True)
@@ -221,6 +446,8 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
     gold = np.uint64(GOLDEN)
     base = np.uint64(key) + np.uint64(counter0) * gold
     use_rng = stochastic and shift > 0
+    sat = 0
+    changed = 0
     mx = np.int64(0)
     for i in range(n):
         v = np.int64(fg[i]) * mult
@@ -229,28 +456,12 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
             d = (v + r) >> shift
         else:
             d = _round_shift_int(v, shift)
-        buf[i] = d
-        a = -d if d < 0 else d
-        if a > mx:
-            mx = a
-    if ubits > 0 and mx > 0:
-        top = np.int64(0)
-        while (np.int64(1) << top) < mx:
-            top += 1
-        emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
-        if emax > top:
-            emax = top
-        for i in range(n):
-            if ubits == 1:
-                d = buf[i]
-                buf[i] = 0 if d == 0 else ((np.int64(1) << top) if d > 0 else -(np.int64(1) << top))
-            else:
-                buf[i] = _log_level(buf[i], top, emax)
-    sat = 0
-    changed = 0
-    for i in range(n):
-        d = buf[i]
-        if d != 0:
+        if ubits > 0:  # quantized updates need max |d| first: keep d for pass 2
+            buf[i] = d
+            a = -d if d < 0 else d
+            if a > mx:
+                mx = a
+        elif d != 0:
             old = np.int64(fw[i])
             x = old + d
             if x > qmax:
@@ -262,7 +473,34 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
             if x != old:
                 changed += 1
             fw[i] = x
+    if ubits > 0 and mx > 0:
+        top = np.int64(0)
+        while (np.int64(1) << top) < mx:
+            top += 1
+        emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
+        if emax > top:
+            emax = top
+        for i in range(n):
+            d = buf[i]
+            if d == 0:
+                continue
+            d = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
+            if d != 0:
+                old = np.int64(fw[i])
+                x = old + d
+                if x > qmax:
+                    x = qmax
+                    sat += 1
+                elif x < qmin:
+                    x = qmin
+                    sat += 1
+                if x != old:
+                    changed += 1
+                fw[i] = x
     return sat, changed, (n * shift if use_rng else 0)
+
+
+_EMPTY_BUF = np.empty(0, dtype=np.int64)
 
 
 def apply_update(
@@ -280,7 +518,7 @@ def apply_update(
 
     Returns ``(saturations, changed, rng_bits)``.
     """
-    buf = np.empty(w.size, dtype=np.int64)
+    buf = np.empty(w.size, dtype=np.int64) if update_bits else _EMPTY_BUF
     sat, changed, bits = update_kernel(
         w,
         np.ascontiguousarray(g),

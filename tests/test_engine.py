@@ -78,6 +78,8 @@ def test_fast_equals_reference_bit_for_bit(rule: str, widths: str) -> None:
         dict(rule="srbp", feedback="sparse", feedback_n=2),
         dict(rule="rbp", feedback="lowrank", rank=2),
         dict(rule="sbp", act="linear", error_bits=3),
+        # products above 2**53: the error unit's int64 path
+        dict(rule="bp", weight_bits=20, error_word_bits=22, act_bits=10, error_bits=5),
     ],
     ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
 )
