@@ -429,6 +429,7 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
     stochastic : bool
         Stochastic rounding with SplitMix64 bits for counters
         ``counter0 + flat index`` under ``key``; otherwise round half to even.
+        A zero ``g * mult`` is no update: no bits are drawn for it.
     ubits : int
         Log-quantize each step's update to this many bits (0 = off), with
         ``alpha`` the smallest power of two >= max |update| and levels no
@@ -448,11 +449,15 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
     use_rng = stochastic and shift > 0
     sat = 0
     changed = 0
+    drawn = 0
     mx = np.int64(0)
     for i in range(n):
         v = np.int64(fg[i]) * mult
-        if use_rng:
+        if v == 0:  # no update to round: the unit skips it and draws no bits
+            d = np.int64(0)
+        elif use_rng:
             r = np.int64(_mix64(base + np.uint64(i) * gold) >> np.uint64(64 - shift))
+            drawn += 1
             d = (v + r) >> shift
         else:
             d = _round_shift_int(v, shift)
@@ -497,7 +502,7 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
                 if x != old:
                     changed += 1
                 fw[i] = x
-    return sat, changed, (n * shift if use_rng else 0)
+    return sat, changed, drawn * shift
 
 
 _EMPTY_BUF = np.empty(0, dtype=np.int64)

@@ -196,13 +196,14 @@ class ReferenceEngine:
         for r in range(len(w)):
             for c in range(cols):
                 v = int(g[r, c]) * mult
-                if stoch:
+                if v == 0:  # nothing to round, no random bits drawn
+                    d[r, c] = 0
+                elif stoch:
                     rnd = ref_random_word(key, counter0 + r * cols + c) >> (64 - shift)
                     d[r, c] = (v + rnd) >> shift
+                    self.counts["rng_bits"] += shift
                 else:
                     d[r, c] = ref_shift_nearest(v, shift)
-        if stoch:
-            self.counts["rng_bits"] += len(d) * shift
         k = cfg.update_bits
         mx = max(abs(v) for v in d.values())
         if k and mx:
