@@ -1,0 +1,468 @@
+"""The modelled chip as nested frozen dataclasses, and its TOML presets.
+
+A chip file is TOML with the field names below (units in the names)::
+
+    name = "mychip"
+    base = "ref45"            # optional: start from a preset, change some fields
+    node_nm = 28
+    [tile]
+    rows = 64
+    cols = 64
+    sram_kib = 8
+    [links.skip_bus]
+    width_bits = 64
+    length_mm = 3.0
+    [energy_overrides]        # or: energy_overrides = "my_energy.toml"
+    add = 0.02
+
+Fields not given keep the defaults below (which are the ``ref45`` preset's
+values) or the ``base`` preset's. :func:`load_chip` takes a preset name
+(``hw_models/presets/*.toml``) or a path. Every field is checked for type,
+range and consistency; unknown keys are errors; every error is a
+:class:`~neurosim.errors.ConfigError` naming the field's dotted path
+(``tile.rows``, ``links.skip_bus.width_bits``, ``energy_overrides.add``).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping as AbcMapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hw_models import area as _area
+from hw_models import technology
+from hw_models.energy import KIB_BITS, EnergyTable, Override, parse_overrides, read_toml
+from neurosim.errors import ConfigError
+
+FEEDBACK_STORAGES = ("dense", "binary", "ternary", "sparse", "lowrank", "prng")
+"""Storage formats of the learning-channel matrices ``C^h`` (see :mod:`hw_models.mapping`)."""
+
+ARBITRATIONS = ("round_robin", "fixed_priority")
+"""How senders share a link."""
+
+
+def _spec(
+    default: Any = MISSING,
+    kind: str = "int",
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    choices: tuple[str, ...] | None = None,
+    optional: bool = False,
+    cls: type | None = None,
+) -> Any:
+    meta = {
+        "kind": kind,
+        "lo": lo,
+        "hi": hi,
+        "lo_open": lo_open,
+        "choices": choices,
+        "optional": optional,
+        "cls": cls,
+    }
+    if cls is not None:
+        return field(default_factory=cls, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """One on-chip link (a bus or a point-to-point channel); checked as part of a Chip."""
+
+    width_bits: int = _spec(32, "int", lo=1, hi=65536)
+    """Bits the link carries per clock cycle."""
+
+    length_mm: float = _spec(1.0, "float", lo=0.0, hi=1000.0, lo_open=True)
+    """Distance a bit travels on the link, mm; prices the ``wire`` action."""
+
+    arbitration: str = _spec("round_robin", "str", choices=ARBITRATIONS)
+    """How senders share the link: ``round_robin`` or ``fixed_priority``."""
+
+
+def _forward_link() -> LinkSpec:
+    return LinkSpec(64, 0.7)
+
+
+def _skip_link() -> LinkSpec:
+    return LinkSpec(32, 2.8)
+
+
+def _chain_link() -> LinkSpec:
+    return LinkSpec(32, 0.7)
+
+
+@dataclass(frozen=True)
+class Links:
+    """The chip's three kinds of link; checked as part of a Chip."""
+
+    forward: LinkSpec = _spec(kind="table", cls=_forward_link)
+    """Activations layer to layer and partial sums between the tiles of one layer."""
+
+    skip_bus: LinkSpec = _spec(kind="table", cls=_skip_link)
+    """Broadcast of the output error from the output tiles to every hidden tile (SRBP)."""
+
+    backward_chain: LinkSpec = _spec(kind="table", cls=_chain_link)
+    """Errors from layer h+1 down to layer h (BP, RBP, SBP)."""
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """One tile: a block of synapses in local SRAM, a MAC array, LUTs, an update unit.
+
+    Checked (with paths ``tile.*``) when it becomes part of a :class:`Chip`.
+    """
+
+    rows: int = _spec(128, "int", lo=1, hi=65536)
+    """Synapse rows of a tile: output neurons of its block of ``W^h``."""
+
+    cols: int = _spec(128, "int", lo=1, hi=65536)
+    """Synapse columns of a tile: inputs of its block of ``W^h``."""
+
+    macs_per_cycle: int = _spec(8, "int", lo=1, hi=2**31)
+    """Multiply-accumulates the MAC array completes per cycle (at most rows*cols)."""
+
+    sram_kib: float = _spec(32.0, "float", lo=0.0, hi=2**30, lo_open=True)
+    """Weight SRAM capacity, KiB (1 KiB = 8192 bits); must hold rows*cols*weight_bits."""
+
+    feedback_sram_kib: float = _spec(16.0, "float", lo=0.0, hi=2**30)
+    """SRAM for the tile's slice of ``C^h``, KiB (0 when ``C^h`` is regenerated)."""
+
+    grad_sram_kib: float = _spec(64.0, "float", lo=0.0, hi=2**30)
+    """SRAM of the minibatch gradient accumulators, KiB (one accumulator word per synapse)."""
+
+    lut_lookups_per_cycle: int = _spec(2, "int", lo=1, hi=2**31)
+    """Activation-LUT lookups (f or f') the activation unit completes per cycle."""
+
+    update_per_cycle: int = _spec(8, "int", lo=1, hi=2**31)
+    """Synapses the update unit read-modify-writes per cycle (at most rows*cols)."""
+
+    area_mm2: float | None = _spec(None, "float", lo=0.0, hi=1e6, lo_open=True, optional=True)
+    """Known tile area, mm^2; unset (None) uses the estimate of :mod:`hw_models.area`."""
+
+    @property
+    def synapses(self) -> int:
+        """``rows * cols``."""
+        return self.rows * self.cols
+
+    @property
+    def sram_bits(self) -> float:
+        """Weight SRAM capacity, bits."""
+        return self.sram_kib * KIB_BITS
+
+    @property
+    def feedback_sram_bits(self) -> float:
+        """Feedback SRAM capacity, bits."""
+        return self.feedback_sram_kib * KIB_BITS
+
+    @property
+    def grad_sram_bits(self) -> float:
+        """Gradient SRAM capacity, bits."""
+        return self.grad_sram_kib * KIB_BITS
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A tiled synaptic-array chip: its parts and where its costs come from.
+
+    Constructing one checks every field (type, range, consistency) and raises
+    :class:`~neurosim.errors.ConfigError` naming the field's dotted path.
+    """
+
+    name: str = _spec("ref45", "str")
+    """Name of the chip (a preset's name, or a chip file's stem)."""
+
+    description: str = _spec("", "str")
+    """One-paragraph description: what the chip is modelled on, what is assumed."""
+
+    node_nm: float = _spec(45.0, "float", lo=technology.MIN_NODE_NM, hi=technology.MAX_NODE_NM)
+    """Technology node, nm (7 to 130); energies and areas are scaled to it."""
+
+    clock_mhz: float = _spec(400.0, "float", lo=0.0, hi=100_000.0, lo_open=True)
+    """Clock frequency, MHz; turns cycles into seconds."""
+
+    n_tiles: int = _spec(16, "int", lo=1, hi=2**31)
+    """Tiles on the chip; a network needing more does not fit."""
+
+    tile: TileSpec = _spec(kind="table", cls=TileSpec)
+    """The tile, repeated ``n_tiles`` times."""
+
+    weight_bits: int = _spec(16, "int", lo=1, hi=64)
+    """Default synapse width, bits (a run may choose another that fits the SRAM)."""
+
+    feedback_storage: str = _spec("dense", "str", choices=FEEDBACK_STORAGES)
+    """Default storage of ``C^h``: dense, binary, ternary, sparse, lowrank or prng."""
+
+    links: Links = _spec(kind="table", cls=Links)
+    """The forward path, skip bus and backward chain."""
+
+    energy_overrides: tuple[Override, ...] = _spec((), "overrides")
+    """Rows of the energy table this chip replaces (a TOML table or the path of one)."""
+
+    def __post_init__(self) -> None:
+        _check_fields(self, "")
+        t = self.tile
+        for name in ("macs_per_cycle", "update_per_cycle"):
+            if getattr(t, name) > t.synapses:
+                raise ConfigError(
+                    f"tile.{name}", getattr(t, name), f"at most rows*cols = {t.synapses}"
+                )
+        need = t.synapses * self.weight_bits
+        if need > t.sram_bits:
+            raise ConfigError(
+                "tile.sram_kib",
+                t.sram_kib,
+                f"at least {need / KIB_BITS:g} KiB: a tile's weights are rows x cols x "
+                f"weight_bits = {t.rows} x {t.cols} x {self.weight_bits} = {need} bits",
+            )
+        ov = self.energy_overrides
+        if isinstance(ov, (str, Path)):
+            ov = parse_overrides(read_toml(ov, "energy_overrides"), "energy_overrides")
+        elif isinstance(ov, AbcMapping):
+            ov = parse_overrides(ov, "energy_overrides")
+        elif not isinstance(ov, tuple) or not all(isinstance(o, Override) for o in ov):
+            raise ConfigError(
+                "energy_overrides", ov, "a table of row = energy_pj, or the path of a TOML file"
+            )
+        EnergyTable.default().with_overrides(ov, where="energy_overrides")
+        object.__setattr__(self, "energy_overrides", ov)
+
+    # ------------------------------------------------------------ derived
+    def energy_table(self, base: EnergyTable | None = None) -> EnergyTable:
+        """The energy table that prices this chip: ``base`` (default table) + overrides."""
+        return (base or EnergyTable.default()).with_overrides(
+            self.energy_overrides, where="energy_overrides"
+        )
+
+    def tile_area(self) -> _area.TileArea:
+        """Estimated area of one tile at this node (see :mod:`hw_models.area`)."""
+        t = self.tile
+        return _area.tile_area(
+            node_nm=self.node_nm,
+            sram_bits=t.sram_bits + t.feedback_sram_bits + t.grad_sram_bits,
+            macs=t.macs_per_cycle,
+            weight_bits=self.weight_bits,
+            cols=t.cols,
+            updates=t.update_per_cycle,
+        )
+
+    def tile_area_mm2(self) -> float:
+        """Tile area, mm^2: ``tile.area_mm2`` when given, else the estimate."""
+        if self.tile.area_mm2 is not None:
+            return self.tile.area_mm2
+        return self.tile_area().total_mm2
+
+    def area_mm2(self) -> float:
+        """Area of all tiles, mm^2 (links, I/O and control not counted)."""
+        return self.n_tiles * self.tile_area_mm2()
+
+    def memory_kib(self, memory: str) -> float:
+        """Array size, KiB, of a tile memory: ``weights``, ``feedback`` or ``grad``."""
+        sizes = {
+            "weights": self.tile.sram_kib,
+            "feedback": self.tile.feedback_sram_kib,
+            "grad": self.tile.grad_sram_kib,
+        }
+        if memory not in sizes:
+            raise ConfigError("memory", memory, f"one of {', '.join(sizes)}")
+        return sizes[memory]
+
+    def link(self, name: str) -> LinkSpec:
+        """A link by name: ``forward``, ``skip`` (or ``skip_bus``), ``chain`` (or
+        ``backward_chain``)."""
+        aliases = {"skip": "skip_bus", "chain": "backward_chain"}
+        full = aliases.get(name, name)
+        if full not in ("forward", "skip_bus", "backward_chain"):
+            raise ConfigError("link", name, "one of forward, skip, chain")
+        return getattr(self.links, full)
+
+    @property
+    def cycle_ns(self) -> float:
+        """Clock period, ns."""
+        return 1000.0 / self.clock_mhz
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested mapping in the chip-file schema (JSON/TOML-ready)."""
+        d = _as_dict(self)
+        ov: dict[str, Any] = {}
+        for o in self.energy_overrides:
+            entry: dict[str, Any] = {"energy_pj": o.energy_pj}
+            if o.node_nm is not None:
+                entry["node_nm"] = o.node_nm
+            if o.source is not None:
+                entry["source"] = o.source
+            ov[o.row] = entry
+        d["energy_overrides"] = ov
+        return d
+
+
+# ---------------------------------------------------------------- checking
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if f.metadata.get("kind") == "overrides":
+            continue
+        if is_dataclass(v):
+            out[f.name] = _as_dict(v)
+        elif v is not None:
+            out[f.name] = v
+    return out
+
+
+def _check_value(path: str, v: Any, meta: AbcMapping[str, Any]) -> Any:
+    kind = meta["kind"]
+    if v is None and meta["optional"]:
+        return None
+    if kind == "str":
+        if not isinstance(v, str):
+            raise ConfigError(path, v, "a string")
+        choices = meta["choices"]
+        if choices is not None and v not in choices:
+            raise ConfigError(path, v, f"one of {', '.join(choices)}")
+        return v
+    lo, hi, lo_open = meta["lo"], meta["hi"], meta["lo_open"]
+    what = "an integer" if kind == "int" else "a number"
+    rng = f"{'above' if lo_open else 'from'} {lo:g} {'and at most' if lo_open else 'to'} {hi:g}"
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(path, v, f"{what} {rng}")
+    if kind == "int" and not isinstance(v, int):
+        raise ConfigError(path, v, f"{what} {rng}")
+    if not math.isfinite(v) or v > hi or v < lo or (lo_open and v == lo):
+        raise ConfigError(path, v, f"{what} {rng}")
+    return v if kind == "int" else float(v)
+
+
+def _check_fields(obj: Any, prefix: str) -> None:
+    for f in fields(obj):
+        path = f"{prefix}{f.name}"
+        v = getattr(obj, f.name)
+        kind = f.metadata.get("kind")
+        if kind == "overrides":
+            continue
+        if kind == "table":
+            want = type(f.default_factory())  # type: ignore[misc]
+            if not isinstance(v, want):
+                raise ConfigError(path, v, f"a {want.__name__} table")
+            _check_fields(v, f"{path}.")
+            continue
+        new = _check_value(path, v, f.metadata)
+        if new is not v:
+            object.__setattr__(obj, f.name, new)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def preset_names() -> list[str]:
+    """Names of the chip presets shipped in ``hw_models/presets``."""
+    d = resources.files("hw_models").joinpath("presets")
+    return sorted(p.name[: -len(".toml")] for p in d.iterdir() if p.name.endswith(".toml"))
+
+
+def _preset_data(name: str) -> dict[str, Any]:
+    text = resources.files("hw_models").joinpath("presets", f"{name}.toml").read_text()
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:  # pragma: no cover - presets are tested
+        raise ConfigError("chip", name, f"valid TOML ({e})") from None
+
+
+def _merge(base: dict[str, Any], top: AbcMapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        if isinstance(v, AbcMapping) and isinstance(out.get(k), AbcMapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _build(cls: type, data: Any, prefix: str, default: Any) -> Any:
+    """Instantiate dataclass ``cls`` from a TOML table, starting from ``default``."""
+    if not isinstance(data, AbcMapping):
+        raise ConfigError(prefix.rstrip("."), data, f"a table of {cls.__name__} fields")
+    by_name = {f.name: f for f in fields(cls)}
+    changes: dict[str, Any] = {}
+    for key, v in data.items():
+        path = f"{prefix}{key}"
+        if key not in by_name:
+            raise ConfigError(path, v, f"not a field; known fields: {', '.join(by_name)}")
+        f = by_name[key]
+        if f.metadata.get("kind") == "table":
+            sub = f.default_factory()  # type: ignore[misc]
+            changes[key] = _build(type(sub), v, f"{path}.", getattr(default, key))
+        else:
+            changes[key] = v
+    if cls is Chip:
+        return Chip(**{**{f.name: getattr(default, f.name) for f in fields(Chip)}, **changes})
+    return replace(default, **changes)
+
+
+def chip_from_dict(
+    data: AbcMapping[str, Any], name: str | None = None, base_dir: str | Path | None = None
+) -> Chip:
+    """Build a :class:`Chip` from a parsed chip file.
+
+    Parameters
+    ----------
+    data : mapping
+        The TOML table. An optional ``base`` key names a preset to start from.
+    name : str, optional
+        Name when the table has none (e.g. the file's stem).
+    base_dir : path, optional
+        Directory against which a relative ``energy_overrides`` path is resolved.
+    """
+    if not isinstance(data, AbcMapping):
+        raise ConfigError("chip", data, "a table of chip fields")
+    data = dict(data)
+    base = data.pop("base", None)
+    if base is not None:
+        names = preset_names()
+        if base not in names:
+            raise ConfigError("base", base, f"a preset name ({', '.join(names)})")
+        base_data = _preset_data(base)
+        base_data.pop("name", None)  # the new chip is not the preset
+        if "description" not in data:
+            data["description"] = f"Preset {base} with changes. {base_data.get('description', '')}"
+        data = _merge(base_data, data)
+    if "name" not in data and name is not None:
+        data["name"] = name
+    ov = data.get("energy_overrides")
+    if isinstance(ov, str):
+        p = Path(ov)
+        if not p.is_absolute() and base_dir is not None:
+            p = Path(base_dir) / p
+        data["energy_overrides"] = parse_overrides(
+            read_toml(p, "energy_overrides"), "energy_overrides"
+        )
+    elif ov is not None and not isinstance(ov, AbcMapping):
+        raise ConfigError(
+            "energy_overrides", ov, "a table of row = energy_pj, or the path of a TOML file"
+        )
+    # the defaults of the dataclass fields, without validating a half-built chip
+    default = Chip()
+    return _build(Chip, data, "", default)
+
+
+def load_chip(name_or_path: str | Path) -> Chip:
+    """Load a chip preset by name, or a chip TOML file by path.
+
+    A string ending in ``.toml`` or containing a path separator is a path; a
+    preset name wins over a same-named file in the working directory.
+    """
+    s = str(name_or_path)
+    names = preset_names()
+    looks_like_path = isinstance(name_or_path, Path) or s.endswith(".toml") or "/" in s
+    if not looks_like_path and s in names:
+        return chip_from_dict(_preset_data(s), name=s)
+    p = Path(s)
+    if looks_like_path or p.is_file():
+        return chip_from_dict(read_toml(p, "chip"), name=p.stem, base_dir=p.parent)
+    raise ConfigError("chip", s, f"a preset name ({', '.join(names)}) or a chip TOML file path")

@@ -1,0 +1,457 @@
+"""Mapping a network onto the chip's tiles, and the memory it occupies.
+
+Forward weights
+---------------
+Layer ``h`` (1-based) has ``W^h`` of shape ``(N_h, N_{h-1})``. It is cut into a
+grid of ``row_blocks x col_blocks`` blocks of at most ``rows x cols``
+synapses, ``row_blocks = ceil(N_h / rows)``, ``col_blocks = ceil(N_{h-1} /
+cols)``; the last row block and the last column block hold the remainders.
+Each block is one tile; tiles are numbered row-block-major (tile ``t = i *
+col_blocks + j`` is row block ``i``, column block ``j``). A tile's weight
+memory is ``rows_used * cols_used * weight_bits``; the layer's utilisation is
+``N_h * N_{h-1} / (tiles * rows * cols)``.
+
+Feedback memory
+---------------
+``C^h`` of hidden layer ``h`` has shape ``(N_h, N_src)`` (``N_src = N_L`` for
+SRBP, ``N_{h+1}`` for RBP) and is stored with the tiles of layer ``h``, split
+by their output rows: row block ``i`` keeps rows ``i*rows ..`` of ``C^h`` —
+``r`` rows, ``entries = r * N_src`` — in the tile of its **last column block**
+(the tile that completes the row's partial sums and applies f'). With
+``replicate_feedback=True`` every tile of the row block keeps its own copy
+(each tile then projects the error for its own update; memory x col_blocks).
+
+Bits of one slice of ``r`` rows, by storage format:
+
+==========  ===========================================================
+dense       ``entries * feedback_bits``
+binary      ``entries * 1`` ({0,1} or {-1,+1})
+ternary     ``entries * 2``
+sparse      ``nnz * (ceil(log2(N_src)) + value_bits)``; ``nnz`` is the
+            actual count when given, else the expected ``n / N_src *
+            entries = n * r`` (``n = feedback_n``); ``value_bits`` defaults
+            to ``feedback_bits`` (0 for the paper's {0,1} entries, where the
+            index alone says where the ones are). Row delimiters are not
+            counted.
+lowrank     ``C^h = U V`` with ``U`` ``(N_h, r)`` and ``V`` ``(r, N_src)``:
+            the slice holds its rows of ``U``, ``r_rows * rank *
+            feedback_bits``; ``V``, ``rank * N_src * feedback_bits``, is kept
+            once per layer, with row block 0 (``V R`` is computed once and
+            its ``rank`` values shared). Layer total ``(N_h*rank +
+            rank*N_src) * feedback_bits``. Replicated: every copy holds ``V``.
+prng        0 bits: entries are regenerated from a seed (RNG actions instead).
+==========  ===========================================================
+
+Capacities are checked against the chip (tile count, weight SRAM, feedback
+SRAM); a mapping that does not fit is still returned, with its violations
+listed, so that sweeps can report it. :meth:`Mapping.check` raises instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hw_models.chip import FEEDBACK_STORAGES, Chip
+from hw_models.energy import KIB_BITS
+from neurosim.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TileBlock:
+    """One tile of a layer: its block of ``W^h`` and its share of ``C^h``.
+
+    Attributes
+    ----------
+    layer : int
+        Layer ``h`` (1-based).
+    row_block, col_block : int
+        Position in the layer's block grid.
+    rows_used, cols_used : int
+        Synapse rows and columns of the block.
+    weight_memory_bits : int
+        ``rows_used * cols_used * weight_bits``.
+    feedback_rows : int
+        Rows of ``C^h`` this tile stores (0 if none).
+    feedback_memory_bits : int
+        Bits of its ``C^h`` slice in the storage format.
+    """
+
+    layer: int
+    row_block: int
+    col_block: int
+    rows_used: int
+    cols_used: int
+    weight_memory_bits: int
+    feedback_rows: int
+    feedback_memory_bits: int
+
+
+@dataclass(frozen=True)
+class LayerMap:
+    """How one layer ``W^h`` (and ``C^h``) lies on the tiles.
+
+    Attributes
+    ----------
+    layer : int
+        ``h`` (1-based).
+    n_out, n_in : int
+        Shape of ``W^h``.
+    row_blocks, col_blocks : int
+        Block grid.
+    tiles : int
+        ``row_blocks * col_blocks``.
+    utilisation : float
+        ``n_out * n_in / (tiles * rows * cols)``.
+    feedback_shape : (int, int) or None
+        Shape ``(N_h, N_src)`` of ``C^h``; None for the top layer.
+    blocks : tuple of TileBlock
+        The tiles, row-block-major.
+    """
+
+    layer: int
+    n_out: int
+    n_in: int
+    row_blocks: int
+    col_blocks: int
+    tiles: int
+    utilisation: float
+    feedback_shape: tuple[int, int] | None
+    blocks: tuple[TileBlock, ...]
+
+    @property
+    def weight_memory_bits(self) -> int:
+        """Forward weight bits of the layer, ``n_out * n_in * weight_bits``."""
+        return sum(b.weight_memory_bits for b in self.blocks)
+
+    @property
+    def feedback_memory_bits(self) -> int:
+        """Bits of ``C^h`` in the storage format (all copies)."""
+        return sum(b.feedback_memory_bits for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A capacity the mapping exceeds, as a ConfigError's (field, value, allowed)."""
+
+    field: str
+    value: object
+    allowed: str
+
+    def error(self) -> ConfigError:
+        """The :class:`ConfigError` for this violation."""
+        return ConfigError(self.field, self.value, self.allowed)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A network mapped onto a chip.
+
+    Attributes
+    ----------
+    chip : Chip
+        The chip.
+    sizes : tuple of int
+        ``(N_0, ..., N_L)``.
+    weight_bits, feedback_bits : int
+        Synapse width and ``C^h`` entry width used.
+    feedback_storage : str
+        Storage format of ``C^h``.
+    layers : tuple of LayerMap
+        Layer ``h`` at index ``h-1``.
+    violations : tuple of Violation
+        Capacities exceeded (empty when the network fits).
+    """
+
+    chip: Chip
+    sizes: tuple[int, ...]
+    weight_bits: int
+    feedback_bits: int
+    feedback_storage: str
+    layers: tuple[LayerMap, ...]
+    violations: tuple[Violation, ...]
+
+    @property
+    def tiles(self) -> int:
+        """Tiles used by the whole network."""
+        return sum(lay.tiles for lay in self.layers)
+
+    @property
+    def col_blocks(self) -> list[int]:
+        """Column blocks per layer (tiles whose partial sums meet on the forward link)."""
+        return [lay.col_blocks for lay in self.layers]
+
+    @property
+    def utilisation(self) -> float:
+        """Used synapses / synapses of the used tiles, whole network."""
+        used = sum(lay.n_out * lay.n_in for lay in self.layers)
+        return used / (self.tiles * self.chip.tile.synapses)
+
+    @property
+    def weight_memory_bits(self) -> int:
+        """Forward weight bits of the whole network."""
+        return sum(lay.weight_memory_bits for lay in self.layers)
+
+    @property
+    def feedback_memory_bits(self) -> int:
+        """``C^h`` bits of the whole network (all copies)."""
+        return sum(lay.feedback_memory_bits for lay in self.layers)
+
+    @property
+    def fits(self) -> bool:
+        """True when no capacity is exceeded."""
+        return not self.violations
+
+    def check(self) -> Mapping:
+        """Return self if the network fits, else raise the first violation's ConfigError."""
+        if self.violations:
+            raise self.violations[0].error()
+        return self
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _int(path: str, v: object, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        raise ConfigError(path, v, f"an integer >= {lo}")
+    return v
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def index_bits(n_src: int) -> int:
+    """``ceil(log2(n_src))``: bits of a column index into ``n_src`` columns (0 for 1)."""
+    return (n_src - 1).bit_length()
+
+
+def _row_nnz(
+    h: int, nnz: object, n_h: int, n_src: int, starts: list[int], ends: list[int]
+) -> list[int] | None:
+    """Actual non-zeros per row block of ``C^h`` (None: use the expected count)."""
+    path = f"nnz[{h - 1}]"
+    if nnz is None:
+        return None
+    if isinstance(nnz, int) and not isinstance(nnz, bool):
+        total = _int(path, nnz, 0)
+        if total > n_h * n_src:
+            raise ConfigError(path, total, f"at most N_h * N_src = {n_h * n_src}")
+        # apportion a layer total to row blocks by rows, in integers summing to it
+        return [total * e // n_h - total * s // n_h for s, e in zip(starts, ends, strict=True)]
+    if isinstance(nnz, Sequence) and not isinstance(nnz, str):
+        if len(nnz) != n_h:
+            raise ConfigError(path, f"{len(nnz)} values", f"{n_h} per-row counts of C^{h}")
+        rows = [_int(f"{path}[{i}]", v, 0) for i, v in enumerate(nnz)]
+        for i, v in enumerate(rows):
+            if v > n_src:
+                raise ConfigError(f"{path}[{i}]", v, f"at most N_src = {n_src}")
+        return [sum(rows[s:e]) for s, e in zip(starts, ends, strict=True)]
+    raise ConfigError(path, nnz, "a layer total or a list of per-row non-zero counts")
+
+
+def _slice_bits(
+    storage: str,
+    r: int,
+    n_src: int,
+    feedback_bits: int,
+    nnz: int | None,
+    feedback_n: int | None,
+    rank: int | None,
+    value_bits: int,
+    with_v: bool,
+) -> int:
+    """Bits of ``r`` rows of a ``C^h`` with ``n_src`` columns (see the module table)."""
+    entries = r * n_src
+    if storage == "dense":
+        return entries * feedback_bits
+    if storage == "binary":
+        return entries
+    if storage == "ternary":
+        return entries * 2
+    if storage == "sparse":
+        count = nnz if nnz is not None else feedback_n * r  # type: ignore[operator]
+        return count * (index_bits(n_src) + value_bits)
+    if storage == "lowrank":
+        assert rank is not None
+        return (r * rank + (rank * n_src if with_v else 0)) * feedback_bits
+    return 0  # prng
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def map_network(
+    chip: Chip,
+    sizes: Sequence[int],
+    feedback_shapes: Sequence[tuple[int, int]],
+    weight_bits: int,
+    feedback_bits: int,
+    feedback_storage: str,
+    feedback_n: int | None = None,
+    rank: int | None = None,
+    *,
+    nnz: Sequence[int | Sequence[int] | None] | None = None,
+    sparse_value_bits: int | None = None,
+    replicate_feedback: bool = False,
+) -> Mapping:
+    """Cut every ``W^h`` into tile blocks and place each ``C^h`` slice.
+
+    Parameters
+    ----------
+    chip : Chip
+        Tile shape and capacities.
+    sizes : sequence of int
+        Layer widths ``[N_0, ..., N_L]``.
+    feedback_shapes : sequence of (int, int)
+        ``(N_h, N_src)`` of ``C^h`` for ``h = 1 .. L-1``
+        (:func:`neurosim.rules.feedback_shapes`); empty when the rule has none.
+    weight_bits : int
+        Bits per forward synapse.
+    feedback_bits : int
+        Bits per dense ``C^h`` entry (and per low-rank factor entry).
+    feedback_storage : str
+        dense, binary, ternary, sparse, lowrank or prng.
+    feedback_n : int, optional
+        Sparse: expected non-zeros per row ``n`` (``p = n / N_src``).
+    rank : int, optional
+        Lowrank: rank ``r`` of ``U V``.
+    nnz : sequence, optional
+        Sparse: per hidden layer, the actual non-zeros of ``C^h`` — a layer
+        total (apportioned to row blocks by rows) or ``N_h`` per-row counts
+        (exact per tile) — or None for the expected count.
+    sparse_value_bits : int, optional
+        Sparse: bits per stored value (default ``feedback_bits``; 0 for {0,1}).
+    replicate_feedback : bool
+        Every tile of a row block keeps a copy of the row block's slice.
+    """
+    if not isinstance(chip, Chip):
+        raise ConfigError("chip", chip, "a hw_models.chip.Chip")
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise ConfigError("sizes", sizes, "a list of at least two layer widths")
+    sizes = tuple(_int(f"sizes[{i}]", n, 1) for i, n in enumerate(sizes))
+    L = len(sizes) - 1
+    weight_bits = _int("weight_bits", weight_bits, 1)
+    feedback_bits = _int("feedback_bits", feedback_bits, 1)
+    if feedback_storage not in FEEDBACK_STORAGES:
+        raise ConfigError(
+            "feedback_storage", feedback_storage, f"one of {', '.join(FEEDBACK_STORAGES)}"
+        )
+    shapes = list(feedback_shapes)
+    if len(shapes) not in (0, L - 1):
+        raise ConfigError(
+            "feedback_shapes", shapes, f"{L - 1} shapes (N_h, N_src), one per hidden layer, or none"
+        )
+    for k, shp in enumerate(shapes):
+        ok = (
+            isinstance(shp, Sequence)
+            and len(shp) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shp)
+        )
+        if not ok or shp[0] != sizes[k + 1]:
+            raise ConfigError(
+                f"feedback_shapes[{k}]", shp, f"(N_{k + 1}, N_src) = ({sizes[k + 1]}, N_src)"
+            )
+    value_bits = feedback_bits
+    if feedback_storage == "sparse":
+        if sparse_value_bits is not None:
+            value_bits = _int("sparse_value_bits", sparse_value_bits, 0)
+        if nnz is not None and (
+            isinstance(nnz, (str, bytes))
+            or not isinstance(nnz, Sequence)
+            or len(nnz) != len(shapes)
+        ):
+            raise ConfigError("nnz", nnz, f"{len(shapes)} entries, one per hidden layer")
+        needs_n = nnz is None or any(v is None for v in nnz)
+        if needs_n and shapes:
+            if feedback_n is None:
+                raise ConfigError("feedback_n", None, "an integer n (p = n / N_src) for sparse")
+            max_src = min(s[1] for s in shapes)
+            if _int("feedback_n", feedback_n, 0) > max_src:
+                raise ConfigError("feedback_n", feedback_n, f"at most N_src = {max_src}")
+    if feedback_storage == "lowrank" and shapes:
+        if rank is None:
+            raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
+        max_rank = min(min(s) for s in shapes)
+        _int("rank", rank, 0)
+        if rank > max_rank:
+            raise ConfigError("rank", rank, f"at most min(N_h, N_src) = {max_rank}")
+
+    t = chip.tile
+    layers = []
+    violations: list[Violation] = []
+    for h in range(1, L + 1):
+        n_out, n_in = sizes[h], sizes[h - 1]
+        rb, cb = _ceil_div(n_out, t.rows), _ceil_div(n_in, t.cols)
+        starts = [i * t.rows for i in range(rb)]
+        ends = [min(n_out, s + t.rows) for s in starts]
+        shape = tuple(shapes[h - 1]) if h < L and shapes else None
+        per_block = None
+        if shape is not None and feedback_storage == "sparse" and nnz is not None:
+            per_block = _row_nnz(h, nnz[h - 1], n_out, shape[1], starts, ends)
+        blocks = []
+        for i in range(rb):
+            r = ends[i] - starts[i]
+            for j in range(cb):
+                c = min(n_in, (j + 1) * t.cols) - j * t.cols
+                holds = shape is not None and (replicate_feedback or j == cb - 1)
+                bits = 0
+                if holds:
+                    bits = _slice_bits(
+                        feedback_storage,
+                        r,
+                        shape[1],
+                        feedback_bits,
+                        None if per_block is None else per_block[i],
+                        feedback_n,
+                        rank,
+                        value_bits,
+                        with_v=replicate_feedback or i == 0,
+                    )
+                blocks.append(
+                    TileBlock(h, i, j, r, c, r * c * weight_bits, r if holds else 0, bits)
+                )
+        lay = LayerMap(
+            layer=h,
+            n_out=n_out,
+            n_in=n_in,
+            row_blocks=rb,
+            col_blocks=cb,
+            tiles=rb * cb,
+            utilisation=n_out * n_in / (rb * cb * t.synapses),
+            feedback_shape=shape,  # type: ignore[arg-type]
+            blocks=tuple(blocks),
+        )
+        layers.append(lay)
+        for b in lay.blocks:
+            where = f"layer {h} tile ({b.row_block},{b.col_block})"
+            if b.weight_memory_bits > t.sram_bits:
+                violations.append(
+                    Violation(
+                        "tile.sram_kib",
+                        t.sram_kib,
+                        f"at least {b.weight_memory_bits / KIB_BITS:g} KiB: {where} holds "
+                        f"{b.weight_memory_bits} weight bits",
+                    )
+                )
+            if b.feedback_memory_bits > t.feedback_sram_bits:
+                violations.append(
+                    Violation(
+                        "tile.feedback_sram_kib",
+                        t.feedback_sram_kib,
+                        f"at least {b.feedback_memory_bits / KIB_BITS:g} KiB: {where} holds "
+                        f"{b.feedback_memory_bits} bits of C^{h} ({feedback_storage})",
+                    )
+                )
+    m = Mapping(chip, sizes, weight_bits, feedback_bits, feedback_storage, tuple(layers), ())
+    if m.tiles > chip.n_tiles:
+        violations.insert(
+            0,
+            Violation(
+                "n_tiles", chip.n_tiles, f"at least {m.tiles}: the network needs {m.tiles} tiles"
+            ),
+        )
+    return Mapping(
+        chip, sizes, weight_bits, feedback_bits, feedback_storage, tuple(layers), tuple(violations)
+    )
