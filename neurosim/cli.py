@@ -47,6 +47,8 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--feedback-mean", "feedback_mean", float, "mean added to dense C^h entries (0)"),
     ("--feedback-n", "feedback_n", int, "sparse C^h: ones per row, p = n/fan-in"),
     ("--rank", "rank", int, "lowrank C^h: rank of the truncated SVD"),
+    ("--packets", "packets", str, "error messages: dense (default) or event (non-zeros only)"),
+    ("--chip", "chip", str, "chip preset (small, ref45 default, dfa65) or chip TOML file"),
     ("--seed", "seed", int, "seed of split, init, feedback and rounding (default 0)"),
 ]
 
@@ -80,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", help="write the run's JSON record here")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    c = sub.add_parser(
+        "chip",
+        help="describe a chip: tiles, memories, links, area, energy table",
+        description="Print a chip preset or chip TOML file with its energy table and sources.",
+    )
+    c.add_argument("chip", help="preset name (small, ref45, dfa65) or path of a chip TOML file")
+    c.add_argument("--energy", help="TOML file overriding rows of the energy table")
+    c.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
 
 
@@ -153,10 +163,60 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"warning: {name} never changed: every update was below half an LSB of "
                 f"the weight format; use --rounding stochastic or more --weight-bits"
             )
+    if result.hardware:
+        print_hardware(result.hardware)
     print(f"weights sha256 {result.weights_sha256[:16]}")
     if args.json:
         write_record(result.to_record(), args.json)
         print(f"record         {args.json}")
+    return 0
+
+
+def print_hardware(h: dict) -> None:
+    """The summary of the record's ``hardware`` section."""
+    e = h["energy_pj_per_sample"]
+    c = h["cycles_per_sample"]
+    print(
+        f"chip           {h['chip']} ({h['node_nm']:g} nm, {h['clock_mhz']:g} MHz), "
+        f"{h['tiles']['used']} tiles, area {h['area_mm2']:.2f} mm^2, "
+        f"C^h {h['feedback_storage']}"
+    )
+    print(
+        f"energy/sample  {e['total'] / 1e3:.1f} nJ  (inference {h['inference_energy_pj'] / 1e3:.1f}"
+        " nJ)"
+    )
+    print("  by phase     " + ", ".join(f"{k} {v / 1e3:.1f} nJ" for k, v in e["by_phase"].items()))
+    print("  by action    " + ", ".join(
+        f"{k} {v / 1e3:.1f}" for k, v in sorted(e["by_action"].items(), key=lambda kv: -kv[1])
+    ) + " nJ")  # fmt: skip
+    print(
+        f"cycles/sample  train {c['train']:.0f} (forward {c['forward']:.0f}, backward "
+        f"{c['backward']:.0f}, update {c['update']:.1f}), inference {c['inference']:.0f}; "
+        f"{h['samples_per_second']:.0f} samples/s"
+    )
+    bus = h["bus"]
+    links = ", ".join(f"{k} {v:.1f} bits" for k, v in bus["bits_per_sample"].items())
+    pk = ", ".join(f"{k} {v}" for k, v in bus["packets_per_sample"].items()) or "none"
+    print(f"bus/sample     {links}; error packets {pk}")
+    m = h["memory_bits"]
+    print(f"memory bits    forward {m['forward']}, feedback {m['feedback']}")
+    if not h["fits"]:
+        print("warning: the network does not fit this chip: " + "; ".join(h["violations"]))
+
+
+def cmd_chip(args: argparse.Namespace) -> int:
+    """``neurosim chip``: print a chip and its energy table."""
+    from hw_models.chip import load_chip
+    from hw_models.describe import describe_chip
+
+    chip = load_chip(args.chip)
+    table = chip.energy_table()
+    if args.energy:
+        from hw_models.energy import parse_overrides
+        from neurosim.config import read_toml
+
+        table = table.with_overrides(parse_overrides(read_toml(args.energy), "energy"))
+    print(describe_chip(chip, table))
     return 0
 
 
@@ -167,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return cmd_train(args)
+        if args.command == "chip":
+            return cmd_chip(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130

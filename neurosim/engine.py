@@ -82,9 +82,10 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
         Quantized output error ``R^L``, shape ``(B, N_L)``.
     ops : object
         The engine: ``project(i, src)`` gives ``src`` carried to layer ``i``
-        by ``W[i+1]^T`` or ``C[i]``; ``finish(i, p)`` turns that into the
-        quantized ``R`` of layer ``i``; ``raw(i, p)`` quantizes a projection
-        without ``f'`` (SBP's chain signal).
+        by ``W[i+1]^T`` or ``C[i]``; ``carry(i, p, log)`` rounds a
+        projection made at layer ``i+1`` into the error word sent down the
+        chain (log-coded if ``log``); ``finish(i, p)`` turns what layer ``i``
+        holds into its quantized ``R``.
 
     Returns
     -------
@@ -115,11 +116,12 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
             src = raw_next
         sources[i] = src
         p = ops.project(i, src)
-        if rule.source == "next_raw":
-            raw_next = ops.raw(i, p)
-            messages[f"chain{i + 1}"] = raw_next
-        elif rule.matrix == "W":  # BP: the projection is made where W^{h+1} lives
-            messages[f"chain{i + 1}"] = p
+        if rule.matrix == "W":
+            # the transposed read happens where W^{h+1} lives; layer h receives
+            # the projection rounded to the error word (log-coded for SBP) and
+            # computes its R^h from what it received
+            p = ops.carry(i, p, rule.source == "next_raw")
+            messages[f"chain{i + 1}"] = raw_next = p
         elif rule.source == "next":
             messages[f"chain{i + 1}"] = src
         R[i] = ops.finish(i, p)
@@ -230,8 +232,8 @@ class FloatEngine(Engine):
             return src @ self.W[i + 1]
         return src @ self.C[i].T
 
-    def raw(self, i: int, p: np.ndarray) -> np.ndarray:
-        return self._q(p)
+    def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
+        return self._q(p) if log else p
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         if self.cfg.no_derivative:
@@ -364,11 +366,13 @@ class FixedEngine(Engine):
         A, _ = self.forward(self.quantize_input(x), count=False)
         return self.fm.out.to_real(A[-1])
 
-    def _error(self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str) -> np.ndarray:
+    def _error(
+        self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str, log: bool = True
+    ) -> np.ndarray:
         """Fused error unit: times ``f'``, round half even, saturate, log-quantize."""
         e = self.fm.error
         out = np.empty(p.shape, dtype=np.float32)
-        bits, top, thr, levels = self._log
+        bits, top, thr, levels = self._log if log else (0, 0, *self._log[2:])
         self.counts[name] += kernels.error_kernel(
             p, p if d is None else d, d is not None, shift, e.qmin, e.qmax, bits, top, thr,
             levels, self._f64_exact, out,
@@ -440,14 +444,17 @@ class FixedEngine(Engine):
                 col += c.shape[0]
         return self._proj.pop(i)
 
-    def raw(self, i: int, p: np.ndarray) -> np.ndarray:
-        return self._error(p, None, self._pfrac() - self.fm.error.frac, f"sat:d^{i + 1}")
+    def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
+        shift = self._pfrac() - self.fm.error.frac
+        return self._error(p, None, shift, f"sat:d^{i + 1}", log)
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         fm = self.fm
+        # C rules project locally (wide sums); W rules receive error words
+        frac = self._pfrac() if self.rule.matrix == "C" else fm.error.frac
         if self.cfg.no_derivative:
-            return self._error(p, None, self._pfrac() - fm.error.frac, f"sat:R^{i + 1}")
-        shift = self._pfrac() + fm.deriv.frac - fm.error.frac
+            return self._error(p, None, frac - fm.error.frac, f"sat:R^{i + 1}")
+        shift = frac + fm.deriv.frac - fm.error.frac
         return self._error(p, self._D[i], shift, f"sat:R^{i + 1}")
 
 

@@ -117,8 +117,8 @@ class FixedFormat:
         """
         if rounding != "nearest":
             raise ConfigError("rounding", rounding, "quantize() of real values uses 'nearest'")
-        q = np.rint(np.ldexp(np.asarray(x, dtype=np.float64), self.frac))
-        q += 0.0  # turn -0.0 into +0.0: two's complement has no negative zero
+        # +0.0 turns -0.0 into 0: two's complement has no negative zero
+        q = np.asarray(np.rint(np.ldexp(np.asarray(x, dtype=np.float64), self.frac)) + 0.0)
         return saturate(q, self)
 
     def to_real(self, q: np.ndarray) -> np.ndarray:

@@ -408,7 +408,7 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
                 for k in range(n_thr):
                     c += m >= thr[k]
                 v = -levels[c] if v < 0 else levels[c]
-            out[b, j] = v
+            out[b, j] = v + 0.0  # no negative zero in a two's complement word
     return sat
 
 
@@ -524,8 +524,10 @@ def apply_update(
     Returns ``(saturations, changed, rng_bits)``.
     """
     buf = np.empty(w.size, dtype=np.int64) if update_bits else _EMPTY_BUF
+    # the kernel writes through ravel(), a copy for non-contiguous arrays
+    target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
     sat, changed, bits = update_kernel(
-        w,
+        target,
         np.ascontiguousarray(g),
         np.int64(mult),
         np.int64(shift),
@@ -537,4 +539,6 @@ def apply_update(
         np.int64(update_bits),
         buf,
     )
+    if target is not w:
+        w[...] = target
     return int(sat), int(changed), int(bits)

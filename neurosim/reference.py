@@ -145,25 +145,23 @@ class ReferenceEngine:
                     else:
                         c = self.C[i]
                         p = [sum(c[j][k] * src[k] for k in range(len(src))) for j in range(n_i)]
-                    if rule.source == "next_raw":
-                        raw = [
-                            self._logq(
-                                self._sat(
-                                    ref_shift_nearest(v, pfrac - fm.error.frac),
-                                    fm.error,
-                                    f"sat:d^{i + 1}",
-                                )
-                            )
+                    frac = pfrac
+                    if rule.matrix == "W":  # rounded where W^{h+1} lives, then sent
+                        p = [
+                            self._sat(ref_shift_nearest(v, pfrac - fm.error.frac), fm.error,
+                                      f"sat:d^{i + 1}")
                             for v in p
-                        ]
+                        ]  # fmt: skip
+                        if rule.source == "next_raw":
+                            p = [self._logq(v) for v in p]
+                            raw = p
+                        frac = fm.error.frac
                     r = []
                     for j, v in enumerate(p):
                         if cfg.no_derivative:
-                            v = ref_shift_nearest(v, pfrac - fm.error.frac)
+                            v = ref_shift_nearest(v, frac - fm.error.frac)
                         else:
-                            v = ref_shift_nearest(
-                                v * D[i][j], pfrac + fm.deriv.frac - fm.error.frac
-                            )
+                            v = ref_shift_nearest(v * D[i][j], frac + fm.deriv.frac - fm.error.frac)
                         r.append(self._logq(self._sat(v, fm.error, f"sat:R^{i + 1}")))
                     R[i] = r
             for i in trained:

@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from hw_models.chip import load_chip
 from neurosim.config import TrainConfig
 from neurosim.data import Dataset, load_dataset
 from neurosim.engine import Engine, make_engine
 from neurosim.errors import NumericalError
+from neurosim.hardware import hardware_report, make_accountant
 
 SCHEMA_VERSION = 1
 EVAL_BATCH = 1000
@@ -62,6 +64,7 @@ class TrainResult:
     weights_sha256: str = ""
     wall_seconds: float = 0.0
     data_source: str = ""
+    hardware: dict[str, Any] | None = None
 
     @property
     def test_accuracy(self) -> float:
@@ -97,6 +100,7 @@ class TrainResult:
                 "data_source": self.data_source,
                 "wall_seconds": self.wall_seconds,
             },
+            "hardware": self.hardware,
         }
 
 
@@ -129,6 +133,7 @@ def train(
     dataset: Dataset | None = None,
     progress: bool = False,
     on_epoch: Callable[[EpochStats], None] | None = None,
+    chip_accounting: bool = True,
 ) -> tuple[TrainResult, Engine]:
     """Train one network as configured.
 
@@ -142,6 +147,9 @@ def train(
         Show a tqdm progress bar per epoch (on stderr).
     on_epoch : callable, optional
         Called with each epoch's :class:`EpochStats`.
+    chip_accounting : bool
+        Tally the chip's events and price them on ``cfg.chip`` (the record's
+        ``hardware`` section); False trains without it.
 
     Returns
     -------
@@ -149,8 +157,11 @@ def train(
     """
     t0 = time.perf_counter()
     cfg.validate()
+    chip = load_chip(cfg.chip) if chip_accounting else None  # a bad chip fails first
     ds = dataset if dataset is not None else load_dataset(cfg.data, cfg.data_dir, cfg.seed)
     engine = make_engine(cfg, ds.n_features, ds.n_classes)
+    if chip is not None:
+        engine.accountant = make_accountant(cfg, engine.rule, engine.sizes, chip)
     result = TrainResult(config=cfg, data_source=ds.source)
     rng = np.random.default_rng([cfg.seed, 3])
     n = ds.x_train.shape[0]
@@ -206,6 +217,10 @@ def train(
         if on_epoch is not None:
             on_epoch(stats)
     result.counts = dict(engine.counts)
+    if chip is not None:
+        result.hardware = hardware_report(
+            cfg, engine.rule, engine.sizes, engine.accountant, result.counts, chip
+        )
     result.weights_sha256 = weights_hash(engine)
     result.wall_seconds = time.perf_counter() - t0
     return result, engine

@@ -1,0 +1,305 @@
+"""Counts of the chip's named actions, taken from the training run's own events.
+
+The engines hand every minibatch's error signals ``R^h`` and the messages the
+rule sends (:func:`neurosim.engine.hidden_errors`) to an :class:`Accountant`.
+Per batch it only tallies data-dependent quantities (non-zero error
+components, message bits from the packet layouts); :meth:`Accountant.actions`
+then turns the tallies and the structural counts (fixed by the network shape)
+into action counts per phase. Energy is *not* computed here:
+:mod:`neurosim.hardware` multiplies these counts by the energy table of
+:mod:`hw_models` in one place.
+
+Action keys are ``(phase, action, detail)`` with phases ``forward``,
+``transport``, ``feedback`` (projection of the error to hidden layers) and
+``update``; ``detail`` is a tuple of widths or the name of a memory or link:
+
+==================  ===============================  =======================
+action              detail                           unit
+==================  ===============================  =======================
+``mac``             (a_bits, b_bits)                 multiply-accumulates
+``mult``            (a_bits, b_bits)                 multiplications
+``shift_add``       (bits,)                          shift + add (log errors)
+``add``             (bits,)                          additions
+``sram_read``       (memory,)                        bits read
+``sram_write``      (memory,)                        bits written
+``lut``             ()                               table lookups
+``rng``             ()                               random bits
+``wire``            (link,)                          bits sent over a link
+``packet``          (link,)                          messages sent
+==================  ===============================  =======================
+
+Memories: ``weights`` (W^h in its tile), ``feedback`` (C^h slices),
+``grad`` (the gradient accumulators of a minibatch). Links: ``forward``,
+``skip`` (SRBP broadcast bus), ``chain`` (backward chain between layers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurosim import packets
+from neurosim.config import TrainConfig
+from neurosim.network import Formats
+from neurosim.rules import Rule
+
+Key = tuple[str, str, tuple]
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """One error message a sample sends.
+
+    Attributes
+    ----------
+    name : str
+        ``skip`` or ``chain{h}`` (from layer h+1 down to layer h, 1-based).
+    link : str
+        ``skip`` or ``chain``.
+    layout : packets.PacketLayout
+        Its bit layout.
+    """
+
+    name: str
+    link: str
+    layout: packets.PacketLayout
+
+
+def message_specs(
+    cfg: TrainConfig, rule: Rule, sizes: list[int], n_tiles: int | None = None
+) -> list[MessageSpec]:
+    """The messages of one training sample under ``rule``.
+
+    Source and destination fields address a chip of ``n_tiles`` tiles, with
+    the all-ones address reserved for broadcast: ``ceil(log2(n_tiles + 1))``
+    bits (one tile per layer when ``n_tiles`` is not given).
+
+    SRBP-type rules send ``R^L`` once on the skip bus; RBP-type rules send
+    ``R^{h+1}`` down the chain; BP sends the projection ``(W^{h+1})^T R^{h+1}``
+    (computed where ``W^{h+1}`` lives) as linear error words; SBP sends its
+    log-quantized chain signal.
+    """
+    if not rule.trains_hidden:
+        return []
+    fm = Formats.from_config(cfg)
+    L = len(sizes) - 1
+    log = bool(cfg.error_bits)
+    value_bits = cfg.error_bits if log else fm.error.bits
+    n_tiles = n_tiles or L
+    addr = max(1, math.ceil(math.log2(n_tiles + 1)))
+
+    def layout(n: int, logc: bool) -> packets.PacketLayout:
+        vb = value_bits if logc else fm.error.bits
+        return packets.PacketLayout(
+            value_bits=vb,
+            n=n,
+            src_bits=addr,
+            dst_bits=addr,
+            len_bits=max(1, n.bit_length()),
+            kind=cfg.packets,
+            encoding="log" if logc else "linear",
+        )
+
+    if rule.source == "top":
+        return [MessageSpec("skip", "skip", layout(sizes[L], log))]
+    out = []
+    for h in range(L - 1, 0, -1):
+        if rule.matrix == "C":
+            n, logc = sizes[h + 1], log
+        elif rule.source == "next":  # BP: the projection, linear words
+            n, logc = sizes[h], False
+        else:  # SBP
+            n, logc = sizes[h], log
+        out.append(MessageSpec(f"chain{h}", "chain", layout(n, logc)))
+    return out
+
+
+@dataclass
+class Accountant:
+    """Tallies data-dependent events batch by batch.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    rule : Rule
+    sizes : list of int
+        ``[N_0 .. N_L]``.
+    col_blocks : list of int, optional
+        Tiles along the input dimension per layer (partial sums travel on the
+        forward link between them); 1 each when not given.
+    n_tiles : int, optional
+        Tiles of the chip (sets the packets' address widths).
+    regenerated : bool
+        C^h is regenerated by a per-tile PRNG instead of being stored: each
+        entry used costs random bits instead of an SRAM read.
+
+    Every tile keeps the C^h rows of its output neurons, so a hidden layer
+    cut into ``col_blocks`` tiles per row projects the error in each of them
+    (no intra-layer error traffic; the memory is replicated to match, see
+    :func:`neurosim.hardware.chip_mapping`).
+    """
+
+    cfg: TrainConfig
+    rule: Rule
+    sizes: list[int]
+    col_blocks: list[int] | None = None
+    samples: int = 0
+    batches: int = 0
+    nnz_R: Counter = field(default_factory=Counter)
+    nnz_msg: Counter = field(default_factory=Counter)
+    nnz_src: Counter = field(default_factory=Counter)
+    msg_tuples: Counter = field(default_factory=Counter)
+    regenerated: bool = False
+    n_tiles: int | None = None
+    msg_bits: Counter = field(default_factory=Counter)
+    specs: list[MessageSpec] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.specs = message_specs(self.cfg, self.rule, self.sizes, self.n_tiles)
+        self._by_name = {s.name: s for s in self.specs}
+
+    def observe(self, R: list, messages: dict[str, np.ndarray], sources: dict) -> None:
+        """Tally one minibatch: error signals, messages sent, projected sources."""
+        self.batches += 1
+        self.samples += R[-1].shape[0]
+        for i, r in enumerate(R):
+            if r is not None:
+                self.nnz_R[i] += int(np.count_nonzero(r))
+        for i, src in sources.items():
+            self.nnz_src[i] += int(np.count_nonzero(src))
+        if not messages:
+            return
+        cols = []
+        for s in self.specs:  # fixed order: the timing model's msg_bits keys
+            nnz = np.count_nonzero(messages[s.name], axis=1)
+            bits = packets.message_bits(s.layout, nnz)
+            self.nnz_msg[s.name] += int(nnz.sum())
+            self.msg_bits[s.name] += int(bits.sum())
+            cols.append(bits)
+        # per-sample message sizes (few distinct tuples): the timing model
+        # prices each distinct tuple once
+        self.msg_tuples.update(zip(*(c.tolist() for c in cols), strict=True))
+
+    # ------------------------------------------------------------------
+    def forward_per_sample(self) -> Counter:
+        """Forward-phase action counts of one sample (also one inference)."""
+        cfg, sizes = self.cfg, self.sizes
+        fm = Formats.from_config(cfg)
+        L = len(sizes) - 1
+        c: Counter = Counter()
+        for i in range(L):
+            n_in, n_out = sizes[i], sizes[i + 1]
+            a_bits = fm.inp.bits if i == 0 else fm.act.bits
+            c["forward", "mac", (fm.weight.bits, a_bits)] += n_out * n_in
+            c["forward", "sram_read", ("weights",)] += n_out * n_in * fm.weight.bits
+            cb = self.col_blocks[i] if self.col_blocks else 1
+            if cb > 1:
+                c["forward", "wire", ("forward",)] += (cb - 1) * n_out * cfg.acc_bits
+            if i < L - 1:
+                c["forward", "lut", ()] += 2 * n_out  # f and f'
+                c["forward", "wire", ("forward",)] += n_out * fm.act.bits
+            elif cfg.output == "sigmoid":
+                c["forward", "lut", ()] += n_out
+            elif cfg.output == "softmax":
+                c["forward", "lut", ()] += n_out  # exp table
+                c["forward", "add", (fm.exp.bits,)] += n_out  # the sum
+                # one restoring division per output: out_bits add/subtract steps
+                c["forward", "add", (fm.exp.bits,)] += n_out * fm.out.bits
+        return c
+
+    def actions(self, engine_counts: dict[str, int]) -> Counter:
+        """Action counts of the whole run (all phases, summed over samples).
+
+        Parameters
+        ----------
+        engine_counts : dict
+            The engine's event counts (``changed:W^h``, ``rng_bits``, ...).
+        """
+        cfg, rule, sizes = self.cfg, self.rule, self.sizes
+        fm = Formats.from_config(cfg)
+        L = len(sizes) - 1
+        log = bool(cfg.error_bits)
+        ew = fm.error.bits
+        c: Counter = Counter()
+        for k, v in self.forward_per_sample().items():
+            c[k] += v * self.samples
+        # transport: the messages, bit for bit from their layouts
+        for s in self.specs:
+            c["transport", "wire", (s.link,)] += self.msg_bits[s.name]
+            c["transport", "packet", (s.link,)] += self.samples
+        # feedback: carry the error to each hidden layer
+        if rule.trains_hidden:
+            for i in range(L - 1):
+                n_i = sizes[i + 1]
+                nnz_src = self.nnz_src[i]
+                ops = n_i * nnz_src
+                if rule.matrix == "C":
+                    entry_bits = _entry_bits(cfg, fm)
+                    if cfg.feedback == "lowrank":
+                        r = cfg.rank or 0
+                        ops = r * nnz_src + n_i * r * self.samples
+                    ops *= self.col_blocks[i] if self.col_blocks else 1
+                    c["feedback", "shift_add" if log else "mac",
+                      (fm.feedback.bits,) if log else (fm.feedback.bits, ew)] += ops
+                    c["feedback", "sram_read", ("feedback",)] += ops * entry_bits
+                else:
+                    c["feedback", "shift_add" if log else "mac",
+                      (fm.weight.bits,) if log else (fm.weight.bits, ew)] += ops
+                    c["feedback", "sram_read", ("weights",)] += ops * fm.weight.bits
+                if not cfg.no_derivative:
+                    c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
+                if log:
+                    c["feedback", "add", (ew,)] += n_i * self.samples  # log encoder
+        # update: per-sample gradient accumulation, per-batch write-back
+        trained = range(L) if rule.trains_hidden else range(L - 1, L)
+        g = cfg.acc_bits
+        for i in trained:
+            n_in, n_out = sizes[i], sizes[i + 1]
+            a_bits = fm.inp.bits if i == 0 else fm.act.bits
+            ops = self.nnz_R[i] * n_in
+            if log:
+                c["update", "shift_add", (g,)] += ops
+            else:
+                c["update", "mac", (ew, a_bits)] += ops
+            c["update", "sram_read", ("grad",)] += ops * g
+            c["update", "sram_write", ("grad",)] += ops * g
+            self._write_back(c, n_out * n_in, fm.weight.bits, engine_counts.get(
+                f"changed:W^{i + 1}", 0))
+        if rule.adaptive:
+            for i in range(L - 1):
+                n_src = sizes[L] if rule.source == "top" else sizes[i + 2]
+                n_i = sizes[i + 1]
+                nnz = self.nnz_msg["skip"] if rule.source == "top" else self.nnz_R[i + 1]
+                ops = nnz * n_i
+                c["update", "shift_add" if log else "mac",
+                  (g,) if log else (ew, fm.act.bits)] += ops
+                c["update", "sram_read", ("grad",)] += ops * g
+                c["update", "sram_write", ("grad",)] += ops * g
+                self._write_back(c, n_i * n_src, fm.feedback.bits,
+                                 engine_counts.get(f"changed:C^{i + 1}", 0), memory="feedback")
+        c["update", "rng", ()] += engine_counts.get("rng_bits", 0)
+        if self.regenerated:
+            # PRNG-regenerated feedback: every entry read is a fresh draw
+            c["feedback", "rng", ()] += c.pop(("feedback", "sram_read", ("feedback",)), 0)
+        return c
+
+    def _write_back(self, c: Counter, n: int, bits: int, changed: int,
+                    memory: str = "weights") -> None:
+        g = self.cfg.acc_bits
+        b = self.batches
+        c["update", "sram_read", ("grad",)] += n * g * b
+        c["update", "sram_write", ("grad",)] += n * g * b  # clear for the next batch
+        c["update", "mult", (g, self.cfg.lr_frac)] += n * b
+        c["update", "sram_read", (memory,)] += n * bits * b
+        c["update", "add", (bits,)] += n * b
+        c["update", "sram_write", (memory,)] += changed * bits  # only changed words
+
+
+def _entry_bits(cfg: TrainConfig, fm: Formats) -> int:
+    """Stored bits read per C^h entry used."""
+    if cfg.feedback in ("binary", "sparse"):
+        return 1
+    return fm.feedback.bits

@@ -1,0 +1,158 @@
+"""Chip accounting: packet bits from the real errors, memory, cycles, energy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hw_models.chip import load_chip
+from neurosim import packets
+from neurosim.config import TrainConfig
+from neurosim.data import load_dataset
+from neurosim.engine import FixedEngine
+from neurosim.hardware import chip_mapping, hardware_report, make_accountant
+from neurosim.train import one_hot, train
+
+N_IN, N_OUT, B = 20, 4, 6
+
+
+def _run(steps: int = 3, chip: str = "small", **kw):
+    """A small fixed run with an accountant; also returns every message sent."""
+    cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, chip=chip, **kw).validate()
+    eng = FixedEngine(cfg, N_IN, N_OUT)
+    ch = load_chip(chip)
+    acct = make_accountant(cfg, eng.rule, eng.sizes, ch)
+    sent = []
+    observe = acct.observe
+
+    def spy(R, msgs, srcs):
+        sent.append({k: v.copy() for k, v in msgs.items()})
+        observe(R, msgs, srcs)
+
+    acct.observe = spy
+    eng.accountant = acct
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        x = (rng.integers(0, 256, size=(B, N_IN)) / 256).astype(np.float32)
+        eng.train_batch(x, one_hot(rng.integers(0, N_OUT, size=B), N_OUT))
+    return cfg, eng, acct, ch, sent
+
+
+def _codes(cfg, eng, layout, values) -> list[int]:
+    if layout.encoding == "log":
+        return packets.log_codes(values, eng.lq).tolist()
+    return packets.linear_codes(values, layout.value_bits).tolist()
+
+
+@pytest.mark.parametrize("kind", ["dense", "event"])
+@pytest.mark.parametrize("rule", ["srbp", "rbp", "bp", "sbp"])
+def test_message_bits_equal_the_encoder_on_the_real_errors(kind: str, rule: str) -> None:
+    cfg, eng, acct, _, sent = _run(rule=rule, error_bits=4, packets=kind)
+    assert acct.specs, "the rule sends messages"
+    for spec in acct.specs:
+        expected = 0
+        for batch in sent:
+            for row in batch[spec.name]:
+                codes = _codes(cfg, eng, spec.layout, row.astype(np.int64))
+                expected += len(packets.encode(spec.layout, 0, 1, codes))
+        assert acct.msg_bits[spec.name] == expected, spec.name
+
+
+def test_dense_srbp_broadcast_is_the_layout_length() -> None:
+    cfg, eng, acct, _, _ = _run(rule="srbp", error_bits=4, packets="dense")
+    (spec,) = acct.specs
+    # header: kind 1 + src 7 + dst 7 (64 tiles + broadcast) + count 3 (n = 4);
+    # payload 4 components x 4 bits
+    assert spec.layout.n == N_OUT
+    assert packets.dense_bits(spec.layout) == 1 + 7 + 7 + 3 + 4 * 4
+    assert acct.msg_bits["skip"] == acct.samples * (1 + 7 + 7 + 3 + 16)
+
+
+def test_binary_feedback_uses_one_bit_per_entry() -> None:
+    ch = load_chip("small")
+    sizes = [N_IN, 12, 9, N_OUT]
+    dense = TrainConfig(mode="fixed", rule="srbp", hidden=(12, 9)).validate()
+    binary = TrainConfig(mode="fixed", rule="srbp", hidden=(12, 9), feedback="binary").validate()
+    from neurosim.rules import get_rule
+
+    m_dense = chip_mapping(dense, get_rule("srbp"), sizes, ch)
+    m_bin = chip_mapping(binary, get_rule("srbp"), sizes, ch)
+    # C^1 is 12 x 4, kept by both tiles of layer 1 (20 inputs = 2 blocks of 16);
+    # C^2 is 9 x 4 in the single tile of layer 2
+    entries = 2 * 12 * 4 + 9 * 4
+    assert m_bin.feedback_memory_bits == entries * 1
+    assert m_dense.feedback_memory_bits == entries * 8
+    # forward weights: 16-bit codes of every synapse
+    assert m_dense.weight_memory_bits == 16 * (20 * 12 + 12 * 9 + 9 * 4)
+
+
+def test_prng_feedback_stores_nothing_and_draws_bits() -> None:
+    cfg, eng, acct, ch, _ = _run(rule="srbp", error_bits=4, chip="dfa65")
+    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    assert h["feedback_storage"] == "prng" and h["memory_bits"]["feedback"] == 0
+    assert h["actions_per_sample"]["feedback.rng"] > 0
+    assert "feedback.sram_read.feedback" not in h["actions_per_sample"]
+
+
+def test_transport_energy_is_bits_times_wire_energy() -> None:
+    cfg, eng, acct, ch, _ = _run(rule="srbp", error_bits=4, packets="dense")
+    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    per_bit = ch.energy_table().energy_pj("wire", ch.node_nm, length_mm=ch.link("skip").length_mm)
+    bits = 1 + 7 + 7 + 3 + 16
+    assert h["energy_pj_per_sample"]["by_phase"]["transport"] == pytest.approx(bits * per_bit)
+    assert h["bus"]["bits_per_sample"]["skip"] == bits
+    assert h["bus"]["packets_per_sample"]["skip"] == 1
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", seed=0)
+
+
+def _hw(digits, **kw):
+    cfg = TrainConfig(mode="fixed", epochs=1, error_bits=4, batch=32, **kw)
+    res, _ = train(cfg, digits)
+    return res.hardware
+
+
+def test_srbp_backward_is_shorter_than_rbp_with_three_hidden_layers(digits) -> None:
+    base = dict(hidden=(32, 32, 32), chip="small")
+    srbp = _hw(digits, rule="srbp", **base)["cycles_per_sample"]
+    rbp = _hw(digits, rule="rbp", **base)["cycles_per_sample"]
+    assert srbp["backward"] < rbp["backward"]
+    assert srbp["forward"] == rbp["forward"]
+    assert srbp["train"] < rbp["train"]
+
+
+def test_energy_falls_with_weight_bits(digits) -> None:
+    base = dict(hidden=(32, 32), rule="srbp", chip="ref45")
+    e16 = _hw(digits, weight_bits=16, **base)["energy_pj_per_sample"]
+    e8 = _hw(digits, weight_bits=8, **base)["energy_pj_per_sample"]
+    assert e8["total"] < e16["total"]
+    assert e8["by_phase"]["forward"] < e16["by_phase"]["forward"]
+
+
+def test_record_has_hardware_section(digits) -> None:
+    cfg = TrainConfig(mode="fixed", epochs=1, hidden=(16,), batch=32, chip="small")
+    res, _ = train(cfg, digits)
+    h = res.to_record()["hardware"]
+    assert set(h["energy_pj_per_sample"]) == {"total", "by_action", "by_phase"}
+    assert set(h["cycles_per_sample"]) >= {"train", "inference"}
+    assert h["samples_per_second"] > 0 and h["area_mm2"] > 0 and h["tiles"]["used"] >= 2
+    assert set(h["memory_bits"]) >= {"forward", "feedback", "per_tile"}
+    assert h["energy_pj_per_sample"]["total"] == pytest.approx(
+        sum(h["energy_pj_per_sample"]["by_phase"].values())
+    )
+
+
+def test_chip_command() -> None:
+    p = subprocess.run([sys.executable, "-m", "neurosim.cli", "chip", "ref45"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "Horowitz" in p.stdout and "skip bus" in p.stdout
+    bad = subprocess.run([sys.executable, "-m", "neurosim.cli", "chip", "nonexistent"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
