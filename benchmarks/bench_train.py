@@ -44,9 +44,11 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from hw_models.chip import load_chip
 from neurosim.config import TrainConfig, parse_hidden
 from neurosim.data import load_dataset
 from neurosim.engine import FixedEngine, FloatEngine
+from neurosim.hardware import make_accountant
 from neurosim.train import one_hot
 
 LR = 0.1
@@ -270,8 +272,21 @@ def main(argv: list[str] | None = None) -> int:
         mode="float", rule="srbp", hidden=hidden, batch=args.batch, lr=LR, seed=SEED
     ).validate()
 
+    def with_chip(engine):
+        # the full chip accounting: every batch's errors and messages tallied
+        # for the energy/cycle report on the reference chip (event packets)
+        chip = load_chip("ref45")
+        engine.accountant = make_accountant(engine.cfg, engine.rule, engine.sizes, chip)
+        return engine
+
+    def fixed_event(wbits: int) -> FixedEngine:
+        cfg = fixed_cfg(wbits)
+        cfg.packets = "event"
+        return with_chip(FixedEngine(cfg, n_in, n_out))
+
     factories = {
         "fixed SRBP w16": lambda: FixedEngine(fixed_cfg(16), n_in, n_out),
+        "fixed SRBP w16+chip": lambda: fixed_event(16),
         "fixed SRBP w8": lambda: FixedEngine(fixed_cfg(8), n_in, n_out),
         "float SRBP": lambda: FloatEngine(float_cfg, n_in, n_out),
         "numpy DFA f32": lambda: NumpyDFA(sizes, LR, SEED),
@@ -334,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     print("ratio = median samples/s / numpy DFA f32; acc = train accuracy of last timed epoch")
     print(f"fixed SRBP / numpy float32 DFA = {rows['fixed SRBP w16']['ratio_to_numpy_dfa']:.2f}")
     print(f"fixed SRBP w8 / numpy float32 DFA = {rows['fixed SRBP w8']['ratio_to_numpy_dfa']:.2f}")
+    plain = rows["fixed SRBP w16"]["median_samples_per_s"]
+    full = rows["fixed SRBP w16+chip"]["median_samples_per_s"]
+    print(f"chip accounting adds {100 * (plain / full - 1):.1f}% to the fixed SRBP w16 step time")
 
     if args.json:
         record = {

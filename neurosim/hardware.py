@@ -109,9 +109,14 @@ def cycles(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip,
     """
     layers, ct = _timing_inputs(cfg, sizes, chip, acct)
     names = [s.name for s in acct.specs]
+    # a message's duration is ceil(bits / link width): samples whose messages
+    # fill the same number of link cycles share one schedule
+    widths = [chip.link(s.link).width_bits for s in acct.specs]
+    tuples: Counter = Counter()
+    for tup, count in (acct.msg_tuples or Counter({(): max(1, acct.samples)})).items():
+        tuples[tuple(-(-b // w) * w for b, w in zip(tup, widths, strict=True))] += count
     tot: Counter = Counter()
     n = 0
-    tuples = acct.msg_tuples or Counter({(): max(1, acct.samples)})
     for tup, count in tuples.items():
         c = timing.sample_cycles(layers, ct, rule, dict(zip(names, tup, strict=True)))
         for k in ("train", "forward", "backward", "inference"):
