@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba as nb
 import numpy as np
@@ -73,22 +74,22 @@ class FixedFormat:
         if self.signed and self.bits < 2:
             raise ConfigError("bits", self.bits, "signed formats need at least 2 bits")
 
-    @property
+    @cached_property
     def qmin(self) -> int:
         """Smallest stored integer."""
         return -(1 << (self.bits - 1)) if self.signed else 0
 
-    @property
+    @cached_property
     def qmax(self) -> int:
         """Largest stored integer."""
         return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
 
-    @property
+    @cached_property
     def lsb(self) -> float:
         """Real value of one least significant bit, ``2**-frac``."""
         return math.ldexp(1.0, -self.frac)
 
-    @property
+    @cached_property
     def max_abs(self) -> int:
         """Largest magnitude of a stored integer."""
         return max(-self.qmin, self.qmax)

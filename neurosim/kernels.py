@@ -375,7 +375,8 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
     thresholds ``thr`` and the ``levels`` they select (:func:`log_table`).
     ``f64_exact`` says every ``p * f'`` is below 2**53, so the float64 path
     is exact; otherwise the product and shift run on int64. Returns the
-    saturations of the error word.
+    saturations of the error word. A zero may be stored as ``-0.0``: it equals
+    0 in every later product, count and code, and is never written to weights.
     """
     sat = 0
     scale = 2.0 ** (-shift)
@@ -408,7 +409,7 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
                 for k in range(n_thr):
                     c += m >= thr[k]
                 v = -levels[c] if v < 0 else levels[c]
-            out[b, j] = v + 0.0  # no negative zero in a two's complement word
+            out[b, j] = v
     return sat
 
 
@@ -453,11 +454,11 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
     mx = np.int64(0)
     for i in range(n):
         v = np.int64(fg[i]) * mult
-        if v == 0:  # no update to round: the unit skips it and draws no bits
-            d = np.int64(0)
-        elif use_rng:
+        if use_rng:
+            # floor((0 + r) / 2**shift) = 0: a zero update stays zero, and the
+            # unit skips it without drawing bits (counted as such)
             r = np.int64(_mix64(base + np.uint64(i) * gold) >> np.uint64(64 - shift))
-            drawn += 1
+            drawn += v != 0
             d = (v + r) >> shift
         else:
             d = _round_shift_int(v, shift)
