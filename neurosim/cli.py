@@ -200,6 +200,12 @@ def print_hardware(h: dict) -> None:
     print(f"bus/sample     {links}; error packets {pk}")
     m = h["memory_bits"]
     print(f"memory bits    forward {m['forward']}, feedback {m['feedback']}")
+    t = h["tiles"]
+    per = ", ".join(
+        f"W^{i + 1} {n} ({u:.0%})"
+        for i, (n, u) in enumerate(zip(t["per_layer"], t["utilisation"], strict=True))
+    )
+    print(f"tiles (used)   {per}")
     if not h["fits"]:
         print("warning: the network does not fit this chip: " + "; ".join(h["violations"]))
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from neurosim.data import DATASETS
 from neurosim.errors import ConfigError
 from neurosim.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
 from neurosim.fixedpoint import ROUNDING_MODES
 from neurosim.rules import RULES
 
-DATASETS = ("mnist5k", "digits", "fashion-mnist", "mnist")
 ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
 OUTPUTS = ("softmax", "sigmoid", "linear")
 MODES = ("float", "fixed")
