@@ -141,12 +141,8 @@ def matmul_saturating(a, b, qmin, qmax, out) -> int:
             s = np.int64(0)
             for p in range(k):
                 s += a[i, p] * b[p, j]
-                if s > qmax:
-                    s = qmax
-                    sat += 1
-                elif s < qmin:
-                    s = qmin
-                    sat += 1
+                s, c = _clamp(s, qmin, qmax)
+                sat += c
             out[i, j] = s
     return sat
 
@@ -239,6 +235,27 @@ def _sign_level(d, top):
     return -(np.int64(1) << top) if d < 0 else (np.int64(1) << top)
 
 
+@nb.njit(cache=True, inline="always")
+def _clamp(v, lo, hi):
+    # saturate v to [lo, hi]; the second value is 1 when it clipped
+    if v > hi:
+        return hi, 1
+    if v < lo:
+        return lo, 1
+    return v, 0
+
+
+@nb.njit(cache=True, inline="always")
+def _write(fw, i, d, qmin, qmax):
+    # saturating write-back of one update; returns (saturated, changed)
+    old = np.int64(fw[i])
+    x, s = _clamp(old + d, qmin, qmax)
+    if x != old:
+        fw[i] = x
+        return s, 1
+    return s, 0
+
+
 @nb.njit(cache=True)
 def quantize_kernel(x, frac, qmin, qmax, out):
     """``out = saturate(round_half_even(x * 2**frac))`` for reals ``x`` (2-D).
@@ -252,12 +269,8 @@ def quantize_kernel(x, frac, qmin, qmax, out):
         t = 0.0
         for j in range(x.shape[1]):
             v = np.rint(np.float64(x[i, j]) * scale)  # exact scaling; rint = half even
-            if v > qmax:
-                v = qmax
-                sat += 1
-            elif v < qmin:
-                v = qmin
-                sat += 1
+            v, c = _clamp(v, qmin, qmax)
+            sat += c
             out[i, j] = v + 0.0
             t += v if v >= 0 else -v
         if t > best:
@@ -285,12 +298,8 @@ def act_kernel(acc, shift, qmin, qmax, f, df, out_f, out_d, want_d):
         t = 0.0
         for j in range(acc.shape[1]):
             v = np.rint(acc[b, j] * scale)
-            if v > hi:
-                v = hi
-                sat += 1
-            elif v < lo:
-                v = lo
-                sat += 1
+            v, c = _clamp(v, lo, hi)
+            sat += c
             idx = np.int64(v - lo)
             o = f[idx]
             out_f[b, j] = o
@@ -309,12 +318,8 @@ def requant_kernel(acc, shift, qmin, qmax, out) -> int:
     for b in range(acc.shape[0]):
         for j in range(acc.shape[1]):
             v = _round_shift_int(np.int64(acc[b, j]), shift)
-            if v > qmax:
-                v = qmax
-                sat += 1
-            elif v < qmin:
-                v = qmin
-                sat += 1
+            v, c = _clamp(v, qmin, qmax)
+            sat += c
             out[b, j] = v
     return sat
 
@@ -329,12 +334,8 @@ def softmax_kernel(acc, shift, qmin, qmax, exp_table, out_frac, out) -> int:
         top = qmin
         for j in range(n):
             v = _round_shift_int(np.int64(acc[b, j]), shift)
-            if v > qmax:
-                v = qmax
-                sat += 1
-            elif v < qmin:
-                v = qmin
-                sat += 1
+            v, c = _clamp(v, qmin, qmax)
+            sat += c
             codes[j] = v
             if v > top:
                 top = v
@@ -395,12 +396,8 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
                 if use_d:
                     iv = iv * np.int64(d[b, j])
                 v = float(_round_shift_int(iv, shift))
-            if v > hi:
-                v = hi
-                sat += 1
-            elif v < lo:
-                v = lo
-                sat += 1
+            v, c = _clamp(v, lo, hi)
+            sat += c
             if lbits == 1:
                 v = -levels[0] if v < 0 else levels[0]
             elif lbits > 1:
@@ -468,17 +465,9 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
             if a > mx:
                 mx = a
         elif d != 0:
-            old = np.int64(fw[i])
-            x = old + d
-            if x > qmax:
-                x = qmax
-                sat += 1
-            elif x < qmin:
-                x = qmin
-                sat += 1
-            if x != old:
-                changed += 1
-            fw[i] = x
+            s, c = _write(fw, i, d, qmin, qmax)
+            sat += s
+            changed += c
     if ubits > 0 and mx > 0:
         top = np.int64(0)
         while (np.int64(1) << top) < mx:
@@ -492,17 +481,9 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
                 continue
             d = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
             if d != 0:
-                old = np.int64(fw[i])
-                x = old + d
-                if x > qmax:
-                    x = qmax
-                    sat += 1
-                elif x < qmin:
-                    x = qmin
-                    sat += 1
-                if x != old:
-                    changed += 1
-                fw[i] = x
+                s, c = _write(fw, i, d, qmin, qmax)
+                sat += s
+                changed += c
     return sat, changed, drawn * shift
 
 
