@@ -167,11 +167,6 @@ def shift_nearest(q: np.ndarray, k: int, out: np.ndarray | None = None) -> np.nd
     return out
 
 
-def requantize(q: np.ndarray, k: int, fmt: FixedFormat) -> tuple[np.ndarray, int]:
-    """Shift right by ``k`` with round-half-even, then saturate to ``fmt``."""
-    return saturate(shift_nearest(q, k), fmt)
-
-
 # ---------------------------------------------------------------------------
 # counter-based random bits (SplitMix64)
 # ---------------------------------------------------------------------------

@@ -147,55 +147,6 @@ def matmul_saturating(a, b, qmin, qmax, out) -> int:
     return sat
 
 
-def mul_shift_nearest(p: np.ndarray, d: np.ndarray, k: int) -> np.ndarray:
-    """Exact ``round_half_even(p * d / 2**k)`` of integer-valued arrays."""
-    bound = float(np.abs(p).max(initial=0.0)) * float(np.abs(d).max(initial=0.0))
-    if bound < F64_EXACT:
-        v = p * d.astype(np.float64, copy=False)
-        v = np.ldexp(v, -k, out=v)
-        if k > 0:
-            np.rint(v, out=v)
-        return v
-    v = p.astype(np.int64) * d.astype(np.int64)
-    return shift_nearest_int(v, k).astype(np.float64)
-
-
-def shift_nearest_int(v: np.ndarray, k: int) -> np.ndarray:
-    """``v / 2**k`` round half to even on int64 arrays."""
-    if k <= 0:
-        return v << (-k)
-    fl = v >> k
-    rem = v - (fl << k)
-    half = 1 << (k - 1)
-    return fl + ((rem > half) | ((rem == half) & ((fl & 1) == 1)))
-
-
-def softmax_fixed(idx: np.ndarray, exp_table: np.ndarray, out_frac: int) -> np.ndarray:
-    """Integer softmax of LUT-input codes.
-
-    ``e_j = EXP[max(S) - S_j]`` (exponentials in ``UQ17.16``), then
-    ``O_j = round_half_up(e_j * 2**out_frac / sum(e))`` by integer division.
-
-    Parameters
-    ----------
-    idx : ndarray of intp, shape (B, N)
-        ``S`` codes offset by the LUT's ``qmin`` (order is what matters).
-    exp_table : ndarray of int64
-        ``exp(-d)`` codes for ``d = 0 ..``.
-    out_frac : int
-        Fraction bits of the output format.
-
-    Returns
-    -------
-    ndarray of float32, shape (B, N)
-    """
-    diff = idx.max(axis=1, keepdims=True) - idx
-    e = exp_table[diff]
-    tot = e.sum(axis=1, keepdims=True)
-    o = (e * (2 << out_frac) + tot) // (2 * tot)
-    return o.astype(np.float32)
-
-
 @nb.njit(cache=True)
 def _round_shift_int(v, shift):
     if shift <= 0:
@@ -326,7 +277,12 @@ def requant_kernel(acc, shift, qmin, qmax, out) -> int:
 
 @nb.njit(cache=True)
 def softmax_kernel(acc, shift, qmin, qmax, exp_table, out_frac, out) -> int:
-    """Integer softmax through the LUT-input format (see :func:`softmax_fixed`)."""
+    """Integer softmax of the LUT-input codes of ``acc``.
+
+    ``e_j = EXP[max(S) - S_j]`` (exponentials in ``UQ17.16``), then
+    ``O_j = round_half_up(e_j * 2**out_frac / sum(e))`` by integer division.
+    Returns the saturations of ``S``.
+    """
     sat = 0
     n = acc.shape[1]
     codes = np.empty(n, dtype=np.int64)

@@ -26,7 +26,6 @@ from neurosim.fixedpoint import (
     ref_saturate,
     ref_shift_nearest,
     ref_shift_stochastic,
-    requantize,
     saturate,
     shift_nearest,
 )
@@ -343,15 +342,6 @@ def test_saturate_in_place_table():
 )
 def test_ref_saturate_table(q, fmt, expected):
     assert ref_saturate(q, fmt) == expected
-
-
-def test_requantize_shifts_then_saturates():
-    q, n = requantize(
-        np.array([5.0, -5.0, 6.0, 1000.0, -1000.0, 508.0, 510.0]), 2, FixedFormat(8, 0)
-    )
-    # 1.25, -1.25, 1.5, 250, -250, 127, 127.5
-    assert q.tolist() == [1, -1, 2, 127, -128, 127, 127]
-    assert n == 3
 
 
 # ------------------------------------------------------------------ random bits

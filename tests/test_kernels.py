@@ -240,80 +240,13 @@ def test_exact_matmul_wide_accumulator_takes_plain_path():
     assert n == 0
 
 
-# ------------------------------------------------------------------ mul_shift_nearest
-
-
-@pytest.mark.parametrize("k", [-2, 0, 1, 2, 3, 7, 12])
-def test_mul_shift_nearest_float_branch(k):
-    rng = np.random.default_rng(k + 10)
-    p = rand_ints(rng, -1000, 1000, (7, 1)).astype(np.float32)
-    d = rand_ints(rng, -1000, 1000, (1, 9))
-    d[0, :3] = [1, -1, 3]  # products with a half remainder at k = 1
-    got = kernels.mul_shift_nearest(p, d, k)
-    assert got.dtype == np.float64
-    expected = [[ref_shift_nearest(int(pi) * int(dj), k) for dj in d[0]] for pi in p[:, 0]]
-    assert as_ints(got) == expected
-
-
-P_BIG = [2.0**31 + 1, 2.0**31 + 3, -(2.0**31) - 1, 2.0**31 - 5, 2.0**31 + 1]
-D_BIG = [2.0**27, 2.0**27, 2.0**27, 2.0**31 + 1, -(2.0**31) - 1]
-
-
-@pytest.mark.parametrize(
-    "p, d, k",
-    [
-        (P_BIG, D_BIG, 28),
-        (P_BIG, D_BIG, 11),
-        ([2.0**40, 3.0, -5.0], [1.0, 2.0**20 + 1, -(2.0**20) - 1], 0),
-        ([2.0**40, 3.0, -5.0], [1.0, 2.0**20 + 1, -(2.0**20) - 1], -2),
-        ([2.0**30 + 1, -(2.0**30) - 1, 2.0**29 + 1], [2.0**30 + 1, 2.0**30 + 1, 2.0**23], 24),
-    ],
-)
-def test_mul_shift_nearest_int_branch(p, d, k):
-    p = np.array(p)
-    d = np.array(d)
-    assert float(np.abs(p).max()) * float(np.abs(d).max()) >= 2**53
-    expected = [ref_shift_nearest(int(pi) * int(di), k) for pi, di in zip(p, d, strict=True)]
-    assert all(abs(v) < 2**53 for v in expected)
-    assert [int(v) for v in kernels.mul_shift_nearest(p, d, k)] == expected
-
-
-def test_mul_shift_nearest_ties():
-    # (2**31 + 1) * 2**27 / 2**28 = 2**30 + 0.5 -> 2**30 (even); +1.5 -> +2
-    p = np.array([2.0**31 + 1, 2.0**31 + 3, -(2.0**31) - 1, -(2.0**31) - 3])
-    d = np.full(4, 2.0**27)
-    got = kernels.mul_shift_nearest(p, d, 28)
-    assert got.tolist() == [2**30, 2**30 + 2, -(2**30), -(2**30) - 2]
-    got = kernels.mul_shift_nearest(np.array([5.0, 7.0, -5.0, -7.0]), np.ones(4), 1)
-    assert got.tolist() == [2, 4, -2, -4]
-
-
-@pytest.mark.parametrize(
-    "v, k, expected",
-    [
-        (5, 1, 2),
-        (7, 1, 4),
-        (-5, 1, -2),
-        (-7, 1, -4),
-        (9, 2, 2),
-        (-11, 2, -3),
-        (3, 0, 3),
-        (3, -3, 24),
-        (2**62 + 2**40, 41, 2**21),
-        (2**62 + 3 * 2**40, 41, 2**21 + 2),
-    ],
-)
-def test_shift_nearest_int_table(v, k, expected):
-    assert kernels.shift_nearest_int(np.array([v], dtype=np.int64), k).tolist() == [expected]
-
-
-# ------------------------------------------------------------------ softmax_fixed
+# ------------------------------------------------------------------ datapath units
 
 EXP4 = np.array([65536, 24109, 8869, 3263], dtype=np.int64)  # round(exp(-d) * 2**16)
 
 
 @pytest.mark.parametrize(
-    "idx, table, out_frac, expected",
+    "codes, table, out_frac, expected",
     [
         # e = 65536, 24109, 8869; sum 98514; * 128 / sum = 85.15, 31.33, 11.52
         ([[5, 4, 3], [0, 2, 1]], EXP4, 7, [[85, 31, 12], [12, 85, 31]]),
@@ -325,13 +258,11 @@ EXP4 = np.array([65536, 24109, 8869, 3263], dtype=np.int64)  # round(exp(-d) * 2
         ([[2, 2, 1]], EXP4, 8, [[108, 108, 40]]),  # 65536*256/155181 = 108.11, 39.77
     ],
 )
-def test_softmax_fixed(idx, table, out_frac, expected):
-    got = kernels.softmax_fixed(np.array(idx, dtype=np.intp), table, out_frac)
-    assert got.dtype == np.float32
-    assert got.tolist() == expected
-
-
-# ------------------------------------------------------------------ datapath units
+def test_softmax_kernel_table(codes, table, out_frac, expected):
+    acc = np.array(codes, dtype=np.float64)  # shift 0: the codes are the LUT inputs
+    out = np.empty(acc.shape, dtype=np.float32)
+    assert kernels.softmax_kernel(acc, 0, -2048, 2047, table, out_frac, out) == 0
+    assert out.tolist() == expected
 
 
 def test_quantize_kernel_table():
@@ -465,26 +396,12 @@ def test_softmax_kernel_ties(acc, out_frac, expected):
 
 
 def test_softmax_kernel_hand_case():
-    # shift 1: codes 5, 4, 3 and 0, 2, 1 (see test_softmax_fixed)
+    # shift 1: codes 5, 4, 3 and 0, 2, 1
     acc = np.array([[10.0, 8.0, 6.0], [0.0, 4.0, 2.0]])
     out = np.empty(acc.shape, dtype=np.float32)
     sat = kernels.softmax_kernel(acc, 1, -8, 7, EXP16, 7, out)
     assert sat == 0
     assert out.tolist() == [[85, 31, 12], [12, 85, 31]]
-
-
-@pytest.mark.parametrize("shift", [0, 1, 2])
-def test_softmax_kernel_matches_softmax_fixed(shift):
-    rng = np.random.default_rng(shift)
-    acc = rand_ints(rng, -40, 40, (6, 5))
-    acc[0, :2] = [100, -100]  # saturating codes
-    out = np.empty(acc.shape, dtype=np.float32)
-    sat = kernels.softmax_kernel(acc, shift, -8, 7, EXP16, 8, out)
-    fmt = FixedFormat(4, 0)
-    pairs = [[ref_saturate(ref_shift_nearest(a, shift), fmt) for a in row] for row in as_ints(acc)]
-    idx = np.array([[c - fmt.qmin for c, _ in row] for row in pairs], dtype=np.intp)
-    assert sat == sum(s for row in pairs for _, s in row)
-    np.testing.assert_array_equal(out, kernels.softmax_fixed(idx, EXP16, 8))
 
 
 @pytest.mark.parametrize(
