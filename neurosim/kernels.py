@@ -104,14 +104,24 @@ def exact_matmul(
     bound = partial_sum_bound(a, max_a, max_b, rowsum)
     if bound <= acc.qmax:
         return product(a, b, bound), 0
+    if bound < F64_EXACT:
+        # per output, sum_k |a_ik| |b_kj| bounds its partial sums in any
+        # order: only rows where that reaches the accumulator's range need
+        # the tile's sequential saturating order
+        reach = (np.abs(_as(a, np.float64)) @ np.abs(_as(b, np.float64))).max(axis=1)
+        risky = np.flatnonzero(reach > acc.qmax)
+        out = _as(product(a, b, bound), np.float64)
+        if risky.size == 0:
+            return out, 0
+        bi = np.ascontiguousarray(b, dtype=np.int64)
+        sub = np.empty((risky.size, b.shape[1]), dtype=np.int64)
+        ai = np.ascontiguousarray(a[risky], dtype=np.int64)
+        n = matmul_saturating(ai, bi, acc.qmin, acc.qmax, sub)
+        out[risky] = sub
+        return out, int(n)
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.int64)
-    n = matmul_saturating(
-        np.ascontiguousarray(a, dtype=np.int64),
-        np.ascontiguousarray(b, dtype=np.int64),
-        acc.qmin,
-        acc.qmax,
-        out,
-    )
+    ai = np.ascontiguousarray(a, dtype=np.int64)
+    n = matmul_saturating(ai, np.ascontiguousarray(b, dtype=np.int64), acc.qmin, acc.qmax, out)
     return out.astype(np.float64), int(n)
 
 
