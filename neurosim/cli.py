@@ -90,6 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("chip", help="preset name (small, ref45, dfa65) or path of a chip TOML file")
     c.add_argument("--energy", help="TOML file overriding rows of the energy table")
     c.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sw = sub.add_parser(
+        "sweep",
+        help="run a grid of training runs into a result store",
+        description="Run every point of a sweep spec (TOML: [base], [axes], [zip.*], "
+        "[[exclude]]) into a SQLite store; finished points are skipped on a rerun.",
+    )
+    sw.add_argument("spec", help="sweep spec TOML file")
+    sw.add_argument("--store", help="SQLite store (default: the spec's path with .db)")
+    sw.add_argument("--workers", type=int, help="worker processes (default: the CPU count)")
+    sw.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    sw.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    r = sub.add_parser("results", help="list the points of a result store",
+                       description="List a result store's points as a table, or export CSV.")
+    r.add_argument("store", help="SQLite store written by neurosim sweep")
+    r.add_argument("--csv", help="write every row and column as CSV to this file ('-': stdout)")
+    r.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    rp = sub.add_parser("report", help="energy-versus-accuracy report of a result store",
+                        description="Write figures (PNG, SVG) and one self-contained HTML page.")
+    rp.add_argument("store", help="SQLite store written by neurosim sweep")
+    rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
+    rp.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
 
 
@@ -226,6 +249,92 @@ def cmd_chip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_store(path: str):
+    from pathlib import Path
+
+    from neurosim.errors import ConfigError
+    from neurosim.store import Store
+
+    if not Path(path).is_file():
+        raise ConfigError("store", path, "an existing store file written by neurosim sweep")
+    return Store(path)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``neurosim sweep``: run (or list) a sweep's points into a store."""
+    from pathlib import Path
+
+    from neurosim.sweep import format_points, load_spec, run_sweep
+
+    spec = load_spec(args.spec)  # every point validated before anything runs
+    store = args.store or str(Path(args.spec).with_suffix(".db"))
+    if args.dry_run:
+        lines = format_points(spec, store if Path(store).exists() else None)
+        print(f"{len(lines)} points of sweep {spec.name!r} (store {store}):")
+        print("\n".join(lines))
+        return 0
+    s = run_sweep(spec, store, workers=args.workers, scheduler=args.scheduler,
+                  progress=not args.no_progress)
+    print(f"sweep {spec.name!r}: {s.total} points, {s.skipped} already stored, "
+          f"{s.done} run ok, {s.failed} failed, wall {s.wall_seconds:.1f} s; store {store}")
+    return 1 if s.failed else 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    """``neurosim results``: a table of a store's points, or CSV."""
+    with _existing_store(args.store) as st:
+        if args.csv:
+            st.to_csv(sys.stdout if args.csv == "-" else args.csv)
+            return 0
+        rows = st.rows()
+    if not rows:
+        print("no points stored")
+        return 0
+    swept = _swept_columns(rows)
+    head = ["id", "status", *swept, "test acc", "energy nJ", "cycles", "err bits"]
+    table = []
+    for r in rows:
+        table.append([
+            r["id"][:12], r["status"], *(str(r.get(k)) for k in swept),
+            _fmt(r.get("test_accuracy"), ".4f"),
+            _fmt(r.get("energy_pj_per_sample"), ".1f", 1e-3),
+            _fmt(r.get("cycles_per_sample"), ".0f"),
+            _fmt(r.get("transport_bits_per_sample"), ".1f"),
+        ])  # fmt: skip
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(head)]
+    print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
+    for row in table:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    failed = [r for r in rows if r["status"] != "ok"]
+    for r in failed:
+        print(f"failed {r['id'][:12]}: {r.get('error')}")
+    return 0
+
+
+def _swept_columns(rows: list[dict]) -> list[str]:
+    """Config columns whose value differs between the rows."""
+    from neurosim.config import TrainConfig
+
+    return [
+        k for k in TrainConfig.field_names()
+        if len({str(r.get(k)) for r in rows}) > 1
+    ]  # fmt: skip
+
+
+def _fmt(v, spec: str, scale: float = 1.0) -> str:
+    return "-" if v is None else format(v * scale, spec)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``neurosim report``: figures and one HTML page from a store."""
+    from neurosim.report import make_report
+
+    with _existing_store(args.store) as st:
+        html = make_report(st, args.out)
+    print(f"report {html}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurosim`` console script."""
     parser = build_parser()
@@ -235,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_train(args)
         if args.command == "chip":
             return cmd_chip(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
+        if args.command == "results":
+            return cmd_results(args)
+        if args.command == "report":
+            return cmd_report(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130

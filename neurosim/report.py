@@ -1,0 +1,663 @@
+"""An HTML report of a result store: what each learning rule costs and achieves.
+
+:func:`make_report` reads every point of a :class:`~neurosim.store.Store` and
+writes, into one directory, a set of matplotlib figures (each as PNG and SVG)
+and ``report.html``, one self-contained page (inline CSS, the PNGs embedded as
+base64 data URIs, nothing loaded from elsewhere):
+
+* ``energy_accuracy``  energy per training sample vs test accuracy, by rule,
+  with the Pareto front (least energy for a given accuracy) as a step line;
+* ``accuracy_vs_bits`` test accuracy vs each bit width that takes more than
+  one value (weight, activation, error, feedback), one line per rule;
+* ``energy_breakdown`` energy per sample by phase and by action, per rule;
+* ``transport_bits``   error-transport bits per training sample, per rule;
+* ``cycles_accuracy``  cycles per training sample vs test accuracy;
+* ``learning_curves``  test accuracy per epoch, one line per point;
+
+followed by a table of every point (failed points with their error).
+
+Figures are drawn on the Agg canvas without touching pyplot's global state
+and are byte-for-byte reproducible (fixed SVG hash salt, no dates).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from neurosim.config import TrainConfig
+from neurosim.hardware import PHASES
+from neurosim.rules import RULES
+from neurosim.store import STATUS_OK, Store
+
+BIT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("weight_bits", "weight bits"),
+    ("act_bits", "activation bits"),
+    ("error_bits", "error code bits (0 = linear)"),
+    ("feedback_bits", "feedback (C^h) bits"),
+)
+FIGURES = (
+    "energy_accuracy",
+    "accuracy_vs_bits",
+    "energy_breakdown",
+    "transport_bits",
+    "cycles_accuracy",
+    "learning_curves",
+)
+LOG_RANGE = 20.0  # use a log axis when max/min exceeds this
+DPI = 100
+RC = {
+    "svg.hashsalt": "neurosim-report",
+    "svg.fonttype": "path",
+    "font.size": 9,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.alpha": 0.3,
+}
+PNG_META = {"Software": None, "Date": None}
+SVG_META = {"Date": None, "Creator": None}
+ERROR_CHARS = 2000  # longest error message shown in the table
+
+
+@dataclass
+class Point:
+    """One stored point, reduced to what the report draws."""
+
+    id: str
+    status: str
+    error: str | None
+    rule: str
+    config: dict[str, Any]
+    row: dict[str, Any]
+    record: dict[str, Any] | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK and self.record is not None
+
+    @property
+    def accuracy(self) -> float | None:
+        """Test accuracy in percent."""
+        return _pct(self.row.get("test_accuracy"))
+
+    @property
+    def energy_nj(self) -> float | None:
+        """Energy per training sample in nJ."""
+        e = _finite(self.row.get("energy_pj_per_sample"))
+        return None if e is None else e / 1000.0
+
+    @property
+    def hardware(self) -> dict[str, Any]:
+        return (self.record or {}).get("hardware") or {}
+
+
+def _finite(x: Any) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    return float(x) if math.isfinite(x) else None
+
+
+def _pct(x: Any) -> float | None:
+    v = _finite(x)
+    return None if v is None else 100.0 * v
+
+
+# ----------------------------------------------------------------------
+# colours and figure plumbing
+
+
+def _rule_order(rules: Iterable[str]) -> list[str]:
+    known = list(RULES)
+    present = set(rules)
+    return [r for r in known if r in present] + sorted(present - set(known))
+
+
+def _rule_color(rule: str) -> Any:
+    known = list(RULES)
+    cmap = matplotlib.colormaps["tab10"]
+    i = known.index(rule) if rule in known else len(known) + sum(map(ord, rule))
+    return cmap(i % 10)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+@dataclass
+class FigureFile:
+    name: str
+    title: str
+    caption: str
+    png: Path
+    svg: Path
+    png_b64: str
+
+
+def _save(fig: Figure, out_dir: Path, name: str, title: str, caption: str) -> FigureFile:
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    with matplotlib.rc_context(RC):
+        fig.savefig(png, format="png", dpi=DPI, metadata=PNG_META)
+        fig.savefig(svg, format="svg", metadata=SVG_META)
+    return FigureFile(
+        name, title, caption, png, svg, base64.b64encode(png.read_bytes()).decode("ascii")
+    )
+
+
+def _log_if_wide(ax: Any, values: list[float], axis: str = "x") -> None:
+    pos = [v for v in values if v > 0]
+    if len(pos) == len(values) and pos and max(pos) / min(pos) > LOG_RANGE:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+
+
+def _legend(ax: Any, **kw: Any) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize="small", **kw)
+
+
+def pareto_front(xy: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points not beaten by another with no more energy ``x`` and no less accuracy ``y``.
+
+    Returned by increasing ``x`` (and so increasing ``y``).
+    """
+    front: list[tuple[float, float]] = []
+    for x, y in sorted(xy, key=lambda p: (p[0], -p[1])):
+        if not front or y > front[-1][1]:
+            front.append((x, y))
+    return front
+
+
+# ----------------------------------------------------------------------
+# the figures (each returns None when it has nothing to draw)
+
+
+def _fig_energy_accuracy(pts: list[Point]) -> Figure | None:
+    data = [(p, p.energy_nj, p.accuracy) for p in pts]
+    data = [(p, e, a) for p, e, a in data if e is not None and a is not None]
+    if not data:
+        return None
+    fig = _new_figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    for rule in _rule_order(p.rule for p, _, _ in data):
+        xs = [e for p, e, _ in data if p.rule == rule]
+        ys = [a for p, _, a in data if p.rule == rule]
+        ax.scatter(xs, ys, s=28, color=_rule_color(rule), label=rule, zorder=3)
+    front = pareto_front([(e, a) for _, e, a in data])
+    fx, fy = [x for x, _ in front], [y for _, y in front]
+    xmax = max(e for _, e, _ in data)
+    if xmax > fx[-1]:
+        fx, fy = [*fx, xmax], [*fy, fy[-1]]
+    ax.step(fx, fy, where="post", color="0.2", lw=1.2, ls="--", label="Pareto front", zorder=2)
+    _log_if_wide(ax, [e for _, e, _ in data])
+    ax.set_xlabel("energy per training sample (nJ)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Energy to learn vs accuracy")
+    _legend(ax, loc="best")
+    return fig
+
+
+def _bit_fields(pts: list[Point]) -> list[tuple[str, str]]:
+    out = []
+    for key, label in BIT_FIELDS:
+        vals = {p.config.get(key) for p in pts if p.accuracy is not None}
+        vals.discard(None)
+        if len(vals) > 1:
+            out.append((key, label))
+    return out
+
+
+def _fig_accuracy_bits(pts: list[Point]) -> Figure | None:
+    pts = [p for p in pts if p.accuracy is not None]
+    widths = _bit_fields(pts)
+    if not widths:
+        return None
+    fig = _new_figure(max(5.0, 4.0 * len(widths) + 0.6), 3.8)
+    axes = fig.subplots(1, len(widths), squeeze=False)[0]
+    for ax, (key, label) in zip(axes, widths, strict=True):
+        values = sorted({p.config[key] for p in pts if p.config.get(key) is not None})
+        for rule in _rule_order(p.rule for p in pts):
+            groups: dict[Any, list[float]] = defaultdict(list)
+            for p in pts:
+                if p.rule == rule and p.config.get(key) is not None:
+                    groups[p.config[key]].append(p.accuracy)
+            if not groups:
+                continue
+            xs = sorted(groups)
+            color = _rule_color(rule)
+            ax.plot(
+                xs, [sum(groups[x]) / len(groups[x]) for x in xs],
+                "o-", color=color, label=rule, ms=5,
+            )  # fmt: skip
+            ax.scatter(
+                [x for x in xs for _ in groups[x]], [a for x in xs for a in groups[x]],
+                s=10, color=color, alpha=0.35, zorder=1,
+            )  # fmt: skip
+        ax.set_xticks(values)
+        if key == "error_bits":
+            ax.set_xticklabels(["lin" if v == 0 else str(v) for v in values])
+        ax.set_xlabel(f"{label}")
+        ax.set_ylabel("test accuracy (%)")
+    _legend(axes[0], loc="best")
+    fig.suptitle("Test accuracy vs bit width (mean per rule)")
+    return fig
+
+
+def _mean_by_rule(
+    pts: list[Point], get: Callable[[Point], dict[str, float] | None]
+) -> tuple[list[str], list[str], dict[str, dict[str, float]]]:
+    """Mean of a per-point mapping over each rule's points; keys in first-seen order."""
+    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    counts: dict[str, int] = defaultdict(int)
+    keys: dict[str, None] = {}
+    for p in pts:
+        d = get(p)
+        if not d:
+            continue
+        counts[p.rule] += 1
+        for k, v in d.items():
+            fv = _finite(v)
+            if fv is not None:
+                sums[p.rule][k] += fv
+                keys.setdefault(k)
+    rules = _rule_order(counts)
+    means = {r: {k: sums[r][k] / counts[r] for k in keys} for r in rules}
+    return rules, list(keys), means
+
+
+def _stacked(ax: Any, rules: list[str], keys: list[str], means: dict, colors: list) -> None:
+    bottom = [0.0] * len(rules)
+    for i, k in enumerate(keys):
+        h = [means[r].get(k, 0.0) / 1000.0 for r in rules]
+        ax.bar(rules, h, bottom=bottom, color=colors[i % len(colors)], label=k, width=0.6)
+        bottom = [b + v for b, v in zip(bottom, h, strict=True)]
+    ax.set_ylabel("energy per training sample (nJ)")
+    ax.set_xlabel("learning rule")
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def _fig_energy_breakdown(pts: list[Point]) -> Figure | None:
+    def phase(p: Point) -> dict[str, float] | None:
+        return (p.hardware.get("energy_pj_per_sample") or {}).get("by_phase")
+
+    def action(p: Point) -> dict[str, float] | None:
+        return (p.hardware.get("energy_pj_per_sample") or {}).get("by_action")
+
+    rules, pkeys, pmeans = _mean_by_rule(pts, phase)
+    if not rules:
+        return None
+    pkeys = [k for k in PHASES if k in pkeys] + sorted(set(pkeys) - set(PHASES))
+    _, akeys, ameans = _mean_by_rule(pts, action)
+    # largest actions first, those that cost nothing left out
+    totals = {k: sum(ameans[r].get(k, 0.0) for r in rules) for k in akeys}
+    akeys = sorted((k for k in akeys if totals[k] > 0), key=lambda k: (-totals[k], k))
+    pkeys = [k for k in pkeys if any(pmeans[r].get(k, 0.0) for r in rules)] or pkeys
+    width = max(8.0, 2.2 + 1.3 * len(rules) * 2)
+    fig = _new_figure(width, 4.0)
+    ax1, ax2 = fig.subplots(1, 2)
+    tab10 = [matplotlib.colormaps["tab10"](i) for i in range(10)]
+    tab20 = [matplotlib.colormaps["tab20"](i) for i in range(20)]
+    _stacked(ax1, rules, pkeys, pmeans, tab10)
+    ax1.set_title("by phase (mean over the rule's points)")
+    _stacked(ax2, rules, akeys, ameans, tab20)
+    ax2.set_title("by action (mean over the rule's points)")
+    return fig
+
+
+def _fig_transport(pts: list[Point]) -> Figure | None:
+    by_rule: dict[str, list[float]] = defaultdict(list)
+    for p in pts:
+        v = _finite(p.row.get("transport_bits_per_sample"))
+        if v is not None:
+            by_rule[p.rule].append(v)
+    if not by_rule:
+        return None
+    rules = _rule_order(by_rule)
+    means = [sum(by_rule[r]) / len(by_rule[r]) for r in rules]
+    lo = [m - min(by_rule[r]) for r, m in zip(rules, means, strict=True)]
+    hi = [max(by_rule[r]) - m for r, m in zip(rules, means, strict=True)]
+    fig = _new_figure(max(4.4, 1.8 + 0.9 * len(rules)), 4.2)
+    ax = fig.add_subplot()
+    bars = ax.bar(
+        rules, means, color=[_rule_color(r) for r in rules], width=0.6,
+        yerr=[lo, hi] if any(len(by_rule[r]) > 1 for r in rules) else None, capsize=4,
+    )  # fmt: skip
+    ax.bar_label(bars, fmt="%.0f", padding=2, fontsize="small")
+    ax.set_xlabel("learning rule")
+    ax.set_ylabel("error-transport bits per training sample")
+    ax.set_title("Error transport (mean; whiskers: min to max)")
+    ax.margins(y=0.15)
+    return fig
+
+
+def _fig_cycles(pts: list[Point]) -> Figure | None:
+    data = [(p, _finite(p.row.get("cycles_per_sample")), p.accuracy) for p in pts]
+    data = [(p, c, a) for p, c, a in data if c is not None and a is not None]
+    if not data:
+        return None
+    fig = _new_figure(6.4, 4.2)
+    ax = fig.add_subplot()
+    for rule in _rule_order(p.rule for p, _, _ in data):
+        ax.scatter(
+            [c for p, c, _ in data if p.rule == rule],
+            [a for p, _, a in data if p.rule == rule],
+            s=28, color=_rule_color(rule), label=rule,
+        )  # fmt: skip
+    _log_if_wide(ax, [c for _, c, _ in data])
+    ax.set_xlabel("cycles per training sample")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Time to learn vs accuracy")
+    _legend(ax, loc="best")
+    return fig
+
+
+def _fig_learning_curves(pts: list[Point]) -> Figure | None:
+    curves = []
+    for p in pts:
+        ep = ((p.record or {}).get("results") or {}).get("epochs") or []
+        xy = [(e.get("epoch"), _pct(e.get("test_accuracy"))) for e in ep]
+        xy = [(x, y) for x, y in xy if x is not None and y is not None]
+        if xy:
+            curves.append((p, xy))
+    if not curves:
+        return None
+    fig = _new_figure(6.4, 4.2)
+    ax = fig.add_subplot()
+    labelled: set[str] = set()
+    for p, xy in sorted(curves, key=lambda c: (_rule_order([c[0].rule]), c[0].id)):
+        label = p.rule if p.rule not in labelled else None
+        labelled.add(p.rule)
+        ax.plot(
+            [x for x, _ in xy], [y for _, y in xy], "o-", ms=3, lw=1.0, alpha=0.8,
+            color=_rule_color(p.rule), label=label,
+        )  # fmt: skip
+    epochs = sorted({x for _, xy in curves for x, _ in xy})
+    if len(epochs) <= 12:
+        ax.set_xticks(epochs)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Learning curves (one line per point)")
+    _legend(ax, loc="best")
+    return fig
+
+
+# ----------------------------------------------------------------------
+# the page
+
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+       margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; }
+figcaption { font-size: 0.9em; color: #555; }
+p.note { color: #666; font-style: italic; }
+table { border-collapse: collapse; font-size: 0.85em; }
+th, td { border: 1px solid #ddd; padding: 3px 6px; text-align: right; vertical-align: top; }
+th { background: #f3f3f3; position: sticky; top: 0; }
+td.text { text-align: left; }
+tr.failed td { background: #fdeaea; }
+td.error { text-align: left; white-space: pre-wrap; font-family: monospace;
+           max-width: 40em; color: #a00; }
+code { background: #f5f5f5; padding: 0 2px; }
+"""
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None:
+        return "&ndash;"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "&ndash;"
+        return f"{v:,.{digits}f}"
+    return html.escape(str(v))
+
+
+def _swept_keys(points: list[Point]) -> list[str]:
+    """Config fields named as swept by any point, or taking more than one value."""
+    names = TrainConfig.field_names()
+    named = {k for p in points for k in (p.row.get("swept") or "").split(",") if k}
+    varying = {k for k in names if len({repr(p.row.get(k)) for p in points}) > 1}
+    keys = [k for k in names if k in named | varying]
+    return ["rule", *[k for k in keys if k != "rule"]]
+
+
+def _table(points: list[Point], front: set[str]) -> str:
+    keys = _swept_keys(points)
+    head = (
+        ["id", "status"]
+        + keys
+        + [
+            "test acc (%)",
+            "train acc (%)",
+            "energy (nJ/sample)",
+            "inference (nJ)",
+            "cycles/sample",
+            "transport bits/sample",
+            "wall (s)",
+            "Pareto",
+            "error",
+        ]
+    )
+    out = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)]
+    out.append("</tr></thead><tbody>")
+    for p in points:
+        r = p.row
+        err = p.error or ""
+        if len(err) > ERROR_CHARS:
+            err = "\u2026" + err[-ERROR_CHARS:]
+        energy = _finite(r.get("energy_pj_per_sample"))
+        inference = _finite(r.get("inference_energy_pj"))
+        cells = [
+            f'<td class="text"><code>{html.escape(p.id)}</code></td>',
+            f'<td class="text">{html.escape(p.status)}</td>',
+            *(f'<td class="text">{_fmt(r.get(k))}</td>' for k in keys),
+            f"<td>{_fmt(_pct(r.get('test_accuracy')), 2)}</td>",
+            f"<td>{_fmt(_pct(r.get('train_accuracy')), 2)}</td>",
+            f"<td>{_fmt(None if energy is None else energy / 1000.0, 2)}</td>",
+            f"<td>{_fmt(None if inference is None else inference / 1000.0, 2)}</td>",
+            f"<td>{_fmt(_finite(r.get('cycles_per_sample')), 1)}</td>",
+            f"<td>{_fmt(_finite(r.get('transport_bits_per_sample')), 1)}</td>",
+            f"<td>{_fmt(_finite(r.get('wall_seconds')), 2)}</td>",
+            f"<td>{'&#9733;' if p.id in front else ''}</td>",
+            f'<td class="error">{html.escape(err)}</td>',
+        ]
+        cls = "" if p.ok else ' class="failed"'
+        out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _common_settings(points: list[Point]) -> str:
+    names = TrainConfig.field_names()
+    items = []
+    for k in names:
+        vals = {repr(p.row.get(k)) for p in points}
+        if len(vals) == 1 and points[0].row.get(k) is not None:
+            items.append(f"<code>{html.escape(k)} = {_fmt(points[0].row.get(k))}</code>")
+    return ", ".join(items)
+
+
+def _figure_html(f: FigureFile) -> str:
+    return (
+        f'<figure id="{f.name}">'
+        f'<img alt="{html.escape(f.title)}" src="data:image/png;base64,{f.png_b64}">'
+        f"<figcaption>{html.escape(f.caption)} (also <code>{f.png.name}</code>,"
+        f" <code>{f.svg.name}</code>)</figcaption></figure>"
+    )
+
+
+def _load_points(store: Store) -> list[Point]:
+    out = []
+    for d in store.points():
+        cfg = dict(d.get("config") or {})
+        for k in TrainConfig.field_names():
+            cfg.setdefault(k, d.get(k))
+        out.append(
+            Point(
+                id=d["id"],
+                status=d["status"],
+                error=d.get("error"),
+                rule=str(cfg.get("rule") or d.get("rule") or "?"),
+                config=cfg,
+                row=d,
+                record=d.get("record"),
+            )
+        )
+    return out
+
+
+def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
+    """Write the figures and ``report.html`` of a result store.
+
+    Parameters
+    ----------
+    store_or_path : Store, str or Path
+        An open store, or the path of one (opened and closed here).
+    out_dir : str or Path
+        Directory of the output (created if needed); figures are written as
+        ``<name>.png`` and ``<name>.svg`` (see :data:`FIGURES`).
+
+    Returns
+    -------
+    Path
+        The path of ``report.html``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(store_or_path, Store):
+        store, source = store_or_path, store_or_path.path
+        points = _load_points(store)
+    else:
+        source = Path(store_or_path)
+        with Store(source) as store:
+            points = _load_points(store)
+
+    ok = [p for p in points if p.ok]
+    failed = [p for p in points if not p.ok]
+    # stale figures of an earlier report must not survive into this one
+    for name in FIGURES:
+        for ext in ("png", "svg"):
+            (out / f"{name}.{ext}").unlink(missing_ok=True)
+
+    specs: list[tuple[str, str, str, Callable[[list[Point]], Figure | None], str]] = [
+        (
+            "energy_accuracy",
+            "Energy per training sample vs test accuracy",
+            "Each point is one run, coloured by rule; the dashed step line is the Pareto"
+            " front (the least energy per training sample that reaches a given accuracy).",
+            _fig_energy_accuracy,
+            "No finished point has both an energy and an accuracy.",
+        ),
+        (
+            "accuracy_vs_bits",
+            "Test accuracy vs bit width",
+            "One panel per bit width that takes more than one value; one line per rule,"
+            " the mean over seeds and the other settings (faint dots: single runs).",
+            _fig_accuracy_bits,
+            "No bit width (weight, activation, error, feedback) takes more than one value"
+            " among the finished points.",
+        ),
+        (
+            "energy_breakdown",
+            "Energy per training sample by phase and by action",
+            "Stacked bars per rule, mean over the rule's points (nJ per training sample).",
+            _fig_energy_breakdown,
+            "No finished point has an energy breakdown.",
+        ),
+        (
+            "transport_bits",
+            "Error-transport bits per training sample",
+            "Bits per training sample on the error links (all links but the forward one),"
+            " mean per rule with min-to-max whiskers.",
+            _fig_transport,
+            "No finished point has bus traffic figures.",
+        ),
+        (
+            "cycles_accuracy",
+            "Cycles per training sample vs test accuracy",
+            "Training cycles per sample from the timing model (forward, backward and the"
+            " shared minibatch update), coloured by rule.",
+            _fig_cycles,
+            "No finished point has both a cycle count and an accuracy.",
+        ),
+        (
+            "learning_curves",
+            "Learning curves",
+            "Test accuracy after each epoch, one line per point, coloured by rule.",
+            _fig_learning_curves,
+            "No finished point has per-epoch figures.",
+        ),
+    ]
+    sections = []
+    with matplotlib.rc_context(RC):
+        for name, title, caption, draw, empty in specs:
+            fig = draw(ok)
+            sections.append(f"<h2>{html.escape(title)}</h2>")
+            if fig is None:
+                sections.append(f'<p class="note">{html.escape(empty)}</p>')
+                continue
+            sections.append(_figure_html(_save(fig, out, name, title, caption)))
+
+    xy = {p.id: (p.energy_nj, p.accuracy) for p in ok}
+    xy = {k: v for k, v in xy.items() if v[0] is not None and v[1] is not None}
+    front = set(pareto_front(list(xy.values())))
+    front_ids = {k for k, v in xy.items() if v in front}
+
+    sweeps = sorted({p.row.get("sweep") for p in points if p.row.get("sweep")})
+    summary = [
+        f"<p>Store <code>{html.escape(str(source))}</code>: {len(points)} points,"
+        f" {len(ok)} finished, {len(failed)} failed or unfinished."
+    ]
+    if sweeps:
+        summary.append(
+            " Sweeps: " + ", ".join(f"<code>{html.escape(s)}</code>" for s in sweeps) + "."
+        )
+    summary.append("</p>")
+    if points:
+        common = _common_settings(points)
+        if common:
+            summary.append(f"<p>Common settings: {common}.</p>")
+    if not ok:
+        summary.append('<p class="note">No finished points: no figures.</p>')
+        sections = []
+
+    table = _table(points, front_ids) if points else '<p class="note">The store has no points.</p>'
+    page = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            "<title>neurosim report</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            "<h1>neurosim report: learning on the chip, accuracy and cost</h1>",
+            *summary,
+            *sections,
+            "<h2>Every point</h2>",
+            "<p>Swept settings, accuracy, energy per training sample, cycles and"
+            " error-transport bits of every point; &#9733; marks the Pareto front.</p>",
+            table,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

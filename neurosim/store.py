@@ -1,0 +1,459 @@
+"""A SQLite store of run results: one row per point of a sweep.
+
+Each point is one training run, kept under a caller-chosen id with its status
+(``"ok"`` or a failure status), the error message of a failed run, every
+:class:`~neurosim.config.TrainConfig` field as its own column, the headline
+results as columns, and the run's full JSON record (``record_json``).
+
+The store is safe against the ways a long sweep ends badly:
+
+* every :meth:`Store.put` is one transaction (``BEGIN IMMEDIATE`` ...
+  ``COMMIT``), so a process killed mid-write leaves only complete points;
+* the database runs in WAL mode with a busy timeout, so several processes may
+  write to it at once and readers are never blocked by a writer.
+
+Example
+-------
+>>> with Store("results.db") as st:                      # doctest: +SKIP
+...     st.put("p1", cfg.to_dict(), result.to_record(), "ok", swept=["weight_bits"])
+...     st.to_csv("results.csv")
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from neurosim.config import TrainConfig
+from neurosim.errors import NeuroSimError
+
+SCHEMA_VERSION = 1
+STATUS_OK = "ok"
+BUSY_TIMEOUT_S = 30.0
+TABLE = "points"
+
+# columns before the config fields
+BASE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "TEXT PRIMARY KEY"),
+    ("status", "TEXT NOT NULL"),
+    ("error", "TEXT"),
+    ("created_at", "TEXT NOT NULL"),
+    ("sweep", "TEXT"),
+    ("swept", "TEXT"),
+)
+# headline results (NULL for a failed point)
+RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("test_accuracy", "REAL"),
+    ("train_accuracy", "REAL"),
+    ("energy_pj_per_sample", "REAL"),
+    ("inference_energy_pj", "REAL"),
+    ("cycles_per_sample", "REAL"),
+    ("samples_per_second", "REAL"),
+    ("transport_bits_per_sample", "REAL"),
+    ("feedback_memory_bits", "INTEGER"),
+    ("forward_memory_bits", "INTEGER"),
+    ("wall_seconds", "REAL"),
+)
+# the JSON payloads (not part of the flat rows)
+JSON_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("config_json", "TEXT"),
+    ("record_json", "TEXT"),
+)
+
+
+class StoreError(NeuroSimError):
+    """A result store cannot be opened or written (the message names the file)."""
+
+
+def config_columns() -> list[tuple[str, str]]:
+    """``(name, SQL type)`` of every TrainConfig field, in field order."""
+    out = []
+    for f in dataclasses.fields(TrainConfig):
+        t = f.type if isinstance(f.type, str) else str(f.type)
+        if f.name == "hidden" or t.startswith("str"):
+            sql = "TEXT"
+        elif t.startswith("int") or t == "bool":
+            sql = "INTEGER"
+        elif t.startswith("float"):
+            sql = "REAL"
+        else:
+            sql = "TEXT"
+        out.append((f.name, sql))
+    return out
+
+
+def row_columns() -> list[str]:
+    """Names of the flat row columns, in order (what :meth:`Store.rows` returns)."""
+    return (
+        [n for n, _ in BASE_COLUMNS]
+        + [n for n, _ in config_columns()]
+        + [n for n, _ in RESULT_COLUMNS]
+    )
+
+
+def _bool_fields() -> set[str]:
+    return {
+        f.name
+        for f in dataclasses.fields(TrainConfig)
+        if (f.type if isinstance(f.type, str) else str(f.type)) == "bool"
+    }
+
+
+def _q(name: str) -> str:
+    """Quote an SQL identifier (names come from the schema, never from data)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _flat(value: Any) -> Any:
+    """A config value as a column value: lists as ``"100,100"``, bools as 0/1."""
+    if value is None or isinstance(value, (str, int, float)):
+        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return json.dumps(value, sort_keys=True)
+
+
+def _num(x: Any) -> float | None:
+    """A finite number or None."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    return None if x != x or x in (float("inf"), float("-inf")) else x
+
+
+def headline(record: dict[str, Any] | None) -> dict[str, Any]:
+    """The headline result columns of a run record (None where absent)."""
+    out: dict[str, Any] = {n: None for n, _ in RESULT_COLUMNS}
+    if not record:
+        return out
+    res = record.get("results") or {}
+    hw = record.get("hardware") or {}
+    out["test_accuracy"] = _num(res.get("test_accuracy"))
+    out["train_accuracy"] = _num(res.get("train_accuracy"))
+    out["wall_seconds"] = _num(res.get("wall_seconds"))
+    if hw:
+        out["energy_pj_per_sample"] = _num((hw.get("energy_pj_per_sample") or {}).get("total"))
+        out["inference_energy_pj"] = _num(hw.get("inference_energy_pj"))
+        out["cycles_per_sample"] = _num((hw.get("cycles_per_sample") or {}).get("train"))
+        out["samples_per_second"] = _num(hw.get("samples_per_second"))
+        bits = (hw.get("bus") or {}).get("bits_per_sample") or {}
+        out["transport_bits_per_sample"] = float(
+            sum(v for k, v in bits.items() if k != "forward" and _num(v) is not None)
+        )
+        mem = hw.get("memory_bits") or {}
+        out["feedback_memory_bits"] = _num(mem.get("feedback"))
+        out["forward_memory_bits"] = _num(mem.get("forward"))
+    return out
+
+
+class Store:
+    """A result store in one SQLite file (created if missing).
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file. Its directory is created if needed.
+
+    Raises
+    ------
+    StoreError
+        The file is not an SQLite database, is another program's database,
+        or has another schema version.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._cfg_cols = config_columns()
+        self._bools = _bool_fields()
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                str(self.path),
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,  # explicit transactions only
+                check_same_thread=False,  # guarded by self._lock
+            )
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"cannot open result store {self.path}: {e}") from None
+        self._conn = conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            # switching a new file to WAL can fail at once with "database is locked"
+            # while another process does the same (SQLite skips the busy handler
+            # there), so the setup is retried until the busy timeout
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
+            delay = 0.005
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                    self._init_schema()
+                    break
+                except sqlite3.OperationalError as e:
+                    busy = "locked" in str(e) or "busy" in str(e)
+                    if not busy or time.monotonic() + delay > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(0.2, delay * 2)
+        except StoreError:
+            self.close()
+            raise
+        except sqlite3.Error as e:
+            self.close()
+            raise StoreError(f"cannot open result store {self.path}: {e}") from None
+
+    # ------------------------------------------------------------------
+    def _init_schema(self) -> None:
+        """Check the schema; create or extend it (under the write lock) only if needed.
+
+        A store that is already complete is only read here, so opening a
+        store never waits for a writer.
+        """
+        if self._schema_state() == "ok":
+            return
+        conn = self._db()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            state = self._schema_state()  # again: another process may have done it
+            if state == "empty":
+                cols = [*BASE_COLUMNS, *self._cfg_cols, *RESULT_COLUMNS, *JSON_COLUMNS]
+                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                conn.execute(
+                    f"CREATE TABLE {TABLE} (" + ", ".join(f"{_q(n)} {t}" for n, t in cols) + ")"
+                )
+                conn.execute(f"CREATE INDEX IF NOT EXISTS idx_status ON {TABLE} (status)")
+            elif state == "extend":
+                # config fields added since the store was made become new columns
+                have = self._columns()
+                for n, t in self._cfg_cols:
+                    if n not in have:
+                        conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN {_q(n)} {t}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _columns(self) -> set[str]:
+        return {r[1] for r in self._db().execute(f"PRAGMA table_info({TABLE})")}
+
+    def _schema_state(self) -> str:
+        """``"ok"``, ``"empty"`` (a new file) or ``"extend"`` (config columns missing)."""
+        conn = self._db()
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return "empty"
+        if "meta" not in tables or TABLE not in tables:
+            raise StoreError(
+                f"{self.path} is an SQLite database but not a neurosim result store"
+                f" (tables: {', '.join(sorted(tables))})"
+            )
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = row[0] if row else None
+        if version != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"result store {self.path} has schema version {version};"
+                f" this neurosim reads version {SCHEMA_VERSION}"
+            )
+        have = self._columns()
+        return "ok" if all(n in have for n, _ in self._cfg_cols) else "extend"
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"result store {self.path} is closed")
+        return self._conn
+
+    # ------------------------------------------------------------------
+    def done_ids(self) -> set[str]:
+        """Ids of the points whose status is ``"ok"``."""
+        with self._lock:
+            cur = self._db().execute(f"SELECT id FROM {TABLE} WHERE status = ?", (STATUS_OK,))
+            return {r[0] for r in cur}
+
+    def put(
+        self,
+        point_id: str,
+        config: dict[str, Any],
+        record: dict[str, Any] | None,
+        status: str,
+        error: str | None = None,
+        swept: Iterable[str] = (),
+        sweep: str | None = None,
+    ) -> None:
+        """Write one point (replacing any point of the same id) in one transaction.
+
+        Parameters
+        ----------
+        point_id : str
+            The point's id (primary key).
+        config : dict
+            The point's configuration (TrainConfig fields; missing fields are
+            taken from ``record["config"]`` when there is a record).
+        record : dict or None
+            The run's JSON record (``TrainResult.to_record()``); None for a
+            failed point, whose result columns are then NULL.
+        status : str
+            ``"ok"`` for a finished run, anything else (e.g. ``"failed"``) otherwise.
+        error : str, optional
+            What went wrong (failed points).
+        swept : iterable of str
+            The config fields the sweep varies; each gets an index.
+        sweep : str, optional
+            Name of the sweep the point belongs to.
+        """
+        if not isinstance(point_id, str) or not point_id:
+            raise StoreError(f"result store {self.path}: a point id must be a non-empty string")
+        if not isinstance(status, str) or not status:
+            raise StoreError(f"result store {self.path}: status must be a non-empty string")
+        names = [n for n, _ in self._cfg_cols]
+        swept = list(dict.fromkeys(swept))
+        unknown = [k for k in swept if k not in names]
+        if unknown:
+            raise StoreError(
+                f"result store {self.path}: swept keys {unknown} are not config fields"
+            )
+        merged: dict[str, Any] = dict((record or {}).get("config") or {})
+        merged.update(config or {})
+        try:
+            config_json = json.dumps(merged, sort_keys=True)
+            record_json = None if record is None else json.dumps(record, sort_keys=True)
+        except (TypeError, ValueError) as e:
+            raise StoreError(f"result store {self.path}: point {point_id!r}: {e}") from None
+        values: dict[str, Any] = {
+            "id": point_id,
+            "status": status,
+            "error": error,
+            "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "sweep": sweep,
+            "swept": ",".join(swept) or None,
+        }
+        values.update({n: _flat(merged.get(n)) for n in names})
+        values.update(headline(record) if record is not None else headline(None))
+        values["config_json"] = config_json
+        values["record_json"] = record_json
+        cols = list(values)
+        sql = (
+            f"INSERT OR REPLACE INTO {TABLE} ({', '.join(_q(c) for c in cols)})"
+            f" VALUES ({', '.join('?' for _ in cols)})"
+        )
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for k in swept:
+                    conn.execute(
+                        f"CREATE INDEX IF NOT EXISTS {_q('idx_' + k)} ON {TABLE} ({_q(k)})"
+                    )
+                conn.execute(sql, [values[c] for c in cols])
+                conn.execute("COMMIT")
+            except BaseException as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise StoreError(
+                        f"result store {self.path}: cannot write point {point_id!r}: {e}"
+                    ) from None
+                raise
+
+    # ------------------------------------------------------------------
+    def _select(self, columns: list[str], status: str | None) -> list[tuple]:
+        sql = f"SELECT {', '.join(_q(c) for c in columns)} FROM {TABLE}"
+        args: tuple = ()
+        if status is not None:
+            sql += " WHERE status = ?"
+            args = (status,)
+        sql += " ORDER BY id"
+        with self._lock:
+            return self._db().execute(sql, args).fetchall()
+
+    def _row_dict(self, columns: list[str], values: tuple) -> dict[str, Any]:
+        d = dict(zip(columns, values, strict=True))
+        for n in self._bools:
+            if d.get(n) is not None:
+                d[n] = bool(d[n])
+        return d
+
+    def rows(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Flat rows (ordered by id): id, status, error, created_at, sweep,
+        swept, every config field, the headline results. ``status`` filters."""
+        cols = row_columns()
+        return [self._row_dict(cols, r) for r in self._select(cols, status)]
+
+    def records(self, status: str | None = STATUS_OK) -> list[dict[str, Any]]:
+        """The full JSON records of the points (ordered by id; None = any status)."""
+        return [json.loads(r[0]) for r in self._select(["record_json"], status) if r[0] is not None]
+
+    def points(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Flat rows plus ``config`` (dict) and ``record`` (dict, None if failed)."""
+        cols = row_columns()
+        out = []
+        for r in self._select([*cols, "config_json", "record_json"], status):
+            d = self._row_dict(cols, r[: len(cols)])
+            d["config"] = json.loads(r[-2]) if r[-2] else {}
+            d["record"] = json.loads(r[-1]) if r[-1] else None
+            out.append(d)
+        return out
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db().execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+
+    def to_csv(self, out: str | Path | IO[str]) -> None:
+        """Write :meth:`rows` as CSV (header = the row columns) to a path or text file."""
+        rows = self.rows()
+        cols = row_columns()
+        if isinstance(out, (str, Path)):
+            with open(out, "w", newline="", encoding="utf-8") as f:
+                _write_csv(f, cols, rows)
+        else:
+            _write_csv(out, cols, rows)
+
+    def to_dataframe(self):
+        """:meth:`rows` as a pandas DataFrame (pandas is optional)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "Store.to_dataframe needs pandas (pip install pandas);"
+                " Store.rows() and Store.to_csv() give the same table without it"
+            ) from None
+        return pd.DataFrame(self.rows(), columns=row_columns())
+
+    # ------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"Store({str(self.path)!r}, {state})"
+
+
+def _write_csv(f: IO[str], cols: list[str], rows: list[dict[str, Any]]) -> None:
+    w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: "" if v is None else v for k, v in r.items()})
