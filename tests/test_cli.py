@@ -107,3 +107,36 @@ def test_no_json_written_on_error(tmp_path) -> None:
     out = tmp_path / "r.json"
     p = run("train", "--rule", "nope", "--json", str(out))
     assert p.returncode == 2 and not out.exists()
+
+
+def test_sweep_results_report_commands(tmp_path) -> None:
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        '[base]\ndata = "digits"\nepochs = 1\nhidden = [16]\nmode = "fixed"\n'
+        '[axes]\nrule = ["bp", "srbp"]\n'
+    )
+    db = tmp_path / "s.db"
+    p = run("sweep", str(spec), "--dry-run")
+    assert p.returncode == 0 and "2 points" in p.stdout and "rule=srbp" in p.stdout
+    p = run("sweep", str(spec), "--store", str(db), "--workers", "2", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    assert "2 run ok, 0 failed" in p.stdout
+    p = run("sweep", str(spec), "--store", str(db), "--no-progress")
+    assert "2 already stored, 0 run ok" in p.stdout
+    p = run("results", str(db))
+    assert p.returncode == 0 and "srbp" in p.stdout and "bp" in p.stdout
+    csv = tmp_path / "r.csv"
+    assert run("results", str(db), "--csv", str(csv)).returncode == 0
+    assert csv.read_text().count("\n") == 3  # header and two points
+    p = run("report", str(db), "-o", str(tmp_path / "rep"))
+    assert p.returncode == 0 and (tmp_path / "rep" / "report.html").is_file()
+
+
+def test_bad_sweep_spec_names_the_path(tmp_path) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text('[axes]\nweight_bits = [8, 99]\n')
+    p = run("sweep", str(spec), "--dry-run")
+    assert p.returncode == 2 and "axes.weight_bits[1]" in p.stderr
+    assert "Traceback" not in p.stderr
+    p = run("results", str(tmp_path / "missing.db"))
+    assert p.returncode == 2 and "missing.db" in p.stderr
