@@ -510,6 +510,9 @@ def read_toml(path: str | Path, field_name: str) -> dict[str, Any]:
         text = p.read_text()
     except OSError as e:
         raise ConfigError(field_name, str(p), f"a readable TOML file ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        why = f"{e.reason} at byte {e.start}"
+        raise ConfigError(field_name, str(p), f"a UTF-8 TOML file ({why})") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

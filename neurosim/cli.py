@@ -135,6 +135,8 @@ def resolve_config(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     """``neurosim train``: run, print the epoch table and summary, write JSON."""
     cfg = resolve_config(args)
+    if args.json:
+        _check_output_file("json", args.json)
     from neurosim.data import load_dataset
     from neurosim.train import train, write_record
 
@@ -195,6 +197,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output_file(field: str, path: str) -> None:
+    """Reject an output path that cannot be written, before anything runs."""
+    from pathlib import Path
+
+    from neurosim.errors import ConfigError
+
+    p = Path(path)
+    if p.is_dir() or not p.parent.is_dir():
+        raise ConfigError(field, path, "a file path in an existing directory")
+
+
 def print_hardware(h: dict) -> None:
     """The summary of the record's ``hardware`` section."""
     e = h["energy_pj_per_sample"]
@@ -241,10 +254,9 @@ def cmd_chip(args: argparse.Namespace) -> int:
     chip = load_chip(args.chip)
     table = chip.energy_table()
     if args.energy:
-        from hw_models.energy import parse_overrides
-        from neurosim.config import read_toml
+        from hw_models.energy import parse_overrides, read_toml
 
-        table = table.with_overrides(parse_overrides(read_toml(args.energy), "energy"))
+        table = table.with_overrides(parse_overrides(read_toml(args.energy, "energy"), "energy"))
     print(describe_chip(chip, table))
     return 0
 
@@ -282,6 +294,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_results(args: argparse.Namespace) -> int:
     """``neurosim results``: a table of a store's points, or CSV."""
+    if args.csv and args.csv != "-":
+        _check_output_file("csv", args.csv)
     with _existing_store(args.store) as st:
         if args.csv:
             st.to_csv(sys.stdout if args.csv == "-" else args.csv)
@@ -327,8 +341,13 @@ def _fmt(v, spec: str, scale: float = 1.0) -> str:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``neurosim report``: figures and one HTML page from a store."""
+    from pathlib import Path
+
+    from neurosim.errors import ConfigError
     from neurosim.report import make_report
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError("out", args.out, "a directory (existing or to be created)")
     with _existing_store(args.store) as st:
         html = make_report(st, args.out)
     print(f"report {html}")

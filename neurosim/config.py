@@ -19,11 +19,12 @@ from neurosim.data import DATASETS
 from neurosim.errors import ConfigError
 from neurosim.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
 from neurosim.fixedpoint import ROUNDING_MODES
-from neurosim.rules import RULES
+from neurosim.rules import RULES, feedback_shapes
 
 ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
 OUTPUTS = ("softmax", "sigmoid", "linear")
 MODES = ("float", "fixed")
+N_CLASSES = 10  # every data set of neurosim.data has 10 classes: C^h's shapes are known here
 
 
 @dataclass
@@ -237,6 +238,23 @@ class TrainConfig:
             if self.rank is None:
                 raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
             _int_range("rank", self.rank, 0, 1_000_000)
+        if self.feedback in ("sparse", "lowrank"):  # the bounds C^h's shapes set
+            shapes = feedback_shapes(RULES[self.rule], self.sizes(0, N_CLASSES))
+            for i, (rows, cols) in enumerate(shapes):
+                if self.feedback == "sparse" and self.feedback_n > cols:
+                    raise ConfigError(
+                        "feedback_n",
+                        self.feedback_n,
+                        f"an integer from 0 to the fan-in {cols} (C^{i + 1})",
+                    )
+                if self.feedback == "lowrank" and self.rank > min(rows, cols):
+                    raise ConfigError(
+                        "rank",
+                        self.rank,
+                        f"an integer from 0 to {min(rows, cols)} for C of shape {(rows, cols)}"
+                        f" (C^{i + 1})",
+                    )
+        _check_chip(self.chip)
         return self
 
     def sizes(self, n_in: int, n_out: int) -> list[int]:
@@ -251,6 +269,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         text = p.read_text()
     except OSError as e:
         raise ConfigError("config", str(p), f"a readable TOML file ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        why = f"{e.reason} at byte {e.start}"
+        raise ConfigError("config", str(p), f"a UTF-8 TOML file ({why})") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -301,6 +322,18 @@ def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
             return value
         raise ConfigError(path, value, "a string")
     return value
+
+
+def _check_chip(chip: str) -> None:
+    """Load the chip (a preset or a chip file) so that a bad one fails before any run."""
+    from hw_models.chip import load_chip
+
+    try:
+        load_chip(chip)
+    except ConfigError as e:
+        if e.field == "chip":  # unknown preset, unreadable file: already names the chip
+            raise
+        raise ConfigError("chip", chip, f"a valid chip ({e})") from None
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

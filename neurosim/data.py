@@ -569,7 +569,7 @@ def _find_idx_files(name: str, data_dir: str | os.PathLike[str] | None) -> dict[
     report: list[str] = []
     for d in search_dirs(name, data_dir):
         if not d.is_dir():
-            report.append(f"  {d}: no such directory")
+            report.append(f"{d}: no such directory")
             continue
         found: dict[str, Path] = {}
         for role, base in _IDX_FILES.items():
@@ -580,11 +580,11 @@ def _find_idx_files(name: str, data_dir: str | os.PathLike[str] | None) -> dict[
         if len(found) == len(_IDX_FILES):
             return found
         missing = [f"{_IDX_FILES[r]}[.gz]" for r in _IDX_FILES if r not in found]
-        report.append(f"  {d}: missing {', '.join(missing)}")
+        report.append(f"{d}: missing {', '.join(missing)}")
     if not report:
-        report.append(f"  (no directories: no data_dir given and ${ENV_VAR} is not set)")
-    raise DataError(
-        f"data set {name!r} not found. Searched:\n" + "\n".join(report) + "\n" + _HOW_TO_GET[name]
+        report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
+    raise DataError(  # one line: the CLI prints it as is
+        f"data set {name!r} not found; searched {'; '.join(report)}. {_HOW_TO_GET[name]}"
     )
 
 
