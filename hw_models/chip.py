@@ -25,7 +25,6 @@ range and consistency; unknown keys are errors; every error is a
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping as AbcMapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
@@ -334,7 +333,7 @@ def _check_value(path: str, v: Any, meta: AbcMapping[str, Any]) -> Any:
         raise ConfigError(path, v, f"{what} {rng}")
     if kind == "int" and not isinstance(v, int):
         raise ConfigError(path, v, f"{what} {rng}")
-    if not math.isfinite(v) or v > hi or v < lo or (lo_open and v == lo):
+    if not (lo <= v <= hi) or (lo_open and v == lo):  # also rejects nan and huge ints
         raise ConfigError(path, v, f"{what} {rng}")
     return v if kind == "int" else float(v)
 

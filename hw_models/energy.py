@@ -459,7 +459,12 @@ ROW_NAMES: tuple[str, ...] = tuple(r.name for r in DEFAULT_ROWS)
 
 
 def _finite_number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def parse_overrides(data: AbcMapping[str, Any], where: str = "energy") -> tuple[Override, ...]:
@@ -513,9 +518,11 @@ def read_toml(path: str | Path, field_name: str) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         why = f"{e.reason} at byte {e.start}"
         raise ConfigError(field_name, str(p), f"a UTF-8 TOML file ({why})") from None
+    except ValueError as e:  # e.g. a NUL byte in the path
+        raise ConfigError(field_name, str(p), f"a readable TOML file ({e})") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except (ValueError, RecursionError) as e:  # TOMLDecodeError, huge ints, deep nesting
         raise ConfigError(field_name, str(p), f"valid TOML ({e})") from None
 
 

@@ -109,8 +109,7 @@ def check_node(node_nm: object, field: str = "node_nm") -> float:
     if (
         isinstance(node_nm, bool)
         or not isinstance(node_nm, (int, float))
-        or not math.isfinite(node_nm)
-        or not MIN_NODE_NM <= node_nm <= MAX_NODE_NM
+        or not MIN_NODE_NM <= node_nm <= MAX_NODE_NM  # also rejects nan and huge ints
     ):
         raise ConfigError(
             field, node_nm, f"a technology node from {MIN_NODE_NM:g} to {MAX_NODE_NM:g} nm"

@@ -272,9 +272,11 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         why = f"{e.reason} at byte {e.start}"
         raise ConfigError("config", str(p), f"a UTF-8 TOML file ({why})") from None
+    except ValueError as e:  # e.g. a NUL byte in the path
+        raise ConfigError("config", str(p), f"a readable TOML file ({e})") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except (ValueError, RecursionError) as e:  # TOMLDecodeError, huge ints, deep nesting
         raise ConfigError("config", str(p), f"valid TOML ({e})") from None
 
 
@@ -311,7 +313,7 @@ def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
         raise ConfigError(path, value, "an integer")
     if t == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value != value or value in (float("inf"), float("-inf")):
+            if not -1e308 < value < 1e308:  # nan, infinities, integers beyond float range
                 raise ConfigError(path, value, "a finite number")
             return float(value)
         raise ConfigError(path, value, "a number")

@@ -28,7 +28,10 @@ class ConfigError(NeuroSimError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{field} = {value!r}: {allowed}")
+        shown = repr(value)
+        if len(shown) > 80:  # keep the message one readable line
+            shown = shown[:60] + f"... ({len(shown)} characters)"
+        super().__init__(f"{field} = {shown}: {allowed}")
 
 
 class DataError(NeuroSimError):
