@@ -34,8 +34,9 @@ from typing import Any
 
 from hw_models import area as _area
 from hw_models import technology
-from hw_models.energy import KIB_BITS, EnergyTable, Override, parse_overrides, read_toml
+from hw_models.energy import KIB_BITS, EnergyTable, Override, parse_overrides
 from neurosim.errors import ConfigError
+from neurosim.tomlfile import read_toml
 
 FEEDBACK_STORAGES = ("dense", "binary", "ternary", "sparse", "lowrank", "prng")
 """Storage formats of the learning-channel matrices ``C^h`` (see :mod:`hw_models.mapping`)."""

@@ -57,7 +57,6 @@ through the new number. Unknown rows, unknown keys and negative energies are
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field, replace
@@ -66,6 +65,7 @@ from typing import Any, NamedTuple
 
 from hw_models import technology
 from neurosim.errors import ConfigError
+from neurosim.tomlfile import read_toml
 
 KIB_BITS = 8192
 """Bits in one KiB (the ``kib`` unit of array sizes)."""
@@ -506,24 +506,6 @@ def parse_overrides(data: AbcMapping[str, Any], where: str = "energy") -> tuple[
             raise ConfigError(epath, e, f"a non-negative number of pJ for row {name!r}")
         out.append(Override(name, float(e), node, source))
     return tuple(out)
-
-
-def read_toml(path: str | Path, field_name: str) -> dict[str, Any]:
-    """Parse a TOML file; a missing file or a syntax error is a ConfigError."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise ConfigError(field_name, str(p), f"a readable TOML file ({e.strerror})") from None
-    except UnicodeDecodeError as e:
-        why = f"{e.reason} at byte {e.start}"
-        raise ConfigError(field_name, str(p), f"a UTF-8 TOML file ({why})") from None
-    except ValueError as e:  # e.g. a NUL byte in the path
-        raise ConfigError(field_name, str(p), f"a readable TOML file ({e})") from None
-    try:
-        return tomllib.loads(text)
-    except (ValueError, RecursionError) as e:  # TOMLDecodeError, huge ints, deep nesting
-        raise ConfigError(field_name, str(p), f"valid TOML ({e})") from None
 
 
 # ---------------------------------------------------------------- the table

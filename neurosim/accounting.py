@@ -168,8 +168,11 @@ class Accountant:
         for i, r in enumerate(R):
             if r is not None:
                 self.nnz_R[i] += int(np.count_nonzero(r))
+        seen: dict[int, int] = {}  # SRBP projects one R^L for every layer: count it once
         for i, src in sources.items():
-            self.nnz_src[i] += int(np.count_nonzero(src))
+            if id(src) not in seen:
+                seen[id(src)] = int(np.count_nonzero(src))
+            self.nnz_src[i] += seen[id(src)]
         if not messages:
             return
         cols = []

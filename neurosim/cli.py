@@ -254,7 +254,8 @@ def cmd_chip(args: argparse.Namespace) -> int:
     chip = load_chip(args.chip)
     table = chip.energy_table()
     if args.energy:
-        from hw_models.energy import parse_overrides, read_toml
+        from hw_models.energy import parse_overrides
+        from neurosim.tomlfile import read_toml
 
         table = table.with_overrides(parse_overrides(read_toml(args.energy, "energy"), "energy"))
     print(describe_chip(chip, table))

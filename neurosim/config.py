@@ -10,7 +10,6 @@ and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from neurosim.errors import ConfigError
 from neurosim.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
 from neurosim.fixedpoint import ROUNDING_MODES
 from neurosim.rules import RULES, feedback_shapes
+from neurosim.tomlfile import read_toml
 
 ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
 OUTPUTS = ("softmax", "sigmoid", "linear")
@@ -260,24 +260,6 @@ class TrainConfig:
     def sizes(self, n_in: int, n_out: int) -> list[int]:
         """Layer widths ``[N_0, N_1, ..., N_L]`` for a data set."""
         return [n_in, *self.hidden, n_out]
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; syntax errors become :class:`ConfigError` with the line."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise ConfigError("config", str(p), f"a readable TOML file ({e.strerror})") from None
-    except UnicodeDecodeError as e:
-        why = f"{e.reason} at byte {e.start}"
-        raise ConfigError("config", str(p), f"a UTF-8 TOML file ({why})") from None
-    except ValueError as e:  # e.g. a NUL byte in the path
-        raise ConfigError("config", str(p), f"a readable TOML file ({e})") from None
-    try:
-        return tomllib.loads(text)
-    except (ValueError, RecursionError) as e:  # TOMLDecodeError, huge ints, deep nesting
-        raise ConfigError("config", str(p), f"valid TOML ({e})") from None
 
 
 def parse_hidden(value: str) -> tuple[int, ...]:

@@ -183,6 +183,16 @@ def pareto_front(xy: list[tuple[float, float]]) -> list[tuple[float, float]]:
 # the figures (each returns None when it has nothing to draw)
 
 
+def _scatter_by_rule(ax, data: list[tuple], **kw: Any) -> None:
+    """Scatter ``(point, x, y)`` triples, one colour and legend entry per rule."""
+    for rule in _rule_order(p.rule for p, _, _ in data):
+        ax.scatter(
+            [x for p, x, _ in data if p.rule == rule],
+            [y for p, _, y in data if p.rule == rule],
+            s=28, color=_rule_color(rule), label=rule, **kw,
+        )  # fmt: skip
+
+
 def _fig_energy_accuracy(pts: list[Point]) -> Figure | None:
     data = [(p, p.energy_nj, p.accuracy) for p in pts]
     data = [(p, e, a) for p, e, a in data if e is not None and a is not None]
@@ -190,10 +200,7 @@ def _fig_energy_accuracy(pts: list[Point]) -> Figure | None:
         return None
     fig = _new_figure(6.4, 4.4)
     ax = fig.add_subplot()
-    for rule in _rule_order(p.rule for p, _, _ in data):
-        xs = [e for p, e, _ in data if p.rule == rule]
-        ys = [a for p, _, a in data if p.rule == rule]
-        ax.scatter(xs, ys, s=28, color=_rule_color(rule), label=rule, zorder=3)
+    _scatter_by_rule(ax, data, zorder=3)
     front = pareto_front([(e, a) for _, e, a in data])
     fx, fy = [x for x, _ in front], [y for _, y in front]
     xmax = max(e for _, e, _ in data)
@@ -348,12 +355,7 @@ def _fig_cycles(pts: list[Point]) -> Figure | None:
         return None
     fig = _new_figure(6.4, 4.2)
     ax = fig.add_subplot()
-    for rule in _rule_order(p.rule for p, _, _ in data):
-        ax.scatter(
-            [c for p, c, _ in data if p.rule == rule],
-            [a for p, _, a in data if p.rule == rule],
-            s=28, color=_rule_color(rule), label=rule,
-        )  # fmt: skip
+    _scatter_by_rule(ax, data)
     _log_if_wide(ax, [c for _, c, _ in data])
     ax.set_xlabel("cycles per training sample")
     ax.set_ylabel("test accuracy (%)")
