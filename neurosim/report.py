@@ -54,6 +54,8 @@ FIGURES = (
     "cycles_accuracy",
     "learning_curves",
 )
+BINARY_FIGURES = ("energy_auc",)
+"""Figures drawn only when some point has a test AUC (binary data sets)."""
 LOG_RANGE = 20.0  # use a log axis when max/min exceeds this
 DPI = 100
 RC = {
@@ -89,6 +91,11 @@ class Point:
     def accuracy(self) -> float | None:
         """Test accuracy in percent."""
         return _pct(self.row.get("test_accuracy"))
+
+    @property
+    def auc(self) -> float | None:
+        """Area under the test ROC curve (binary data sets), else None."""
+        return _finite(self.row.get("test_auc"))
 
     @property
     def energy_nj(self) -> float | None:
@@ -211,6 +218,22 @@ def _fig_energy_accuracy(pts: list[Point]) -> Figure | None:
     ax.set_xlabel("energy per training sample (nJ)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Energy to learn vs accuracy")
+    _legend(ax, loc="best")
+    return fig
+
+
+def _fig_energy_auc(pts: list[Point]) -> Figure | None:
+    data = [(p, p.energy_nj, p.auc) for p in pts]
+    data = [(p, e, a) for p, e, a in data if e is not None and a is not None]
+    if not data:
+        return None
+    fig = _new_figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    _scatter_by_rule(ax, data, zorder=3)
+    _log_if_wide(ax, [e for _, e, _ in data])
+    ax.set_xlabel("energy per training sample (nJ)")
+    ax.set_ylabel("test ROC AUC")
+    ax.set_title("Energy to learn vs AUC (binary classification)")
     _legend(ax, loc="best")
     return fig
 
@@ -439,11 +462,13 @@ def _swept_keys(points: list[Point]) -> list[str]:
 
 def _table(points: list[Point], front: set[str]) -> str:
     keys = _swept_keys(points)
+    has_auc = any(p.auc is not None for p in points)
     head = (
         ["id", "status"]
         + keys
         + [
             "test acc (%)",
+            *(["test AUC"] if has_auc else []),
             "train acc (%)",
             "energy (nJ/sample)",
             "inference (nJ)",
@@ -468,6 +493,7 @@ def _table(points: list[Point], front: set[str]) -> str:
             f'<td class="text">{html.escape(p.status)}</td>',
             *(f'<td class="text">{_fmt(r.get(k))}</td>' for k in keys),
             f"<td>{_fmt(_pct(r.get('test_accuracy')), 2)}</td>",
+            *([f"<td>{_fmt(p.auc, 4)}</td>"] if has_auc else []),
             f"<td>{_fmt(_pct(r.get('train_accuracy')), 2)}</td>",
             f"<td>{_fmt(None if energy is None else energy / 1000.0, 2)}</td>",
             f"<td>{_fmt(None if inference is None else inference / 1000.0, 2)}</td>",
@@ -551,7 +577,7 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
     ok = [p for p in points if p.ok]
     failed = [p for p in points if not p.ok]
     # stale figures of an earlier report must not survive into this one
-    for name in FIGURES:
+    for name in (*FIGURES, *BINARY_FIGURES):
         for ext in ("png", "svg"):
             (out / f"{name}.{ext}").unlink(missing_ok=True)
 
@@ -563,6 +589,14 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
             " front (the least energy per training sample that reaches a given accuracy).",
             _fig_energy_accuracy,
             "No finished point has both an energy and an accuracy.",
+        ),
+        (
+            "energy_auc",
+            "Energy per training sample vs test AUC",
+            "Binary data sets (higgs): the area under the test ROC curve of each run,"
+            " coloured by rule.",
+            _fig_energy_auc,
+            "",  # multiclass stores: no section at all
         ),
         (
             "accuracy_vs_bits",
@@ -608,6 +642,8 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
     with matplotlib.rc_context(RC):
         for name, title, caption, draw, empty in specs:
             fig = draw(ok)
+            if fig is None and not empty:
+                continue
             sections.append(f"<h2>{html.escape(title)}</h2>")
             if fig is None:
                 sections.append(f'<p class="note">{html.escape(empty)}</p>')

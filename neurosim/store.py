@@ -52,6 +52,7 @@ BASE_COLUMNS: tuple[tuple[str, str], ...] = (
 # headline results (NULL for a failed point)
 RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("test_accuracy", "REAL"),
+    ("test_auc", "REAL"),  # binary data sets (higgs)
     ("train_accuracy", "REAL"),
     ("energy_pj_per_sample", "REAL"),
     ("inference_energy_pj", "REAL"),
@@ -136,6 +137,7 @@ def headline(record: dict[str, Any] | None) -> dict[str, Any]:
     res = record.get("results") or {}
     hw = record.get("hardware") or {}
     out["test_accuracy"] = _num(res.get("test_accuracy"))
+    out["test_auc"] = _num(res.get("test_auc"))
     out["train_accuracy"] = _num(res.get("train_accuracy"))
     out["wall_seconds"] = _num(res.get("wall_seconds"))
     if hw:
@@ -237,9 +239,10 @@ class Store:
                 )
                 conn.execute(f"CREATE INDEX IF NOT EXISTS idx_status ON {TABLE} (status)")
             elif state == "extend":
-                # config fields added since the store was made become new columns
+                # config fields and result columns added since the store was
+                # made become new columns
                 have = self._columns()
-                for n, t in self._cfg_cols:
+                for n, t in [*self._cfg_cols, *RESULT_COLUMNS]:
                     if n not in have:
                         conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN {_q(n)} {t}")
             conn.execute("COMMIT")
@@ -270,7 +273,8 @@ class Store:
                 f" this neurosim reads version {SCHEMA_VERSION}"
             )
         have = self._columns()
-        return "ok" if all(n in have for n, _ in self._cfg_cols) else "extend"
+        wanted = [*self._cfg_cols, *RESULT_COLUMNS]
+        return "ok" if all(n in have for n, _ in wanted) else "extend"
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurosim.config import TrainConfig, read_toml
+from neurosim.config import PRESETS, TrainConfig, read_toml
 from neurosim.errors import ConfigError
 
 #: Environment variables that cap the thread pools of BLAS/OpenMP libraries.
@@ -111,6 +111,8 @@ class SweepSpec:
     order : list of (str, str)
         The dimensions in file order: ``("axes", key)`` or ``("zip", group)``;
         empty means every axis, then every zip group.
+    preset : str or None
+        Named defaults (``preset = "higgs"`` in ``[base]``) under the base.
     """
 
     base: dict[str, Any] = field(default_factory=dict)
@@ -119,6 +121,7 @@ class SweepSpec:
     excludes: list[dict[str, Any]] = field(default_factory=list)
     name: str = "sweep"
     order: list[tuple[str, str]] = field(default_factory=list)
+    preset: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], name: str = "sweep") -> SweepSpec:
@@ -139,6 +142,15 @@ class SweepSpec:
                 raise ConfigError("sweep.name", value, "a non-empty string")
             spec.name = value
         for key, value in _table(d, "base").items():
+            if key == "preset":
+                try:
+                    TrainConfig.from_preset(value)
+                except (ConfigError, TypeError):
+                    raise ConfigError(
+                        "base.preset", value, f"one of: {', '.join(PRESETS)}"
+                    ) from None
+                spec.preset = value
+                continue
             spec.base[key] = _coerce(f"base.{key}", key, value)
         for key, values in _table(d, "axes").items():
             spec.axes[key] = _coerce_list(f"axes.{key}", key, values)
@@ -231,7 +243,7 @@ class SweepSpec:
                     where[key] = f"{paths[key]}[{i}]"
             if any(all(values.get(k) == v for k, v in ex.items()) for ex in self.excludes):
                 continue
-            cfg = TrainConfig()
+            cfg = TrainConfig.from_preset(self.preset) if self.preset else TrainConfig()
             cfg.update(self.base)
             cfg.update(values)
             try:

@@ -7,18 +7,19 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hw_models.chip import load_chip
-from neurosim.config import TrainConfig
-from neurosim.data import Dataset, load_dataset
+from neurosim.config import TrainConfig, output_units
+from neurosim.data import SIGNED_INPUT, Dataset, load_dataset
 from neurosim.engine import Engine, make_engine
-from neurosim.errors import NumericalError
+from neurosim.errors import ConfigError, NumericalError
 from neurosim.hardware import hardware_report, make_accountant
+from neurosim.metrics import roc_auc
 
 SCHEMA_VERSION = 1
 EVAL_BATCH = 1000
@@ -26,7 +27,12 @@ EVAL_BATCH = 1000
 
 @dataclass
 class EpochStats:
-    """Figures of one epoch (accuracies are fractions, loss is mean cross-entropy)."""
+    """Figures of one epoch.
+
+    Accuracies are fractions; the loss is the mean cross-entropy (binary
+    cross-entropy for one sigmoid output); ``test_auc`` is the area under the
+    test ROC curve for binary data sets and None otherwise.
+    """
 
     epoch: int
     train_loss: float
@@ -34,6 +40,7 @@ class EpochStats:
     test_accuracy: float
     saturations: int
     seconds: float
+    test_auc: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,6 +78,11 @@ class TrainResult:
         return self.epochs[-1].test_accuracy if self.epochs else float("nan")
 
     @property
+    def test_auc(self) -> float | None:
+        """Area under the test ROC curve (binary data sets), else None."""
+        return self.epochs[-1].test_auc if self.epochs else None
+
+    @property
     def train_accuracy(self) -> float:
         return self.epochs[-1].train_accuracy if self.epochs else float("nan")
 
@@ -91,6 +103,7 @@ class TrainResult:
             "config": self.config.to_dict(),
             "results": {
                 "test_accuracy": self.test_accuracy,
+                "test_auc": self.test_auc,
                 "train_accuracy": self.train_accuracy,
                 "epochs": [e.to_dict() for e in self.epochs],
                 "saturations": self.saturations(),
@@ -111,13 +124,55 @@ def one_hot(y: np.ndarray, n: int, dtype=np.float32) -> np.ndarray:
     return t
 
 
+def targets(y: np.ndarray, n_out: int) -> np.ndarray:
+    """Targets T for labels ``y``: one-hot ``(B, n_out)``, or ``(B, 1)`` = y
+    for a single binary output unit."""
+    if n_out == 1:
+        return y.astype(np.float32).reshape(-1, 1)
+    return one_hot(y, n_out)
+
+
+def predictions(out: np.ndarray) -> np.ndarray:
+    """Predicted classes of outputs ``(B, N_L)``: argmax, or ``O >= 1/2``
+    for a single output unit."""
+    if out.shape[1] == 1:
+        return (out[:, 0] >= 0.5).astype(np.int64)
+    return out.argmax(axis=1)
+
+
+def scores(out: np.ndarray) -> np.ndarray:
+    """Score of class 1 for a binary data set: the single output, or the
+    second softmax output."""
+    return out[:, 0] if out.shape[1] == 1 else out[:, 1]
+
+
+def sample_loss(out: np.ndarray, y: np.ndarray) -> float:
+    """Summed cross-entropy of outputs ``(B, N_L)`` against labels ``(B,)``."""
+    if out.shape[1] == 1:
+        p = np.clip(out[:, 0].astype(np.float64), 1e-7, 1.0 - 1e-7)
+        return float(-np.where(y == 1, np.log(p), np.log1p(-p)).sum())
+    p = np.clip(out[np.arange(len(y)), y], 1e-7, 1.0)
+    return float(-np.log(p).sum())
+
+
 def evaluate(engine: Engine, x: np.ndarray, y: np.ndarray) -> float:
     """Classification accuracy (fraction) of the engine on ``(x, y)``."""
+    return evaluate_all(engine, x, y, binary=False)[0]
+
+
+def evaluate_all(
+    engine: Engine, x: np.ndarray, y: np.ndarray, binary: bool
+) -> tuple[float, float | None]:
+    """Accuracy (fraction) and, if `binary`, the ROC AUC on ``(x, y)``."""
     correct = 0
+    sc = np.empty(x.shape[0]) if binary else None
     for s in range(0, x.shape[0], EVAL_BATCH):
         out = engine.predict(x[s : s + EVAL_BATCH])
-        correct += int((out.argmax(axis=1) == y[s : s + EVAL_BATCH]).sum())
-    return correct / max(1, x.shape[0])
+        correct += int((predictions(out) == y[s : s + EVAL_BATCH]).sum())
+        if sc is not None:
+            sc[s : s + out.shape[0]] = scores(out)
+    acc = correct / max(1, x.shape[0])
+    return acc, (roc_auc(y, sc) if sc is not None else None)
 
 
 def weights_hash(engine: Engine) -> str:
@@ -158,8 +213,20 @@ def train(
     t0 = time.perf_counter()
     cfg.validate()
     chip = load_chip(cfg.chip) if chip_accounting else None  # a bad chip fails first
-    ds = dataset if dataset is not None else load_dataset(cfg.data, cfg.data_dir, cfg.seed)
-    engine = make_engine(cfg, ds.n_features, ds.n_classes)
+    if dataset is not None:
+        ds = dataset
+        if cfg.limit is not None and cfg.limit < ds.x_train.shape[0]:
+            ds = replace(ds, x_train=ds.x_train[: cfg.limit], y_train=ds.y_train[: cfg.limit])
+    else:
+        ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed, cfg.limit)
+    if ds.signed != (cfg.data in SIGNED_INPUT):
+        raise ConfigError(
+            "data", cfg.data, f"the name of the data set passed in ({ds.name!r}: its input"
+            " format, signed or [0, 1), follows the name)"
+        )  # fmt: skip
+    n_out = output_units(ds.n_classes, cfg.output)
+    binary = ds.n_classes == 2
+    engine = make_engine(cfg, ds.n_features, n_out)
     if chip is not None:
         engine.accountant = make_accountant(cfg, engine.rule, engine.sizes, chip)
     result = TrainResult(config=cfg, data_source=ds.source)
@@ -187,7 +254,7 @@ def train(
             idx = order[s : s + cfg.batch]
             x = ds.x_train[idx]
             y = ds.y_train[idx]
-            t = one_hot(y, ds.n_classes)
+            t = targets(y, n_out)
             try:
                 with np.errstate(over="raise", invalid="raise"):
                     out = engine.train_batch(x, t)
@@ -196,22 +263,23 @@ def train(
                     f"training diverged (NaN/Inf) in epoch {epoch + 1}, step {s // cfg.batch + 1};"
                     f" try a smaller lr (now {cfg.lr})"
                 ) from None
-            p = np.clip(out[np.arange(len(y)), y], 1e-7, 1.0)
-            loss_sum += float(-np.log(p).sum())
-            correct += int((out.argmax(axis=1) == y).sum())
+            loss_sum += sample_loss(out, y)
+            correct += int((predictions(out) == y).sum())
             if bar is not None:
                 bar.update(len(idx))
         if bar is not None:
             bar.close()
         if not np.isfinite(loss_sum):
             raise NumericalError(f"loss is not finite in epoch {epoch + 1}")
+        test_acc, test_auc = evaluate_all(engine, ds.x_test, ds.y_test, binary)
         stats = EpochStats(
             epoch=epoch + 1,
             train_loss=loss_sum / n,
             train_accuracy=correct / n,
-            test_accuracy=evaluate(engine, ds.x_test, ds.y_test),
+            test_accuracy=test_acc,
             saturations=_sat_total(engine) - sat_before,
             seconds=time.perf_counter() - te,
+            test_auc=test_auc,
         )
         result.epochs.append(stats)
         if on_epoch is not None:
