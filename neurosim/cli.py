@@ -116,6 +116,23 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("store", help="SQLite store written by neurosim sweep")
     rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
     rp.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    pp = sub.add_parser(
+        "paper",
+        help="rerun one of the paper's experiments and check its claims",
+        description="Run an experiment of Baldi, Sadowski and Lu on the simulated chip and "
+        "write a figure, the data as CSV and a Markdown table of the paper's claims next to "
+        "what was measured, under OUT/EXPERIMENT/.",
+    )
+    pp.add_argument("experiment", help="higgs, or all")
+    pp.add_argument("--quick", action="store_true", help="tiny nets and subsets (seconds)")
+    pp.add_argument("--data-dir", help="directory of the data files (else $NEUROSIM_DATA)")
+    pp.add_argument("-o", "--out", default="reports/paper", help="output (reports/paper)")
+    pp.add_argument("--workers", type=int, help="worker processes (default: the CPU count)")
+    pp.add_argument("--epochs", type=int, help="override the experiment's epochs")
+    pp.add_argument("--limit", type=int, help="override the training subset size")
+    pp.add_argument("--mode", help="override the mode: fixed (default) or float")
+    pp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pp.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
 
 
@@ -371,6 +388,37 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_paper(args: argparse.Namespace) -> int:
+    """``neurosim paper``: run an experiment, write figure, CSV and claims table."""
+    from pathlib import Path
+
+    from neurosim.errors import ConfigError
+    from neurosim.paper import RunFailed, run_experiment
+
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError("out", args.out, "a directory (existing or to be created)")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("workers", args.workers, "a positive integer")
+    overrides = {
+        k: v for k in ("epochs", "limit", "mode") if (v := getattr(args, k)) is not None
+    }
+    try:
+        results = run_experiment(
+            args.experiment, args.out, data_dir=args.data_dir, quick=args.quick,
+            workers=args.workers, overrides=overrides, progress=not args.no_progress,
+        )  # fmt: skip
+    except RunFailed as e:
+        print(f"neurosim: {e}", file=sys.stderr)
+        return 1
+    for r in results:
+        held = sum(c.holds for c in r.claims)
+        print(f"{r.name}: {held} of {len(r.claims)} claims hold")
+        for c in r.claims:
+            print(f"  [{'holds' if c.holds else 'FAILS'}] {c.statement}: {c.measured}")
+        print("  wrote " + ", ".join(str(f) for f in r.files))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurosim`` console script."""
     parser = build_parser()
@@ -386,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_results(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "paper":
+            return cmd_paper(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130

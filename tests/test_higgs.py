@@ -318,3 +318,46 @@ def test_cli_train_prints_and_records_auc(tmp_path: Path, capsys) -> None:
     rec = json.loads(out.read_text())
     assert 0.5 < rec["results"]["test_auc"] <= 1.0
     assert rec["config"]["limit"] == 1000
+
+
+# ------------------------------ neurosim paper higgs ----------------------- #
+
+
+def test_paper_higgs_quick_writes_figure_csv_and_claims(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_higgs(data / "HIGGS.csv.gz", 3000, seed=4)
+    out = tmp_path / "paper"
+    argv = ["paper", "higgs", "--quick", "--data-dir", str(data), "-o", str(out),
+            "--workers", "2", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "claims hold" in text
+    d = out / "higgs"
+    assert (d / "higgs.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (d / "higgs.svg").is_file()
+    rows = (d / "higgs.csv").read_text().splitlines()
+    assert rows[0].startswith("rule,no_derivative,test_auc,test_accuracy,energy_nj_per_sample")
+    assert len(rows) == 1 + 7
+    md = (d / "higgs.md").read_text()
+    assert "| claim | measured | holds |" in md and md.count("\n| Dropping f′") == 3
+    assert "quick mode" in md
+    for line in rows[1:]:
+        rule, _nod, auc, acc, energy, bits, _cyc = line.split(",")
+        assert 0.0 <= float(auc) <= 1.0 and float(energy) > 0
+        # the skip bus: SRBP sends one broadcast per sample, top-only nothing
+        if rule == "top-only":
+            assert float(bits) == 0.0
+    # a rerun takes every point from the store
+    assert main(argv) == 0
+    assert "Runs: 7 (7 taken from the store, 0 run now)" in (d / "higgs.md").read_text()
+
+
+def test_paper_errors_exit_2(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("NEUROSIM_DATA", raising=False)
+    assert main(["paper", "higgs", "--data-dir", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'higgs' not found" in err[0] and "UCI" in err[0]
+    assert not (tmp_path / "o").exists()
+    assert main(["paper", "cifar99", "-o", str(tmp_path / "o")]) == 2
+    assert "experiment = 'cifar99': one of: higgs, all" in capsys.readouterr().err
