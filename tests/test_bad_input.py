@@ -110,6 +110,29 @@ def mnist(changes: dict[str, bytes | None] | None = None) -> dict[str, object]:
 
 
 MNIST = [*TRAIN, "--data", "mnist", "--data-dir", "{tmp}/mn", *JSON]
+HIGGS = [*TRAIN, "--data", "higgs", "--output", "sigmoid", "--data-dir", "{tmp}/hg", *JSON]
+
+
+def higgs_text(n: int = 20) -> list[str]:
+    """Lines of a tiny valid HIGGS file: label, then 28 features."""
+    return [",".join([f"{i % 2}.0"] + [f"{(i * 29 + j) / 100:.6e}" for j in range(28)])
+            for i in range(n)]  # fmt: skip
+
+
+def higgs(lines: list[str] | None = None, gz: bool = True, raw: bytes | None = None) -> dict:
+    """``hg/HIGGS.csv.gz`` (or ``.csv``) holding `lines` (or `raw` bytes)."""
+    import gzip
+
+    data = raw if raw is not None else ("\n".join(lines or higgs_text()) + "\n").encode()
+    if gz and raw is None:
+        data = gzip.compress(data)
+    return {"hg/HIGGS.csv.gz" if gz else "hg/HIGGS.csv": data}
+
+
+def _higgs_with(i: int, line: str) -> list[str]:
+    lines = higgs_text()
+    lines[i] = line
+    return lines
 
 # ------------------------------------------------------------------ tables
 # (extra flags after TRAIN, expected substrings); every case also passes --json
@@ -167,6 +190,12 @@ CLI_FLAGS = [
     (["--weight-bits"], "--weight-bits"),
     (["--bogus"], "--bogus"),
     (["--config", "{tmp}/missing.toml"], "missing.toml"),
+    (["--limit", "0"], "limit = 0"),
+    (["--limit", "-3"], "limit = -3"),
+    (["--input-int-bits", "8"], "input_int_bits = 8"),
+    (["--preset", "cifar"], ("preset = 'cifar'", "one of: higgs")),
+    (["--data", "higgs", "--output", "softmax", "--feedback", "sparse", "--feedback-n", "3"],
+     ("feedback_n = 3", "fan-in 2")),
     (["--json", "{tmp}/no/such/dir/r.json"], "json = "),
     (["--json", "{tmp}"], "json = "),
 ]  # fmt: skip
@@ -190,6 +219,9 @@ CONFIG_FILES = [
     ('hidden = [8, "x"]\n', ("hidden", "positive integers")),
     ('feedback = "sparse"\nfeedback_n = 500\n', ("feedback_n = 500", "fan-in 10")),
     ("weight_bits = 40\n", "weight_bits = 40"),
+    ('preset = "cifar"\n', ("preset = 'cifar'", "one of: higgs")),
+    ("preset = 3\n", ("preset = 3", "one of: higgs")),
+    ("limit = 0\n", "limit = 0"),
     (NOT_UTF8, ("cfg.toml", "UTF-8")),
     (DIR, ("cfg.toml", "readable")),
 ]
@@ -312,6 +344,25 @@ DATA_FILES = [
     ("data dir is a file", {"mn": "a file, not a directory"}, ("not found", "mn: no such")),
 ]  # fmt: skip
 
+# (name, files, expected substrings): HIGGS.csv.gz, run with HIGGS argv
+HIGGS_FILES = [
+    ("higgs missing", {"hg/other.csv": "x"}, ("'higgs' not found", "HIGGS.csv.gz", "UCI")),
+    ("higgs 28 columns", higgs(_higgs_with(5, "1.0," + ",".join(["0.5"] * 27))),
+     ("HIGGS.csv.gz, line 6", "28 columns, expected 29")),
+    ("higgs 30 columns", higgs(_higgs_with(0, "1.0," + ",".join(["0.5"] * 29)), gz=False),
+     ("HIGGS.csv, line 1", "30 columns")),
+    ("higgs not a number", higgs(_higgs_with(3, "0.0," + ",".join(["0.5"] * 26) + ",x1,0.5")),
+     ("line 4, column 28", "'x1' is not a number")),
+    ("higgs label 3", higgs(_higgs_with(7, "3.0," + ",".join(["0.5"] * 28))),
+     ("line 8", "label 3.0 is not 0 or 1")),
+    ("higgs truncated gzip", higgs(raw=__import__("gzip").compress(
+        ("\n".join(higgs_text(400)) + "\n").encode())[:-700]),
+     ("HIGGS.csv.gz", "truncated")),
+    ("higgs corrupt gzip", higgs(raw=b"\x1f\x8bnot gzip at all"), ("HIGGS.csv.gz", "cannot read")),
+    ("higgs empty", higgs(raw=b""), ("HIGGS.csv.gz", "no data lines")),
+    ("higgs binary junk", higgs(raw=bytes(range(256)) * 4), "HIGGS.csv.gz"),
+]  # fmt: skip
+
 # (files, argv, expected substrings): output paths of the other commands
 OTHER = [
     ({"junk.db": "not sqlite"}, ["results", "{tmp}/junk.db"], "junk.db"),
@@ -324,6 +375,14 @@ OTHER = [
     ({"spec.toml": BASE + '[axes]\nrule = ["bp"]\n', "f": "a file"},
      ["sweep", "{tmp}/spec.toml", "--store", "{tmp}/f/s.db", "--no-progress"], "f/s.db"),
     ({}, ["frobnicate"], "frobnicate"),
+    ({}, ["paper", "cifar99", "-o", "{tmp}/p"], ("experiment = 'cifar99'", "higgs, all")),
+    ({}, ["paper", "higgs", "--data-dir", "{tmp}/none", "-o", "{tmp}/p"],
+     ("'higgs' not found", "archive.ics.uci.edu")),
+    (higgs(), ["paper", "higgs", "--data-dir", "{tmp}/hg", "-o", "{tmp}/p", "--epochs", "0"],
+     "epochs = 0"),
+    (higgs(), ["paper", "higgs", "--data-dir", "{tmp}/hg", "-o", "{tmp}/p", "--mode", "x"],
+     "mode = 'x'"),
+    ({"p": "a file"}, ["paper", "higgs", "-o", "{tmp}/p"], "out = "),
 ]  # fmt: skip
 
 
@@ -353,6 +412,7 @@ CASES: list[tuple[str, str, dict[str, object], list[str], object]] = [
     *(("energy file", _short(c), {} if c is None else {"energy.toml": c}, ENERGY, e)
       for c, e in ENERGY_FILES),
     *(("data file", n, f, MNIST, e) for n, f, e in DATA_FILES),
+    *(("data file", n, f, HIGGS, e) for n, f, e in HIGGS_FILES),
     *(("other commands", _cmd(a), f, a, e) for f, a, e in OTHER),
 ]  # fmt: skip
 
@@ -427,6 +487,9 @@ def test_debug_shows_the_traceback_instead(tmp_path, capsys) -> None:
         pytest.param({"mychip.toml": 'base = "small"\nnode_nm = 28\n'},
                      [*TRAIN, "--chip", "{tmp}/mychip.toml"], id="chip"),
         pytest.param(mnist(), MNIST, id="data"),
+        pytest.param(higgs(), HIGGS, id="higgs"),
+        pytest.param(higgs(), ["paper", "higgs", "--quick", "--data-dir", "{tmp}/hg", "-o",
+                               "{tmp}/p", "--no-progress"], id="paper"),
     ],
 )  # fmt: skip
 def test_good_input_reaches_the_tripwire(tmp_path, capsys, files, argv) -> None:
