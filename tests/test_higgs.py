@@ -361,3 +361,26 @@ def test_paper_errors_exit_2(tmp_path: Path, capsys, monkeypatch) -> None:
     assert not (tmp_path / "o").exists()
     assert main(["paper", "cifar99", "-o", str(tmp_path / "o")]) == 2
     assert "experiment = 'cifar99': one of: higgs, all" in capsys.readouterr().err
+
+
+def test_sweep_store_results_and_report_carry_auc(tmp_path: Path, capsys) -> None:
+    write_higgs(tmp_path / "HIGGS.csv.gz", 1500, seed=2)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        f'[base]\npreset = "higgs"\ndata_dir = "{tmp_path}"\nhidden = [8]\nepochs = 1\n'
+        '[axes]\nrule = ["bp", "srbp"]\n'
+    )
+    db = tmp_path / "s.db"
+    assert main(["sweep", str(spec), "--store", str(db), "--workers", "1", "--no-progress"]) == 0
+    from neurosim.store import Store
+
+    with Store(db) as st:
+        rows = st.rows()
+    assert len(rows) == 2 and all(0.5 < r["test_auc"] <= 1 for r in rows)
+    assert all(r["hidden"] == "8" and r["batch"] == 100 for r in rows)  # preset, then base
+    capsys.readouterr()
+    assert main(["results", str(db)]) == 0
+    assert "test auc" in capsys.readouterr().out
+    assert main(["report", str(db), "-o", str(tmp_path / "rep")]) == 0
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert (tmp_path / "rep" / "energy_auc.png").is_file() and "test AUC" in page
