@@ -439,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `neurosim train | head`: the reader left
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as e:  # noqa: BLE001 -- one line for the user, traceback with --debug
         from neurosim.errors import NeuroSimError
 

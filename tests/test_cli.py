@@ -140,3 +140,13 @@ def test_bad_sweep_spec_names_the_path(tmp_path) -> None:
     assert "Traceback" not in p.stderr
     p = run("results", str(tmp_path / "missing.db"))
     assert p.returncode == 2 and "missing.db" in p.stderr
+
+
+def test_closed_stdout_pipe_is_not_a_traceback() -> None:
+    argv = [sys.executable, "-m", "neurosim.cli", "train", "--data", "digits", "--hidden", "8",
+            "--epochs", "30", "--no-progress"]  # fmt: skip
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline().startswith(b"neurosim train:")
+    p.stdout.close()  # the reader leaves, as `| head -1` does
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == 141 and b"Traceback" not in err, err
