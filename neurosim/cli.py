@@ -123,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         "write a figure, the data as CSV and a Markdown table of the paper's claims next to "
         "what was measured, under OUT/EXPERIMENT/.",
     )
-    pp.add_argument("experiment", help="higgs, or all")
+    pp.add_argument(
+        "experiment",
+        help="rules, error-bits, sparsity, rank, init-mean, activations, adaptive, higgs, or all",
+    )
     pp.add_argument("--quick", action="store_true", help="tiny nets and subsets (seconds)")
     pp.add_argument("--data-dir", help="directory of the data files (else $NEUROSIM_DATA)")
     pp.add_argument("-o", "--out", default="reports/paper", help="output (reports/paper)")
@@ -131,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--epochs", type=int, help="override the experiment's epochs")
     pp.add_argument("--limit", type=int, help="override the training subset size")
     pp.add_argument("--mode", help="override the mode: fixed (default) or float")
+    pp.add_argument("--data", help="override the data set, e.g. fashion-mnist")
+    pp.add_argument("--seed", type=int, help="override the seed (default 0)")
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
     pp.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
@@ -400,12 +405,16 @@ def cmd_paper(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ConfigError("workers", args.workers, "a positive integer")
     overrides = {
-        k: v for k in ("epochs", "limit", "mode") if (v := getattr(args, k)) is not None
+        k: v
+        for k in ("epochs", "limit", "mode", "data", "seed")
+        if (v := getattr(args, k)) is not None
     }
+    skipped: list[tuple[str, str]] = []
     try:
         results = run_experiment(
             args.experiment, args.out, data_dir=args.data_dir, quick=args.quick,
             workers=args.workers, overrides=overrides, progress=not args.no_progress,
+            skipped=skipped,
         )  # fmt: skip
     except RunFailed as e:
         print(f"neurosim: {e}", file=sys.stderr)
@@ -416,6 +425,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
         for c in r.claims:
             print(f"  [{'holds' if c.holds else 'FAILS'}] {c.statement}: {c.measured}")
         print("  wrote " + ", ".join(str(f) for f in r.files))
+    for name, why in skipped:
+        print(f"{name}: skipped: {why}")
     return 0
 
 

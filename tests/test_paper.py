@@ -1,0 +1,102 @@
+"""``neurosim paper``: every experiment in quick mode, and the claim checks."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from neurosim.cli import main
+from neurosim.config import TrainConfig
+from neurosim.paper import (
+    EXPERIMENTS,
+    QUICK,
+    Variant,
+    _error_bits_claims,
+    _rules_claims,
+    _sparsity_claims,
+    run_experiment,
+)
+
+MNIST_LIKE = [n for n in EXPERIMENTS if n != "higgs"]
+
+
+@pytest.fixture(scope="module")
+def quick_all(tmp_path_factory) -> tuple[Path, list, list]:
+    out = tmp_path_factory.mktemp("paper")
+    skipped: list = []
+    empty = out / "no-data"
+    empty.mkdir()
+    res = run_experiment("all", out, data_dir=str(empty), quick=True, workers=2,
+                         skipped=skipped)  # fmt: skip
+    return out, res, skipped
+
+
+def _runs(out: Path, name: str) -> dict[str, dict]:
+    rows = csv.DictReader((out / name / f"{name}.csv").read_text().splitlines())
+    return {r["label"]: r for r in rows}
+
+
+def test_all_runs_every_experiment_and_skips_missing_higgs(quick_all) -> None:
+    out, res, skipped = quick_all
+    assert [r.name for r in res] == MNIST_LIKE
+    assert [s[0] for s in skipped] == ["higgs"] and "not found" in skipped[0][1]
+    for r in res:
+        d = out / r.name
+        for ext in ("md", "csv", "png", "svg", "db"):
+            assert (d / f"{r.name}.{ext}").is_file(), (r.name, ext)
+        md = (d / f"{r.name}.md").read_text()
+        assert md.count("| yes |") + md.count("| **no** |") == len(r.claims) >= 1
+        assert "digits" in md and "quick mode" in md
+        cfg = TrainConfig.from_dict({**QUICK, "hidden": list(QUICK["hidden"])})
+        assert len(_runs(out, r.name)) == len(EXPERIMENTS[r.name].variants(cfg))
+
+
+def test_quick_runs_learn_and_no_feedback_equals_top_only(quick_all) -> None:
+    out, _, _ = quick_all
+    rules = _runs(out, "rules")
+    top = float(rules["top-only"]["test_accuracy"])
+    assert float(rules["BP"]["test_accuracy"]) >= top + 0.2
+    assert float(rules["SRBP"]["test_accuracy"]) >= top + 0.1
+    # no channel (rank 0, or n = 0 ones) leaves hidden weights alone: top-only, bit for bit
+    rank, sparse = _runs(out, "rank"), _runs(out, "sparsity")
+    assert rank["rank 0"]["test_accuracy"] == rank["top-only"]["test_accuracy"]
+    assert sparse["sparse n=0"]["test_accuracy"] == sparse["top-only"]["test_accuracy"]
+    # the chip: SRBP's error bits per sample are below RBP's and BP's
+    bits = {k: float(rules[k]["transport_bits_per_sample"]) for k in ("BP", "RBP", "SRBP")}
+    assert bits["SRBP"] < bits["RBP"] < bits["BP"]
+    assert float(rules["top-only"]["energy_nj_per_sample"]) < float(
+        rules["SRBP"]["energy_nj_per_sample"]
+    )
+
+
+def _fake(scores: dict[str, float]) -> dict[str, dict]:
+    return {k: {"test_accuracy": v, "test_auc": None, "variant": Variant(k, {})}
+            for k, v in scores.items()}  # fmt: skip
+
+
+def test_claims_hold_and_fail_on_hand_made_numbers() -> None:
+    good = {"BP": 0.9, "RBP": 0.88, "SRBP": 0.89, "SBP": 0.87, "top-only": 0.77}
+    good |= {f"{r} (no f′)": 0.5 for r in ("BP", "RBP", "SRBP", "SBP")}
+    assert all(c.holds for c in _rules_claims(_fake(good)))
+    bad = good | {"RBP (no f′)": 0.895, "top-only": 0.875}
+    assert [c.holds for c in _rules_claims(_fake(bad))] == [False, True, False, True, True]
+    bits = {f"SRBP {b}-bit": 0.80 + 0.01 * b for b in range(1, 11)}
+    ok = _error_bits_claims(_fake(bits | {"SRBP linear": 0.875, "top-only": 0.7}))
+    assert [c.holds for c in ok] == [True, True, True]
+    cliff = bits | {"SRBP 3-bit": 0.3, "SRBP 2-bit": 0.2, "SRBP 1-bit": 0.1}
+    worse = _error_bits_claims(_fake(cliff | {"SRBP linear": 0.95, "top-only": 0.7}))
+    assert [c.holds for c in worse] == [False, False, False]
+    sp = {f"sparse n={n}": 0.85 for n in range(11)} | {"sparse n=0": 0.7, "sparse n=10": 0.7}
+    assert all(c.holds for c in _sparsity_claims(_fake(sp | {"dense SRBP": 0.86,
+                                                             "top-only": 0.7})))  # fmt: skip
+
+
+def test_cli_quick_one_experiment(tmp_path: Path, capsys) -> None:
+    argv = ["paper", "adaptive", "--quick", "-o", str(tmp_path), "--workers", "1",
+            "--no-progress", "--epochs", "2"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "adaptive: " in out and "claims hold" in out
+    assert "2 epochs" in (tmp_path / "adaptive" / "adaptive.md").read_text()
