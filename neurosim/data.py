@@ -22,6 +22,12 @@ are known (see :data:`DATASETS`):
     signal/background), streamed and cached by :mod:`neurosim.higgs`.  The
     last 500,000 rows are the test set; features are standardised with the
     training rows' statistics, so they are signed (``Dataset.signed``).
+``cifar10``
+    The CIFAR-10 python batch files (``data_batch_1`` .. ``data_batch_5``,
+    ``test_batch``: pickled dicts with ``data``, uint8 ``(10000, 3072)`` rows
+    of 1024 red, 1024 green, 1024 blue pixels of a 32x32 image, and
+    ``labels``): 50,000 / 10,000 images.  Read with an unpickler that accepts
+    nothing but numpy arrays, lists, dicts, strings and numbers.
 
 Feature scaling contract
 ------------------------
@@ -53,6 +59,7 @@ import importlib.util
 import io
 import math
 import os
+import pickle
 import re
 import zlib
 from dataclasses import dataclass
@@ -73,7 +80,7 @@ __all__ = [
     "search_dirs",
 ]
 
-DATASETS: tuple[str, ...] = ("mnist5k", "digits", "fashion-mnist", "mnist", "higgs")
+DATASETS: tuple[str, ...] = ("mnist5k", "digits", "fashion-mnist", "mnist", "higgs", "cifar10")
 """Names accepted by :func:`load_dataset`; the first is the default."""
 
 ENV_VAR = "NEUROSIM_DATA"
@@ -83,10 +90,11 @@ SYSTEM_DIRS: dict[str, tuple[Path, ...]] = {
     "fashion-mnist": (Path("/usr/share/datasets/fashion-mnist"),),
     "mnist": (),
     "higgs": (),
+    "cifar10": (),
 }
 
 N_CLASSES: dict[str, int] = {
-    "mnist5k": 10, "digits": 10, "fashion-mnist": 10, "mnist": 10, "higgs": 2,
+    "mnist5k": 10, "digits": 10, "fashion-mnist": 10, "mnist": 10, "higgs": 2, "cifar10": 10,
 }
 """Classes of each data set (2: binary, one sigmoid output or two softmax outputs)."""
 
@@ -163,6 +171,10 @@ class Dataset:
         True when features are signed real values (standardised ``higgs``)
         rather than ``[0, 1)`` pixel fractions; the fixed engine then reads
         them in a signed input format.
+    image_shape : tuple of int or None
+        ``(channels, height, width)`` of image data sets, whose feature rows
+        are the images flattened in that order (e.g. ``(3, 32, 32)`` for
+        ``cifar10``); None for ``higgs``.
 
     Raises
     ------
@@ -179,6 +191,7 @@ class Dataset:
     n_classes: int
     source: str
     signed: bool = False
+    image_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         for part in ("train", "test"):
@@ -267,7 +280,10 @@ def load_dataset(
     if key == "higgs":
         path = find_higgs(data_dir)
         return _cached_higgs(_file_stamp(path), None if limit is None else int(limit))
-    if key == "mnist5k":
+    if key == "cifar10":
+        files = _find_cifar_files(data_dir)
+        ds = _cached_cifar(tuple(_file_stamp(f) for f in files))
+    elif key == "mnist5k":
         path = _mnist5k_path()
         ds = _cached_mnist5k(_file_stamp(path), seed)
     elif key == "digits":
@@ -405,6 +421,7 @@ def clear_cache() -> None:
     _cached_digits.cache_clear()
     _cached_idx.cache_clear()
     _cached_higgs.cache_clear()
+    _cached_cifar.cache_clear()
 
 
 # --------------------------------------------------------------------------- #
@@ -569,6 +586,7 @@ def _cached_mnist5k(stamp: _Stamp, seed: int) -> Dataset:
         y_test=_readonly(labels[test]),
         n_classes=10,
         source=str(path),
+        image_shape=(1, 28, 28),
     )
 
 
@@ -599,6 +617,7 @@ def _cached_digits(seed: int) -> Dataset:
         y_test=_readonly(labels[test]),
         n_classes=10,
         source=f"sklearn.datasets.load_digits() ({src})",
+        image_shape=(1, 8, 8),
     )
 
 
@@ -671,6 +690,7 @@ def _cached_idx(name: str, stamps: tuple[_Stamp, ...]) -> Dataset:
         y_test=_readonly(te_lab.astype(np.int64)),
         n_classes=10,
         source=", ".join(str(p) for p in paths.values()),
+        image_shape=(1, *tr_img.shape[1:]),
     )
 
 
@@ -720,4 +740,116 @@ def _cached_higgs(stamp: _Stamp, limit: int | None) -> Dataset:
         n_classes=2,
         source=str(path),
         signed=True,
+    )
+
+
+# -------------------------------- CIFAR-10 ---------------------------------- #
+
+CIFAR_FILES: tuple[str, ...] = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
+"""The six python batch files; the first five are the training set."""
+_CIFAR_SUBDIRS = ("cifar-10-batches-py",)
+_CIFAR_HOW = (
+    "Download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, "
+    "unpack it (it makes cifar-10-batches-py/) and pass that directory, or its parent, "
+    f"with --data-dir or ${ENV_VAR}."
+)
+# the only globals a CIFAR batch pickle may name: numpy's array reconstruction
+_CIFAR_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}
+
+
+def _find_cifar_files(data_dir: str | os.PathLike[str] | None) -> list[Path]:
+    """Locate the six batch files, or raise one DataError saying where we looked."""
+    report: list[str] = []
+    dirs: list[Path] = []
+    for d in search_dirs("cifar10", data_dir):
+        dirs += [d, *(d / sub for sub in _CIFAR_SUBDIRS)]
+    for d in dict.fromkeys(dirs):
+        if not d.is_dir():
+            report.append(f"{d}: no such directory")
+            continue
+        missing = [n for n in CIFAR_FILES if not (d / n).is_file()]
+        if not missing:
+            return [d / n for n in CIFAR_FILES]
+        report.append(f"{d}: missing {', '.join(missing)}")
+    if not report:
+        report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
+    raise DataError(f"data set 'cifar10' not found; searched {'; '.join(report)}. {_CIFAR_HOW}")
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that builds numpy arrays and plain containers, nothing else."""
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 -- pickle's API
+        if (module, name) in _CIFAR_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def read_cifar_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch file.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        uint8 ``(N, 3072)``: 1024 red, 1024 green, 1024 blue values per image.
+    labels : numpy.ndarray
+        int64 ``(N,)`` in ``0..9``.
+
+    Raises
+    ------
+    DataError
+        Not a pickle, a pickle naming anything but numpy arrays, missing
+        keys, wrong shapes or dtypes, or labels outside 0..9.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    try:
+        d = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            IndexError, KeyError, ImportError) as exc:  # fmt: skip
+        raise DataError(f"{path}: not a CIFAR-10 python batch ({exc})") from None
+    if not isinstance(d, dict):
+        raise DataError(f"{path}: not a CIFAR-10 python batch (a {type(d).__name__})")
+    d = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in d.items()}
+    for key in ("data", "labels"):
+        if key not in d:
+            raise DataError(f"{path}: no {key!r} entry (keys: {', '.join(map(str, d))})")
+    data = d["data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or (
+        data.shape[1] != 3072
+    ):
+        shape = getattr(data, "shape", None)
+        raise DataError(f"{path}: 'data' must be uint8 (N, 3072), got {shape}")
+    try:
+        labels = np.asarray(d["labels"], dtype=np.int64).reshape(-1)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: 'labels' must be a list of integers") from None
+    if labels.shape[0] != data.shape[0]:
+        raise DataError(f"{path}: {data.shape[0]} images but {labels.shape[0]} labels")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise DataError(f"{path}: label {int(labels.max())} is not in 0..9")
+    return data, labels
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_cifar(stamps: tuple[_Stamp, ...]) -> Dataset:
+    parts = [read_cifar_batch(s[0]) for s in stamps]
+    train, test = parts[:5], parts[5]
+    x_train = np.concatenate([p[0] for p in train])
+    y_train = np.concatenate([p[1] for p in train])
+    return Dataset(
+        name="cifar10",
+        x_train=_readonly(_to_features(x_train, _PIXEL_SCALE)),
+        y_train=_readonly(y_train),
+        x_test=_readonly(_to_features(test[0], _PIXEL_SCALE)),
+        y_test=_readonly(test[1]),
+        n_classes=10,
+        source=str(Path(stamps[0][0]).parent),
+        image_shape=(3, 32, 32),
     )

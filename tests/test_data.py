@@ -346,7 +346,7 @@ def test_missing_without_any_directory(no_env: None) -> None:
 
 def test_unknown_name_lists_allowed_names() -> None:
     with pytest.raises(DataError) as err:
-        load_dataset("cifar10")
+        load_dataset("cifar100")
     for name in DATASETS:
         assert name in str(err.value)
 
