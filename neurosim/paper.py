@@ -199,16 +199,22 @@ def _rules_claims(runs: dict) -> list[Claim]:
         _above(runs, ["BP", "RBP", "SRBP"], "top-only",
                "BP, RBP and SRBP learn; training the top layer only does clearly worse"),
     ]  # fmt: skip
-    for r in ("BP", "RBP", "SRBP", "SBP"):
+    return claims + _derivative_claims(runs, ("BP", "RBP", "SRBP", "SBP"))
+
+
+def _derivative_claims(runs: dict, rules: tuple[str, ...]) -> list[Claim]:
+    """Claims: dropping f′ from each rule's learning rule hurts (by NEAR or more)."""
+    out = []
+    for r in rules:
         w, wo = _score(runs[r]), _score(runs[f"{r} (no f′)"])
-        claims.append(
+        out.append(
             Claim(
                 f"Dropping f′ from {r}'s learning rule hurts",
                 f"with f′ {_f(w)}, without {_f(wo)} (Δ {w - wo:+.4f})",
                 w >= wo + NEAR,
             )
         )
-    return claims
+    return out
 
 
 def _higgs_claims(runs: dict) -> list[Claim]:
@@ -225,15 +231,7 @@ def _higgs_claims(runs: dict) -> list[Claim]:
             all(_score(runs[r]) >= _score(runs["top-only"]) + NEAR for r in ("BP", "RBP", "SRBP")),
         ),
     ]
-    for r in ("BP", "RBP", "SRBP"):
-        w, wo = _score(runs[r]), _score(runs[f"{r} (no f′)"])
-        claims.append(
-            Claim(
-                f"Dropping f′ from {r}'s learning rule hurts",
-                f"with f′ {_f(w)}, without {_f(wo)} (Δ {w - wo:+.4f})",
-                w >= wo + NEAR,
-            )
-        )
+    claims += _derivative_claims(runs, ("BP", "RBP", "SRBP"))
     bits = {r: runs[r]["transport_bits_per_sample"] for r in ("BP", "RBP", "SRBP")}
     claims.append(
         Claim(
@@ -282,13 +280,18 @@ def _fan_in(cfg: Any) -> int:
     return cfg.n_outputs()  # SRBP's C^h is (N_h, N_L): each neuron gets N_L errors
 
 
-def _sparsity_variants(cfg: Any) -> list[Variant]:
-    k = _fan_in(cfg)
-    out = [Variant(f"sparse n={n}", {"rule": "srbp", "feedback": "sparse", "feedback_n": n},
-                   "sparse SRBP", n) for n in range(k + 1)]  # fmt: skip
-    out.append(Variant("dense SRBP", {"rule": "srbp", "feedback": "dense", "feedback_n": None}))
-    out.append(Variant("top-only", {"rule": "top-only", "feedback": "dense", "feedback_n": None}))
+def _channel_sweep(cfg: Any, fmt: str, key: str, label: str, series: str) -> list[Variant]:
+    """SRBP with C^h of format `fmt` for `key` = 0 .. fan-in, then dense SRBP
+    and top-only as reference lines."""
+    out = [Variant(label.format(v), {"rule": "srbp", "feedback": fmt, key: v}, series, v)
+           for v in range(_fan_in(cfg) + 1)]  # fmt: skip
+    for name, rule in (("dense SRBP", "srbp"), ("top-only", "top-only")):
+        out.append(Variant(name, {"rule": rule, "feedback": "dense", key: None}))
     return out
+
+
+def _sparsity_variants(cfg: Any) -> list[Variant]:
+    return _channel_sweep(cfg, "sparse", "feedback_n", "sparse n={}", "sparse SRBP")
 
 
 def _sparsity_claims(runs: dict) -> list[Claim]:
@@ -311,12 +314,7 @@ def _sparsity_claims(runs: dict) -> list[Claim]:
 
 
 def _rank_variants(cfg: Any) -> list[Variant]:
-    k = _fan_in(cfg)
-    out = [Variant(f"rank {r}", {"rule": "srbp", "feedback": "lowrank", "rank": r},
-                   "low-rank SRBP", r) for r in range(k + 1)]  # fmt: skip
-    out.append(Variant("dense SRBP", {"rule": "srbp", "feedback": "dense", "rank": None}))
-    out.append(Variant("top-only", {"rule": "top-only", "feedback": "dense", "rank": None}))
-    return out
+    return _channel_sweep(cfg, "lowrank", "rank", "rank {}", "low-rank SRBP")
 
 
 def _rank_claims(runs: dict) -> list[Claim]:

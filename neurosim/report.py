@@ -200,42 +200,44 @@ def _scatter_by_rule(ax, data: list[tuple], **kw: Any) -> None:
         )  # fmt: skip
 
 
-def _fig_energy_accuracy(pts: list[Point]) -> Figure | None:
-    data = [(p, p.energy_nj, p.accuracy) for p in pts]
+def _fig_energy_metric(
+    data: list[tuple], ylabel: str, title: str, pareto: bool
+) -> Figure | None:
+    """Energy per sample (x) against a figure of merit (y), one colour per rule."""
     data = [(p, e, a) for p, e, a in data if e is not None and a is not None]
     if not data:
         return None
     fig = _new_figure(6.4, 4.4)
     ax = fig.add_subplot()
     _scatter_by_rule(ax, data, zorder=3)
-    front = pareto_front([(e, a) for _, e, a in data])
-    fx, fy = [x for x, _ in front], [y for _, y in front]
-    xmax = max(e for _, e, _ in data)
-    if xmax > fx[-1]:
-        fx, fy = [*fx, xmax], [*fy, fy[-1]]
-    ax.step(fx, fy, where="post", color="0.2", lw=1.2, ls="--", label="Pareto front", zorder=2)
+    if pareto:
+        front = pareto_front([(e, a) for _, e, a in data])
+        fx, fy = [x for x, _ in front], [y for _, y in front]
+        xmax = max(e for _, e, _ in data)
+        if xmax > fx[-1]:
+            fx, fy = [*fx, xmax], [*fy, fy[-1]]
+        ax.step(fx, fy, where="post", color="0.2", lw=1.2, ls="--", label="Pareto front",
+                zorder=2)  # fmt: skip
     _log_if_wide(ax, [e for _, e, _ in data])
     ax.set_xlabel("energy per training sample (nJ)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Energy to learn vs accuracy")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     _legend(ax, loc="best")
     return fig
+
+
+def _fig_energy_accuracy(pts: list[Point]) -> Figure | None:
+    return _fig_energy_metric(
+        [(p, p.energy_nj, p.accuracy) for p in pts], "test accuracy (%)",
+        "Energy to learn vs accuracy", pareto=True,
+    )  # fmt: skip
 
 
 def _fig_energy_auc(pts: list[Point]) -> Figure | None:
-    data = [(p, p.energy_nj, p.auc) for p in pts]
-    data = [(p, e, a) for p, e, a in data if e is not None and a is not None]
-    if not data:
-        return None
-    fig = _new_figure(6.4, 4.4)
-    ax = fig.add_subplot()
-    _scatter_by_rule(ax, data, zorder=3)
-    _log_if_wide(ax, [e for _, e, _ in data])
-    ax.set_xlabel("energy per training sample (nJ)")
-    ax.set_ylabel("test ROC AUC")
-    ax.set_title("Energy to learn vs AUC (binary classification)")
-    _legend(ax, loc="best")
-    return fig
+    return _fig_energy_metric(
+        [(p, p.energy_nj, p.auc) for p in pts], "test ROC AUC",
+        "Energy to learn vs AUC (binary classification)", pareto=False,
+    )  # fmt: skip
 
 
 def _bit_fields(pts: list[Point]) -> list[tuple[str, str]]:
