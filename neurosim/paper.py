@@ -352,7 +352,7 @@ ACTS = ("linear", "logistic", "tanh", "relu")
 
 def _act_variants(cfg: Any) -> list[Variant]:
     return [
-        Variant(f"{r} {a}", {"rule": r, "act": a})
+        Variant(f"{_rule_label(r)} {a}", {"rule": r, "act": a})
         for a in ACTS
         for r in ("srbp", "rbp", "top-only")
     ]
@@ -360,7 +360,7 @@ def _act_variants(cfg: Any) -> list[Variant]:
 
 def _act_claims(runs: dict) -> list[Claim]:
     return [
-        _above(runs, [f"srbp {a}", f"rbp {a}"], f"top-only {a}",
+        _above(runs, [f"SRBP {a}", f"RBP {a}"], f"top-only {a}",
                f"RBP and SRBP learn with {a} units (beating top-only with {a} units)")
         for a in ACTS
     ]  # fmt: skip
