@@ -274,6 +274,16 @@ class FixedEngine(Engine):
             self.C = [self._C_all[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
         else:
             self.C = qs
+        # float32 copies of the codes for float32 BLAS (every width <= 24 bits
+        # fits), kept equal by the update unit, which writes both
+        self._W32 = [w.astype(np.float32) for w in self.W]
+        if self._C_all is not None:
+            self._C_all32 = self._C_all.astype(np.float32)
+            self._C32 = [self._C_all32[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        else:
+            self._C_all32 = None
+            self._C32 = [c.astype(np.float32) for c in self.C]
+        self._ws = kernels.Workspace()
         self._proj: dict = {}
         self._acc_fmt = [fm.acc(i, cfg.acc_bits) for i in range(self.L)]
         self.lq = (
@@ -284,8 +294,14 @@ class FixedEngine(Engine):
         if self.lq:
             self._log = (cfg.error_bits, self.lq.top, *kernels.log_table(
                 cfg.error_bits, self.lq.top, self.lq.emax))
+            # log-coded errors are +-2**l, top - emax <= l <= top: every error
+            # is a multiple of the finest level (the quantum of their products)
+            self._r_max = float(1 << self.lq.top)
+            self._r_q = float(1 << (self.lq.top - self.lq.emax))
         else:
             self._log = (0, 0, np.zeros(0), np.zeros(1))
+            self._r_max = float(fm.error.max_abs)
+            self._r_q = 1.0
         self._check_datapath()
         self.w_keys = [derive_key(cfg.seed, i, RNG_WEIGHT_UPDATE) for i in range(self.L)]
         self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
@@ -309,16 +325,21 @@ class FixedEngine(Engine):
         """The update unit's multiplier ``round(lr / batch * 2**lr_frac)``."""
         return int(round(self.lr / batch * (1 << self.cfg.lr_frac)))
 
-    def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        """Input codes ``O^0`` (float32 holding integers)."""
-        q = np.empty(x.shape, dtype=np.float32)
+    def quantize_input(self, x: np.ndarray, ws: kernels.Workspace | None = None) -> np.ndarray:
+        """Input codes ``O^0`` (float32 holding integers); in ``ws`` if given."""
+        q = (ws or kernels.Workspace(False)).get("O0", x.shape)
         f = self.fm.inp
         n, self._rowsum0 = kernels.quantize_kernel(x, f.frac, f.qmin, f.qmax, q)
         self.counts["sat:O^0"] += n
         return q
 
-    def forward(self, a0: np.ndarray, count: bool = True) -> tuple[list, list]:
+    def forward(
+        self, a0: np.ndarray, count: bool = True, ws: kernels.Workspace | None = None
+    ) -> tuple[list, list]:
         """Integer forward pass.
+
+        ``ws`` holds the step's arrays (the next step that uses it overwrites
+        the results); fresh arrays when not given.
 
         Returns
         -------
@@ -328,18 +349,24 @@ class FixedEngine(Engine):
             ``f'(S^h)`` codes of hidden layers (format ``deriv``).
         """
         fm, cfg, luts, lut = self.fm, self.cfg, self.luts, self.fm.lut
+        ws = ws or kernels.Workspace(False)
         A, D = [a0], []
         rowsum = self._rowsum0
         for i, w in enumerate(self.W):
             acc_fmt = self._acc_fmt[i]
             src = fm.inp if i == 0 else fm.act
-            acc, nsat = kernels.exact_matmul(
-                A[-1], w.T, src.max_abs, fm.weight.max_abs, acc_fmt, rowsum
-            )
+            bound = kernels.partial_sum_bound(A[-1], src.max_abs, fm.weight.max_abs, rowsum)
+            if bound <= acc_fmt.qmax:  # no partial sum can saturate: plain BLAS
+                acc = kernels.product_into(A[-1], self._W32[i].T, w.T, bound, ws, f"acc{i}")
+                nsat = 0
+            else:
+                acc, nsat = kernels.exact_matmul(
+                    A[-1], w.T, src.max_abs, fm.weight.max_abs, acc_fmt, rowsum
+                )
             sh = acc_fmt.frac - lut.frac
-            out = np.empty(acc.shape, dtype=np.float32)
+            out = ws.get(f"O{i + 1}", acc.shape)
             if i < self.L - 1:
-                d = np.empty(acc.shape, dtype=np.float32)
+                d = ws.get(f"D{i + 1}", acc.shape)
                 n2, rowsum = kernels.act_kernel(
                     acc, sh, lut.qmin, lut.qmax, luts.f, luts.df, out, d, True
                 )
@@ -371,7 +398,7 @@ class FixedEngine(Engine):
     ) -> np.ndarray:
         """Fused error unit: times ``f'``, round half even, saturate, log-quantize."""
         e = self.fm.error
-        out = np.empty(p.shape, dtype=np.float32)
+        out = self._ws.get(name, p.shape)
         bits, top, thr, levels = self._log if log else (0, 0, *self._log[2:])
         self.counts[name] += kernels.error_kernel(
             p, p if d is None else d, d is not None, shift, e.qmin, e.qmax, bits, top, thr,
@@ -382,13 +409,15 @@ class FixedEngine(Engine):
     def output_error(self, out: np.ndarray, t: np.ndarray) -> np.ndarray:
         """``R^L = T - O^L`` in the error word, log-quantized if configured."""
         fm = self.fm
-        r = t * np.float32(1 << fm.out.frac) - out
+        r = self._ws.get("T-O", out.shape)
+        np.multiply(t, np.float32(1 << fm.out.frac), out=r)
+        np.subtract(r, out, out=r)  # exact: codes far below 2**24
         return self._error(r, None, fm.out.frac - fm.error.frac, f"sat:R^{self.L}")
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
-        a0 = self.quantize_input(x)
-        A, D = self.forward(a0)
+        ws = self._ws
+        A, D = self.forward(self.quantize_input(x, ws), ws=ws)
         self._D = D
         R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
         if self.accountant is not None:
@@ -398,16 +427,17 @@ class FixedEngine(Engine):
         return self.fm.out.to_real(A[-1])
 
     def _apply_updates(self, A: list, R: list, batch: int) -> None:
-        fm, cfg = self.fm, self.cfg
+        fm, cfg, ws = self.fm, self.cfg, self._ws
         mult = self.lr_register(batch)
         stoch = cfg.rounding == "stochastic"
         for i in self.trained_layers():
             src_fmt = fm.inp if i == 0 else fm.act
-            g = kernels.exact_matmul_plain(R[i].T, A[i], fm.error.max_abs, src_fmt.max_abs)
+            g = self._grad(R[i].T, A[i], self._r_max, src_fmt.max_abs, f"gW{i}")
             shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
+            buf = ws.get(f"bufW{i}", (self.W[i].size,), np.int64) if cfg.update_bits else None
             sat, changed, bits = kernels.apply_update(
                 self.W[i], g, mult, shift, fm.weight, stoch, self.w_keys[i],
-                self.step_index * self.W[i].size, cfg.update_bits,
+                self.step_index * self.W[i].size, cfg.update_bits, self._W32[i], buf,
             )  # fmt: skip
             self.counts[f"sat:W^{i + 1}"] += sat
             self.counts[f"changed:W^{i + 1}"] += changed  # the key exists even when 0
@@ -415,15 +445,21 @@ class FixedEngine(Engine):
         if self.rule.adaptive:
             for i in range(self.L - 1):
                 src = R[self.L - 1] if self.rule.source == "top" else R[i + 1]
-                g = kernels.exact_matmul_plain(A[i + 1].T, src, fm.act.max_abs, fm.error.max_abs)
+                g = self._grad(A[i + 1].T, src, fm.act.max_abs, self._r_max, f"gC{i}")
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
                 sat, changed, bits = kernels.apply_update(
                     self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
-                    self.step_index * self.C[i].size, cfg.update_bits,
+                    self.step_index * self.C[i].size, cfg.update_bits, self._C32[i],
                 )  # fmt: skip
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
                 self.counts["rng_bits"] += bits
+
+    def _grad(self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str):
+        # gradient sums over the batch; one factor is an error, so every
+        # product is a multiple of the error quantum
+        bound = kernels.partial_sum_bound(a, max_a, max_b, quantum=self._r_q)
+        return kernels.product_into(a, b, b, bound, self._ws, name)
 
     # ops for hidden_errors -------------------------------------------------
     def _pfrac(self) -> int:
@@ -431,18 +467,22 @@ class FixedEngine(Engine):
         return self.fm.error.frac + m.frac
 
     def project(self, i: int, src: np.ndarray) -> np.ndarray:
-        e = self.fm.error.max_abs
+        fm, ws, rmax, rq = self.fm, self._ws, self._r_max, self._r_q
+        if self._C_all is not None and self.rule.matrix == "C":
+            if i == self.L - 2:  # first hidden layer asked: one product for all of them
+                bound = kernels.partial_sum_bound(src, rmax, fm.feedback.max_abs, quantum=rq)
+                p = kernels.product_into(src, self._C_all32.T, self._C_all.T, bound, ws, "proj")
+                col = 0
+                for h, c in enumerate(self.C):
+                    self._proj[h] = np.ascontiguousarray(p[:, col : col + c.shape[0]])
+                    col += c.shape[0]
+            return self._proj.pop(i)
         if self.rule.matrix == "W":
-            return kernels.exact_matmul_plain(src, self.W[i + 1], e, self.fm.weight.max_abs)
-        if self._C_all is None:
-            return kernels.exact_matmul_plain(src, self.C[i].T, e, self.fm.feedback.max_abs)
-        if i == self.L - 2:  # first hidden layer asked: one product for all of them
-            p = kernels.exact_matmul_plain(src, self._C_all.T, e, self.fm.feedback.max_abs)
-            col = 0
-            for h, c in enumerate(self.C):
-                self._proj[h] = np.ascontiguousarray(p[:, col : col + c.shape[0]])
-                col += c.shape[0]
-        return self._proj.pop(i)
+            m32, m64, mmax = self._W32[i + 1], self.W[i + 1], fm.weight.max_abs
+        else:
+            m32, m64, mmax = self._C32[i].T, self.C[i].T, fm.feedback.max_abs
+        bound = kernels.partial_sum_bound(src, rmax, mmax, quantum=rq)
+        return kernels.product_into(src, m32, m64, bound, ws, f"proj{i}")
 
     def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
         shift = self._pfrac() - self.fm.error.frac

@@ -37,20 +37,28 @@ def _max_row_abs_sum(a) -> float:
 
 
 def partial_sum_bound(
-    a: np.ndarray, max_a: int, max_b: int, rowsum: float | None = None
+    a: np.ndarray,
+    max_a: float,
+    max_b: float,
+    rowsum: float | None = None,
+    quantum: float = 1.0,
 ) -> float:
-    """Upper bound on every partial sum of ``a @ b`` (``a`` is ``(M, K)``).
+    """Bound on every partial sum of ``a @ b`` (``a`` is ``(M, K)``), in units of ``quantum``.
 
-    ``min(K * max|a| * max|b|, max_i sum_k |a_ik| * max|b|)``; the row sums
-    are exact (integers far below 2**53 in float64). ``rowsum`` passes
-    ``max_i sum_k |a_ik|`` when the producer of ``a`` already computed it.
+    ``min(K * max|a| * max|b|, max_i sum_k |a_ik| * max|b|) / quantum``; the
+    row sums are exact (integers far below 2**53 in float64). ``rowsum``
+    passes ``max_i sum_k |a_ik|`` when the producer of ``a`` already computed
+    it. ``quantum`` is a power of two dividing every product ``a_ik * b_kj``
+    (log-coded errors are multiples of their finest level): a float format
+    holds every multiple of it up to ``2**24`` (float32) or ``2**53``
+    (float64) units exactly, so the bound in units decides the arithmetic.
     """
-    static = float(a.shape[1]) * max_a * max_b
+    static = float(a.shape[1]) * max_a * max_b / quantum
     if a.size == 0 or static < F32_EXACT:
         return static
     if rowsum is None:
         rowsum = _max_row_abs_sum(a)
-    return min(static, rowsum * max_b)
+    return min(static, rowsum * max_b / quantum)
 
 
 def _as(x: np.ndarray, dtype) -> np.ndarray:
@@ -58,7 +66,7 @@ def _as(x: np.ndarray, dtype) -> np.ndarray:
 
 
 def product(a: np.ndarray, b: np.ndarray, bound: float) -> np.ndarray:
-    """Exact ``a @ b`` given a bound on its partial sums.
+    """Exact ``a @ b`` given a bound on its partial sums (in units of their quantum).
 
     float32 BLAS below 2**24, float64 BLAS below 2**53, else an int64 kernel
     (result as float64; values beyond 2**53 are then not representable and
@@ -73,12 +81,76 @@ def product(a: np.ndarray, b: np.ndarray, bound: float) -> np.ndarray:
     ).astype(np.float64)
 
 
-def exact_matmul_plain(a: np.ndarray, b: np.ndarray, max_a: int, max_b: int) -> np.ndarray:
+def exact_matmul_plain(
+    a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, quantum: float = 1.0
+) -> np.ndarray:
     """Exact ``a @ b`` of integer-valued arrays (wide accumulator).
 
-    The result is float32 or float64, whichever holds it exactly.
+    The result is float32 or float64, whichever holds it exactly; see
+    :func:`partial_sum_bound` for ``quantum``.
     """
-    return product(a, b, partial_sum_bound(a, max_a, max_b))
+    return product(a, b, partial_sum_bound(a, max_a, max_b, quantum=quantum))
+
+
+class Workspace:
+    """Arrays of a training step, allocated once per name, shape and dtype.
+
+    Reusing them keeps the step free of allocations: temporaries of a few
+    hundred KB would otherwise go back to the OS and fault in again every
+    step. ``Workspace(reuse=False)`` hands out fresh arrays (for callers
+    that keep the results).
+    """
+
+    def __init__(self, reuse: bool = True) -> None:
+        self.reuse = reuse
+        self._arrays: dict = {}
+
+    def get(self, name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
+        """An uninitialised C-contiguous array of this shape and dtype."""
+        if not self.reuse:
+            return np.empty(shape, dtype)
+        key = (name, shape, dtype)
+        a = self._arrays.get(key)
+        if a is None:
+            a = self._arrays[key] = np.empty(shape, dtype)
+        return a
+
+    def cast(self, name: str, a: np.ndarray, dtype) -> np.ndarray:
+        """``a`` in ``dtype`` (itself when it already is)."""
+        if a.dtype == dtype:
+            return a
+        out = self.get(name, a.shape, dtype)
+        np.copyto(out, a)
+        return out
+
+
+def product_into(
+    a: np.ndarray,
+    b32: np.ndarray,
+    b64: np.ndarray,
+    bound: float,
+    ws: Workspace,
+    name: str,
+) -> np.ndarray:
+    """Exact ``a @ b`` in a workspace array.
+
+    ``b32``/``b64`` are the same integer codes in float32 and float64 (either
+    may be a view of the other's dtype; it is cast when needed). ``bound`` is
+    :func:`partial_sum_bound`'s; it picks float32 BLAS, float64 BLAS or the
+    int64 kernel as :func:`product` does.
+    """
+    shape = (a.shape[0], b32.shape[1])
+    if bound < F32_EXACT:
+        out = ws.get(name, shape, np.float32)
+        np.matmul(ws.cast(name + ".a", a, np.float32), ws.cast(name + ".b", b32, np.float32),
+                  out=out)  # fmt: skip
+        return out
+    if bound < F64_EXACT:
+        out = ws.get(name, shape, np.float64)
+        np.matmul(ws.cast(name + ".a", a, np.float64), ws.cast(name + ".b", b64, np.float64),
+                  out=out)  # fmt: skip
+        return out
+    return product(a, b64, bound)
 
 
 def exact_matmul(
@@ -207,17 +279,25 @@ def _clamp(v, lo, hi):
 
 
 @nb.njit(cache=True, inline="always")
-def _write(fw, i, d, qmin, qmax):
-    # saturating write-back of one update; returns (saturated, changed)
+def _write(fw, fm, i, d, qmin, qmax):
+    # saturating write-back of one update (to the codes and their mirror);
+    # returns (saturated, changed)
     old = np.int64(fw[i])
     x, s = _clamp(old + d, qmin, qmax)
     if x != old:
         fw[i] = x
+        fm[i] = x
         return s, 1
     return s, 0
 
 
-@nb.njit(cache=True)
+# Kernels below are written branch-free (min/max instead of if/else) so LLVM
+# vectorises them. ``reassoc`` only lets it reorder the row sums: they add
+# exact integers far below 2**53, so any order gives the same result.
+_FAST = {"reassoc"}
+
+
+@nb.njit(cache=True, fastmath=_FAST)
 def quantize_kernel(x, frac, qmin, qmax, out):
     """``out = saturate(round_half_even(x * 2**frac))`` for reals ``x`` (2-D).
 
@@ -225,21 +305,22 @@ def quantize_kernel(x, frac, qmin, qmax, out):
     """
     sat = 0
     scale = 2.0**frac
+    lo = float(qmin)
+    hi = float(qmax)
     best = 0.0
     for i in range(x.shape[0]):
         t = 0.0
         for j in range(x.shape[1]):
             v = np.rint(np.float64(x[i, j]) * scale)  # exact scaling; rint = half even
-            v, c = _clamp(v, qmin, qmax)
-            sat += c
-            out[i, j] = v + 0.0
-            t += v if v >= 0 else -v
-        if t > best:
-            best = t
+            c = min(max(v, lo), hi)
+            sat += c != v
+            out[i, j] = c + 0.0  # -0.0 (rint of a small negative) stored as 0
+            t += abs(c)
+        best = max(best, t)
     return sat, best
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FAST)
 def act_kernel(acc, shift, qmin, qmax, f, df, out_f, out_d, want_d):
     """Activation unit: shift ``acc`` to the LUT input (round half even),
     saturate, look ``f`` (and ``f'``) up.
@@ -258,17 +339,16 @@ def act_kernel(acc, shift, qmin, qmax, f, df, out_f, out_d, want_d):
     for b in range(acc.shape[0]):
         t = 0.0
         for j in range(acc.shape[1]):
-            v = np.rint(acc[b, j] * scale)
-            v, c = _clamp(v, lo, hi)
-            sat += c
-            idx = np.int64(v - lo)
+            v = np.rint(np.float64(acc[b, j]) * scale)
+            c = min(max(v, lo), hi)
+            sat += c != v
+            idx = np.int64(c - lo)
             o = f[idx]
             out_f[b, j] = o
-            t += o if o >= 0 else -o
+            t += abs(o)
             if want_d:
                 out_d[b, j] = df[idx]
-        if t > best:
-            best = t
+        best = max(best, t)
     return sat, best
 
 
@@ -333,23 +413,26 @@ def log_table(bits: int, top: int, emax: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(thr, dtype=np.float64), np.array(levels, dtype=np.float64)
 
 
-@nb.njit(cache=True)
-def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_exact, out) -> int:
-    """Error unit: ``R = Q_log(saturate(round_half_even(p * f' / 2**shift)))``.
+def _sqrt2_mantissa(mant_bits: int) -> int:
+    # smallest mantissa field k with (1 + k / 2**mant_bits)**2 >= 2: a float
+    # m = 2**e * (1 + f) is nearer 2**(e+1) than 2**e in the log domain
+    # exactly when its mantissa field reaches k (sqrt 2 is irrational: no ties)
+    return math.isqrt((1 << (2 * mant_bits + 1)) - 1) + 1 - (1 << mant_bits)
 
-    ``use_d`` False skips the derivative; ``lbits`` 0 keeps the linear word,
-    1 is sign-only (``+-2**top``), >= 2 the log quantizer given by its
-    thresholds ``thr`` and the ``levels`` they select (:func:`log_table`).
-    ``f64_exact`` says every ``p * f'`` is below 2**53, so the float64 path
-    is exact; otherwise the product and shift run on int64. Returns the
-    saturations of the error word. A zero may be stored as ``-0.0``: it equals
-    0 in every later product, count and code, and is never written to weights.
-    """
+
+# (integer view dtype, mantissa bits, exponent bias, threshold, sign mask)
+_LOG_BITS = {
+    np.dtype(np.float32): (np.int32, 23, 127, _sqrt2_mantissa(23), -(1 << 31)),
+    np.dtype(np.float64): (np.int64, 52, 1023, _sqrt2_mantissa(52), -(1 << 63)),
+}
+
+
+@nb.njit(cache=True)
+def _error_linear(p, d, use_d, shift, lo, hi, sign_level, f64_exact, out) -> int:
+    # R = saturate(round_half_even(p * f' / 2**shift)); sign_level > 0 makes
+    # it the 1-bit code +-sign_level (zero goes out with sign bit 0)
     sat = 0
     scale = 2.0 ** (-shift)
-    lo = float(qmin)
-    hi = float(qmax)
-    n_thr = thr.size
     for b in range(p.shape[0]):
         for j in range(p.shape[1]):
             if f64_exact:
@@ -362,22 +445,65 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
                 if use_d:
                     iv = iv * np.int64(d[b, j])
                 v = float(_round_shift_int(iv, shift))
-            v, c = _clamp(v, lo, hi)
-            sat += c
-            if lbits == 1:
-                v = -levels[0] if v < 0 else levels[0]
-            elif lbits > 1:
-                m = -v if v < 0 else v
-                c = 0
-                for k in range(n_thr):
-                    c += m >= thr[k]
-                v = -levels[c] if v < 0 else levels[c]
-            out[b, j] = v
+            c = min(max(v, lo), hi)
+            sat += c != v
+            if sign_level > 0:
+                c = -sign_level if c < 0 else sign_level
+            out[b, j] = c
     return sat
 
 
 @nb.njit(cache=True)
-def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubits, buf):
+def _log_pass(bits, mant_bits, bias, kthr, sign_mask, lo_lvl, top):
+    # log quantizer on the IEEE bit patterns of integer-valued floats, in
+    # place: the level is the exponent, plus one when the mantissa reaches
+    # sqrt(2); levels above top clip to top, below lo_lvl become zero.
+    # Integer selects only, so the loop vectorises.
+    fmask = (np.int64(1) << mant_bits) - 1
+    amask = ~sign_mask
+    for i in range(bits.size):
+        b = np.int64(bits[i])
+        mag = b & amask
+        lvl = (mag >> mant_bits) - bias + ((mag & fmask) >= kthr)
+        lvl = min(lvl, top)
+        new = (lvl + bias) << mant_bits
+        new = 0 if lvl < lo_lvl else new
+        bits[i] = new | (b & sign_mask)
+
+
+def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_exact, out) -> int:
+    """Error unit: ``R = Q_log(saturate(round_half_even(p * f' / 2**shift)))``.
+
+    ``use_d`` False skips the derivative; ``lbits`` 0 keeps the linear word,
+    1 is sign-only (``+-2**top``), >= 2 the log quantizer given by its
+    thresholds ``thr`` and the ``levels`` they select (:func:`log_table`).
+    ``f64_exact`` says every ``p * f'`` is below 2**53, so the float64 path
+    is exact; otherwise the product and shift run on int64. ``out``
+    (float32 or float64, C-contiguous, shape of ``p``) receives ``R``.
+    Returns the saturations of the error word. A zero may be stored as
+    ``-0.0``: it equals 0 in every later product, count and code, and is
+    never written to weights.
+
+    The log stage works on the bits of the saturated word: for an integer
+    ``m >= 1`` the level nearest in the log domain is its exponent, rounded
+    up when its mantissa reaches sqrt(2) -- the same decisions as the
+    thresholds ``thr`` (the smallest integers at or above ``2**(l - 1/2)``).
+    """
+    if not out.flags.c_contiguous:
+        raise ValueError("error_kernel writes a C-contiguous out array")
+    sign_level = float(levels[0]) if lbits == 1 else 0.0
+    sat = _error_linear(
+        p, d, use_d, shift, float(qmin), float(qmax), sign_level, f64_exact, out
+    )
+    if lbits > 1 and out.size:
+        idt, mant, bias, kthr, smask = _LOG_BITS[out.dtype]
+        emax = thr.size - 1  # thr holds levels top - emax .. top
+        _log_pass(out.reshape(-1).view(idt), mant, bias, kthr, smask, top - emax, top)
+    return int(sat)
+
+
+@nb.njit(cache=True)
+def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubits, buf, mirror):
     """Fused update unit: ``w += Q(round(g * mult / 2**shift))``, saturating.
 
     Parameters
@@ -400,12 +526,16 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
         finer than one LSB.
     buf : ndarray of int64, same size
         Scratch space.
+    mirror : ndarray, same size, modified in place
+        A second copy of the codes (float32 for BLAS) that receives every
+        write; ``w`` itself when there is none.
 
     Returns
     -------
     (saturations, changed, rng_bits)
     """
     fw = w.ravel()
+    fm = mirror.ravel()
     fg = g.ravel()
     n = fw.size
     gold = np.uint64(GOLDEN)
@@ -431,7 +561,7 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
             if a > mx:
                 mx = a
         elif d != 0:
-            s, c = _write(fw, i, d, qmin, qmax)
+            s, c = _write(fw, fm, i, d, qmin, qmax)
             sat += s
             changed += c
     if ubits > 0 and mx > 0:
@@ -447,7 +577,7 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
                 continue
             d = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
             if d != 0:
-                s, c = _write(fw, i, d, qmin, qmax)
+                s, c = _write(fw, fm, i, d, qmin, qmax)
                 sat += s
                 changed += c
     return sat, changed, drawn * shift
@@ -466,12 +596,19 @@ def apply_update(
     key: int,
     counter0: int,
     update_bits: int = 0,
+    mirror: np.ndarray | None = None,
+    buf: np.ndarray | None = None,
 ) -> tuple[int, int, int]:
     """Run :func:`update_kernel` on ``w`` in place; see it for the semantics.
 
-    Returns ``(saturations, changed, rng_bits)``.
+    ``mirror`` (C-contiguous, ``w``'s shape) receives the same writes;
+    ``buf`` is int64 scratch of ``w.size`` for quantized updates (allocated
+    when not given). Returns ``(saturations, changed, rng_bits)``.
     """
-    buf = np.empty(w.size, dtype=np.int64) if update_bits else _EMPTY_BUF
+    if not update_bits:
+        buf = _EMPTY_BUF
+    elif buf is None:
+        buf = np.empty(w.size, dtype=np.int64)
     # the kernel writes through ravel(), a copy for non-contiguous arrays
     target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
     sat, changed, bits = update_kernel(
@@ -486,6 +623,7 @@ def apply_update(
         np.int64(counter0),
         np.int64(update_bits),
         buf,
+        target if mirror is None else mirror,
     )
     if target is not w:
         w[...] = target
