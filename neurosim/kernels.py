@@ -541,6 +541,8 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
     gold = np.uint64(GOLDEN)
     base = np.uint64(key) + np.uint64(counter0) * gold
     use_rng = stochastic and shift > 0
+    if use_rng and ubits == 0:
+        return _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base)
     sat = 0
     changed = 0
     drawn = 0
@@ -580,6 +582,31 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
                 s, c = _write(fw, fm, i, d, qmin, qmax)
                 sat += s
                 changed += c
+    return sat, changed, drawn * shift
+
+
+@nb.njit(cache=True)
+def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
+    # update_kernel's common case (stochastic rounding, no update quantizer)
+    # without branches, so the loop vectorises: a zero update draws no bits
+    # and adds 0; the codes are always in range, so clamping an unchanged
+    # code never counts a saturation; every code is written back
+    gold = np.uint64(GOLDEN)
+    rshift = np.uint64(64 - shift)
+    sat = 0
+    changed = 0
+    drawn = 0
+    for i in range(fw.size):
+        v = np.int64(fg[i]) * mult
+        r = np.int64(_mix64(base + np.uint64(i) * gold) >> rshift)
+        drawn += v != 0
+        old = np.int64(fw[i])
+        t = old + ((v + r) >> shift)
+        x = min(max(t, qmin), qmax)
+        sat += x != t
+        changed += x != old
+        fw[i] = x
+        fm[i] = x
     return sat, changed, drawn * shift
 
 
