@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim import packets
+from neurosim import kernels, packets
 from neurosim.config import TrainConfig
 from neurosim.network import Formats
 from neurosim.rules import Rule
@@ -151,7 +151,6 @@ class Accountant:
     nnz_R: Counter = field(default_factory=Counter)
     nnz_msg: Counter = field(default_factory=Counter)
     nnz_src: Counter = field(default_factory=Counter)
-    msg_tuples: Counter = field(default_factory=Counter)
     regenerated: bool = False
     n_tiles: int | None = None
     msg_bits: Counter = field(default_factory=Counter)
@@ -160,6 +159,18 @@ class Accountant:
     def __post_init__(self) -> None:
         self.specs = message_specs(self.cfg, self.rule, self.sizes, self.n_tiles)
         self._by_name = {s.name: s for s in self.specs}
+        # bits of each message by its number of non-zero components, and a
+        # mixed-radix code of a sample's tuple of non-zero counts: a batch's
+        # message sizes become one histogram update, not a Python loop
+        self._bits_of = [
+            np.asarray(packets.message_bits(s.layout, np.arange(s.layout.n + 1)), dtype=np.int64)
+            for s in self.specs
+        ]
+        self._radix = [s.layout.n + 1 for s in self.specs]
+        self._n_codes = math.prod(self._radix)
+        self._hist = np.zeros(self._n_codes if self._n_codes <= 1 << 16 else 0, dtype=np.int64)
+        self._code_counts: Counter = Counter()  # for wide tuples: code -> samples
+        self._tuple_counts: Counter = Counter()  # beyond int64 codes: bits tuple -> samples
 
     def observe(self, R: list, messages: dict[str, np.ndarray], sources: dict) -> None:
         """Tally one minibatch: error signals, messages sent, projected sources."""
@@ -167,24 +178,50 @@ class Accountant:
         self.samples += R[-1].shape[0]
         for i, r in enumerate(R):
             if r is not None:
-                self.nnz_R[i] += int(np.count_nonzero(r))
+                self.nnz_R[i] += int(kernels.nonzero(r))
         seen: dict[int, int] = {}  # SRBP projects one R^L for every layer: count it once
         for i, src in sources.items():
             if id(src) not in seen:
-                seen[id(src)] = int(np.count_nonzero(src))
+                seen[id(src)] = int(kernels.nonzero(src))
             self.nnz_src[i] += seen[id(src)]
         if not messages:
             return
-        cols = []
-        for s in self.specs:  # fixed order: the timing model's msg_bits keys
-            nnz = np.count_nonzero(messages[s.name], axis=1)
-            bits = packets.message_bits(s.layout, nnz)
+        code, cols = None, []
+        for s, table, radix in zip(self.specs, self._bits_of, self._radix, strict=True):
+            nnz = kernels.nonzero_rows(messages[s.name])
+            bits = table[nnz]
             self.nnz_msg[s.name] += int(nnz.sum())
             self.msg_bits[s.name] += int(bits.sum())
+            code = nnz if code is None else code * radix + nnz
             cols.append(bits)
-        # per-sample message sizes (few distinct tuples): the timing model
-        # prices each distinct tuple once
-        self.msg_tuples.update(zip(*(c.tolist() for c in cols), strict=True))
+        if self._n_codes >= 1 << 62:  # codes would overflow int64: count tuples
+            self._tuple_counts.update(zip(*(c.tolist() for c in cols), strict=True))
+        elif self._hist.size:
+            self._hist += np.bincount(code, minlength=self._hist.size)
+        else:
+            keys, counts = np.unique(code, return_counts=True)
+            self._code_counts.update(dict(zip(keys.tolist(), counts.tolist(), strict=True)))
+
+    @property
+    def msg_tuples(self) -> Counter:
+        """Samples per tuple of message sizes (bits, in the order of ``specs``).
+
+        Few distinct tuples occur: the timing model prices each once.
+        """
+        if self._n_codes >= 1 << 62:
+            return Counter(self._tuple_counts)
+        out: Counter = Counter()
+        if self._hist.size:
+            items = ((int(c), int(self._hist[c])) for c in np.flatnonzero(self._hist))
+        else:
+            items = self._code_counts.items()
+        for code, count in items:
+            tup = []
+            for table, radix in zip(reversed(self._bits_of), reversed(self._radix), strict=True):
+                code, nnz = divmod(code, radix)
+                tup.append(int(table[nnz]))
+            out[tuple(reversed(tup))] += count
+        return out
 
     # ------------------------------------------------------------------
     def forward_per_sample(self) -> Counter:

@@ -394,6 +394,28 @@ def softmax_kernel(acc, shift, qmin, qmax, exp_table, out_frac, out) -> int:
     return sat
 
 
+@nb.njit(cache=True)
+def nonzero_rows(a):
+    """Non-zero entries of each row of a 2-D array (int64, shape ``(M,)``)."""
+    out = np.zeros(a.shape[0], dtype=np.int64)
+    for i in range(a.shape[0]):
+        n = 0
+        for j in range(a.shape[1]):
+            n += a[i, j] != 0
+        out[i] = n
+    return out
+
+
+@nb.njit(cache=True)
+def nonzero(a) -> int:
+    """Non-zero entries of a 2-D array (``np.count_nonzero`` without a bool temporary)."""
+    n = 0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            n += a[i, j] != 0
+    return n
+
+
 def log_table(bits: int, top: int, emax: int) -> tuple[np.ndarray, np.ndarray]:
     """Decision thresholds and output levels of the log quantizer, as floats.
 
