@@ -173,3 +173,41 @@ def test_adaptive_channel_learns_by_forward_times_error() -> None:
     np.testing.assert_allclose(
         (eng.C[0] - C0) / np.float32(cfg.lr / B), A[1].T @ (t - out), rtol=2e-3, atol=2e-5
     )
+
+
+def test_log_quantum_takes_float32_and_stays_bit_exact() -> None:
+    # 32 samples x 2**12 (alpha) x 255: the gradient's partial sums reach
+    # 2**25 in integer units, but in units of the finest 4-bit log level
+    # (2**6) they stay far below 2**24, so float32 BLAS is exact
+    b = 32
+    cfg = TrainConfig(
+        mode="fixed", hidden=(12, 9), batch=b, weight_bits=8, act_bits=8, error_bits=4
+    ).validate()
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    ref = ReferenceEngine(fast)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = (rng.integers(0, 256, size=(b, N_IN)) / 256).astype(np.float32)
+        t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    grads = [a for k, a in fast._ws._arrays.items() if k[0].startswith("gW")]
+    assert grads and all(g.dtype == np.float32 for g in grads)
+    assert fast.fm.error.max_abs * 255 * b >= 2**24  # the integer bound alone would not do
+    for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
+        np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
+    assert _events(fast.counts) == _events(ref.counts)
+
+
+def test_float32_mirror_follows_the_codes() -> None:
+    fast, _ = _run_both(steps=2, weight_bits=8, act_bits=6, error_bits=4)
+    for w, w32 in zip(fast.W, fast._W32, strict=True):
+        np.testing.assert_array_equal(w, w32)
+
+
+def test_forward_without_workspace_returns_fresh_arrays() -> None:
+    fast, _ = _run_both(steps=1)
+    x, _ = next(_batches(7, 1))
+    A1, _ = fast.forward(fast.quantize_input(x), count=False)
+    A2, _ = fast.forward(fast.quantize_input(x), count=False)
+    assert all(a is not b for a, b in zip(A1, A2, strict=True))

@@ -156,3 +156,19 @@ def test_chip_command() -> None:
     bad = subprocess.run([sys.executable, "-m", "neurosim.cli", "chip", "nonexistent"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("rule", ["srbp", "rbp", "sbp"])
+def test_message_size_tuples_per_sample(rule: str) -> None:
+    # the accountant keeps a histogram of mixed-radix codes; decoded, it must
+    # be the per-sample tuple of message bits, counted sample by sample
+    cfg, eng, acct, _, sent = _run(rule=rule, error_bits=4, packets="event")
+    expected: dict = {}
+    for batch in sent:
+        for b in range(B):
+            tup = tuple(
+                int(packets.message_bits(s.layout, int(np.count_nonzero(batch[s.name][b]))))
+                for s in acct.specs
+            )
+            expected[tup] = expected.get(tup, 0) + 1
+    assert dict(acct.msg_tuples) == expected
