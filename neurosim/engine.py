@@ -303,6 +303,16 @@ class FixedEngine(Engine):
             self._r_max = float(fm.error.max_abs)
             self._r_q = 1.0
         self._check_datapath()
+        # per layer, what the forward pass needs every step: operand bounds,
+        # the activation unit's shift and the names of its arrays and counts
+        self._layers = [
+            (
+                (fm.inp if i == 0 else fm.act).max_abs, float(fm.weight.max_abs),
+                self._acc_fmt[i].qmax, self._acc_fmt[i].frac - fm.lut.frac,
+                f"acc{i}", f"O{i + 1}", f"D{i + 1}", f"sat:acc^{i + 1}", f"sat:S^{i + 1}",
+            )
+            for i in range(self.L)
+        ]  # fmt: skip
         self.w_keys = [derive_key(cfg.seed, i, RNG_WEIGHT_UPDATE) for i in range(self.L)]
         self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
 
@@ -350,23 +360,24 @@ class FixedEngine(Engine):
         """
         fm, cfg, luts, lut = self.fm, self.cfg, self.luts, self.fm.lut
         ws = ws or kernels.Workspace(False)
+        counts = self.counts
         A, D = [a0], []
         rowsum = self._rowsum0
+        last = self.L - 1
         for i, w in enumerate(self.W):
-            acc_fmt = self._acc_fmt[i]
-            src = fm.inp if i == 0 else fm.act
-            bound = kernels.partial_sum_bound(A[-1], src.max_abs, fm.weight.max_abs, rowsum)
-            if bound <= acc_fmt.qmax:  # no partial sum can saturate: plain BLAS
-                acc = kernels.product_into(A[-1], self._W32[i].T, w.T, bound, ws, f"acc{i}")
+            max_a, max_w, acc_max, sh, k_acc, k_o, k_d, c_acc, c_s = self._layers[i]
+            a = A[-1]
+            bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
+            if bound <= acc_max:  # no partial sum can saturate: plain BLAS
+                acc = kernels.product_into(a, self._W32[i].T, w.T, bound, ws, k_acc)
                 nsat = 0
             else:
                 acc, nsat = kernels.exact_matmul(
-                    A[-1], w.T, src.max_abs, fm.weight.max_abs, acc_fmt, rowsum
+                    a, w.T, max_a, fm.weight.max_abs, self._acc_fmt[i], rowsum
                 )
-            sh = acc_fmt.frac - lut.frac
-            out = ws.get(f"O{i + 1}", acc.shape)
-            if i < self.L - 1:
-                d = ws.get(f"D{i + 1}", acc.shape)
+            out = ws.get(k_o, acc.shape)
+            if i < last:
+                d = ws.get(k_d, acc.shape)
                 n2, rowsum = kernels.act_kernel(
                     acc, sh, lut.qmin, lut.qmax, luts.f, luts.df, out, d, True
                 )
@@ -380,12 +391,12 @@ class FixedEngine(Engine):
                     acc, sh, lut.qmin, lut.qmax, luts.exp, fm.out.frac, out
                 )
             else:
-                sh = acc_fmt.frac - fm.out.frac
+                sh = self._acc_fmt[i].frac - fm.out.frac
                 n2 = kernels.requant_kernel(acc, sh, fm.out.qmin, fm.out.qmax, out)
             A.append(out)
             if count:
-                self.counts[f"sat:acc^{i + 1}"] += nsat
-                self.counts[f"sat:S^{i + 1}"] += n2
+                counts[c_acc] += nsat
+                counts[c_s] += n2
         return A, D
 
     def predict(self, x: np.ndarray) -> np.ndarray:

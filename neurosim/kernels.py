@@ -124,6 +124,10 @@ class Workspace:
         return out
 
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
 def product_into(
     a: np.ndarray,
     b32: np.ndarray,
@@ -142,13 +146,19 @@ def product_into(
     shape = (a.shape[0], b32.shape[1])
     if bound < F32_EXACT:
         out = ws.get(name, shape, np.float32)
-        np.matmul(ws.cast(name + ".a", a, np.float32), ws.cast(name + ".b", b32, np.float32),
-                  out=out)  # fmt: skip
+        if a.dtype != _F32:
+            a = ws.cast(name + ".a", a, np.float32)
+        if b32.dtype != _F32:
+            b32 = ws.cast(name + ".b", b32, np.float32)
+        np.matmul(a, b32, out=out)
         return out
     if bound < F64_EXACT:
         out = ws.get(name, shape, np.float64)
-        np.matmul(ws.cast(name + ".a", a, np.float64), ws.cast(name + ".b", b64, np.float64),
-                  out=out)  # fmt: skip
+        if a.dtype != _F64:
+            a = ws.cast(name + ".a", a, np.float64)
+        if b64.dtype != _F64:
+            b64 = ws.cast(name + ".b", b64, np.float64)
+        np.matmul(a, b64, out=out)
         return out
     return product(a, b64, bound)
 
@@ -329,25 +339,31 @@ def act_kernel(acc, shift, qmin, qmax, f, df, out_f, out_d, want_d):
     bounding the next layer's partial sums.
 
     ``acc`` holds exact integers below 2**53, so scaling by ``2**-shift`` is
-    exact in float64 and ``rint`` is the round-half-even of the shift.
+    exact in float64 and ``rint`` is the round-half-even of the shift. Each
+    row first computes its table indices (a vectorised pass), then looks
+    them up.
     """
     sat = 0
     scale = 2.0 ** (-shift)
     lo = float(qmin)
     hi = float(qmax)
     best = 0.0
+    n = acc.shape[1]
+    idx = np.empty(n, dtype=np.int32)
     for b in range(acc.shape[0]):
-        t = 0.0
-        for j in range(acc.shape[1]):
+        for j in range(n):
             v = np.rint(np.float64(acc[b, j]) * scale)
             c = min(max(v, lo), hi)
             sat += c != v
-            idx = np.int64(c - lo)
-            o = f[idx]
+            idx[j] = np.int32(c - lo)
+        t = 0.0
+        for j in range(n):
+            o = f[idx[j]]
             out_f[b, j] = o
             t += abs(o)
-            if want_d:
-                out_d[b, j] = df[idx]
+        if want_d:
+            for j in range(n):
+                out_d[b, j] = df[idx[j]]
         best = max(best, t)
     return sat, best
 
@@ -476,13 +492,14 @@ def _error_linear(p, d, use_d, shift, lo, hi, sign_level, f64_exact, out) -> int
 
 
 @nb.njit(cache=True)
-def _log_pass(bits, mant_bits, bias, kthr, sign_mask, lo_lvl, top):
+def _log_pass(bits2d, mant_bits, bias, kthr, sign_mask, lo_lvl, top):
     # log quantizer on the IEEE bit patterns of integer-valued floats, in
     # place: the level is the exponent, plus one when the mantissa reaches
     # sqrt(2); levels above top clip to top, below lo_lvl become zero.
     # Integer selects only, so the loop vectorises.
     fmask = (np.int64(1) << mant_bits) - 1
     amask = ~sign_mask
+    bits = bits2d.ravel()  # a view: the caller's array is C-contiguous
     for i in range(bits.size):
         b = np.int64(bits[i])
         mag = b & amask
@@ -520,8 +537,8 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
     if lbits > 1 and out.size:
         idt, mant, bias, kthr, smask = _LOG_BITS[out.dtype]
         emax = thr.size - 1  # thr holds levels top - emax .. top
-        _log_pass(out.reshape(-1).view(idt), mant, bias, kthr, smask, top - emax, top)
-    return int(sat)
+        _log_pass(out.view(idt), mant, bias, kthr, smask, top - emax, top)
+    return sat
 
 
 @nb.njit(cache=True)
@@ -660,20 +677,12 @@ def apply_update(
         buf = np.empty(w.size, dtype=np.int64)
     # the kernel writes through ravel(), a copy for non-contiguous arrays
     target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
+    # Python ints below 2**63 reach numba as int64, like np.int64
     sat, changed, bits = update_kernel(
-        target,
-        np.ascontiguousarray(g),
-        np.int64(mult),
-        np.int64(shift),
-        np.int64(fmt.qmin),
-        np.int64(fmt.qmax),
-        stochastic,
-        np.int64(key),
-        np.int64(counter0),
-        np.int64(update_bits),
-        buf,
-        target if mirror is None else mirror,
-    )
+        target, g if g.flags.c_contiguous else np.ascontiguousarray(g), int(mult), int(shift),
+        int(fmt.qmin), int(fmt.qmax), bool(stochastic), int(key), int(counter0),
+        int(update_bits), buf, target if mirror is None else mirror,
+    )  # fmt: skip
     if target is not w:
         w[...] = target
     return int(sat), int(changed), int(bits)
