@@ -248,8 +248,10 @@ class FixedEngine(Engine):
     ----------
     fm : Formats
         Every tensor's fixed-point format.
-    W, C : list of ndarray (float64 holding integers)
-        Forward weights and learning-channel matrices as stored codes.
+    W, C : list of ndarray (float32 holding integers)
+        Forward weights and learning-channel matrices as stored codes (every
+        format is at most 24 bits wide, so float32 holds them exactly and
+        feeds float32 BLAS directly).
     """
 
     def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:
@@ -260,12 +262,12 @@ class FixedEngine(Engine):
         for i, w in enumerate(init_weights(cfg.seed, self.sizes)):
             q, n = fm.weight.quantize(w)
             self.counts[f"sat:W^{i + 1}:init"] += n
-            self.W.append(q)  # float64 master codes
+            self.W.append(q.astype(np.float32))
         qs = []
         for i, c in enumerate(build_feedback(cfg, self.rule, self.sizes)):
             q, n = fm.feedback.quantize(c)
             self.counts[f"sat:C^{i + 1}:init"] += n
-            qs.append(q)
+            qs.append(q.astype(np.float32))
         # SRBP-type C^h all take R^L: stack them so one product feeds every
         # hidden layer; C[i] are row views into the stack
         self._C_all = np.vstack(qs) if qs and self.rule.source == "top" else None
@@ -274,15 +276,14 @@ class FixedEngine(Engine):
             self.C = [self._C_all[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
         else:
             self.C = qs
-        # float32 copies of the codes for float32 BLAS (every width <= 24 bits
-        # fits), kept equal by the update unit, which writes both
-        self._W32 = [w.astype(np.float32) for w in self.W]
-        if self._C_all is not None:
-            self._C_all32 = self._C_all.astype(np.float32)
-            self._C32 = [self._C_all32[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        else:
-            self._C_all32 = None
-            self._C32 = [c.astype(np.float32) for c in self.C]
+        # float64 copies of W^h for layers whose forward products are float64
+        # BLAS in practice (wide weights); the update unit writes both copies.
+        # Elsewhere a product that needs float64 casts on the spot.
+        self._W64 = []
+        for i, w in enumerate(self.W):
+            src = fm.inp if i == 0 else fm.act
+            wide = w.shape[1] * src.max_abs * fm.weight.max_abs >= 16 * kernels.F32_EXACT
+            self._W64.append(w.astype(np.float64) if wide else None)
         self._ws = kernels.Workspace()
         self._proj: dict = {}
         self._acc_fmt = [fm.acc(i, cfg.acc_bits) for i in range(self.L)]
@@ -369,7 +370,8 @@ class FixedEngine(Engine):
             a = A[-1]
             bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
             if bound <= acc_max:  # no partial sum can saturate: plain BLAS
-                acc = kernels.product_into(a, self._W32[i].T, w.T, bound, ws, k_acc)
+                w64 = w if self._W64[i] is None else self._W64[i]
+                acc = kernels.product_into(a, w.T, w64.T, bound, ws, k_acc)
                 nsat = 0
             else:
                 acc, nsat = kernels.exact_matmul(
@@ -448,7 +450,7 @@ class FixedEngine(Engine):
             buf = ws.get(f"bufW{i}", (self.W[i].size,), np.int64) if cfg.update_bits else None
             sat, changed, bits = kernels.apply_update(
                 self.W[i], g, mult, shift, fm.weight, stoch, self.w_keys[i],
-                self.step_index * self.W[i].size, cfg.update_bits, self._W32[i], buf,
+                self.step_index * self.W[i].size, cfg.update_bits, self._W64[i], buf,
             )  # fmt: skip
             self.counts[f"sat:W^{i + 1}"] += sat
             self.counts[f"changed:W^{i + 1}"] += changed  # the key exists even when 0
@@ -460,7 +462,7 @@ class FixedEngine(Engine):
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
                 sat, changed, bits = kernels.apply_update(
                     self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
-                    self.step_index * self.C[i].size, cfg.update_bits, self._C32[i],
+                    self.step_index * self.C[i].size, cfg.update_bits,
                 )  # fmt: skip
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
@@ -482,18 +484,18 @@ class FixedEngine(Engine):
         if self._C_all is not None and self.rule.matrix == "C":
             if i == self.L - 2:  # first hidden layer asked: one product for all of them
                 bound = kernels.partial_sum_bound(src, rmax, fm.feedback.max_abs, quantum=rq)
-                p = kernels.product_into(src, self._C_all32.T, self._C_all.T, bound, ws, "proj")
+                p = kernels.product_into(src, self._C_all.T, self._C_all.T, bound, ws, "proj")
                 col = 0
                 for h, c in enumerate(self.C):
                     self._proj[h] = np.ascontiguousarray(p[:, col : col + c.shape[0]])
                     col += c.shape[0]
             return self._proj.pop(i)
         if self.rule.matrix == "W":
-            m32, m64, mmax = self._W32[i + 1], self.W[i + 1], fm.weight.max_abs
+            m, mmax = self.W[i + 1], fm.weight.max_abs
         else:
-            m32, m64, mmax = self._C32[i].T, self.C[i].T, fm.feedback.max_abs
+            m, mmax = self.C[i].T, fm.feedback.max_abs
         bound = kernels.partial_sum_bound(src, rmax, mmax, quantum=rq)
-        return kernels.product_into(src, m32, m64, bound, ws, f"proj{i}")
+        return kernels.product_into(src, m, m, bound, ws, f"proj{i}")
 
     def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
         shift = self._pfrac() - self.fm.error.frac

@@ -290,13 +290,14 @@ def _clamp(v, lo, hi):
 
 @nb.njit(cache=True, inline="always")
 def _write(fw, fm, i, d, qmin, qmax):
-    # saturating write-back of one update (to the codes and their mirror);
-    # returns (saturated, changed)
+    # saturating write-back of one update (to the codes and their mirror, if
+    # any); returns (saturated, changed)
     old = np.int64(fw[i])
     x, s = _clamp(old + d, qmin, qmax)
     if x != old:
         fw[i] = x
-        fm[i] = x
+        if fm.size:
+            fm[i] = x
         return s, 1
     return s, 0
 
@@ -565,9 +566,9 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
         finer than one LSB.
     buf : ndarray of int64, same size
         Scratch space.
-    mirror : ndarray, same size, modified in place
-        A second copy of the codes (float32 for BLAS) that receives every
-        write; ``w`` itself when there is none.
+    mirror : ndarray of float64, same size or empty, modified in place
+        A second copy of the codes (float64 for BLAS) that receives every
+        write; empty when there is none.
 
     Returns
     -------
@@ -632,6 +633,7 @@ def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
     # code never counts a saturation; every code is written back
     gold = np.uint64(GOLDEN)
     rshift = np.uint64(64 - shift)
+    mirrored = fm.size > 0
     sat = 0
     changed = 0
     drawn = 0
@@ -645,11 +647,13 @@ def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
         sat += x != t
         changed += x != old
         fw[i] = x
-        fm[i] = x
+        if mirrored:
+            fm[i] = x
     return sat, changed, drawn * shift
 
 
 _EMPTY_BUF = np.empty(0, dtype=np.int64)
+_NO_MIRROR = np.empty(0, dtype=np.float64)
 
 
 def apply_update(
@@ -667,7 +671,7 @@ def apply_update(
 ) -> tuple[int, int, int]:
     """Run :func:`update_kernel` on ``w`` in place; see it for the semantics.
 
-    ``mirror`` (C-contiguous, ``w``'s shape) receives the same writes;
+    ``mirror`` (float64, C-contiguous, ``w``'s shape) receives the same writes;
     ``buf`` is int64 scratch of ``w.size`` for quantized updates (allocated
     when not given). Returns ``(saturations, changed, rng_bits)``.
     """
@@ -681,7 +685,7 @@ def apply_update(
     sat, changed, bits = update_kernel(
         target, g if g.flags.c_contiguous else np.ascontiguousarray(g), int(mult), int(shift),
         int(fmt.qmin), int(fmt.qmax), bool(stochastic), int(key), int(counter0),
-        int(update_bits), buf, target if mirror is None else mirror,
+        int(update_bits), buf, _NO_MIRROR if mirror is None else mirror,
     )  # fmt: skip
     if target is not w:
         w[...] = target
