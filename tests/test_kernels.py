@@ -284,6 +284,14 @@ def test_quantize_kernel_table():
     assert np.signbit(out).tolist() == (out < 0).tolist()
     assert sat == 5  # 1.0, 127.5/128, -128.6/128, inf, -inf
     assert rowsum == 127 + 128 + 127 + 127 + 128 + 128 + 0
+    # float32 inputs take the float32 kernel: the same codes and counts
+    x32 = x.astype(np.float32)  # 1e-300 becomes 0.0, 0.3 its float32 neighbour
+    out32 = np.empty(x.shape, dtype=np.float32)
+    got = kernels.quantize_kernel(x32, 7, -128, 127, out32)
+    ref = kernels.quantize_kernel(x32.astype(np.float64), 7, -128, 127, out)
+    assert got == ref
+    assert out32.tolist() == out.tolist()
+    assert np.signbit(out32).tolist() == (out32 < 0).tolist()
 
 
 @pytest.mark.parametrize(
@@ -307,6 +315,11 @@ def test_quantize_kernel_matches_quantize(fmt):
     assert sat == n
     assert [[ref_quantize(v, fmt)[0] for v in row] for row in x.tolist()] == as_ints(out)
     assert rowsum == np.abs(q).sum(axis=1).max()
+    x32 = x.astype(np.float32)
+    out32 = np.empty(x.shape, dtype=np.float32)
+    got = kernels.quantize_kernel(x32, fmt.frac, fmt.qmin, fmt.qmax, out32)
+    assert got == kernels.quantize_kernel(x32.astype(np.float64), fmt.frac, fmt.qmin, fmt.qmax, out)
+    np.testing.assert_array_equal(out32, out)
 
 
 # LUT input range [-4, 3]; f(v) = 10 v, f'(v) = v * v
