@@ -186,17 +186,22 @@ class Accountant:
             self.nnz_src[i] += seen[id(src)]
         if not messages:
             return
-        code, cols = None, []
-        for s, table, radix in zip(self.specs, self._bits_of, self._radix, strict=True):
-            nnz = kernels.nonzero_rows(messages[s.name])
-            bits = table[nnz]
-            self.nnz_msg[s.name] += int(nnz.sum())
-            self.msg_bits[s.name] += int(bits.sum())
-            code = nnz if code is None else code * radix + nnz
-            cols.append(bits)
         if self._n_codes >= 1 << 62:  # codes would overflow int64: count tuples
+            cols = []
+            for s in self.specs:
+                nnz = kernels.nonzero_rows(messages[s.name])
+                bits = self._bits_of[len(cols)][nnz]
+                self.nnz_msg[s.name] += int(nnz.sum())
+                self.msg_bits[s.name] += int(bits.sum())
+                cols.append(bits)
             self._tuple_counts.update(zip(*(c.tolist() for c in cols), strict=True))
-        elif self._hist.size:
+            return
+        code = np.zeros(R[-1].shape[0], dtype=np.int64)
+        for s, table, radix in zip(self.specs, self._bits_of, self._radix, strict=True):
+            nnz, bits = kernels.message_tally(messages[s.name], table, radix, code)
+            self.nnz_msg[s.name] += nnz
+            self.msg_bits[s.name] += bits
+        if self._hist.size:
             self._hist += np.bincount(code, minlength=self._hist.size)
         else:
             keys, counts = np.unique(code, return_counts=True)

@@ -108,13 +108,16 @@ class Workspace:
         self._arrays: dict = {}
 
     def get(self, name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
-        """An uninitialised C-contiguous array of this shape and dtype."""
-        if not self.reuse:
-            return np.empty(shape, dtype)
-        key = (name, shape, dtype)
-        a = self._arrays.get(key)
-        if a is None:
-            a = self._arrays[key] = np.empty(shape, dtype)
+        """An uninitialised C-contiguous array of this shape and dtype.
+
+        One array per name: a new shape or dtype (the last, smaller batch of
+        an epoch) replaces it.
+        """
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype or not self.reuse:
+            a = np.empty(shape, dtype)
+            if self.reuse:
+                self._arrays[name] = a
         return a
 
     def cast(self, name: str, a: np.ndarray, dtype) -> np.ndarray:
@@ -145,17 +148,17 @@ def product_into(
     if bound < F32_EXACT:
         out = ws.get(name, shape, np.float32)
         if a.dtype != _F32:
-            a = ws.cast(name + ".a", a, np.float32)
+            a = ws.cast(name + ".a32", a, np.float32)
         if b32.dtype != _F32:
-            b32 = ws.cast(name + ".b", b32, np.float32)
+            b32 = ws.cast(name + ".b32", b32, np.float32)
         np.matmul(a, b32, out=out)
         return out
     if bound < F64_EXACT:
-        out = ws.get(name, shape, np.float64)
+        out = ws.get(name + ".64", shape, np.float64)
         if a.dtype != _F64:
-            a = ws.cast(name + ".a", a, np.float64)
+            a = ws.cast(name + ".a64", a, np.float64)
         if b64.dtype != _F64:
-            b64 = ws.cast(name + ".b", b64, np.float64)
+            b64 = ws.cast(name + ".b64", b64, np.float64)
         np.matmul(a, b64, out=out)
         return out
     return product(a, b64, bound)
@@ -447,6 +450,27 @@ def nonzero_rows(a):
             n += a[i, j] != 0
         out[i] = n
     return out
+
+
+@nb.njit(cache=True)
+def message_tally(msg, bits_of, radix, code):
+    """One batch of one message kind: non-zero components and packet bits.
+
+    ``msg`` is ``(B, n)``; ``bits_of[k]`` the bits of a message with ``k``
+    non-zero components. ``code`` (int64, ``(B,)``) becomes
+    ``code * radix + nnz`` per sample (mixed-radix code of the tuple of
+    non-zero counts). Returns ``(non-zero components, bits)`` of the batch.
+    """
+    nnz_tot = 0
+    bits = 0
+    for i in range(msg.shape[0]):
+        n = 0
+        for j in range(msg.shape[1]):
+            n += msg[i, j] != 0
+        nnz_tot += n
+        bits += bits_of[n]
+        code[i] = code[i] * radix + n
+    return nnz_tot, bits
 
 
 @nb.njit(cache=True)
