@@ -110,15 +110,22 @@ class Workspace:
     def get(self, name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
         """An uninitialised C-contiguous array of this shape and dtype.
 
-        One array per name: a new shape or dtype (the last, smaller batch of
-        an epoch) replaces it.
+        One buffer per name, grown when a request needs more room; a smaller
+        shape (the last batch of an epoch, a varying number of columns) is a
+        view of its first elements.
         """
-        a = self._arrays.get(name)
-        if a is None or a.shape != shape or a.dtype != dtype or not self.reuse:
-            a = np.empty(shape, dtype)
-            if self.reuse:
-                self._arrays[name] = a
-        return a
+        if not self.reuse:
+            return np.empty(shape, dtype)
+        ent = self._arrays.get(name)
+        if ent is not None and ent[1].shape == shape and ent[0].dtype == dtype:
+            return ent[1]
+        n = math.prod(shape)
+        buf = None if ent is None else ent[0]
+        if buf is None or buf.dtype != dtype or buf.size < n:
+            buf = np.empty(n, dtype)
+        view = buf[:n].reshape(shape)
+        self._arrays[name] = (buf, view)
+        return view
 
     def cast(self, name: str, a: np.ndarray, dtype) -> np.ndarray:
         """``a`` in ``dtype`` (itself when it already is)."""
@@ -450,6 +457,32 @@ def nonzero_rows(a):
             n += a[i, j] != 0
         out[i] = n
     return out
+
+
+@nb.njit(cache=True)
+def nonzero_columns(a, idx) -> int:
+    """Write the indices of ``a``'s columns holding a non-zero entry to ``idx``; return how many."""
+    n = a.shape[1]
+    flag = np.zeros(n, dtype=np.uint8)
+    for i in range(a.shape[0]):
+        for j in range(n):
+            flag[j] |= a[i, j] != 0
+    k = 0
+    for j in range(n):
+        if flag[j]:
+            idx[k] = j
+            k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def gather_columns(a, idx, out):
+    """``out = a[:, idx[:k]]`` with ``k = out.shape[1]``."""
+    for i in range(a.shape[0]):
+        arow = a[i]
+        orow = out[i]
+        for c in range(out.shape[1]):
+            orow[c] = arow[idx[c]]
 
 
 @nb.njit(cache=True)

@@ -191,7 +191,7 @@ def test_log_quantum_takes_float32_and_stays_bit_exact() -> None:
         t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
         fast.train_batch(x, t)
         ref.train_batch(x, t)
-    grads = [a for k, a in fast._ws._arrays.items() if k.startswith("gW")]
+    grads = [a[1] for k, a in fast._ws._arrays.items() if k.startswith("gW")]
     assert grads and all(g.dtype == np.float32 for g in grads)
     assert fast.fm.error.max_abs * 255 * b >= 2**24  # the integer bound alone would not do
     for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
@@ -216,3 +216,29 @@ def test_forward_without_workspace_returns_fresh_arrays() -> None:
     A1, _ = fast.forward(fast.quantize_input(x), count=False)
     A2, _ = fast.forward(fast.quantize_input(x), count=False)
     assert all(a is not b for a, b in zip(A1, A2, strict=True))
+
+
+@pytest.mark.parametrize("rule", ["srbp", "bp"])
+@pytest.mark.parametrize("wbits", [8, 16])
+def test_zero_input_columns_skipped_bit_exact(rule: str, wbits: int) -> None:
+    # wide inputs with all-zero columns (image borders): a float64 first
+    # layer (16-bit weights) multiplies only the non-zero columns, with the
+    # same bits and counts
+    n_in, b = 80, 6
+    cfg = TrainConfig(
+        mode="fixed", rule=rule, hidden=(12, 9), batch=b, weight_bits=wbits, error_bits=4
+    ).validate()
+    fast = FixedEngine(cfg, n_in, N_OUT)
+    ref = ReferenceEngine(fast)
+    rng = np.random.default_rng(11)
+    for step in range(3):
+        x = (rng.integers(0, 256, size=(b, n_in)) / 256).astype(np.float32)
+        x[:, :30] = 0
+        x[:, 50 + step] = 0
+        t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    assert ("W0c" in fast._ws._arrays) == (wbits == 16)  # the skipping path ran
+    for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
+        np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
+    assert _events(fast.counts) == _events(ref.counts)
