@@ -23,6 +23,7 @@ from neurosim.metrics import roc_auc
 
 SCHEMA_VERSION = 1
 EVAL_BATCH = 1000
+CHUNK_BATCHES = 64  # training batches gathered from the shuffled order at once
 
 
 @dataclass
@@ -250,11 +251,18 @@ def train(
                 leave=False,
                 dynamic_ncols=True,
             )
+        chunk = cfg.batch * CHUNK_BATCHES
         for s in steps:
-            idx = order[s : s + cfg.batch]
-            x = ds.x_train[idx]
-            y = ds.y_train[idx]
-            t = targets(y, n_out)
+            if s % chunk == 0:
+                # gather a chunk of batches at once: the steps take row slices
+                # (contiguous views) instead of a gather and targets each
+                ci = order[s : s + chunk]
+                xc, yc = ds.x_train[ci], ds.y_train[ci]
+                tc = targets(yc, n_out)
+            lo = s % chunk
+            x = xc[lo : lo + cfg.batch]
+            y = yc[lo : lo + cfg.batch]
+            t = tc[lo : lo + cfg.batch]
             try:
                 with np.errstate(over="raise", invalid="raise"):
                     out = engine.train_batch(x, t)
@@ -266,7 +274,7 @@ def train(
             loss_sum += sample_loss(out, y)
             correct += int((predictions(out) == y).sum())
             if bar is not None:
-                bar.update(len(idx))
+                bar.update(len(y))
         if bar is not None:
             bar.close()
         if not np.isfinite(loss_sum):
