@@ -284,6 +284,17 @@ class FixedEngine(Engine):
             src = fm.inp if i == 0 else fm.act
             wide = w.shape[1] * src.max_abs * fm.weight.max_abs >= 16 * kernels.F32_EXACT
             self._W64.append(w.astype(np.float64) if wide else None)
+        # the first layer is stored transposed (W^1 is a view of _WT0): an input
+        # column that is zero in a whole batch (image borders) is then a
+        # contiguous row of W^T that the product and the update unit skip
+        self._WT0 = np.ascontiguousarray(self.W[0].T)
+        self.W[0] = self._WT0.T
+        self._W64T0 = None
+        if self._W64[0] is not None:
+            self._W64T0 = np.ascontiguousarray(self._W64[0].T)
+            self._W64[0] = self._W64T0.T
+        self._rows0 = np.arange(self.sizes[0], dtype=np.int64)
+        self._cols = None
         self._ws = kernels.Workspace()
         self._proj: dict = {}
         self._acc_fmt = [fm.acc(i, cfg.acc_bits) for i in range(self.L)]
@@ -345,12 +356,18 @@ class FixedEngine(Engine):
         return q
 
     def forward(
-        self, a0: np.ndarray, count: bool = True, ws: kernels.Workspace | None = None
+        self,
+        a0: np.ndarray,
+        count: bool = True,
+        ws: kernels.Workspace | None = None,
+        cols: tuple | None = None,
     ) -> tuple[list, list]:
         """Integer forward pass.
 
         ``ws`` holds the step's arrays (the next step that uses it overwrites
-        the results); fresh arrays when not given.
+        the results); fresh arrays when not given. ``cols`` is ``(idx, a0c)``
+        when only the input columns ``idx[:k]`` hold non-zero entries and
+        ``a0c = a0[:, idx[:k]]``: the first layer's product skips the others.
 
         Returns
         -------
@@ -371,10 +388,17 @@ class FixedEngine(Engine):
             bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
             if bound <= acc_max:  # no partial sum can saturate: plain BLAS
                 w64 = w if self._W64[i] is None else self._W64[i]
-                if i == 0 and bound >= kernels.F32_EXACT and self._W64[0] is not None:
-                    a, w64 = self._skip_zero_columns(a, w64, ws)
-                    w = w64
-                acc = kernels.product_into(a, w.T, w64.T, bound, ws, k_acc)
+                if i == 0 and cols is not None:
+                    # only the input columns with a non-zero entry, and the
+                    # rows of W^T they multiply (dropped terms are exact zeros)
+                    idx, a = cols
+                    wt = self._WT0 if bound < kernels.F32_EXACT or self._W64T0 is None else (
+                        self._W64T0)
+                    rows = ws.get("WT0c", (a.shape[1], wt.shape[1]), wt.dtype)
+                    kernels.gather_rows(wt, idx, rows)
+                    acc = kernels.product_into(a, rows, rows, bound, ws, k_acc)
+                else:
+                    acc = kernels.product_into(a, w.T, w64.T, bound, ws, k_acc)
                 nsat = 0
             else:
                 acc, nsat = kernels.exact_matmul(
@@ -404,22 +428,19 @@ class FixedEngine(Engine):
                 counts[c_s] += n2
         return A, D
 
-    @staticmethod
-    def _skip_zero_columns(a: np.ndarray, w64: np.ndarray, ws: kernels.Workspace):
-        # A float64 first-layer product costs twice a float32 one: drop the
-        # input columns that are zero in the whole batch (image borders: about
-        # a third of MNIST's), and the weight columns they would multiply.
-        # The dropped terms are exact zeros, so the sums are the same.
-        n = a.shape[1]
-        idx = ws.get("cols0", (n,), np.int64)
-        k = kernels.nonzero_columns(a, idx)
-        if k > 0.85 * n:  # too few to pay for the gathers
-            return a, w64
-        ac = ws.get("O0c", (a.shape[0], k), np.float64)
-        wc = ws.get("W0c", (w64.shape[0], k), np.float64)
-        kernels.gather_columns(a, idx, ac)
-        kernels.gather_columns(w64, idx, wc)
-        return ac, wc
+    def _input_columns(self, a0: np.ndarray) -> tuple | None:
+        """``(idx, a0[:, idx[:k]])`` for the input columns holding a non-zero
+        entry in this batch, when enough are all zero to pay for the gathers."""
+        n = a0.shape[1]
+        if n < 64:
+            return None
+        idx = self._ws.get("cols0", (n,), np.int64)
+        k = kernels.nonzero_columns(a0, idx)
+        if k > 0.85 * n:
+            return None
+        a0c = self._ws.get("O0c", (a0.shape[0], k))
+        kernels.gather_columns(a0, idx, a0c)
+        return idx, a0c
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Output ``O^L`` as real values (no counts), shape ``(B, N_L)``."""
@@ -450,7 +471,9 @@ class FixedEngine(Engine):
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
         ws = self._ws
-        A, D = self.forward(self.quantize_input(x, ws), ws=ws)
+        a0 = self.quantize_input(x, ws)
+        self._cols = self._input_columns(a0)
+        A, D = self.forward(a0, ws=ws, cols=self._cols)
         self._D = D
         R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
         if self.accountant is not None:
@@ -465,13 +488,19 @@ class FixedEngine(Engine):
         stoch = cfg.rounding == "stochastic"
         for i in self.trained_layers():
             src_fmt = fm.inp if i == 0 else fm.act
-            g = self._grad(R[i].T, A[i], self._r_max, src_fmt.max_abs, f"gW{i}")
             shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
+            if i == 0 and stoch and not cfg.update_bits and shift > 0:
+                self._update_first(A[0], R[0], mult, shift)
+                continue
+            g = self._grad(R[i].T, A[i], self._r_max, src_fmt.max_abs, f"gW{i}")
             buf = ws.get(f"bufW{i}", (self.W[i].size,), np.int64) if cfg.update_bits else None
             sat, changed, bits = kernels.apply_update(
                 self.W[i], g, mult, shift, fm.weight, stoch, self.w_keys[i],
-                self.step_index * self.W[i].size, cfg.update_bits, self._W64[i], buf,
+                self.step_index * self.W[i].size, cfg.update_bits,
+                self._W64[i] if i else None, buf,
             )  # fmt: skip
+            if i == 0 and self._W64T0 is not None:  # W^1 is a view: refresh its copy
+                np.copyto(self._W64T0, self._WT0)
             self.counts[f"sat:W^{i + 1}"] += sat
             self.counts[f"changed:W^{i + 1}"] += changed  # the key exists even when 0
             self.counts["rng_bits"] += bits
@@ -487,6 +516,23 @@ class FixedEngine(Engine):
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
                 self.counts["rng_bits"] += bits
+
+    def _update_first(self, a0: np.ndarray, r: np.ndarray, mult: int, shift: int) -> None:
+        # W^1 stored transposed: the gradient W^T rows are a0^T @ R^1, only
+        # for the input columns that are non-zero in this batch
+        fm = self.fm
+        if self._cols is not None:
+            rows, a = self._cols
+        else:
+            rows, a = self._rows0, a0
+        gt = self._grad(a.T, r, fm.inp.max_abs, self._r_max, "gWT0")
+        sat, changed, bits = kernels.apply_update_rows_t(
+            self._WT0, gt, rows, mult, shift, fm.weight, self.w_keys[0],
+            self.step_index * self._WT0.size, self._W64T0,
+        )  # fmt: skip
+        self.counts["sat:W^1"] += sat
+        self.counts["changed:W^1"] += changed
+        self.counts["rng_bits"] += bits
 
     def _grad(self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str):
         # gradient sums over the batch; one factor is an error, so every

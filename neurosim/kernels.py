@@ -486,6 +486,13 @@ def gather_columns(a, idx, out):
 
 
 @nb.njit(cache=True)
+def gather_rows(a, idx, out):
+    """``out = a[idx[:k]]`` with ``k = out.shape[0]`` (contiguous row copies)."""
+    for c in range(out.shape[0]):
+        out[c, :] = a[idx[c], :]
+
+
+@nb.njit(cache=True)
 def message_tally(msg, bits_of, radix, code):
     """One batch of one message kind: non-zero components and packet bits.
 
@@ -733,6 +740,69 @@ def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
         if mirrored:
             fm[i] = x
     return sat, changed, drawn * shift
+
+
+@nb.njit(cache=True)
+def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
+    # _update_stochastic on a matrix stored transposed, wt = W.T of shape
+    # (n_in, n_out), for the rows rows[:k] of wt (input columns of W) whose
+    # gradients gt (k, n_out) may be non-zero; every other gradient is zero,
+    # which changes nothing and draws no bits. Entry W[r, p] draws the word
+    # of its flat index r * n_in + p, as the full kernel does.
+    n_in = wt.shape[0]
+    gold = np.uint64(GOLDEN)
+    rshift = np.uint64(64 - shift)
+    mirrored = mt.size > 0
+    sat = 0
+    changed = 0
+    drawn = 0
+    for q in range(gt.shape[0]):
+        p = rows[q]
+        wrow = wt[p]
+        grow = gt[q]
+        for r in range(grow.size):
+            v = np.int64(grow[r]) * mult
+            rnd = np.int64(_mix64(base + np.uint64(r * n_in + p) * gold) >> rshift)
+            drawn += v != 0
+            old = np.int64(wrow[r])
+            t = old + ((v + rnd) >> shift)
+            x = min(max(t, qmin), qmax)
+            sat += x != t
+            changed += x != old
+            wrow[r] = x
+            if mirrored:
+                mt[p, r] = x
+    return sat, changed, drawn * shift
+
+
+def apply_update_rows_t(
+    wt: np.ndarray,
+    gt: np.ndarray,
+    rows: np.ndarray,
+    mult: int,
+    shift: int,
+    fmt: FixedFormat,
+    key: int,
+    counter0: int,
+    mirror_t: np.ndarray | None = None,
+) -> tuple[int, int, int]:
+    """:func:`apply_update` of ``W`` (stochastic rounding, no update
+    quantizer, ``shift > 0``) stored transposed as ``wt = W.T`` (C-contiguous,
+    ``(n_in, n_out)``), when only the rows ``rows[:k]`` of ``wt`` can have
+    non-zero gradients, given as ``gt`` (``(k, n_out)``): the same bits and
+    counts as the full update of ``W``. ``mirror_t`` (float64, like ``wt``)
+    receives the same writes.
+
+    Returns ``(saturations, changed, rng_bits)``.
+    """
+    if shift <= 0 or not wt.flags.c_contiguous:
+        raise ValueError("apply_update_rows_t needs shift > 0 and a C-contiguous wt")
+    base = np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
+    m = np.empty((0, 0)) if mirror_t is None else mirror_t
+    sat, changed, bits = _update_stochastic_rows_t(
+        wt, m, gt, rows, int(mult), int(shift), int(fmt.qmin), int(fmt.qmax), base
+    )
+    return int(sat), int(changed), int(bits)
 
 
 _EMPTY_BUF = np.empty(0, dtype=np.int64)

@@ -219,14 +219,23 @@ def test_forward_without_workspace_returns_fresh_arrays() -> None:
 
 
 @pytest.mark.parametrize("rule", ["srbp", "bp"])
-@pytest.mark.parametrize("wbits", [8, 16])
-def test_zero_input_columns_skipped_bit_exact(rule: str, wbits: int) -> None:
-    # wide inputs with all-zero columns (image borders): a float64 first
-    # layer (16-bit weights) multiplies only the non-zero columns, with the
-    # same bits and counts
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(weight_bits=8),
+        dict(weight_bits=16),
+        dict(weight_bits=16, rounding="nearest", update_bits=3),
+        dict(weight_bits=16, update_bits=4),
+    ],
+)
+def test_zero_input_columns_skipped_bit_exact(rule: str, extra: dict) -> None:
+    # wide inputs with all-zero columns (image borders): the first layer,
+    # stored transposed, multiplies and updates only the non-zero columns,
+    # with the same bits and counts (16-bit weights: float64 products and a
+    # float64 copy of the codes)
     n_in, b = 80, 6
     cfg = TrainConfig(
-        mode="fixed", rule=rule, hidden=(12, 9), batch=b, weight_bits=wbits, error_bits=4
+        mode="fixed", rule=rule, hidden=(12, 9), batch=b, error_bits=4, **extra
     ).validate()
     fast = FixedEngine(cfg, n_in, N_OUT)
     ref = ReferenceEngine(fast)
@@ -238,7 +247,12 @@ def test_zero_input_columns_skipped_bit_exact(rule: str, wbits: int) -> None:
         t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
         fast.train_batch(x, t)
         ref.train_batch(x, t)
-    assert ("W0c" in fast._ws._arrays) == (wbits == 16)  # the skipping path ran
+    assert "WT0c" in fast._ws._arrays  # the skipping path ran
+    assert ("gWT0" in fast._ws._arrays) == (not cfg.update_bits)
     for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
         np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
+    for w, m in zip(fast.W, fast._W64, strict=True):
+        if m is not None:
+            np.testing.assert_array_equal(w, m)
+    assert (fast._W64[0] is not None) == (cfg.weight_bits == 16)
     assert _events(fast.counts) == _events(ref.counts)

@@ -629,3 +629,30 @@ def test_apply_update_writes_through_views(layout):
     got = kernels.apply_update(w, g, 1, 2, fmt, False, 0, 0, 0)
     assert got == (sat, changed, bits)
     assert [int(v) for v in np.ascontiguousarray(w).ravel()] == expected_w
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_apply_update_rows_t_equals_full_update(mirror):
+    # W stored transposed; rows of W.T (input columns) without gradient skipped
+    rng = np.random.default_rng(4)
+    fmt = FixedFormat(8, 6)
+    w0 = rng.integers(-128, 128, size=(7, 40)).astype(np.float32)
+    w0[0, :3] = [127, -128, 126]  # saturate
+    g = rng.integers(-5000, 5000, size=w0.shape).astype(np.float32)
+    zero = [0, 5, 6, 17, 39]
+    g[:, zero] = 0
+    idx = np.zeros(40, dtype=np.int64)
+    assert kernels.nonzero_columns(g, idx) == 35
+    gt = np.ascontiguousarray(g.T[idx[:35]])
+    full = w0.copy()
+    wt = np.ascontiguousarray(w0.T)
+    m = wt.astype(np.float64) if mirror else None
+    want = kernels.apply_update(full, g, 3, 9, fmt, True, 77, 1234)
+    got = kernels.apply_update_rows_t(wt, gt, idx, 3, 9, fmt, 77, 1234, m)
+    assert got == want and want[0] > 0 and want[2] > 0
+    np.testing.assert_array_equal(wt.T, full)
+    if mirror:
+        np.testing.assert_array_equal(m, wt)
+    rows = np.zeros((35, 7), dtype=np.float32)
+    kernels.gather_rows(wt, idx, rows)
+    np.testing.assert_array_equal(rows, np.delete(full, zero, axis=1).T)
