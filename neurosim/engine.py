@@ -258,6 +258,7 @@ class FixedEngine(Engine):
         super().__init__(cfg, n_in, n_out)
         self.fm = fm = Formats.from_config(cfg)
         self.luts = Luts.build(cfg.act, cfg.output, fm)
+        self._fd = np.ascontiguousarray(np.stack([self.luts.f, self.luts.df], axis=1))
         self.W = []
         for i, w in enumerate(init_weights(cfg.seed, self.sizes)):
             q, n = fm.weight.quantize(w)
@@ -407,9 +408,7 @@ class FixedEngine(Engine):
             out = ws.get(k_o, acc.shape)
             if i < last:
                 d = ws.get(k_d, acc.shape)
-                n2, rowsum = kernels.act_kernel(
-                    acc, sh, lut.qmin, lut.qmax, luts.f, luts.df, out, d, True
-                )
+                n2, rowsum = kernels.act_deriv_kernel(acc, sh, lut.qmin, lut.qmax, self._fd, out, d)
                 D.append(d)
             elif cfg.output == "sigmoid":
                 n2, _ = kernels.act_kernel(

@@ -405,6 +405,37 @@ def act_kernel(acc, shift, qmin, qmax, f, df, out_f, out_d, want_d):
     return sat, best
 
 
+@nb.njit(cache=True, fastmath=_FAST)
+def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d):
+    """:func:`act_kernel` with ``want_d`` for a hidden layer, from the table
+    ``fd`` of ``(f, f')`` pairs (shape ``(2**lut_bits, 2)``): one lookup
+    fetches both."""
+    sat = 0
+    scale = 2.0 ** (-shift)
+    lo = float(qmin)
+    hi = float(qmax)
+    best = 0.0
+    n = acc.shape[1]
+    idx = np.empty(n, dtype=np.int32)
+    for b in range(acc.shape[0]):
+        for j in range(n):
+            v = np.rint(np.float64(acc[b, j]) * scale)
+            c = min(max(v, lo), hi)
+            sat += c != v
+            idx[j] = np.int32(c - lo)
+        t = 0.0
+        of = out_f[b]
+        od = out_d[b]
+        for j in range(n):
+            k = idx[j]
+            o = fd[k, 0]
+            of[j] = o
+            od[j] = fd[k, 1]
+            t += abs(o)
+        best = max(best, t)
+    return sat, best
+
+
 @nb.njit(cache=True)
 def requant_kernel(acc, shift, qmin, qmax, out) -> int:
     """``out = saturate(round_half_even(acc / 2**shift))``; returns saturations."""

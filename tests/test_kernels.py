@@ -656,3 +656,16 @@ def test_apply_update_rows_t_equals_full_update(mirror):
     rows = np.zeros((35, 7), dtype=np.float32)
     kernels.gather_rows(wt, idx, rows)
     np.testing.assert_array_equal(rows, np.delete(full, zero, axis=1).T)
+
+
+def test_act_deriv_kernel_equals_act_kernel():
+    rng = np.random.default_rng(8)
+    acc = rng.integers(-100, 100, size=(5, 11)).astype(np.float64)
+    f, d = np.empty(acc.shape, np.float32), np.empty(acc.shape, np.float32)
+    f2, d2 = np.empty_like(f), np.empty_like(d)
+    want = kernels.act_kernel(acc, 3, -4, 3, LUT_F, LUT_DF, f, d, True)
+    fd = np.ascontiguousarray(np.stack([LUT_F, LUT_DF], axis=1))
+    assert kernels.act_deriv_kernel(acc, 3, -4, 3, fd, f2, d2) == want
+    assert want[0] > 0
+    np.testing.assert_array_equal(f2, f)
+    np.testing.assert_array_equal(d2, d)
