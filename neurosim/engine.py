@@ -169,6 +169,7 @@ class FloatEngine(Engine):
         self.W = [w.astype(np.float32) for w in init_weights(cfg.seed, self.sizes)]
         self.C = [c.astype(np.float32) for c in build_feedback(cfg, self.rule, self.sizes)]
         self.lq = LogQuantizer(cfg.error_bits, cfg.error_alpha_log2) if cfg.error_bits else None
+        self._ws = kernels.Workspace()
 
     def forward(self, x: np.ndarray) -> tuple[list, list, np.ndarray]:
         """Activations ``O^0..O^L`` and pre-activations ``S^1..S^L``."""
@@ -206,8 +207,16 @@ class FloatEngine(Engine):
             self.accountant.observe(R, msgs, srcs)
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
-            dw = R[i].T @ A[i]
-            self.W[i] += self._update_q(dw * scale)
+            # the gradient in a kept buffer: a fresh (N_out, N_in) temporary
+            # every step would go back to the OS and fault in again
+            dw = self._ws.get(f"gW{i}", (R[i].shape[1], A[i].shape[1]),
+                              np.result_type(R[i], A[i]))  # fmt: skip
+            np.matmul(R[i].T, A[i], out=dw)
+            if self.cfg.update_bits:
+                self.W[i] += self._update_q(dw * scale)
+            else:
+                np.multiply(dw, scale, out=dw)
+                self.W[i] += dw
         if self.rule.adaptive:
             src_top = self.rule.source == "top"
             for i in range(self.L - 1):
