@@ -519,8 +519,11 @@ def gather_columns(a, idx, out):
 @nb.njit(cache=True)
 def gather_rows(a, idx, out):
     """``out = a[idx[:k]]`` with ``k = out.shape[0]`` (contiguous row copies)."""
+    n = out.shape[1]
     for c in range(out.shape[0]):
-        out[c, :] = a[idx[c], :]
+        r = idx[c]
+        for j in range(n):  # explicit loop: a slice copy per row costs 4x
+            out[c, j] = a[r, j]
 
 
 @nb.njit(cache=True)
