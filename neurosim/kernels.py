@@ -583,13 +583,6 @@ def _sqrt2_mantissa(mant_bits: int) -> int:
     return math.isqrt((1 << (2 * mant_bits + 1)) - 1) + 1 - (1 << mant_bits)
 
 
-# (integer view dtype, mantissa bits, exponent bias, threshold, sign mask)
-_LOG_BITS = {
-    np.dtype(np.float32): (np.int32, 23, 127, _sqrt2_mantissa(23), -(1 << 31)),
-    np.dtype(np.float64): (np.int64, 52, 1023, _sqrt2_mantissa(52), -(1 << 63)),
-}
-
-
 @nb.njit(cache=True)
 def _error_linear(p, d, use_d, shift, lo, hi, sign_level, f64_exact, out) -> int:
     # R = saturate(round_half_even(p * f' / 2**shift)); sign_level > 0 makes
@@ -635,6 +628,23 @@ def _log_pass(bits2d, mant_bits, bias, kthr, sign_mask, lo_lvl, top):
         bits[i] = new | (b & sign_mask)
 
 
+_K32 = _sqrt2_mantissa(23)
+_K64 = _sqrt2_mantissa(52)
+
+
+@nb.njit(cache=True)
+def _error_unit(p, d, use_d, shift, lo, hi, sign_level, f64_exact, do_log, lo_lvl, top, out):
+    # error_kernel in one call: the linear word, then the log stage on the
+    # bits of out (float32 or float64)
+    sat = _error_linear(p, d, use_d, shift, lo, hi, sign_level, f64_exact, out)
+    if do_log:
+        if out.itemsize == 4:
+            _log_pass(out.view(np.int32), 23, 127, _K32, -(1 << 31), lo_lvl, top)
+        else:
+            _log_pass(out.view(np.int64), 52, 1023, _K64, -(1 << 63), lo_lvl, top)
+    return sat
+
+
 def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_exact, out) -> int:
     """Error unit: ``R = Q_log(saturate(round_half_even(p * f' / 2**shift)))``.
 
@@ -656,14 +666,11 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
     if not out.flags.c_contiguous:
         raise ValueError("error_kernel writes a C-contiguous out array")
     sign_level = float(levels[0]) if lbits == 1 else 0.0
-    sat = _error_linear(
-        p, d, use_d, shift, float(qmin), float(qmax), sign_level, f64_exact, out
-    )
-    if lbits > 1 and out.size:
-        idt, mant, bias, kthr, smask = _LOG_BITS[out.dtype]
-        emax = thr.size - 1  # thr holds levels top - emax .. top
-        _log_pass(out.view(idt), mant, bias, kthr, smask, top - emax, top)
-    return sat
+    emax = thr.size - 1  # thr holds levels top - emax .. top
+    return _error_unit(
+        p, d, use_d, shift, float(qmin), float(qmax), sign_level, f64_exact,
+        lbits > 1 and out.size > 0, top - emax, top, out,
+    )  # fmt: skip
 
 
 @nb.njit(cache=True)
