@@ -336,6 +336,7 @@ class FixedEngine(Engine):
             for i in range(self.L)
         ]  # fmt: skip
         self.w_keys = [derive_key(cfg.seed, i, RNG_WEIGHT_UPDATE) for i in range(self.L)]
+        self._upd_keys = [(f"sat:W^{i + 1}", f"changed:W^{i + 1}") for i in range(self.L)]
         self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
 
     def _check_datapath(self) -> None:
@@ -501,6 +502,17 @@ class FixedEngine(Engine):
                 self._update_first(A[0], R[0], mult, shift)
                 continue
             g = self._grad(R[i].T, A[i], self._r_max, src_fmt.max_abs, f"gW{i}")
+            if i and stoch and not cfg.update_bits and shift > 0:  # the common case, direct
+                m = self._W64[i]
+                sat, changed, bits = kernels.apply_update_flat(
+                    self.W[i].reshape(-1), g.reshape(-1), mult, shift, fm.weight.qmin,
+                    fm.weight.qmax, self.w_keys[i], self.step_index * self.W[i].size,
+                    kernels._NO_MIRROR if m is None else m.reshape(-1),
+                )  # fmt: skip
+                self.counts[self._upd_keys[i][0]] += sat
+                self.counts[self._upd_keys[i][1]] += changed
+                self.counts["rng_bits"] += bits
+                continue
             buf = ws.get(f"bufW{i}", (self.W[i].size,), np.int64) if cfg.update_bits else None
             sat, changed, bits = kernels.apply_update(
                 self.W[i], g, mult, shift, fm.weight, stoch, self.w_keys[i],

@@ -19,6 +19,7 @@ import numpy as np
 
 from neurosim.fixedpoint import GOLDEN, FixedFormat, _mix64
 
+_NO_MIRROR = np.empty(0, dtype=np.float64)  # update kernels: no float64 copy
 F32_EXACT = float(1 << 24)
 F64_EXACT = float(1 << 53)
 _F32 = np.dtype(np.float32)
@@ -816,6 +817,28 @@ def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
     return sat, changed, drawn * shift
 
 
+def apply_update_flat(
+    w: np.ndarray,
+    g: np.ndarray,
+    mult: int,
+    shift: int,
+    qmin: int,
+    qmax: int,
+    key: int,
+    counter0: int,
+    mirror: np.ndarray = _NO_MIRROR,
+) -> tuple[int, int, int]:
+    """:func:`apply_update`'s common case (stochastic rounding, no update
+    quantizer, ``shift > 0``) on 1-D views: ``w`` and ``g`` are the flat
+    (C-order) codes and gradients, ``mirror`` the flat float64 copy or empty.
+    No checks: the engine's hot path.
+
+    Returns ``(saturations, changed, rng_bits)``.
+    """
+    base = np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
+    return _update_stochastic(w, mirror, g, mult, shift, qmin, qmax, base)
+
+
 def apply_update_rows_t(
     wt: np.ndarray,
     gt: np.ndarray,
@@ -847,7 +870,6 @@ def apply_update_rows_t(
 
 
 _EMPTY_BUF = np.empty(0, dtype=np.int64)
-_NO_MIRROR = np.empty(0, dtype=np.float64)
 
 
 def apply_update(
