@@ -287,6 +287,7 @@ PARTS = {
     "act_kernel": "activation unit (LUT)",
     "act_deriv_kernel": "activation unit (LUT)",
     "apply_update_rows_t": "update unit (rounding, write-back)",
+    "apply_update_flat": "update unit (rounding, write-back)",
     "gather_rows": "zero-column skipping (find, gather)",
     "gather_columns": "zero-column skipping (find, gather)",
     "nonzero_columns": "zero-column skipping (find, gather)",
