@@ -1,8 +1,10 @@
-"""Command-line interface: ``neurosim train``.
+"""Command-line interface: ``neurosim train``, ``chip``, ``sweep``, ``results``, ``report``.
 
-Only this module prints and exits. Errors neurosim raises on purpose become one
-line on stderr and exit code 2 (``--debug`` shows the traceback instead).
-Heavy modules are imported inside the commands so ``--help`` stays fast.
+A thin layer over :mod:`neurosim.api`: it parses flags, calls the API and
+prints. Only this module prints and exits. Errors neurosim raises on purpose
+become one line on stderr and exit code 2 (``--debug`` shows the traceback
+instead). The API loads its heavy modules on first use, so ``--help`` stays
+fast.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any
+
+from neurosim import api
 
 EXIT_USAGE = 2
 
@@ -143,22 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_config(args: argparse.Namespace):
     """The run's config: defaults, then the TOML file, then flags."""
-    from neurosim.config import TrainConfig, parse_hidden
-    from neurosim.tomlfile import read_toml
-
-    d = read_toml(args.config) if args.config else {}
-    if getattr(args, "preset", None) is not None:
-        d["preset"] = args.preset  # the flag wins over a preset named in the file
-    cfg = TrainConfig.from_dict(d)
-    given = {}
-    for _flag, dest, _t, _h in TRAIN_FLAGS:
-        v = getattr(args, dest)
-        if v is not None:
-            given[dest] = parse_hidden(v) if dest == "hidden" else v
+    given = {dest: getattr(args, dest) for _flag, dest, _t, _h in TRAIN_FLAGS}
     if args.no_derivative:
         given["no_derivative"] = True
-    cfg.update(given)
-    return cfg.validate()
+    # a --preset flag wins over a preset named in the config file
+    return api.make_config(args.config, preset=args.preset, **given)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -166,13 +159,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = resolve_config(args)
     if args.json:
         _check_output_file("json", args.json)
-    from neurosim.config import output_units
-    from neurosim.data import load_dataset
-    from neurosim.train import train, write_record
-
-    ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed, cfg.limit)
+    ds = api.load_data(cfg)
     hidden = "-".join(str(n) for n in cfg.hidden)
-    n_out = output_units(ds.n_classes, cfg.output)
+    n_out = cfg.n_outputs()
     binary = ds.n_classes == 2
     print(
         f"neurosim train: {cfg.rule} on {ds.name} ({ds.x_train.shape[0]} train, "
@@ -180,9 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{cfg.output}, mode {cfg.mode}"
     )
     if cfg.mode == "fixed":
-        from neurosim.network import Formats
-
-        fm = Formats.from_config(cfg)
+        fm = api.formats(cfg)
         print(
             f"  formats: W {fm.weight}  O {fm.act}  input {fm.inp}  C {fm.feedback}  "
             f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
@@ -205,7 +192,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    result, _engine = train(cfg, ds, progress=not args.no_progress, on_epoch=show)
+    result = api.run(cfg, dataset=ds, progress=not args.no_progress, on_epoch=show)
     print()
     auc = f"   test AUC  {result.test_auc:.4f}" if binary else ""
     print(
@@ -227,7 +214,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print_hardware(result.hardware)
     print(f"weights sha256 {result.weights_sha256[:16]}")
     if args.json:
-        write_record(result.to_record(), args.json)
+        result.to_json(args.json)
         print(f"record         {args.json}")
     return 0
 
@@ -236,11 +223,9 @@ def _check_output_file(field: str, path: str) -> None:
     """Reject an output path that cannot be written, before anything runs."""
     from pathlib import Path
 
-    from neurosim.errors import ConfigError
-
     p = Path(path)
     if p.is_dir() or not p.parent.is_dir():
-        raise ConfigError(field, path, "a file path in an existing directory")
+        raise api.ConfigError(field, path, "a file path in an existing directory")
 
 
 def print_hardware(h: dict) -> None:
@@ -283,46 +268,24 @@ def print_hardware(h: dict) -> None:
 
 def cmd_chip(args: argparse.Namespace) -> int:
     """``neurosim chip``: print a chip and its energy table."""
-    from hw_models.chip import load_chip
-    from hw_models.describe import describe_chip
-
-    chip = load_chip(args.chip)
-    table = chip.energy_table()
-    if args.energy:
-        from hw_models.energy import parse_overrides
-        from neurosim.tomlfile import read_toml
-
-        table = table.with_overrides(parse_overrides(read_toml(args.energy, "energy"), "energy"))
-    print(describe_chip(chip, table))
+    print(api.describe_chip(args.chip, args.energy))
     return 0
-
-
-def _existing_store(path: str):
-    from pathlib import Path
-
-    from neurosim.errors import ConfigError
-    from neurosim.store import Store
-
-    if not Path(path).is_file():
-        raise ConfigError("store", path, "an existing store file written by neurosim sweep")
-    return Store(path)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``neurosim sweep``: run (or list) a sweep's points into a store."""
     from pathlib import Path
 
-    from neurosim.sweep import format_points, load_spec, run_sweep
-
-    spec = load_spec(args.spec)  # every point validated before anything runs
+    spec = api.load_spec(args.spec)  # every point validated before anything runs
     store = args.store or str(Path(args.spec).with_suffix(".db"))
     if args.dry_run:
-        lines = format_points(spec, store if Path(store).exists() else None)
+        lines = api.list_points(spec, store)
         print(f"{len(lines)} points of sweep {spec.name!r} (store {store}):")
         print("\n".join(lines))
         return 0
-    s = run_sweep(spec, store, workers=args.workers, scheduler=args.scheduler,
-                  progress=not args.no_progress)
+    with api.run_sweep(spec, store, workers=args.workers, scheduler=args.scheduler,
+                       progress=not args.no_progress) as st:
+        s = st.summary
     print(f"sweep {spec.name!r}: {s.total} points, {s.skipped} already stored, "
           f"{s.done} run ok, {s.failed} failed, wall {s.wall_seconds:.1f} s; store {store}")
     return 1 if s.failed else 0
@@ -332,11 +295,11 @@ def cmd_results(args: argparse.Namespace) -> int:
     """``neurosim results``: a table of a store's points, or CSV."""
     if args.csv and args.csv != "-":
         _check_output_file("csv", args.csv)
-    with _existing_store(args.store) as st:
+    with api.open_store(args.store) as st:
         if args.csv:
-            st.to_csv(sys.stdout if args.csv == "-" else args.csv)
+            api.export_csv(st, sys.stdout if args.csv == "-" else args.csv)
             return 0
-        rows = st.rows()
+        rows = api.results(st)
     if not rows:
         print("no points stored")
         return 0
@@ -366,10 +329,8 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def _swept_columns(rows: list[dict]) -> list[str]:
     """Config columns whose value differs between the rows."""
-    from neurosim.config import TrainConfig
-
     return [
-        k for k in TrainConfig.field_names()
+        k for k in api.config_fields()
         if len({str(r.get(k)) for r in rows}) > 1
     ]  # fmt: skip
 
@@ -380,15 +341,7 @@ def _fmt(v, spec: str, scale: float = 1.0) -> str:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``neurosim report``: figures and one HTML page from a store."""
-    from pathlib import Path
-
-    from neurosim.errors import ConfigError
-    from neurosim.report import make_report
-
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ConfigError("out", args.out, "a directory (existing or to be created)")
-    with _existing_store(args.store) as st:
-        html = make_report(st, args.out)
+    html = api.make_report(args.store, args.out)
     print(f"report {html}")
     return 0
 
@@ -456,9 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as e:  # noqa: BLE001 -- one line for the user, traceback with --debug
-        from neurosim.errors import NeuroSimError
-
-        if args.debug or not isinstance(e, NeuroSimError):
+        if args.debug or not isinstance(e, api.NeuroSimError):
             raise
         print(f"neurosim: error: {e}", file=sys.stderr)
         return EXIT_USAGE

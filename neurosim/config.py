@@ -10,6 +10,7 @@ and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,40 @@ class TrainConfig:
         d["hidden"] = list(self.hidden)
         return d
 
+    def changed(self) -> dict[str, Any]:
+        """The fields whose value differs from the default (``hidden`` as a list)."""
+        default = type(self)().to_dict()
+        return {k: v for k, v in self.to_dict().items() if v != default[k]}
+
+    def to_toml(self, path: str | Path | None = None, *, full: bool = False) -> str:
+        """The config as TOML text that :meth:`from_toml` reads back.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Also write the text to this file.
+        full : bool
+            Write every field; by default only those that differ from the
+            defaults (the file then stays valid when defaults are added).
+            Fields set to None are left out either way (TOML has no null;
+            absent means None for them).
+
+        Returns
+        -------
+        str
+            ``key = value`` lines, one per field, in field order.
+        """
+        items = self.to_dict() if full else self.changed()
+        text = "".join(f"{k} = {_toml_value(v)}\n" for k, v in items.items() if v is not None)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def __repr__(self) -> str:
+        # only what differs from the defaults: a 36-field repr hides the point of a run
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.changed())
+        return f"{type(self).__name__}({inner})"
+
     # ------------------------------------------------------------------
     def validate(self) -> TrainConfig:
         """Check every field's range and their consistency; return self."""
@@ -361,6 +396,20 @@ def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
             return value
         raise ConfigError(path, value, "a string")
     return value
+
+
+def _toml_value(v: Any) -> str:
+    """One TOML value: bool, int, float, str or a list of ints."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, float):
+        return repr(v) if v == v and abs(v) != float("inf") else str(v)
+    if isinstance(v, str):
+        # a TOML basic string: JSON's escapes are valid TOML escapes
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
 
 
 def _check_chip(chip: str) -> None:

@@ -163,12 +163,20 @@ class Store:
     path : str or Path
         The database file. Its directory is created if needed.
 
+    Attributes
+    ----------
+    summary : SweepSummary or None
+        Set by :func:`neurosim.api.run_sweep`: the counts of the sweep that
+        returned this store.
+
     Raises
     ------
     StoreError
         The file is not an SQLite database, is another program's database,
         or has another schema version.
     """
+
+    summary: Any = None
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
