@@ -232,3 +232,31 @@ def test_cli_train_uses_the_api(tmp_path) -> None:
     r = api.run(rule="bp", mode="fixed", error_bits=4, **TINY)
     assert rec["results"]["weights_sha256"] == r.weights_sha256
     assert rec["config"] == r.config.to_dict()
+
+
+def test_presets_and_limit_through_the_api(tmp_path) -> None:
+    assert "higgs" in api.config_presets()
+    cfg = api.make_config(preset="higgs", hidden=(16,))
+    assert cfg.data == "higgs" and cfg.output == "sigmoid" and cfg.hidden == (16,)
+    f = tmp_path / "c.toml"
+    f.write_text('preset = "higgs"\nepochs = 2\n')
+    assert api.load_config(f).hidden == (300,) * 5
+    with pytest.raises(api.ConfigError) as e:
+        api.make_config(preset="nope")
+    assert e.value.field == "preset"
+    with pytest.raises(api.ConfigError):
+        api.make_config(TrainConfig(), preset="higgs")
+    d = api.load_data("digits", limit=100)
+    assert d.x_train.shape[0] == 100
+    assert api.load_data(api.make_config(data="digits", limit=50)).x_train.shape[0] == 50
+
+
+def test_binary_run_reports_auc(tmp_path) -> None:
+    from test_higgs import write_higgs  # the tests' HIGGS-format file writer
+
+    write_higgs(tmp_path / "HIGGS.csv.gz", 2000, seed=1)
+    r = api.run(preset="higgs", data_dir=str(tmp_path), hidden=(16,), epochs=1, limit=1000,
+                chip="small")
+    assert 0.5 < r.test_auc <= 1.0 and r.history[0].test_auc == r.test_auc
+    assert json.loads(r.to_json())["results"]["test_auc"] == r.test_auc
+    assert api.run(**TINY).test_auc is None
