@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurosim.errors import ConfigError, DataError, NeuroSimError, NumericalError
+from neurosim.paper import RunFailed  # stdlib-only module: cheap to import
 
 if TYPE_CHECKING:  # only for annotations: these imports load numba
     import numpy as np
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # only for annotations: these imports load numba
     from neurosim.data import Dataset
     from neurosim.engine import Engine
     from neurosim.network import Formats
+    from neurosim.paper import ExperimentResult
     from neurosim.store import Store
     from neurosim.sweep import SweepSpec
     from neurosim.train import EpochStats, TrainResult
@@ -54,6 +56,7 @@ __all__ = [
     "NeuroSimError",
     "NumericalError",
     "Run",
+    "RunFailed",
     "chip_presets",
     "config_fields",
     "config_presets",
@@ -69,6 +72,8 @@ __all__ = [
     "make_config",
     "make_report",
     "open_store",
+    "run_paper",
+    "paper_experiments",
     "records",
     "results",
     "run",
@@ -712,3 +717,94 @@ def make_report(store: Store | str | Path, out_dir: str | Path = "report") -> Pa
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError("out", str(out_dir), "a directory (existing or to be created)")
     return _with_store(store, lambda st: _report(st, out_dir))
+
+
+# ------------------------------------------------------------------- paper
+def paper_experiments() -> list[str]:
+    """Names of the paper's experiments :func:`run_paper` can run (e.g. ``higgs``)."""
+    from neurosim.paper import EXPERIMENTS
+
+    return list(EXPERIMENTS)
+
+
+def run_paper(
+    experiment: str = "higgs",
+    out_dir: str | Path = "reports/paper",
+    *,
+    data_dir: str | Path | None = None,
+    quick: bool = False,
+    workers: int | None = None,
+    epochs: int | None = None,
+    limit: int | None = None,
+    mode: str | None = None,
+    data: str | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    skipped: list[tuple[str, str]] | None = None,
+) -> list[ExperimentResult]:
+    """Rerun one of the paper's experiments (or ``"all"``) and check its claims.
+
+    Each experiment trains its points through a resumable store and writes,
+    under ``out_dir/<experiment>/``, a figure (PNG, SVG), the runs as CSV, a
+    Markdown table of the paper's claims next to what was measured, and the
+    store (``<experiment>.db``; a rerun skips finished points).
+
+    Parameters
+    ----------
+    experiment : str
+        A name of :func:`paper_experiments`, or ``"all"``.
+    out_dir : str or Path
+        Parent directory of the outputs.
+    data_dir : str or Path, optional
+        Where the data files are (else ``$NEUROSIM_DATA``).
+    quick : bool
+        Tiny networks and subsets (seconds; what the tests run).
+    workers : int, optional
+        Worker processes (default: the CPU count).
+    epochs, limit : int, optional
+        Override the experiment's epochs and training subset size (samples).
+    mode : str, optional
+        Override the arithmetic: ``"fixed"`` (the experiments' default) or
+        ``"float"``.
+    data : str, optional
+        Override the data set (e.g. ``"fashion-mnist"``).
+    seed : int, optional
+        Override the seed (default 0).
+    progress : bool
+        Show a progress bar on stderr.
+    skipped : list, optional
+        With ``"all"``: experiments whose data set is missing are skipped and
+        appended here as ``(name, reason)`` instead of stopping the others.
+
+    Returns
+    -------
+    list of ExperimentResult
+        Per experiment: ``name``, ``out_dir``, ``files`` written, ``runs``
+        (dicts with ``rule``, ``no_derivative``, ``test_auc``,
+        ``test_accuracy``, ``energy_nj_per_sample``, ...) and ``claims``
+        (``statement``, ``measured``, ``holds``).
+
+    Raises
+    ------
+    ConfigError
+        Unknown experiment, `out_dir` not a directory, bad `workers` or a bad
+        override.
+    DataError
+        The experiment's data set is missing (the message says where to get it).
+    RunFailed
+        A training run failed (it stays in the store as failed).
+    """
+    from neurosim.paper import run_experiment
+
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ConfigError("out", str(out_dir), "a directory (existing or to be created)")
+    if workers is not None and (
+        not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
+    ):
+        raise ConfigError("workers", workers, "a positive integer")
+    given = (("epochs", epochs), ("limit", limit), ("mode", mode), ("data", data), ("seed", seed))
+    overrides = {k: v for k, v in given if v is not None}
+    return run_experiment(
+        experiment, out_dir, data_dir=None if data_dir is None else str(data_dir),
+        quick=quick, workers=workers, overrides=overrides, progress=progress, skipped=skipped,
+    )  # fmt: skip

@@ -348,28 +348,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_paper(args: argparse.Namespace) -> int:
     """``neurosim paper``: run an experiment, write figure, CSV and claims table."""
-    from pathlib import Path
-
-    from neurosim.errors import ConfigError
-    from neurosim.paper import RunFailed, run_experiment
-
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ConfigError("out", args.out, "a directory (existing or to be created)")
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError("workers", args.workers, "a positive integer")
-    overrides = {
-        k: v
-        for k in ("epochs", "limit", "mode", "data", "seed")
-        if (v := getattr(args, k)) is not None
-    }
     skipped: list[tuple[str, str]] = []
     try:
-        results = run_experiment(
+        results = api.run_paper(
             args.experiment, args.out, data_dir=args.data_dir, quick=args.quick,
-            workers=args.workers, overrides=overrides, progress=not args.no_progress,
-            skipped=skipped,
+            workers=args.workers, epochs=args.epochs, limit=args.limit, mode=args.mode,
+            data=args.data, seed=args.seed, progress=not args.no_progress, skipped=skipped,
         )  # fmt: skip
-    except RunFailed as e:
+    except api.RunFailed as e:
         print(f"neurosim: {e}", file=sys.stderr)
         return 1
     for r in results:

@@ -260,3 +260,30 @@ def test_binary_run_reports_auc(tmp_path) -> None:
     assert 0.5 < r.test_auc <= 1.0 and r.history[0].test_auc == r.test_auc
     assert json.loads(r.to_json())["results"]["test_auc"] == r.test_auc
     assert api.run(**TINY).test_auc is None
+
+
+def test_api_names_do_not_shadow_submodules() -> None:
+    # importing neurosim.<name> would replace a same-named API function on the package
+    for name in neurosim.__all__:
+        assert not (ROOT / "neurosim" / f"{name}.py").exists(), name
+    assert set(api.__all__) <= set(neurosim.__all__)
+
+
+def test_run_paper_checks_before_work_and_passes_overrides(tmp_path, monkeypatch) -> None:
+    import neurosim.paper
+
+    assert "higgs" in api.paper_experiments()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(api.ConfigError) as e:
+        api.run_paper("higgs", tmp_path / "file")
+    assert e.value.field == "out"
+    with pytest.raises(api.ConfigError) as e:
+        api.run_paper("higgs", tmp_path, workers=0)
+    assert e.value.field == "workers"
+    with pytest.raises(api.ConfigError) as e:
+        api.run_paper("cifar", tmp_path)
+    assert e.value.field == "experiment"
+    seen = {}
+    monkeypatch.setattr(neurosim.paper, "run_experiment", lambda *a, **k: seen.update(k) or [])
+    assert api.run_paper("higgs", tmp_path, epochs=1, mode="float", quick=True) == []
+    assert seen["overrides"] == {"epochs": 1, "mode": "float"} and seen["quick"] is True
