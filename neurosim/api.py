@@ -12,10 +12,10 @@ name here is also importable from the package itself::
     print(run.test_accuracy, run.energy_pj_per_sample)
     run.to_json("bp.json")
 
-    store = neurosim.run_sweep("reports/sweep-mnist5k.toml", "runs/widths.db")
-    rows = neurosim.results(store)                    # list of dicts
-    df = neurosim.results(store, dataframe=True)      # needs pandas
-    neurosim.make_report(store, "report/")
+    with neurosim.run_sweep("reports/sweep-mnist5k.toml", "runs/widths.db") as store:
+        rows = neurosim.results(store)                # list of dicts
+        df = neurosim.results(store, dataframe=True)  # needs pandas
+        neurosim.make_report(store, "report/")
 
 Importing this module is cheap (the numerical modules, numba among them, load
 on first use), so ``import neurosim`` and ``neurosim --help`` stay fast.
