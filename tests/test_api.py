@@ -287,3 +287,13 @@ def test_run_paper_checks_before_work_and_passes_overrides(tmp_path, monkeypatch
     monkeypatch.setattr(neurosim.paper, "run_experiment", lambda *a, **k: seen.update(k) or [])
     assert api.run_paper("higgs", tmp_path, epochs=1, mode="float", quick=True) == []
     assert seen["overrides"] == {"epochs": 1, "mode": "float"} and seen["quick"] is True
+
+
+def test_docs_cover_every_api_name() -> None:
+    guide = (ROOT / "docs" / "api.md").read_text()
+    reference = (ROOT / "docs" / "reference" / "api.md").read_text()
+    errors = {"ConfigError", "DataError", "NeuroSimError", "NumericalError", "RunFailed"}
+    for name in api.__all__:
+        assert f"`{name}" in guide, name
+        if name not in errors:
+            assert f"- {name}\n" in reference, name
