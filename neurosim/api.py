@@ -744,10 +744,11 @@ def run_paper(
 ) -> list[ExperimentResult]:
     """Rerun one of the paper's experiments (or ``"all"``) and check its claims.
 
-    Each experiment trains its points through a resumable store and writes,
-    under ``out_dir/<experiment>/``, a figure (PNG, SVG), the runs as CSV, a
-    Markdown table of the paper's claims next to what was measured, and the
-    store (``<experiment>.db``; a rerun skips finished points).
+    Each experiment writes, under ``out_dir/<experiment>/``, a figure (PNG,
+    SVG), its runs as CSV and a Markdown table of the paper's claims next to
+    what was measured. Training experiments go through a resumable store
+    (``<experiment>.db``; a rerun skips finished points); ``theory``
+    integrates the paper's small systems instead.
 
     Parameters
     ----------
