@@ -44,7 +44,7 @@ import numpy as np
 from neurosim import kernels, packets
 from neurosim.config import TrainConfig
 from neurosim.network import Formats
-from neurosim.rules import Rule
+from neurosim.rules import Rule, trained_layers
 
 Key = tuple[str, str, tuple]
 
@@ -287,19 +287,34 @@ class Accountant:
                         r = cfg.rank or 0
                         ops = r * nnz_src + n_i * r * self.samples
                     ops *= self.col_blocks[i] if self.col_blocks else 1
-                    c["feedback", "shift_add" if log else "mac",
-                      (fm.feedback.bits,) if log else (fm.feedback.bits, ew)] += ops
+                    if cfg.feedback_per_synapse:  # one C^h row per synapse, not per neuron
+                        ops *= sizes[i]
+                    c[
+                        "feedback",
+                        "shift_add" if log else "mac",
+                        (fm.feedback.bits,) if log else (fm.feedback.bits, ew),
+                    ] += ops
                     c["feedback", "sram_read", ("feedback",)] += ops * entry_bits
+                    if cfg.feedback_sign == "concordant":  # the sign bit of W^{h+1}
+                        c["feedback", "sram_read", ("weights",)] += ops
+                    if cfg.feedback_resample:  # a fresh C^h drawn and stored per minibatch
+                        n_src = sizes[L] if rule.source == "top" else sizes[i + 2]
+                        drawn = n_i * n_src * entry_bits * self.batches
+                        c["feedback", "rng", ()] += drawn
+                        c["feedback", "sram_write", ("feedback",)] += drawn
                 else:
-                    c["feedback", "shift_add" if log else "mac",
-                      (fm.weight.bits,) if log else (fm.weight.bits, ew)] += ops
+                    c[
+                        "feedback",
+                        "shift_add" if log else "mac",
+                        (fm.weight.bits,) if log else (fm.weight.bits, ew),
+                    ] += ops
                     c["feedback", "sram_read", ("weights",)] += ops * fm.weight.bits
                 if not cfg.no_derivative:
                     c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
                 if log:
                     c["feedback", "add", (ew,)] += n_i * self.samples  # log encoder
         # update: per-sample gradient accumulation, per-batch write-back
-        trained = range(L) if rule.trains_hidden else range(L - 1, L)
+        trained = trained_layers(rule, L, cfg.freeze)
         g = cfg.acc_bits
         for i in trained:
             n_in, n_out = sizes[i], sizes[i + 1]
@@ -311,28 +326,37 @@ class Accountant:
                 c["update", "mac", (ew, a_bits)] += ops
             c["update", "sram_read", ("grad",)] += ops * g
             c["update", "sram_write", ("grad",)] += ops * g
-            self._write_back(c, n_out * n_in, fm.weight.bits, engine_counts.get(
-                f"changed:W^{i + 1}", 0))
+            self._write_back(
+                c, n_out * n_in, fm.weight.bits, engine_counts.get(f"changed:W^{i + 1}", 0)
+            )
         if rule.adaptive:
             for i in range(L - 1):
                 n_src = sizes[L] if rule.source == "top" else sizes[i + 2]
                 n_i = sizes[i + 1]
                 nnz = self.nnz_msg["skip"] if rule.source == "top" else self.nnz_R[i + 1]
                 ops = nnz * n_i
-                c["update", "shift_add" if log else "mac",
-                  (g,) if log else (ew, fm.act.bits)] += ops
+                c["update", "shift_add" if log else "mac", (g,) if log else (ew, fm.act.bits)] += (
+                    ops
+                )
                 c["update", "sram_read", ("grad",)] += ops * g
                 c["update", "sram_write", ("grad",)] += ops * g
-                self._write_back(c, n_i * n_src, fm.feedback.bits,
-                                 engine_counts.get(f"changed:C^{i + 1}", 0), memory="feedback")
+                self._write_back(
+                    c,
+                    n_i * n_src,
+                    fm.feedback.bits,
+                    engine_counts.get(f"changed:C^{i + 1}", 0),
+                    memory="feedback",
+                )
         c["update", "rng", ()] += engine_counts.get("rng_bits", 0)
+        c["feedback", "rng", ()] += engine_counts.get("rng_bits:channel", 0)  # dropout masks
         if self.regenerated:
             # PRNG-regenerated feedback: every entry read is a fresh draw
             c["feedback", "rng", ()] += c.pop(("feedback", "sram_read", ("feedback",)), 0)
         return c
 
-    def _write_back(self, c: Counter, n: int, bits: int, changed: int,
-                    memory: str = "weights") -> None:
+    def _write_back(
+        self, c: Counter, n: int, bits: int, changed: int, memory: str = "weights"
+    ) -> None:
         g = self.cfg.acc_bits
         b = self.batches
         c["update", "sram_read", ("grad",)] += n * g * b

@@ -53,6 +53,10 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--feedback-mean", "feedback_mean", float, "mean added to dense C^h entries (0)"),
     ("--feedback-n", "feedback_n", int, "sparse C^h: ones per row, p = n/fan-in"),
     ("--rank", "rank", int, "lowrank C^h: rank of the truncated SVD"),
+    ("--freeze", "freeze", str, "layers (1-based, L = output) never updated, e.g. 5 or 4,5"),
+    ("--update-mode", "update_mode", str, "hidden updates: full (default), sign, magnitude"),
+    ("--feedback-sign", "feedback_sign", str, "C^h signs: random (default), concordant (rbp)"),
+    ("--channel-dropout", "channel_dropout", float, "drop each hidden error with this p (0)"),
     ("--packets", "packets", str, "error messages: dense (default) or event (non-zeros only)"),
     ("--chip", "chip", str, "chip preset (small, ref45 default, dfa65) or chip TOML file"),
     ("--seed", "seed", int, "seed of split, init, feedback and rounding (default 0)"),
@@ -84,6 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="drop f' from the hidden error",
     )
+    t.add_argument(
+        "--feedback-resample",
+        dest="feedback_resample",
+        action="store_const",
+        const=True,
+        default=None,
+        help="draw a fresh C^h for every minibatch",
+    )
+    t.add_argument(
+        "--feedback-per-synapse",
+        dest="feedback_per_synapse",
+        action="store_const",
+        const=True,
+        default=None,
+        help="no weight cooperation: a random feedback row per synapse (srbp, float)",
+    )
     t.add_argument("--preset", help="named defaults: higgs (5x300 tanh, sigmoid output)")
     t.add_argument("--config", help="TOML file of config fields (flags override it)")
     t.add_argument("--json", help="write the run's JSON record here")
@@ -110,13 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     sw.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    r = sub.add_parser("results", help="list the points of a result store",
-                       description="List a result store's points as a table, or export CSV.")
+    r = sub.add_parser(
+        "results",
+        help="list the points of a result store",
+        description="List a result store's points as a table, or export CSV.",
+    )
     r.add_argument("store", help="SQLite store written by neurosim sweep")
     r.add_argument("--csv", help="write every row and column as CSV to this file ('-': stdout)")
     r.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    rp = sub.add_parser("report", help="energy-versus-accuracy report of a result store",
-                        description="Write figures (PNG, SVG) and one self-contained HTML page.")
+    rp = sub.add_parser(
+        "report",
+        help="energy-versus-accuracy report of a result store",
+        description="Write figures (PNG, SVG) and one self-contained HTML page.",
+    )
     rp.add_argument("store", help="SQLite store written by neurosim sweep")
     rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
     rp.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -148,8 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(args: argparse.Namespace):
     """The run's config: defaults, then the TOML file, then flags."""
     given = {dest: getattr(args, dest) for _flag, dest, _t, _h in TRAIN_FLAGS}
-    if args.no_derivative:
-        given["no_derivative"] = True
+    for flag in ("no_derivative", "feedback_resample", "feedback_per_synapse"):
+        if getattr(args, flag):
+            given[flag] = True
     # a --preset flag wins over a preset named in the config file
     return api.make_config(args.config, preset=args.preset, **given)
 
@@ -283,11 +310,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{len(lines)} points of sweep {spec.name!r} (store {store}):")
         print("\n".join(lines))
         return 0
-    with api.run_sweep(spec, store, workers=args.workers, scheduler=args.scheduler,
-                       progress=not args.no_progress) as st:
+    with api.run_sweep(
+        spec, store, workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress
+    ) as st:
         s = st.summary
-    print(f"sweep {spec.name!r}: {s.total} points, {s.skipped} already stored, "
-          f"{s.done} run ok, {s.failed} failed, wall {s.wall_seconds:.1f} s; store {store}")
+    print(
+        f"sweep {spec.name!r}: {s.total} points, {s.skipped} already stored, "
+        f"{s.done} run ok, {s.failed} failed, wall {s.wall_seconds:.1f} s; store {store}"
+    )
     return 1 if s.failed else 0
 
 

@@ -25,6 +25,8 @@ from neurosim.tomlfile import read_toml
 ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
 OUTPUTS = ("softmax", "sigmoid", "linear")
 MODES = ("float", "fixed")
+UPDATE_MODES = ("full", "sign", "magnitude")
+FEEDBACK_SIGNS = ("random", "concordant")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Baldi, Sadowski and Whiteson (2014): 5 hidden layers of 300 tanh units on
@@ -119,6 +121,34 @@ class TrainConfig:
         Low-rank feedback: rank r of the truncated SVD.
     no_derivative : bool
         Drop f' from the hidden error (the paper's failing variant).
+    freeze : tuple of int
+        Layers (1-based, ``1 .. L``; ``L`` is the output layer) whose weights
+        are never updated: ``(L,)`` fixes the top layer and trains only the
+        ones below it.  Errors still travel through frozen layers.
+    update_mode : str
+        What the hidden layers' weight updates keep: ``full`` (default),
+        ``sign`` (each entry becomes ``+-2**t``, ``2**t`` the smallest power of
+        two at or above the layer's largest update: a 1-bit log-quantized
+        update) or ``magnitude`` (``|dW|``: the sign is dropped).  The top
+        layer always takes its full update.
+    feedback_resample : bool
+        Draw every C^h afresh (same format, distribution and mean) for every
+        minibatch instead of fixing it once.  Not with adaptive rules.
+    feedback_sign : str
+        ``random`` (default) or ``concordant``: every entry of C^h takes the
+        sign of the forward weight it mirrors, ``sign((W^{h+1})^T)``, at every
+        step (magnitudes from the C^h construction).  Chain rules with a
+        C^h shaped like ``(W^{h+1})^T`` only (rbp).
+    channel_dropout : float
+        Probability of dropping each hidden error component ``R^h_i`` of each
+        sample in the learning channel (resolved to 1/256; 8 random bits per
+        component).  A dropped component neither updates that neuron's
+        weights nor travels further down the chain.  No rescaling.
+    feedback_per_synapse : bool
+        No weight cooperation: each synapse ``W^h_ij`` receives its own
+        random feedback ``f'(S^h_i) sum_k C^h_ijk R^L_k`` instead of sharing
+        neuron ``i``'s error.  SRBP in float mode only (``C^h`` becomes an
+        ``(N_h, N_{h-1}, N_L)`` tensor).
     packets : str
         Error message encoding on the chip: ``dense`` (every component) or
         ``event`` (only non-zero components, each with its address).
@@ -164,6 +194,12 @@ class TrainConfig:
     feedback_n: int | None = None
     rank: int | None = None
     no_derivative: bool = False
+    freeze: tuple[int, ...] = ()
+    update_mode: str = "full"
+    feedback_resample: bool = False
+    feedback_sign: str = "random"
+    channel_dropout: float = 0.0
+    feedback_per_synapse: bool = False
     packets: str = "dense"
     chip: str = "ref45"
     seed: int = 0
@@ -215,6 +251,7 @@ class TrainConfig:
         """Plain mapping of every field (JSON/TOML-ready)."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
+        d["freeze"] = list(self.freeze)
         return d
 
     def changed(self) -> dict[str, Any]:
@@ -334,8 +371,48 @@ class TrainConfig:
                         f"an integer from 0 to {min(rows, cols)} for C of shape {(rows, cols)}"
                         f" (C^{i + 1})",
                     )
+        self._check_channel()
         _check_chip(self.chip)
         return self
+
+    def _check_channel(self) -> None:
+        """The learning-channel switches and the layers they may apply to."""
+        rule = RULES[self.rule]
+        n_layers = len(self.hidden) + 1
+        for i, h in enumerate(self.freeze):
+            _int_range(f"freeze[{i}]", h, 1, n_layers)
+        if len(set(self.freeze)) != len(self.freeze):
+            raise ConfigError("freeze", list(self.freeze), "distinct layer numbers")
+        _choice("update_mode", self.update_mode, UPDATE_MODES)
+        _choice("feedback_sign", self.feedback_sign, FEEDBACK_SIGNS)
+        if not (isinstance(self.channel_dropout, float) and 0.0 <= self.channel_dropout < 1.0):
+            raise ConfigError("channel_dropout", self.channel_dropout, "a probability in [0, 1)")
+        if self.channel_dropout and not rule.trains_hidden:
+            raise ConfigError("channel_dropout", self.channel_dropout, f"0 for {self.rule}")
+        if self.feedback_resample and not rule.uses_feedback:
+            raise ConfigError("feedback_resample", True, f"false for {self.rule} (no C^h)")
+        if self.feedback_resample and rule.adaptive:
+            raise ConfigError("feedback_resample", True, f"false for {self.rule} (C^h learns)")
+        if self.feedback_sign == "concordant" and not (
+            rule.uses_feedback and rule.source == "next" and not rule.adaptive
+        ):
+            raise ConfigError(
+                "feedback_sign", "concordant",
+                f"random for {self.rule}: sign concordance needs C^h shaped like "
+                "(W^{h+1})^T (rule rbp)",
+            )  # fmt: skip
+        if self.feedback_per_synapse:
+            if self.rule != "srbp":
+                raise ConfigError(
+                    "feedback_per_synapse", True, f"false for {self.rule} (srbp only)"
+                )
+            if self.mode != "float":
+                raise ConfigError("feedback_per_synapse", True, "false in fixed mode (float only)")
+            if self.feedback != "dense" or self.feedback_resample or self.channel_dropout:
+                raise ConfigError(
+                    "feedback_per_synapse", True,
+                    "false with non-dense, resampled or dropout feedback",
+                )  # fmt: skip
 
     def n_outputs(self) -> int:
         """Output units N_L for this data set and output (see :func:`output_units`)."""
@@ -352,22 +429,23 @@ def output_units(n_classes: int, output: str) -> int:
     return 1 if n_classes == 2 and output != "softmax" else n_classes
 
 
-def parse_hidden(value: str) -> tuple[int, ...]:
-    """Parse ``"100,100,100"`` into a tuple of widths (empty string: none)."""
+def parse_hidden(value: str, name: str = "hidden") -> tuple[int, ...]:
+    """Parse ``"100,100,100"`` into a tuple of integers (empty string: none);
+    errors name the field ``name``."""
     s = value.strip()
     if not s:
         return ()
     try:
         return tuple(int(v) for v in s.split(","))
     except ValueError:
-        raise ConfigError("hidden", value, "comma-separated positive integers") from None
+        raise ConfigError(name, value, "comma-separated positive integers") from None
 
 
 def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
     t = f.type if isinstance(f.type, str) else str(f.type)
-    if f.name == "hidden":
+    if f.name in ("hidden", "freeze"):
         if isinstance(value, str):
-            return parse_hidden(value)
+            return parse_hidden(value, f.name)
         if isinstance(value, (list, tuple)) and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):

@@ -40,16 +40,22 @@ from neurosim.network import (
     init_weights,
     softmax_float,
 )
-from neurosim.rules import Rule, feedback_shapes, get_rule
+from neurosim.rules import Rule, feedback_shapes, get_rule, trained_layers
 
 # purposes of the per-tile random streams (derive_key path)
 RNG_WEIGHT_UPDATE = 0
 RNG_FEEDBACK_UPDATE = 1
 
 
-def build_feedback(cfg: TrainConfig, rule: Rule, sizes: list[int]) -> list[np.ndarray]:
-    """Float learning-channel matrices ``C^h`` for every hidden layer."""
-    rng = np.random.default_rng([cfg.seed, 2])
+def build_feedback(
+    cfg: TrainConfig, rule: Rule, sizes: list[int], draw: int = 0
+) -> list[np.ndarray]:
+    """Float learning-channel matrices ``C^h`` for every hidden layer.
+
+    ``draw`` 0 is the run's fixed C^h; ``feedback_resample`` uses draw
+    ``k + 1`` for minibatch ``k`` (an independent stream per draw).
+    """
+    rng = np.random.default_rng([cfg.seed, 2] if draw == 0 else [cfg.seed, 2, draw])
     out = []
     for i, shape in enumerate(feedback_shapes(rule, sizes)):
         try:
@@ -67,6 +73,54 @@ def build_feedback(cfg: TrainConfig, rule: Rule, sizes: list[int]) -> list[np.nd
         except ConfigError as e:
             raise ConfigError(e.field, e.value, f"{e.allowed} (C^{i + 1})") from None
     return out
+
+
+def build_synapse_feedback(cfg: TrainConfig, sizes: list[int]) -> list[np.ndarray]:
+    """Per-synapse feedback tensors (no weight cooperation), float64.
+
+    ``C^h`` of shape ``(N_h, N_{h-1}, N_L)``: synapse ``W^h_ij`` hears the
+    output error through its own row ``C^h_ij``, drawn like a dense C^h row
+    (Glorot-scaled for an ``(N_h, N_L)`` matrix).
+    """
+    rng = np.random.default_rng([cfg.seed, 5])
+    L = len(sizes) - 1
+    out = []
+    for i in range(L - 1):
+        n_h, n_prev, n_top = sizes[i + 1], sizes[i], sizes[L]
+        m = make_feedback(rng, (n_h * n_prev, n_top), "dense", cfg.feedback_dist, 0.0)
+        # the Glorot scale of an (N_h, N_L) matrix, not of the stacked one
+        m *= math.sqrt((n_h * n_prev + n_top) / (n_h + n_top))
+        out.append((m + cfg.feedback_mean).reshape(n_h, n_prev, n_top))
+    return out
+
+
+DROPOUT_LEVELS = 256
+"""Resolution of ``channel_dropout``: one 8-bit random word per component."""
+
+
+def channel_keep(cfg: TrainConfig, step: int, layer: int, shape: tuple[int, int]) -> np.ndarray:
+    """Keep mask of the learning channel's dropout for one hidden layer.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        Its ``channel_dropout`` p (resolved to ``round(p * 256) / 256``) and seed.
+    step : int
+        Minibatch index of the run (0-based).
+    layer : int
+        0-based layer index ``i`` (the paper's ``h = i + 1``).
+    shape : (int, int)
+        ``(B, N_h)``.
+
+    Returns
+    -------
+    ndarray of bool, shape ``shape``
+        True where ``R^h`` is kept: an 8-bit word ``u`` is drawn per
+        component and ``u >= round(256 p)`` keeps it.
+    """
+    thr = min(DROPOUT_LEVELS - 1, round(cfg.channel_dropout * DROPOUT_LEVELS))
+    rng = np.random.default_rng([cfg.seed, 4, step, layer])
+    return rng.integers(0, DROPOUT_LEVELS, size=shape, dtype=np.int16) >= thr
 
 
 def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
@@ -125,6 +179,8 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
         elif rule.source == "next":
             messages[f"chain{i + 1}"] = src
         R[i] = ops.finish(i, p)
+        if ops.cfg.channel_dropout:
+            R[i] = ops.drop(i, R[i])
     return R, messages, sources
 
 
@@ -156,9 +212,20 @@ class Engine:
         """Set the epoch's learning rate ``lr * lr_decay**epoch``."""
         self.lr = self.cfg.lr * self.cfg.lr_decay**epoch
 
-    def trained_layers(self) -> range:
-        """Indices of the layers whose weights the rule updates."""
-        return range(self.L) if self.rule.trains_hidden else range(self.L - 1, self.L)
+    def drop(self, i: int, r: np.ndarray) -> np.ndarray:
+        """Learning-channel dropout: zero the dropped components of ``R^h`` in place."""
+        keep = channel_keep(self.cfg, self.step_index, i, r.shape)
+        self.counts["rng_bits:channel"] += 8 * keep.size
+        np.multiply(r, keep, out=r)
+        return r
+
+    def hidden_update_mode(self, i: int) -> str:
+        """``update_mode`` for layer ``i``: the top layer always takes ``full``."""
+        return self.cfg.update_mode if i < self.L - 1 else "full"
+
+    def trained_layers(self) -> list[int]:
+        """Indices of the layers whose weights the run updates (rule and ``freeze``)."""
+        return trained_layers(self.rule, self.L, self.cfg.freeze)
 
 
 class FloatEngine(Engine):
@@ -168,6 +235,12 @@ class FloatEngine(Engine):
         super().__init__(cfg, n_in, n_out)
         self.W = [w.astype(np.float32) for w in init_weights(cfg.seed, self.sizes)]
         self.C = [c.astype(np.float32) for c in build_feedback(cfg, self.rule, self.sizes)]
+        self._C_mag = [np.abs(c) for c in self.C]  # sign-concordant: magnitudes
+        self.C3 = (
+            [c.astype(np.float32) for c in build_synapse_feedback(cfg, self.sizes)]
+            if cfg.feedback_per_synapse
+            else []
+        )
         self.lq = LogQuantizer(cfg.error_bits, cfg.error_alpha_log2) if cfg.error_bits else None
         self._ws = kernels.Workspace()
 
@@ -202,11 +275,20 @@ class FloatEngine(Engine):
             raise FloatingPointError("non-finite output")
         r_top = self._q(t - out)
         self._A, self._S = A, S
+        self._channel_step()
         R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
+            mode = self.hidden_update_mode(i)
+            if self.C3 and i < self.L - 1:
+                self.W[i] += self._synapse_grad(i, r_top) * scale
+                continue
+            if mode != "full":
+                d = (R[i].T @ A[i]) * scale
+                self.W[i] += self._sign_only(d) if mode == "sign" else np.abs(d)
+                continue
             # the gradient in a kept buffer: a fresh (N_out, N_in) temporary
             # every step would go back to the OS and fault in again
             dw = self._ws.get(f"gW{i}", (R[i].shape[1], A[i].shape[1]),
@@ -224,6 +306,36 @@ class FloatEngine(Engine):
                 self.C[i] += self._update_q((A[i + 1].T @ src) * scale)
         self.step_index += 1
         return out
+
+    def _channel_step(self) -> None:
+        """This minibatch's C^h: redrawn (``feedback_resample``) and/or with
+        the signs of the current forward weights (``feedback_sign``)."""
+        cfg = self.cfg
+        if cfg.feedback_resample:
+            fresh = build_feedback(cfg, self.rule, self.sizes, self.step_index + 1)
+            self.C = [c.astype(np.float32) for c in fresh]
+            self._C_mag = [np.abs(c) for c in self.C]
+        if cfg.feedback_sign == "concordant":
+            self.C = [m * np.sign(self.W[i + 1].T) for i, m in enumerate(self._C_mag)]
+
+    @staticmethod
+    def _sign_only(d: np.ndarray) -> np.ndarray:
+        """``sign(d) * 2**t``, ``2**t`` the smallest power of two >= max |d|."""
+        m = float(np.abs(d).max())
+        if m == 0.0:
+            return d
+        return (np.sign(d) * 2.0 ** math.ceil(math.log2(m))).astype(np.float32)
+
+    def _synapse_grad(self, i: int, r_top: np.ndarray) -> np.ndarray:
+        """Batch-summed update of ``W^h`` without weight cooperation:
+        ``sum_b f'(S_bi) (sum_k C_ijk R_bk) O_bj`` (float32, ``(N_h, N_{h-1})``)."""
+        c = self.C3[i]
+        n_h, n_prev, n_top = c.shape
+        e = (r_top @ c.reshape(n_h * n_prev, n_top).T).reshape(-1, n_h, n_prev)
+        if not self.cfg.no_derivative:
+            e *= deriv_float(self.cfg.act, self._S[i], self._A[i + 1])[:, :, None]
+        e *= self._A[i][:, None, :]
+        return e.sum(axis=0)
 
     def _update_q(self, d: np.ndarray) -> np.ndarray:
         k = self.cfg.update_bits
@@ -286,6 +398,7 @@ class FixedEngine(Engine):
             self.C = [self._C_all[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
         else:
             self.C = qs
+        self._C_mag = [np.abs(c) for c in self.C]  # sign-concordant: magnitudes
         # float64 copies of W^h for layers whose forward products are float64
         # BLAS in practice (wide weights); the update unit writes both copies.
         # Elsewhere a product that needs float64 casts on the spot.
@@ -314,8 +427,11 @@ class FixedEngine(Engine):
             else None
         )
         if self.lq:
-            self._log = (cfg.error_bits, self.lq.top, *kernels.log_table(
-                cfg.error_bits, self.lq.top, self.lq.emax))
+            self._log = (
+                cfg.error_bits,
+                self.lq.top,
+                *kernels.log_table(cfg.error_bits, self.lq.top, self.lq.emax),
+            )
             # log-coded errors are +-2**l, top - emax <= l <= top: every error
             # is a multiple of the finest level (the quantum of their products)
             self._r_max = float(1 << self.lq.top)
@@ -403,8 +519,11 @@ class FixedEngine(Engine):
                     # only the input columns with a non-zero entry, and the
                     # rows of W^T they multiply (dropped terms are exact zeros)
                     idx, a = cols
-                    wt = self._WT0 if bound < kernels.F32_EXACT or self._W64T0 is None else (
-                        self._W64T0)
+                    wt = (
+                        self._WT0
+                        if bound < kernels.F32_EXACT or self._W64T0 is None
+                        else (self._W64T0)
+                    )
                     rows = ws.get("WT0c", (a.shape[1], wt.shape[1]), wt.dtype)
                     kernels.gather_rows(wt, idx, rows)
                     acc = kernels.product_into(a, rows, rows, bound, ws, k_acc)
@@ -425,9 +544,7 @@ class FixedEngine(Engine):
                     acc, sh, lut.qmin, lut.qmax, luts.out, luts.out, out, out, False
                 )
             elif cfg.output == "softmax":
-                n2 = kernels.softmax_kernel(
-                    acc, sh, lut.qmin, lut.qmax, luts.exp, fm.out.frac, out
-                )
+                n2 = kernels.softmax_kernel(acc, sh, lut.qmin, lut.qmax, luts.exp, fm.out.frac, out)
             else:
                 sh = self._acc_fmt[i].frac - fm.out.frac
                 n2 = kernels.requant_kernel(acc, sh, fm.out.qmin, fm.out.qmax, out)
@@ -484,12 +601,34 @@ class FixedEngine(Engine):
         self._cols = self._input_columns(a0)
         A, D = self.forward(a0, ws=ws, cols=self._cols)
         self._D = D
+        self._channel_step()
         R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
         self._apply_updates(A, R, x.shape[0])
         self.step_index += 1
         return self.fm.out.to_real(A[-1])
+
+    def feedback_codes(self, draw: int) -> list[np.ndarray]:
+        """C^h codes of a ``feedback_resample`` draw (see :func:`build_feedback`);
+        saturations are counted as ``sat:C^h:resample``."""
+        out = []
+        for i, c in enumerate(build_feedback(self.cfg, self.rule, self.sizes, draw)):
+            q, n = self.fm.feedback.quantize(c)
+            self.counts[f"sat:C^{i + 1}:resample"] += n
+            out.append(q.astype(np.float32))
+        return out
+
+    def _channel_step(self) -> None:
+        """This minibatch's C^h codes (resampled and/or sign-concordant), in place."""
+        cfg = self.cfg
+        if cfg.feedback_resample:
+            for c, q in zip(self.C, self.feedback_codes(self.step_index + 1), strict=True):
+                np.copyto(c, q)
+            self._C_mag = [np.abs(c) for c in self.C]
+        if cfg.feedback_sign == "concordant":
+            for i, m in enumerate(self._C_mag):
+                np.multiply(m, np.sign(self.W[i + 1].T), out=self.C[i])
 
     def _apply_updates(self, A: list, R: list, batch: int) -> None:
         fm, cfg, ws = self.fm, self.cfg, self._ws
@@ -498,6 +637,10 @@ class FixedEngine(Engine):
         for i in self.trained_layers():
             src_fmt = fm.inp if i == 0 else fm.act
             shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
+            mode = self.hidden_update_mode(i)
+            if mode != "full":
+                self._update_mode(i, A, R, mult, shift, mode)
+                continue
             if i == 0 and stoch and not cfg.update_bits and shift > 0:
                 self._update_first(A[0], R[0], mult, shift)
                 continue
@@ -536,6 +679,25 @@ class FixedEngine(Engine):
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
                 self.counts["rng_bits"] += bits
+
+    def _update_mode(self, i: int, A: list, R: list, mult: int, shift: int, mode: str) -> None:
+        """Sign-only (a 1-bit log-quantized update) or magnitude-only (``|g|``)
+        update of hidden layer ``i`` through the general update unit."""
+        fm, cfg = self.fm, self.cfg
+        src_fmt = fm.inp if i == 0 else fm.act
+        g = self._grad(R[i].T, A[i], self._r_max, src_fmt.max_abs, f"gW{i}")
+        if mode == "magnitude":
+            np.abs(g, out=g)
+        sat, changed, bits = kernels.apply_update(
+            self.W[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic", self.w_keys[i],
+            self.step_index * self.W[i].size, 1 if mode == "sign" else cfg.update_bits,
+            self._W64[i] if i else None,
+        )  # fmt: skip
+        if i == 0 and self._W64T0 is not None:  # W^1 is a view: refresh its copy
+            np.copyto(self._W64T0, self._WT0)
+        self.counts[f"sat:W^{i + 1}"] += sat
+        self.counts[f"changed:W^{i + 1}"] += changed
+        self.counts["rng_bits"] += bits
 
     def _update_first(self, a0: np.ndarray, r: np.ndarray, mult: int, shift: int) -> None:
         # W^1 stored transposed: the gradient W^T rows are a0^T @ R^1, only

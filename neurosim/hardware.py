@@ -19,7 +19,7 @@ from hw_models.mapping import Mapping, map_network
 from neurosim.accounting import Accountant
 from neurosim.config import TrainConfig
 from neurosim.network import Formats
-from neurosim.rules import Rule, feedback_shapes
+from neurosim.rules import Rule, feedback_shapes, trained_layers
 
 PHASES = ("forward", "transport", "feedback", "update")
 
@@ -55,8 +55,9 @@ def unit_energy_pj(key: tuple, cfg: TrainConfig, chip: Chip, table) -> float:
     node = chip.node_nm
     fm = Formats.from_config(cfg)
     if action == "mac":
-        return table.energy_pj("mac", node, a_bits=detail[0], b_bits=detail[1],
-                               acc_bits=cfg.acc_bits)
+        return table.energy_pj(
+            "mac", node, a_bits=detail[0], b_bits=detail[1], acc_bits=cfg.acc_bits
+        )
     if action == "mult":
         return table.energy_pj("mult", node, a_bits=detail[0], b_bits=detail[1])
     if action in ("add", "shift_add"):
@@ -99,8 +100,9 @@ def _timing_inputs(cfg: TrainConfig, sizes: list[int], chip: Chip, acct: Account
     return layers, ct
 
 
-def cycles(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip,
-           acct: Accountant) -> dict[str, float]:
+def cycles(
+    cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip, acct: Accountant
+) -> dict[str, float]:
     """Mean cycles per training sample and per inference, from the run's messages.
 
     Each distinct tuple of per-sample message sizes is scheduled once and
@@ -122,7 +124,8 @@ def cycles(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip,
         for k in ("train", "forward", "backward", "inference"):
             tot[k] += c[k] * count
         n += count
-    upd = timing.batch_update_cycles(layers, ct, timing.trained_layers(rule, len(layers)))
+    trained = [i + 1 for i in trained_layers(rule, len(layers), cfg.freeze)]
+    upd = timing.batch_update_cycles(layers, ct, trained)
     per = {k: tot[k] / n for k in ("forward", "backward", "inference")}
     per["update"] = upd * acct.batches / max(1, acct.samples)
     per["train"] = tot["train"] / n + per["update"]
@@ -203,9 +206,15 @@ def hardware_report(
             "forward": mapping.weight_memory_bits,
             "feedback": mapping.feedback_memory_bits,
             "per_tile": [
-                {"layer": b.layer, "row_block": b.row_block, "col_block": b.col_block,
-                 "forward": b.weight_memory_bits, "feedback": b.feedback_memory_bits}
-                for lay in mapping.layers for b in lay.blocks
+                {
+                    "layer": b.layer,
+                    "row_block": b.row_block,
+                    "col_block": b.col_block,
+                    "forward": b.weight_memory_bits,
+                    "feedback": b.feedback_memory_bits,
+                }
+                for lay in mapping.layers
+                for b in lay.blocks
             ],  # fmt: skip
         },
         "area_mm2": chip.area_mm2(),

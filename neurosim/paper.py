@@ -378,6 +378,164 @@ def _adaptive_claims(runs: dict) -> list[Claim]:
     ]  # fmt: skip
 
 
+DROPOUT_P = (0.0, 0.1, 0.25, 0.5)
+
+
+def _dropout_variants(cfg: Any) -> list[Variant]:
+    out = [Variant(f"{_rule_label(r)} p={p}", {"rule": r, "channel_dropout": p},
+                   _rule_label(r), p)
+           for r in ("srbp", "rbp") for p in DROPOUT_P]  # fmt: skip
+    out.append(Variant("top-only", {"rule": "top-only", "channel_dropout": 0.0}))
+    return out
+
+
+def _dropout_claims(runs: dict) -> list[Claim]:
+    labels = [f"{r} p={p}" for r in ("SRBP", "RBP") for p in DROPOUT_P if p]
+    gaps = {lab: _score(runs[lab]) - _score(runs[lab.split()[0] + " p=0.0"]) for lab in labels}
+    worst = min(gaps, key=gaps.get)
+    return [
+        _above(runs, labels, "top-only",
+               "RBP and SRBP learn with dropout in the learning channel"),
+        Claim("Dropout in the learning channel has no large impact (within 2 points of p = 0)",
+              ", ".join(f"{lab} {g:+.4f}" for lab, g in gaps.items()) + f"; worst {worst}",
+              all(g >= -CLEAR for g in gaps.values())),
+    ]  # fmt: skip
+
+
+def _resampled_variants(cfg: Any) -> list[Variant]:
+    out = []
+    for r in ("srbp", "rbp"):
+        out.append(Variant(f"{_rule_label(r)} fixed C", {"rule": r, "feedback_resample": False}))
+        out.append(Variant(f"{_rule_label(r)} resampled", {"rule": r, "feedback_resample": True}))
+    out.append(Variant("RBP resampled, sign-concordant",
+                       {"rule": "rbp", "feedback_resample": True,
+                        "feedback_sign": "concordant"}))  # fmt: skip
+    out.append(Variant("top-only", {"rule": "top-only"}))
+    return out
+
+
+def _resampled_claims(runs: dict) -> list[Claim]:
+    top = _score(runs["top-only"])
+    res = {r: _score(runs[f"{r} resampled"]) for r in ("SRBP", "RBP")}
+    return [
+        Claim("Zero-mean C^h resampled every minibatch is poor, similar to top-only "
+              "(within 2 points of it)",
+              ", ".join(f"{r} {_f(a)}" for r, a in res.items()) + f"; top-only {_f(top)}",
+              all(abs(a - top) <= CLEAR for a in res.values())),
+        _above(runs, ["SRBP fixed C", "RBP fixed C"], "top-only",
+               "The same C^h held fixed learns"),
+    ]  # fmt: skip
+
+
+def _concordant_variants(cfg: Any) -> list[Variant]:
+    return [
+        Variant("RBP random signs", {"rule": "rbp"}),
+        Variant("RBP sign-concordant", {"rule": "rbp", "feedback_sign": "concordant"}),
+        Variant("RBP sign-concordant, resampled",
+                {"rule": "rbp", "feedback_sign": "concordant", "feedback_resample": True}),
+        Variant("BP", {"rule": "bp"}),
+        Variant("top-only", {"rule": "top-only"}),
+    ]
+
+
+def _concordant_claims(runs: dict) -> list[Claim]:
+    return [
+        _above(runs, ["RBP sign-concordant"], "top-only",
+               "RBP with C^h sign-concordant with the forward weights learns"),
+        _above(runs, ["RBP sign-concordant, resampled"], "top-only",
+               "It learns even with magnitudes redrawn every minibatch (signs carry it)"),
+    ]  # fmt: skip
+
+
+def _sign_variants(cfg: Any) -> list[Variant]:
+    out = [Variant(f"{_rule_label(r)} {m}", {"rule": r, "update_mode": m})
+           for r in ("srbp", "rbp") for m in ("full", "sign", "magnitude")]  # fmt: skip
+    out.append(Variant("top-only", {"rule": "top-only", "update_mode": "full"}))
+    return out
+
+
+def _sign_claims(runs: dict) -> list[Claim]:
+    top = _score(runs["top-only"])
+    mag = {r: _score(runs[f"{r} magnitude"]) for r in ("SRBP", "RBP")}
+    return [
+        Claim("Keeping only the magnitude of the hidden updates (no sign) does not learn: "
+              "no better than top-only",
+              ", ".join(f"{r} {_f(a)}" for r, a in mag.items()) + f"; top-only {_f(top)}",
+              all(a <= top + NEAR for a in mag.values())),
+        _above(runs, ["SRBP sign", "RBP sign"], "top-only",
+               "Keeping only the sign (a 1-bit update, the precision result) still learns"),
+    ]  # fmt: skip
+
+
+def _cooperation_variants(cfg: Any) -> list[Variant]:
+    return [
+        Variant("SRBP", {"rule": "srbp", "feedback_per_synapse": False}),
+        Variant("SRBP per synapse", {"rule": "srbp", "feedback_per_synapse": True}),
+        Variant("top-only", {"rule": "top-only", "feedback_per_synapse": False}),
+    ]
+
+
+def _cooperation_claims(runs: dict) -> list[Claim]:
+    top, ps = _score(runs["top-only"]), _score(runs["SRBP per synapse"])
+    return [
+        Claim("A separate random feedback weight per synapse (no weight cooperation) does "
+              "not learn: no better than top-only",
+              f"per synapse {_f(ps)}; top-only {_f(top)}; SRBP {_f(_score(runs['SRBP']))}",
+              ps <= top + NEAR),
+    ]  # fmt: skip
+
+
+def _fixed_layers_variants(cfg: Any) -> list[Variant]:
+    L = len(cfg.hidden) + 1
+    out = []
+    for r in ("srbp", "rbp", "bp"):
+        out.append(Variant(f"{_rule_label(r)} top fixed", {"rule": r, "freeze": [L]}))
+        out.append(Variant(f"{_rule_label(r)} top two fixed", {"rule": r, "freeze": [L - 1, L]}))
+        out.append(Variant(f"{_rule_label(r)} all trained", {"rule": r, "freeze": []}))
+    out.append(Variant("top-only", {"rule": "top-only", "freeze": []}))
+    return out
+
+
+def _fixed_layers_claims(runs: dict) -> list[Claim]:
+    top = _score(runs["top-only"])
+    fixed = [f"{r} {w} fixed" for r in ("SRBP", "RBP") for w in ("top", "top two")]
+    return [
+        Claim("Fixing the top layer(s) and training the lower ones with RBP or SRBP does not "
+              "learn: no better than top-only",
+              ", ".join(f"{lab} {_f(_score(runs[lab]))}" for lab in fixed)
+              + f"; top-only {_f(top)}",
+              all(_score(runs[lab]) <= top + NEAR for lab in fixed)),
+        _above(runs, ["BP top fixed"], "top-only",
+               "Unlike gradient descent: BP with the top layer fixed still learns"),
+    ]  # fmt: skip
+
+
+UPDATE_BITS = tuple(range(1, 9))
+
+
+def _update_bits_variants(cfg: Any) -> list[Variant]:
+    out = [Variant(f"SRBP {b}-bit dW", {"rule": "srbp", "update_bits": b}, "SRBP", b)
+           for b in UPDATE_BITS]  # fmt: skip
+    out.append(Variant("SRBP full dW", {"rule": "srbp", "update_bits": 0}))
+    out.append(Variant("top-only", {"rule": "top-only", "update_bits": 0}))
+    return out
+
+
+def _update_bits_claims(runs: dict) -> list[Claim]:
+    acc = {b: _score(runs[f"SRBP {b}-bit dW"]) for b in UPDATE_BITS}
+    top = _score(runs["top-only"])
+    worst = max(acc[b + 1] - acc[b] for b in UPDATE_BITS[:-1])
+    return [
+        Claim("With 1-bit weight updates SRBP still beats top-only",
+              f"1 bit {_f(acc[1])}; top-only {_f(top)}", acc[1] >= top + CLEAR),
+        Claim(f"Limiting the precision of the weight updates degrades gracefully: one bit "
+              f"less never costs more than {STEP * 100:.0f} points",
+              f"largest one-bit loss {worst:+.4f}; "
+              + ", ".join(f"{b}: {_f(acc[b])}" for b in UPDATE_BITS),
+              worst <= STEP),
+    ]  # fmt: skip
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in [
@@ -394,6 +552,20 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment("activations", "Hidden activations", _act_variants, _act_claims),
         Experiment("adaptive", "Adaptive learning channels (ARBP, ASRBP)",
                    _adaptive_variants, _adaptive_claims),
+        Experiment("update-bits", "Log-quantized weight updates (SRBP)",
+                   _update_bits_variants, _update_bits_claims, x_label="weight update bits"),
+        Experiment("dropout", "Dropout in the learning channel", _dropout_variants,
+                   _dropout_claims, x_label="dropout probability p"),
+        Experiment("resampled", "Feedback resampled every minibatch", _resampled_variants,
+                   _resampled_claims),
+        Experiment("sign-concordant", "Sign-concordant feedback (RBP)", _concordant_variants,
+                   _concordant_claims),
+        Experiment("sign-magnitude", "Sign-only and magnitude-only hidden updates",
+                   _sign_variants, _sign_claims),
+        Experiment("weight-cooperation", "Per-synapse feedback: no weight cooperation (float)",
+                   _cooperation_variants, _cooperation_claims, settings=dict(mode="float")),
+        Experiment("fixed-layers", "Fixed top layers, lower layers trained", _fixed_layers_variants,
+                   _fixed_layers_claims),
         Experiment("theory", "Convergence of the small systems the paper analyses",
                    lambda cfg: [], lambda runs: [], runner=lambda out, quick: _theory(out, quick)),
         Experiment("higgs", "HIGGS: rules with and without f′ (AUC)", _higgs_variants,

@@ -17,7 +17,7 @@ from collections import Counter
 
 import numpy as np
 
-from neurosim.engine import FixedEngine
+from neurosim.engine import FixedEngine, build_feedback, channel_keep
 from neurosim.fixedpoint import (
     FixedFormat,
     ref_log_quantize,
@@ -26,6 +26,7 @@ from neurosim.fixedpoint import (
     ref_saturate,
     ref_shift_nearest,
 )
+from neurosim.rules import trained_layers
 
 
 class ReferenceEngine:
@@ -43,8 +44,10 @@ class ReferenceEngine:
         self.rule = fast.rule
         self.fm = fast.fm
         self.L = fast.L
+        self.sizes = list(fast.sizes)
         self.W = [[[int(v) for v in row] for row in w] for w in fast.W]
         self.C = [[[int(v) for v in row] for row in c] for c in fast.C]
+        self.C_mag = [[[abs(v) for v in row] for row in c] for c in self.C]
         self.f = [int(v) for v in fast.luts.f]
         self.df = [int(v) for v in fast.luts.df]
         self.fout = None if fast.luts.out is None else [int(v) for v in fast.luts.out]
@@ -118,11 +121,17 @@ class ReferenceEngine:
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> None:
         """One minibatch step, sample by sample, then the update."""
         fm, cfg, rule, L = self.fm, self.cfg, self.rule, self.L
-        trained = range(L) if rule.trains_hidden else range(L - 1, L)
+        trained = trained_layers(rule, L, cfg.freeze)
         G = {i: np.zeros((len(self.W[i]), len(self.W[i][0])), dtype=object) for i in trained}
         GC = {i: np.zeros((len(c), len(c[0])), dtype=object) for i, c in enumerate(self.C)}
         m_fmt = fm.weight if rule.matrix == "W" else fm.feedback
         pfrac = fm.error.frac + m_fmt.frac
+        self._channel_step()
+        keep = {}
+        if cfg.channel_dropout and rule.trains_hidden:
+            for i in range(L - 1):
+                keep[i] = channel_keep(cfg, self.step_index, i, (x.shape[0], len(self.W[i])))
+                self.counts["rng_bits:channel"] += 8 * keep[i].size
         for b in range(x.shape[0]):
             A, D = self.forward_sample(x[b])
             r_top = []
@@ -163,6 +172,8 @@ class ReferenceEngine:
                         else:
                             v = ref_shift_nearest(v * D[i][j], frac + fm.deriv.frac - fm.error.frac)
                         r.append(self._logq(self._sat(v, fm.error, f"sat:R^{i + 1}")))
+                    if i in keep:  # learning-channel dropout
+                        r = [v if keep[i][b, j] else 0 for j, v in enumerate(r)]
                     R[i] = r
             for i in trained:
                 G[i] += np.outer(np.array(R[i], dtype=object), np.array(A[i], dtype=object))
@@ -174,17 +185,60 @@ class ReferenceEngine:
         for i in trained:
             src_fmt = fm.inp if i == 0 else fm.act
             shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
-            self._update(self.W[i], G[i], mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}")
+            mode = cfg.update_mode if i < L - 1 else "full"
+            g = np.abs(G[i]) if mode == "magnitude" else G[i]
+            k = 1 if mode == "sign" else cfg.update_bits
+            self._update(self.W[i], g, mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}", k)
         if rule.adaptive:
             for i in range(L - 1):
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
                 self._update(
-                    self.C[i], GC[i], mult, shift, fm.feedback, self.c_keys[i], f"C^{i + 1}"
+                    self.C[i],
+                    GC[i],
+                    mult,
+                    shift,
+                    fm.feedback,
+                    self.c_keys[i],
+                    f"C^{i + 1}",
+                    cfg.update_bits,
                 )
         self.step_index += 1
 
+    def _channel_step(self) -> None:
+        """C^h for this minibatch: a fresh draw, and/or the forward weights' signs."""
+        cfg, fm = self.cfg, self.fm
+        if cfg.feedback_resample:
+            fresh = build_feedback(cfg, self.rule, self.sizes, self.step_index + 1)
+            self.C = []
+            for i, c in enumerate(fresh):
+                rows = []
+                for row in c:
+                    codes = []
+                    for v in row:
+                        q, n = ref_quantize(float(v), fm.feedback)
+                        self.counts[f"sat:C^{i + 1}:resample"] += n
+                        codes.append(q)
+                    rows.append(codes)
+                self.C.append(rows)
+            self.C_mag = [[[abs(v) for v in row] for row in c] for c in self.C]
+        if cfg.feedback_sign == "concordant":
+            for i, m in enumerate(self.C_mag):
+                wn = self.W[i + 1]  # C^h mirrors (W^{h+1})^T
+                self.C[i] = [
+                    [mag * ((wn[k][j] > 0) - (wn[k][j] < 0)) for k, mag in enumerate(row)]
+                    for j, row in enumerate(m)
+                ]
+
     def _update(
-        self, w: list, g: np.ndarray, mult: int, shift: int, fmt: FixedFormat, key: int, name: str
+        self,
+        w: list,
+        g: np.ndarray,
+        mult: int,
+        shift: int,
+        fmt: FixedFormat,
+        key: int,
+        name: str,
+        k: int,
     ) -> None:
         cfg = self.cfg
         cols = len(w[0])
@@ -202,7 +256,6 @@ class ReferenceEngine:
                     self.counts["rng_bits"] += shift
                 else:
                     d[r, c] = ref_shift_nearest(v, shift)
-        k = cfg.update_bits
         mx = max(abs(v) for v in d.values())
         if k and mx:
             top = (mx - 1).bit_length()  # smallest t with 2**t >= mx

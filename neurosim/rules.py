@@ -103,3 +103,24 @@ def feedback_shapes(rule: Rule, sizes: list[int]) -> list[tuple[int, int]]:
         return []
     L = len(sizes) - 1
     return [(sizes[h], sizes[L] if rule.source == "top" else sizes[h + 1]) for h in range(1, L)]
+
+
+def trained_layers(rule: Rule, n_layers: int, freeze: tuple[int, ...] = ()) -> list[int]:
+    """0-based indices of the weight layers a run updates.
+
+    Parameters
+    ----------
+    rule : Rule
+        The learning rule (top-only trains only the output layer).
+    n_layers : int
+        Weight layers ``L``.
+    freeze : tuple of int
+        1-based layers held fixed (the ``freeze`` config field).
+
+    Returns
+    -------
+    list of int
+        Ascending indices ``i`` (layer ``h = i + 1``).
+    """
+    first = 0 if rule.trains_hidden else n_layers - 1
+    return [i for i in range(first, n_layers) if i + 1 not in freeze]

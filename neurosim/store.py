@@ -79,7 +79,7 @@ def config_columns() -> list[tuple[str, str]]:
     out = []
     for f in dataclasses.fields(TrainConfig):
         t = f.type if isinstance(f.type, str) else str(f.type)
-        if f.name == "hidden" or t.startswith("str"):
+        if f.name in ("hidden", "freeze") or t.startswith("str"):
             sql = "TEXT"
         elif t.startswith("int") or t == "bool":
             sql = "INTEGER"

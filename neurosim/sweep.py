@@ -264,9 +264,24 @@ def load_spec(path: str | Path) -> SweepSpec:
     return SweepSpec.from_dict(read_toml(path), name=Path(path).stem)
 
 
+ID_NEUTRAL: dict[str, Any] = {
+    "freeze": [],
+    "update_mode": "full",
+    "feedback_resample": False,
+    "feedback_sign": "random",
+    "channel_dropout": 0.0,
+    "feedback_per_synapse": False,
+}
+"""Fields added after stores existed, with the value that leaves a run as it
+was: at that value a field is left out of the point id, so adding a field
+does not re-run the points of existing stores."""
+
+
 def point_id(cfg: TrainConfig) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``cfg.to_dict()``."""
-    text = json.dumps(cfg.to_dict(), sort_keys=True, separators=(",", ":"))
+    """SHA-256 (hex) of the canonical JSON of ``cfg.to_dict()``, without the
+    fields of :data:`ID_NEUTRAL` that hold their neutral value."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in ID_NEUTRAL or v != ID_NEUTRAL[k]}
+    text = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -106,7 +106,7 @@ def test_round_trip_of_real_records(tmp_path, records):
         assert row["sweep"] == "s1" and row["swept"] == "rule,weight_bits"
         assert row["created_at"]
         for k, v in rec["config"].items():
-            assert row[k] == (",".join(map(str, v)) if k == "hidden" else v), k
+            assert row[k] == (",".join(map(str, v)) if k in ("hidden", "freeze") else v), k
         assert row["hidden"] == "16"
         hw = rec["hardware"]
         assert row["test_accuracy"] == rec["results"]["test_accuracy"]
