@@ -15,8 +15,13 @@ from neurosim.paper import (
     EXPERIMENTS,
     QUICK,
     Variant,
+    _cooperation_claims,
+    _dropout_claims,
     _error_bits_claims,
+    _fixed_layers_claims,
+    _resampled_claims,
     _rules_claims,
+    _sign_claims,
     _sparsity_claims,
     run_experiment,
 )
@@ -95,6 +100,46 @@ def test_claims_hold_and_fail_on_hand_made_numbers() -> None:
     sp = {f"sparse n={n}": 0.85 for n in range(11)} | {"sparse n=0": 0.7, "sparse n=10": 0.7}
     assert all(c.holds for c in _sparsity_claims(_fake(sp | {"dense SRBP": 0.86,
                                                              "top-only": 0.7})))  # fmt: skip
+
+
+def test_channel_claims_on_hand_made_numbers() -> None:
+    drop = {f"{r} p={p}": 0.85 for r in ("SRBP", "RBP") for p in (0.0, 0.1, 0.25, 0.5)}
+    assert [c.holds for c in _dropout_claims(_fake(drop | {"top-only": 0.7}))] == [True, True]
+    drop |= {"RBP p=0.5": 0.82}  # 3 points below p = 0: a large impact
+    assert [c.holds for c in _dropout_claims(_fake(drop | {"top-only": 0.7}))] == [True, False]
+    res = {"SRBP resampled": 0.71, "RBP resampled": 0.69, "SRBP fixed C": 0.9,
+           "RBP fixed C": 0.88, "top-only": 0.7}  # fmt: skip
+    assert [c.holds for c in _resampled_claims(_fake(res))] == [True, True]
+    assert [c.holds for c in _resampled_claims(_fake(res | {"RBP resampled": 0.8}))] == [
+        False, True]  # fmt: skip
+    sm = {"SRBP magnitude": 0.1, "RBP magnitude": 0.705, "SRBP sign": 0.85, "RBP sign": 0.8,
+          "top-only": 0.7}  # fmt: skip
+    assert [c.holds for c in _sign_claims(_fake(sm))] == [True, True]
+    assert [c.holds for c in _sign_claims(_fake(sm | {"RBP magnitude": 0.72}))] == [False, True]
+    co = {"SRBP": 0.9, "SRBP per synapse": 0.715, "top-only": 0.7}
+    assert [c.holds for c in _cooperation_claims(_fake(co))] == [False]
+    assert [c.holds for c in _cooperation_claims(_fake(co | {"SRBP per synapse": 0.2}))] == [True]
+    fl = {f"{r} {w} fixed": 0.3 for r in ("SRBP", "RBP", "BP") for w in ("top", "top two")}
+    fl |= {"BP top fixed": 0.85, "top-only": 0.7}
+    assert [c.holds for c in _fixed_layers_claims(_fake(fl))] == [True, True]
+    assert [c.holds for c in _fixed_layers_claims(_fake(fl | {"BP top fixed": 0.71}))] == [
+        True, False]  # fmt: skip
+
+
+def test_quick_channel_variants_behave(quick_all) -> None:
+    out, _, _ = quick_all
+    fl = _runs(out, "fixed-layers")
+    # the frozen top layer is never written: its write energy is gone
+    assert float(fl["SRBP top fixed"]["energy_nj_per_sample"]) < float(
+        fl["SRBP all trained"]["energy_nj_per_sample"]
+    )
+    res = _runs(out, "resampled")
+    # a fresh C^h per minibatch costs random bits and writes on the chip
+    assert float(res["SRBP resampled"]["energy_nj_per_sample"]) > float(
+        res["SRBP fixed C"]["energy_nj_per_sample"]
+    )
+    sm = _runs(out, "sign-magnitude")
+    assert float(sm["SRBP magnitude"]["test_accuracy"]) < float(sm["SRBP full"]["test_accuracy"])
 
 
 def test_cli_quick_one_experiment(tmp_path: Path, capsys) -> None:
