@@ -27,6 +27,7 @@ OUTPUTS = ("softmax", "sigmoid", "linear")
 MODES = ("float", "fixed")
 UPDATE_MODES = ("full", "sign", "magnitude")
 FEEDBACK_SIGNS = ("random", "concordant")
+ERROR_SCALES = ("fixed", "block")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Baldi, Sadowski and Whiteson (2014): 5 hidden layers of 300 tanh units on
@@ -93,7 +94,17 @@ class TrainConfig:
         Log-quantized error code width (1 = sign only); 0 keeps errors
         linear in the error word.
     error_alpha_log2 : int
-        ``alpha = 2**error_alpha_log2`` of the log quantizer.
+        ``alpha = 2**error_alpha_log2`` of the log quantizer (real units);
+        used when ``error_scale = "fixed"``.
+    error_scale : str
+        Scale of the log quantizer: ``fixed`` (every message uses
+        ``alpha = 2**error_alpha_log2``) or ``block`` (each error message --
+        one sample's error vector of one layer -- gets a shared exponent
+        ``top = ceil(log2 max|r|)`` over its components, clipped to the
+        error word's range ``2**-frac .. 2**error_int_bits``, and is
+        log-quantized with ``alpha = 2**top``; the exponent travels in the
+        packet header, ``exp_bits = bit_length(error_word_bits)`` bits).
+        ``block`` needs ``error_bits >= 1``.
     error_word_bits, error_int_bits : int
         Linear error datapath format (signed) in fixed mode.
     feedback_bits, feedback_int_bits : int
@@ -178,6 +189,7 @@ class TrainConfig:
     input_int_bits: int = 2
     error_bits: int = 0
     error_alpha_log2: int = 0
+    error_scale: str = "fixed"
     error_word_bits: int = 16
     error_int_bits: int = 3
     feedback_bits: int = 8
@@ -300,6 +312,7 @@ class TrainConfig:
         _choice("feedback", self.feedback, FEEDBACK_FORMATS)
         _choice("feedback_dist", self.feedback_dist, FEEDBACK_DISTS)
         _choice("packets", self.packets, ("dense", "event"))
+        _choice("error_scale", self.error_scale, ERROR_SCALES)
         _int_range("epochs", self.epochs, 1, 100_000)
         _int_range("batch", self.batch, 1, 65_536)
         _int_range("seed", self.seed, 0, 2**63 - 1)
@@ -334,6 +347,13 @@ class TrainConfig:
         _int_range("error_bits", self.error_bits, 0, 16)
         _int_range("update_bits", self.update_bits, 0, 8)
         _int_range("error_alpha_log2", self.error_alpha_log2, -30, self.error_int_bits)
+        if self.error_scale == "block" and self.error_bits < 1:
+            raise ConfigError(
+                "error_scale",
+                self.error_scale,
+                "fixed when error_bits = 0 (block scaling needs log-coded errors, "
+                "error_bits >= 1)",
+            )
         if self.mode == "fixed" and self.error_bits:
             frac = self.error_word_bits - 1 - self.error_int_bits
             if self.error_alpha_log2 + frac < 0:

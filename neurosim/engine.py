@@ -29,6 +29,7 @@ from neurosim.errors import ConfigError
 from neurosim.feedback import make_feedback
 from neurosim.fixedpoint import (
     LogQuantizer,
+    block_log_quantize,
     derive_key,
     log_quantize,
 )
@@ -242,6 +243,11 @@ class FloatEngine(Engine):
             else []
         )
         self.lq = LogQuantizer(cfg.error_bits, cfg.error_alpha_log2) if cfg.error_bits else None
+        self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
+        frac = cfg.error_word_bits - 1 - cfg.error_int_bits
+        # block scaling: the shared exponent ranges over the alphas the error
+        # word can hold, 2**-frac .. 2**error_int_bits (real units)
+        self._top_range = (-frac, cfg.error_int_bits)
         self._ws = kernels.Workspace()
 
     def forward(self, x: np.ndarray) -> tuple[list, list, np.ndarray]:
@@ -266,7 +272,14 @@ class FloatEngine(Engine):
         return self.forward(x.astype(np.float32))[2]
 
     def _q(self, r: np.ndarray) -> np.ndarray:
-        return r if self.lq is None else self.lq(r).astype(np.float32)
+        """Log-quantize error messages (rows of ``r``) as configured."""
+        if self.lq is None:
+            return r
+        if self.block:
+            k = self.lq.bits
+            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None)
+            return q.astype(np.float32)
+        return self.lq(r).astype(np.float32)
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One minibatch step; returns the output ``O^L`` before the update."""
@@ -426,7 +439,15 @@ class FixedEngine(Engine):
             if cfg.error_bits
             else None
         )
-        if self.lq:
+        self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
+        if self.lq and self.block:
+            # block scaling: a message's exponent may be anything from one LSB
+            # to 2**(word_bits - 1), and its finest level one LSB
+            self._log = (cfg.error_bits, 0, np.zeros(0), np.zeros(1))
+            self._block_emax = 0 if cfg.error_bits == 1 else (1 << (cfg.error_bits - 1)) - 2
+            self._r_max = float(1 << (fm.error.bits - 1))
+            self._r_q = 1.0
+        elif self.lq:
             self._log = (
                 cfg.error_bits,
                 self.lq.top,
@@ -576,9 +597,20 @@ class FixedEngine(Engine):
     def _error(
         self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str, log: bool = True
     ) -> np.ndarray:
-        """Fused error unit: times ``f'``, round half even, saturate, log-quantize."""
+        """Fused error unit: times ``f'``, round half even, saturate, log-quantize.
+
+        With block scaling each row (one message) is log-quantized with its
+        own exponent (:func:`kernels.error_kernel_block`).
+        """
         e = self.fm.error
         out = self._ws.get(name, p.shape)
+        if log and self.block:
+            tops = self._ws.get("top:" + name, (p.shape[0],), np.int64)
+            self.counts[name] += kernels.error_kernel_block(
+                p, p if d is None else d, d is not None, shift, e.qmin, e.qmax,
+                self.cfg.error_bits, self._block_emax, e.bits - 1, self._f64_exact, out, tops,
+            )  # fmt: skip
+            return out
         bits, top, thr, levels = self._log if log else (0, 0, *self._log[2:])
         self.counts[name] += kernels.error_kernel(
             p, p if d is None else d, d is not None, shift, e.qmin, e.qmax, bits, top, thr,

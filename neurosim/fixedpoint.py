@@ -408,3 +408,134 @@ def ref_log_quantize(q: int, bits: int, top: int, emax: int) -> int:
         lvl = min(lvl, top)
         v = 1 << lvl
     return -v if neg else v
+
+
+# ---------------------------------------------------------------------------
+# block (shared-exponent) log quantization of error messages
+# ---------------------------------------------------------------------------
+
+
+def block_exp_bits(word_bits: int) -> int:
+    """Width of the exponent field of a block-scaled message header.
+
+    The shared exponent ``top`` of a message takes the ``word_bits`` values
+    of alpha the error word can hold, ``2**-frac .. 2**int_bits`` (integer
+    units ``2**0 .. 2**(word_bits - 1)``); the field stores ``top - top_lo + 1``
+    and reserves 0 for an all-zero message, so it needs
+    ``ceil(log2(word_bits + 1)) = word_bits.bit_length()`` bits (5 bits for
+    the default 16-bit error word).
+
+    Parameters
+    ----------
+    word_bits : int
+        Width of the linear error word in bits (sign included).
+
+    Returns
+    -------
+    int
+        Exponent field width in bits.
+    """
+    return int(word_bits).bit_length()
+
+
+def block_log_quantize(
+    x: np.ndarray, bits: int, top_lo: int, top_hi: int, emax: int, floor: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Block log quantization: every row shares one exponent (vectorised).
+
+    Row ``b`` (one error message) gets ``top_b = ceil(log2 max_j |x_bj|)``,
+    clipped to ``[top_lo, top_hi]``, and is log-quantized as
+    :func:`log_quantize` does with ``alpha = 2**top_b``: levels
+    ``+-2**top_b .. +-2**(top_b - emax_b)`` and zero, where ``emax_b = emax``
+    but levels below ``2**floor`` do not exist (``emax_b = min(emax, top_b -
+    floor)``). With ``bits = 1`` every component of the row becomes
+    ``+-2**top_b`` (0 goes out as ``+``). An all-zero row stays all zero and
+    gets the exponent ``top_lo - 1`` (header code 0, see
+    :func:`block_exp_bits`), whatever ``bits``.
+
+    ``ceil(log2 m)`` is exact: with ``m = mant * 2**ex`` (``mant`` in
+    [0.5, 1)) it is ``ex - 1`` when ``mant == 0.5`` and ``ex`` otherwise.
+
+    Parameters
+    ----------
+    x : ndarray of float, shape (B, N)
+        One message per row (integer-valued on a fixed-point datapath).
+    bits : int
+        Code width ``k`` (1..16).
+    top_lo, top_hi : int
+        Range of the shared exponent, in the units of ``x`` (integer units:
+        ``0 .. word_bits - 1``; real units: ``-frac .. int_bits``).
+    emax : int
+        Largest exponent of a ``k``-bit code, ``2**(k-1) - 2`` (0 for k = 1).
+    floor : int or None
+        log2 of the finest level that exists (0: one LSB of a fixed-point
+        word); ``None`` for the float reference (no floor).
+
+    Returns
+    -------
+    q : ndarray of float64, shape (B, N)
+        Quantized values ``+-2**l`` or 0.
+    top : ndarray of int64, shape (B,)
+        Each row's exponent (``top_lo - 1`` for an all-zero row).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"block_log_quantize takes (B, N) rows, not shape {x.shape}")
+    m = np.abs(x).max(axis=1) if x.shape[1] else np.zeros(x.shape[0])
+    mant, ex = np.frexp(m)
+    top = np.clip(ex.astype(np.int64) - (mant == 0.5), top_lo, top_hi)
+    zero_row = m == 0
+    top[zero_row] = top_lo - 1
+    t = top[:, None]
+    sign = np.where(x < 0, -1.0, 1.0)
+    if bits == 1:
+        out = sign * np.ldexp(1.0, t)
+        out[zero_row] = 0.0
+        return out, top
+    lo = t - emax
+    if floor is not None:
+        lo = np.maximum(lo, floor)
+    mx, ex2 = np.frexp(np.abs(x))
+    lvl = ex2 - 1 + (mx >= _INV_SQRT2)
+    zero = (mx == 0) | (lvl < lo)
+    lvl = np.minimum(lvl, t)
+    out = sign * np.ldexp(1.0, lvl)
+    out[zero] = 0.0
+    return out, top
+
+
+def ref_block_log_quantize(
+    row: list[int], bits: int, word_bits: int
+) -> tuple[list[int], int]:
+    """Block log quantization of one message of error-word codes (reference).
+
+    Integer operations only: ``top`` is the smallest ``t >= 0`` with
+    ``max|q| <= 2**t`` (``(max - 1).bit_length()``), at most
+    ``word_bits - 1``; then :func:`ref_log_quantize` with
+    ``emax = min(2**(bits-1) - 2, top)`` (no level below one LSB), or the
+    sign alone for ``bits = 1``. An all-zero row stays zero with ``top = -1``.
+
+    Parameters
+    ----------
+    row : list of int
+        Saturated error-word codes of one message.
+    bits : int
+        Code width ``k``.
+    word_bits : int
+        Width of the error word (sign included).
+
+    Returns
+    -------
+    values : list of int
+        Quantized codes ``+-2**l`` or 0.
+    top : int
+        The shared exponent in integer units (-1 for an all-zero row).
+    """
+    m = max((abs(v) for v in row), default=0)
+    if m == 0:
+        return [0] * len(row), -1
+    top = min((m - 1).bit_length(), word_bits - 1)
+    if bits == 1:
+        return [-(1 << top) if v < 0 else 1 << top for v in row], top
+    emax = min((1 << (bits - 1)) - 2, top)
+    return [ref_log_quantize(v, bits, top, emax) for v in row], top

@@ -646,6 +646,88 @@ def _error_unit(p, d, use_d, shift, lo, hi, sign_level, f64_exact, do_log, lo_lv
     return sat
 
 
+@nb.njit(cache=True)
+def _log_range(bits, start, stop, mant_bits, bias, kthr, sign_mask, lo_lvl, top):
+    # _log_pass on bits[start:stop] of a flat array (one message of a block)
+    fmask = (np.int64(1) << mant_bits) - 1
+    amask = ~sign_mask
+    for i in range(start, stop):
+        b = np.int64(bits[i])
+        mag = b & amask
+        lvl = (mag >> mant_bits) - bias + ((mag & fmask) >= kthr)
+        lvl = min(lvl, top)
+        new = (lvl + bias) << mant_bits
+        new = 0 if lvl < lo_lvl else new
+        bits[i] = new | (b & sign_mask)
+
+
+@nb.njit(cache=True)
+def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi, tops):
+    # per row: top = ceil(log2 max|r|) (exact: frexp of an integer), clipped
+    # to top_hi; then the row's log levels 2**top .. 2**max(top - emax, 0),
+    # or the sign alone (lbits = 1); an all-zero row stays zero, top = -1
+    n = out.shape[1]
+    for b in range(out.shape[0]):
+        m = 0.0
+        for j in range(n):
+            a = abs(np.float64(out[b, j]))
+            m = max(m, a)
+        if m == 0.0:
+            tops[b] = -1
+            for j in range(n):
+                out[b, j] = 0.0
+            continue
+        mant, ex = math.frexp(m)
+        top = np.int64(ex - 1) if mant == 0.5 else np.int64(ex)
+        top = min(top, top_hi)
+        tops[b] = top
+        if lbits == 1:
+            lvl = float(np.int64(1) << top)
+            for j in range(n):
+                out[b, j] = -lvl if out[b, j] < 0 else lvl
+        else:
+            _log_range(flat, b * n, (b + 1) * n, mant_bits, bias, kthr, sign_mask,
+                       max(top - emax, 0), top)  # fmt: skip
+
+
+@nb.njit(cache=True)
+def _error_unit_block(p, d, use_d, shift, lo, hi, f64_exact, lbits, emax, top_hi, tops, out):
+    # error_kernel with a shared exponent per row: the linear word, then the
+    # block log stage on the bits of out (float32 or float64)
+    sat = _error_linear(p, d, use_d, shift, lo, hi, 0.0, f64_exact, out)
+    if out.itemsize == 4:
+        flat = out.view(np.int32).ravel()
+        _block_pass(out, flat, 23, 127, _K32, -(1 << 31), lbits, emax, top_hi, tops)
+    else:
+        flat = out.view(np.int64).ravel()
+        _block_pass(out, flat, 52, 1023, _K64, -(1 << 63), lbits, emax, top_hi, tops)
+    return sat
+
+
+def error_kernel_block(
+    p, d, use_d, shift, qmin, qmax, lbits, emax, top_hi, f64_exact, out, tops
+) -> int:
+    """Error unit with block (shared-exponent) log quantization.
+
+    As :func:`error_kernel` up to the saturated error word; then each row
+    ``b`` of ``out`` (one message) gets ``top_b = ceil(log2 max_j |r_bj|)``
+    (integer units, the exponent of the largest code rounded up, at most
+    ``top_hi = word_bits - 1``) and is log-quantized with ``alpha =
+    2**top_b``: ``lbits = 1`` sends ``+-2**top_b`` for every component,
+    ``lbits >= 2`` the levels ``2**top_b .. 2**max(top_b - emax, 0)`` and
+    zero (``emax = 2**(lbits-1) - 2``). An all-zero row stays zero and gets
+    ``top_b = -1``. ``tops`` (int64, length ``B``) receives the exponents.
+    Returns the saturations of the error word.
+    """
+    if not out.flags.c_contiguous:
+        raise ValueError("error_kernel_block writes a C-contiguous out array")
+    if out.size == 0:
+        return _error_linear(p, d, use_d, shift, float(qmin), float(qmax), 0.0, f64_exact, out)
+    return _error_unit_block(
+        p, d, use_d, shift, float(qmin), float(qmax), f64_exact, lbits, emax, top_hi, tops, out
+    )
+
+
 def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_exact, out) -> int:
     """Error unit: ``R = Q_log(saturate(round_half_even(p * f' / 2**shift)))``.
 

@@ -20,6 +20,7 @@ import numpy as np
 from neurosim.engine import FixedEngine, build_feedback, channel_keep
 from neurosim.fixedpoint import (
     FixedFormat,
+    ref_block_log_quantize,
     ref_log_quantize,
     ref_quantize,
     ref_random_word,
@@ -72,6 +73,18 @@ class ReferenceEngine:
         top = c.error_alpha_log2 + frac
         emax = 0 if c.error_bits == 1 else min((1 << (c.error_bits - 1)) - 2, top)
         return ref_log_quantize(v, c.error_bits, top, emax)
+
+    def _logq_row(self, row: list[int]) -> list[int]:
+        """Log-quantize one message (one sample's error vector of one layer).
+
+        ``error_scale = "block"``: one shared exponent for the row
+        (:func:`~neurosim.fixedpoint.ref_block_log_quantize`); otherwise
+        every component alone with the fixed alpha.
+        """
+        c = self.cfg
+        if c.error_bits and c.error_scale == "block":
+            return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits)[0]
+        return [self._logq(v) for v in row]
 
     def forward_sample(self, x: np.ndarray, count: bool = True) -> tuple[list, list]:
         """Forward pass of one sample: codes ``O^0..O^L`` and hidden ``f'`` codes."""
@@ -140,7 +153,8 @@ class ReferenceEngine:
                 v = self._sat(
                     ref_shift_nearest(v, fm.out.frac - fm.error.frac), fm.error, f"sat:R^{L}"
                 )
-                r_top.append(self._logq(v))
+                r_top.append(v)
+            r_top = self._logq_row(r_top)
             R = [None] * L
             R[L - 1] = r_top
             raw = r_top
@@ -162,7 +176,7 @@ class ReferenceEngine:
                             for v in p
                         ]  # fmt: skip
                         if rule.source == "next_raw":
-                            p = [self._logq(v) for v in p]
+                            p = self._logq_row(p)
                             raw = p
                         frac = fm.error.frac
                     r = []
@@ -171,7 +185,8 @@ class ReferenceEngine:
                             v = ref_shift_nearest(v, frac - fm.error.frac)
                         else:
                             v = ref_shift_nearest(v * D[i][j], frac + fm.deriv.frac - fm.error.frac)
-                        r.append(self._logq(self._sat(v, fm.error, f"sat:R^{i + 1}")))
+                        r.append(self._sat(v, fm.error, f"sat:R^{i + 1}"))
+                    r = self._logq_row(r)
                     if i in keep:  # learning-channel dropout
                         r = [v if keep[i][b, j] else 0 for j, v in enumerate(r)]
                     R[i] = r

@@ -256,3 +256,73 @@ def test_zero_input_columns_skipped_bit_exact(rule: str, extra: dict) -> None:
             np.testing.assert_array_equal(w, m)
     assert (fast._W64[0] is not None) == (cfg.weight_bits == 16)
     assert _events(fast.counts) == _events(ref.counts)
+
+
+# --- block (shared-exponent) log quantization of error messages -------------
+
+BLOCK_VARIANTS = {
+    "w16": dict(),
+    # relu, and the first sample of every batch all zero: S^h = 0 and
+    # relu'(0) = 0, so that sample's hidden messages are all zero
+    "relu-zero-sample": dict(act="relu"),
+    # a narrow error word (1 fraction bit): small errors round to 0
+    "e6-narrow": dict(error_word_bits=6, error_int_bits=4),
+}
+
+
+@pytest.mark.parametrize("variant", list(BLOCK_VARIANTS))
+@pytest.mark.parametrize("bits", [1, 2, 4])
+@pytest.mark.parametrize("rule", ["bp", "rbp", "srbp", "sbp"])
+def test_block_scaled_errors_bit_exact(rule: str, bits: int, variant: str, monkeypatch) -> None:
+    from neurosim import kernels
+
+    tops = []
+    orig = kernels.error_kernel_block
+
+    def spy(*args):
+        n = orig(*args)
+        tops.append(args[-1].copy())
+        return n
+
+    monkeypatch.setattr(kernels, "error_kernel_block", spy)
+    cfg = TrainConfig(
+        mode="fixed", hidden=(12, 9, 7), batch=B, rule=rule, error_bits=bits,
+        error_scale="block", **BLOCK_VARIANTS[variant],
+    ).validate()  # fmt: skip
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    ref = ReferenceEngine(fast)
+    for x, t in _batches(1, 3):
+        if variant == "relu-zero-sample":
+            x[0] = 0
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    _assert_same(fast, ref)
+    assert tops, "the block error unit did not run"
+    t = np.concatenate(tops)
+    assert t.max() <= fast.fm.error.bits - 1 and t.min() >= -1
+    if variant == "relu-zero-sample":
+        assert (t == -1).any(), "no all-zero message: the zero-row case was not exercised"
+    assert sum(v for k, v in fast.counts.items() if k.startswith("changed:W")) > 0
+
+
+def test_block_float_engine_rows_share_one_exponent() -> None:
+    # every message of R^L: its largest component's level is 2**top or
+    # 2**(top-1) with top = ceil(log2 max|r|); 1-bit messages are +-2**top
+    for bits in (1, 3):
+        cfg = TrainConfig(
+            rule="srbp", hidden=(12, 9), batch=B, error_bits=bits, error_scale="block"
+        ).validate()
+        eng = FloatEngine(cfg, N_IN, N_OUT)
+        x, t = next(_batches(5, 1))
+        _, _, out = eng.forward(x)
+        r = (t - out).astype(np.float64)
+        q = eng._q(t - out)
+        for b in range(B):
+            top = int(np.ceil(np.log2(np.abs(r[b]).max())))
+            if bits == 1:
+                np.testing.assert_array_equal(np.abs(q[b]), 2.0**top)
+                np.testing.assert_array_equal(np.sign(q[b]), np.where(r[b] < 0, -1, 1))
+            else:
+                assert np.abs(q[b]).max() in (2.0**top, 2.0 ** (top - 1))
+                nz = q[b][q[b] != 0]
+                assert np.all(np.abs(nz) >= 2.0 ** (top - 2))
