@@ -43,6 +43,7 @@ import numpy as np
 
 from neurosim import kernels, packets
 from neurosim.config import TrainConfig
+from neurosim.fixedpoint import block_exp_bits
 from neurosim.network import Formats
 from neurosim.rules import Rule, trained_layers
 
@@ -80,7 +81,9 @@ def message_specs(
     SRBP-type rules send ``R^L`` once on the skip bus; RBP-type rules send
     ``R^{h+1}`` down the chain; BP sends the projection ``(W^{h+1})^T R^{h+1}``
     (computed where ``W^{h+1}`` lives) as linear error words; SBP sends its
-    log-quantized chain signal.
+    log-quantized chain signal. With ``error_scale = "block"`` every
+    log-coded message's header also carries its shared exponent,
+    ``block_exp_bits(error_word_bits)`` bits (linear BP words carry none).
     """
     if not rule.trains_hidden:
         return []
@@ -90,6 +93,9 @@ def message_specs(
     value_bits = cfg.error_bits if log else fm.error.bits
     n_tiles = n_tiles or L
     addr = max(1, math.ceil(math.log2(n_tiles + 1)))
+
+    # block-scaled log messages carry their shared exponent in the header
+    exp_bits = block_exp_bits(fm.error.bits) if log and cfg.error_scale == "block" else 0
 
     def layout(n: int, logc: bool) -> packets.PacketLayout:
         vb = value_bits if logc else fm.error.bits
@@ -101,6 +107,7 @@ def message_specs(
             len_bits=max(1, n.bit_length()),
             kind=cfg.packets,
             encoding="log" if logc else "linear",
+            exp_bits=exp_bits if logc else 0,
         )
 
     if rule.source == "top":
@@ -313,6 +320,8 @@ class Accountant:
                     c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
                 if log:
                     c["feedback", "add", (ew,)] += n_i * self.samples  # log encoder
+                    if cfg.error_scale == "block":  # the running max for the exponent
+                        c["feedback", "add", (ew,)] += n_i * self.samples
         # update: per-sample gradient accumulation, per-batch write-back
         trained = trained_layers(rule, L, cfg.freeze)
         g = cfg.acc_bits

@@ -81,6 +81,7 @@ ENCODINGS = ("log", "linear")
 MAX_VALUE_BITS = 62  # codes are held in int64 arrays
 MAX_ADDR_BITS = 32
 MAX_LEN_BITS = 32
+MAX_EXP_BITS = 8
 
 
 class PacketDecodeError(NeuroSimError):
@@ -116,6 +117,11 @@ class PacketLayout:
         Whether some code means zero: false only for sign-only log codes
         (``encoding="log"``, ``value_bits=1``). ``None`` derives it; a given
         value must agree. Event packets need a zero code.
+    exp_bits : int
+        Width of the header's shared-exponent field (0..8): 0 for messages
+        quantized with one fixed alpha; ``block_exp_bits(error_word_bits)``
+        for block-scaled log codes (``error_scale = "block"``, see
+        :func:`neurosim.fixedpoint.block_exp_bits`). Only log codes carry it.
     """
 
     value_bits: int
@@ -126,6 +132,7 @@ class PacketLayout:
     kind: str = "dense"
     encoding: str = "log"
     zero_code_exists: bool | None = None
+    exp_bits: int = 0
 
     def __post_init__(self) -> None:
         def check_int(field: str, value: object, lo: int, hi: int, allowed: str) -> None:
@@ -149,6 +156,9 @@ class PacketLayout:
         for name in ("src_bits", "dst_bits"):
             check_int(name, getattr(self, name), 0, MAX_ADDR_BITS, f"0 to {MAX_ADDR_BITS} bits")
         check_int("len_bits", self.len_bits, 1, MAX_LEN_BITS, f"1 to {MAX_LEN_BITS} bits")
+        check_int("exp_bits", self.exp_bits, 0, MAX_EXP_BITS, f"0 to {MAX_EXP_BITS} bits")
+        if self.exp_bits and self.encoding != "log":
+            raise ConfigError("exp_bits", self.exp_bits, "0 for linear words (no shared exponent)")
         check_int(
             "n",
             self.n,
@@ -197,12 +207,15 @@ class Packet:
         Tile addresses.
     codes : tuple of int
         All ``n`` component codes; components absent from an event packet are 0.
+    exp : int
+        The header's exponent field (0 when the layout has none).
     """
 
     kind: str
     src: int
     dst: int
     codes: tuple[int, ...]
+    exp: int = 0
 
 
 # ---------------------------------------------------------------------------
@@ -288,6 +301,109 @@ def log_values(codes: np.ndarray, quantizer: LogQuantizer) -> np.ndarray:
     return out
 
 
+def block_exp_code(top: int) -> int:
+    """The header's exponent field of a block-scaled message.
+
+    Parameters
+    ----------
+    top : int
+        The message's shared exponent in units of the error word's LSB
+        (``0 .. word_bits - 1``: alpha = ``2**(top - frac)`` in real units),
+        or -1 for an all-zero message.
+
+    Returns
+    -------
+    int
+        ``top + 1``: 0 marks an all-zero message, ``1 .. word_bits`` the
+        exponents (fits in ``block_exp_bits(word_bits)`` bits).
+    """
+    if top < -1:
+        raise PacketEncodeError(f"block exponent {top} below -1 (the all-zero message)")
+    return top + 1
+
+
+def block_quantizer(bits: int, exp: int, frac: int, word_bits: int) -> LogQuantizer | None:
+    """The log quantizer of one block-scaled message, from its exponent field.
+
+    Parameters
+    ----------
+    bits : int
+        Code width ``k``.
+    exp : int
+        The header's exponent field (:func:`block_exp_code`).
+    frac : int
+        Fraction bits of the error word.
+    word_bits : int
+        Width of the error word (the largest field value).
+
+    Returns
+    -------
+    LogQuantizer or None
+        ``LogQuantizer(bits, exp - 1 - frac, frac)`` (alpha ``2**(exp - 1)``
+        LSBs, no level below one LSB); None for field 0 (all-zero message).
+
+    Raises
+    ------
+    PacketDecodeError
+        If ``exp`` exceeds ``word_bits``.
+    """
+    if not 0 <= exp <= word_bits:
+        raise PacketDecodeError(f"block exponent field {exp} outside [0, {word_bits}]")
+    if exp == 0:
+        return None
+    return LogQuantizer(bits, exp - 1 - frac, frac)
+
+
+def block_log_codes(
+    values_int: np.ndarray, top: int, bits: int, frac: int, word_bits: int
+) -> tuple[int, np.ndarray]:
+    """Exponent field and codes of one block-scaled message.
+
+    Parameters
+    ----------
+    values_int : array_like, shape (n,)
+        The message as quantized by the chip (error-word integer units:
+        ``+-2**l`` or 0, one row of :func:`neurosim.fixedpoint.block_log_quantize`).
+    top : int
+        Its shared exponent in LSB units (-1: all-zero message).
+    bits, frac, word_bits : int
+        Code width, error word fraction bits and width.
+
+    Returns
+    -------
+    exp : int
+        Header exponent field.
+    codes : ndarray of int64
+        Component codes relative to ``alpha = 2**top`` (all 0 for an
+        all-zero message, sign-only codes included).
+    """
+    v = np.asarray(values_int, dtype=np.float64)
+    exp = block_exp_code(top)
+    q = block_quantizer(bits, exp, frac, word_bits)
+    if q is None:
+        if np.any(v != 0):
+            raise PacketEncodeError("an all-zero message (exponent -1) with non-zero values")
+        return 0, np.zeros(v.shape, dtype=np.int64)
+    return exp, log_codes(v, q)
+
+
+def block_log_values(
+    codes: np.ndarray, exp: int, bits: int, frac: int, word_bits: int
+) -> np.ndarray:
+    """Values (LSB units, float64) of one block-scaled message's codes.
+
+    Inverse of :func:`block_log_codes`; exponent field 0 decodes to zeros
+    and then requires every code to be 0.
+    """
+    c = np.asarray(codes, dtype=np.int64)
+    q = block_quantizer(bits, exp, frac, word_bits)
+    if q is None:
+        if np.any(c != 0):
+            raise PacketDecodeError("non-zero codes in an all-zero message (exponent field 0)")
+        return np.zeros(c.shape, dtype=np.float64)
+    return log_values(c, q)
+
+
 def linear_codes(values_int: np.ndarray, bits: int) -> np.ndarray:
     """Two's complement bit patterns (unsigned, ``bits`` wide) of integer values.
 
@@ -331,7 +447,7 @@ def _field(value: int, width: int, name: str) -> Bits:
     return Bits(u=value, length=width) if width else Bits()
 
 
-def encode(layout: PacketLayout, src: int, dst: int, codes: Sequence[int]) -> Bits:
+def encode(layout: PacketLayout, src: int, dst: int, codes: Sequence[int], exp: int = 0) -> Bits:
     """Encode one message (reference encoder).
 
     Parameters
@@ -344,6 +460,9 @@ def encode(layout: PacketLayout, src: int, dst: int, codes: Sequence[int]) -> Bi
         All ``n`` component codes, each an unsigned ``value_bits``-wide
         integer (from :func:`log_codes` or :func:`linear_codes`). An event
         packet sends only the non-zero ones (see :func:`nonzero_mask`).
+    exp : int
+        The exponent field (``layout.exp_bits`` wide; must be 0 when the
+        layout has none): :func:`block_exp_code` of the message's exponent.
 
     Returns
     -------
@@ -367,6 +486,7 @@ def encode(layout: PacketLayout, src: int, dst: int, codes: Sequence[int]) -> Bi
         _field(operator.index(src), layout.src_bits, "src"),
         _field(operator.index(dst), layout.dst_bits, "dst"),
         _field(count, layout.len_bits, "count"),
+        _field(operator.index(exp), layout.exp_bits, "exp"),
     ]
     return Bits.from_joined(head + payload)
 
@@ -423,6 +543,7 @@ def decode(layout: PacketLayout, bits: Bits | str) -> Packet:
         src = read(layout.src_bits)
         dst = read(layout.dst_bits)
         count = read(layout.len_bits)
+        exp = read(layout.exp_bits)
         n, vb = layout.n, layout.value_bits
         if layout.kind == "dense":
             if count != n:
@@ -455,7 +576,7 @@ def decode(layout: PacketLayout, bits: Bits | str) -> Packet:
             codes = tuple(out)
     except ReadError as exc:  # lengths are checked above; kept as a safety net
         raise PacketDecodeError(f"truncated: {exc}") from exc
-    return Packet(layout.kind, src, dst, codes)
+    return Packet(layout.kind, src, dst, codes, exp)
 
 
 # ---------------------------------------------------------------------------
@@ -473,8 +594,8 @@ def _nnz(layout: PacketLayout, nnz: int | np.ndarray) -> tuple[np.ndarray, bool]
 
 
 def header_bits(layout: PacketLayout) -> int:
-    """Bits of the header: ``1 + src_bits + dst_bits + len_bits``."""
-    return 1 + layout.src_bits + layout.dst_bits + layout.len_bits
+    """Bits of the header: ``1 + src_bits + dst_bits + len_bits + exp_bits``."""
+    return 1 + layout.src_bits + layout.dst_bits + layout.len_bits + layout.exp_bits
 
 
 def dense_bits(layout: PacketLayout) -> int:
