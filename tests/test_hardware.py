@@ -172,3 +172,38 @@ def test_message_size_tuples_per_sample(rule: str) -> None:
             )
             expected[tup] = expected.get(tup, 0) + 1
     assert dict(acct.msg_tuples) == expected
+
+
+@pytest.mark.parametrize(
+    "rule, sizes, scale, expected",
+    [
+        # SRBP, [64, 5, 3]: one skip message of n = 3; 2 tiles -> 2-bit
+        # addresses (ceil(log2 3)), count 2 bits; block adds 5 exponent bits
+        # (16-bit error word): 1 + 2 + 2 + 2 + 5 = 12, + 3 codes x 3 bits
+        ("srbp", [64, 5, 3], "block", {"skip": 12 + 9}),
+        ("srbp", [64, 5, 3], "fixed", {"skip": 7 + 9}),
+        # RBP, [64, 5, 4, 3]: chain2 carries R^3 (n = 3), chain1 R^2 (n = 4,
+        # count 3 bits): 1 + 2 + 2 + 2 + 5 + 9 and 1 + 2 + 2 + 3 + 5 + 12
+        ("rbp", [64, 5, 4, 3], "block", {"chain2": 21, "chain1": 25}),
+        # BP sends the projections to layers 2 (n = 4) and 1 (n = 5) as
+        # linear 16-bit words, count 3 bits each: no exponent field
+        ("bp", [64, 5, 4, 3], "block", {"chain2": 8 + 4 * 16, "chain1": 8 + 5 * 16}),
+        # SBP's chain is log-coded: it carries the exponent (1+2+2+3+5 = 13)
+        ("sbp", [64, 5, 4, 3], "block", {"chain2": 13 + 4 * 3, "chain1": 13 + 5 * 3}),
+    ],
+)
+def test_block_exponent_bits_per_message_by_hand(rule, sizes, scale, expected) -> None:
+    from neurosim.accounting import Accountant, message_specs
+    from neurosim.rules import get_rule
+
+    cfg = TrainConfig(rule=rule, hidden=tuple(sizes[1:-1]), error_bits=3, error_scale=scale)
+    specs = message_specs(cfg, get_rule(rule), sizes)
+    assert {s.name: packets.dense_bits(s.layout) for s in specs} == expected
+    # a batch of two samples: the bus bits the accountant tallies include the header
+    acct = Accountant(cfg, get_rule(rule), sizes)
+    msgs = {s.name: np.ones((2, s.layout.n), dtype=np.float32) for s in specs}
+    R = [np.ones((2, n), dtype=np.float32) for n in sizes[1:]]
+    acct.observe(R, msgs, {i: R[-1] for i in range(len(sizes) - 2)})
+    assert dict(acct.msg_bits) == {k: 2 * v for k, v in expected.items()}
+    wire = {k[2][0]: v for k, v in acct.actions({}).items() if k[:2] == ("transport", "wire")}
+    assert sum(wire.values()) == 2 * sum(expected.values())

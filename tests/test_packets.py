@@ -540,3 +540,102 @@ def test_linear_codes_are_twos_complement(bits, data):
 def test_linear_codes_reject(vals, bits):
     with pytest.raises(PacketEncodeError):
         linear_codes(np.array(vals), bits)
+
+
+# --- block-scaled messages: the exponent field in the header ----------------
+#
+# Hand-derived vector: value_bits=3, n=4, src_bits=dst_bits=2, len_bits=3,
+# exp_bits=5 (block_exp_bits(16): a 16-bit error word has exponents 0..15
+# plus field 0 for an all-zero message), so the header is
+# 1 + 2 + 2 + 3 + 5 = 13 bits. The message [8, 0, -2, 4] (LSB units) has
+# max 8, top = ceil(log2 8) = 3, field 3 + 1 = 4; 3-bit codes relative to
+# alpha = 2**3: 8 -> 0|01, 0 -> 000, -2 -> 1|11, 4 -> 0|10.
+#
+#   kind 0 | src 01 | dst 10 | count 100 | exp 00100 | 001 000 111 010
+#   = 13 + 4 * 3 = 25 bits
+
+BLOCK_LAYOUT = dict(value_bits=3, n=4, src_bits=2, dst_bits=2, len_bits=3, exp_bits=5)
+
+
+def test_block_exp_bits_hand_computed():
+    from neurosim.fixedpoint import block_exp_bits
+
+    # word_bits exponents + the zero-message code: ceil(log2(w + 1)) bits
+    assert [block_exp_bits(w) for w in (2, 3, 7, 8, 15, 16, 24)] == [2, 2, 3, 4, 4, 5, 5]
+
+
+def test_block_dense_vector_by_hand():
+    from neurosim.packets import block_log_codes, block_log_values
+
+    lay = PacketLayout(**BLOCK_LAYOUT)
+    assert header_bits(lay) == 13 and dense_bits(lay) == 25
+    exp, codes = block_log_codes([8, 0, -2, 4], 3, bits=3, frac=12, word_bits=16)
+    assert exp == 4 and codes.tolist() == [0b001, 0b000, 0b111, 0b010]
+    bits = encode(lay, 1, 2, codes, exp=exp)
+    assert bits.bin == "0" "01" "10" "100" "00100" "001000111010"
+    pkt = decode(lay, bits)
+    assert pkt.exp == 4 and pkt.codes == (1, 0, 7, 2)
+    assert block_log_values(pkt.codes, pkt.exp, 3, 12, 16).tolist() == [8.0, 0.0, -2.0, 4.0]
+
+
+def test_block_event_zero_message_is_header_only():
+    from neurosim.packets import block_log_codes, block_log_values
+
+    lay = PacketLayout(**(BLOCK_LAYOUT | {"kind": "event"}))
+    exp, codes = block_log_codes([0, 0, 0, 0], -1, bits=3, frac=12, word_bits=16)
+    assert exp == 0 and codes.tolist() == [0, 0, 0, 0]
+    bits = encode(lay, 1, 2, codes, exp=exp)
+    assert bits.bin == "1" "01" "10" "000" "00000" and event_bits(lay, 0) == 13
+    pkt = decode(lay, bits)
+    assert block_log_values(pkt.codes, pkt.exp, 3, 12, 16).tolist() == [0.0] * 4
+
+
+@pytest.mark.parametrize("kind", ["dense", "event"])
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_block_round_trip_engine_messages(k: int, kind: str):
+    from neurosim import kernels
+    from neurosim.fixedpoint import block_exp_bits
+    from neurosim.packets import block_log_codes, block_log_values
+
+    if kind == "event" and k == 1:
+        pytest.skip("sign-only codes travel in dense packets only")
+    rng = np.random.default_rng(k)
+    p = rng.integers(-3000, 3000, size=(40, 9)).astype(np.float64)
+    p[::5] = 0  # all-zero messages
+    p[3] = -32768  # the largest magnitude the 16-bit word holds
+    p[4] = [1] + [0] * 8  # top = 0: one LSB
+    out, tops = np.empty_like(p), np.empty(40, dtype=np.int64)
+    emax = 0 if k == 1 else (1 << (k - 1)) - 2
+    kernels.error_kernel_block(p, p, False, 0, -32768, 32767, k, emax, 15, True, out, tops)
+    lay = PacketLayout(k, 9, 3, 3, 4, kind=kind, exp_bits=block_exp_bits(16))
+    for row, top in zip(out, tops, strict=True):
+        exp, codes = block_log_codes(row, int(top), k, 12, 16)
+        bits = encode(lay, 5, lay.broadcast, codes, exp=exp)
+        nnz = int(nonzero_mask(lay, codes).sum()) if exp else 0
+        assert len(bits) == message_bits(lay, nnz if kind == "event" else 0)
+        pkt = decode(lay, bits)
+        assert pkt.exp == exp == top + 1
+        np.testing.assert_array_equal(block_log_values(pkt.codes, pkt.exp, k, 12, 16), row)
+    assert (tops == -1).any() and tops.max() == 15 and 0 in tops
+
+
+def test_block_fields_rejected():
+    from neurosim.packets import block_log_codes, block_log_values
+
+    lay = PacketLayout(**BLOCK_LAYOUT)
+    with pytest.raises(PacketEncodeError, match="exp"):
+        encode(lay, 0, 0, [0, 0, 0, 0], exp=32)  # 5 bits hold 0..31
+    with pytest.raises(PacketEncodeError, match="exp"):
+        encode(PacketLayout(3, 4, 2, 2, 3), 0, 0, [0, 0, 0, 0], exp=1)  # no field
+    with pytest.raises(PacketDecodeError, match="outside"):
+        block_log_values([1, 0, 0, 0], 17, 3, 12, 16)  # 16-bit word: fields 0..16
+    with pytest.raises(PacketDecodeError, match="all-zero"):
+        block_log_values([1, 0, 0, 0], 0, 3, 12, 16)
+    with pytest.raises(PacketEncodeError, match="all-zero"):
+        block_log_codes([1, 0, 0, 0], -1, 3, 12, 16)
+    with pytest.raises(PacketEncodeError):
+        block_log_codes([3, 0, 0, 0], 2, 3, 12, 16)  # 3 is not a level
+    with pytest.raises(ConfigError, match="exp_bits"):
+        PacketLayout(8, 4, 2, 2, 3, encoding="linear", exp_bits=5)
+    with pytest.raises(ConfigError, match="exp_bits"):
+        PacketLayout(3, 4, 2, 2, 3, exp_bits=9)
