@@ -38,6 +38,8 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--input-int-bits", "input_int_bits", int, "signed input integer bits, higgs (2)"),
     ("--error-bits", "error_bits", int, "log-quantized error code bits, 0 = linear (default 0)"),
     ("--error-alpha-log2", "error_alpha_log2", int, "log quantizer alpha = 2**this (0)"),
+    ("--error-scale", "error_scale", str,
+     "log quantizer scale: fixed (alpha, default) or block (shared exponent per message)"),
     ("--error-word-bits", "error_word_bits", int, "linear error word width (default 16)"),
     ("--error-int-bits", "error_int_bits", int, "error word integer bits (default 3)"),
     ("--feedback-bits", "feedback_bits", int, "C^h entry width in bits (default 8)"),

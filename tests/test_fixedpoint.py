@@ -699,3 +699,75 @@ def test_log_quantize_odd_and_monotone(params, xs):
         -r for r, x in zip(refs, mags, strict=True) if x
     ]
     assert refs == sorted(refs)
+
+
+# --- block (shared-exponent) log quantization: hand-computed table ---------
+#
+# Integer units of a 16-bit error word (exponents 0..15, no level below one
+# LSB). top = ceil(log2 max|q|); levels 2**top .. 2**(top - emax) with
+# emax = 0 (2 bits), 2 (3 bits); a magnitude m goes up to 2**(l+1) when
+# m >= 2**(l + 1/2) (5.66 between 4 and 8, 2.83 between 2 and 4, 1.41
+# between 1 and 2) and to zero below 2**(top - emax - 1/2).
+BLOCK_INT = [
+    # row, top, 1-bit, 2-bit, 3-bit
+    ([5, -3, 1, 0], 3, [8, -8, 8, 8], [0, 0, 0, 0], [4, -4, 0, 0]),  # 5 < 5.66: 2 bits send nothing
+    ([6, -1, 2, -3], 3, [8, -8, 8, -8], [8, 0, 0, 0], [8, 0, 2, -4]),
+    ([0, 0, 0, 0], -1, [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]),  # all-zero message
+    ([1, 0, -1], 0, [1, 1, -1], [1, 0, -1], [1, 0, -1]),  # top 0: emax capped at 0
+    ([-32768, 100, 3], 15, [-32768, 32768, 32768], [-32768, 0, 0], [-32768, 0, 0]),
+    ([3, 2], 2, [4, 4], [4, 0], [4, 2]),
+]
+
+# Real units (float reference): exponents -12 .. 3 (a 16-bit word with 3
+# integer bits), no floor below the levels.
+BLOCK_REAL = [
+    ([0.3, -0.05, 0.0], -1, [0.5, -0.5, 0.5], [0.0, 0.0, 0.0], [0.25, 0.0, 0.0]),
+    ([20.0, 1.0], 3, [8.0, 8.0], [8.0, 0.0], [8.0, 0.0]),  # top clipped to 3
+    ([1e-6, 0.0], -12, [2.0**-12, 2.0**-12], [0.0, 0.0], [0.0, 0.0]),  # clipped to -12
+    ([0.0, -0.0], -13, [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]),  # all zero: top_lo - 1
+]
+
+
+def _emax(k: int) -> int:
+    return 0 if k == 1 else (1 << (k - 1)) - 2
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("case", BLOCK_INT, ids=lambda c: str(c[0]))
+def test_block_log_quantize_integer_table(case, k: int) -> None:
+    from neurosim import kernels
+    from neurosim.fixedpoint import block_log_quantize, ref_block_log_quantize
+
+    row, top, *expected = case
+    want = expected[k - 1]
+    assert ref_block_log_quantize(row, k, 16) == (want, top)
+    q, t = block_log_quantize(np.array([row], dtype=np.float64), k, 0, 15, _emax(k), 0)
+    assert q[0].tolist() == want and t.tolist() == [top]
+    for dt in (np.float32, np.float64):  # the fused error unit, both out dtypes
+        p = np.array([row, row[::-1]], dtype=dt)
+        out, tops = np.empty_like(p), np.empty(2, dtype=np.int64)
+        kernels.error_kernel_block(p, p, False, 0, -32768, 32767, k, _emax(k), 15, True, out, tops)
+        assert out[0].tolist() == want and out[1].tolist() == want[::-1]
+        assert tops.tolist() == [top, top]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("case", BLOCK_REAL, ids=lambda c: str(c[0]))
+def test_block_log_quantize_real_table(case, k: int) -> None:
+    from neurosim.fixedpoint import block_log_quantize
+
+    row, top, *expected = case
+    q, t = block_log_quantize(np.array([row]), k, -12, 3, _emax(k), None)
+    assert q[0].tolist() == expected[k - 1] and t.tolist() == [top]
+
+
+def test_block_log_quantize_rows_are_independent() -> None:
+    # each row has its own exponent: the table's rows stacked give the same
+    from neurosim.fixedpoint import block_log_quantize
+
+    rows = [c[0] + [0] * (4 - len(c[0])) for c in BLOCK_INT]
+    q, t = block_log_quantize(np.array(rows, dtype=np.float64), 3, 0, 15, 2, 0)
+    assert t.tolist() == [c[1] for c in BLOCK_INT]
+    assert [r[: len(c[0])] for r, c in zip(q.tolist(), BLOCK_INT, strict=True)] == [
+        c[4] for c in BLOCK_INT
+    ]
