@@ -14,15 +14,20 @@ unsigned integer written most significant bit first.
 
 ::
 
-    header (header_bits = 1 + src_bits + dst_bits + len_bits)
-    +------+--------------+--------------+--------------+
-    | kind |     src      |     dst      |    count     |
-    |  1   |   src_bits   |   dst_bits   |   len_bits   |
-    +------+--------------+--------------+--------------+
+    header (header_bits = 1 + src_bits + dst_bits + len_bits + exp_bits)
+    +------+--------------+--------------+--------------+--------------+
+    | kind |     src      |     dst      |    count     |     exp      |
+    |  1   |   src_bits   |   dst_bits   |   len_bits   |   exp_bits   |
+    +------+--------------+--------------+--------------+--------------+
       kind  : 0 = dense, 1 = event
       src   : address of the sending tile
       dst   : address of the receiving tile; all ones = broadcast
       count : dense -> n;  event -> number of events m (0 <= m <= n)
+      exp   : block-scaled log codes only (exp_bits = 0 otherwise): the
+              message's shared exponent, top + 1 with top = ceil(log2 max|r|)
+              in LSB units of the error word (0 .. word_bits - 1); 0 marks an
+              all-zero message. exp_bits = bit_length(word_bits), 5 for the
+              default 16-bit word (see fixedpoint.block_exp_bits)
 
     dense payload (kind = 0): every component, component 0 first
     +-----------+-----------+-----+-------------+
@@ -42,6 +47,8 @@ unsigned integer written most significant bit first.
                      magnitude c >= 1 = (-1)^s * alpha * 2^-(c - 1)
       log, k = 1  :  | s |   = (-1)^s * alpha; there is no zero code,
                      so sign-only errors travel in dense packets only
+                     (a block message with exp = 0 is all zero)
+      block       :  alpha = 2^(exp - 1) LSBs of the error word, per message
       linear      :  | two's complement word (k bits) |   zero = all zeros
 
 Example (``value_bits=4, n=10, src_bits=dst_bits=len_bits=4``): an event
