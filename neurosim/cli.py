@@ -199,10 +199,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if cfg.mode == "fixed":
         fm = api.formats(cfg)
+        block = " block exponent" if cfg.error_bits and cfg.error_scale == "block" else ""
         print(
             f"  formats: W {fm.weight}  O {fm.act}  input {fm.inp}  C {fm.feedback}  "
             f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
-            f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}; "
+            f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}"
+            f"{block}; "
             f"rounding {cfg.rounding}"
         )
     header = (

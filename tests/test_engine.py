@@ -326,3 +326,28 @@ def test_block_float_engine_rows_share_one_exponent() -> None:
                 assert np.abs(q[b]).max() in (2.0**top, 2.0 ** (top - 1))
                 nz = q[b][q[b] != 0]
                 assert np.all(np.abs(nz) >= 2.0 ** (top - 2))
+
+
+def test_block_bounds_are_conservative_and_exact() -> None:
+    # block messages may use any exponent down to one LSB: the bounds take
+    # the largest level 2**15 and the quantum of one LSB (the static bound
+    # 32 x 2**15 x 255 exceeds 2**24; the data's row sums then pick the
+    # arithmetic), and the result equals the reference's
+    b = 32
+    cfg = TrainConfig(
+        mode="fixed", hidden=(12, 9), batch=b, weight_bits=8, act_bits=8, error_bits=4,
+        error_scale="block",
+    ).validate()  # fmt: skip
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    assert fast._r_q == 1.0 and fast._r_max == 2.0**15
+    ref = ReferenceEngine(fast)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = (rng.integers(0, 256, size=(b, N_IN)) / 256).astype(np.float32)
+        t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    assert b * fast._r_max * 255 / fast._r_q >= 2**24
+    for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
+        np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
+    assert _events(fast.counts) == _events(ref.counts)
