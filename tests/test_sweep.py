@@ -189,6 +189,8 @@ def test_point_id_is_sha256_of_canonical_config_json() -> None:
     assert point_id(cfg) == hashlib.sha256(text.encode()).hexdigest()
     assert point_id(TrainConfig(data="digits", hidden=(16,))) == point_id(cfg)
     assert point_id(TrainConfig(data="digits", hidden=(16,), seed=1)) != point_id(cfg)
+    blk = TrainConfig(data="digits", hidden=(16,), error_bits=4, error_scale="block")
+    assert point_id(blk) != point_id(TrainConfig(data="digits", hidden=(16,), error_bits=4))
 
 
 ERRORS = [
