@@ -351,8 +351,7 @@ class TrainConfig:
             raise ConfigError(
                 "error_scale",
                 self.error_scale,
-                "fixed when error_bits = 0 (block scaling needs log-coded errors, "
-                "error_bits >= 1)",
+                "fixed when error_bits = 0 (block scaling needs log-coded errors, error_bits >= 1)",
             )
         if self.mode == "fixed" and self.error_bits:
             frac = self.error_word_bits - 1 - self.error_int_bits

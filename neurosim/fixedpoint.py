@@ -504,9 +504,7 @@ def block_log_quantize(
     return out, top
 
 
-def ref_block_log_quantize(
-    row: list[int], bits: int, word_bits: int
-) -> tuple[list[int], int]:
+def ref_block_log_quantize(row: list[int], bits: int, word_bits: int) -> tuple[list[int], int]:
     """Block log quantization of one message of error-word codes (reference).
 
     Integer operations only: ``top`` is the smallest ``t >= 0`` with
