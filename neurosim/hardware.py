@@ -32,8 +32,11 @@ def feedback_storage(cfg: TrainConfig, chip: Chip) -> str:
 def chip_mapping(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip) -> Mapping:
     """Place the network on the chip's tiles (C^h rows replicated per tile)."""
     fm = Formats.from_config(cfg)
+    shapes = feedback_shapes(rule, sizes)
+    if cfg.feedback_per_synapse:  # neuron i of layer h keeps a C^h_ij row per synapse j
+        shapes = [(n, c * sizes[i]) for i, (n, c) in enumerate(shapes)]
     return map_network(
-        chip, sizes, feedback_shapes(rule, sizes), fm.weight.bits, fm.feedback.bits,
+        chip, sizes, shapes, fm.weight.bits, fm.feedback.bits,
         feedback_storage(cfg, chip), cfg.feedback_n, cfg.rank,
         sparse_value_bits=0 if cfg.feedback == "sparse" else None,
         replicate_feedback=True,

@@ -200,3 +200,15 @@ def test_reference_is_independent_of_the_fast_engines_state() -> None:
     for x, t in _batches(1, 2):
         ref.train_batch(x, t)
     assert "sat:C^1:resample" not in fast.counts or fast.counts["sat:C^1:resample"] == 0
+
+
+def test_per_synapse_feedback_memory_is_counted() -> None:
+    from neurosim.api import make_config, run
+
+    bits = []
+    for ps in (False, True):
+        cfg = make_config(rule="srbp", data="digits", hidden=(16, 16), epochs=1,
+                          feedback_per_synapse=ps)  # fmt: skip
+        bits.append(run(cfg).hardware["memory_bits"]["feedback"])
+    # 8-bit entries; C^1, C^2 are (16, 10) per neuron, or one 10-row per synapse
+    assert bits == [8 * (16 * 10 + 16 * 10), 8 * (16 * 64 * 10 + 16 * 16 * 10)]
