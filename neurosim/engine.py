@@ -390,7 +390,7 @@ class FixedEngine(Engine):
 
     def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:
         super().__init__(cfg, n_in, n_out)
-        self.fm = fm = Formats.from_config(cfg)
+        self.fm = fm = self._formats(cfg)
         self.luts = Luts.build(cfg.act, cfg.output, fm)
         self._fd = np.ascontiguousarray(np.stack([self.luts.f, self.luts.df], axis=1))
         self.W = []
@@ -476,11 +476,19 @@ class FixedEngine(Engine):
         self._upd_keys = [(f"sat:W^{i + 1}", f"changed:W^{i + 1}") for i in range(self.L)]
         self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
 
+    def _formats(self, cfg: TrainConfig) -> Formats:
+        """Every tensor's format (a subclass may change the input's)."""
+        return Formats.from_config(cfg)
+
+    def _fan_ins(self) -> list[int]:
+        """Bounds on the number of terms of the error unit's input sums."""
+        return list(self.sizes)
+
     def _check_datapath(self) -> None:
         """Refuse formats whose products could overflow the int64 datapath."""
         fm, cfg = self.fm, self.cfg
         m = fm.weight if self.rule.matrix == "W" else fm.feedback
-        worst = float(fm.error.max_abs) * m.max_abs * max(self.sizes) * fm.deriv.qmax
+        worst = float(fm.error.max_abs) * m.max_abs * max(self._fan_ins()) * fm.deriv.qmax
         grad = float(fm.error.max_abs) * fm.act.max_abs * cfg.batch * (1 << cfg.lr_frac)
         self._f64_exact = worst < 2.0**53  # the error unit may multiply in float64
         if max(worst, grad) >= 2.0**62:
@@ -791,6 +799,13 @@ class FixedEngine(Engine):
         return self._error(p, self._D[i], shift, f"sat:R^{i + 1}")
 
 
-def make_engine(cfg: TrainConfig, n_in: int, n_out: int) -> Engine:
-    """The engine for ``cfg.mode``."""
+def make_engine(
+    cfg: TrainConfig, n_in: int, n_out: int, image_shape: tuple[int, ...] | None = None
+) -> Engine:
+    """The engine for ``cfg.mode`` (with conv blocks when ``cfg.conv`` is set;
+    they need the data's ``image_shape``, ``(C, H, W)``)."""
+    if cfg.conv:
+        from neurosim.conv import make_conv_engine
+
+        return make_conv_engine(cfg, n_in, n_out, image_shape)
     return (FixedEngine if cfg.mode == "fixed" else FloatEngine)(cfg, n_in, n_out)

@@ -272,6 +272,7 @@ ID_NEUTRAL: dict[str, Any] = {
     "channel_dropout": 0.0,
     "feedback_per_synapse": False,
     "error_scale": "fixed",
+    "conv": "",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field

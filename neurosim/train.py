@@ -177,9 +177,11 @@ def evaluate_all(
 
 
 def weights_hash(engine: Engine) -> str:
-    """SHA-256 of the final parameters (W^1..W^L, then C^h), as float64 bytes."""
+    """SHA-256 of the final parameters (W^1..W^L, then C^h, then the conv
+    blocks' kernels and channel matrices), as float64 bytes."""
     h = hashlib.sha256()
-    for m in [*engine.W, *getattr(engine, "C", [])]:
+    conv = engine.conv_params() if hasattr(engine, "conv_params") else []
+    for m in [*engine.W, *getattr(engine, "C", []), *conv]:
         h.update(np.ascontiguousarray(m, dtype=np.float64).tobytes())
     return h.hexdigest()
 
@@ -227,7 +229,7 @@ def train(
         )  # fmt: skip
     n_out = output_units(ds.n_classes, cfg.output)
     binary = ds.n_classes == 2
-    engine = make_engine(cfg, ds.n_features, n_out)
+    engine = make_engine(cfg, ds.n_features, n_out, ds.image_shape)
     if chip is not None:
         engine.accountant = make_accountant(cfg, engine.rule, engine.sizes, chip)
     result = TrainResult(config=cfg, data_source=ds.source)

@@ -187,6 +187,11 @@ def test_point_id_is_sha256_of_canonical_config_json() -> None:
     d = {k: v for k, v in cfg.to_dict().items() if k not in ID_NEUTRAL}
     text = json.dumps(d, sort_keys=True, separators=(",", ":"))
     assert point_id(cfg) == hashlib.sha256(text.encode()).hexdigest()
+    assert ID_NEUTRAL["conv"] == ""  # a dense network's id is what it was before conv
+    conv = TrainConfig(data="digits", hidden=(16,), conv="c4k3p3s2")
+    d = {k: v for k, v in conv.to_dict().items() if k not in ID_NEUTRAL or k == "conv"}
+    text = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    assert point_id(conv) == hashlib.sha256(text.encode()).hexdigest() != point_id(cfg)
     assert point_id(TrainConfig(data="digits", hidden=(16,))) == point_id(cfg)
     assert point_id(TrainConfig(data="digits", hidden=(16,), seed=1)) != point_id(cfg)
     blk = TrainConfig(data="digits", hidden=(16,), error_bits=4, error_scale="block")

@@ -1,0 +1,611 @@
+"""Convolutional blocks in front of the dense layers (float and fixed engines).
+
+A network with ``conv`` set is ``blocks -> dense hidden layers -> output``.
+Each block is ``conv F filters K x K -> f -> max-pool P x P stride S``:
+
+* **convolution**: stride 1, 'same' zero padding of ``(K - 1) / 2`` on every
+  side (K must be odd), so the map keeps its height and width; no bias, like
+  the dense layers. Chosen so that the paper's CIFAR-10 net (three blocks of
+  5x5 convolutions and 3x3/2 pools) has the sizes 32 -> 15 -> 7 -> 3 of the
+  usual implementation;
+* **activation**: the hidden activation ``act`` on every conv output (in fixed
+  mode the same LUT as the dense layers);
+* **max-pool**: 'valid' windows (no padding), ``H_out = (H - P) // S + 1``;
+  a tie goes to the first position in row-major window order (deterministic,
+  which matters for integer codes where ties are common).
+
+Layout: maps are batch-major, channel-last ``(B, H, W, C)``; the data set's
+rows are ``(C, H, W)`` flattened (``Dataset.image_shape``) and are
+transposed on entry. A block's weights are the tile's matrix
+``K^b`` of shape ``(F, K*K*C)``, columns in ``(row, col, channel)`` order,
+and its products are im2col GEMMs ``cols (B*H*W, K*K*C) @ K^T``. The last
+block's pooled map is flattened in ``(h, w, c)`` order and feeds the first
+dense layer.
+
+Learning rules through the blocks (``R_b`` is the error at block b's conv
+output, ``(B*H*W, F)``; ``route`` sends an error at the pooled map to the
+argmax position of each window, summing where windows overlap):
+
+========  =====================================================================
+rule      error at block b's pooled map, then ``R_b = f'(S_b) * route(...)``
+========  =====================================================================
+bp        the layer above's transposed weights: ``R^1 W^1`` (dense above) or
+          the transposed convolution of ``R_{b+1}`` with ``K^{b+1}``
+rbp       dense above: ``C_b R^1`` with a dense random ``C_b`` of shape
+          ``(n_pool_b, N_1)``; conv above: the transposed convolution of
+          ``R_{b+1}`` with a fixed random kernel ``C_b`` of ``K^{b+1}``'s shape
+srbp      ``C_b R^L``, a dense random ``C_b`` of shape ``(n_pool_b, N_L)``
+top-only  nothing: only the output layer learns
+========  =====================================================================
+
+Why a random *kernel* for RBP between two conv blocks: a dense ``C`` from
+block b+1's conv output to block b's pooled map would have ``H W F x H' W' F'``
+entries (2 x 10^8 for CIFAR-10's second block), more than the whole forward
+network, while a kernel of ``K^{b+1}``'s shape costs as much memory as the
+weights it replaces, keeps the error local (each unit hears only from the
+units it feeds) and runs on the transposed-convolution datapath the tile
+already needs for BP. ``no_derivative`` drops ``f'`` here too.
+
+Fixed mode keeps the chip's integer semantics of :mod:`neurosim.engine`:
+codes in float32/float64 arrays, exact products through
+:func:`neurosim.kernels.product` (float32, float64 or int64 chosen from a
+bound on the partial sums), accumulator saturation in the tile's order
+(:func:`neurosim.kernels.exact_matmul`), the activation LUTs, the error unit
+and the update unit. Max-pool on codes is exact. The slow reference is
+:mod:`neurosim.conv_reference`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from neurosim import kernels
+from neurosim.config import TrainConfig
+from neurosim.engine import RNG_WEIGHT_UPDATE, FixedEngine, FloatEngine, hidden_errors
+from neurosim.errors import ConfigError
+from neurosim.feedback import dense_matrix
+from neurosim.fixedpoint import FixedFormat, derive_key
+from neurosim.network import Formats, act_float, deriv_float, glorot_uniform
+
+CONV_RULES = ("bp", "rbp", "srbp", "top-only")
+_BLOCK = re.compile(r"c(\d+)k(\d+)p(\d+)s(\d+)")
+_ALLOWED = (
+    "comma-separated blocks c<F>k<K>p<P>s<S> (F filters of K x K, K odd; max-pool P x P, "
+    "stride S), e.g. c64k5p3s2,c64k5p3s2,c64k5p3s2"
+)
+# generator keys of the blocks' update units: path (CONV_KEY + b, purpose),
+# away from the dense layers' (i, purpose)
+CONV_KEY = 1000
+
+
+@dataclass(frozen=True)
+class ConvBlock:
+    """One block: convolution, activation, max-pool, with its geometry.
+
+    Attributes
+    ----------
+    filters, kernel, pool, stride : int
+        F, K, P and S of ``c<F>k<K>p<P>s<S>``.
+    height, width, channels : int
+        Input map ``(H, W, C)``; the conv output is ``(H, W, F)``.
+    """
+
+    filters: int
+    kernel: int
+    pool: int
+    stride: int
+    height: int
+    width: int
+    channels: int
+
+    @property
+    def fan_in(self) -> int:
+        """``K * K * C``: inputs of one conv output (columns of ``K^b``)."""
+        return self.kernel * self.kernel * self.channels
+
+    @property
+    def pooled(self) -> tuple[int, int]:
+        """Pooled map height and width (valid windows)."""
+        return (
+            (self.height - self.pool) // self.stride + 1,
+            (self.width - self.pool) // self.stride + 1,
+        )
+
+    @property
+    def n_conv(self) -> int:
+        """Conv output units ``H * W * F`` of one sample."""
+        return self.height * self.width * self.filters
+
+    @property
+    def n_pool(self) -> int:
+        """Pooled output units ``H_out * W_out * F`` of one sample."""
+        ho, wo = self.pooled
+        return ho * wo * self.filters
+
+    @property
+    def overlap(self) -> int:
+        """Most pooling windows one position belongs to (``ceil(P/S)**2``)."""
+        return -(-self.pool // self.stride) ** 2
+
+
+def parse_conv(spec: str) -> list[tuple[int, int, int, int]]:
+    """``"c64k5p3s2,..."`` to ``[(F, K, P, S), ...]``; ConfigError if malformed."""
+    out = []
+    for part in spec.split(","):
+        m = _BLOCK.fullmatch(part.strip())
+        if not m:
+            raise ConfigError("conv", spec, _ALLOWED)
+        f, k, p, s = (int(g) for g in m.groups())
+        if not (1 <= f <= 4096 and 1 <= k <= 15 and k % 2 == 1 and 1 <= p <= 15 and 1 <= s <= p):
+            raise ConfigError(
+                "conv", spec, f"{_ALLOWED}; 1 <= F <= 4096, K odd in 1..15, 1 <= S <= P <= 15"
+            )
+        out.append((f, k, p, s))
+    return out
+
+
+def conv_blocks(spec: str, image_shape: tuple[int, ...] | None) -> list[ConvBlock]:
+    """The blocks of ``spec`` on images of ``(C, H, W)``, with their geometry."""
+    if image_shape is None or len(image_shape) != 3:
+        raise ConfigError("conv", spec, "empty for data sets that are not images")
+    c, h, w = image_shape
+    blocks = []
+    for i, (f, k, p, s) in enumerate(parse_conv(spec)):
+        if h < p or w < p:
+            raise ConfigError(
+                "conv", spec, f"blocks whose pool fits the map (block {i + 1} gets {h}x{w} "
+                f"for a {p}x{p} pool; use fewer blocks or smaller pools)"
+            )  # fmt: skip
+        b = ConvBlock(f, k, p, s, h, w, c)
+        blocks.append(b)
+        (h, w), c = b.pooled, f
+    return blocks
+
+
+def check_conv_config(cfg: TrainConfig) -> None:
+    """The config checks that concern ``conv`` (shapes are checked with the data)."""
+    parse_conv(cfg.conv)
+    if cfg.rule not in CONV_RULES:
+        raise ConfigError("rule", cfg.rule, f"one of {', '.join(CONV_RULES)} with conv layers")
+    if cfg.feedback != "dense":
+        raise ConfigError("feedback", cfg.feedback, "dense with conv layers")
+    from neurosim.data import SIGNED_INPUT
+
+    if cfg.data in SIGNED_INPUT:
+        raise ConfigError("conv", cfg.conv, f"empty for {cfg.data} (not an image data set)")
+
+
+def init_conv_weights(seed: int, blocks: list[ConvBlock]) -> list[np.ndarray]:
+    """Initial kernels ``K^b`` (float64, ``(F, K*K*C)``), Glorot uniform with
+    fan-in ``K*K*C`` and fan-out ``K*K*F``."""
+    rng = np.random.default_rng([seed, 5])
+    out = []
+    for b in blocks:
+        k2 = b.kernel * b.kernel
+        a = math.sqrt(6.0 / (b.fan_in + k2 * b.filters))
+        out.append(rng.uniform(-a, a, size=(b.filters, b.fan_in)))
+    return out
+
+
+def conv_feedback_shapes(rule_name: str, blocks: list[ConvBlock], sizes: list[int]) -> list:
+    """Shape of each block's ``C_b`` (None where the rule has none).
+
+    ``sizes`` are the dense part's ``[N_0 = n_pool_last, N_1, ..., N_L]``.
+    """
+    nb, L = len(blocks), len(sizes) - 1
+    out: list = []
+    for b, blk in enumerate(blocks):
+        if rule_name == "srbp":
+            out.append((blk.n_pool, sizes[L]))
+        elif rule_name == "rbp":
+            out.append(
+                (blk.n_pool, sizes[1]) if b == nb - 1
+                else (blocks[b + 1].filters, blocks[b + 1].fan_in)
+            )  # fmt: skip
+        else:
+            out.append(None)
+    return out
+
+
+def build_conv_feedback(cfg: TrainConfig, blocks: list[ConvBlock], sizes: list[int]) -> list:
+    """Float ``C_b`` per block (dense Glorot-scaled), None where unused."""
+    rng = np.random.default_rng([cfg.seed, 4])
+    return [
+        None if s is None else dense_matrix(rng, s, cfg.feedback_dist, cfg.feedback_mean)
+        for s in conv_feedback_shapes(cfg.rule, blocks, sizes)
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# array helpers (shared by both engines; exact on integer codes)
+# --------------------------------------------------------------------------- #
+
+
+def to_maps(x: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Rows ``(B, C*H*W)`` in ``(C, H, W)`` order to maps ``(B, H, W, C)``."""
+    c, h, w = image_shape
+    return x.reshape(x.shape[0], c, h, w).transpose(0, 2, 3, 1)
+
+
+def im2col(x: np.ndarray, k: int) -> np.ndarray:
+    """Patches of a 'same'-padded stride-1 convolution.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, H, W, C)
+    k : int
+        Odd kernel size; zero padding ``k // 2``.
+
+    Returns
+    -------
+    ndarray, shape (B*H*W, k*k*C), x's dtype
+        Row ``(b, i, j)``, column ``(di, dj, c)`` holds ``x[b, i+di-p, j+dj-p, c]``
+        (0 outside the map).
+    """
+    B, H, W, C = x.shape
+    p = k // 2
+    xp = np.zeros((B, H + 2 * p, W + 2 * p, C), dtype=x.dtype)
+    xp[:, p : p + H, p : p + W, :] = x
+    cols = np.empty((B, H, W, k, k, C), dtype=x.dtype)
+    for di in range(k):
+        for dj in range(k):
+            cols[:, :, :, di, dj, :] = xp[:, di : di + H, dj : dj + W, :]
+    return cols.reshape(B * H * W, k * k * C)
+
+
+def flip_kernel(w: np.ndarray, k: int) -> np.ndarray:
+    """``(F, k*k*C)`` kernel to the ``(k*k*F, C)`` matrix of its transposed
+    convolution: row ``(a, b, f)``, column ``c`` holds ``w[f, k-1-a, k-1-b, c]``."""
+    f = w.shape[0]
+    c = w.shape[1] // (k * k)
+    return np.ascontiguousarray(
+        w.reshape(f, k, k, c)[:, ::-1, ::-1, :].transpose(1, 2, 0, 3).reshape(k * k * f, c)
+    )
+
+
+def maxpool(o: np.ndarray, p: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Valid max-pool of ``(B, H, W, C)`` maps.
+
+    Returns
+    -------
+    pooled : ndarray, shape (B, H_out, W_out, C)
+    idx : ndarray of int8, same shape
+        Window position ``di * p + dj`` of each maximum (first in row-major
+        order on ties).
+    """
+    B, H, W, C = o.shape
+    ho, wo = (H - p) // s + 1, (W - p) // s + 1
+    best = np.ascontiguousarray(o[:, 0 : s * (ho - 1) + 1 : s, 0 : s * (wo - 1) + 1 : s, :])
+    idx = np.zeros(best.shape, dtype=np.int8)
+    for di in range(p):
+        for dj in range(p):
+            if di == dj == 0:
+                continue
+            v = o[:, di : di + s * (ho - 1) + 1 : s, dj : dj + s * (wo - 1) + 1 : s, :]
+            m = v > best
+            np.copyto(best, v, where=m)
+            idx[m] = di * p + dj
+    return best, idx
+
+
+def unpool(d: np.ndarray, idx: np.ndarray, p: int, s: int, H: int, W: int, dtype) -> np.ndarray:
+    """Route errors at the pooled map ``(B, Ho, Wo, C)`` to each window's
+    argmax in a ``(B, H, W, C)`` map of ``dtype`` (sums where windows overlap;
+    exact for integer codes in float64)."""
+    B, ho, wo, C = d.shape
+    out = np.zeros((B, H, W, C), dtype=dtype)
+    for di in range(p):
+        for dj in range(p):
+            sl = out[:, di : di + s * (ho - 1) + 1 : s, dj : dj + s * (wo - 1) + 1 : s, :]
+            sl += np.where(idx == di * p + dj, d, 0)
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# float engine
+# --------------------------------------------------------------------------- #
+
+
+class ConvFloatEngine(FloatEngine):
+    """float32 training of conv blocks + dense layers.
+
+    Attributes
+    ----------
+    blocks : list of ConvBlock
+    K : list of ndarray (float32, (F, K*K*C))
+        The blocks' kernels.
+    KC : list of ndarray or None
+        The blocks' learning-channel matrices (see the module table).
+    sizes : list of int
+        The dense part ``[n_pool_last, *hidden, N_L]``.
+    """
+
+    def __init__(self, cfg: TrainConfig, n_in: int, n_out: int, image_shape) -> None:
+        self.blocks = conv_blocks(cfg.conv, image_shape)
+        if n_in != math.prod(image_shape):
+            raise ConfigError("conv", cfg.conv, f"an image shape matching {n_in} features")
+        self.image_shape = tuple(image_shape)
+        super().__init__(cfg, self.blocks[-1].n_pool, n_out)
+        self.K = [w.astype(np.float32) for w in init_conv_weights(cfg.seed, self.blocks)]
+        self.KC = [
+            None if c is None else c.astype(np.float32)
+            for c in build_conv_feedback(cfg, self.blocks, self.sizes)
+        ]
+
+    def conv_params(self) -> list[np.ndarray]:
+        """Kernels, then the blocks' feedback matrices (for the weights hash)."""
+        return [*self.K, *(c for c in self.KC if c is not None)]
+
+    def conv_forward(self, x: np.ndarray) -> np.ndarray:
+        """Blocks' forward pass on rows ``(B, C*H*W)``; returns the flat pooled
+        map ``(B, n_pool_last)`` and keeps each block's state."""
+        X = to_maps(x, self.image_shape)  # float32 in training; any float dtype works
+        self._st = []
+        for blk, w in zip(self.blocks, self.K, strict=True):
+            cols = im2col(X, blk.kernel)
+            s = cols @ w.T
+            o = act_float(self.cfg.act, s)
+            X, idx = maxpool(o.reshape(-1, blk.height, blk.width, blk.filters), blk.pool,
+                             blk.stride)  # fmt: skip
+            self._st.append((cols, s, o, idx))
+        return X.reshape(X.shape[0], -1)
+
+    def forward(self, x: np.ndarray) -> tuple[list, list, np.ndarray]:
+        """Dense activations ``O^0..O^L`` (``O^0`` the flat pooled map) and ``S``."""
+        return super().forward(self.conv_forward(x))
+
+    def conv_errors(self, R: list) -> tuple[list, dict]:
+        """Errors ``R_b`` ``(B*H*W, F)`` of the blocks and the messages sent
+        to them per sample (``conv{b}``, 1-based, ``(B, n)``)."""
+        nb, rule, B = len(self.blocks), self.rule, R[-1].shape[0]
+        Rc: list = [None] * nb
+        msgs: dict = {}
+        if not rule.trains_hidden:
+            return Rc, msgs
+        for b in range(nb - 1, -1, -1):
+            blk = self.blocks[b]
+            if rule.source == "top":
+                p = R[-1] @ self.KC[b].T
+            elif b == nb - 1:
+                src = R[0]
+                p = src @ self.W[0] if rule.matrix == "W" else src @ self.KC[b].T
+                msgs[f"conv{b + 1}"] = p if rule.matrix == "W" else src
+            else:
+                up = self.blocks[b + 1]
+                m = self.K[b + 1] if rule.matrix == "W" else self.KC[b]
+                dy = Rc[b + 1].reshape(B, up.height, up.width, up.filters)
+                p = (im2col(dy, up.kernel) @ flip_kernel(m, up.kernel)).reshape(B, -1)
+                msgs[f"conv{b + 1}"] = p if rule.matrix == "W" else Rc[b + 1].reshape(B, -1)
+            ho, wo = blk.pooled
+            e = unpool(p.reshape(B, ho, wo, blk.filters), self._st[b][3], blk.pool, blk.stride,
+                       blk.height, blk.width, np.float32).reshape(-1, blk.filters)  # fmt: skip
+            if not self.cfg.no_derivative:
+                _cols, s, o, _idx = self._st[b]
+                e = e * deriv_float(self.cfg.act, s, o)
+            Rc[b] = self._q(e)
+        return Rc, msgs
+
+    def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """One minibatch step; returns the output ``O^L`` before the update."""
+        A, S, out = self.forward(x)
+        if not np.isfinite(out).all():
+            raise FloatingPointError("non-finite output")
+        r_top = self._q(t - out)
+        self._A, self._S = A, S
+        R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self)
+        Rc, cmsgs = self.conv_errors(R)
+        if self.accountant is not None:
+            self.accountant.observe(R, msgs, srcs)
+            self.accountant.observe_conv(Rc, cmsgs)
+        scale = np.float32(self.lr / x.shape[0])
+        for i in self.trained_layers():
+            dw = (R[i].T @ A[i]) * scale
+            self.W[i] += self._update_q(dw) if self.cfg.update_bits else dw
+        for b, r in enumerate(Rc):
+            if r is not None:
+                dk = (r.T @ self._st[b][0]) * scale
+                self.K[b] += self._update_q(dk) if self.cfg.update_bits else dk
+        self.step_index += 1
+        return out
+
+
+# --------------------------------------------------------------------------- #
+# fixed engine
+# --------------------------------------------------------------------------- #
+
+
+class ConvFixedEngine(FixedEngine):
+    """The chip's bit-exact integer training of conv blocks + dense layers.
+
+    The dense part is :class:`~neurosim.engine.FixedEngine` with its input
+    ``O^0`` the flat pooled map, in the activation format (``fm.inp`` is
+    ``fm.act`` here); the image itself is read in the input format
+    (``in_fmt``). Kernels ``K`` and channel matrices ``KC`` hold codes in
+    the weight and feedback formats (float32 arrays).
+    """
+
+    def __init__(self, cfg: TrainConfig, n_in: int, n_out: int, image_shape) -> None:
+        self.blocks = conv_blocks(cfg.conv, image_shape)
+        if n_in != math.prod(image_shape):
+            raise ConfigError("conv", cfg.conv, f"an image shape matching {n_in} features")
+        self.image_shape = tuple(image_shape)
+        super().__init__(cfg, self.blocks[-1].n_pool, n_out)
+        fm = self.fm
+        self.in_fmt = Formats.from_config(cfg).inp
+        self.K = []
+        for b, w in enumerate(init_conv_weights(cfg.seed, self.blocks)):
+            q, n = fm.weight.quantize(w)
+            self.counts[f"sat:K^{b + 1}:init"] += n
+            self.K.append(q.astype(np.float32))
+        self.KC = []
+        for b, c in enumerate(build_conv_feedback(cfg, self.blocks, self.sizes)):
+            if c is None:
+                self.KC.append(None)
+                continue
+            q, n = fm.feedback.quantize(c)
+            self.counts[f"sat:KC^{b + 1}:init"] += n
+            self.KC.append(q.astype(np.float32))
+        self.k_keys = [
+            derive_key(cfg.seed, CONV_KEY + b, RNG_WEIGHT_UPDATE) for b in range(len(self.blocks))
+        ]
+
+    def _formats(self, cfg: TrainConfig) -> Formats:
+        fm = Formats.from_config(cfg)
+        return replace(fm, inp=fm.act)  # the dense part reads the pooled activations
+
+    def _fan_ins(self) -> list[int]:
+        # widest sum of the error unit's products: dense fan-ins and, per
+        # block, the transposed convolution's K*K*F summed over overlapping windows
+        out = list(super()._fan_ins())
+        for blk in self.blocks:
+            out.append(blk.kernel * blk.kernel * blk.filters * blk.overlap)
+            out.append(self.sizes[-1] * blk.overlap)
+            out.append(self.sizes[1] * blk.overlap)
+        return out
+
+    def conv_params(self) -> list[np.ndarray]:
+        """Kernels, then the blocks' feedback matrices (for the weights hash)."""
+        return [*self.K, *(c for c in self.KC if c is not None)]
+
+    def src_fmt(self, b: int) -> FixedFormat:
+        """Format of block ``b``'s input map."""
+        return self.in_fmt if b == 0 else self.fm.act
+
+    def conv_forward(self, x: np.ndarray, count: bool = True) -> np.ndarray:
+        """Quantize the images and run the blocks; returns the flat pooled
+        codes ``(B, n_pool_last)`` (float32) and keeps each block's state."""
+        fm, cfg, lut = self.fm, self.cfg, self.fm.lut
+        f = self.in_fmt
+        q = np.empty(x.shape, dtype=np.float32)
+        n, _ = kernels.quantize_kernel(x, f.frac, f.qmin, f.qmax, q)
+        if count:
+            self.counts["sat:O^0"] += n
+        X = to_maps(q, self.image_shape)
+        self._st = []
+        for b, (blk, w) in enumerate(zip(self.blocks, self.K, strict=True)):
+            src = self.src_fmt(b)
+            acc_fmt = FixedFormat(cfg.acc_bits, fm.weight.frac + src.frac)
+            cols = im2col(X, blk.kernel)
+            bound = kernels.partial_sum_bound(cols, src.max_abs, fm.weight.max_abs)
+            if bound <= acc_fmt.qmax:
+                acc, nsat = kernels.product(cols, w.T, bound), 0
+            else:
+                acc, nsat = kernels.exact_matmul(
+                    cols, w.T, src.max_abs, fm.weight.max_abs, acc_fmt
+                )
+            acc = np.ascontiguousarray(acc)
+            o = np.empty(acc.shape, dtype=np.float32)
+            d = np.empty(acc.shape, dtype=np.float32)
+            n2, _ = kernels.act_deriv_kernel(
+                acc, acc_fmt.frac - lut.frac, lut.qmin, lut.qmax, self._fd, o, d
+            )
+            if count:
+                self.counts[f"sat:accK^{b + 1}"] += nsat
+                self.counts[f"sat:SK^{b + 1}"] += n2
+            X, idx = maxpool(o.reshape(-1, blk.height, blk.width, blk.filters), blk.pool,
+                             blk.stride)  # fmt: skip
+            self._st.append((cols, acc, o, d, idx))
+        z = np.ascontiguousarray(X.reshape(X.shape[0], -1))
+        self._rowsum0 = float(np.abs(z).sum(axis=1, dtype=np.float64).max(initial=0.0))
+        return z
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Output ``O^L`` as real values (no counts), shape ``(B, N_L)``."""
+        A, _ = self.forward(self.conv_forward(x, count=False), count=False)
+        return self.fm.out.to_real(A[-1])
+
+    def _exact(self, a: np.ndarray, m: np.ndarray, max_m: float) -> np.ndarray:
+        bound = kernels.partial_sum_bound(a, self._r_max, max_m, quantum=self._r_q)
+        return kernels.product(a, m, bound)
+
+    def conv_errors(self, R: list) -> tuple[list, dict]:
+        """Integer errors ``R_b`` ``(B*H*W, F)`` (error-word codes) and the
+        messages sent to the blocks (see :meth:`ConvFloatEngine.conv_errors`)."""
+        fm, rule, nb, B = self.fm, self.rule, len(self.blocks), R[-1].shape[0]
+        Rc: list = [None] * nb
+        msgs: dict = {}
+        if not rule.trains_hidden:
+            return Rc, msgs
+        w_rule = rule.matrix == "W"
+        m_fmt = fm.weight if w_rule else fm.feedback
+        for b in range(nb - 1, -1, -1):
+            blk = self.blocks[b]
+            if rule.source == "top":
+                p = self._exact(R[-1], self.KC[b].T, fm.feedback.max_abs)
+            elif b == nb - 1:
+                src = R[0]
+                m = self.W[0] if w_rule else self.KC[b].T
+                p = self._exact(src, m, m_fmt.max_abs)
+            else:
+                up = self.blocks[b + 1]
+                m = self.K[b + 1] if w_rule else self.KC[b]
+                dy = Rc[b + 1].reshape(B, up.height, up.width, up.filters)
+                p = self._exact(im2col(dy, up.kernel), flip_kernel(m, up.kernel), m_fmt.max_abs)
+                p = p.reshape(B, -1)
+            frac = fm.error.frac + m_fmt.frac
+            if w_rule:
+                # BP: the transposed read happens where the weights live; the
+                # projection travels as a linear error word
+                p = self._error(np.ascontiguousarray(p), None, frac - fm.error.frac,
+                                f"sat:dK^{b + 1}", log=False).copy()  # fmt: skip
+                frac = fm.error.frac
+            if rule.source != "top":
+                msgs[f"conv{b + 1}"] = (
+                    p if w_rule else (R[0] if b == nb - 1 else Rc[b + 1].reshape(B, -1))
+                )
+            ho, wo = blk.pooled
+            _cols, _acc, _o, d, idx = self._st[b]
+            e = unpool(p.reshape(B, ho, wo, blk.filters), idx, blk.pool, blk.stride,
+                       blk.height, blk.width, np.float64).reshape(-1, blk.filters)  # fmt: skip
+            name = f"sat:RK^{b + 1}"
+            if self.cfg.no_derivative:
+                r = self._error(e, None, frac - fm.error.frac, name)
+            else:
+                r = self._error(e, d, frac + fm.deriv.frac - fm.error.frac, name)
+            Rc[b] = r.copy()
+        return Rc, msgs
+
+    def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
+        ws = self._ws
+        z = self.conv_forward(x)
+        self._cols = self._input_columns(z)
+        A, D = self.forward(z, ws=ws, cols=self._cols)
+        self._D = D
+        R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
+        Rc, cmsgs = self.conv_errors(R)
+        if self.accountant is not None:
+            self.accountant.observe(R, msgs, srcs)
+            self.accountant.observe_conv(Rc, cmsgs)
+        self._apply_updates(A, R, x.shape[0])
+        self._conv_updates(Rc, x.shape[0])
+        self.step_index += 1
+        return self.fm.out.to_real(A[-1])
+
+    def _conv_updates(self, Rc: list, batch: int) -> None:
+        fm, cfg = self.fm, self.cfg
+        mult = self.lr_register(batch)
+        stoch = cfg.rounding == "stochastic"
+        for b, r in enumerate(Rc):
+            if r is None:
+                continue
+            src = self.src_fmt(b)
+            g = self._grad(r.T, self._st[b][0], self._r_max, src.max_abs, f"gK{b}")
+            shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
+            sat, changed, bits = kernels.apply_update(
+                self.K[b], g, mult, shift, fm.weight, stoch, self.k_keys[b],
+                self.step_index * self.K[b].size, cfg.update_bits,
+            )  # fmt: skip
+            self.counts[f"sat:K^{b + 1}"] += sat
+            self.counts[f"changed:K^{b + 1}"] += changed
+            self.counts["rng_bits"] += bits
+
+
+def make_conv_engine(cfg: TrainConfig, n_in: int, n_out: int, image_shape):
+    """The conv engine for ``cfg.mode``."""
+    cls = ConvFixedEngine if cfg.mode == "fixed" else ConvFloatEngine
+    return cls(cfg, n_in, n_out, image_shape)

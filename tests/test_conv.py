@@ -1,0 +1,108 @@
+"""Convolutional blocks: geometry, config, BP's gradient, the rules, fixed mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurosim.config import TrainConfig
+from neurosim.conv import (
+    ConvFloatEngine,
+    conv_blocks,
+    flip_kernel,
+    im2col,
+    maxpool,
+    unpool,
+)
+from neurosim.errors import ConfigError
+
+
+def test_cifar_geometry_is_32_15_7_3() -> None:
+    blocks = conv_blocks("c64k5p3s2,c64k5p3s2,c64k5p3s2", (3, 32, 32))
+    assert [(b.height, b.channels) for b in blocks] == [(32, 3), (15, 64), (7, 64)]
+    assert blocks[-1].pooled == (3, 3) and blocks[-1].n_pool == 576
+    assert [b.fan_in for b in blocks] == [75, 1600, 1600]
+    fashion = conv_blocks("c64k5p3s2,c64k5p3s2,c64k5p3s2", (1, 28, 28))
+    assert [b.pooled for b in fashion] == [(13, 13), (6, 6), (2, 2)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"conv": "c64k4p3s2"}, "conv"),  # even kernel
+        ({"conv": "conv64"}, "conv"),
+        ({"conv": "c8k3p2s3"}, "conv"),  # stride above the pool
+        ({"conv": "c8k3p3s2", "rule": "sbp"}, "rule"),
+        ({"conv": "c8k3p3s2", "feedback": "binary"}, "feedback"),
+        ({"conv": "c8k3p3s2", "data": "higgs"}, "conv"),
+    ],
+)
+def test_bad_conv_configs_name_their_field(fields, field) -> None:
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(**fields).validate()
+    assert e.value.field == field
+
+
+def test_blocks_that_do_not_fit_the_image_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="block 2 gets 3x3"):
+        conv_blocks("c8k3p3s2,c8k3p5s2", (1, 8, 8))
+
+
+def test_im2col_and_transposed_kernel_match_direct_loops() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(-5, 6, size=(2, 4, 5, 3)).astype(np.float64)
+    w = rng.integers(-3, 4, size=(2, 27)).astype(np.float64)
+    y = (im2col(x, 3) @ w.T).reshape(2, 4, 5, 2)
+    k = w.reshape(2, 3, 3, 3)
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    direct = np.einsum("bijxyc,fxyc->bijf", np.lib.stride_tricks.sliding_window_view(
+        xp, (3, 3), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3), k)  # fmt: skip
+    assert np.array_equal(y, direct)
+    # the transposed convolution is the adjoint: <conv(x), d> = <x, convT(d)>
+    d = rng.integers(-4, 5, size=(2, 4, 5, 2)).astype(np.float64)
+    dx = (im2col(d, 3) @ flip_kernel(w, 3)).reshape(x.shape)
+    assert np.sum(y * d) == np.sum(x * dx)
+
+
+def test_maxpool_picks_first_maximum_and_unpool_routes_there() -> None:
+    o = np.array([[1, 3, 3, 0, 2], [0, 1, 2, 2, 9], [5, 5, 0, 1, 1]], dtype=np.float64)
+    p, idx = maxpool(o[None, :, :, None], 3, 2)
+    assert p[0, :, :, 0].tolist() == [[5, 9]]
+    assert idx[0, :, :, 0].tolist() == [[6, 5]]  # (2, 0) and (1, 2): first of the ties
+    back = unpool(np.array([[[[1.0], [2.0]]]]), idx, 3, 2, 3, 5, np.float64)[0, :, :, 0]
+    assert back.sum() == 3 and back[2, 0] == 1 and back[1, 4] == 2
+
+
+def _loss(e: ConvFloatEngine, x: np.ndarray, t: np.ndarray) -> float:
+    out = e.forward(x)[2]
+    return float(-(t * np.log(out)).sum())
+
+
+def test_bp_through_conv_and_pool_is_the_numerical_gradient() -> None:
+    cfg = TrainConfig(data="digits", conv="c3k3p3s2,c4k3p2s1", hidden=(5,), rule="bp", batch=4)
+    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    # float64 everywhere: the step's change with lr = batch is minus the gradient
+    e.K = [k.astype(np.float64) for k in e.K]
+    e.W = [w.astype(np.float64) for w in e.W]
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, size=(4, 64))
+    t = np.eye(10)[[1, 4, 7, 2]]
+    e.lr = 4.0
+    before = [k.copy() for k in e.K] + [w.copy() for w in e.W]
+    e.train_batch(x, t)
+    after = e.K + e.W
+    step = [a - b for a, b in zip(after, before, strict=True)]
+    e.K = [b.copy() for b in before[:2]]
+    e.W = [b.copy() for b in before[2:]]
+    params = e.K + e.W
+    eps = 1e-6
+    for m, g in zip(params, step, strict=True):
+        for flat in rng.choice(m.size, size=6, replace=False):
+            idx = np.unravel_index(flat, m.shape)
+            m[idx] += eps
+            up = _loss(e, x, t)
+            m[idx] -= 2 * eps
+            down = _loss(e, x, t)
+            m[idx] += eps
+            num = (up - down) / (2 * eps)
+            assert -g[idx] == pytest.approx(num, rel=1e-4, abs=1e-7)
