@@ -69,7 +69,7 @@ from neurosim.engine import RNG_WEIGHT_UPDATE, FixedEngine, FloatEngine, hidden_
 from neurosim.errors import ConfigError
 from neurosim.feedback import dense_matrix
 from neurosim.fixedpoint import FixedFormat, derive_key
-from neurosim.network import Formats, act_float, deriv_float, glorot_uniform
+from neurosim.network import Formats, act_float, deriv_float
 
 CONV_RULES = ("bp", "rbp", "srbp", "top-only")
 _BLOCK = re.compile(r"c(\d+)k(\d+)p(\d+)s(\d+)")
@@ -129,7 +129,7 @@ class ConvBlock:
     @property
     def overlap(self) -> int:
         """Most pooling windows one position belongs to (``ceil(P/S)**2``)."""
-        return -(-self.pool // self.stride) ** 2
+        return (-(-self.pool // self.stride)) ** 2
 
 
 def parse_conv(spec: str) -> list[tuple[int, int, int, int]]:
@@ -494,9 +494,7 @@ class ConvFixedEngine(FixedEngine):
             if bound <= acc_fmt.qmax:
                 acc, nsat = kernels.product(cols, w.T, bound), 0
             else:
-                acc, nsat = kernels.exact_matmul(
-                    cols, w.T, src.max_abs, fm.weight.max_abs, acc_fmt
-                )
+                acc, nsat = kernels.exact_matmul(cols, w.T, src.max_abs, fm.weight.max_abs, acc_fmt)
             acc = np.ascontiguousarray(acc)
             o = np.empty(acc.shape, dtype=np.float32)
             d = np.empty(acc.shape, dtype=np.float32)

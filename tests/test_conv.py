@@ -106,3 +106,62 @@ def test_bp_through_conv_and_pool_is_the_numerical_gradient() -> None:
             m[idx] += eps
             num = (up - down) / (2 * eps)
             assert -g[idx] == pytest.approx(num, rel=1e-4, abs=1e-7)
+
+
+# --------------------------------------------------------------------------- #
+# fixed mode: fast engine against the slow integer reference
+# --------------------------------------------------------------------------- #
+
+IMG = (2, 6, 6)
+N_OUT = 4
+
+
+def _fixed_pair(steps: int = 2, **kw):
+    from neurosim.conv import ConvFixedEngine
+    from neurosim.conv_reference import ConvReferenceEngine
+
+    fields = dict(mode="fixed", data="digits", conv="c2k3p2s2,c3k3p2s1", hidden=(5,), batch=3)
+    cfg = TrainConfig(**{**fields, **kw}).validate()
+    fast = ConvFixedEngine(cfg, int(np.prod(IMG)), N_OUT, IMG)
+    ref = ConvReferenceEngine(fast)
+    rng = np.random.default_rng(3)
+    for _ in range(steps):
+        x = (rng.integers(0, 256, size=(3, int(np.prod(IMG)))) / 256).astype(np.float32)
+        t = np.eye(N_OUT, dtype=np.float32)[rng.integers(0, N_OUT, size=3)]
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    return fast, ref, x
+
+
+def _events(counts) -> dict:
+    return {k: v for k, v in counts.items() if v and not k.endswith(":init")}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(rule="bp"),
+        dict(rule="rbp"),
+        dict(rule="srbp"),
+        dict(rule="top-only"),
+        dict(rule="srbp", error_bits=3, no_derivative=True),
+        dict(rule="rbp", rounding="nearest", lr=0.5, error_bits=1),
+        dict(rule="bp", acc_bits=10, weight_bits=10, lr=0.5),  # saturating accumulators
+    ],
+    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
+)
+def test_fixed_conv_equals_reference_bit_for_bit(extra) -> None:
+    fast, ref, x = _fixed_pair(**extra)
+    for name, fl, rl in (("K", fast.K, ref.K), ("W", fast.W, ref.W)):
+        for i, (f, r) in enumerate(zip(fl, rl, strict=True)):
+            np.testing.assert_array_equal(np.array(r, dtype=np.float64), f, err_msg=f"{name}{i}")
+    assert _events(fast.counts) == _events(ref.counts)
+    changed = sum(v for k, v in fast.counts.items() if k.startswith("changed:K"))
+    assert changed > 0 if extra["rule"] != "top-only" else changed == 0
+    if extra.get("acc_bits"):
+        assert fast.counts["sat:accK^1"] + fast.counts["sat:accK^2"] > 0
+    A, D = fast.forward(fast.conv_forward(x, count=False), count=False)
+    for b in range(x.shape[0]):
+        rA, rD = ref.forward_sample(x[b], count=False)
+        for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
+            assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
