@@ -400,7 +400,7 @@ class ConvFloatEngine(FloatEngine):
         Rc, cmsgs = self.conv_errors(R)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
-            self.accountant.observe_conv(Rc, cmsgs)
+            self.accountant.observe_conv(R, Rc, cmsgs)
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
             dw = (R[i].T @ A[i]) * scale
@@ -578,7 +578,7 @@ class ConvFixedEngine(FixedEngine):
         Rc, cmsgs = self.conv_errors(R)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
-            self.accountant.observe_conv(Rc, cmsgs)
+            self.accountant.observe_conv(R, Rc, cmsgs)
         self._apply_updates(A, R, x.shape[0])
         self._conv_updates(Rc, x.shape[0])
         self.step_index += 1

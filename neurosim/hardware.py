@@ -43,9 +43,20 @@ def chip_mapping(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip) -> 
     )  # fmt: skip
 
 
-def make_accountant(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip) -> Accountant:
-    """An accountant for this run on this chip."""
+def make_accountant(
+    cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip, blocks: list | None = None
+) -> Accountant:
+    """An accountant for this run on this chip (``blocks``: the conv blocks
+    in front of the dense layers ``sizes``, see :mod:`neurosim.conv`)."""
     mapping = chip_mapping(cfg, rule, sizes, chip)
+    if blocks:
+        from neurosim.conv_accounting import ConvAccountant
+
+        return ConvAccountant(
+            cfg, rule, sizes, col_blocks=mapping.col_blocks,
+            regenerated=feedback_storage(cfg, chip) == "prng", n_tiles=chip.n_tiles,
+            blocks=list(blocks),
+        )  # fmt: skip
     return Accountant(
         cfg, rule, sizes, col_blocks=mapping.col_blocks,
         regenerated=feedback_storage(cfg, chip) == "prng", n_tiles=chip.n_tiles,
@@ -179,6 +190,7 @@ def hardware_report(
         v * unit_energy_pj(k, cfg, chip, table) for k, v in acct.forward_per_sample().items()
     )
     cyc = cycles(cfg, rule, sizes, chip, acct)
+    conv = _conv_section(cfg, chip, acct, cyc)
     bus: dict[str, Any] = {"packets_per_sample": {}, "bits_per_sample": {}, "messages": {}}
     for s in acct.specs:
         bus["packets_per_sample"][s.link] = bus["packets_per_sample"].get(s.link, 0) + 1
@@ -189,9 +201,31 @@ def hardware_report(
             "nonzero_per_sample": acct.nnz_msg[s.name] / samples,
             "components": s.layout.n, "kind": s.layout.kind,
         }  # fmt: skip
+    for name, b in getattr(acct, "conv_msg_bits", {}).items():
+        bus["packets_per_sample"]["chain"] = bus["packets_per_sample"].get("chain", 0) + 1
+        bits = b / samples
+        bus["bits_per_sample"]["chain"] = bus["bits_per_sample"].get("chain", 0.0) + bits
+        lay = acct.conv_layouts[name]
+        bus["messages"][name] = {
+            "link": "chain", "bits_per_sample": bits,
+            "nonzero_per_sample": acct.conv_msg_nnz[name] / samples,
+            "components": lay.n, "kind": lay.kind,
+        }  # fmt: skip
     fwd_bits = actions.get(("forward", "wire", ("forward",)), 0) / samples
     bus["bits_per_sample"]["forward"] = fwd_bits
-    return {
+    memory = {
+        "forward": mapping.weight_memory_bits,
+        "feedback": mapping.feedback_memory_bits,
+        "per_tile": [
+            {"layer": b.layer, "row_block": b.row_block, "col_block": b.col_block,
+             "forward": b.weight_memory_bits, "feedback": b.feedback_memory_bits}
+            for lay in mapping.layers for b in lay.blocks
+        ],  # fmt: skip
+    }
+    if conv:
+        memory["forward"] += conv["memory_bits"]["forward"]
+        memory["feedback"] += conv["memory_bits"]["feedback"]
+    out = {
         "chip": chip.name,
         "node_nm": chip.node_nm,
         "clock_mhz": chip.clock_mhz,
@@ -205,21 +239,7 @@ def hardware_report(
         "cycles_per_sample": cyc,
         "samples_per_second": chip.clock_mhz * 1e6 / cyc["train"],
         "bus": bus,
-        "memory_bits": {
-            "forward": mapping.weight_memory_bits,
-            "feedback": mapping.feedback_memory_bits,
-            "per_tile": [
-                {
-                    "layer": b.layer,
-                    "row_block": b.row_block,
-                    "col_block": b.col_block,
-                    "forward": b.weight_memory_bits,
-                    "feedback": b.feedback_memory_bits,
-                }
-                for lay in mapping.layers
-                for b in lay.blocks
-            ],  # fmt: skip
-        },
+        "memory_bits": memory,
         "area_mm2": chip.area_mm2(),
         "tiles": {
             "used": mapping.tiles,
@@ -230,6 +250,41 @@ def hardware_report(
         "fits": mapping.fits,
         "violations": [f"{v.field} = {v.value!r}: {v.allowed}" for v in mapping.violations],
         "actions_per_sample": per_action_counts,
+    }
+    if conv:
+        out["conv"] = conv
+    return out
+
+
+def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> dict | None:
+    """The conv blocks' cycles (added into ``cyc``), memory and tiles; None
+    for a dense network. See :mod:`neurosim.conv_accounting` for the model."""
+    blocks = getattr(acct, "blocks", None)
+    if not blocks:
+        return None
+    t = chip.tile
+    cc = acct.conv_cycles(t.rows, t.cols, t.macs_per_cycle, t.update_per_cycle)
+    cyc["forward"] += cc["forward"]
+    cyc["inference"] += cc["forward"]
+    cyc["backward"] += cc["backward"]
+    cyc["update"] += cc["update"]
+    cyc["train"] += cc["forward"] + cc["backward"] + cc["update"]
+    fm = Formats.from_config(cfg)
+    from neurosim.conv import conv_feedback_shapes
+
+    shapes = conv_feedback_shapes(cfg.rule, blocks, acct.sizes)
+    return {
+        "blocks": [
+            {"filters": b.filters, "kernel": b.kernel, "pool": b.pool, "stride": b.stride,
+             "input": [b.height, b.width, b.channels], "pooled": list(b.pooled)}
+            for b in blocks
+        ],  # fmt: skip
+        "cycles_per_sample": cc,
+        "tiles": acct.block_tiles(t.rows, t.cols),
+        "memory_bits": {
+            "forward": sum(b.filters * b.fan_in for b in blocks) * fm.weight.bits,
+            "feedback": sum(r * c for r, c in (s for s in shapes if s)) * fm.feedback.bits,
+        },
     }
 
 

@@ -231,7 +231,9 @@ def train(
     binary = ds.n_classes == 2
     engine = make_engine(cfg, ds.n_features, n_out, ds.image_shape)
     if chip is not None:
-        engine.accountant = make_accountant(cfg, engine.rule, engine.sizes, chip)
+        engine.accountant = make_accountant(
+            cfg, engine.rule, engine.sizes, chip, getattr(engine, "blocks", None)
+        )
     result = TrainResult(config=cfg, data_source=ds.source)
     rng = np.random.default_rng([cfg.seed, 3])
     n = ds.x_train.shape[0]

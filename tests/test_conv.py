@@ -165,3 +165,59 @@ def test_fixed_conv_equals_reference_bit_for_bit(extra) -> None:
         rA, rD = ref.forward_sample(x[b], count=False)
         for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
             assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
+
+
+# --------------------------------------------------------------------------- #
+# accounting
+# --------------------------------------------------------------------------- #
+
+
+def test_conv_event_counts_by_hand() -> None:
+    from collections import Counter
+
+    from neurosim.accounting import Accountant
+    from neurosim.conv_accounting import ConvAccountant
+    from neurosim.rules import get_rule
+
+    # one block on a 4x4x1 image: 2 filters 3x3 (fan-in 9), pool 2 stride 2 -> 2x2x2
+    cfg = TrainConfig(data="digits", conv="c2k3p2s2", hidden=(), rule="srbp")
+    blocks = conv_blocks(cfg.conv, (1, 4, 4))
+    sizes = [8, 3]
+    conv = ConvAccountant(cfg, get_rule("srbp"), sizes, blocks=blocks)
+    dense = Accountant(cfg, get_rule("srbp"), sizes)
+    fwd = conv.forward_per_sample()
+    fwd.subtract(dense.forward_per_sample())
+    assert +fwd == Counter({
+        ("forward", "mac", (16, 8)): 4 * 4 * 2 * 9,  # H W F x K K C
+        ("forward", "sram_read", ("weights",)): 2 * 9 * 16,  # the kernel once per sample
+        ("forward", "lut", ()): 2 * 32,  # f and f' per conv output
+        ("forward", "add", (8,)): 3 * 8,  # P*P - 1 comparisons per pooled output
+        ("forward", "wire", ("forward",)): 8 * 8,  # pooled outputs at 8 bits
+    })  # fmt: skip
+    r_top = np.array([[1.0, 0, -2], [0, 0, 3]])  # 3 non-zeros
+    rk = np.zeros((2 * 16, 2))
+    rk[[0, 3, 7, 20, 31], [0, 1, 1, 0, 1]] = 1.0  # 5 non-zeros
+    for a in (conv, dense):
+        a.observe([r_top], {"skip": r_top}, {})
+    conv.observe_conv([r_top], [rk], {})
+    got = conv.actions({"changed:K^1": 7})
+    got.subtract(dense.actions({}))
+    g = cfg.acc_bits
+    assert +got == Counter({
+        **{k: 2 * v for k, v in (+fwd).items()},  # two samples
+        ("feedback", "mac", (8, 16)): 8 * 3,  # n_pool x nnz(R^L)
+        ("feedback", "sram_read", ("feedback",)): 8 * 3 * 8,
+        ("feedback", "add", (16,)): 8 * 2,  # routing to the argmax
+        ("feedback", "mult", (8, 16)): 32 * 2,  # f' per conv output
+        ("update", "mac", (16, 8)): 5 * 9,  # nnz(R_1) x K K C
+        ("update", "sram_read", ("grad",)): 5 * 9 * g + 18 * g,  # + one batch write-back
+        ("update", "sram_write", ("grad",)): 5 * 9 * g + 18 * g,
+        ("update", "mult", (g, cfg.lr_frac)): 18,
+        ("update", "sram_read", ("weights",)): 18 * 16,
+        ("update", "add", (16,)): 18,
+        ("update", "sram_write", ("weights",)): 7 * 16,  # changed words only
+    })  # fmt: skip
+    cyc = conv.conv_cycles(rows=128, cols=128, macs_per_cycle=8, update_per_cycle=8)
+    assert cyc["forward"] == 288 / 8
+    assert cyc["backward"] == (24 + 45) / 2 / 8
+    assert cyc["update"] == 3 / 2  # ceil(18 / 8) write-back cycles, one batch of 2

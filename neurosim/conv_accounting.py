@@ -1,0 +1,200 @@
+"""Chip events of the convolutional blocks (see :mod:`neurosim.conv`).
+
+:class:`ConvAccountant` extends :class:`~neurosim.accounting.Accountant`
+(which counts the dense layers) with the blocks' events, in the same
+``(phase, action, detail)`` keys, so the energy, inference energy and bus
+figures of :func:`neurosim.hardware.hardware_report` include them.
+
+The tile model of a block (stated, not measured):
+
+* its kernel matrix ``K^b`` (``F x K*K*C``) is cut into tiles like a dense
+  weight matrix; each tile reads its synapses **once per sample** and holds
+  them in the MAC array while the window slides over the ``H x W``
+  positions (weight-stationary), so weight-memory reads are
+  ``F * K*K*C * weight_bits`` per sample while MACs are
+  ``H * W * F * K*K*C``; input-buffer reads are not priced (nor are they
+  for the dense layers);
+* the activation unit does two lookups (f and f') per conv output; the
+  max-pool does ``P*P - 1`` comparisons (adds of ``act_bits``) per pooled
+  output, and only pooled outputs travel on the forward link;
+* the error at the pooled map is projected as in the module table of
+  :mod:`neurosim.conv`: a dense ``C_b`` or ``(W^1)^T`` costs
+  ``n_pool * nnz(source)`` multiply-accumulates (shift-adds for log-coded
+  errors); a transposed convolution costs ``nnz(R_{b+1}) * K*K*C`` (each
+  non-zero error times its kernel column; windows cut by the border are
+  counted whole, an upper bound); routing to the argmax adds one addition
+  per pooled output; ``f'`` is one multiplication per conv output;
+* the update accumulates ``nnz(R_b) * K*K*C`` gradient terms per sample and
+  writes the kernel back once per minibatch (changed words only).
+
+Messages: SRBP's ``R^L`` reaches the blocks on the same skip broadcast as
+the dense layers (no extra bits). RBP sends ``R^1`` (``R^L`` without dense
+hidden layers) to the last block and ``R_{b+1}`` (the whole error map) from
+block b+1 to block b; BP sends the projection at the pooled map as linear
+error words. They are laid out as :mod:`neurosim.packets` messages on the
+``chain`` link.
+
+Cycles (:meth:`ConvAccountant.conv_cycles`): each block's tiles share its
+MACs evenly, ``ceil(MACs / (macs_per_cycle * tiles))`` per phase, blocks one
+after the other (no overlap), the kernel write-back at ``update_per_cycle``
+words per cycle per tile once per minibatch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurosim import kernels, packets
+from neurosim.accounting import Accountant
+from neurosim.conv import ConvBlock
+from neurosim.network import Formats
+
+
+@dataclass
+class ConvAccountant(Accountant):
+    """:class:`~neurosim.accounting.Accountant` plus the conv blocks' events.
+
+    Parameters
+    ----------
+    blocks : list of ConvBlock
+        The network's blocks (geometry); ``sizes`` are the dense part's.
+    """
+
+    blocks: list[ConvBlock] = field(default_factory=list)
+    nnz_RK: Counter = field(default_factory=Counter)
+    nnz_conv_src: Counter = field(default_factory=Counter)
+    conv_msg_bits: Counter = field(default_factory=Counter)
+    conv_msg_nnz: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.conv_layouts = self._conv_layouts()
+
+    def _conv_layouts(self) -> dict[str, packets.PacketLayout]:
+        cfg, rule = self.cfg, self.rule
+        if not rule.trains_hidden or rule.source == "top":
+            return {}
+        fm = Formats.from_config(cfg)
+        addr = max(1, math.ceil(math.log2((self.n_tiles or len(self.sizes)) + 1)))
+        out = {}
+        nb = len(self.blocks)
+        for b, blk in enumerate(self.blocks):
+            if rule.matrix == "W":
+                n, log = blk.n_pool, False
+            else:
+                n = self.sizes[1] if b == nb - 1 else self.blocks[b + 1].n_conv
+                log = bool(cfg.error_bits)
+            out[f"conv{b + 1}"] = packets.PacketLayout(
+                value_bits=cfg.error_bits if log else fm.error.bits, n=n, src_bits=addr,
+                dst_bits=addr, len_bits=max(1, n.bit_length()), kind=cfg.packets,
+                encoding="log" if log else "linear",
+            )  # fmt: skip
+        return out
+
+    def observe_conv(self, R: list, Rc: list, messages: dict[str, np.ndarray]) -> None:
+        """Tally one minibatch of the blocks: their errors ``Rc``, the
+        sources projected for them (from the dense ``R``) and the messages."""
+        nb = len(self.blocks)
+        for b, r in enumerate(Rc):
+            if r is None:
+                continue
+            self.nnz_RK[b] += int(kernels.nonzero(r))
+            if self.rule.source == "top":
+                src = R[-1]
+            elif b == nb - 1:
+                src = R[0]
+            else:
+                src = Rc[b + 1]
+            self.nnz_conv_src[b] += int(kernels.nonzero(src))
+        for name, m in messages.items():
+            nnz = kernels.nonzero_rows(np.ascontiguousarray(m))
+            self.conv_msg_nnz[name] += int(nnz.sum())
+            bits = packets.message_bits(self.conv_layouts[name], nnz)
+            self.conv_msg_bits[name] += int(np.sum(bits))
+
+    # ------------------------------------------------------------------
+    def forward_per_sample(self) -> Counter:
+        """Forward-phase action counts of one sample, blocks included."""
+        c = super().forward_per_sample()
+        fm = Formats.from_config(self.cfg)
+        for b, blk in enumerate(self.blocks):
+            a_bits = fm.inp.bits if b == 0 else fm.act.bits
+            c["forward", "mac", (fm.weight.bits, a_bits)] += blk.n_conv * blk.fan_in
+            c["forward", "sram_read", ("weights",)] += blk.filters * blk.fan_in * fm.weight.bits
+            c["forward", "lut", ()] += 2 * blk.n_conv
+            c["forward", "add", (fm.act.bits,)] += (blk.pool * blk.pool - 1) * blk.n_pool
+            c["forward", "wire", ("forward",)] += blk.n_pool * fm.act.bits
+        return c
+
+    def conv_feedback_ops(self) -> list[int]:
+        """Projection operations of each block over the run (see the module doc)."""
+        nb = len(self.blocks)
+        out = []
+        for b, blk in enumerate(self.blocks):
+            dense_src = self.rule.source == "top" or b == nb - 1
+            per = blk.n_pool if dense_src else self.blocks[b + 1].fan_in
+            out.append(per * self.nnz_conv_src[b])
+        return out
+
+    def actions(self, engine_counts: dict[str, int]) -> Counter:
+        """Action counts of the whole run, blocks included."""
+        c = super().actions(engine_counts)
+        cfg, rule = self.cfg, self.rule
+        if not rule.trains_hidden:
+            return c
+        fm = Formats.from_config(cfg)
+        log = bool(cfg.error_bits)
+        ew, g = fm.error.bits, cfg.acc_bits
+        w_rule = rule.matrix == "W"
+        m_bits = fm.weight.bits if w_rule else fm.feedback.bits
+        for bits in self.conv_msg_bits.values():
+            c["transport", "wire", ("chain",)] += bits
+            c["transport", "packet", ("chain",)] += self.samples
+        for b, (blk, ops) in enumerate(zip(self.blocks, self.conv_feedback_ops(), strict=True)):
+            c["feedback", "shift_add" if log else "mac",
+              (m_bits,) if log else (m_bits, ew)] += ops  # fmt: skip
+            c["feedback", "sram_read", ("weights" if w_rule else "feedback",)] += ops * m_bits
+            c["feedback", "add", (ew,)] += blk.n_pool * self.samples  # routing to the argmax
+            if not cfg.no_derivative:
+                c["feedback", "mult", (fm.deriv.bits, ew)] += blk.n_conv * self.samples
+            if log:
+                c["feedback", "add", (ew,)] += blk.n_conv * self.samples  # log encoder
+            a_bits = fm.inp.bits if b == 0 else fm.act.bits
+            upd = self.nnz_RK[b] * blk.fan_in
+            if log:
+                c["update", "shift_add", (g,)] += upd
+            else:
+                c["update", "mac", (ew, a_bits)] += upd
+            c["update", "sram_read", ("grad",)] += upd * g
+            c["update", "sram_write", ("grad",)] += upd * g
+            self._write_back(c, blk.filters * blk.fan_in, fm.weight.bits,
+                             engine_counts.get(f"changed:K^{b + 1}", 0))  # fmt: skip
+        return c
+
+    # ------------------------------------------------------------------
+    def block_tiles(self, rows: int, cols: int) -> list[int]:
+        """Tiles of each block's kernel matrix on ``rows x cols`` tiles."""
+        return [-(-blk.filters // rows) * -(-blk.fan_in // cols) for blk in self.blocks]
+
+    def conv_cycles(self, rows: int, cols: int, macs_per_cycle: int,
+                    update_per_cycle: int) -> dict[str, float]:  # fmt: skip
+        """Mean cycles per sample the blocks add: ``forward``, ``backward``
+        (projection and gradient accumulation) and ``update`` (write-back
+        shared by a minibatch's samples)."""
+        tiles = self.block_tiles(rows, cols)
+        n = max(1, self.samples)
+        fwd = sum(
+            -(-blk.n_conv * blk.fan_in // (macs_per_cycle * t))
+            for blk, t in zip(self.blocks, tiles, strict=True)
+        )
+        back = upd = 0.0
+        if self.rule.trains_hidden:
+            for b, (blk, t) in enumerate(zip(self.blocks, tiles, strict=True)):
+                work = self.conv_feedback_ops()[b] + self.nnz_RK[b] * blk.fan_in
+                back += work / n / (macs_per_cycle * t)
+                upd += -(-blk.filters * blk.fan_in // (update_per_cycle * t)) * self.batches / n
+        return {"forward": float(fwd), "backward": back, "update": upd}
