@@ -28,6 +28,8 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--lr", "lr", float, "learning rate eta (default 0.1)"),
     ("--lr-decay", "lr_decay", float, "lr multiplier per epoch (default 1.0)"),
     ("--hidden", "hidden", str, "hidden widths, e.g. 100,100,100,100 (default)"),
+    ("--conv", "conv", str, "conv blocks before the dense layers, e.g. c64k5p3s2,c64k5p3s2"
+     " (F filters KxK 'same', max-pool PxP stride S; default none)"),
     ("--act", "act", str, "hidden activation: tanh (default), logistic, relu, linear"),
     ("--output", "output", str, "output: softmax (default), sigmoid, linear"),
     ("--mode", "mode", str, "float (float32 reference, default) or fixed (bit-exact chip)"),
@@ -110,7 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="no weight cooperation: a random feedback row per synapse (srbp, float)",
     )
-    t.add_argument("--preset", help="named defaults: higgs (5x300 tanh, sigmoid output)")
+    t.add_argument(
+        "--preset",
+        help="named defaults: higgs (5x300 tanh, sigmoid output), cifar-conv (the paper's "
+        "CIFAR-10 net: 3 x [conv 64 5x5 tanh, max-pool 3x3/2], dense 1024 tanh, softmax)",
+    )
     t.add_argument("--config", help="TOML file of config fields (flags override it)")
     t.add_argument("--json", help="write the run's JSON record here")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -193,7 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         _check_output_file("json", args.json)
     ds = api.load_data(cfg)
-    hidden = "-".join(str(n) for n in cfg.hidden)
+    hidden = "-".join(str(n) for n in [*([cfg.conv] if cfg.conv else []), *cfg.hidden])
     n_out = cfg.n_outputs()
     binary = ds.n_classes == 2
     print(

@@ -150,3 +150,17 @@ def test_closed_stdout_pipe_is_not_a_traceback() -> None:
     p.stdout.close()  # the reader leaves, as `| head -1` does
     err = p.stderr.read()
     assert p.wait(timeout=120) == 141 and b"Traceback" not in err, err
+
+
+def test_train_conv_flag_and_bad_conv(tmp_path) -> None:
+    out = tmp_path / "conv.json"
+    p = run("train", "--data", "digits", "--conv", "c4k3p3s2", "--hidden", "16", "--epochs",
+            "1", "--lr", "0.2", "--batch", "16", "--no-progress", "--json", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "64-c4k3p3s2-16-10" in p.stdout
+    rec = json.loads(out.read_text())
+    assert rec["config"]["conv"] == "c4k3p3s2" and rec["hardware"]["conv"]["tiles"] == [1]
+    # the paper's three blocks do not fit an 8x8 image: one line naming the field
+    bad = run("train", "--preset", "cifar-conv", "--data", "digits", "--no-progress")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.count("\n") == 1 and "conv" in bad.stderr and "block 3" in bad.stderr

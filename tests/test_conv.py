@@ -221,3 +221,40 @@ def test_conv_event_counts_by_hand() -> None:
     assert cyc["forward"] == 288 / 8
     assert cyc["backward"] == (24 + 45) / 2 / 8
     assert cyc["update"] == 3 / 2  # ceil(18 / 8) write-back cycles, one batch of 2
+
+
+# --------------------------------------------------------------------------- #
+# training
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("mode", ["float", "fixed"])
+def test_srbp_conv_net_learns_digits(mode: str) -> None:
+    from neurosim.train import train
+
+    cfg = TrainConfig(
+        data="digits", conv="c8k3p3s2", hidden=(32,), rule="srbp", mode=mode, epochs=4,
+        batch=16, lr=0.2,
+    )  # fmt: skip
+    result, engine = train(cfg)
+    assert result.test_accuracy > 0.8  # chance is 0.1
+    assert sum(v for k, v in result.counts.items() if k.startswith("changed:K")) > 0 or (
+        mode == "float"
+    )
+    rec = result.to_record()
+    assert rec["config"]["conv"] == "c8k3p3s2"
+    hw = rec["hardware"]
+    assert hw["conv"]["blocks"][0]["pooled"] == [3, 3]
+    # the block's MACs are in the bill: 8x8 positions x 8 filters x 9 taps per sample
+    assert hw["actions_per_sample"]["forward.mac.16x8"] == 64 * 8 * 9 + 72 * 32 + 32 * 10
+    assert hw["energy_pj_per_sample"]["total"] > 0 and hw["cycles_per_sample"]["train"] > 0
+
+
+def test_cifar_conv_preset_is_the_papers_net() -> None:
+    cfg = TrainConfig.from_preset("cifar-conv").validate()
+    assert cfg.data == "cifar10" and cfg.hidden == (1024,) and cfg.act == "tanh"
+    assert cfg.conv == "c64k5p3s2,c64k5p3s2,c64k5p3s2" and cfg.batch == 128
+    fashion = ConvFloatEngine(cfg, 784, 10, (1, 28, 28))
+    assert fashion.sizes == [256, 1024, 10] and [k.shape for k in fashion.K] == [
+        (64, 25), (64, 1600), (64, 1600),
+    ]  # fmt: skip
