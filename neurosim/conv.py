@@ -286,9 +286,9 @@ def maxpool(o: np.ndarray, p: int, s: int) -> tuple[np.ndarray, np.ndarray]:
             if di == dj == 0:
                 continue
             v = o[:, di : di + s * (ho - 1) + 1 : s, dj : dj + s * (wo - 1) + 1 : s, :]
-            m = v > best
+            m = np.greater(v, best)
             np.copyto(best, v, where=m)
-            idx[m] = di * p + dj
+            np.copyto(idx, np.int8(di * p + dj), where=m)
     return best, idx
 
 
