@@ -167,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pp.add_argument(
         "experiment",
-        help="rules, error-bits, sparsity, rank, init-mean, activations, adaptive, higgs, or all",
+        help="rules, error-bits, sparsity, rank, init-mean, activations, adaptive, theory, higgs, "
+        "convolution, convolution-cifar, or all",
     )
     pp.add_argument("--quick", action="store_true", help="tiny nets and subsets (seconds)")
     pp.add_argument("--data-dir", help="directory of the data files (else $NEUROSIM_DATA)")

@@ -80,6 +80,8 @@ _ALLOWED = (
 # generator keys of the blocks' update units: path (CONV_KEY + b, purpose),
 # away from the dense layers' (i, purpose)
 CONV_KEY = 1000
+PREDICT_CHUNK = 100
+"""Rows per forward pass when evaluating (bounds the im2col copies' memory)."""
 
 
 @dataclass(frozen=True)
@@ -358,6 +360,14 @@ class ConvFloatEngine(FloatEngine):
         """Dense activations ``O^0..O^L`` (``O^0`` the flat pooled map) and ``S``."""
         return super().forward(self.conv_forward(x))
 
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Output ``O^L`` as real values, shape ``(B, N_L)``, in chunks of
+        :data:`PREDICT_CHUNK` rows (im2col copies grow with the batch)."""
+        return np.concatenate(
+            [super(ConvFloatEngine, self).predict(x[s : s + PREDICT_CHUNK])
+             for s in range(0, x.shape[0], PREDICT_CHUNK)]
+        )  # fmt: skip
+
     def conv_errors(self, R: list) -> tuple[list, dict]:
         """Errors ``R_b`` ``(B*H*W, F)`` of the blocks and the messages sent
         to them per sample (``conv{b}``, 1-based, ``(B, n)``)."""
@@ -512,9 +522,14 @@ class ConvFixedEngine(FixedEngine):
         return z
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Output ``O^L`` as real values (no counts), shape ``(B, N_L)``."""
-        A, _ = self.forward(self.conv_forward(x, count=False), count=False)
-        return self.fm.out.to_real(A[-1])
+        """Output ``O^L`` as real values (no counts), shape ``(B, N_L)``, in
+        chunks of :data:`PREDICT_CHUNK` rows."""
+        out = []
+        for s in range(0, x.shape[0], PREDICT_CHUNK):
+            A, _ = self.forward(self.conv_forward(x[s : s + PREDICT_CHUNK], count=False),
+                                count=False)  # fmt: skip
+            out.append(self.fm.out.to_real(A[-1]))
+        return np.concatenate(out)
 
     def _exact(self, a: np.ndarray, m: np.ndarray, max_m: float) -> np.ndarray:
         bound = kernels.partial_sum_bound(a, self._r_max, max_m, quantum=self._r_q)

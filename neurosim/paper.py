@@ -552,6 +552,27 @@ def _update_bits_claims(runs: dict) -> list[Claim]:
     ]  # fmt: skip
 
 
+def _conv_variants(cfg: Any) -> list[Variant]:
+    return [Variant(_rule_label(r), {"rule": r}) for r in ("bp", "rbp", "srbp", "top-only")]
+
+
+def _conv_claims(runs: dict) -> list[Claim]:
+    return [
+        _above(runs, ["RBP", "SRBP"], "top-only",
+               "RBP and SRBP learn through convolutional layers (clearly above top-only)"),
+        _above(runs, ["BP"], "top-only",
+               "BP (the true gradient through conv and pool) learns: clearly above top-only"),
+    ]  # fmt: skip
+
+
+CONV_FULL = dict(data="fashion-mnist", limit=4000, epochs=2, batch=32, lr=0.05, mode="fixed")
+"""``convolution``: the paper's CIFAR-10 network (preset ``cifar-conv``) on
+Fashion-MNIST, on the chip, shortened to fit well under 30 minutes on one core."""
+CONV_QUICK = dict(data="digits", conv="c8k3p3s2", hidden=(32,), batch=16, lr=0.2, epochs=4,
+                  mode="fixed")  # fmt: skip
+"""``convolution --quick``: one block of 8 3x3 filters on ``digits``."""
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in [
@@ -589,6 +610,13 @@ EXPERIMENTS: dict[str, Experiment] = {
                    full=dict(limit=1_000_000, epochs=5, mode="fixed", error_bits=4),
                    quick=dict(limit=2000, epochs=2, hidden=(16, 16), mode="fixed",
                               error_bits=4)),
+        Experiment("convolution", "Convolutional net (3 x conv 64 5x5 + max-pool, dense 1024)",
+                   _conv_variants, _conv_claims, preset="cifar-conv", full=CONV_FULL,
+                   quick=CONV_QUICK),
+        Experiment("convolution-cifar", "CIFAR-10, convolutional net (the paper's setup)",
+                   _conv_variants, _conv_claims, preset="cifar-conv",
+                   full=dict(CONV_FULL, data="cifar10", limit=10_000),
+                   quick=dict(CONV_QUICK, data="cifar10", limit=500, epochs=1)),
     ]
 }  # fmt: skip
 """Experiment name -> :class:`Experiment`; ``all`` runs every one in this order."""
@@ -690,6 +718,7 @@ def _setting(cfg: Any, quick: bool) -> str:
     )
     return (
         f"{cfg.data}" + (f" (first {cfg.limit} training samples)" if cfg.limit else "")
+        + (f", conv {cfg.conv}" if cfg.conv else "")
         + f", hidden {'-'.join(map(str, cfg.hidden))} {cfg.act}, output {cfg.output},"
         f" batch {cfg.batch}, lr {cfg.lr}, {cfg.epochs} epochs, mode {cfg.mode}{widths},"
         f" chip {cfg.chip}, seed {cfg.seed}" + (" — quick mode" if quick else "")
