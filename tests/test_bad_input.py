@@ -387,7 +387,7 @@ OTHER = [
     ({"spec.toml": BASE + '[axes]\nrule = ["bp"]\n', "f": "a file"},
      ["sweep", "{tmp}/spec.toml", "--store", "{tmp}/f/s.db", "--no-progress"], "f/s.db"),
     ({}, ["frobnicate"], "frobnicate"),
-    ({}, ["paper", "cifar99", "-o", "{tmp}/p"], ("experiment = 'cifar99'", "higgs, all", "rules")),
+    ({}, ["paper", "cifar99", "-o", "{tmp}/p"], ("experiment = 'cifar99'", "convolution-cifar, all", "rules")),
     ({}, ["paper", "higgs", "--data-dir", "{tmp}/none", "-o", "{tmp}/p"],
      ("'higgs' not found", "archive.ics.uci.edu")),
     (higgs(), ["paper", "higgs", "--data-dir", "{tmp}/hg", "-o", "{tmp}/p", "--epochs", "0"],
