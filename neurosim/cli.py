@@ -304,6 +304,12 @@ def print_hardware(h: dict) -> None:
         for i, (n, u) in enumerate(zip(t["per_layer"], t["utilisation"], strict=True))
     )
     print(f"tiles (used)   {per}")
+    if h.get("conv"):
+        c = h["conv"]
+        blocks = ", ".join(f"K^{i + 1} {n}" for i, n in enumerate(c["tiles"]))
+        cc = c["cycles_per_sample"]
+        print(f"conv blocks    tiles {blocks}; cycles/sample forward {cc['forward']:.0f}, "
+              f"backward {cc['backward']:.0f}, update {cc['update']:.1f} (included above)")
     if not h["fits"]:
         print("warning: the network does not fit this chip: " + "; ".join(h["violations"]))
 

@@ -157,7 +157,7 @@ def test_train_conv_flag_and_bad_conv(tmp_path) -> None:
     p = run("train", "--data", "digits", "--conv", "c4k3p3s2", "--hidden", "16", "--epochs",
             "1", "--lr", "0.2", "--batch", "16", "--no-progress", "--json", str(out))  # fmt: skip
     assert p.returncode == 0, p.stderr
-    assert "64-c4k3p3s2-16-10" in p.stdout
+    assert "64-c4k3p3s2-16-10" in p.stdout and "conv blocks    tiles K^1 1;" in p.stdout
     rec = json.loads(out.read_text())
     assert rec["config"]["conv"] == "c4k3p3s2" and rec["hardware"]["conv"]["tiles"] == [1]
     # the paper's three blocks do not fit an 8x8 image: one line naming the field
