@@ -168,6 +168,19 @@ def conv_blocks(spec: str, image_shape: tuple[int, ...] | None) -> list[ConvBloc
     return blocks
 
 
+NEUTRAL_WITH_CONV: dict[str, object] = {
+    "freeze": [],
+    "update_mode": "full",
+    "feedback_resample": False,
+    "feedback_sign": "random",
+    "channel_dropout": 0.0,
+    "feedback_per_synapse": False,
+    "error_scale": "fixed",
+}
+"""Learning-channel switches the conv blocks do not model: with ``conv`` set
+they must keep these values (a config without the field passes)."""
+
+
 def check_conv_config(cfg: TrainConfig) -> None:
     """The config checks that concern ``conv`` (shapes are checked with the data)."""
     parse_conv(cfg.conv)
@@ -175,6 +188,10 @@ def check_conv_config(cfg: TrainConfig) -> None:
         raise ConfigError("rule", cfg.rule, f"one of {', '.join(CONV_RULES)} with conv layers")
     if cfg.feedback != "dense":
         raise ConfigError("feedback", cfg.feedback, "dense with conv layers")
+    for name, neutral in NEUTRAL_WITH_CONV.items():
+        value = getattr(cfg, name, neutral)
+        if (list(value) if isinstance(value, tuple) else value) != neutral:
+            raise ConfigError(name, value, f"{neutral!r} with conv layers (not modelled there)")
     from neurosim.data import SIGNED_INPUT
 
     if cfg.data in SIGNED_INPUT:
