@@ -201,13 +201,14 @@ class ConvReferenceEngine(ReferenceEngine):
         mult = int(round(self.lr / x.shape[0] * (1 << cfg.lr_frac)))
         for i in trained:
             shift = fm.error.frac + fm.act.frac + cfg.lr_frac - fm.weight.frac
-            self._update(self.W[i], G[i], mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}")
+            self._update(self.W[i], G[i], mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}",
+                         cfg.update_bits)  # fmt: skip
         if rule.trains_hidden:
             for b in range(nb):
                 src = self.in_fmt if b == 0 else fm.act
                 shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
                 self._update(self.K[b], GK[b], mult, shift, fm.weight, self.k_keys[b],
-                             f"K^{b + 1}")  # fmt: skip
+                             f"K^{b + 1}", cfg.update_bits)  # fmt: skip
         self.step_index += 1
 
     def _dense_errors(self, A: list, D: list, t: np.ndarray) -> list:

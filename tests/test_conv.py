@@ -258,3 +258,19 @@ def test_cifar_conv_preset_is_the_papers_net() -> None:
     assert fashion.sizes == [256, 1024, 10] and [k.shape for k in fashion.K] == [
         (64, 25), (64, 1600), (64, 1600),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"freeze": [1]}, "freeze"),
+        ({"update_mode": "sign"}, "update_mode"),
+        ({"channel_dropout": 0.25}, "channel_dropout"),
+        ({"error_bits": 4, "error_scale": "block"}, "error_scale"),
+    ],
+)
+def test_channel_switches_the_blocks_do_not_model_are_refused(fields, field) -> None:
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(conv="c8k3p3s2", data="digits", hidden=(16,), **fields).validate()
+    assert e.value.field == field
+    TrainConfig(data="digits", hidden=(16,), **fields).validate()  # fine without conv
