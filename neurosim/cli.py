@@ -28,8 +28,13 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--lr", "lr", float, "learning rate eta (default 0.1)"),
     ("--lr-decay", "lr_decay", float, "lr multiplier per epoch (default 1.0)"),
     ("--hidden", "hidden", str, "hidden widths, e.g. 100,100,100,100 (default)"),
-    ("--conv", "conv", str, "conv blocks before the dense layers, e.g. c64k5p3s2,c64k5p3s2"
-     " (F filters KxK 'same', max-pool PxP stride S; default none)"),
+    (
+        "--conv",
+        "conv",
+        str,
+        "conv blocks before the dense layers, e.g. c64k5p3s2,c64k5p3s2"
+        " (F filters KxK 'same', max-pool PxP stride S; default none)",
+    ),
     ("--act", "act", str, "hidden activation: tanh (default), logistic, relu, linear"),
     ("--output", "output", str, "output: softmax (default), sigmoid, linear"),
     ("--mode", "mode", str, "float (float32 reference, default) or fixed (bit-exact chip)"),
@@ -308,8 +313,10 @@ def print_hardware(h: dict) -> None:
         c = h["conv"]
         blocks = ", ".join(f"K^{i + 1} {n}" for i, n in enumerate(c["tiles"]))
         cc = c["cycles_per_sample"]
-        print(f"conv blocks    tiles {blocks}; cycles/sample forward {cc['forward']:.0f}, "
-              f"backward {cc['backward']:.0f}, update {cc['update']:.1f} (included above)")
+        print(
+            f"conv blocks    tiles {blocks}; cycles/sample forward {cc['forward']:.0f}, "
+            f"backward {cc['backward']:.0f}, update {cc['update']:.1f} (included above)"
+        )
     if not h["fits"]:
         print("warning: the network does not fit this chip: " + "; ".join(h["violations"]))
 

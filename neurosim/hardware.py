@@ -217,9 +217,15 @@ def hardware_report(
         "forward": mapping.weight_memory_bits,
         "feedback": mapping.feedback_memory_bits,
         "per_tile": [
-            {"layer": b.layer, "row_block": b.row_block, "col_block": b.col_block,
-             "forward": b.weight_memory_bits, "feedback": b.feedback_memory_bits}
-            for lay in mapping.layers for b in lay.blocks
+            {
+                "layer": b.layer,
+                "row_block": b.row_block,
+                "col_block": b.col_block,
+                "forward": b.weight_memory_bits,
+                "feedback": b.feedback_memory_bits,
+            }
+            for lay in mapping.layers
+            for b in lay.blocks
         ],  # fmt: skip
     }
     if conv:
@@ -275,8 +281,14 @@ def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> 
     shapes = conv_feedback_shapes(cfg.rule, blocks, acct.sizes)
     return {
         "blocks": [
-            {"filters": b.filters, "kernel": b.kernel, "pool": b.pool, "stride": b.stride,
-             "input": [b.height, b.width, b.channels], "pooled": list(b.pooled)}
+            {
+                "filters": b.filters,
+                "kernel": b.kernel,
+                "pool": b.pool,
+                "stride": b.stride,
+                "input": [b.height, b.width, b.channels],
+                "pooled": list(b.pooled),
+            }
             for b in blocks
         ],  # fmt: skip
         "cycles_per_sample": cc,
