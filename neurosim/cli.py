@@ -51,6 +51,12 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
         str,
         "log quantizer scale: fixed (alpha, default) or block (shared exponent per message)",
     ),
+    (
+        "--error-rounding",
+        "error_rounding",
+        str,
+        "log quantizer rounding: nearest (default) or stochastic (unbiased, counted RNG bits)",
+    ),
     ("--error-word-bits", "error_word_bits", int, "linear error word width (default 16)"),
     ("--error-int-bits", "error_int_bits", int, "error word integer bits (default 3)"),
     ("--feedback-bits", "feedback_bits", int, "C^h entry width in bits (default 8)"),
@@ -216,6 +222,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if cfg.mode == "fixed":
         fm = api.formats(cfg)
         block = " block exponent" if cfg.error_bits and cfg.error_scale == "block" else ""
+        if cfg.error_bits and cfg.error_rounding == "stochastic":
+            block += " stochastic"
         print(
             f"  formats: W {fm.weight}  O {fm.act}  input {fm.inp}  C {fm.feedback}  "
             f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "

@@ -130,6 +130,19 @@ class TrainConfig:
         log-quantized with ``alpha = 2**top``; the exponent travels in the
         packet header, ``exp_bits = bit_length(error_word_bits)`` bits).
         ``block`` needs ``error_bits >= 1``.
+    error_rounding : str
+        How the log quantizer picks a level: ``nearest`` (default: the level
+        nearest in the log domain; magnitudes below ``2**(lowest - 1/2)``
+        become 0, and a 1-bit code sends 0 as ``+alpha``) or ``stochastic``
+        (unbiased: a magnitude between two neighbouring levels ``2**l`` and
+        ``2**(l+1)`` goes up with probability ``(m - 2**l) / 2**l``, one
+        below the lowest level ``2**lo`` becomes ``2**lo`` with probability
+        ``m / 2**lo`` and 0 otherwise; a 1-bit code is ``+alpha`` with
+        probability ``(1 + v/alpha) / 2``, so ``E[q] = v`` except where
+        ``|v| > alpha`` clips). Applies to every log-coded error message
+        (``R^L``, ``R^h``, the SBP chain signal) with either ``error_scale``;
+        the random bits are counted as ``rng_bits:error``. ``stochastic``
+        needs ``error_bits >= 1``.
     error_word_bits, error_int_bits : int
         Linear error datapath format (signed) in fixed mode.
     feedback_bits, feedback_int_bits : int
@@ -216,6 +229,7 @@ class TrainConfig:
     error_bits: int = 0
     error_alpha_log2: int = 0
     error_scale: str = "fixed"
+    error_rounding: str = "nearest"
     error_word_bits: int = 16
     error_int_bits: int = 3
     feedback_bits: int = 8
@@ -339,6 +353,7 @@ class TrainConfig:
         _choice("feedback_dist", self.feedback_dist, FEEDBACK_DISTS)
         _choice("packets", self.packets, ("dense", "event"))
         _choice("error_scale", self.error_scale, ERROR_SCALES)
+        _choice("error_rounding", self.error_rounding, ROUNDING_MODES)
         _int_range("epochs", self.epochs, 1, 100_000)
         _int_range("batch", self.batch, 1, 65_536)
         _int_range("seed", self.seed, 0, 2**63 - 1)
@@ -382,6 +397,13 @@ class TrainConfig:
                 "error_scale",
                 self.error_scale,
                 "fixed when error_bits = 0 (block scaling needs log-coded errors, error_bits >= 1)",
+            )
+        if self.error_rounding == "stochastic" and self.error_bits < 1:
+            raise ConfigError(
+                "error_rounding",
+                self.error_rounding,
+                "nearest when error_bits = 0 (stochastic rounding of error codes needs "
+                "log-coded errors, error_bits >= 1)",
             )
         if self.mode == "fixed" and self.error_bits:
             frac = self.error_word_bits - 1 - self.error_int_bits

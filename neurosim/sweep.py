@@ -273,6 +273,7 @@ ID_NEUTRAL: dict[str, Any] = {
     "feedback_per_synapse": False,
     "error_scale": "fixed",
     "conv": "",
+    "error_rounding": "nearest",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field

@@ -196,6 +196,10 @@ def test_point_id_is_sha256_of_canonical_config_json() -> None:
     assert point_id(TrainConfig(data="digits", hidden=(16,), seed=1)) != point_id(cfg)
     blk = TrainConfig(data="digits", hidden=(16,), error_bits=4, error_scale="block")
     assert point_id(blk) != point_id(TrainConfig(data="digits", hidden=(16,), error_bits=4))
+    sto = TrainConfig(data="digits", hidden=(16,), error_bits=4, error_rounding="stochastic")
+    assert point_id(sto) != point_id(TrainConfig(data="digits", hidden=(16,), error_bits=4))
+    near = TrainConfig(data="digits", hidden=(16,), error_bits=4, error_rounding="nearest")
+    assert point_id(near) == point_id(TrainConfig(data="digits", hidden=(16,), error_bits=4))
 
 
 ERRORS = [
