@@ -358,6 +358,8 @@ class Accountant:
                 )
         c["update", "rng", ()] += engine_counts.get("rng_bits", 0)
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:channel", 0)  # dropout masks
+        # stochastic rounding of log-coded error messages (error_rounding)
+        c["feedback", "rng", ()] += engine_counts.get("rng_bits:error", 0)
         if self.regenerated:
             # PRNG-regenerated feedback: every entry read is a fresh draw
             c["feedback", "rng", ()] += c.pop(("feedback", "sram_read", ("feedback",)), 0)

@@ -32,6 +32,7 @@ from neurosim.fixedpoint import (
     block_log_quantize,
     derive_key,
     log_quantize,
+    stochastic_log_quantize,
 )
 from neurosim.network import (
     Formats,
@@ -46,6 +47,27 @@ from neurosim.rules import Rule, feedback_shapes, get_rule, trained_layers
 # purposes of the per-tile random streams (derive_key path)
 RNG_WEIGHT_UPDATE = 0
 RNG_FEEDBACK_UPDATE = 1
+RNG_ERROR_ROUNDING = 2
+"""Stochastic rounding of log-coded error messages (``error_rounding``).
+
+Layer ``i`` (0-based) rounds its messages with the key
+``derive_key(seed, i, RNG_ERROR_ROUNDING)``; component ``j`` of sample ``b``
+of message kind ``s`` in minibatch ``step`` takes the word of counter
+``((2 * step + s) * batch + b) * N_{i+1} + j`` (:func:`error_counter`), where
+``batch`` is the configured minibatch size and ``s`` is 0 for the layer's
+error ``R^{i+1}`` (``R^L`` for the output layer) and 1 for the SBP chain
+signal carried down to layer ``i``. Both kinds of a layer have ``N_{i+1}``
+components, so every (step, message, sample, component) has its own word.
+"""
+FLOAT_ERROR_STREAM = 6
+"""The float engine's error rounding draws from
+``default_rng([seed, FLOAT_ERROR_STREAM, step])`` (not the fixed engine's bits)."""
+
+
+def error_counter(step: int, kind: int, batch: int, n: int) -> int:
+    """First counter of a message batch (sample 0, component 0); see
+    :data:`RNG_ERROR_ROUNDING` for the layout."""
+    return (2 * step + kind) * batch * n
 
 
 def build_feedback(
@@ -244,6 +266,8 @@ class FloatEngine(Engine):
         )
         self.lq = LogQuantizer(cfg.error_bits, cfg.error_alpha_log2) if cfg.error_bits else None
         self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
+        self.stochastic_errors = bool(cfg.error_bits) and cfg.error_rounding == "stochastic"
+        self._err_rng = None
         frac = cfg.error_word_bits - 1 - cfg.error_int_bits
         # block scaling: the shared exponent ranges over the alphas the error
         # word can hold, 2**-frac .. 2**error_int_bits (real units)
@@ -275,17 +299,42 @@ class FloatEngine(Engine):
         """Log-quantize error messages (rows of ``r``) as configured."""
         if self.lq is None:
             return r
+        if self.stochastic_errors:
+            return self._q_stochastic(r)
         if self.block:
             k = self.lq.bits
             q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None)
             return q.astype(np.float32)
         return self.lq(r).astype(np.float32)
 
+    def _q_stochastic(self, r: np.ndarray) -> np.ndarray:
+        """Stochastic (unbiased) log quantization of messages, in float.
+
+        The rule of the fixed engine (:func:`stochastic_log_quantize`) with
+        uniform reals from this step's generator (see
+        :data:`FLOAT_ERROR_STREAM`); not the fixed engine's random bits.
+        """
+        k, emax = self.lq.bits, self.lq.emax
+        if self._err_rng is None:
+            self._err_rng = np.random.default_rng(
+                [self.cfg.seed, FLOAT_ERROR_STREAM, self.step_index]
+            )
+        u = self._err_rng.random(r.shape)
+        if self.block:
+            _, top = block_log_quantize(r, k, *self._top_range, emax, None)
+            t = top[:, None]
+            q = stochastic_log_quantize(r, k, t, t - emax, u)
+            q[top < self._top_range[0]] = 0.0  # an all-zero message stays zero
+        else:
+            q = stochastic_log_quantize(r, k, self.lq.top, self.lq.top - emax, u)
+        return q.astype(np.float32)
+
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One minibatch step; returns the output ``O^L`` before the update."""
         A, S, out = self.forward(x)
         if not np.isfinite(out).all():
             raise FloatingPointError("non-finite output")
+        self._err_rng = None  # this step's error-rounding stream, drawn on first use
         r_top = self._q(t - out)
         self._A, self._S = A, S
         self._channel_step()
@@ -440,6 +489,8 @@ class FixedEngine(Engine):
             else None
         )
         self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
+        self.stochastic_errors = bool(cfg.error_bits) and cfg.error_rounding == "stochastic"
+        self.e_keys = [derive_key(cfg.seed, i, RNG_ERROR_ROUNDING) for i in range(self.L)]
         if self.lq and self.block:
             # block scaling: a message's exponent may be anything from one LSB
             # to 2**(word_bits - 1), and its finest level one LSB
@@ -603,15 +654,28 @@ class FixedEngine(Engine):
         return self.fm.out.to_real(A[-1])
 
     def _error(
-        self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str, log: bool = True
+        self,
+        p: np.ndarray,
+        d: np.ndarray | None,
+        shift: int,
+        name: str,
+        log: bool = True,
+        layer: int = 0,
+        kind: int = 0,
     ) -> np.ndarray:
         """Fused error unit: times ``f'``, round half even, saturate, log-quantize.
 
         With block scaling each row (one message) is log-quantized with its
-        own exponent (:func:`kernels.error_kernel_block`).
+        own exponent (:func:`kernels.error_kernel_block`). With
+        ``error_rounding = "stochastic"`` the log stage rounds with the random
+        words of ``layer``'s key and message ``kind`` (see
+        :data:`RNG_ERROR_ROUNDING`); their bits are counted as
+        ``rng_bits:error``.
         """
         e = self.fm.error
         out = self._ws.get(name, p.shape)
+        if log and self.stochastic_errors:
+            return self._error_stochastic(p, d, shift, name, layer, kind, out)
         if log and self.block:
             tops = self._ws.get("top:" + name, (p.shape[0],), np.int64)
             self.counts[name] += kernels.error_kernel_block(
@@ -626,13 +690,40 @@ class FixedEngine(Engine):
         )  # fmt: skip
         return out
 
+    def _error_stochastic(self, p, d, shift, name, layer, kind, out) -> np.ndarray:
+        e, cfg = self.fm.error, self.cfg
+        if p.shape[0] > cfg.batch:
+            raise ValueError(
+                f"a minibatch of {p.shape[0]} samples exceeds batch = {cfg.batch}: "
+                "the error-rounding counters would repeat"
+            )
+        key = self.e_keys[layer]
+        c0 = error_counter(self.step_index, kind, cfg.batch, p.shape[1])
+        dd = p if d is None else d
+        if self.block:
+            tops = self._ws.get("top:" + name, (p.shape[0],), np.int64)
+            sat, drawn = kernels.error_kernel_block_stochastic(
+                p, dd, d is not None, shift, e.qmin, e.qmax, cfg.error_bits, self._block_emax,
+                e.bits - 1, self._f64_exact, key, c0, out, tops,
+            )  # fmt: skip
+        else:
+            sat, drawn = kernels.error_kernel_stochastic(
+                p, dd, d is not None, shift, e.qmin, e.qmax, cfg.error_bits, self.lq.top,
+                self.lq.emax, self._f64_exact, key, c0, out,
+            )  # fmt: skip
+        self.counts[name] += sat
+        self.counts["rng_bits:error"] += drawn
+        return out
+
     def output_error(self, out: np.ndarray, t: np.ndarray) -> np.ndarray:
         """``R^L = T - O^L`` in the error word, log-quantized if configured."""
         fm = self.fm
         r = self._ws.get("T-O", out.shape)
         np.multiply(t, np.float32(1 << fm.out.frac), out=r)
         np.subtract(r, out, out=r)  # exact: codes far below 2**24
-        return self._error(r, None, fm.out.frac - fm.error.frac, f"sat:R^{self.L}")
+        return self._error(
+            r, None, fm.out.frac - fm.error.frac, f"sat:R^{self.L}", layer=self.L - 1
+        )
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
@@ -787,16 +878,16 @@ class FixedEngine(Engine):
 
     def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
         shift = self._pfrac() - self.fm.error.frac
-        return self._error(p, None, shift, f"sat:d^{i + 1}", log)
+        return self._error(p, None, shift, f"sat:d^{i + 1}", log, layer=i, kind=1)
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         fm = self.fm
         # C rules project locally (wide sums); W rules receive error words
         frac = self._pfrac() if self.rule.matrix == "C" else fm.error.frac
         if self.cfg.no_derivative:
-            return self._error(p, None, frac - fm.error.frac, f"sat:R^{i + 1}")
+            return self._error(p, None, frac - fm.error.frac, f"sat:R^{i + 1}", layer=i)
         shift = frac + fm.deriv.frac - fm.error.frac
-        return self._error(p, self._D[i], shift, f"sat:R^{i + 1}")
+        return self._error(p, self._D[i], shift, f"sat:R^{i + 1}", layer=i)
 
 
 def make_engine(

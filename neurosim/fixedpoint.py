@@ -411,6 +411,119 @@ def ref_log_quantize(q: int, bits: int, top: int, emax: int) -> int:
 
 
 # ---------------------------------------------------------------------------
+# stochastic (unbiased) log quantization
+# ---------------------------------------------------------------------------
+#
+# Levels are +-2**l for lo <= l <= top and 0 (k >= 2 bits), or +-2**top
+# alone (k = 1). A magnitude m at or above 2**top clips to 2**top; between
+# two neighbouring levels, 2**l <= m < 2**(l+1), it goes up with probability
+# (m - 2**l) / 2**l; below the lowest level it becomes 2**lo with
+# probability m / 2**lo, else 0. A 1-bit code is +2**top with probability
+# (1 + v / 2**top) / 2 (v clipped to +-2**top). So E[q] = v exactly, except
+# where |v| > 2**top clips.
+#
+# On integers the probabilities are exact: the random integer u is the top
+# ``n`` bits of a 64-bit counter-based word (uniform on [0, 2**n)), with
+# n = l for the step [2**l, 2**(l+1)) (up iff u < m - 2**l), n = lo for the
+# lowest step (up iff u < m) and n = top + 1 for a 1-bit code (+ iff
+# u < 2**top + v). A value that is already a level, or clips, or (k >= 2) is
+# zero, draws no bits; every other value draws its n bits (counted as
+# ``rng_bits:error``).
+
+
+def ref_stochastic_log_quantize(q: int, bits: int, top: int, lo: int, word: int) -> tuple[int, int]:
+    """Stochastic log quantization of one integer (reference).
+
+    Parameters
+    ----------
+    q : int
+        Error-word code.
+    bits : int
+        Code width ``k``.
+    top, lo : int
+        log2 of the largest and the smallest level (integer units,
+        ``0 <= lo <= top``); ``lo`` is unused for ``k = 1``.
+    word : int
+        The component's 64-bit random word (:func:`ref_random_word`).
+
+    Returns
+    -------
+    value : int
+        ``+-2**l`` or 0.
+    drawn : int
+        Random bits used (0 when the result is certain).
+    """
+    if bits == 1:
+        a = 1 << top
+        v = max(-a, min(a, q))
+        if v in (a, -a):
+            return v, 0
+        u = word >> (64 - (top + 1))
+        return (a if u < a + v else -a), top + 1
+    neg = q < 0
+    m = -q if neg else q
+    n = 0
+    if m >= 1 << top:
+        v = 1 << top
+    elif m >= 1 << lo:
+        lvl = m.bit_length() - 1
+        rest = m - (1 << lvl)
+        v = 1 << lvl
+        if rest:
+            n = lvl
+            if word >> (64 - lvl) < rest:
+                v <<= 1
+    elif m == 0:
+        return 0, 0
+    else:
+        n = lo
+        v = 1 << lo if word >> (64 - lo) < m else 0
+    return (-v if neg else v), n
+
+
+def stochastic_log_quantize(
+    x: np.ndarray, bits: int, top, lo, u: np.ndarray
+) -> np.ndarray:
+    """Stochastic log quantization of reals (vectorised; the float engine's).
+
+    The rule of :func:`ref_stochastic_log_quantize` with uniform reals ``u``
+    on ``[0, 1)`` in place of the integer comparisons: a value goes up when
+    ``u`` is below its probability of going up.
+
+    Parameters
+    ----------
+    x : ndarray of float
+        Values.
+    bits : int
+        Code width ``k``.
+    top, lo : int or ndarray
+        log2 of the largest and smallest levels (real units), broadcast
+        against ``x`` (per-row arrays of shape ``(B, 1)`` for block scaling).
+    u : ndarray of float
+        Uniform random numbers on ``[0, 1)``, shape of ``x``.
+
+    Returns
+    -------
+    ndarray of float64
+        ``+-2**l`` or 0, shape of ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    alpha = np.ldexp(1.0, np.asarray(top))
+    if bits == 1:
+        v = np.clip(x, -alpha, alpha)
+        return np.where(u < 0.5 * (1.0 + v / alpha), alpha, -alpha)
+    m = np.minimum(np.abs(x), alpha)
+    sign = np.where(x < 0, -1.0, 1.0)
+    floor = np.ldexp(1.0, np.asarray(lo))
+    mant, ex = np.frexp(m)
+    base = np.ldexp(1.0, np.maximum(ex - 1, lo))  # 2**l, or 2**lo below the lowest level
+    low = m < floor
+    p = np.where(low, m / floor, (m - base) / base)
+    q = np.where(low, np.where(u < p, floor, 0.0), np.where(u < p, 2.0 * base, base))
+    return sign * q
+
+
+# ---------------------------------------------------------------------------
 # block (shared-exponent) log quantization of error messages
 # ---------------------------------------------------------------------------
 
@@ -537,3 +650,37 @@ def ref_block_log_quantize(row: list[int], bits: int, word_bits: int) -> tuple[l
         return [-(1 << top) if v < 0 else 1 << top for v in row], top
     emax = min((1 << (bits - 1)) - 2, top)
     return [ref_log_quantize(v, bits, top, emax) for v in row], top
+
+
+def ref_block_log_quantize_stochastic(
+    row: list[int], bits: int, word_bits: int, words: list[int]
+) -> tuple[list[int], int, int]:
+    """Block log quantization of one message with stochastic rounding (reference).
+
+    The shared exponent ``top`` is :func:`ref_block_log_quantize`'s (an
+    all-zero row stays zero with ``top = -1`` and draws nothing); every
+    component is then rounded by :func:`ref_stochastic_log_quantize` with
+    ``lo = max(top - emax, 0)`` (no level below one LSB) and its own random
+    word ``words[j]``.
+
+    Returns
+    -------
+    values : list of int
+        Quantized codes ``+-2**l`` or 0.
+    top : int
+        The shared exponent (-1 for an all-zero row).
+    drawn : int
+        Random bits used by the row.
+    """
+    m = max((abs(v) for v in row), default=0)
+    if m == 0:
+        return [0] * len(row), -1, 0
+    top = min((m - 1).bit_length(), word_bits - 1)
+    emax = 0 if bits == 1 else (1 << (bits - 1)) - 2
+    lo = max(top - emax, 0)
+    out, drawn = [], 0
+    for v, w in zip(row, words, strict=True):
+        q, n = ref_stochastic_log_quantize(v, bits, top, lo, w)
+        out.append(q)
+        drawn += n
+    return out, top, drawn

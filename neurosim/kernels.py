@@ -988,3 +988,134 @@ def apply_update(
     if target is not w:
         w[...] = target
     return int(sat), int(changed), int(bits)
+
+
+# --- stochastic (unbiased) log quantization of error messages ---------------
+#
+# The rule of :func:`neurosim.fixedpoint.ref_stochastic_log_quantize`: the
+# component at flat index ``b * n + j`` of a message batch (``n`` components
+# per message) rounds with the top bits of the SplitMix64 word of counter
+# ``counter0 + b * n + j`` under ``key``; the caller makes the counters unique
+# per step, message, sample and component (see FixedEngine.error_counter).
+
+
+@nb.njit(cache=True, inline="always")
+def _stochastic_level(v, lbits, top, lo, w):
+    # one component: (value, random bits drawn); w is its uint64 word
+    if lbits == 1:
+        a = np.int64(1) << top
+        c = min(max(v, -a), a)
+        if c == a or c == -a:
+            return c, 0
+        u = np.int64(w >> np.uint64(64 - (top + 1)))
+        return (a if u < a + c else -a), top + 1
+    m = -v if v < 0 else v
+    if m == 0:
+        return np.int64(0), 0
+    n = 0
+    if m >= (np.int64(1) << top):
+        q = np.int64(1) << top
+    elif m >= (np.int64(1) << lo):
+        lvl = np.int64(0)
+        while (m >> (lvl + 1)) != 0:
+            lvl += 1
+        q = np.int64(1) << lvl
+        rest = m - q
+        if rest != 0:
+            n = lvl
+            if np.int64(w >> np.uint64(64 - lvl)) < rest:
+                q = q << 1
+    else:
+        n = lo
+        q = (np.int64(1) << lo) if np.int64(w >> np.uint64(64 - lo)) < m else np.int64(0)
+    return (-q if v < 0 else q), n
+
+
+@nb.njit(cache=True)
+def _stochastic_rows(out, lbits, top, lo, key, counter0, start, stop):
+    # stochastic log quantization of rows start..stop of out in place;
+    # returns the random bits drawn
+    n = out.shape[1]
+    g = np.uint64(GOLDEN)
+    base = np.uint64(key) + np.uint64(counter0) * g
+    drawn = 0
+    for b in range(start, stop):
+        for j in range(n):
+            w = _mix64(base + np.uint64(b * n + j) * g)
+            q, k = _stochastic_level(np.int64(out[b, j]), lbits, top, lo, w)
+            out[b, j] = q
+            drawn += k
+    return drawn
+
+
+@nb.njit(cache=True)
+def _error_unit_stochastic(p, d, use_d, shift, lo_w, hi_w, f64_exact, lbits, top, lo, key,
+                           counter0, out):  # fmt: skip
+    sat = _error_linear(p, d, use_d, shift, lo_w, hi_w, 0.0, f64_exact, out)
+    drawn = _stochastic_rows(out, lbits, top, lo, key, counter0, 0, out.shape[0])
+    return sat, drawn
+
+
+@nb.njit(cache=True)
+def _error_unit_block_stochastic(p, d, use_d, shift, lo_w, hi_w, f64_exact, lbits, emax, top_hi,
+                                 key, counter0, tops, out):  # fmt: skip
+    sat = _error_linear(p, d, use_d, shift, lo_w, hi_w, 0.0, f64_exact, out)
+    n = out.shape[1]
+    drawn = 0
+    for b in range(out.shape[0]):
+        m = 0.0
+        for j in range(n):
+            m = max(m, abs(np.float64(out[b, j])))
+        if m == 0.0:
+            tops[b] = -1
+            for j in range(n):
+                out[b, j] = 0.0
+            continue
+        mant, ex = math.frexp(m)
+        top = np.int64(ex - 1) if mant == 0.5 else np.int64(ex)
+        top = min(top, top_hi)
+        tops[b] = top
+        drawn += _stochastic_rows(out, lbits, top, max(top - emax, 0), key, counter0, b, b + 1)
+    return sat, drawn
+
+
+def error_kernel_stochastic(
+    p, d, use_d, shift, qmin, qmax, lbits, top, emax, f64_exact, key, counter0, out
+) -> tuple[int, int]:
+    """:func:`error_kernel` with stochastic (unbiased) log rounding.
+
+    The saturated error word as :func:`error_kernel`; then every component
+    is rounded to ``+-2**l`` (``top - emax <= l <= top``) or 0 as
+    :func:`neurosim.fixedpoint.ref_stochastic_log_quantize` does, or to
+    ``+-2**top`` with ``lbits = 1``. Component ``(b, j)`` uses the
+    SplitMix64 word of counter ``counter0 + b * n + j`` under ``key``
+    (``n = out.shape[1]``). Returns ``(saturations, random bits drawn)``.
+    """
+    if not out.flags.c_contiguous:
+        raise ValueError("error_kernel_stochastic writes a C-contiguous out array")
+    sat, drawn = _error_unit_stochastic(
+        p, d, use_d, shift, float(qmin), float(qmax), f64_exact, int(lbits), int(top),
+        int(top - emax), int(key), int(counter0), out,
+    )  # fmt: skip
+    return int(sat), int(drawn)
+
+
+def error_kernel_block_stochastic(
+    p, d, use_d, shift, qmin, qmax, lbits, emax, top_hi, f64_exact, key, counter0, out, tops
+) -> tuple[int, int]:
+    """:func:`error_kernel_block` with stochastic (unbiased) log rounding.
+
+    Each row's exponent ``top_b`` as :func:`error_kernel_block` (an all-zero
+    row stays zero, ``top_b = -1``, and draws nothing); its components are
+    then rounded stochastically between the levels ``2**top_b ..
+    2**max(top_b - emax, 0)`` and 0 (``+-2**top_b`` with ``lbits = 1``),
+    with the words of :func:`error_kernel_stochastic`. Returns
+    ``(saturations, random bits drawn)``.
+    """
+    if not out.flags.c_contiguous:
+        raise ValueError("error_kernel_block_stochastic writes a C-contiguous out array")
+    sat, drawn = _error_unit_block_stochastic(
+        p, d, use_d, shift, float(qmin), float(qmax), f64_exact, int(lbits), int(emax),
+        int(top_hi), int(key), int(counter0), tops, out,
+    )  # fmt: skip
+    return int(sat), int(drawn)

@@ -17,15 +17,17 @@ from collections import Counter
 
 import numpy as np
 
-from neurosim.engine import FixedEngine, build_feedback, channel_keep
+from neurosim.engine import FixedEngine, build_feedback, channel_keep, error_counter
 from neurosim.fixedpoint import (
     FixedFormat,
     ref_block_log_quantize,
+    ref_block_log_quantize_stochastic,
     ref_log_quantize,
     ref_quantize,
     ref_random_word,
     ref_saturate,
     ref_shift_nearest,
+    ref_stochastic_log_quantize,
 )
 from neurosim.rules import trained_layers
 
@@ -55,6 +57,7 @@ class ReferenceEngine:
         self.exp = [int(v) for v in fast.luts.exp]
         self.w_keys = list(fast.w_keys)
         self.c_keys = list(fast.c_keys)
+        self.e_keys = list(fast.e_keys)
         self.counts: Counter = Counter()
         self.step_index = 0
         self.lr = fast.lr
@@ -74,14 +77,35 @@ class ReferenceEngine:
         emax = 0 if c.error_bits == 1 else min((1 << (c.error_bits - 1)) - 2, top)
         return ref_log_quantize(v, c.error_bits, top, emax)
 
-    def _logq_row(self, row: list[int]) -> list[int]:
+    def _logq_row(self, row: list[int], layer: int = 0, kind: int = 0, b: int = 0) -> list[int]:
         """Log-quantize one message (one sample's error vector of one layer).
 
         ``error_scale = "block"``: one shared exponent for the row
         (:func:`~neurosim.fixedpoint.ref_block_log_quantize`); otherwise
-        every component alone with the fixed alpha.
+        every component alone with the fixed alpha. ``error_rounding =
+        "stochastic"``: component ``j`` rounds with the word of counter
+        ``((2 * step + kind) * batch + b) * len(row) + j`` under ``layer``'s
+        error-rounding key.
         """
         c = self.cfg
+        if c.error_bits and c.error_rounding == "stochastic":
+            n = len(row)
+            c0 = error_counter(self.step_index, kind, c.batch, n) + b * n
+            words = [ref_random_word(self.e_keys[layer], c0 + j) for j in range(n)]
+            if c.error_scale == "block":
+                out, _, drawn = ref_block_log_quantize_stochastic(
+                    row, c.error_bits, self.fm.error.bits, words
+                )
+            else:
+                top = c.error_alpha_log2 + self.fm.error.frac
+                emax = 0 if c.error_bits == 1 else min((1 << (c.error_bits - 1)) - 2, top)
+                out, drawn = [], 0
+                for v, w in zip(row, words, strict=True):
+                    q, k = ref_stochastic_log_quantize(v, c.error_bits, top, top - emax, w)
+                    out.append(q)
+                    drawn += k
+            self.counts["rng_bits:error"] += drawn
+            return out
         if c.error_bits and c.error_scale == "block":
             return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits)[0]
         return [self._logq(v) for v in row]
@@ -154,7 +178,7 @@ class ReferenceEngine:
                     ref_shift_nearest(v, fm.out.frac - fm.error.frac), fm.error, f"sat:R^{L}"
                 )
                 r_top.append(v)
-            r_top = self._logq_row(r_top)
+            r_top = self._logq_row(r_top, L - 1, 0, b)
             R = [None] * L
             R[L - 1] = r_top
             raw = r_top
@@ -176,7 +200,7 @@ class ReferenceEngine:
                             for v in p
                         ]  # fmt: skip
                         if rule.source == "next_raw":
-                            p = self._logq_row(p)
+                            p = self._logq_row(p, i, 1, b)
                             raw = p
                         frac = fm.error.frac
                     r = []
@@ -186,7 +210,7 @@ class ReferenceEngine:
                         else:
                             v = ref_shift_nearest(v * D[i][j], frac + fm.deriv.frac - fm.error.frac)
                         r.append(self._sat(v, fm.error, f"sat:R^{i + 1}"))
-                    r = self._logq_row(r)
+                    r = self._logq_row(r, i, 0, b)
                     if i in keep:  # learning-channel dropout
                         r = [v if keep[i][b, j] else 0 for j, v in enumerate(r)]
                     R[i] = r
