@@ -481,9 +481,7 @@ def ref_stochastic_log_quantize(q: int, bits: int, top: int, lo: int, word: int)
     return (-v if neg else v), n
 
 
-def stochastic_log_quantize(
-    x: np.ndarray, bits: int, top, lo, u: np.ndarray
-) -> np.ndarray:
+def stochastic_log_quantize(x: np.ndarray, bits: int, top, lo, u: np.ndarray) -> np.ndarray:
     """Stochastic log quantization of reals (vectorised; the float engine's).
 
     The rule of :func:`ref_stochastic_log_quantize` with uniform reals ``u``

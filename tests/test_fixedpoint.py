@@ -771,3 +771,162 @@ def test_block_log_quantize_rows_are_independent() -> None:
     assert [r[: len(c[0])] for r, c in zip(q.tolist(), BLOCK_INT, strict=True)] == [
         c[4] for c in BLOCK_INT
     ]
+
+
+# --- stochastic (unbiased) log quantization: hand-computed table ------------
+#
+# Integer units. The random integer u is the top n bits of the 64-bit word;
+# the low bits are junk that must not matter. Levels 2**lo .. 2**top and 0
+# (k >= 2): a magnitude 2**l <= m < 2**(l+1) goes up iff u < m - 2**l
+# (n = l bits); m < 2**lo becomes 2**lo iff u < m (n = lo bits). 1 bit:
+# +2**top iff u < 2**top + v (n = top + 1 bits). Levels, clipped values and
+# zero (k >= 2) draw nothing.
+STOCH_TABLE = [
+    # q, bits, top, lo, u, n (bits drawn), value
+    (5, 3, 4, 2, 0, 2, 8),  # 4 + 1: up iff u < 1
+    (5, 3, 4, 2, 1, 2, 4),
+    (-6, 3, 4, 2, 1, 2, -8),  # 4 + 2: up iff u < 2
+    (-6, 3, 4, 2, 2, 2, -4),
+    (12, 3, 4, 2, 3, 3, 16),  # 8 + 4: up iff u < 4 (3 bits)
+    (12, 3, 4, 2, 4, 3, 8),
+    (15, 3, 4, 2, 6, 3, 16),
+    (15, 3, 4, 2, 7, 3, 8),
+    (8, 3, 4, 2, 0, 0, 8),  # a level: certain
+    (16, 3, 4, 2, 0, 0, 16),
+    (20, 3, 4, 2, 0, 0, 16),  # clips to alpha
+    (-40, 3, 4, 2, 0, 0, -16),
+    (3, 3, 4, 2, 2, 2, 4),  # below the lowest level 4: up iff u < 3
+    (3, 3, 4, 2, 3, 2, 0),
+    (-1, 3, 4, 2, 0, 2, -4),
+    (-1, 3, 4, 2, 1, 2, 0),
+    (0, 3, 4, 2, 0, 0, 0),  # zero stays zero
+    (5, 2, 4, 4, 4, 4, 16),  # 2 bits: one level, 16; up iff u < 5 (4 bits)
+    (5, 2, 4, 4, 5, 4, 0),
+    (-15, 2, 4, 4, 14, 4, -16),
+    (-15, 2, 4, 4, 15, 4, 0),
+    (1, 4, 6, 0, 0, 0, 1),  # level 2**0: exact
+    (3, 4, 6, 0, 0, 1, 4),  # 2 + 1: 1 bit, up iff u < 1
+    (3, 4, 6, 0, 1, 1, 2),
+    (0, 1, 4, 4, 15, 5, 16),  # 1 bit: + iff u < 16 + v (5 bits); zero is +-16 at 1/2
+    (0, 1, 4, 4, 16, 5, -16),
+    (-12, 1, 4, 4, 3, 5, 16),  # + with probability 4/32
+    (-12, 1, 4, 4, 4, 5, -16),
+    (7, 1, 4, 4, 22, 5, 16),
+    (7, 1, 4, 4, 23, 5, -16),
+    (16, 1, 4, 4, 31, 0, 16),  # +-alpha and beyond: certain
+    (-30, 1, 4, 4, 0, 0, -16),
+    (1, 1, 0, 0, 1, 0, 1),  # alpha = one LSB
+    (0, 1, 0, 0, 0, 1, 1),
+    (0, 1, 0, 0, 1, 1, -1),
+]  # fmt: skip
+
+
+def _word(u: int, n: int) -> int:
+    junk = 0x5A5A5A5A5A5A5A5A >> n if n else 0x5A5A5A5A5A5A5A5A
+    return ((u << (64 - n)) | junk) & ((1 << 64) - 1) if n else junk
+
+
+@pytest.mark.parametrize("q, bits, top, lo, u, n, value", STOCH_TABLE)
+def test_ref_stochastic_log_quantize_table(q, bits, top, lo, u, n, value) -> None:
+    from neurosim.fixedpoint import ref_stochastic_log_quantize
+
+    assert ref_stochastic_log_quantize(q, bits, top, lo, _word(u, n)) == (value, n)
+
+
+@pytest.mark.parametrize("q, bits, top, lo, u, n, value", STOCH_TABLE)
+def test_kernel_stochastic_level_table(q, bits, top, lo, u, n, value) -> None:
+    from neurosim import kernels
+
+    got = kernels._stochastic_level(np.int64(q), bits, top, lo, np.uint64(_word(u, n)))
+    assert (int(got[0]), int(got[1])) == (value, n)
+
+
+@pytest.mark.parametrize("q, bits, top, lo, u, n, value", STOCH_TABLE)
+def test_float_stochastic_log_quantize_table(q, bits, top, lo, u, n, value) -> None:
+    # the float rule with u = (u_int + 1/2) / 2**n decides as the integers do
+    from neurosim.fixedpoint import stochastic_log_quantize
+
+    uf = (u + 0.5) / 2.0**n if n else 0.5
+    for scale in (0, -7):  # integer and real units
+        x = np.array([math.ldexp(q, scale)])
+        got = stochastic_log_quantize(x, bits, top + scale, lo + scale, np.array([uf]))
+        assert got.tolist() == [math.ldexp(value, scale)]
+
+
+def test_error_kernel_stochastic_counters_and_bits() -> None:
+    # component (b, j) of the fused kernel rounds with the word of counter
+    # counter0 + b * n + j, and the bits drawn add up
+    from neurosim import kernels
+    from neurosim.fixedpoint import ref_random_word, ref_stochastic_log_quantize
+
+    rng = np.random.default_rng(3)
+    key, c0 = derive_key(9, 2, 2), 1234
+    for k, top, emax in ((1, 12, 0), (2, 12, 0), (3, 12, 2), (4, 12, 6)):
+        p = rng.integers(-6000, 6000, size=(4, 7)).astype(np.float64)
+        p[0, :3] = 0
+        out = np.empty_like(p)
+        sat, drawn = kernels.error_kernel_stochastic(
+            p, p, False, 0, -32768, 32767, k, top, emax, True, key, c0, out
+        )
+        want, bits = [], 0
+        for i, v in enumerate(p.ravel()):
+            w = ref_random_word(key, c0 + i)
+            q, n = ref_stochastic_log_quantize(int(v), k, top, top - emax, w)
+            want.append(q)
+            bits += n
+        assert out.ravel().tolist() == want and drawn == bits and sat == 0
+
+
+def _stoch_mean(v: int, bits: int, top: int, emax: int, n: int, block: bool) -> float:
+    from neurosim import kernels
+
+    p = np.full((1, n), float(v))
+    out = np.empty_like(p)
+    if block:
+        tops = np.empty(1, dtype=np.int64)
+        kernels.error_kernel_block_stochastic(
+            p, p, False, 0, -32768, 32767, bits, emax, 15, True, derive_key(1, 0, 2), 0, out, tops
+        )
+    else:
+        kernels.error_kernel_stochastic(
+            p, p, False, 0, -32768, 32767, bits, top, emax, True, derive_key(1, 0, 2), 0, out
+        )
+    return float(out.mean())
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3])
+@pytest.mark.parametrize("v", [0, 1, -3, 5, 7, -11, 13, 16])
+def test_stochastic_log_rounding_is_unbiased(v: int, bits: int) -> None:
+    # the mean of 2**18 roundings of v (one counter each) is v within 6
+    # standard errors; alpha = 16 (top = 4), and the levels of a k-bit code
+    n = 1 << 18
+    top = 4
+    emax = 0 if bits == 1 else (1 << (bits - 1)) - 2
+    sd = 16.0 / math.sqrt(n)  # the largest spread of one rounding is +-alpha
+    assert abs(_stoch_mean(v, bits, top, emax, n, block=False) - v) < 6 * sd
+    # nearest rounding of the same value is biased at 1 and 2 bits
+    if bits == 2 and v in (1, -3, 5, 7):
+        assert ref_log_quantize(v, bits, top, emax) == 0
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3])
+def test_block_stochastic_log_rounding_is_unbiased(bits: int) -> None:
+    # a message of one value: top = ceil(log2 |v|); the mean of its
+    # components (one counter each) is v within 6 standard errors
+    n = 1 << 18
+    emax = 0 if bits == 1 else (1 << (bits - 1)) - 2
+    for v in (3, -5, 11, 100):
+        alpha = 1 << (abs(v) - 1).bit_length()
+        assert abs(_stoch_mean(v, bits, 0, emax, n, block=True) - v) < 6 * alpha / math.sqrt(n)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3])
+def test_float_stochastic_log_rounding_is_unbiased(bits: int) -> None:
+    from neurosim.fixedpoint import stochastic_log_quantize
+
+    rng = np.random.default_rng(0)
+    n = 1 << 18
+    emax = 0 if bits == 1 else (1 << (bits - 1)) - 2
+    for v in (0.0, 0.01, -0.3, 0.7, -0.99):
+        q = stochastic_log_quantize(np.full(n, v), bits, 0, -emax, rng.random(n))
+        assert abs(q.mean() - v) < 6 / math.sqrt(n)
