@@ -351,3 +351,91 @@ def test_block_bounds_are_conservative_and_exact() -> None:
     for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
         np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
     assert _events(fast.counts) == _events(ref.counts)
+
+
+# --- stochastic (unbiased) rounding of log-coded error messages -------------
+
+
+@pytest.mark.parametrize("scale", ["fixed", "block"])
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+@pytest.mark.parametrize("rule", ["bp", "rbp", "srbp", "sbp"])
+def test_stochastic_error_rounding_bit_exact(rule: str, bits: int, scale: str) -> None:
+    fast, ref = _run_both(
+        rule=rule, error_bits=bits, error_scale=scale, error_rounding="stochastic"
+    )
+    _assert_same(fast, ref)
+    # not vacuous: bits were drawn, and the run differs from round-to-nearest
+    assert fast.counts["rng_bits:error"] > 0
+    near, _ = _run_both(rule=rule, error_bits=bits, error_scale=scale, steps=3)
+    assert any(not np.array_equal(a, b) for a, b in zip(fast.W, near.W, strict=True))
+
+
+def test_stochastic_error_rounding_variants_bit_exact() -> None:
+    # relu with an all-zero sample (all-zero block messages draw nothing),
+    # a narrow error word, and no derivative
+    for extra in (
+        dict(act="relu", error_scale="block", error_bits=1),
+        dict(error_word_bits=6, error_int_bits=4, error_bits=3),
+        dict(error_word_bits=6, error_int_bits=4, error_bits=2, error_scale="block"),
+        dict(no_derivative=True, error_bits=3, error_alpha_log2=-2),
+    ):
+        cfg = TrainConfig(
+            mode="fixed", hidden=(12, 9, 7), batch=B, rule="srbp", error_rounding="stochastic",
+            **extra,
+        ).validate()  # fmt: skip
+        fast = FixedEngine(cfg, N_IN, N_OUT)
+        ref = ReferenceEngine(fast)
+        for x, t in _batches(2, 3):
+            x[0] = 0
+            fast.train_batch(x, t)
+            ref.train_batch(x, t)
+        _assert_same(fast, ref)
+
+
+def test_stochastic_error_rounding_counter_layout() -> None:
+    # every (step, message kind, sample, component) of a layer has its own counter
+    from neurosim.engine import error_counter
+
+    batch, n = 5, 7
+    seen = set()
+    for step in range(4):
+        for kind in (0, 1):
+            c0 = error_counter(step, kind, batch, n)
+            seen.update(c0 + b * n + j for b in range(batch) for j in range(n))
+    assert len(seen) == 4 * 2 * batch * n == max(seen) + 1
+
+
+def test_stochastic_error_rounding_refuses_oversized_batch() -> None:
+    cfg = TrainConfig(
+        mode="fixed", hidden=(12,), batch=2, error_bits=3, error_rounding="stochastic"
+    ).validate()
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    x, t = next(_batches(1, 1))
+    with pytest.raises(ValueError, match="batch"):
+        fast.train_batch(x, t)
+
+
+@pytest.mark.parametrize("scale", ["fixed", "block"])
+def test_float_engine_stochastic_error_rounding(scale: str) -> None:
+    # levels of the code only, reproducible for a seed, an all-zero message
+    # stays zero in block mode, and the mean over many steps tracks T - O
+    cfg = TrainConfig(
+        rule="srbp", hidden=(12, 9), batch=B, error_bits=2, error_scale=scale,
+        error_rounding="stochastic",
+    ).validate()  # fmt: skip
+    eng = FloatEngine(cfg, N_IN, N_OUT)
+    x, t = next(_batches(5, 1))
+    _, _, out = eng.forward(x)
+    r = t - out
+    r[0] = 0
+    qs = []
+    for step in range(400):
+        eng.step_index, eng._err_rng = step, None
+        qs.append(eng._q(r).astype(np.float64))
+    q = np.stack(qs)
+    assert np.all(q[:, 0] == 0)
+    nz = np.abs(q[q != 0])
+    assert np.all(np.log2(nz) == np.round(np.log2(nz)))
+    assert np.abs(q.mean(axis=0) - r).max() < 0.1
+    eng.step_index, eng._err_rng = 3, None
+    np.testing.assert_array_equal(eng._q(r), qs[3])
