@@ -97,6 +97,20 @@ def test_prng_feedback_stores_nothing_and_draws_bits() -> None:
     assert "feedback.sram_read.feedback" not in h["actions_per_sample"]
 
 
+@pytest.mark.parametrize("scale", ["fixed", "block"])
+def test_stochastic_error_rounding_bits_are_feedback_rng(scale: str) -> None:
+    # the error unit's random bits are priced as feedback RNG, like dropout masks
+    kw = dict(rule="srbp", error_bits=2, error_scale=scale)
+    cfg, eng, acct, ch, _ = _run(error_rounding="stochastic", **kw)
+    drawn = eng.counts["rng_bits:error"]
+    assert drawn > 0
+    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    assert h["actions_per_sample"]["feedback.rng"] == pytest.approx(drawn / acct.samples)
+    cfg0, eng0, acct0, _, _ = _run(**kw)
+    h0 = hardware_report(cfg0, eng0.rule, eng0.sizes, acct0, dict(eng0.counts), ch)
+    assert "feedback.rng" not in h0["actions_per_sample"]
+
+
 def test_transport_energy_is_bits_times_wire_energy() -> None:
     cfg, eng, acct, ch, _ = _run(rule="srbp", error_bits=4, packets="dense")
     h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
