@@ -493,6 +493,66 @@ def test_error_kernel_matches_reference(lbits, use_d, f64_exact):
         assert expected[3][:2] == [1027, -1027]
 
 
+@pytest.mark.parametrize("block", [False, True])
+@pytest.mark.parametrize("lbits", [1, 2, 3, 4])
+@pytest.mark.parametrize("use_d", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_error_kernel_stochastic_matches_reference(block, lbits, use_d, dtype):
+    # the stochastic error unit (fixed alpha and block exponent) against the
+    # reference: the linear word as error_kernel's, then each component
+    # rounded with the word of its counter
+    from neurosim.fixedpoint import (
+        ref_block_log_quantize_stochastic,
+        ref_random_word,
+        ref_stochastic_log_quantize,
+    )
+
+    fmt = FixedFormat(16, 12)
+    top = 12
+    emax = 0 if lbits == 1 else min((1 << (lbits - 1)) - 2, top)
+    rng = np.random.default_rng(lbits * 4 + use_d * 2 + block)
+    p = rand_ints(rng, -3000, 3000, (6, 9))
+    d = rand_ints(rng, 0, 255, (6, 9))
+    p[0] = 0  # an all-zero message
+    p[2, :3] = [2**20, -(2**20), 2**17]  # saturate the error word
+    d[2, :3] = [200, 200, 255]
+    shift = 8 if use_d else -1
+    key, c0 = 0x1234_5678_9ABC_DEF, 777
+    lin, n = ref_error(p, d, use_d, shift, fmt, 0, top, emax)
+    out = np.empty(p.shape, dtype=dtype)
+    want, bits = [], 0
+    if block:
+        tops = np.empty(6, dtype=np.int64)
+        emax_b = 0 if lbits == 1 else (1 << (lbits - 1)) - 2
+        sat, drawn = kernels.error_kernel_block_stochastic(
+            p, d, use_d, shift, fmt.qmin, fmt.qmax, lbits, emax_b, 15, True, key, c0, out, tops
+        )
+        for b, row in enumerate(lin):
+            words = [ref_random_word(key, c0 + b * 9 + j) for j in range(9)]
+            q, t, k = ref_block_log_quantize_stochastic(row, lbits, 16, words)
+            want.append(q)
+            bits += k
+            assert tops[b] == t
+    else:
+        sat, drawn = kernels.error_kernel_stochastic(
+            p, d, use_d, shift, fmt.qmin, fmt.qmax, lbits, top, emax, True, key, c0, out
+        )
+        for b, row in enumerate(lin):
+            r = []
+            for j, v in enumerate(row):
+                w = ref_random_word(key, c0 + b * 9 + j)
+                q, k = ref_stochastic_log_quantize(v, lbits, top, top - emax, w)
+                r.append(q)
+                bits += k
+            want.append(r)
+    assert as_ints(out) == want
+    assert (sat, drawn) == (n, bits) and n > 0 and bits > 0
+    if lbits == 1 and not block:  # a 1-bit zero goes out as +-alpha, both signs
+        assert set(want[0]) == {4096, -4096}
+    else:  # zero stays zero, also an all-zero 1-bit block message
+        assert all(v == 0 for v in want[0])
+
+
 # ------------------------------------------------------------------ apply_update
 
 
