@@ -259,7 +259,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         changed = {k[8:]: v for k, v in result.counts.items() if k.startswith("changed:")}
         print("saturations    " + (", ".join(f"{k} {v}" for k, v in sats.items()) or "none"))
         print("weight writes  " + ", ".join(f"{k} {v}" for k, v in sorted(changed.items())))
-        print(f"rng bits       {result.counts.get('rng_bits', 0)}")
+        err_bits = result.counts.get("rng_bits:error", 0)
+        print(
+            f"rng bits       {result.counts.get('rng_bits', 0)}"
+            + (f" (updates); error rounding {err_bits}" if err_bits else "")
+        )
         for name in result.frozen_layers():
             print(
                 f"warning: {name} never changed: every update was below half an LSB of "
