@@ -176,6 +176,7 @@ NEUTRAL_WITH_CONV: dict[str, object] = {
     "channel_dropout": 0.0,
     "feedback_per_synapse": False,
     "error_scale": "fixed",
+    "error_rounding": "nearest",
 }
 """Learning-channel switches the conv blocks do not model: with ``conv`` set
 they must keep these values (a config without the field passes)."""

@@ -267,6 +267,7 @@ def test_cifar_conv_preset_is_the_papers_net() -> None:
         ({"update_mode": "sign"}, "update_mode"),
         ({"channel_dropout": 0.25}, "channel_dropout"),
         ({"error_bits": 4, "error_scale": "block"}, "error_scale"),
+        ({"error_bits": 4, "error_rounding": "stochastic"}, "error_rounding"),
     ],
 )
 def test_channel_switches_the_blocks_do_not_model_are_refused(fields, field) -> None:
