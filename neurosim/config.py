@@ -102,6 +102,15 @@ class TrainConfig:
         Hidden activation: tanh, logistic, relu, linear.
     output : str
         Output activation: softmax, sigmoid, linear (dE/dS^L = O^L - T).
+    bias : bool
+        Give every dense layer (hidden and output) a bias vector ``b^h``
+        (initial value 0): ``S^h = W^h O^{h-1} + b^h``.  It is trained like a
+        weight on a constant input 1, ``db^h = eta * sum_batch R^h / B``, in
+        every layer the run trains (``freeze``, top-only: only ``b^L``;
+        ``update_mode`` and ``update_bits`` apply as to the weights).  In
+        fixed mode ``b^h`` is stored in the weight format and the tile's
+        accumulator starts at ``b^h`` (see docs/concepts/fixed-point.md).
+        Not with ``conv``.
     mode : str
         ``float`` (float32 reference) or ``fixed`` (bit-exact integer chip).
     weight_bits, weight_int_bits : int
@@ -220,6 +229,7 @@ class TrainConfig:
     conv: str = ""
     act: str = "tanh"
     output: str = "softmax"
+    bias: bool = False
     mode: str = "float"
     weight_bits: int = 16
     weight_int_bits: int = 1
@@ -484,6 +494,10 @@ class TrainConfig:
                     "feedback_per_synapse", True,
                     "false with non-dense, resampled or dropout feedback",
                 )  # fmt: skip
+        if not isinstance(self.bias, bool):
+            raise ConfigError("bias", self.bias, "true or false")
+        if self.bias and self.feedback_per_synapse:
+            raise ConfigError("bias", True, "false with feedback_per_synapse")
 
     def n_outputs(self) -> int:
         """Output units N_L for this data set and output (see :func:`output_units`)."""

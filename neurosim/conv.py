@@ -177,6 +177,7 @@ NEUTRAL_WITH_CONV: dict[str, object] = {
     "feedback_per_synapse": False,
     "error_scale": "fixed",
     "error_rounding": "nearest",
+    "bias": False,
 }
 """Learning-channel switches the conv blocks do not model: with ``conv`` set
 they must keep these values (a config without the field passes)."""

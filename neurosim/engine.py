@@ -48,6 +48,11 @@ from neurosim.rules import Rule, feedback_shapes, get_rule, trained_layers
 RNG_WEIGHT_UPDATE = 0
 RNG_FEEDBACK_UPDATE = 1
 RNG_ERROR_ROUNDING = 2
+RNG_BIAS_UPDATE = 3
+"""Stochastic rounding of the bias updates (``bias``): ``b^{i+1}`` rounds with
+the key ``derive_key(seed, i, RNG_BIAS_UPDATE)``, entry ``j`` in minibatch
+``step`` with counter ``step * N_{i+1} + j`` (the weights' streams are not
+touched)."""
 """Stochastic rounding of log-coded error messages (``error_rounding``).
 
 Layer ``i`` (0-based) rounds its messages with the key
@@ -144,6 +149,13 @@ def channel_keep(cfg: TrainConfig, step: int, layer: int, shape: tuple[int, int]
     thr = min(DROPOUT_LEVELS - 1, round(cfg.channel_dropout * DROPOUT_LEVELS))
     rng = np.random.default_rng([cfg.seed, 4, step, layer])
     return rng.integers(0, DROPOUT_LEVELS, size=shape, dtype=np.int16) >= thr
+
+
+def init_biases(cfg: TrainConfig, sizes: list[int], dtype) -> list[np.ndarray] | None:
+    """Initial biases ``b^1..b^L`` (zeros of ``dtype``), or None without ``bias``."""
+    if not cfg.bias:
+        return None
+    return [np.zeros(n, dtype) for n in sizes[1:]]
 
 
 def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
@@ -257,6 +269,7 @@ class FloatEngine(Engine):
     def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:
         super().__init__(cfg, n_in, n_out)
         self.W = [w.astype(np.float32) for w in init_weights(cfg.seed, self.sizes)]
+        self.b = init_biases(cfg, self.sizes, np.float32)
         self.C = [c.astype(np.float32) for c in build_feedback(cfg, self.rule, self.sizes)]
         self._C_mag = [np.abs(c) for c in self.C]  # sign-concordant: magnitudes
         self.C3 = (
@@ -280,6 +293,8 @@ class FloatEngine(Engine):
         S = []
         for i, w in enumerate(self.W):
             s = A[-1] @ w.T
+            if self.b is not None:
+                s += self.b[i]
             S.append(s)
             if i < self.L - 1:
                 A.append(act_float(self.cfg.act, s))
@@ -344,6 +359,8 @@ class FloatEngine(Engine):
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
             mode = self.hidden_update_mode(i)
+            if self.b is not None:
+                self.b[i] += self._bias_step(R[i], scale, mode)
             if self.C3 and i < self.L - 1:
                 self.W[i] += self._synapse_grad(i, r_top) * scale
                 continue
@@ -379,6 +396,16 @@ class FloatEngine(Engine):
             self._C_mag = [np.abs(c) for c in self.C]
         if cfg.feedback_sign == "concordant":
             self.C = [m * np.sign(self.W[i + 1].T) for i, m in enumerate(self._C_mag)]
+
+    def _bias_step(self, r: np.ndarray, scale: np.float32, mode: str) -> np.ndarray:
+        """The update of a bias vector: ``eta / B * sum_b R_b`` (the weight
+        rule on a constant input 1), through ``update_mode`` and ``update_bits``."""
+        d = r.sum(axis=0, dtype=np.float32) * scale
+        if mode == "sign":
+            return self._sign_only(d)
+        if mode == "magnitude":
+            return np.abs(d)
+        return self._update_q(d)
 
     @staticmethod
     def _sign_only(d: np.ndarray) -> np.ndarray:
@@ -447,6 +474,7 @@ class FixedEngine(Engine):
             q, n = fm.weight.quantize(w)
             self.counts[f"sat:W^{i + 1}:init"] += n
             self.W.append(q.astype(np.float32))
+        self.b = init_biases(cfg, self.sizes, np.float32)  # codes in the weight format
         qs = []
         for i, c in enumerate(build_feedback(cfg, self.rule, self.sizes)):
             q, n = fm.feedback.quantize(c)
@@ -526,6 +554,7 @@ class FixedEngine(Engine):
         self.w_keys = [derive_key(cfg.seed, i, RNG_WEIGHT_UPDATE) for i in range(self.L)]
         self._upd_keys = [(f"sat:W^{i + 1}", f"changed:W^{i + 1}") for i in range(self.L)]
         self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
+        self.b_keys = [derive_key(cfg.seed, i, RNG_BIAS_UPDATE) for i in range(self.L)]
 
     def _formats(self, cfg: TrainConfig) -> Formats:
         """Every tensor's format (a subclass may change the input's)."""
@@ -593,6 +622,12 @@ class FixedEngine(Engine):
             max_a, max_w, acc_max, sh, k_acc, k_o, k_d, c_acc, c_s = self._layers[i]
             a = A[-1]
             bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
+            init = None
+            if self.b is not None:
+                # the accumulator starts at the bias: b^h in the accumulator's
+                # fraction (weight.frac + src.frac), i.e. b_code << src.frac
+                init = self._bias_init(i)
+                bound += float(np.abs(init).max()) if init.size else 0.0
             if bound <= acc_max:  # no partial sum can saturate: plain BLAS
                 w64 = w if self._W64[i] is None else self._W64[i]
                 if i == 0 and cols is not None:
@@ -609,10 +644,12 @@ class FixedEngine(Engine):
                     acc = kernels.product_into(a, rows, rows, bound, ws, k_acc)
                 else:
                     acc = kernels.product_into(a, w.T, w64.T, bound, ws, k_acc)
+                if init is not None:  # exact: the bound covers the sum
+                    acc += init.astype(acc.dtype)
                 nsat = 0
             else:
                 acc, nsat = kernels.exact_matmul(
-                    a, w.T, max_a, fm.weight.max_abs, self._acc_fmt[i], rowsum
+                    a, w.T, max_a, fm.weight.max_abs, self._acc_fmt[i], rowsum, init
                 )
             out = ws.get(k_o, acc.shape)
             if i < last:
@@ -633,6 +670,12 @@ class FixedEngine(Engine):
                 counts[c_acc] += nsat
                 counts[c_s] += n2
         return A, D
+
+    def _bias_init(self, i: int) -> np.ndarray:
+        """Accumulator start values of layer ``i``: ``b_code * 2**src.frac``
+        (float64), the bias on the accumulator's LSB."""
+        src = self.fm.inp if i == 0 else self.fm.act
+        return self.b[i].astype(np.float64) * float(1 << src.frac)
 
     def _input_columns(self, a0: np.ndarray) -> tuple | None:
         """``(idx, a0[:, idx[:k]])`` for the input columns holding a non-zero
@@ -769,6 +812,8 @@ class FixedEngine(Engine):
             src_fmt = fm.inp if i == 0 else fm.act
             shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
             mode = self.hidden_update_mode(i)
+            if self.b is not None:
+                self._update_bias(i, R[i], mult, mode)
             if mode != "full":
                 self._update_mode(i, A, R, mult, shift, mode)
                 continue
@@ -810,6 +855,24 @@ class FixedEngine(Engine):
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
                 self.counts["rng_bits"] += bits
+
+    def _update_bias(self, i: int, r: np.ndarray, mult: int, mode: str) -> None:
+        """Update ``b^{i+1}`` through the update unit, as a weight on a
+        constant input 1.0: integer gradient ``sum_b R_b`` (codes), shift
+        ``error.frac + lr_frac - weight.frac``, its own random stream
+        (:data:`RNG_BIAS_UPDATE`); counts ``sat:b^h``, ``changed:b^h``."""
+        fm, cfg = self.fm, self.cfg
+        g = r.sum(axis=0, dtype=np.float64)  # exact: batch * max|R| < 2**53
+        if mode == "magnitude":
+            np.abs(g, out=g)
+        shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
+        sat, changed, bits = kernels.apply_update(
+            self.b[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic", self.b_keys[i],
+            self.step_index * self.b[i].size, 1 if mode == "sign" else cfg.update_bits,
+        )  # fmt: skip
+        self.counts[f"sat:b^{i + 1}"] += sat
+        self.counts[f"changed:b^{i + 1}"] += changed
+        self.counts["rng_bits"] += bits
 
     def _update_mode(self, i: int, A: list, R: list, mult: int, shift: int, mode: str) -> None:
         """Sign-only (a 1-bit log-quantized update) or magnitude-only (``|g|``)

@@ -179,11 +179,15 @@ def exact_matmul(
     max_b: int,
     acc: FixedFormat,
     rowsum: float | None = None,
+    init: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Exact ``a @ b`` through an accumulator of format ``acc``.
 
     ``rowsum`` is ``max_i sum_k |a_ik|`` if already known (see
-    :func:`partial_sum_bound`).
+    :func:`partial_sum_bound`). ``init`` (float64 integer codes, one per
+    output column) is where every accumulator of column ``j`` starts (a
+    bias): the start value is saturated first (a clip counts as one
+    saturation), then the products are added in order.
 
     Returns
     -------
@@ -193,27 +197,42 @@ def exact_matmul(
         Number of saturation events (each step that clipped counts once).
     """
     bound = partial_sum_bound(a, max_a, max_b, rowsum)
+    if init is not None and init.size:
+        bound += float(np.abs(init).max())
     if bound <= acc.qmax:
-        return product(a, b, bound), 0
+        out = product(a, b, bound)
+        if init is not None:
+            out += init.astype(out.dtype)  # exact: |sum| <= bound
+        return out, 0
     if bound < F64_EXACT:
-        # per output, sum_k |a_ik| |b_kj| bounds its partial sums in any
-        # order: only rows where that reaches the accumulator's range need
-        # the tile's sequential saturating order
-        reach = (np.abs(_as(a, np.float64)) @ np.abs(_as(b, np.float64))).max(axis=1)
-        risky = np.flatnonzero(reach > acc.qmax)
+        # per output, |init_j| + sum_k |a_ik| |b_kj| bounds its partial sums
+        # in any order: only rows where that reaches the accumulator's range
+        # need the tile's sequential saturating order
+        reach = np.abs(_as(a, np.float64)) @ np.abs(_as(b, np.float64))
+        if init is not None:
+            reach += np.abs(init)
+        risky = np.flatnonzero(reach.max(axis=1) > acc.qmax)
         out = _as(product(a, b, bound), np.float64)
+        if init is not None:
+            out += init
         if risky.size == 0:
             return out, 0
         bi = np.ascontiguousarray(b, dtype=np.int64)
         sub = np.empty((risky.size, b.shape[1]), dtype=np.int64)
         ai = np.ascontiguousarray(a[risky], dtype=np.int64)
-        n = matmul_saturating(ai, bi, acc.qmin, acc.qmax, sub)
+        n = _saturating(ai, bi, acc, init, sub)
         out[risky] = sub
         return out, int(n)
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.int64)
     ai = np.ascontiguousarray(a, dtype=np.int64)
-    n = matmul_saturating(ai, np.ascontiguousarray(b, dtype=np.int64), acc.qmin, acc.qmax, out)
+    n = _saturating(ai, np.ascontiguousarray(b, dtype=np.int64), acc, init, out)
     return out.astype(np.float64), int(n)
+
+
+def _saturating(ai, bi, acc: FixedFormat, init, out) -> int:
+    if init is None:
+        return matmul_saturating(ai, bi, acc.qmin, acc.qmax, out)
+    return matmul_saturating_init(ai, bi, init.astype(np.int64), acc.qmin, acc.qmax, out)
 
 
 @nb.njit(cache=True)
@@ -240,6 +259,25 @@ def matmul_saturating(a, b, qmin, qmax, out) -> int:
     for i in range(m):
         for j in range(n):
             s = np.int64(0)
+            for p in range(k):
+                s += a[i, p] * b[p, j]
+                s, c = _clamp(s, qmin, qmax)
+                sat += c
+            out[i, j] = s
+    return sat
+
+
+@nb.njit(cache=True)
+def matmul_saturating_init(a, b, init, qmin, qmax, out) -> int:
+    """:func:`matmul_saturating` with accumulator ``j`` starting at
+    ``init[j]`` (saturated first, a clip counted) instead of 0."""
+    m, k = a.shape
+    n = b.shape[1]
+    sat = 0
+    for i in range(m):
+        for j in range(n):
+            s, c = _clamp(np.int64(init[j]), qmin, qmax)
+            sat += c
             for p in range(k):
                 s += a[i, p] * b[p, j]
                 s, c = _clamp(s, qmin, qmax)

@@ -49,6 +49,9 @@ class ReferenceEngine:
         self.L = fast.L
         self.sizes = list(fast.sizes)
         self.W = [[[int(v) for v in row] for row in w] for w in fast.W]
+        # biases (weight format), or None: S^h = W^h O^{h-1} + b^h
+        self.b = None if fast.b is None else [[int(v) for v in b] for b in fast.b]
+        self.b_keys = list(fast.b_keys)
         self.C = [[[int(v) for v in row] for row in c] for c in fast.C]
         self.C_mag = [[[abs(v) for v in row] for row in c] for c in self.C]
         self.f = [int(v) for v in fast.luts.f]
@@ -122,9 +125,13 @@ class ReferenceEngine:
         A, D = [a], []
         for i, w in enumerate(self.W):
             acc_fmt = fm.acc(i, cfg.acc_bits)
+            src_frac = (fm.inp if i == 0 else fm.act).frac
             accs = []
-            for row in w:
+            for j, row in enumerate(w):
                 s = 0
+                if self.b is not None:  # the accumulator starts at the bias
+                    s, n = ref_saturate(self.b[i][j] << src_frac, acc_fmt)
+                    counts[f"sat:acc^{i + 1}"] += n
                 for wk, ak in zip(row, A[-1], strict=True):  # the tile's MAC order
                     s, n = ref_saturate(s + wk * ak, acc_fmt)
                     counts[f"sat:acc^{i + 1}"] += n
@@ -161,6 +168,7 @@ class ReferenceEngine:
         trained = trained_layers(rule, L, cfg.freeze)
         G = {i: np.zeros((len(self.W[i]), len(self.W[i][0])), dtype=object) for i in trained}
         GC = {i: np.zeros((len(c), len(c[0])), dtype=object) for i, c in enumerate(self.C)}
+        GB = {i: np.zeros((1, len(self.W[i])), dtype=object) for i in trained}
         m_fmt = fm.weight if rule.matrix == "W" else fm.feedback
         pfrac = fm.error.frac + m_fmt.frac
         self._channel_step()
@@ -216,6 +224,7 @@ class ReferenceEngine:
                     R[i] = r
             for i in trained:
                 G[i] += np.outer(np.array(R[i], dtype=object), np.array(A[i], dtype=object))
+                GB[i][0] += np.array(R[i], dtype=object)
             if rule.adaptive:
                 for i in range(L - 1):
                     src = r_top if rule.source == "top" else R[i + 1]
@@ -228,6 +237,11 @@ class ReferenceEngine:
             g = np.abs(G[i]) if mode == "magnitude" else G[i]
             k = 1 if mode == "sign" else cfg.update_bits
             self._update(self.W[i], g, mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}", k)
+            if self.b is not None:  # a weight on the constant input 1.0
+                gb = np.abs(GB[i]) if mode == "magnitude" else GB[i]
+                row = [self.b[i]]
+                shift_b = fm.error.frac + cfg.lr_frac - fm.weight.frac
+                self._update(row, gb, mult, shift_b, fm.weight, self.b_keys[i], f"b^{i + 1}", k)
         if rule.adaptive:
             for i in range(L - 1):
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac

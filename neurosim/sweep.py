@@ -274,6 +274,7 @@ ID_NEUTRAL: dict[str, Any] = {
     "error_scale": "fixed",
     "conv": "",
     "error_rounding": "nearest",
+    "bias": False,
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field

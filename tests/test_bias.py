@@ -1,0 +1,178 @@
+"""Neuron biases (``bias = True``): fast fixed engine versus the integer
+reference bit for bit, the float formula, and the switch's edges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurosim.config import TrainConfig
+from neurosim.engine import FixedEngine, FloatEngine
+from neurosim.errors import ConfigError
+from neurosim.reference import ReferenceEngine
+from tests.test_engine import N_IN, N_OUT, WIDTHS, B, _assert_same, _batches, _events
+
+RULES = ["bp", "rbp", "srbp", "sbp", "top-only"]
+
+
+def _run_both(steps: int = 3, **kw):
+    cfg = TrainConfig(mode="fixed", hidden=(12, 9, 7), batch=B, bias=True, **kw).validate()
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    ref = ReferenceEngine(fast)
+    for x, t in _batches(1, steps):
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    return fast, ref
+
+
+def _assert_same_bias(fast: FixedEngine, ref: ReferenceEngine) -> None:
+    for i, (a, b) in enumerate(zip(ref.b, fast.b, strict=True)):
+        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"b^{i + 1}")
+    _assert_same(fast, ref)
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("widths", list(WIDTHS))
+def test_bias_fast_equals_reference(rule: str, widths: str) -> None:
+    fast, ref = _run_both(rule=rule, **WIDTHS[widths])
+    _assert_same_bias(fast, ref)
+    L = fast.L
+    # not vacuous: the trained biases moved, the others stayed at 0
+    trained = range(L) if rule != "top-only" else [L - 1]
+    assert sum(fast.counts[f"changed:b^{i + 1}"] for i in trained) > 0
+    if rule == "top-only":
+        assert all(not b.any() for b in fast.b[:-1])
+        assert "changed:b^1" not in fast.counts
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(rule="srbp", update_mode="sign"),
+        dict(rule="rbp", update_mode="magnitude", error_bits=3),
+        dict(rule="srbp", freeze=(4,)),
+        dict(rule="bp", act="relu", act_int_bits=2, output="sigmoid"),
+        dict(rule="srbp", act="logistic", update_bits=2, error_bits=4),
+        dict(rule="sbp", rounding="nearest", weight_bits=12),
+        dict(rule="asrbp", error_bits=4),
+    ],
+    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
+)
+def test_bias_variants_bit_exact(extra: dict) -> None:
+    fast, ref = _run_both(**extra)
+    _assert_same_bias(fast, ref)
+
+
+def test_bias_in_narrow_saturating_accumulator() -> None:
+    # large biases: the accumulator starts near its limit, so both the start
+    # value and the partial sums saturate, on the sequential path
+    cfg = TrainConfig(
+        mode="fixed", hidden=(12, 9, 7), batch=B, bias=True, rule="srbp",
+        acc_bits=12, weight_bits=10, lr=0.5,
+    ).validate()  # fmt: skip
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    rng = np.random.default_rng(3)
+    for b in fast.b:
+        b[:] = rng.integers(fast.fm.weight.qmin, fast.fm.weight.qmax + 1, size=b.size)
+    ref = ReferenceEngine(fast)
+    for x, t in _batches(1, 3):
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    _assert_same_bias(fast, ref)
+    assert fast.counts["sat:acc^1"] > 0
+    assert fast.counts["sat:acc^2"] > 0
+
+
+def test_bias_saturating_start_counts_once() -> None:
+    # acc_bits so narrow that b << src.frac itself does not fit
+    cfg = TrainConfig(
+        mode="fixed", hidden=(4,), batch=1, bias=True, rule="srbp", acc_bits=10,
+        weight_bits=8, weight_int_bits=3, act_bits=8,
+    ).validate()  # fmt: skip
+    fast = FixedEngine(cfg, 3, 2)
+    fast.b[0][:] = [100, -100, 0, 1]  # 100 << 8 is far beyond Q(10, 12)
+    x = np.zeros((1, 3), np.float32)
+    acc = fast._acc_fmt[0]
+    from neurosim import kernels
+
+    out, n = kernels.exact_matmul(x, fast.W[0].T, 255, 127, acc, None, fast._bias_init(0))
+    assert n == 2
+    assert list(out[0]) == [acc.qmax, acc.qmin, 0, 1 << 8]
+    ref = ReferenceEngine(fast)
+    ref.forward_sample(x[0])
+    assert ref.counts["sat:acc^1"] == 2
+
+
+def test_bias_false_keeps_results_and_streams() -> None:
+    plain = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, rule="srbp").validate()
+    a = FixedEngine(plain, N_IN, N_OUT)
+    assert a.b is None
+    for x, t in _batches(2, 2):
+        a.train_batch(x, t)
+    assert not any(k.endswith(("b^1", "b^2", "b^3")) for k in a.counts)
+
+
+def test_bias_random_stream_leaves_weight_stream_alone() -> None:
+    # biases stay 0 when their update is zero... the weight keys are the same
+    # objects as without bias
+    cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B).validate()
+    cfgb = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, bias=True).validate()
+    a, b = FixedEngine(cfg, N_IN, N_OUT), FixedEngine(cfgb, N_IN, N_OUT)
+    assert a.w_keys == b.w_keys and a.c_keys == b.c_keys
+    assert not set(b.b_keys) & set(b.w_keys + b.c_keys + b.e_keys)
+    # the first step's weight update sees the same forward (biases start at 0)
+    x, t = next(_batches(2, 1))
+    a.train_batch(x, t)
+    b.train_batch(x, t)
+    for wa, wb in zip(a.W, b.W, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert _events(a.counts)["rng_bits"] < _events(b.counts)["rng_bits"]
+
+
+@pytest.mark.parametrize("rule", ["bp", "rbp", "srbp", "sbp", "top-only"])
+def test_float_bias_update_is_eta_mean_r(rule: str) -> None:
+    cfg = TrainConfig(rule=rule, hidden=(12, 9), batch=B, bias=True).validate()
+    eng = FloatEngine(cfg, N_IN, N_OUT)
+    rng = np.random.default_rng(0)
+    for b in eng.b:
+        b[:] = rng.normal(0, 0.3, b.size)
+    x, t = next(_batches(5, 1))
+    A, S, out = eng.forward(x)
+    np.testing.assert_allclose(S[0], x @ eng.W[0].T + eng.b[0], rtol=1e-5, atol=1e-6)
+    # R of every layer, recorded by the accountant hook
+    seen = {}
+
+    class Spy:
+        def observe(self, R, msgs, srcs):
+            seen["R"] = [None if r is None else r.copy() for r in R]
+
+    eng.accountant = Spy()
+    b0 = [b.copy() for b in eng.b]
+    eng.train_batch(x, t)
+    R = seen["R"]
+    for i in range(eng.L):
+        if R[i] is None or (rule == "top-only" and i < eng.L - 1):
+            np.testing.assert_array_equal(eng.b[i], b0[i])
+            continue
+        np.testing.assert_allclose(
+            eng.b[i] - b0[i], cfg.lr * R[i].mean(axis=0), rtol=1e-4, atol=1e-7
+        )
+
+
+def test_float_bias_sign_mode() -> None:
+    cfg = TrainConfig(rule="srbp", hidden=(12, 9), batch=B, bias=True, update_mode="sign")
+    eng = FloatEngine(cfg.validate(), N_IN, N_OUT)
+    x, t = next(_batches(5, 1))
+    eng.train_batch(x, t)
+    d = eng.b[0]
+    mags = np.unique(np.abs(d[d != 0]))
+    assert mags.size == 1 and np.log2(mags[0]) == int(np.log2(mags[0]))
+
+
+def test_bias_refused_with_conv_and_per_synapse() -> None:
+    with pytest.raises(ConfigError, match="bias"):
+        TrainConfig(bias=True, rule="srbp", feedback_per_synapse=True).validate()
+    with pytest.raises(ConfigError, match="bias"):
+        TrainConfig(bias=True, data="digits", conv="c2k3p2s2", rule="srbp", hidden=(5,)).validate()
+    with pytest.raises(ConfigError, match="bias"):
+        TrainConfig(bias=1).validate()
