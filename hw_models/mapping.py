@@ -295,6 +295,7 @@ def map_network(
     nnz: Sequence[int | Sequence[int] | None] | None = None,
     sparse_value_bits: int | None = None,
     replicate_feedback: bool = False,
+    bias_bits: int = 0,
 ) -> Mapping:
     """Cut every ``W^h`` into tile blocks and place each ``C^h`` slice.
 
@@ -325,6 +326,11 @@ def map_network(
         Sparse: bits per stored value (default ``feedback_bits``; 0 for {0,1}).
     replicate_feedback : bool
         Every tile of a row block keeps a copy of the row block's slice.
+    bias_bits : int
+        Bits per neuron bias ``b^h`` (0: no biases). The first tile of each
+        row block (column block 0, where the partial sums start) keeps the
+        biases of its rows next to its weights: they count in its
+        ``weight_memory_bits``.
     """
     if not isinstance(chip, Chip):
         raise ConfigError("chip", chip, "a hw_models.chip.Chip")
@@ -409,9 +415,8 @@ def map_network(
                         value_bits,
                         with_v=replicate_feedback or i == 0,
                     )
-                blocks.append(
-                    TileBlock(h, i, j, r, c, r * c * weight_bits, r if holds else 0, bits)
-                )
+                wbits = r * c * weight_bits + (r * bias_bits if j == 0 else 0)
+                blocks.append(TileBlock(h, i, j, r, c, wbits, r if holds else 0, bits))
         lay = LayerMap(
             layer=h,
             n_out=n_out,

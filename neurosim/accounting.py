@@ -247,6 +247,9 @@ class Accountant:
             a_bits = fm.inp.bits if i == 0 else fm.act.bits
             c["forward", "mac", (fm.weight.bits, a_bits)] += n_out * n_in
             c["forward", "sram_read", ("weights",)] += n_out * n_in * fm.weight.bits
+            if cfg.bias:  # b^h read once per neuron, the accumulator's start value
+                c["forward", "sram_read", ("weights",)] += n_out * fm.weight.bits
+                c["forward", "add", (cfg.acc_bits,)] += n_out
             cb = self.col_blocks[i] if self.col_blocks else 1
             if cb > 1:
                 c["forward", "wire", ("forward",)] += (cb - 1) * n_out * cfg.acc_bits
@@ -338,6 +341,13 @@ class Accountant:
             self._write_back(
                 c, n_out * n_in, fm.weight.bits, engine_counts.get(f"changed:W^{i + 1}", 0)
             )
+            if cfg.bias:  # b^h: its gradient adds R^h, one add per non-zero component
+                c["update", "add", (g,)] += self.nnz_R[i]
+                c["update", "sram_read", ("grad",)] += self.nnz_R[i] * g
+                c["update", "sram_write", ("grad",)] += self.nnz_R[i] * g
+                self._write_back(
+                    c, n_out, fm.weight.bits, engine_counts.get(f"changed:b^{i + 1}", 0)
+                )
         if rule.adaptive:
             for i in range(L - 1):
                 n_src = sizes[L] if rule.source == "top" else sizes[i + 2]

@@ -383,6 +383,13 @@ class Run:
         return self._real(self.engine.W, "weight")
 
     @property
+    def biases(self) -> list[np.ndarray] | None:
+        """Final biases ``b^1..b^L`` as real values (float64), shape ``(N_h,)``;
+        None without ``bias``. In fixed mode codes times the weight LSB."""
+        b = getattr(self.engine, "b", None)
+        return None if b is None else self._real(b, "weight")
+
+    @property
     def feedback(self) -> list[np.ndarray]:
         """The learning-channel matrices ``C^h`` as real values (float64).
 

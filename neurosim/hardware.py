@@ -39,7 +39,7 @@ def chip_mapping(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip) -> 
         chip, sizes, shapes, fm.weight.bits, fm.feedback.bits,
         feedback_storage(cfg, chip), cfg.feedback_n, cfg.rank,
         sparse_value_bits=0 if cfg.feedback == "sparse" else None,
-        replicate_feedback=True,
+        replicate_feedback=True, bias_bits=fm.weight.bits if cfg.bias else 0,
     )  # fmt: skip
 
 
@@ -228,6 +228,8 @@ def hardware_report(
             for b in lay.blocks
         ],  # fmt: skip
     }
+    if cfg.bias:  # part of "forward": b^h sits with the first tile of its rows
+        memory["bias"] = sum(sizes[1:]) * Formats.from_config(cfg).weight.bits
     if conv:
         memory["forward"] += conv["memory_bits"]["forward"]
         memory["feedback"] += conv["memory_bits"]["feedback"]

@@ -221,3 +221,42 @@ def test_block_exponent_bits_per_message_by_hand(rule, sizes, scale, expected) -
     assert dict(acct.msg_bits) == {k: 2 * v for k, v in expected.items()}
     wire = {k[2][0]: v for k, v in acct.actions({}).items() if k[:2] == ("transport", "wire")}
     assert sum(wire.values()) == 2 * sum(expected.values())
+
+
+def test_bias_actions_and_memory_by_hand() -> None:
+    # 20-12-9-4, srbp, 16-bit weights, 32-bit accumulators, 3 batches of 6
+    import dataclasses
+
+    cfg, eng, acct, ch, _ = _run(rule="srbp", bias=True)
+    plain = dataclasses.replace(acct, cfg=dataclasses.replace(cfg, bias=False))
+    with_b, without = acct.actions(dict(eng.counts)), plain.actions(dict(eng.counts))
+    delta = {k: with_b[k] - without.get(k, 0) for k in with_b if with_b[k] != without.get(k, 0)}
+    n, batches, neurons = 18, 3, 12 + 9 + 4
+    nnz = sum(acct.nnz_R[i] for i in range(3))
+    changed = sum(eng.counts[f"changed:b^{h}"] for h in (1, 2, 3))
+    assert changed > 0
+    expected = {
+        # forward: one 16-bit bias read and one 32-bit add per neuron and sample
+        ("forward", "sram_read", ("weights",)): n * neurons * 16,
+        ("forward", "add", (32,)): n * neurons,
+        # update: sum R^h per non-zero component, then the per-batch write-back
+        ("update", "add", (32,)): nnz,
+        ("update", "sram_read", ("grad",)): nnz * 32 + neurons * 32 * batches,
+        ("update", "sram_write", ("grad",)): nnz * 32 + neurons * 32 * batches,
+        ("update", "mult", (32, 16)): neurons * batches,
+        ("update", "sram_read", ("weights",)): neurons * 16 * batches,
+        ("update", "add", (16,)): neurons * batches,
+        ("update", "sram_write", ("weights",)): changed * 16,
+    }
+    assert delta == expected
+    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    assert h["memory_bits"]["bias"] == 16 * neurons
+    assert h["memory_bits"]["forward"] == 16 * (20 * 12 + 12 * 9 + 9 * 4 + neurons)
+    m = chip_mapping(cfg, eng.rule, eng.sizes, ch)
+    # the bias of a row sits in the first tile of its row block
+    first = [b for lay in m.layers for b in lay.blocks if b.col_block == 0]
+    assert sum(b.weight_memory_bits - b.rows_used * b.cols_used * 16 for b in first) == 16 * neurons
+    cfg0, eng0, acct0, _, _ = _run(rule="srbp")
+    h0 = hardware_report(cfg0, eng0.rule, eng0.sizes, acct0, dict(eng0.counts), ch)
+    assert "bias" not in h0["memory_bits"]
+    assert h0["memory_bits"]["forward"] == 16 * (20 * 12 + 12 * 9 + 9 * 4)
