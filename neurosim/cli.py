@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw a fresh C^h for every minibatch",
     )
     t.add_argument(
+        "--bias",
+        dest="bias",
+        action="store_const",
+        const=True,
+        default=None,
+        help="give every dense layer a trained bias b^h (initial 0)",
+    )
+    t.add_argument(
         "--feedback-per-synapse",
         dest="feedback_per_synapse",
         action="store_const",
@@ -198,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(args: argparse.Namespace):
     """The run's config: defaults, then the TOML file, then flags."""
     given = {dest: getattr(args, dest) for _flag, dest, _t, _h in TRAIN_FLAGS}
-    for flag in ("no_derivative", "feedback_resample", "feedback_per_synapse"):
+    for flag in ("no_derivative", "feedback_resample", "feedback_per_synapse", "bias"):
         if getattr(args, flag):
             given[flag] = True
     # a --preset flag wins over a preset named in the config file

@@ -164,3 +164,15 @@ def test_train_conv_flag_and_bad_conv(tmp_path) -> None:
     bad = run("train", "--preset", "cifar-conv", "--data", "digits", "--no-progress")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1 and "conv" in bad.stderr and "block 3" in bad.stderr
+
+
+def test_bias_flag(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    p = run(
+        "train", "--data", "digits", "--hidden", "8", "--epochs", "1", "--mode", "fixed",
+        "--bias", "--no-progress", "--json", str(out),
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert json.loads(out.read_text())["config"]["bias"] is True
+    bad = run("train", "--data", "digits", "--conv", "c2k3p2s2", "--bias", "--no-progress")
+    assert bad.returncode == 2 and "bias = True" in bad.stderr and "Traceback" not in bad.stderr

@@ -312,3 +312,27 @@ def test_two_concurrent_writers_and_a_reader(tmp_path, rec_file):
     with sqlite3.connect(db) as c:
         order = "".join(r[0][0] for r in c.execute("SELECT id FROM points ORDER BY rowid"))
     assert order.count("ab") + order.count("ba") > 1, order
+
+
+def test_bias_record_round_trip(tmp_path):
+    from neurosim.sweep import point_id
+
+    cfg = TrainConfig(data="digits", hidden=(16,), epochs=1, mode="fixed", bias=True).validate()
+    res, _ = train(cfg)
+    rec = res.to_record()
+    assert rec["config"]["bias"] is True
+    assert rec["hardware"]["memory_bits"]["bias"] == 16 * (16 + 10)
+    db = tmp_path / "r.db"
+    with Store(db) as st:
+        st.put("b", rec["config"], rec, "ok")
+    with Store(db) as st:
+        assert st.records() == [rec]
+        assert st.rows()[0]["bias"] in (1, True)
+    back = TrainConfig.from_dict(rec["config"])
+    assert back == cfg and point_id(back) == point_id(cfg)
+    # bias = False stays out of the point id (existing stores keep their ids)
+    plain = TrainConfig(data="digits", hidden=(16,), epochs=1, mode="fixed").validate()
+    d = plain.to_dict()
+    d.pop("bias")
+    assert point_id(plain) == point_id(TrainConfig.from_dict(d))
+    assert point_id(plain) != point_id(cfg)
