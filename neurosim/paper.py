@@ -369,18 +369,27 @@ def _mean_claims(runs: dict) -> list[Claim]:
 ACTS = ("linear", "logistic", "tanh", "relu")
 
 
+# the activations series: (name in claims, label suffix of its runs, bias)
+ACT_SERIES = (("no bias", "", False), ("bias", ", bias", True))
+
+
 def _act_variants(cfg: Any) -> list[Variant]:
+    # the paper's networks (Keras Dense layers) have biases; the chip's do
+    # only with `bias`: both series, same runs otherwise
     return [
-        Variant(f"{_rule_label(r)} {a}", {"rule": r, "act": a})
+        Variant(f"{_rule_label(r)} {a}{suffix}", {"rule": r, "act": a, "bias": bias})
+        for _, suffix, bias in ACT_SERIES
         for a in ACTS
         for r in ("srbp", "rbp", "top-only")
     ]
 
 
 def _act_claims(runs: dict) -> list[Claim]:
+    # the claims, checked for the bias-free and the bias series alone
     return [
-        _above(runs, [f"SRBP {a}", f"RBP {a}"], f"top-only {a}",
-               f"RBP and SRBP learn with {a} units (beating top-only with {a} units)")
+        _above(runs, [f"SRBP {a}{suffix}", f"RBP {a}{suffix}"], f"top-only {a}{suffix}",
+               f"RBP and SRBP learn with {a} units (beating top-only with {a} units; {name})")
+        for name, suffix, _ in ACT_SERIES
         for a in ACTS
     ]  # fmt: skip
 
@@ -790,7 +799,10 @@ def _figure(exp: Experiment, result: ExperimentResult) -> tuple[Path, Path]:
     metric = "test ROC AUC" if binary else "test accuracy"
     cmap = matplotlib.colormaps["tab10"]
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(11, 4.2), dpi=100, layout="constrained")
+        # a bar figure of many runs grows taller (up to 20 runs: 4.2 in)
+        n_bars = 0 if exp.x_label else len(runs)
+        height = 4.2 if n_bars <= 20 else 0.2 * n_bars
+        fig = Figure(figsize=(11, height), dpi=100, layout="constrained")
         FigureCanvasAgg(fig)
         ax, bx = fig.subplots(1, 2)
         if exp.x_label:
