@@ -264,7 +264,11 @@ class Engine:
 
 
 class FloatEngine(Engine):
-    """float32 reference training (the paper's arithmetic)."""
+    """float32 reference training (the paper's arithmetic).
+
+    ``W`` are the weights, ``b`` the biases (``bias``; None otherwise) and
+    ``C`` the learning-channel matrices, all float32.
+    """
 
     def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:
         super().__init__(cfg, n_in, n_out)
@@ -462,6 +466,10 @@ class FixedEngine(Engine):
         Forward weights and learning-channel matrices as stored codes (every
         format is at most 24 bits wide, so float32 holds them exactly and
         feeds float32 BLAS directly).
+    b : list of ndarray (float32 holding integers) or None
+        With ``bias``: the bias codes ``b^h`` (weight format), shape
+        ``(N_h,)``; every accumulator of layer h starts at
+        ``b_code * 2**src.frac``. None without biases.
     """
 
     def __init__(self, cfg: TrainConfig, n_in: int, n_out: int) -> None:

@@ -268,6 +268,7 @@ def test_cifar_conv_preset_is_the_papers_net() -> None:
         ({"channel_dropout": 0.25}, "channel_dropout"),
         ({"error_bits": 4, "error_scale": "block"}, "error_scale"),
         ({"error_bits": 4, "error_rounding": "stochastic"}, "error_rounding"),
+        ({"bias": True}, "bias"),
     ],
 )
 def test_channel_switches_the_blocks_do_not_model_are_refused(fields, field) -> None:

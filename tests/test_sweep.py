@@ -200,6 +200,9 @@ def test_point_id_is_sha256_of_canonical_config_json() -> None:
     assert point_id(sto) != point_id(TrainConfig(data="digits", hidden=(16,), error_bits=4))
     near = TrainConfig(data="digits", hidden=(16,), error_bits=4, error_rounding="nearest")
     assert point_id(near) == point_id(TrainConfig(data="digits", hidden=(16,), error_bits=4))
+    # bias = False (the default) keeps the ids of stores made before the field
+    assert point_id(TrainConfig(data="digits", hidden=(16,), bias=False)) == point_id(cfg)
+    assert point_id(TrainConfig(data="digits", hidden=(16,), bias=True)) != point_id(cfg)
 
 
 ERRORS = [
