@@ -35,7 +35,8 @@ def test_paper_page_verdicts_match_the_committed_reports() -> None:
     paper = ROOT / "reports" / "paper"
     for name, mnist, fashion in rows:
         fash = paper / "fashion-mnist" / name
-        for verdict, d in ((mnist, paper / name), (fashion, fash if fash.is_dir() else paper / name)):
+        fdir = fash if fash.is_dir() else paper / name
+        for verdict, d in ((mnist, paper / name), (fashion, fdir)):
             if verdict == "—":
                 continue
             md = (d / f"{name}.md").read_text()
