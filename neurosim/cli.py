@@ -233,7 +233,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if cfg.error_bits and cfg.error_rounding == "stochastic":
             block += " stochastic"
         print(
-            f"  formats: W {fm.weight}  O {fm.act}  input {fm.inp}  C {fm.feedback}  "
+            f"  formats: W {fm.weight}  {'b ' + str(fm.weight) + '  ' if cfg.bias else ''}"
+            f"O {fm.act}  input {fm.inp}  C {fm.feedback}  "
             f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
             f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}"
             f"{block}; "
