@@ -67,6 +67,8 @@ TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--lr-frac", "lr_frac", int, "fraction bits of the lr register (default 16)"),
     ("--update-bits", "update_bits", int, "log-quantized weight updates, 0 = off (default)"),
     ("--rounding", "rounding", str, "weight update rounding: stochastic (default), nearest"),
+    ("--momentum", "momentum", float, "SGD momentum mu in [0, 1), 0 = off (default)"),
+    ("--velocity-bits", "velocity_bits", int, "velocity word width with momentum (default 24)"),
     ("--feedback", "feedback", str, "C^h format: dense (default), sparse, binary, lowrank"),
     ("--feedback-dist", "feedback_dist", str, "dense C^h entries: uniform (default), normal"),
     ("--feedback-mean", "feedback_mean", float, "mean added to dense C^h entries (0)"),

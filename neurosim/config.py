@@ -44,7 +44,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The paper's CIFAR-10 network (full version, section 5): three blocks of
     # [conv 64 filters 5x5 tanh, max-pool 3x3 stride 2], one dense layer of
     # 1024 tanh units, softmax; minibatches of 128, lr 0.01 (the paper adds
-    # momentum 0.9, which the chip's update unit does not have).
+    # momentum 0.9; the conv blocks do not model ``momentum``, so it stays 0).
     "cifar-conv": {
         "data": "cifar10",
         "conv": "c64k5p3s2,c64k5p3s2,c64k5p3s2",
@@ -167,6 +167,23 @@ class TrainConfig:
         Weight updates log-quantized to this many bits (sign + shift); 0 = off.
     rounding : str
         Rounding of weight updates: ``stochastic`` or ``nearest`` (even).
+    momentum : float
+        SGD momentum mu in [0, 1) (0 = off, the default: bit for bit the
+        plain update).  Every trained parameter (``W^h``, ``b^h`` with
+        ``bias``, adaptive ``C^h``) keeps a velocity ``u`` holding the
+        learning-rate-scaled step: ``u <- mu u + d``, ``param <- param + u``,
+        where ``d = eta / B * sum_batch grad`` after ``update_mode`` and
+        ``update_bits`` (the PyTorch form with eta inside the velocity).
+        In fixed mode mu sits in a register of ``lr_frac`` fraction bits and
+        ``u`` in its own word (``velocity_bits``); see
+        docs/concepts/fixed-point.md.  Not with ``conv``.
+    velocity_bits : int
+        Width of the velocity word of the weights and biases (fixed mode,
+        ``momentum > 0``): signed, the weight's integer bits and
+        ``velocity_bits - weight_bits`` more fraction bits than the weight,
+        so that steps finer than one weight LSB accumulate.  Adaptive
+        ``C^h`` get ``feedback_bits + velocity_bits - weight_bits``.  From
+        ``weight_bits`` to 32 (mu times the velocity fits 62 bits).
     feedback : str
         C^h construction: dense, sparse, binary, lowrank.
     feedback_dist : str
@@ -250,6 +267,8 @@ class TrainConfig:
     lr_frac: int = 16
     update_bits: int = 0
     rounding: str = "stochastic"
+    momentum: float = 0.0
+    velocity_bits: int = 24
     feedback: str = "dense"
     feedback_dist: str = "uniform"
     feedback_mean: float = 0.0
@@ -401,6 +420,7 @@ class TrainConfig:
             _int_range(name, getattr(self, name), -8, total - 1)
         _int_range("error_bits", self.error_bits, 0, 16)
         _int_range("update_bits", self.update_bits, 0, 8)
+        self._check_momentum()
         _int_range("error_alpha_log2", self.error_alpha_log2, -30, self.error_int_bits)
         if self.error_scale == "block" and self.error_bits < 1:
             raise ConfigError(
@@ -455,6 +475,26 @@ class TrainConfig:
         self._check_channel()
         _check_chip(self.chip)
         return self
+
+    def _check_momentum(self) -> None:
+        """``momentum`` in [0, 1) and a velocity word that holds the weights' steps."""
+        if not (isinstance(self.momentum, float) and 0.0 <= self.momentum < 1.0):
+            raise ConfigError("momentum", self.momentum, "a number in [0, 1)")
+        _int_range("velocity_bits", self.velocity_bits, 2, 32)
+        if self.momentum and self.mode == "fixed":
+            if self.velocity_bits < self.weight_bits:
+                raise ConfigError(
+                    "velocity_bits", self.velocity_bits,
+                    f"an integer from weight_bits = {self.weight_bits} to 32 with momentum",
+                )  # fmt: skip
+            wide = self.feedback_bits + self.velocity_bits - self.weight_bits
+            if RULES[self.rule].adaptive and wide > 32:
+                raise ConfigError(
+                    "velocity_bits", self.velocity_bits,
+                    f"at most {32 - self.feedback_bits + self.weight_bits} for {self.rule} "
+                    "(the velocity of C^h is feedback_bits + velocity_bits - weight_bits "
+                    "<= 32 bits)",
+                )  # fmt: skip
 
     def _check_channel(self) -> None:
         """The learning-channel switches and the layers they may apply to."""

@@ -178,6 +178,7 @@ NEUTRAL_WITH_CONV: dict[str, object] = {
     "error_scale": "fixed",
     "error_rounding": "nearest",
     "bias": False,
+    "momentum": 0.0,
 }
 """Learning-channel switches the conv blocks do not model: with ``conv`` set
 they must keep these values (a config without the field passes)."""

@@ -28,6 +28,7 @@ from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
 from neurosim.feedback import make_feedback
 from neurosim.fixedpoint import (
+    FixedFormat,
     LogQuantizer,
     block_log_quantize,
     derive_key,
@@ -49,6 +50,16 @@ RNG_WEIGHT_UPDATE = 0
 RNG_FEEDBACK_UPDATE = 1
 RNG_ERROR_ROUNDING = 2
 RNG_BIAS_UPDATE = 3
+RNG_MOMENTUM = 7
+"""Stochastic rounding of the velocity (``momentum > 0``): the parameter
+array ``P`` (kind ``k``: 0 for ``W^{i+1}``, 1 for ``b^{i+1}``, 2 for
+``C^{i+1}``) of layer ``i`` uses the key ``derive_key(seed, i, RNG_MOMENTUM,
+k)``; entry ``j`` in minibatch ``step`` takes the word of counter
+``2 * step * P.size + j`` for the decay ``mu u`` and ``(2 * step + 1) *
+P.size + j`` for the step ``u / 2**extra`` onto the parameter's LSB.  The
+gradient's own rounding keeps the parameter's usual stream (weight, bias or
+feedback update key, counter ``step * P.size + j``), so momentum 0 draws
+exactly the words it always drew."""
 """Stochastic rounding of the bias updates (``bias``): ``b^{i+1}`` rounds with
 the key ``derive_key(seed, i, RNG_BIAS_UPDATE)``, entry ``j`` in minibatch
 ``step`` with counter ``step * N_{i+1} + j`` (the weights' streams are not
@@ -290,6 +301,20 @@ class FloatEngine(Engine):
         # word can hold, 2**-frac .. 2**error_int_bits (real units)
         self._top_range = (-frac, cfg.error_int_bits)
         self._ws = kernels.Workspace()
+        self._vel: dict = {}  # momentum: the velocity u of each parameter, by name
+
+    def _step(self, name: str, p: np.ndarray, d: np.ndarray) -> None:
+        """``p += d``, or with momentum ``u <- mu u + d; p += u`` (float32)."""
+        mu = self.cfg.momentum
+        if not mu:
+            p += d
+            return
+        u = self._vel.get(name)
+        if u is None:
+            u = self._vel[name] = np.zeros(p.shape, np.float32)
+        u *= np.float32(mu)
+        u += d
+        p += u
 
     def forward(self, x: np.ndarray) -> tuple[list, list, np.ndarray]:
         """Activations ``O^0..O^L`` and pre-activations ``S^1..S^L``."""
@@ -364,13 +389,13 @@ class FloatEngine(Engine):
         for i in self.trained_layers():
             mode = self.hidden_update_mode(i)
             if self.b is not None:
-                self.b[i] += self._bias_step(R[i], scale, mode)
+                self._step(f"b{i}", self.b[i], self._bias_step(R[i], scale, mode))
             if self.C3 and i < self.L - 1:
-                self.W[i] += self._synapse_grad(i, r_top) * scale
+                self._step(f"W{i}", self.W[i], self._synapse_grad(i, r_top) * scale)
                 continue
             if mode != "full":
                 d = (R[i].T @ A[i]) * scale
-                self.W[i] += self._sign_only(d) if mode == "sign" else np.abs(d)
+                self._step(f"W{i}", self.W[i], self._sign_only(d) if mode == "sign" else np.abs(d))
                 continue
             # the gradient in a kept buffer: a fresh (N_out, N_in) temporary
             # every step would go back to the OS and fault in again
@@ -378,15 +403,15 @@ class FloatEngine(Engine):
                               np.result_type(R[i], A[i]))  # fmt: skip
             np.matmul(R[i].T, A[i], out=dw)
             if self.cfg.update_bits:
-                self.W[i] += self._update_q(dw * scale)
+                self._step(f"W{i}", self.W[i], self._update_q(dw * scale))
             else:
                 np.multiply(dw, scale, out=dw)
-                self.W[i] += dw
+                self._step(f"W{i}", self.W[i], dw)
         if self.rule.adaptive:
             src_top = self.rule.source == "top"
             for i in range(self.L - 1):
                 src = R[self.L - 1] if src_top else R[i + 1]
-                self.C[i] += self._update_q((A[i + 1].T @ src) * scale)
+                self._step(f"C{i}", self.C[i], self._update_q((A[i + 1].T @ src) * scale))
         self.step_index += 1
         return out
 
@@ -563,6 +588,50 @@ class FixedEngine(Engine):
         self._upd_keys = [(f"sat:W^{i + 1}", f"changed:W^{i + 1}") for i in range(self.L)]
         self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
         self.b_keys = [derive_key(cfg.seed, i, RNG_BIAS_UPDATE) for i in range(self.L)]
+        self.V: dict = {}  # momentum: int64 velocity codes by parameter ("W0", "b0", "C0")
+        if cfg.momentum:
+            self.mu_reg = int(round(cfg.momentum * (1 << cfg.lr_frac)))
+            self.extra = cfg.velocity_bits - cfg.weight_bits
+            self.v_fmt = {
+                "W": FixedFormat(cfg.velocity_bits, fm.weight.frac + self.extra),
+                "b": FixedFormat(cfg.velocity_bits, fm.weight.frac + self.extra),
+                "C": FixedFormat(cfg.feedback_bits + self.extra, fm.feedback.frac + self.extra),
+            }
+            kinds = {"W": 0, "b": 1, "C": 2}
+            for i in range(self.L):
+                self.V[f"W{i}"] = np.zeros(self.W[i].shape, np.int64)
+                if self.b is not None:
+                    self.V[f"b{i}"] = np.zeros(self.b[i].shape, np.int64)
+                if self.rule.adaptive and i < len(self.C):
+                    self.V[f"C{i}"] = np.zeros(self.C[i].shape, np.int64)
+            self.m_keys = {
+                name: derive_key(cfg.seed, int(name[1:]), RNG_MOMENTUM, kinds[name[0]])
+                for name in self.V
+            }
+
+    def _momentum(
+        self, name: str, p: np.ndarray, g: np.ndarray, mult: int, shift: int,
+        fmt: FixedFormat, key: int, ubits: int, mirror: np.ndarray | None = None,
+    ) -> tuple[int, int, int]:  # fmt: skip
+        """The update unit with momentum on parameter ``name`` (see
+        :func:`kernels.momentum_kernel` and :data:`RNG_MOMENTUM`); counts the
+        velocity's saturations as ``sat:vW^h`` (``sat:vb^h``, ``sat:vC^h``)
+        and its decay and step random bits as ``rng_bits:velocity``.
+        Returns the parameter's ``(sat, changed, bits)``."""
+        v, n, step = self.V[name], p.size, self.step_index
+        mkey = self.m_keys[name]
+        bases = (
+            kernels._base(key, step * n),
+            kernels._base(mkey, 2 * step * n),
+            kernels._base(mkey, (2 * step + 1) * n),
+        )
+        sat, changed, bits, sat_v, bits_v = kernels.apply_momentum(
+            p, v, g, mult, shift, self.extra, self.mu_reg, self.cfg.lr_frac, fmt,
+            self.v_fmt[name[0]], self.cfg.rounding == "stochastic", bases, ubits, mirror,
+        )  # fmt: skip
+        self.counts[f"sat:v{name[0]}^{int(name[1:]) + 1}"] += sat_v
+        self.counts["rng_bits:velocity"] += bits_v
+        return sat, changed, bits
 
     def _formats(self, cfg: TrainConfig) -> Formats:
         """Every tensor's format (a subclass may change the input's)."""
@@ -825,6 +894,9 @@ class FixedEngine(Engine):
             if mode != "full":
                 self._update_mode(i, A, R, mult, shift, mode)
                 continue
+            if cfg.momentum:  # the general path (W^1 through its transposed view)
+                self._update_mode(i, A, R, mult, shift, mode)
+                continue
             if i == 0 and stoch and not cfg.update_bits and shift > 0:
                 self._update_first(A[0], R[0], mult, shift)
                 continue
@@ -856,10 +928,16 @@ class FixedEngine(Engine):
                 src = R[self.L - 1] if self.rule.source == "top" else R[i + 1]
                 g = self._grad(A[i + 1].T, src, fm.act.max_abs, self._r_max, f"gC{i}")
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
-                sat, changed, bits = kernels.apply_update(
-                    self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
-                    self.step_index * self.C[i].size, cfg.update_bits,
-                )  # fmt: skip
+                if cfg.momentum:
+                    sat, changed, bits = self._momentum(
+                        f"C{i}", self.C[i], g, mult, shift, fm.feedback, self.c_keys[i],
+                        cfg.update_bits,
+                    )  # fmt: skip
+                else:
+                    sat, changed, bits = kernels.apply_update(
+                        self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
+                        self.step_index * self.C[i].size, cfg.update_bits,
+                    )  # fmt: skip
                 self.counts[f"sat:C^{i + 1}"] += sat
                 self.counts[f"changed:C^{i + 1}"] += changed
                 self.counts["rng_bits"] += bits
@@ -874,27 +952,41 @@ class FixedEngine(Engine):
         if mode == "magnitude":
             np.abs(g, out=g)
         shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
-        sat, changed, bits = kernels.apply_update(
-            self.b[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic", self.b_keys[i],
-            self.step_index * self.b[i].size, 1 if mode == "sign" else cfg.update_bits,
-        )  # fmt: skip
+        ubits = 1 if mode == "sign" else cfg.update_bits
+        if cfg.momentum:
+            sat, changed, bits = self._momentum(
+                f"b{i}", self.b[i], g, mult, shift, fm.weight, self.b_keys[i], ubits
+            )
+        else:
+            sat, changed, bits = kernels.apply_update(
+                self.b[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
+                self.b_keys[i], self.step_index * self.b[i].size, ubits,
+            )  # fmt: skip
         self.counts[f"sat:b^{i + 1}"] += sat
         self.counts[f"changed:b^{i + 1}"] += changed
         self.counts["rng_bits"] += bits
 
     def _update_mode(self, i: int, A: list, R: list, mult: int, shift: int, mode: str) -> None:
         """Sign-only (a 1-bit log-quantized update) or magnitude-only (``|g|``)
-        update of hidden layer ``i`` through the general update unit."""
+        update of hidden layer ``i`` through the general update unit (also
+        every layer's update with momentum, ``mode`` then may be ``full``)."""
         fm, cfg = self.fm, self.cfg
         src_fmt = fm.inp if i == 0 else fm.act
         g = self._grad(R[i].T, A[i], self._r_max, src_fmt.max_abs, f"gW{i}")
         if mode == "magnitude":
             np.abs(g, out=g)
-        sat, changed, bits = kernels.apply_update(
-            self.W[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic", self.w_keys[i],
-            self.step_index * self.W[i].size, 1 if mode == "sign" else cfg.update_bits,
-            self._W64[i] if i else None,
-        )  # fmt: skip
+        ubits = 1 if mode == "sign" else cfg.update_bits
+        if cfg.momentum:
+            sat, changed, bits = self._momentum(
+                f"W{i}", self.W[i], g, mult, shift, fm.weight, self.w_keys[i], ubits,
+                self._W64[i] if i else None,
+            )  # fmt: skip
+        else:
+            sat, changed, bits = kernels.apply_update(
+                self.W[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
+                self.w_keys[i], self.step_index * self.W[i].size, ubits,
+                self._W64[i] if i else None,
+            )  # fmt: skip
         if i == 0 and self._W64T0 is not None:  # W^1 is a view: refresh its copy
             np.copyto(self._W64T0, self._WT0)
         self.counts[f"sat:W^{i + 1}"] += sat

@@ -1028,6 +1028,133 @@ def apply_update(
     return int(sat), int(changed), int(bits)
 
 
+# --- momentum: the update unit with a velocity word --------------------------
+
+
+@nb.njit(cache=True)
+def _rnd_shift(v, shift, stochastic, base, i):
+    # v / 2**shift rounded (stochastic: the top `shift` bits of the word of
+    # counter i under base; nearest: half to even); returns (value, bits drawn).
+    # A zero stays zero and draws nothing; shift <= 0 is an exact left shift.
+    if shift <= 0:
+        return v << (-shift), 0
+    if v == 0:
+        return v, 0
+    if stochastic:
+        r = np.int64(_mix64(base + np.uint64(i) * np.uint64(GOLDEN)) >> np.uint64(64 - shift))
+        return (v + r) >> shift, shift
+    return _round_shift_int(v, shift), 0
+
+
+@nb.njit(cache=True)
+def momentum_kernel(
+    w, v, g, mult, shift_v, extra, mu, mu_frac, qmin, qmax, vmin, vmax, stochastic,
+    base_g, base_decay, base_step, ubits, buf, mirror,
+):  # fmt: skip
+    """Update unit with momentum, fused over one parameter array.
+
+    Per entry ``i`` (flat C order): ``d = round(g * mult / 2**shift_v)`` (the
+    learning-rate-scaled gradient on the velocity's LSB; words of
+    ``base_g``), optionally log-quantized to ``ubits`` bits over the array
+    (as :func:`update_kernel`, levels no finer than one velocity LSB);
+    ``u = sat_V(round(mu * v / 2**mu_frac) + d)`` (words of ``base_decay``);
+    ``v = u``; ``w = sat_W(w + round(u / 2**extra))`` (words of
+    ``base_step``). Rounding is stochastic or half-to-even for all three.
+
+    Returns
+    -------
+    (sat_w, changed, rng_bits_gradient, sat_v, rng_bits_velocity)
+    """
+    fw = w.ravel()
+    fv = v.ravel()
+    fm = mirror.ravel()
+    fg = g.ravel()
+    n = fw.size
+    drawn_g = 0
+    drawn_m = 0
+    mx = np.int64(0)
+    for i in range(n):
+        d, k = _rnd_shift(np.int64(fg[i]) * mult, shift_v, stochastic, base_g, i)
+        drawn_g += k
+        buf[i] = d
+        a = -d if d < 0 else d
+        if a > mx:
+            mx = a
+    if ubits > 0 and mx > 0:
+        top = np.int64(0)
+        while (np.int64(1) << top) < mx:
+            top += 1
+        emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
+        if emax > top:
+            emax = top
+        for i in range(n):
+            d = buf[i]
+            if d != 0:
+                buf[i] = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
+    sat_w = 0
+    sat_v = 0
+    changed = 0
+    for i in range(n):
+        dec, k = _rnd_shift(np.int64(fv[i]) * mu, mu_frac, stochastic, base_decay, i)
+        drawn_m += k
+        u, s = _clamp(dec + buf[i], vmin, vmax)
+        sat_v += s
+        fv[i] = u
+        step, k = _rnd_shift(u, extra, stochastic, base_step, i)
+        drawn_m += k
+        if step != 0:
+            s, c = _write(fw, fm, i, step, qmin, qmax)
+            sat_w += s
+            changed += c
+    return sat_w, changed, drawn_g, sat_v, drawn_m
+
+
+def _base(key: int, counter0: int) -> np.uint64:
+    return np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
+
+
+def apply_momentum(
+    w: np.ndarray,
+    v: np.ndarray,
+    g: np.ndarray,
+    mult: int,
+    shift: int,
+    extra: int,
+    mu: int,
+    mu_frac: int,
+    fmt: FixedFormat,
+    vfmt: FixedFormat,
+    stochastic: bool,
+    keys: tuple[int, int, int],
+    update_bits: int = 0,
+    mirror: np.ndarray | None = None,
+) -> tuple[int, int, int, int, int]:
+    """Run :func:`momentum_kernel` on ``w`` (codes) and ``v`` (int64 velocity
+    codes, C-contiguous, ``w``'s shape) in place.
+
+    ``shift`` is the plain update's shift onto ``w``'s LSB; the gradient
+    lands on the velocity's LSB, ``extra`` bits finer (``shift - extra``).
+    ``keys`` are the three generator bases ``_base(key, counter0)`` of the
+    gradient's rounding words (the parameter's usual update stream) and of
+    the momentum stream's decay and step words. ``mirror`` (float64)
+    receives the same writes as ``w``.
+
+    Returns ``(sat_w, changed, rng_bits, sat_v, rng_bits_velocity)``.
+    """
+    base_g, base_decay, base_step = (np.uint64(k) for k in keys)
+    target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
+    buf = np.empty(w.size, dtype=np.int64)
+    out = momentum_kernel(
+        target, v, g if g.flags.c_contiguous else np.ascontiguousarray(g), int(mult),
+        int(shift - extra), int(extra), int(mu), int(mu_frac), int(fmt.qmin), int(fmt.qmax),
+        int(vfmt.qmin), int(vfmt.qmax), bool(stochastic), base_g, base_decay, base_step,
+        int(update_bits), buf, _NO_MIRROR if mirror is None else mirror,
+    )  # fmt: skip
+    if target is not w:
+        w[...] = target
+    return tuple(int(x) for x in out)
+
+
 # --- stochastic (unbiased) log quantization of error messages ---------------
 #
 # The rule of :func:`neurosim.fixedpoint.ref_stochastic_log_quantize`: the

@@ -17,9 +17,16 @@ from collections import Counter
 
 import numpy as np
 
-from neurosim.engine import FixedEngine, build_feedback, channel_keep, error_counter
+from neurosim.engine import (
+    RNG_MOMENTUM,
+    FixedEngine,
+    build_feedback,
+    channel_keep,
+    error_counter,
+)
 from neurosim.fixedpoint import (
     FixedFormat,
+    derive_key,
     ref_block_log_quantize,
     ref_block_log_quantize_stochastic,
     ref_log_quantize,
@@ -64,6 +71,7 @@ class ReferenceEngine:
         self.counts: Counter = Counter()
         self.step_index = 0
         self.lr = fast.lr
+        self.V: dict = {}  # momentum: velocity codes per parameter name ("W^1", "b^1", "C^1")
 
     # ------------------------------------------------------------------
     def _sat(self, v: int, fmt: FixedFormat, name: str) -> int:
@@ -296,6 +304,8 @@ class ReferenceEngine:
         cfg = self.cfg
         cols = len(w[0])
         counter0 = self.step_index * len(w) * cols
+        if cfg.momentum:  # the gradient lands on the velocity's LSB, `extra` bits finer
+            shift -= cfg.velocity_bits - cfg.weight_bits
         stoch = cfg.rounding == "stochastic" and shift > 0
         d = {}
         for r in range(len(w)):
@@ -319,6 +329,8 @@ class ReferenceEngine:
             else:
                 emax = min((1 << (k - 1)) - 2, top)
                 d = {rc: ref_log_quantize(v, k, top, emax) for rc, v in d.items()}
+        if cfg.momentum:
+            d = self._velocity(w, d, fmt, name)
         for (r, c), dv in d.items():
             if dv:
                 old = w[r][c]
@@ -326,3 +338,38 @@ class ReferenceEngine:
                 if new != old:
                     self.counts[f"changed:{name}"] += 1
                 w[r][c] = new
+
+    def _velocity(self, w: list, d: dict, fmt: FixedFormat, name: str) -> dict:
+        """Momentum: ``u = sat_V(round(mu u / 2**lr_frac) + d)`` per entry, and
+        the parameter's step ``round(u / 2**extra)`` (returned like ``d``)."""
+        cfg = self.cfg
+        kind, h = name[0], int(name[2:])
+        extra = cfg.velocity_bits - cfg.weight_bits
+        width = cfg.velocity_bits if kind != "C" else cfg.feedback_bits + extra
+        vf = FixedFormat(width, fmt.frac + extra)
+        key = derive_key(cfg.seed, h - 1, RNG_MOMENTUM, {"W": 0, "b": 1, "C": 2}[kind])
+        mu = int(round(cfg.momentum * (1 << cfg.lr_frac)))
+        rows, cols = len(w), len(w[0])
+        n = rows * cols
+        v = self.V.setdefault(name, [[0] * cols for _ in range(rows)])
+        out = {}
+        for r in range(rows):
+            for c in range(cols):
+                j = r * cols + c
+                dec = self._round(mu * v[r][c], cfg.lr_frac, key, 2 * self.step_index * n + j)
+                u = self._sat(dec + d[r, c], vf, f"sat:v{kind}^{h}")
+                v[r][c] = u
+                out[r, c] = self._round(u, extra, key, (2 * self.step_index + 1) * n + j)
+        return out
+
+    def _round(self, v: int, k: int, key: int, counter: int) -> int:
+        """``v / 2**k`` rounded as ``rounding`` says (stochastic: the word of
+        ``counter``, counted as ``rng_bits:velocity``); zero draws nothing."""
+        if k <= 0:
+            return v << (-k)
+        if v == 0:
+            return 0
+        if self.cfg.rounding == "stochastic":
+            self.counts["rng_bits:velocity"] += k
+            return (v + (ref_random_word(key, counter) >> (64 - k))) >> k
+        return ref_shift_nearest(v, k)
