@@ -261,9 +261,11 @@ class Chip:
         return self.n_tiles * self.tile_area_mm2()
 
     def memory_kib(self, memory: str) -> float:
-        """Array size, KiB, of a tile memory: ``weights``, ``feedback`` or ``grad``."""
+        """Array size, KiB, of a tile memory: ``weights``, ``feedback``, ``grad``
+        or ``velocity`` (momentum words: an array the size of the weight SRAM)."""
         sizes = {
             "weights": self.tile.sram_kib,
+            "velocity": self.tile.sram_kib,
             "feedback": self.tile.feedback_sram_kib,
             "grad": self.tile.grad_sram_kib,
         }

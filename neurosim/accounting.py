@@ -29,7 +29,9 @@ action              detail                           unit
 ==================  ===============================  =======================
 
 Memories: ``weights`` (W^h in its tile), ``feedback`` (C^h slices),
-``grad`` (the gradient accumulators of a minibatch). Links: ``forward``,
+``grad`` (the gradient accumulators of a minibatch), ``velocity`` (the
+momentum word of every trained parameter, ``momentum > 0``: per batch and
+parameter one velocity read, one multiply by mu, one add and one write). Links: ``forward``,
 ``skip`` (SRBP broadcast bus), ``chain`` (backward chain between layers).
 """
 
@@ -341,6 +343,7 @@ class Accountant:
             self._write_back(
                 c, n_out * n_in, fm.weight.bits, engine_counts.get(f"changed:W^{i + 1}", 0)
             )
+            self._velocity(c, n_out * n_in, cfg.velocity_bits)
             if cfg.bias:  # b^h: its gradient adds R^h, one add per non-zero component
                 c["update", "add", (g,)] += self.nnz_R[i]
                 c["update", "sram_read", ("grad",)] += self.nnz_R[i] * g
@@ -348,6 +351,7 @@ class Accountant:
                 self._write_back(
                     c, n_out, fm.weight.bits, engine_counts.get(f"changed:b^{i + 1}", 0)
                 )
+                self._velocity(c, n_out, cfg.velocity_bits)
         if rule.adaptive:
             for i in range(L - 1):
                 n_src = sizes[L] if rule.source == "top" else sizes[i + 2]
@@ -366,7 +370,9 @@ class Accountant:
                     engine_counts.get(f"changed:C^{i + 1}", 0),
                     memory="feedback",
                 )
+                self._velocity(c, n_i * n_src, velocity_bits(cfg, "C"))
         c["update", "rng", ()] += engine_counts.get("rng_bits", 0)
+        c["update", "rng", ()] += engine_counts.get("rng_bits:velocity", 0)  # momentum
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:channel", 0)  # dropout masks
         # stochastic rounding of log-coded error messages (error_rounding)
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:error", 0)
@@ -386,6 +392,45 @@ class Accountant:
         c["update", "sram_read", (memory,)] += n * bits * b
         c["update", "add", (bits,)] += n * b
         c["update", "sram_write", (memory,)] += changed * bits  # only changed words
+
+
+    def _velocity(self, c: Counter, n: int, bits: int) -> None:
+        """Momentum (``momentum > 0``): per batch and parameter, read the
+        velocity, multiply it by mu (the ``lr_frac``-bit register), add the
+        step and write it back (every word: the velocity of a parameter with
+        no step still decays)."""
+        if not self.cfg.momentum:
+            return
+        b = self.batches
+        c["update", "sram_read", ("velocity",)] += n * bits * b
+        c["update", "mult", (bits, self.cfg.lr_frac)] += n * b
+        c["update", "add", (bits,)] += n * b
+        c["update", "sram_write", ("velocity",)] += n * bits * b
+
+
+def velocity_bits(cfg: TrainConfig, kind: str = "W") -> int:
+    """Width of a velocity word: ``velocity_bits`` for weights and biases,
+    ``feedback_bits + velocity_bits - weight_bits`` for adaptive ``C^h``."""
+    if kind == "C":
+        return cfg.feedback_bits + cfg.velocity_bits - cfg.weight_bits
+    return cfg.velocity_bits
+
+
+def velocity_memory_bits(cfg: TrainConfig, rule: Rule, sizes: list[int]) -> int:
+    """Bits of velocity memory the run's trained parameters need (0 without
+    momentum): ``W^h`` (and ``b^h``) of every trained layer, adaptive ``C^h``."""
+    if not cfg.momentum:
+        return 0
+    L = len(sizes) - 1
+    n = 0
+    for i in trained_layers(rule, L, cfg.freeze):
+        n += sizes[i + 1] * (sizes[i] + (1 if cfg.bias else 0))
+    bits = n * velocity_bits(cfg)
+    if rule.adaptive:
+        for i in range(L - 1):
+            n_src = sizes[L] if rule.source == "top" else sizes[i + 2]
+            bits += sizes[i + 1] * n_src * velocity_bits(cfg, "C")
+    return bits
 
 
 def _entry_bits(cfg: TrainConfig, fm: Formats) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from hw_models import timing
 from hw_models.chip import Chip, load_chip
 from hw_models.mapping import Mapping, map_network
-from neurosim.accounting import Accountant
+from neurosim.accounting import Accountant, velocity_memory_bits
 from neurosim.config import TrainConfig
 from neurosim.network import Formats
 from neurosim.rules import Rule, feedback_shapes, trained_layers
@@ -230,6 +230,8 @@ def hardware_report(
     }
     if cfg.bias:  # part of "forward": b^h sits with the first tile of its rows
         memory["bias"] = sum(sizes[1:]) * Formats.from_config(cfg).weight.bits
+    if cfg.momentum:  # one velocity word per trained parameter, next to it in its tile
+        memory["velocity"] = velocity_memory_bits(cfg, rule, sizes)
     if conv:
         memory["forward"] += conv["memory_bits"]["forward"]
         memory["feedback"] += conv["memory_bits"]["feedback"]

@@ -1,0 +1,249 @@
+"""Momentum in the update unit (``momentum > 0``): fast fixed engine versus
+the integer reference bit for bit (weights, biases, C^h, velocities, counts),
+the float formula, accounting and memory by hand, and the switch's edges."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hw_models.chip import load_chip
+from neurosim.config import TrainConfig
+from neurosim.engine import FixedEngine, FloatEngine
+from neurosim.errors import ConfigError
+from neurosim.hardware import hardware_report, unit_energy_pj
+from neurosim.reference import ReferenceEngine
+from neurosim.sweep import point_id
+from neurosim.train import one_hot
+from tests.test_engine import N_IN, N_OUT, B, _assert_same, _batches, _events
+
+RULES = ["bp", "rbp", "srbp", "sbp", "arbp", "asrbp", "top-only"]
+
+
+def _run_both(steps: int = 4, n_in: int = N_IN, sparse: bool = False, **kw):
+    cfg = TrainConfig(mode="fixed", hidden=(12, 9, 7), batch=B, **kw).validate()
+    fast = FixedEngine(cfg, n_in, N_OUT)
+    ref = ReferenceEngine(fast)
+    rng = np.random.default_rng(1)
+    for _ in range(steps):
+        x = (rng.integers(0, 256, size=(B, n_in)) / 256).astype(np.float32)
+        if sparse:  # image-like: most input columns zero in the whole batch
+            x[:, n_in // 3 :] = 0
+        t = one_hot(rng.integers(0, N_OUT, size=B), N_OUT)
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    return fast, ref
+
+
+def _assert_same_momentum(fast: FixedEngine, ref: ReferenceEngine) -> None:
+    if fast.sizes[0] == N_IN:
+        _assert_same(fast, ref)  # also the activations of a fresh N_IN batch
+    else:
+        for i, (a, b) in enumerate(zip(ref.W + ref.C, fast.W + fast.C, strict=True)):
+            np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=str(i))
+        assert _events(fast.counts) == _events(ref.counts)
+    if fast.b is not None:
+        for i, (a, b) in enumerate(zip(ref.b, fast.b, strict=True)):
+            np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"b^{i + 1}")
+    seen = 0
+    for name, v in fast.V.items():
+        ref_v = ref.V.get(f"{name[0]}^{int(name[1:]) + 1}")
+        if ref_v is None:  # a parameter the run never updates keeps a zero velocity
+            assert not v.any(), name
+            continue
+        np.testing.assert_array_equal(np.array(ref_v).reshape(v.shape), v, err_msg=name)
+        seen += int(np.count_nonzero(v))
+    assert seen > 0  # not vacuous: velocities hold something
+
+
+@pytest.mark.parametrize("mu", [0.5, 0.9])
+@pytest.mark.parametrize("rule", RULES)
+def test_momentum_fast_equals_reference(rule: str, mu: float) -> None:
+    fast, ref = _run_both(rule=rule, momentum=mu)
+    _assert_same_momentum(fast, ref)
+    assert fast.counts["rng_bits:velocity"] > 0
+    assert sum(v for k, v in fast.counts.items() if k.startswith("changed:W")) > 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(rule="srbp", bias=True),
+        dict(rule="bp", bias=True, momentum=0.5),
+        dict(rule="rbp", rounding="nearest"),
+        dict(rule="asrbp", rounding="nearest", bias=True, momentum=0.5),
+        dict(rule="srbp", error_bits=4, weight_bits=8, act_bits=6, velocity_bits=12),
+        dict(rule="sbp", error_bits=3, error_rounding="stochastic"),
+        dict(rule="srbp", update_bits=3),
+        dict(rule="arbp", update_bits=2, rounding="nearest"),
+        dict(rule="bp", update_bits=1, bias=True),
+        dict(rule="srbp", update_mode="sign", bias=True),
+        dict(rule="rbp", update_mode="magnitude"),
+        dict(rule="srbp", freeze=(4,)),
+        dict(rule="srbp", velocity_bits=16),  # extra = 0: the velocity is the weight's step
+        dict(rule="srbp", velocity_bits=17, lr=0.9),  # narrow velocity: it saturates
+        dict(rule="srbp", acc_bits=12, weight_bits=10, lr=0.5, velocity_bits=20),
+    ],
+    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
+)
+def test_momentum_variants_bit_exact(extra: dict) -> None:
+    kw = {"momentum": 0.9, **extra}
+    fast, ref = _run_both(**kw)
+    _assert_same_momentum(fast, ref)
+
+
+def test_full_velocity_saturates_and_counts() -> None:
+    # velocities started at the ends of their range: mu u + d clips
+    cfg = TrainConfig(
+        mode="fixed", hidden=(12, 9), batch=B, rule="srbp", momentum=0.99, lr=0.5, bias=True
+    ).validate()
+    fast = FixedEngine(cfg, N_IN, N_OUT)
+    ref = ReferenceEngine(fast)
+    rng = np.random.default_rng(5)
+    for name, v in fast.V.items():
+        vf = fast.v_fmt[name[0]]
+        v[...] = rng.choice([vf.qmin, vf.qmax], size=v.shape)
+        ref.V[f"{name[0]}^{int(name[1:]) + 1}"] = v.reshape(-1, v.shape[-1]).tolist()
+    for x, t in _batches(1, 3):
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    _assert_same_momentum(fast, ref)
+    assert sum(v for k, v in fast.counts.items() if k.startswith("sat:vW")) > 0
+    assert sum(v for k, v in fast.counts.items() if k.startswith("sat:vb")) > 0
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_first_layer_transposed_storage_with_momentum(wide: bool) -> None:
+    # 100 inputs, two thirds zero: the forward pass gathers the non-zero
+    # input columns of the transposed W^1; with momentum the update takes the
+    # general path and must keep W^1, its transpose and the float64 copy equal
+    kw = dict(weight_bits=24, act_bits=12, velocity_bits=30) if wide else {}
+    fast, ref = _run_both(rule="bp", momentum=0.9, n_in=100, sparse=True, **kw)
+    _assert_same_momentum(fast, ref)
+    np.testing.assert_array_equal(fast._WT0, fast.W[0].T)
+    if wide:
+        assert fast._W64T0 is not None
+        np.testing.assert_array_equal(fast._W64T0, fast._WT0)
+        for m, w in zip(fast._W64, fast.W, strict=True):
+            assert m is None or np.array_equal(m, w)
+
+
+def test_momentum_zero_keeps_results_streams_and_ids() -> None:
+    base = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, rule="srbp", bias=True)
+    other = dataclasses.replace(base, momentum=0.0, velocity_bits=30)
+    a, b = FixedEngine(base.validate(), N_IN, N_OUT), FixedEngine(other.validate(), N_IN, N_OUT)
+    for x, t in _batches(2, 3):
+        a.train_batch(x, t)
+        b.train_batch(x, t)
+    for wa, wb in zip(a.W + a.b, b.W + b.b, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert _events(a.counts) == _events(b.counts)
+    assert not a.V and "rng_bits:velocity" not in a.counts
+    cfg = TrainConfig(data="digits", hidden=(16,))
+    assert point_id(dataclasses.replace(cfg, momentum=0.0, velocity_bits=24)) == point_id(cfg)
+    assert point_id(dataclasses.replace(cfg, momentum=0.9)) != point_id(cfg)
+
+
+def test_momentum_keys_are_their_own_and_the_gradient_keeps_its_stream() -> None:
+    cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, rule="asrbp", bias=True)
+    a = FixedEngine(cfg.validate(), N_IN, N_OUT)
+    b = FixedEngine(dataclasses.replace(cfg, momentum=0.9).validate(), N_IN, N_OUT)
+    assert a.w_keys == b.w_keys and a.b_keys == b.b_keys and a.c_keys == b.c_keys
+    keys = list(b.m_keys.values())
+    assert len(set(keys)) == len(keys)
+    assert not set(keys) & set(b.w_keys + b.b_keys + b.c_keys + b.e_keys)
+    # the first step: u = d, so with velocity_bits = weight_bits (no extra
+    # rounding) the first update is exactly the plain one
+    c = FixedEngine(
+        dataclasses.replace(cfg, momentum=0.9, velocity_bits=16).validate(), N_IN, N_OUT
+    )
+    x, t = next(_batches(2, 1))
+    a.train_batch(x, t)
+    c.train_batch(x, t)
+    for wa, wc in zip(a.W + a.b + a.C, c.W + c.b + c.C, strict=True):
+        np.testing.assert_array_equal(wa, wc)
+
+
+@pytest.mark.parametrize("rule", ["bp", "srbp", "asrbp"])
+def test_float_momentum_is_mu_u_plus_step(rule: str) -> None:
+    mu = 0.9
+    cfg = TrainConfig(rule=rule, hidden=(12, 9), batch=B, bias=True, momentum=mu).validate()
+    eng = FloatEngine(cfg, N_IN, N_OUT)
+    plain_cfg = dataclasses.replace(cfg, momentum=0.0)
+    batches = list(_batches(4, 3))
+    eng.train_batch(*batches[0])
+    for x, t in batches[1:]:
+        plain = FloatEngine(plain_cfg, N_IN, N_OUT)  # the plain step from the same state
+        params = lambda e: e.W + e.b + (e.C if e.rule.adaptive else [])  # noqa: E731
+        for p, q in zip(params(plain), params(eng), strict=True):
+            p[...] = q
+        before = [q.copy() for q in params(eng)]
+        u_before = {k: v.copy() for k, v in eng._vel.items()}
+        plain.train_batch(x, t)
+        eng.train_batch(x, t)
+        names = [f"W{i}" for i in range(eng.L)] + [f"b{i}" for i in range(eng.L)]
+        names += [f"C{i}" for i in range(len(eng.C))] if eng.rule.adaptive else []
+        for name, p0, p, q in zip(names, before, params(plain), params(eng), strict=True):
+            d = p - p0
+            np.testing.assert_allclose(q - p0, mu * u_before[name] + d, rtol=1e-4, atol=1e-6)
+
+
+def test_momentum_bad_values() -> None:
+    for bad in (1.0, -0.1, 1.5, 2):
+        with pytest.raises(ConfigError, match="momentum"):
+            TrainConfig(momentum=bad).validate()
+    with pytest.raises(ConfigError, match="velocity_bits"):
+        TrainConfig(mode="fixed", momentum=0.9, velocity_bits=12).validate()
+    with pytest.raises(ConfigError, match="velocity_bits"):
+        TrainConfig(velocity_bits=33).validate()
+    with pytest.raises(ConfigError, match="velocity_bits"):
+        TrainConfig(
+            mode="fixed", rule="arbp", momentum=0.9, feedback_bits=24, velocity_bits=32
+        ).validate()
+    TrainConfig(mode="fixed", momentum=0.9, velocity_bits=12, weight_bits=8).validate()
+    TrainConfig(momentum=0.9, velocity_bits=12).validate()  # float: the width is for pricing
+    with pytest.raises(ConfigError, match="momentum"):
+        TrainConfig(momentum=0.9, data="digits", conv="c2k3p2s2", rule="srbp").validate()
+
+
+def test_momentum_actions_and_memory_by_hand() -> None:
+    # 20-12-9-4, srbp, 3 batches of 6, bias on: every W^h and b^h has a velocity
+    from tests.test_hardware import _run
+
+    cfg, eng, acct, ch, _ = _run(rule="srbp", bias=True, momentum=0.9)
+    plain = dataclasses.replace(acct, cfg=dataclasses.replace(cfg, momentum=0.0))
+    counts = dict(eng.counts)
+    with_m = acct.actions(counts)
+    without = plain.actions({k: v for k, v in counts.items() if k != "rng_bits:velocity"})
+    delta = {k: with_m[k] - without.get(k, 0) for k in with_m if with_m[k] != without.get(k, 0)}
+    params = 20 * 12 + 12 * 9 + 9 * 4 + (12 + 9 + 4)
+    batches, vb = 3, 24
+    assert counts["rng_bits:velocity"] > 0
+    assert delta == {
+        ("update", "sram_read", ("velocity",)): params * vb * batches,
+        ("update", "sram_write", ("velocity",)): params * vb * batches,
+        ("update", "mult", (vb, 16)): params * batches,
+        ("update", "add", (vb,)): params * batches,
+        ("update", "rng", ()): counts["rng_bits:velocity"],
+    }
+    h = hardware_report(cfg, eng.rule, eng.sizes, acct, counts, ch)
+    assert h["memory_bits"]["velocity"] == params * vb
+    chip = load_chip("small")
+    assert chip.memory_kib("velocity") == chip.memory_kib("weights")
+    assert {"update.sram_read.velocity", "update.sram_write.velocity"} <= set(
+        h["actions_per_sample"]
+    )
+    # priced like the weight SRAM (an array of the same size)
+    table = ch.energy_table()
+    for act in ("sram_read", "sram_write"):
+        k_v, k_w = ("update", act, ("velocity",)), ("update", act, ("weights",))
+        assert unit_energy_pj(k_v, cfg, ch, table) == unit_energy_pj(k_w, cfg, ch, table) > 0
+    # adaptive C^h: its velocity is feedback_bits + 8 = 16 bits wide
+    cfg2, eng2, acct2, ch2, _ = _run(rule="asrbp", momentum=0.5)
+    h2 = hardware_report(cfg2, eng2.rule, eng2.sizes, acct2, dict(eng2.counts), ch2)
+    assert h2["memory_bits"]["velocity"] == (20 * 12 + 12 * 9 + 9 * 4) * 24 + (12 + 9) * 4 * 16
+    cfg0, eng0, acct0, ch0, _ = _run(rule="srbp")
+    h0 = hardware_report(cfg0, eng0.rule, eng0.sizes, acct0, dict(eng0.counts), ch0)
+    assert "velocity" not in h0["memory_bits"]
