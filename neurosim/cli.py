@@ -241,6 +241,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}"
             f"{block}; "
             f"rounding {cfg.rounding}"
+            + (
+                f"; momentum {cfg.momentum:g} (velocity Q{cfg.velocity_bits}."
+                f"{fm.weight.frac + cfg.velocity_bits - cfg.weight_bits})"
+                if cfg.momentum
+                else ""
+            )
         )
     header = (
         f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'test acc':>8} "

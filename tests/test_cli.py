@@ -177,3 +177,18 @@ def test_bias_flag(tmp_path) -> None:
     assert "formats: W Q16.14  b Q16.14  O Q8.7" in p.stdout
     bad = run("train", "--data", "digits", "--conv", "c2k3p2s2", "--bias", "--no-progress")
     assert bad.returncode == 2 and "bias = True" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_momentum_flags(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    p = run(
+        "train", "--data", "digits", "--hidden", "8", "--epochs", "1", "--mode", "fixed",
+        "--momentum", "0.9", "--velocity-bits", "20", "--no-progress", "--json", str(out),
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(out.read_text())
+    assert (rec["config"]["momentum"], rec["config"]["velocity_bits"]) == (0.9, 20)
+    assert rec["hardware"]["memory_bits"]["velocity"] == (64 * 8 + 8 * 10) * 20
+    assert "momentum 0.9 (velocity Q20.18)" in p.stdout
+    bad = run("train", "--data", "digits", "--momentum", "1", "--no-progress")
+    assert bad.returncode == 2 and "momentum = 1.0" in bad.stderr and "Traceback" not in bad.stderr
