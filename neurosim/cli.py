@@ -331,7 +331,8 @@ def print_hardware(h: dict) -> None:
     pk = ", ".join(f"{k} {v}" for k, v in bus["packets_per_sample"].items()) or "none"
     print(f"bus/sample     {links}; error packets {pk}")
     m = h["memory_bits"]
-    print(f"memory bits    forward {m['forward']}, feedback {m['feedback']}")
+    vel = f", velocity {m['velocity']}" if "velocity" in m else ""
+    print(f"memory bits    forward {m['forward']}, feedback {m['feedback']}{vel}")
     t = h["tiles"]
     per = ", ".join(
         f"W^{i + 1} {n} ({u:.0%})"
