@@ -648,6 +648,16 @@ class FixedEngine(Engine):
         worst = float(fm.error.max_abs) * m.max_abs * max(self._fan_ins()) * fm.deriv.qmax
         grad = float(fm.error.max_abs) * fm.act.max_abs * cfg.batch * (1 << cfg.lr_frac)
         self._f64_exact = worst < 2.0**53  # the error unit may multiply in float64
+        if cfg.momentum:
+            # the gradient lands on the velocity's LSB: a shift s - e <= 0 is
+            # a left shift of the product by e - s bits
+            extra = cfg.velocity_bits - cfg.weight_bits
+            s_min = min(
+                fm.error.frac + min(fm.inp.frac, fm.act.frac) + cfg.lr_frac - fm.weight.frac,
+                fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac,
+                fm.error.frac + cfg.lr_frac - fm.weight.frac,
+            )
+            grad *= 2.0 ** max(0, extra - s_min)
         if max(worst, grad) >= 2.0**62:
             raise ConfigError(
                 "error_word_bits",

@@ -247,3 +247,29 @@ def test_momentum_actions_and_memory_by_hand() -> None:
     cfg0, eng0, acct0, ch0, _ = _run(rule="srbp")
     h0 = hardware_report(cfg0, eng0.rule, eng0.sizes, acct0, dict(eng0.counts), ch0)
     assert "velocity" not in h0["memory_bits"]
+
+
+@pytest.mark.parametrize("stochastic", [True, False])
+@pytest.mark.parametrize("ubits", [0, 1, 3])
+def test_kernel_without_decay_or_extra_bits_is_the_plain_update(stochastic, ubits) -> None:
+    # mu = 0 and a velocity as fine as the weight: u = d, w += d, the same
+    # random words as update_kernel (the gradient keeps the parameter's stream)
+    from neurosim import kernels
+    from neurosim.fixedpoint import FixedFormat
+
+    rng = np.random.default_rng(0)
+    fmt = FixedFormat(10, 8)
+    w = rng.integers(-400, 400, size=(7, 9)).astype(np.float32)  # far from saturation
+    g = rng.integers(-3000, 3000, size=w.shape).astype(np.float64)
+    g[0] = 0
+    key, c0 = 12345, 63
+    plain = w.copy()
+    want = kernels.apply_update(plain, g, 37, 12, fmt, stochastic, key, c0, ubits)
+    mom, v = w.copy(), np.zeros(w.shape, np.int64)
+    bases = (kernels._base(key, c0), kernels._base(9, 0), kernels._base(9, 1))
+    got = kernels.apply_momentum(
+        mom, v, g, 37, 12, 0, 0, 16, fmt, FixedFormat(10, 8), stochastic, bases, ubits
+    )
+    np.testing.assert_array_equal(mom, plain)
+    assert got[:3] == want and got[4] == 0
+    np.testing.assert_array_equal(v, mom - w)  # u holds the step (none saturated here)
