@@ -53,6 +53,21 @@ bound on the partial sums), accumulator saturation in the tile's order
 (:func:`neurosim.kernels.exact_matmul`), the activation LUTs, the error unit
 and the update unit. Max-pool on codes is exact. The slow reference is
 :mod:`neurosim.conv_reference`.
+
+Error messages of a block (``error_scale``, ``error_rounding``): the error
+unit of block b sees ``R_b`` as ``B`` messages, one per sample, each the
+sample's whole error map ``H*W*F`` in ``(i, j, f)`` order (positions that
+no pooling window chose are zeros). ``error_scale = "block"`` gives each
+such message one shared exponent, exactly as a dense layer's message (one
+sample's ``R^h``) gets one. ``error_rounding = "stochastic"`` draws from the
+error unit's stream of *layer* ``L + b``: key
+``derive_key(seed, CONV_KEY + b, RNG_ERROR_ROUNDING)`` (the dense layers use
+``derive_key(seed, i, RNG_ERROR_ROUNDING)``, ``i < L``, so the streams
+never meet), component ``j`` of sample ``s`` in minibatch ``step`` at
+counter ``(2 * step * batch + s) * H*W*F + j`` (the layout of
+:data:`neurosim.engine.RNG_ERROR_ROUNDING` with kind 0). The float engine
+rounds the blocks' messages with its own per-step generator, like the dense
+layers'.
 """
 
 from __future__ import annotations
@@ -65,7 +80,13 @@ import numpy as np
 
 from neurosim import kernels
 from neurosim.config import TrainConfig
-from neurosim.engine import RNG_WEIGHT_UPDATE, FixedEngine, FloatEngine, hidden_errors
+from neurosim.engine import (
+    RNG_ERROR_ROUNDING,
+    RNG_WEIGHT_UPDATE,
+    FixedEngine,
+    FloatEngine,
+    hidden_errors,
+)
 from neurosim.errors import ConfigError
 from neurosim.feedback import dense_matrix
 from neurosim.fixedpoint import FixedFormat, derive_key
@@ -175,8 +196,6 @@ NEUTRAL_WITH_CONV: dict[str, object] = {
     "feedback_sign": "random",
     "channel_dropout": 0.0,
     "feedback_per_synapse": False,
-    "error_scale": "fixed",
-    "error_rounding": "nearest",
     "bias": False,
     "momentum": 0.0,
 }
@@ -416,7 +435,8 @@ class ConvFloatEngine(FloatEngine):
             if not self.cfg.no_derivative:
                 _cols, s, o, _idx = self._st[b]
                 e = e * deriv_float(self.cfg.act, s, o)
-            Rc[b] = self._q(e)
+            # one message per sample: the block's whole error map (block scaling)
+            Rc[b] = self._q(e.reshape(B, -1)).reshape(-1, blk.filters)
         return Rc, msgs
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -424,6 +444,7 @@ class ConvFloatEngine(FloatEngine):
         A, S, out = self.forward(x)
         if not np.isfinite(out).all():
             raise FloatingPointError("non-finite output")
+        self._err_rng = None  # this step's error-rounding stream, drawn on first use
         r_top = self._q(t - out)
         self._A, self._S = A, S
         R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self)
@@ -479,8 +500,12 @@ class ConvFixedEngine(FixedEngine):
             q, n = fm.feedback.quantize(c)
             self.counts[f"sat:KC^{b + 1}:init"] += n
             self.KC.append(q.astype(np.float32))
-        self.k_keys = [
-            derive_key(cfg.seed, CONV_KEY + b, RNG_WEIGHT_UPDATE) for b in range(len(self.blocks))
+        nb = len(self.blocks)
+        self.k_keys = [derive_key(cfg.seed, CONV_KEY + b, RNG_WEIGHT_UPDATE) for b in range(nb)]
+        # error rounding of block b: layer index L + b of the error unit, key
+        # (CONV_KEY + b, RNG_ERROR_ROUNDING), away from the dense layers' keys
+        self.e_keys = self.e_keys + [
+            derive_key(cfg.seed, CONV_KEY + b, RNG_ERROR_ROUNDING) for b in range(nb)
         ]
 
     def _formats(self, cfg: TrainConfig) -> Formats:
@@ -593,13 +618,15 @@ class ConvFixedEngine(FixedEngine):
             ho, wo = blk.pooled
             _cols, _acc, _o, d, idx = self._st[b]
             e = unpool(p.reshape(B, ho, wo, blk.filters), idx, blk.pool, blk.stride,
-                       blk.height, blk.width, np.float64).reshape(-1, blk.filters)  # fmt: skip
-            name = f"sat:RK^{b + 1}"
+                       blk.height, blk.width, np.float64).reshape(B, -1)  # fmt: skip
+            # one message per sample: the block's error map, (i, j, f) order
+            name, layer = f"sat:RK^{b + 1}", self.L + b
             if self.cfg.no_derivative:
-                r = self._error(e, None, frac - fm.error.frac, name)
+                r = self._error(e, None, frac - fm.error.frac, name, layer=layer)
             else:
-                r = self._error(e, d, frac + fm.deriv.frac - fm.error.frac, name)
-            Rc[b] = r.copy()
+                r = self._error(e, d.reshape(B, -1), frac + fm.deriv.frac - fm.error.frac, name,
+                                layer=layer)  # fmt: skip
+            Rc[b] = r.reshape(-1, blk.filters).copy()
         return Rc, msgs
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -32,7 +32,11 @@ the dense layers (no extra bits). RBP sends ``R^1`` (``R^L`` without dense
 hidden layers) to the last block and ``R_{b+1}`` (the whole error map) from
 block b+1 to block b; BP sends the projection at the pooled map as linear
 error words. They are laid out as :mod:`neurosim.packets` messages on the
-``chain`` link.
+``chain`` link; with ``error_scale = "block"`` a log-coded message (one
+sample's error map of one block) carries its shared exponent in the header
+and the error unit keeps a running max (one add per conv output) to find it.
+Stochastic error rounding's random bits come from the engine's
+``rng_bits:error`` count, blocks included.
 
 Cycles (:meth:`ConvAccountant.conv_cycles`): each block's tiles share its
 MACs evenly, ``ceil(MACs / (macs_per_cycle * tiles))`` per phase, blocks one
@@ -51,6 +55,7 @@ import numpy as np
 from neurosim import kernels, packets
 from neurosim.accounting import Accountant
 from neurosim.conv import ConvBlock
+from neurosim.fixedpoint import block_exp_bits
 from neurosim.network import Formats
 
 
@@ -82,6 +87,7 @@ class ConvAccountant(Accountant):
         addr = max(1, math.ceil(math.log2((self.n_tiles or len(self.sizes)) + 1)))
         out = {}
         nb = len(self.blocks)
+        block = cfg.error_scale == "block"
         for b, blk in enumerate(self.blocks):
             if rule.matrix == "W":
                 n, log = blk.n_pool, False
@@ -92,6 +98,7 @@ class ConvAccountant(Accountant):
                 value_bits=cfg.error_bits if log else fm.error.bits, n=n, src_bits=addr,
                 dst_bits=addr, len_bits=max(1, n.bit_length()), kind=cfg.packets,
                 encoding="log" if log else "linear",
+                exp_bits=block_exp_bits(fm.error.bits) if log and block else 0,
             )  # fmt: skip
         return out
 
@@ -163,6 +170,8 @@ class ConvAccountant(Accountant):
                 c["feedback", "mult", (fm.deriv.bits, ew)] += blk.n_conv * self.samples
             if log:
                 c["feedback", "add", (ew,)] += blk.n_conv * self.samples  # log encoder
+                if cfg.error_scale == "block":  # the running max for the exponent
+                    c["feedback", "add", (ew,)] += blk.n_conv * self.samples
             a_bits = fm.inp.bits if b == 0 else fm.act.bits
             upd = self.nnz_RK[b] * blk.fan_in
             if log:

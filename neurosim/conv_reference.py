@@ -101,13 +101,14 @@ class ConvReferenceEngine(ReferenceEngine):
         return super().forward_sample(np.array(z, dtype=np.float64) * 2.0**-self.fm.act.frac,
                                       count)  # fmt: skip
 
-    def _error_word(self, v: int, d: int | None, frac: int, name: str) -> int:
+    def _error_value(self, v: int, d: int | None, frac: int, name: str) -> int:
+        """The error unit before the log stage: times ``f'``, round, saturate."""
         fm = self.fm
         if d is None:
             v = ref_shift_nearest(v, frac - fm.error.frac)
         else:
             v = ref_shift_nearest(v * d, frac + fm.deriv.frac - fm.error.frac)
-        return self._logq(self._sat(v, fm.error, name))
+        return self._sat(v, fm.error, name)
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> None:
         """One minibatch step, sample by sample, then the updates."""
@@ -122,7 +123,7 @@ class ConvReferenceEngine(ReferenceEngine):
         for s in range(x.shape[0]):
             z, states = self.conv_forward_sample(x[s])
             A, D = super().forward_sample(np.array(z, dtype=np.float64) * 2.0**-fm.act.frac)
-            R = self._dense_errors(A, D, t[s])
+            R = self._dense_errors(A, D, t[s], s)
             for i in trained:
                 G[i] += np.outer(np.array(R[i], dtype=object), np.array(A[i], dtype=object))
             if not rule.trains_hidden:
@@ -176,12 +177,18 @@ class ConvReferenceEngine(ReferenceEngine):
                             e[oi * blk.stride + di][oj * blk.stride + dj][f] += p[
                                 (oi * wo + oj) * F + f
                             ]
-                r = [[[0] * F for _ in range(blk.width)] for _ in range(blk.height)]
-                for i in range(blk.height):
-                    for j in range(blk.width):
-                        for f in range(F):
-                            d = None if cfg.no_derivative else Db[i][j][f]
-                            r[i][j][f] = self._error_word(e[i][j][f], d, frac, f"sat:RK^{b + 1}")
+                # one message per sample: the block's error map in (i, j, f) order
+                row = [
+                    self._error_value(e[i][j][f], None if cfg.no_derivative else Db[i][j][f],
+                                      frac, f"sat:RK^{b + 1}")
+                    for i in range(blk.height) for j in range(blk.width) for f in range(F)
+                ]  # fmt: skip
+                row = self._logq_row(row, L + b, 0, s)
+                r = [
+                    [row[(i * blk.width + j) * F : (i * blk.width + j + 1) * F]
+                     for j in range(blk.width)]
+                    for i in range(blk.height)
+                ]  # fmt: skip
                 Rc[b] = r
                 # gradient: R_b times the patch each output saw
                 k, pad, Cb = blk.kernel, blk.kernel // 2, blk.channels
@@ -211,15 +218,17 @@ class ConvReferenceEngine(ReferenceEngine):
                              f"K^{b + 1}", cfg.update_bits)  # fmt: skip
         self.step_index += 1
 
-    def _dense_errors(self, A: list, D: list, t: np.ndarray) -> list:
-        """``R`` of the dense layers for one sample (as the dense reference)."""
+    def _dense_errors(self, A: list, D: list, t: np.ndarray, s: int) -> list:
+        """``R`` of the dense layers for sample ``s`` of the batch (as the dense
+        reference: one message per layer and sample)."""
         fm, rule, L = self.fm, self.rule, self.L
         r_top = []
         for j, o in enumerate(A[-1]):
             v = int(t[j]) * (1 << fm.out.frac) - o
             v = self._sat(ref_shift_nearest(v, fm.out.frac - fm.error.frac), fm.error,
                           f"sat:R^{L}")  # fmt: skip
-            r_top.append(self._logq(v))
+            r_top.append(v)
+        r_top = self._logq_row(r_top, L - 1, 0, s)
         R: list = [None] * L
         R[L - 1] = r_top
         if not rule.trains_hidden:
@@ -243,9 +252,10 @@ class ConvReferenceEngine(ReferenceEngine):
                 p = [sum(c[j][k] * src[k] for k in range(len(src))) for j in range(n_i)]
                 frac = pfrac
             d = D[i]
-            R[i] = [
-                self._error_word(v, None if self.cfg.no_derivative else d[j], frac,
-                                 f"sat:R^{i + 1}")
+            r = [
+                self._error_value(v, None if self.cfg.no_derivative else d[j], frac,
+                                  f"sat:R^{i + 1}")
                 for j, v in enumerate(p)
             ]  # fmt: skip
+            R[i] = self._logq_row(r, i, 0, s)
         return R

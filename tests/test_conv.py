@@ -147,6 +147,12 @@ def _events(counts) -> dict:
         dict(rule="srbp", error_bits=3, no_derivative=True),
         dict(rule="rbp", rounding="nearest", lr=0.5, error_bits=1),
         dict(rule="bp", acc_bits=10, weight_bits=10, lr=0.5),  # saturating accumulators
+        dict(rule="srbp", error_bits=2, error_scale="block"),
+        dict(rule="rbp", error_bits=3, error_scale="block", no_derivative=True),
+        dict(rule="bp", error_bits=4, error_scale="block"),
+        dict(rule="rbp", error_bits=3, error_rounding="stochastic"),
+        dict(rule="srbp", error_bits=2, error_scale="block", error_rounding="stochastic"),
+        dict(rule="bp", error_bits=1, error_scale="block", error_rounding="stochastic"),
     ],
     ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
 )
@@ -266,8 +272,6 @@ def test_cifar_conv_preset_is_the_papers_net() -> None:
         ({"freeze": [1]}, "freeze"),
         ({"update_mode": "sign"}, "update_mode"),
         ({"channel_dropout": 0.25}, "channel_dropout"),
-        ({"error_bits": 4, "error_scale": "block"}, "error_scale"),
-        ({"error_bits": 4, "error_rounding": "stochastic"}, "error_rounding"),
         ({"bias": True}, "bias"),
     ],
 )
@@ -276,3 +280,58 @@ def test_channel_switches_the_blocks_do_not_model_are_refused(fields, field) -> 
         TrainConfig(conv="c8k3p3s2", data="digits", hidden=(16,), **fields).validate()
     assert e.value.field == field
     TrainConfig(data="digits", hidden=(16,), **fields).validate()  # fine without conv
+
+
+def test_block_scaled_conv_errors_share_one_exponent_per_sample() -> None:
+    # 3-bit block-scaled log errors: a sample's error map of a block takes the
+    # levels a, a/2, a/4 with a = 2**ceil(log2(max |error|)) of that sample
+    from neurosim.engine import hidden_errors
+
+    cfg = TrainConfig(data="digits", conv="c3k3p2s2", hidden=(6,), rule="srbp", batch=4,
+                      error_bits=3, error_scale="block").validate()  # fmt: skip
+    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 1, size=(4, 64)).astype(np.float32)
+    t = np.eye(10, dtype=np.float32)[[1, 4, 7, 2]]
+    A, S, out = e.forward(x)
+    t[0] = out[0] + (t[0] - out[0]) / 64  # sample 0's errors 64 times smaller
+    e._A, e._S, e._err_rng = A, S, None
+    R, _, _ = hidden_errors(e.rule, e.L, e._q(t - out), e)
+    q = e.conv_errors(R)[0][0].reshape(4, -1)
+    lq, e.lq = e.lq, None
+    raw = e.conv_errors(R)[0][0].reshape(4, -1)
+    e.lq = lq
+    tops = set()
+    for qs, rs in zip(q, raw, strict=True):
+        a = 2.0 ** np.ceil(np.log2(np.abs(rs).max()))
+        assert set(np.abs(qs[qs != 0]).tolist()) <= {a, a / 2, a / 4}
+        assert np.count_nonzero(qs) > 0
+        tops.add(a)
+    assert len(tops) > 1  # each sample has its own exponent
+
+
+def test_stochastic_conv_errors_draw_from_their_own_streams() -> None:
+    from neurosim.conv import CONV_KEY
+    from neurosim.engine import RNG_ERROR_ROUNDING
+    from neurosim.fixedpoint import derive_key
+
+    fast, ref, _x = _fixed_pair(rule="srbp", error_bits=2, error_rounding="stochastic")
+    # dense layers 0..L-1, then block b at L + b with the key path (CONV_KEY + b, purpose)
+    assert len(set(fast.e_keys)) == len(fast.e_keys) == fast.L + len(fast.blocks)
+    assert fast.e_keys[fast.L + 1] == derive_key(fast.cfg.seed, CONV_KEY + 1, RNG_ERROR_ROUNDING)
+    assert fast.counts["rng_bits:error"] == ref.counts["rng_bits:error"] > 0
+
+
+def test_block_scaled_conv_messages_carry_their_exponent() -> None:
+    from neurosim.conv_accounting import ConvAccountant
+    from neurosim.fixedpoint import block_exp_bits
+    from neurosim.rules import get_rule
+
+    blocks = conv_blocks("c2k3p2s2,c2k3p2s1", (1, 8, 8))
+    for scale, exp in (("fixed", 0), ("block", block_exp_bits(16))):
+        cfg = TrainConfig(data="digits", conv="c2k3p2s2,c2k3p2s1", hidden=(4,), rule="rbp",
+                          error_bits=3, error_scale=scale)  # fmt: skip
+        acc = ConvAccountant(cfg, get_rule("rbp"), [blocks[-1].n_pool, 4, 10], blocks=blocks)
+        assert {n: lay.exp_bits for n, lay in acc.conv_layouts.items()} == {
+            "conv1": exp, "conv2": exp,
+        }  # fmt: skip
