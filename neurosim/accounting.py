@@ -238,6 +238,10 @@ class Accountant:
         return out
 
     # ------------------------------------------------------------------
+    def trained_layers(self) -> list[int]:
+        """The dense layers the run updates (rule and ``freeze``)."""
+        return trained_layers(self.rule, len(self.sizes) - 1, self.cfg.freeze)
+
     def forward_per_sample(self) -> Counter:
         """Forward-phase action counts of one sample (also one inference)."""
         cfg, sizes = self.cfg, self.sizes
@@ -328,7 +332,7 @@ class Accountant:
                     if cfg.error_scale == "block":  # the running max for the exponent
                         c["feedback", "add", (ew,)] += n_i * self.samples
         # update: per-sample gradient accumulation, per-batch write-back
-        trained = trained_layers(rule, L, cfg.freeze)
+        trained = self.trained_layers()
         g = cfg.acc_bits
         for i in trained:
             n_in, n_out = sizes[i], sizes[i + 1]

@@ -110,7 +110,9 @@ class TrainConfig:
         ``update_mode`` and ``update_bits`` apply as to the weights).  In
         fixed mode ``b^h`` is stored in the weight format and the tile's
         accumulator starts at ``b^h`` (see docs/concepts/fixed-point.md).
-        Not with ``conv``.
+        With ``conv`` every block also gets one bias per filter, trained with
+        ``eta * sum over batch and positions of R_b / B`` (see
+        :mod:`neurosim.conv`).
     mode : str
         ``float`` (float32 reference) or ``fixed`` (bit-exact integer chip).
     weight_bits, weight_int_bits : int
@@ -199,7 +201,10 @@ class TrainConfig:
     freeze : tuple of int
         Layers (1-based, ``1 .. L``; ``L`` is the output layer) whose weights
         are never updated: ``(L,)`` fixes the top layer and trains only the
-        ones below it.  Errors still travel through frozen layers.
+        ones below it.  Errors still travel through frozen layers.  With
+        ``conv`` the blocks come first: ``1 .. n_blocks`` are the conv blocks
+        (kernel and bias), ``n_blocks + 1 ..`` the dense layers, the last
+        number the output layer.
     update_mode : str
         What the hidden layers' weight updates keep: ``full`` (default),
         ``sign`` (each entry becomes ``+-2**t``, ``2**t`` the smallest power of
@@ -499,7 +504,8 @@ class TrainConfig:
     def _check_channel(self) -> None:
         """The learning-channel switches and the layers they may apply to."""
         rule = RULES[self.rule]
-        n_layers = len(self.hidden) + 1
+        # with conv blocks the layers are numbered blocks first, then dense
+        n_layers = len(self.hidden) + 1 + (len(self.conv.split(",")) if self.conv else 0)
         for i, h in enumerate(self.freeze):
             _int_range(f"freeze[{i}]", h, 1, n_layers)
         if len(set(self.freeze)) != len(self.freeze):

@@ -81,6 +81,7 @@ import numpy as np
 from neurosim import kernels
 from neurosim.config import TrainConfig
 from neurosim.engine import (
+    RNG_BIAS_UPDATE,
     RNG_ERROR_ROUNDING,
     RNG_WEIGHT_UPDATE,
     FixedEngine,
@@ -91,6 +92,7 @@ from neurosim.errors import ConfigError
 from neurosim.feedback import dense_matrix
 from neurosim.fixedpoint import FixedFormat, derive_key
 from neurosim.network import Formats, act_float, deriv_float
+from neurosim.rules import split_freeze, trained_layers
 
 CONV_RULES = ("bp", "rbp", "srbp", "top-only")
 _BLOCK = re.compile(r"c(\d+)k(\d+)p(\d+)s(\d+)")
@@ -190,13 +192,10 @@ def conv_blocks(spec: str, image_shape: tuple[int, ...] | None) -> list[ConvBloc
 
 
 NEUTRAL_WITH_CONV: dict[str, object] = {
-    "freeze": [],
-    "update_mode": "full",
     "feedback_resample": False,
     "feedback_sign": "random",
     "channel_dropout": 0.0,
     "feedback_per_synapse": False,
-    "bias": False,
     "momentum": 0.0,
 }
 """Learning-channel switches the conv blocks do not model: with ``conv`` set
@@ -218,6 +217,14 @@ def check_conv_config(cfg: TrainConfig) -> None:
 
     if cfg.data in SIGNED_INPUT:
         raise ConfigError("conv", cfg.conv, f"empty for {cfg.data} (not an image data set)")
+
+
+def init_conv_biases(cfg: TrainConfig, blocks: list[ConvBlock], dtype) -> list | None:
+    """Initial biases of the blocks, one per filter (zeros of ``dtype``,
+    shape ``(F,)``), or None without ``bias``."""
+    if not cfg.bias:
+        return None
+    return [np.zeros(b.filters, dtype) for b in blocks]
 
 
 def init_conv_weights(seed: int, blocks: list[ConvBlock]) -> list[np.ndarray]:
@@ -351,7 +358,24 @@ def unpool(d: np.ndarray, idx: np.ndarray, p: int, s: int, H: int, W: int, dtype
 # --------------------------------------------------------------------------- #
 
 
-class ConvFloatEngine(FloatEngine):
+class _ConvLayers:
+    """Layer numbering shared by both conv engines: blocks first, then the
+    dense layers (see :func:`neurosim.rules.split_freeze`)."""
+
+    def trained_layers(self) -> list[int]:
+        """Dense layers (0-based, dense numbering) the run updates."""
+        _, dense = split_freeze(self.cfg.freeze, len(self.blocks))
+        return trained_layers(self.rule, self.L, dense)
+
+    def trained_blocks(self) -> list[int]:
+        """Blocks (0-based) the run updates: all unless frozen, none for top-only."""
+        if not self.rule.trains_hidden:
+            return []
+        frozen, _ = split_freeze(self.cfg.freeze, len(self.blocks))
+        return [b for b in range(len(self.blocks)) if b not in frozen]
+
+
+class ConvFloatEngine(_ConvLayers, FloatEngine):
     """float32 training of conv blocks + dense layers.
 
     Attributes
@@ -372,23 +396,27 @@ class ConvFloatEngine(FloatEngine):
         self.image_shape = tuple(image_shape)
         super().__init__(cfg, self.blocks[-1].n_pool, n_out)
         self.K = [w.astype(np.float32) for w in init_conv_weights(cfg.seed, self.blocks)]
+        self.bK = init_conv_biases(cfg, self.blocks, np.float32)
         self.KC = [
             None if c is None else c.astype(np.float32)
             for c in build_conv_feedback(cfg, self.blocks, self.sizes)
         ]
 
     def conv_params(self) -> list[np.ndarray]:
-        """Kernels, then the blocks' feedback matrices (for the weights hash)."""
-        return [*self.K, *(c for c in self.KC if c is not None)]
+        """Kernels, the blocks' feedback matrices, then (``bias``) the blocks'
+        biases (for the weights hash)."""
+        return [*self.K, *(c for c in self.KC if c is not None), *(self.bK or [])]
 
     def conv_forward(self, x: np.ndarray) -> np.ndarray:
         """Blocks' forward pass on rows ``(B, C*H*W)``; returns the flat pooled
         map ``(B, n_pool_last)`` and keeps each block's state."""
         X = to_maps(x, self.image_shape)  # float32 in training; any float dtype works
         self._st = []
-        for blk, w in zip(self.blocks, self.K, strict=True):
+        for b, (blk, w) in enumerate(zip(self.blocks, self.K, strict=True)):
             cols = im2col(X, blk.kernel)
             s = cols @ w.T
+            if self.bK is not None:
+                s += self.bK[b]
             o = act_float(self.cfg.act, s)
             X, idx = maxpool(o.reshape(-1, blk.height, blk.width, blk.filters), blk.pool,
                              blk.stride)  # fmt: skip
@@ -406,6 +434,14 @@ class ConvFloatEngine(FloatEngine):
             [super(ConvFloatEngine, self).predict(x[s : s + PREDICT_CHUNK])
              for s in range(0, x.shape[0], PREDICT_CHUNK)]
         )  # fmt: skip
+
+    def _mode_step(self, d: np.ndarray, mode: str) -> np.ndarray:
+        """A weight update through ``update_mode`` and ``update_bits``."""
+        if mode == "sign":
+            return self._sign_only(d)
+        if mode == "magnitude":
+            return np.abs(d)
+        return self._update_q(d) if self.cfg.update_bits else d
 
     def conv_errors(self, R: list) -> tuple[list, dict]:
         """Errors ``R_b`` ``(B*H*W, F)`` of the blocks and the messages sent
@@ -454,12 +490,16 @@ class ConvFloatEngine(FloatEngine):
             self.accountant.observe_conv(R, Rc, cmsgs)
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
-            dw = (R[i].T @ A[i]) * scale
-            self.W[i] += self._update_q(dw) if self.cfg.update_bits else dw
-        for b, r in enumerate(Rc):
-            if r is not None:
-                dk = (r.T @ self._st[b][0]) * scale
-                self.K[b] += self._update_q(dk) if self.cfg.update_bits else dk
+            mode = self.hidden_update_mode(i)
+            if self.b is not None:
+                self.b[i] += self._bias_step(R[i], scale, mode)
+            self.W[i] += self._mode_step((R[i].T @ A[i]) * scale, mode)
+        mode = self.cfg.update_mode  # the blocks are hidden layers
+        for b in self.trained_blocks():
+            r = Rc[b]
+            self.K[b] += self._mode_step((r.T @ self._st[b][0]) * scale, mode)
+            if self.bK is not None:  # sum over the batch and the positions
+                self.bK[b] += self._bias_step(r, scale, mode)
         self.step_index += 1
         return out
 
@@ -469,7 +509,7 @@ class ConvFloatEngine(FloatEngine):
 # --------------------------------------------------------------------------- #
 
 
-class ConvFixedEngine(FixedEngine):
+class ConvFixedEngine(_ConvLayers, FixedEngine):
     """The chip's bit-exact integer training of conv blocks + dense layers.
 
     The dense part is :class:`~neurosim.engine.FixedEngine` with its input
@@ -492,6 +532,7 @@ class ConvFixedEngine(FixedEngine):
             q, n = fm.weight.quantize(w)
             self.counts[f"sat:K^{b + 1}:init"] += n
             self.K.append(q.astype(np.float32))
+        self.bK = init_conv_biases(cfg, self.blocks, np.float32)  # weight-format codes
         self.KC = []
         for b, c in enumerate(build_conv_feedback(cfg, self.blocks, self.sizes)):
             if c is None:
@@ -502,6 +543,7 @@ class ConvFixedEngine(FixedEngine):
             self.KC.append(q.astype(np.float32))
         nb = len(self.blocks)
         self.k_keys = [derive_key(cfg.seed, CONV_KEY + b, RNG_WEIGHT_UPDATE) for b in range(nb)]
+        self.bk_keys = [derive_key(cfg.seed, CONV_KEY + b, RNG_BIAS_UPDATE) for b in range(nb)]
         # error rounding of block b: layer index L + b of the error unit, key
         # (CONV_KEY + b, RNG_ERROR_ROUNDING), away from the dense layers' keys
         self.e_keys = self.e_keys + [
@@ -523,8 +565,9 @@ class ConvFixedEngine(FixedEngine):
         return out
 
     def conv_params(self) -> list[np.ndarray]:
-        """Kernels, then the blocks' feedback matrices (for the weights hash)."""
-        return [*self.K, *(c for c in self.KC if c is not None)]
+        """Kernels, the blocks' feedback matrices, then (``bias``) the blocks'
+        biases (for the weights hash)."""
+        return [*self.K, *(c for c in self.KC if c is not None), *(self.bK or [])]
 
     def src_fmt(self, b: int) -> FixedFormat:
         """Format of block ``b``'s input map."""
@@ -546,10 +589,18 @@ class ConvFixedEngine(FixedEngine):
             acc_fmt = FixedFormat(cfg.acc_bits, fm.weight.frac + src.frac)
             cols = im2col(X, blk.kernel)
             bound = kernels.partial_sum_bound(cols, src.max_abs, fm.weight.max_abs)
+            init = None
+            if self.bK is not None:
+                # the accumulator starts at the filter's bias: b_code << src.frac
+                init = self.bK[b].astype(np.float64) * float(1 << src.frac)
+                bound += float(np.abs(init).max())
             if bound <= acc_fmt.qmax:
                 acc, nsat = kernels.product(cols, w.T, bound), 0
+                if init is not None:  # exact: the bound covers the sum
+                    acc = acc + init.astype(acc.dtype)
             else:
-                acc, nsat = kernels.exact_matmul(cols, w.T, src.max_abs, fm.weight.max_abs, acc_fmt)
+                acc, nsat = kernels.exact_matmul(cols, w.T, src.max_abs, fm.weight.max_abs, acc_fmt,
+                                                 None, init)  # fmt: skip
             acc = np.ascontiguousarray(acc)
             o = np.empty(acc.shape, dtype=np.float32)
             d = np.empty(acc.shape, dtype=np.float32)
@@ -650,19 +701,43 @@ class ConvFixedEngine(FixedEngine):
         fm, cfg = self.fm, self.cfg
         mult = self.lr_register(batch)
         stoch = cfg.rounding == "stochastic"
-        for b, r in enumerate(Rc):
-            if r is None:
-                continue
+        mode = cfg.update_mode  # the blocks are hidden layers
+        for b in self.trained_blocks():
+            r = Rc[b]
             src = self.src_fmt(b)
             g = self._grad(r.T, self._st[b][0], self._r_max, src.max_abs, f"gK{b}")
+            if mode == "magnitude":
+                g = np.abs(g)
             shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
             sat, changed, bits = kernels.apply_update(
                 self.K[b], g, mult, shift, fm.weight, stoch, self.k_keys[b],
-                self.step_index * self.K[b].size, cfg.update_bits,
+                self.step_index * self.K[b].size, 1 if mode == "sign" else cfg.update_bits,
             )  # fmt: skip
             self.counts[f"sat:K^{b + 1}"] += sat
             self.counts[f"changed:K^{b + 1}"] += changed
             self.counts["rng_bits"] += bits
+            if self.bK is not None:
+                self._conv_bias_update(b, r, mult, mode)
+
+    def _conv_bias_update(self, b: int, r: np.ndarray, mult: int, mode: str) -> None:
+        """Update block ``b``'s biases as weights on a constant input 1: integer
+        gradient ``sum`` of ``R_b`` over the batch and the positions, shift
+        ``error.frac + lr_frac - weight.frac``, the stream
+        ``derive_key(seed, CONV_KEY + b, RNG_BIAS_UPDATE)`` (counter
+        ``step * F + f``); counts ``sat:bK^b``, ``changed:bK^b``."""
+        fm, cfg = self.fm, self.cfg
+        g = r.sum(axis=0, dtype=np.float64)  # exact: B*H*W * max|R| < 2**53
+        if mode == "magnitude":
+            np.abs(g, out=g)
+        shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
+        sat, changed, bits = kernels.apply_update(
+            self.bK[b], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
+            self.bk_keys[b], self.step_index * self.bK[b].size,
+            1 if mode == "sign" else cfg.update_bits,
+        )  # fmt: skip
+        self.counts[f"sat:bK^{b + 1}"] += sat
+        self.counts[f"changed:bK^{b + 1}"] += changed
+        self.counts["rng_bits"] += bits
 
 
 def make_conv_engine(cfg: TrainConfig, n_in: int, n_out: int, image_shape):

@@ -25,7 +25,14 @@ The tile model of a block (stated, not measured):
   counted whole, an upper bound); routing to the argmax adds one addition
   per pooled output; ``f'`` is one multiplication per conv output;
 * the update accumulates ``nnz(R_b) * K*K*C`` gradient terms per sample and
-  writes the kernel back once per minibatch (changed words only).
+  writes the kernel back once per minibatch (changed words only); frozen
+  blocks (``freeze``) accumulate and write nothing;
+* with ``bias``: each filter's bias (``F`` words in the weight format, with
+  the block's first tile; memory ``bias``) is read once per sample with the
+  kernel and is each accumulator's start value (one add per conv output);
+  its gradient adds each non-zero component of ``R_b`` (one add, a grad read
+  and write), and the ``F`` words are written back once per minibatch
+  (changed words only).
 
 Messages: SRBP's ``R^L`` reaches the blocks on the same skip broadcast as
 the dense layers (no extra bits). RBP sends ``R^1`` (``R^L`` without dense
@@ -57,6 +64,7 @@ from neurosim.accounting import Accountant
 from neurosim.conv import ConvBlock
 from neurosim.fixedpoint import block_exp_bits
 from neurosim.network import Formats
+from neurosim.rules import split_freeze, trained_layers
 
 
 @dataclass
@@ -124,14 +132,30 @@ class ConvAccountant(Accountant):
             self.conv_msg_bits[name] += int(np.sum(bits))
 
     # ------------------------------------------------------------------
+    def trained_layers(self) -> list[int]:
+        """The dense layers the run updates (``freeze`` numbers the blocks first)."""
+        _, dense = split_freeze(self.cfg.freeze, len(self.blocks))
+        return trained_layers(self.rule, len(self.sizes) - 1, dense)
+
+    def trained_blocks(self) -> list[int]:
+        """The blocks (0-based) the run updates."""
+        if not self.rule.trains_hidden:
+            return []
+        frozen, _ = split_freeze(self.cfg.freeze, len(self.blocks))
+        return [b for b in range(len(self.blocks)) if b not in frozen]
+
     def forward_per_sample(self) -> Counter:
         """Forward-phase action counts of one sample, blocks included."""
         c = super().forward_per_sample()
-        fm = Formats.from_config(self.cfg)
+        cfg = self.cfg
+        fm = Formats.from_config(cfg)
         for b, blk in enumerate(self.blocks):
             a_bits = fm.inp.bits if b == 0 else fm.act.bits
             c["forward", "mac", (fm.weight.bits, a_bits)] += blk.n_conv * blk.fan_in
             c["forward", "sram_read", ("weights",)] += blk.filters * blk.fan_in * fm.weight.bits
+            if cfg.bias:  # read with the kernel, added where each accumulator starts
+                c["forward", "sram_read", ("weights",)] += blk.filters * fm.weight.bits
+                c["forward", "add", (cfg.acc_bits,)] += blk.n_conv
             c["forward", "lut", ()] += 2 * blk.n_conv
             c["forward", "add", (fm.act.bits,)] += (blk.pool * blk.pool - 1) * blk.n_pool
             c["forward", "wire", ("forward",)] += blk.n_pool * fm.act.bits
@@ -158,6 +182,7 @@ class ConvAccountant(Accountant):
         ew, g = fm.error.bits, cfg.acc_bits
         w_rule = rule.matrix == "W"
         m_bits = fm.weight.bits if w_rule else fm.feedback.bits
+        trained = self.trained_blocks()
         for bits in self.conv_msg_bits.values():
             c["transport", "wire", ("chain",)] += bits
             c["transport", "packet", ("chain",)] += self.samples
@@ -172,6 +197,8 @@ class ConvAccountant(Accountant):
                 c["feedback", "add", (ew,)] += blk.n_conv * self.samples  # log encoder
                 if cfg.error_scale == "block":  # the running max for the exponent
                     c["feedback", "add", (ew,)] += blk.n_conv * self.samples
+            if b not in trained:
+                continue
             a_bits = fm.inp.bits if b == 0 else fm.act.bits
             upd = self.nnz_RK[b] * blk.fan_in
             if log:
@@ -182,6 +209,12 @@ class ConvAccountant(Accountant):
             c["update", "sram_write", ("grad",)] += upd * g
             self._write_back(c, blk.filters * blk.fan_in, fm.weight.bits,
                              engine_counts.get(f"changed:K^{b + 1}", 0))  # fmt: skip
+            if cfg.bias:  # one add per non-zero component of R_b, one word per filter
+                c["update", "add", (g,)] += self.nnz_RK[b]
+                c["update", "sram_read", ("grad",)] += self.nnz_RK[b] * g
+                c["update", "sram_write", ("grad",)] += self.nnz_RK[b] * g
+                self._write_back(c, blk.filters, fm.weight.bits,
+                                 engine_counts.get(f"changed:bK^{b + 1}", 0))  # fmt: skip
         return c
 
     # ------------------------------------------------------------------
@@ -202,8 +235,11 @@ class ConvAccountant(Accountant):
         )
         back = upd = 0.0
         if self.rule.trains_hidden:
+            trained = self.trained_blocks()
             for b, (blk, t) in enumerate(zip(self.blocks, tiles, strict=True)):
-                work = self.conv_feedback_ops()[b] + self.nnz_RK[b] * blk.fan_in
-                back += work / n / (macs_per_cycle * t)
-                upd += -(-blk.filters * blk.fan_in // (update_per_cycle * t)) * self.batches / n
+                acc = self.nnz_RK[b] * blk.fan_in if b in trained else 0
+                back += (self.conv_feedback_ops()[b] + acc) / n / (macs_per_cycle * t)
+                if b in trained:
+                    words = blk.filters * (blk.fan_in + (1 if self.cfg.bias else 0))
+                    upd += -(-words // (update_per_cycle * t)) * self.batches / n
         return {"forward": float(fwd), "backward": back, "update": upd}

@@ -17,6 +17,7 @@ import numpy as np
 from neurosim.conv import ConvFixedEngine
 from neurosim.fixedpoint import FixedFormat, ref_quantize, ref_saturate, ref_shift_nearest
 from neurosim.reference import ReferenceEngine
+from neurosim.rules import split_freeze, trained_layers
 
 
 class ConvReferenceEngine(ReferenceEngine):
@@ -34,6 +35,8 @@ class ConvReferenceEngine(ReferenceEngine):
         self.image_shape = fast.image_shape
         self.in_fmt = fast.in_fmt
         self.K = [[[int(v) for v in row] for row in k] for k in fast.K]
+        self.bK = None if fast.bK is None else [[int(v) for v in b] for b in fast.bK]
+        self.bk_keys = list(fast.bk_keys)
         self.KC = [None if c is None else [[int(v) for v in row] for row in c] for c in fast.KC]
         self.k_keys = list(fast.k_keys)
 
@@ -62,6 +65,9 @@ class ConvReferenceEngine(ReferenceEngine):
                 for j in range(blk.width):
                     for f in range(F):
                         s = 0
+                        if self.bK is not None:  # the accumulator starts at the bias
+                            s, n = ref_saturate(self.bK[b][f] << src.frac, acc_fmt)
+                            counts[f"sat:accK^{b + 1}"] += n
                         for di in range(k):
                             for dj in range(k):
                                 for c in range(Cb):
@@ -114,9 +120,12 @@ class ConvReferenceEngine(ReferenceEngine):
         """One minibatch step, sample by sample, then the updates."""
         fm, cfg, rule, L = self.fm, self.cfg, self.rule, self.L
         nb = len(self.blocks)
-        trained = range(L) if rule.trains_hidden else range(L - 1, L)
+        frozen, dense_freeze = split_freeze(cfg.freeze, nb)
+        trained = trained_layers(rule, L, dense_freeze)
         G = {i: np.zeros((len(self.W[i]), len(self.W[i][0])), dtype=object) for i in trained}
+        GB = {i: np.zeros((1, len(self.W[i])), dtype=object) for i in trained}
         GK = [np.zeros((len(k), len(k[0])), dtype=object) for k in self.K]
+        GBK = [np.zeros((1, len(k)), dtype=object) for k in self.K]
         w_rule = rule.matrix == "W"
         m_fmt = fm.weight if w_rule else fm.feedback
         pfrac = fm.error.frac + m_fmt.frac
@@ -126,6 +135,7 @@ class ConvReferenceEngine(ReferenceEngine):
             R = self._dense_errors(A, D, t[s], s)
             for i in trained:
                 G[i] += np.outer(np.array(R[i], dtype=object), np.array(A[i], dtype=object))
+                GB[i][0] += np.array(R[i], dtype=object)
             if not rule.trains_hidden:
                 continue
             Rc: list = [None] * nb
@@ -190,6 +200,10 @@ class ConvReferenceEngine(ReferenceEngine):
                     for i in range(blk.height)
                 ]  # fmt: skip
                 Rc[b] = r
+                for i in range(blk.height):
+                    for j in range(blk.width):
+                        for f in range(F):
+                            GBK[b][0, f] += r[i][j][f]
                 # gradient: R_b times the patch each output saw
                 k, pad, Cb = blk.kernel, blk.kernel // 2, blk.channels
                 for i in range(blk.height):
@@ -206,16 +220,32 @@ class ConvReferenceEngine(ReferenceEngine):
                                                 r[i][j][f] * X[ii][jj][c]
                                             )
         mult = int(round(self.lr / x.shape[0] * (1 << cfg.lr_frac)))
+        shift_b = fm.error.frac + cfg.lr_frac - fm.weight.frac
         for i in trained:
             shift = fm.error.frac + fm.act.frac + cfg.lr_frac - fm.weight.frac
-            self._update(self.W[i], G[i], mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}",
-                         cfg.update_bits)  # fmt: skip
+            mode = cfg.update_mode if i < L - 1 else "full"
+            g = np.abs(G[i]) if mode == "magnitude" else G[i]
+            k = 1 if mode == "sign" else cfg.update_bits
+            self._update(self.W[i], g, mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}", k)
+            if self.b is not None:  # a weight on the constant input 1.0
+                gb = np.abs(GB[i]) if mode == "magnitude" else GB[i]
+                self._update([self.b[i]], gb, mult, shift_b, fm.weight, self.b_keys[i],
+                             f"b^{i + 1}", k)  # fmt: skip
         if rule.trains_hidden:
+            mode = cfg.update_mode  # blocks are hidden layers
+            k = 1 if mode == "sign" else cfg.update_bits
             for b in range(nb):
+                if b in frozen:
+                    continue
                 src = self.in_fmt if b == 0 else fm.act
                 shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
-                self._update(self.K[b], GK[b], mult, shift, fm.weight, self.k_keys[b],
-                             f"K^{b + 1}", cfg.update_bits)  # fmt: skip
+                g = np.abs(GK[b]) if mode == "magnitude" else GK[b]
+                self._update(self.K[b], g, mult, shift, fm.weight, self.k_keys[b],
+                             f"K^{b + 1}", k)  # fmt: skip
+                if self.bK is not None:  # a weight on the constant input 1.0
+                    gb = np.abs(GBK[b]) if mode == "magnitude" else GBK[b]
+                    self._update([self.bK[b]], gb, mult, shift_b, fm.weight, self.bk_keys[b],
+                                 f"bK^{b + 1}", k)  # fmt: skip
         self.step_index += 1
 
     def _dense_errors(self, A: list, D: list, t: np.ndarray, s: int) -> list:

@@ -19,7 +19,7 @@ from hw_models.mapping import Mapping, map_network
 from neurosim.accounting import Accountant, velocity_memory_bits
 from neurosim.config import TrainConfig
 from neurosim.network import Formats
-from neurosim.rules import Rule, feedback_shapes, trained_layers
+from neurosim.rules import Rule, feedback_shapes
 
 PHASES = ("forward", "transport", "feedback", "update")
 
@@ -138,7 +138,7 @@ def cycles(
         for k in ("train", "forward", "backward", "inference"):
             tot[k] += c[k] * count
         n += count
-    trained = [i + 1 for i in trained_layers(rule, len(layers), cfg.freeze)]
+    trained = [i + 1 for i in acct.trained_layers()]
     upd = timing.batch_update_cycles(layers, ct, trained)
     per = {k: tot[k] / n for k in ("forward", "backward", "inference")}
     per["update"] = upd * acct.batches / max(1, acct.samples)
@@ -230,6 +230,8 @@ def hardware_report(
     }
     if cfg.bias:  # part of "forward": b^h sits with the first tile of its rows
         memory["bias"] = sum(sizes[1:]) * Formats.from_config(cfg).weight.bits
+        if conv:  # one bias per filter, with the block's first tile
+            memory["bias"] += conv["memory_bits"]["bias"]
     if cfg.momentum:  # one velocity word per trained parameter, next to it in its tile
         memory["velocity"] = velocity_memory_bits(cfg, rule, sizes)
     if conv:
@@ -299,6 +301,7 @@ def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> 
         "tiles": acct.block_tiles(t.rows, t.cols),
         "memory_bits": {
             "forward": sum(b.filters * b.fan_in for b in blocks) * fm.weight.bits,
+            "bias": sum(b.filters for b in blocks) * fm.weight.bits if cfg.bias else 0,
             "feedback": sum(r * c for r, c in (s for s in shapes if s)) * fm.feedback.bits,
         },
     }

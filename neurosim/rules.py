@@ -124,3 +124,14 @@ def trained_layers(rule: Rule, n_layers: int, freeze: tuple[int, ...] = ()) -> l
     """
     first = 0 if rule.trains_hidden else n_layers - 1
     return [i for i in range(first, n_layers) if i + 1 not in freeze]
+
+
+def split_freeze(freeze: tuple[int, ...], n_blocks: int) -> tuple[set[int], tuple[int, ...]]:
+    """``freeze`` of a network with ``n_blocks`` conv blocks in front of its
+    dense layers: layers are numbered blocks first (``1 .. n_blocks``), then
+    the dense layers (``n_blocks + 1 .. n_blocks + L``, the last one the
+    output layer). Returns the frozen blocks (0-based) and the dense part's
+    ``freeze`` in its own numbering (``1 .. L``, as :func:`trained_layers`
+    takes it)."""
+    blocks = {h - 1 for h in freeze if h <= n_blocks}
+    return blocks, tuple(h - n_blocks for h in freeze if h > n_blocks)

@@ -169,10 +169,9 @@ def test_float_bias_sign_mode() -> None:
     assert mags.size == 1 and np.log2(mags[0]) == int(np.log2(mags[0]))
 
 
-def test_bias_refused_with_conv_and_per_synapse() -> None:
+def test_bias_refused_with_per_synapse_and_accepted_with_conv() -> None:
     with pytest.raises(ConfigError, match="bias"):
         TrainConfig(bias=True, rule="srbp", feedback_per_synapse=True).validate()
-    with pytest.raises(ConfigError, match="bias"):
-        TrainConfig(bias=True, data="digits", conv="c2k3p2s2", rule="srbp", hidden=(5,)).validate()
+    TrainConfig(bias=True, data="digits", conv="c2k3p2s2", rule="srbp", hidden=(5,)).validate()
     with pytest.raises(ConfigError, match="bias"):
         TrainConfig(bias=1).validate()

@@ -153,17 +153,38 @@ def _events(counts) -> dict:
         dict(rule="rbp", error_bits=3, error_rounding="stochastic"),
         dict(rule="srbp", error_bits=2, error_scale="block", error_rounding="stochastic"),
         dict(rule="bp", error_bits=1, error_scale="block", error_rounding="stochastic"),
+        dict(rule="srbp", bias=True),
+        dict(rule="rbp", bias=True, error_bits=3, error_scale="block"),
+        dict(rule="bp", bias=True, acc_bits=10, weight_bits=10, lr=0.5),
+        dict(rule="top-only", bias=True),
+        dict(rule="rbp", bias=True, update_mode="sign"),
+        dict(rule="bp", update_mode="magnitude", error_bits=3),
+        dict(rule="srbp", bias=True, update_mode="full", update_bits=2),
+        dict(rule="rbp", freeze=[2, 4]),  # block 2 and the output layer
+        dict(rule="bp", bias=True, freeze=[1, 3]),  # block 1 and the dense hidden layer
     ],
     ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
 )
 def test_fixed_conv_equals_reference_bit_for_bit(extra) -> None:
     fast, ref, x = _fixed_pair(**extra)
-    for name, fl, rl in (("K", fast.K, ref.K), ("W", fast.W, ref.W)):
+    pairs = [("K", fast.K, ref.K), ("W", fast.W, ref.W)]
+    if extra.get("bias"):
+        pairs += [("bK", fast.bK, ref.bK), ("b", fast.b, ref.b)]
+        assert sum(v for k, v in fast.counts.items() if k.startswith("changed:b")) > 0
+    for name, fl, rl in pairs:
         for i, (f, r) in enumerate(zip(fl, rl, strict=True)):
             np.testing.assert_array_equal(np.array(r, dtype=np.float64), f, err_msg=f"{name}{i}")
     assert _events(fast.counts) == _events(ref.counts)
-    changed = sum(v for k, v in fast.counts.items() if k.startswith("changed:K"))
-    assert changed > 0 if extra["rule"] != "top-only" else changed == 0
+    for b in range(2):
+        changed = fast.counts[f"changed:K^{b + 1}"]
+        frozen = extra["rule"] == "top-only" or b + 1 in extra.get("freeze", [])
+        if frozen:
+            assert changed == 0
+        elif not extra.get("update_bits"):
+            assert changed > 0
+    for i in range(len(fast.W)):  # freeze numbers the dense layers after the 2 blocks
+        if i + 3 in extra.get("freeze", []):
+            assert fast.counts[f"changed:W^{i + 1}"] == 0
     if extra.get("acc_bits"):
         assert fast.counts["sat:accK^1"] + fast.counts["sat:accK^2"] > 0
     A, D = fast.forward(fast.conv_forward(x, count=False), count=False)
@@ -269,10 +290,10 @@ def test_cifar_conv_preset_is_the_papers_net() -> None:
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"freeze": [1]}, "freeze"),
-        ({"update_mode": "sign"}, "update_mode"),
         ({"channel_dropout": 0.25}, "channel_dropout"),
-        ({"bias": True}, "bias"),
+        ({"feedback_resample": True}, "feedback_resample"),
+        ({"feedback_sign": "concordant", "rule": "rbp"}, "feedback_sign"),
+        ({"feedback_per_synapse": True}, "feedback_per_synapse"),
     ],
 )
 def test_channel_switches_the_blocks_do_not_model_are_refused(fields, field) -> None:
