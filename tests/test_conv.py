@@ -78,26 +78,37 @@ def _loss(e: ConvFloatEngine, x: np.ndarray, t: np.ndarray) -> float:
     return float(-(t * np.log(out)).sum())
 
 
-def test_bp_through_conv_and_pool_is_the_numerical_gradient() -> None:
-    cfg = TrainConfig(data="digits", conv="c3k3p3s2,c4k3p2s1", hidden=(5,), rule="bp", batch=4)
+@pytest.mark.parametrize("bias", [False, True])
+def test_bp_through_conv_and_pool_is_the_numerical_gradient(bias: bool) -> None:
+    cfg = TrainConfig(data="digits", conv="c3k3p3s2,c4k3p2s1", hidden=(5,), rule="bp", batch=4,
+                      bias=bias)  # fmt: skip
     e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
     # float64 everywhere: the step's change with lr = batch is minus the gradient
     e.K = [k.astype(np.float64) for k in e.K]
     e.W = [w.astype(np.float64) for w in e.W]
     rng = np.random.default_rng(1)
+    if bias:  # away from zero, so that they matter
+        e.bK = [rng.uniform(-0.3, 0.3, size=b.shape) for b in e.bK]
+        e.b = [rng.uniform(-0.3, 0.3, size=b.shape) for b in e.b]
     x = rng.uniform(0, 1, size=(4, 64))
     t = np.eye(10)[[1, 4, 7, 2]]
     e.lr = 4.0
-    before = [k.copy() for k in e.K] + [w.copy() for w in e.W]
+
+    def params() -> list:
+        return e.K + e.W + ((e.bK + e.b) if bias else [])
+
+    def put(ms: list) -> None:
+        e.K, e.W = [m.copy() for m in ms[:2]], [m.copy() for m in ms[2:4]]
+        if bias:
+            e.bK, e.b = [m.copy() for m in ms[4:6]], [m.copy() for m in ms[6:]]
+
+    before = [m.copy() for m in params()]
     e.train_batch(x, t)
-    after = e.K + e.W
-    step = [a - b for a, b in zip(after, before, strict=True)]
-    e.K = [b.copy() for b in before[:2]]
-    e.W = [b.copy() for b in before[2:]]
-    params = e.K + e.W
+    step = [a - b for a, b in zip(params(), before, strict=True)]
+    put(before)
     eps = 1e-6
-    for m, g in zip(params, step, strict=True):
-        for flat in rng.choice(m.size, size=6, replace=False):
+    for m, g in zip(params(), step, strict=True):
+        for flat in rng.choice(m.size, size=min(6, m.size), replace=False):
             idx = np.unravel_index(flat, m.shape)
             m[idx] += eps
             up = _loss(e, x, t)
@@ -356,3 +367,53 @@ def test_block_scaled_conv_messages_carry_their_exponent() -> None:
         assert {n: lay.exp_bits for n, lay in acc.conv_layouts.items()} == {
             "conv1": exp, "conv2": exp,
         }  # fmt: skip
+
+
+def test_conv_bias_costs_a_read_and_an_add_per_output() -> None:
+    from collections import Counter
+
+    from neurosim.conv_accounting import ConvAccountant
+    from neurosim.rules import get_rule
+
+    blocks = conv_blocks("c2k3p2s2", (1, 4, 4))
+    acc = {}
+    for bias in (False, True):
+        cfg = TrainConfig(data="digits", conv="c2k3p2s2", hidden=(), rule="srbp", bias=bias)
+        acc[bias] = ConvAccountant(cfg, get_rule("srbp"), [8, 3], blocks=blocks)
+    fwd = acc[True].forward_per_sample()
+    fwd.subtract(acc[False].forward_per_sample())
+    g = TrainConfig().acc_bits
+    assert +fwd == Counter({
+        ("forward", "sram_read", ("weights",)): (2 + 3) * 16,  # bK^1 and b^1
+        ("forward", "add", (g,)): 32 + 3,  # per conv output, per output neuron
+    })  # fmt: skip
+    rk = np.zeros((2 * 16, 2))
+    rk[[0, 3, 7], [0, 1, 1]] = 1.0
+    r_top = np.zeros((2, 3))
+    for a in acc.values():
+        a.observe([r_top], {"skip": r_top}, {})
+        a.observe_conv([r_top], [rk], {})
+    upd = acc[True].actions({"changed:bK^1": 2})
+    upd.subtract(acc[False].actions({}))
+    upd = Counter({k: v for k, v in upd.items() if k[0] == "update"})
+    assert upd[("update", "add", (g,))] == 3  # one gradient add per non-zero of R_1
+    assert upd[("update", "add", (16,))] == 2 + 3  # write-back of bK^1 and b^1
+    assert upd[("update", "sram_write", ("weights",))] == 2 * 16  # the changed bias words
+
+
+def test_freeze_numbers_the_blocks_first_and_is_bounded_by_all_layers() -> None:
+    base = dict(data="digits", conv="c2k3p2s2,c3k3p2s1", hidden=(5,), rule="bp", batch=4)
+    TrainConfig(**base, freeze=[4]).validate()  # 2 blocks + 2 dense layers
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(**base, freeze=[5]).validate()
+    assert e.value.field == "freeze[0]"
+    cfg = TrainConfig(**base, freeze=[1, 3], bias=True).validate()
+    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    assert e.trained_blocks() == [1] and e.trained_layers() == [1]
+    before = [m.copy() for m in (*e.K, *e.bK, *e.W, *e.b)]
+    rng = np.random.default_rng(0)
+    e.train_batch(rng.uniform(0, 1, size=(4, 64)).astype(np.float32),
+                  np.eye(10, dtype=np.float32)[[1, 2, 3, 4]])  # fmt: skip
+    after = [*e.K, *e.bK, *e.W, *e.b]
+    same = [np.array_equal(a, b) for a, b in zip(before, after, strict=True)]
+    assert same == [True, False, True, False, True, False, True, False]
