@@ -67,7 +67,22 @@ never meet), component ``j`` of sample ``s`` in minibatch ``step`` at
 counter ``(2 * step * batch + s) * H*W*F + j`` (the layout of
 :data:`neurosim.engine.RNG_ERROR_ROUNDING` with kind 0). The float engine
 rounds the blocks' messages with its own per-step generator, like the dense
-layers'.
+layers'. ``channel_dropout`` drops components of ``R_b`` after the error
+unit, one 8-bit word per component of the ``(B, H*W*F)`` map, from
+:func:`neurosim.engine.channel_keep` with layer index ``L + b`` (the dense
+hidden layers use ``0 .. L - 2``); a dropped component neither updates
+``K^b`` nor travels to block b-1.
+
+Biases (``bias``): one per filter, ``bK[b]`` of shape ``(F,)`` (weight
+format in fixed mode), added to every conv output of the filter: in fixed
+mode each accumulator starts at ``bK_code << src.frac`` (the dense layers'
+rule), and the update unit adds ``eta / B * sum`` of ``R_b`` over the batch
+and the positions, rounding with the stream ``derive_key(seed, CONV_KEY + b,
+RNG_BIAS_UPDATE)``.
+
+Layers are numbered blocks first: ``freeze`` 1 .. n_blocks are the blocks
+(kernel and bias), the dense layers follow (:func:`neurosim.rules.split_freeze`).
+``update_mode`` applies to every block (they are hidden layers).
 """
 
 from __future__ import annotations
@@ -194,7 +209,6 @@ def conv_blocks(spec: str, image_shape: tuple[int, ...] | None) -> list[ConvBloc
 NEUTRAL_WITH_CONV: dict[str, object] = {
     "feedback_resample": False,
     "feedback_sign": "random",
-    "channel_dropout": 0.0,
     "feedback_per_synapse": False,
     "momentum": 0.0,
 }
@@ -472,7 +486,10 @@ class ConvFloatEngine(_ConvLayers, FloatEngine):
                 _cols, s, o, _idx = self._st[b]
                 e = e * deriv_float(self.cfg.act, s, o)
             # one message per sample: the block's whole error map (block scaling)
-            Rc[b] = self._q(e.reshape(B, -1)).reshape(-1, blk.filters)
+            r = self._q(e.reshape(B, -1))
+            if self.cfg.channel_dropout:
+                r = self.drop(self.L + b, r)
+            Rc[b] = r.reshape(-1, blk.filters)
         return Rc, msgs
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -677,7 +694,10 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             else:
                 r = self._error(e, d.reshape(B, -1), frac + fm.deriv.frac - fm.error.frac, name,
                                 layer=layer)  # fmt: skip
-            Rc[b] = r.reshape(-1, blk.filters).copy()
+            r = r.copy()
+            if self.cfg.channel_dropout:
+                r = self.drop(self.L + b, r)
+            Rc[b] = r.reshape(-1, blk.filters)
         return Rc, msgs
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.conv import ConvFixedEngine
+from neurosim.engine import channel_keep
 from neurosim.fixedpoint import FixedFormat, ref_quantize, ref_saturate, ref_shift_nearest
 from neurosim.reference import ReferenceEngine
 from neurosim.rules import split_freeze, trained_layers
@@ -129,6 +130,14 @@ class ConvReferenceEngine(ReferenceEngine):
         w_rule = rule.matrix == "W"
         m_fmt = fm.weight if w_rule else fm.feedback
         pfrac = fm.error.frac + m_fmt.frac
+        # learning-channel dropout masks: dense hidden layers 0 .. L-2, block b at L + b
+        self.keep = {}
+        if cfg.channel_dropout and rule.trains_hidden:
+            shapes = {i: len(self.W[i]) for i in range(L - 1)}
+            shapes.update({L + b: blk.n_conv for b, blk in enumerate(self.blocks)})
+            for i, n in shapes.items():
+                self.keep[i] = channel_keep(cfg, self.step_index, i, (x.shape[0], n))
+                self.counts["rng_bits:channel"] += 8 * self.keep[i].size
         for s in range(x.shape[0]):
             z, states = self.conv_forward_sample(x[s])
             A, D = super().forward_sample(np.array(z, dtype=np.float64) * 2.0**-fm.act.frac)
@@ -194,6 +203,8 @@ class ConvReferenceEngine(ReferenceEngine):
                     for i in range(blk.height) for j in range(blk.width) for f in range(F)
                 ]  # fmt: skip
                 row = self._logq_row(row, L + b, 0, s)
+                if L + b in self.keep:  # learning-channel dropout
+                    row = [v if self.keep[L + b][s, j] else 0 for j, v in enumerate(row)]
                 r = [
                     [row[(i * blk.width + j) * F : (i * blk.width + j + 1) * F]
                      for j in range(blk.width)]
@@ -288,4 +299,6 @@ class ConvReferenceEngine(ReferenceEngine):
                 for j, v in enumerate(p)
             ]  # fmt: skip
             R[i] = self._logq_row(r, i, 0, s)
+            if i in self.keep:  # learning-channel dropout
+                R[i] = [v if self.keep[i][s, j] else 0 for j, v in enumerate(R[i])]
         return R

@@ -173,6 +173,9 @@ def _events(counts) -> dict:
         dict(rule="srbp", bias=True, update_mode="full", update_bits=2),
         dict(rule="rbp", freeze=[2, 4]),  # block 2 and the output layer
         dict(rule="bp", bias=True, freeze=[1, 3]),  # block 1 and the dense hidden layer
+        dict(rule="rbp", channel_dropout=0.5),
+        dict(rule="bp", channel_dropout=0.25, error_bits=3, error_rounding="stochastic"),
+        dict(rule="srbp", channel_dropout=0.5, bias=True, error_bits=3, error_scale="block"),
     ],
     ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
 )
@@ -301,7 +304,6 @@ def test_cifar_conv_preset_is_the_papers_net() -> None:
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"channel_dropout": 0.25}, "channel_dropout"),
         ({"feedback_resample": True}, "feedback_resample"),
         ({"feedback_sign": "concordant", "rule": "rbp"}, "feedback_sign"),
         ({"feedback_per_synapse": True}, "feedback_per_synapse"),
@@ -417,3 +419,43 @@ def test_freeze_numbers_the_blocks_first_and_is_bounded_by_all_layers() -> None:
     after = [*e.K, *e.bK, *e.W, *e.b]
     same = [np.array_equal(a, b) for a, b in zip(before, after, strict=True)]
     assert same == [True, False, True, False, True, False, True, False]
+
+
+def test_channel_dropout_draws_a_byte_per_conv_error_component() -> None:
+    from neurosim.conv import ConvFixedEngine
+
+    fields = dict(mode="fixed", data="digits", conv="c2k3p2s2", hidden=(5,), batch=3,
+                  rule="srbp")  # fmt: skip
+    rng = np.random.default_rng(0)
+    x = (rng.integers(0, 256, size=(3, int(np.prod(IMG)))) / 256).astype(np.float32)
+    t = np.eye(N_OUT, dtype=np.float32)[[0, 1, 2]]
+    bits = {}
+    for p in (0.0, 0.75):
+        eng = ConvFixedEngine(TrainConfig(**fields, channel_dropout=p).validate(),
+                              int(np.prod(IMG)), N_OUT, IMG)  # fmt: skip
+        eng.train_batch(x, t)
+        bits[p] = eng.counts["rng_bits:channel"]
+    # 8 bits per component: the dense hidden layer (3 x 5) and the block's map (3 x 6*6*2)
+    assert bits[0.0] == 0 and bits[0.75] == 8 * 3 * (5 + 6 * 6 * 2)
+
+
+def test_float_channel_dropout_zeroes_a_fraction_of_conv_errors() -> None:
+    from dataclasses import replace
+
+    from neurosim.engine import hidden_errors
+
+    cfg = TrainConfig(data="digits", conv="c4k3p2s1", hidden=(6,), rule="srbp", batch=8,
+                      channel_dropout=0.5).validate()  # fmt: skip
+    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, size=(8, 64)).astype(np.float32)
+    t = np.eye(10, dtype=np.float32)[rng.integers(0, 10, size=8)]
+    A, S, out = e.forward(x)
+    e._A, e._S = A, S
+    R, _, _ = hidden_errors(e.rule, e.L, t - out, e)
+    kept = e.conv_errors(R)[0][0]
+    e.cfg = replace(cfg, channel_dropout=0.0)
+    full = e.conv_errors(R)[0][0]
+    nz = full != 0
+    assert np.all((kept == full) | (kept == 0))
+    assert 0.4 < np.count_nonzero(kept[nz]) / np.count_nonzero(nz) < 0.6
