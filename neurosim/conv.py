@@ -4,8 +4,8 @@ A network with ``conv`` set is ``blocks -> dense hidden layers -> output``.
 Each block is ``conv F filters K x K -> f -> max-pool P x P stride S``:
 
 * **convolution**: stride 1, 'same' zero padding of ``(K - 1) / 2`` on every
-  side (K must be odd), so the map keeps its height and width; no bias, like
-  the dense layers. Chosen so that the paper's CIFAR-10 net (three blocks of
+  side (K must be odd), so the map keeps its height and width; with ``bias``
+  one bias per filter (below). Chosen so that the paper's CIFAR-10 net (three blocks of
   5x5 convolutions and 3x3/2 pools) has the sizes 32 -> 15 -> 7 -> 3 of the
   usual implementation;
 * **activation**: the hidden activation ``act`` on every conv output (in fixed
