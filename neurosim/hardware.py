@@ -235,7 +235,8 @@ def hardware_report(
     if cfg.momentum:  # one velocity word per trained parameter, next to it in its tile
         memory["velocity"] = velocity_memory_bits(cfg, rule, sizes)
     if conv:
-        memory["forward"] += conv["memory_bits"]["forward"]
+        # the blocks' biases count in "forward" as the dense layers' do
+        memory["forward"] += conv["memory_bits"]["forward"] + conv["memory_bits"]["bias"]
         memory["feedback"] += conv["memory_bits"]["feedback"]
     out = {
         "chip": chip.name,

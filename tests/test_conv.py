@@ -459,3 +459,17 @@ def test_float_channel_dropout_zeroes_a_fraction_of_conv_errors() -> None:
     nz = full != 0
     assert np.all((kept == full) | (kept == 0))
     assert 0.4 < np.count_nonzero(kept[nz]) / np.count_nonzero(nz) < 0.6
+
+
+def test_conv_biases_are_in_the_memory_bill() -> None:
+    from neurosim.train import train
+
+    mem = {}
+    for bias in (False, True):
+        cfg = TrainConfig(data="digits", conv="c4k3p3s2", hidden=(8,), rule="srbp", epochs=1,
+                          batch=32, limit=64, bias=bias)  # fmt: skip
+        result, _ = train(cfg)
+        mem[bias] = result.to_record()["hardware"]["memory_bits"]
+    w = TrainConfig().weight_bits
+    assert mem[True]["bias"] == (4 + 8 + 10) * w  # bK^1, b^1, b^2
+    assert mem[True]["forward"] - mem[False]["forward"] == (4 + 8 + 10) * w
