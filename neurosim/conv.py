@@ -5,9 +5,9 @@ Each block is ``conv F filters K x K -> f -> max-pool P x P stride S``:
 
 * **convolution**: stride 1, 'same' zero padding of ``(K - 1) / 2`` on every
   side (K must be odd), so the map keeps its height and width; with ``bias``
-  one bias per filter (below). Chosen so that the paper's CIFAR-10 net (three blocks of
-  5x5 convolutions and 3x3/2 pools) has the sizes 32 -> 15 -> 7 -> 3 of the
-  usual implementation;
+  one bias per filter (below). Chosen so that the paper's CIFAR-10 net
+  (three blocks of 5x5 convolutions and 3x3/2 pools) has the sizes
+  32 -> 15 -> 7 -> 3 of the usual implementation;
 * **activation**: the hidden activation ``act`` on every conv output (in fixed
   mode the same LUT as the dense layers);
 * **max-pool**: 'valid' windows (no padding), ``H_out = (H - P) // S + 1``;

@@ -178,8 +178,8 @@ def evaluate_all(
 
 def weights_hash(engine: Engine) -> str:
     """SHA-256 of the final parameters (W^1..W^L, then C^h, then the conv
-    blocks' kernels and channel matrices, then the biases b^h with ``bias``),
-    as float64 bytes."""
+    blocks' kernels, channel matrices and (``bias``) biases, then the biases
+    b^h with ``bias``), as float64 bytes."""
     h = hashlib.sha256()
     conv = engine.conv_params() if hasattr(engine, "conv_params") else []
     for m in [*engine.W, *getattr(engine, "C", []), *conv, *(getattr(engine, "b", None) or [])]:

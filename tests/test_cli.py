@@ -175,7 +175,7 @@ def test_bias_flag(tmp_path) -> None:
     assert p.returncode == 0, p.stderr
     assert json.loads(out.read_text())["config"]["bias"] is True
     assert "formats: W Q16.14  b Q16.14  O Q8.7" in p.stdout
-    bad = run("train", "--data", "digits", "--conv", "c2k3p2s2", "--bias", "--no-progress")
+    bad = run("train", "--data", "digits", "--bias", "--feedback-per-synapse", "--no-progress")
     assert bad.returncode == 2 and "bias = True" in bad.stderr and "Traceback" not in bad.stderr
 
 
