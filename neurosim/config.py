@@ -44,7 +44,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The paper's CIFAR-10 network (full version, section 5): three blocks of
     # [conv 64 filters 5x5 tanh, max-pool 3x3 stride 2], one dense layer of
     # 1024 tanh units, softmax; minibatches of 128, lr 0.01 (the paper adds
-    # momentum 0.9; the conv blocks do not model ``momentum``, so it stays 0).
+    # momentum 0.9; this preset keeps momentum 0, the setting its committed
+    # runs used).
     "cifar-conv": {
         "data": "cifar10",
         "conv": "c64k5p3s2,c64k5p3s2,c64k5p3s2",

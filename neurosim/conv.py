@@ -80,6 +80,15 @@ rule), and the update unit adds ``eta / B * sum`` of ``R_b`` over the batch
 and the positions, rounding with the stream ``derive_key(seed, CONV_KEY + b,
 RNG_BIAS_UPDATE)``.
 
+Momentum (``momentum > 0``): every kernel weight of ``K^b`` and (``bias``)
+every filter bias keeps a velocity, exactly as a dense layer's weights and
+biases (the same ``velocity_bits`` word, order of operations and rounding,
+:func:`neurosim.kernels.momentum_kernel`); their decay and step words come
+from ``derive_key(seed, CONV_KEY + b, RNG_MOMENTUM, kind)``, kind 0 for the
+kernel and 1 for the biases (the dense layers use layer ``i < L``), counters
+as :data:`neurosim.engine.RNG_MOMENTUM`. Velocity saturations count as
+``sat:vK^b`` and ``sat:vbK^b``. The float engine keeps ``u <- mu u + d``.
+
 Layers are numbered blocks first: ``freeze`` 1 .. n_blocks are the blocks
 (kernel and bias), the dense layers follow (:func:`neurosim.rules.split_freeze`).
 ``update_mode`` applies to every block (they are hidden layers).
@@ -98,6 +107,7 @@ from neurosim.config import TrainConfig
 from neurosim.engine import (
     RNG_BIAS_UPDATE,
     RNG_ERROR_ROUNDING,
+    RNG_MOMENTUM,
     RNG_WEIGHT_UPDATE,
     FixedEngine,
     FloatEngine,
@@ -210,7 +220,6 @@ NEUTRAL_WITH_CONV: dict[str, object] = {
     "feedback_resample": False,
     "feedback_sign": "random",
     "feedback_per_synapse": False,
-    "momentum": 0.0,
 }
 """Learning-channel switches the conv blocks do not model: with ``conv`` set
 they must keep these values (a config without the field passes)."""
@@ -509,14 +518,14 @@ class ConvFloatEngine(_ConvLayers, FloatEngine):
         for i in self.trained_layers():
             mode = self.hidden_update_mode(i)
             if self.b is not None:
-                self.b[i] += self._bias_step(R[i], scale, mode)
-            self.W[i] += self._mode_step((R[i].T @ A[i]) * scale, mode)
+                self._step(f"b{i}", self.b[i], self._bias_step(R[i], scale, mode))
+            self._step(f"W{i}", self.W[i], self._mode_step((R[i].T @ A[i]) * scale, mode))
         mode = self.cfg.update_mode  # the blocks are hidden layers
         for b in self.trained_blocks():
             r = Rc[b]
-            self.K[b] += self._mode_step((r.T @ self._st[b][0]) * scale, mode)
+            self._step(f"K{b}", self.K[b], self._mode_step((r.T @ self._st[b][0]) * scale, mode))
             if self.bK is not None:  # sum over the batch and the positions
-                self.bK[b] += self._bias_step(r, scale, mode)
+                self._step(f"bK{b}", self.bK[b], self._bias_step(r, scale, mode))
         self.step_index += 1
         return out
 
@@ -566,6 +575,23 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         self.e_keys = self.e_keys + [
             derive_key(cfg.seed, CONV_KEY + b, RNG_ERROR_ROUNDING) for b in range(nb)
         ]
+        if cfg.momentum:
+            # velocities of the kernels ("K0") and biases ("B0"): the weights'
+            # velocity format; momentum streams (CONV_KEY + b, RNG_MOMENTUM,
+            # kind 0 kernel / 1 biases), away from the dense layers' (i, ...)
+            self.v_fmt["K"] = self.v_fmt["B"] = self.v_fmt["W"]
+            for b in range(nb):
+                self.V[f"K{b}"] = np.zeros(self.K[b].shape, np.int64)
+                self.m_keys[f"K{b}"] = derive_key(cfg.seed, CONV_KEY + b, RNG_MOMENTUM, 0)
+                if self.bK is not None:
+                    self.V[f"B{b}"] = np.zeros(self.bK[b].shape, np.int64)
+                    self.m_keys[f"B{b}"] = derive_key(cfg.seed, CONV_KEY + b, RNG_MOMENTUM, 1)
+
+    def _velocity_sat(self, name: str) -> str:
+        kind = {"K": "K", "B": "bK"}.get(name[0])
+        if kind is None:
+            return super()._velocity_sat(name)
+        return f"sat:v{kind}^{int(name[1:]) + 1}"
 
     def _formats(self, cfg: TrainConfig) -> Formats:
         fm = Formats.from_config(cfg)
@@ -729,10 +755,16 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             if mode == "magnitude":
                 g = np.abs(g)
             shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
-            sat, changed, bits = kernels.apply_update(
-                self.K[b], g, mult, shift, fm.weight, stoch, self.k_keys[b],
-                self.step_index * self.K[b].size, 1 if mode == "sign" else cfg.update_bits,
-            )  # fmt: skip
+            ubits = 1 if mode == "sign" else cfg.update_bits
+            if cfg.momentum:
+                sat, changed, bits = self._momentum(
+                    f"K{b}", self.K[b], g, mult, shift, fm.weight, self.k_keys[b], ubits
+                )
+            else:
+                sat, changed, bits = kernels.apply_update(
+                    self.K[b], g, mult, shift, fm.weight, stoch, self.k_keys[b],
+                    self.step_index * self.K[b].size, ubits,
+                )  # fmt: skip
             self.counts[f"sat:K^{b + 1}"] += sat
             self.counts[f"changed:K^{b + 1}"] += changed
             self.counts["rng_bits"] += bits
@@ -750,11 +782,16 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         if mode == "magnitude":
             np.abs(g, out=g)
         shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
-        sat, changed, bits = kernels.apply_update(
-            self.bK[b], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
-            self.bk_keys[b], self.step_index * self.bK[b].size,
-            1 if mode == "sign" else cfg.update_bits,
-        )  # fmt: skip
+        ubits = 1 if mode == "sign" else cfg.update_bits
+        if cfg.momentum:
+            sat, changed, bits = self._momentum(
+                f"B{b}", self.bK[b], g, mult, shift, fm.weight, self.bk_keys[b], ubits
+            )
+        else:
+            sat, changed, bits = kernels.apply_update(
+                self.bK[b], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
+                self.bk_keys[b], self.step_index * self.bK[b].size, ubits,
+            )  # fmt: skip
         self.counts[f"sat:bK^{b + 1}"] += sat
         self.counts[f"changed:bK^{b + 1}"] += changed
         self.counts["rng_bits"] += bits

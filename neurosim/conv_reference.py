@@ -14,9 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.conv import ConvFixedEngine
-from neurosim.engine import channel_keep
-from neurosim.fixedpoint import FixedFormat, ref_quantize, ref_saturate, ref_shift_nearest
+from neurosim.conv import CONV_KEY, ConvFixedEngine
+from neurosim.engine import RNG_MOMENTUM, channel_keep
+from neurosim.fixedpoint import (
+    FixedFormat,
+    derive_key,
+    ref_quantize,
+    ref_saturate,
+    ref_shift_nearest,
+)
 from neurosim.reference import ReferenceEngine
 from neurosim.rules import split_freeze, trained_layers
 
@@ -40,6 +46,17 @@ class ConvReferenceEngine(ReferenceEngine):
         self.bk_keys = list(fast.bk_keys)
         self.KC = [None if c is None else [[int(v) for v in row] for row in c] for c in fast.KC]
         self.k_keys = list(fast.k_keys)
+
+    def _velocity_spec(self, name: str) -> tuple[int, int, str]:
+        """Block ``b``'s kernel ("K^b") and biases ("bK^b") keep their velocity
+        in ``velocity_bits`` words on the momentum stream of layer
+        ``CONV_KEY + b - 1`` (kind 0 kernel, 1 biases); dense names as the
+        dense reference."""
+        kind, _, h = name.partition("^")
+        if kind not in ("K", "bK"):
+            return super()._velocity_spec(name)
+        key = derive_key(self.cfg.seed, CONV_KEY + int(h) - 1, RNG_MOMENTUM, kind == "bK")
+        return self.cfg.velocity_bits, key, f"sat:v{name}"
 
     # ------------------------------------------------------------------
     def conv_forward_sample(self, x: np.ndarray, count: bool = True) -> tuple[list, list]:

@@ -629,9 +629,13 @@ class FixedEngine(Engine):
             p, v, g, mult, shift, self.extra, self.mu_reg, self.cfg.lr_frac, fmt,
             self.v_fmt[name[0]], self.cfg.rounding == "stochastic", bases, ubits, mirror,
         )  # fmt: skip
-        self.counts[f"sat:v{name[0]}^{int(name[1:]) + 1}"] += sat_v
+        self.counts[self._velocity_sat(name)] += sat_v
         self.counts["rng_bits:velocity"] += bits_v
         return sat, changed, bits
+
+    def _velocity_sat(self, name: str) -> str:
+        """Counter of the velocity saturations of parameter ``name`` ("W0" -> ``sat:vW^1``)."""
+        return f"sat:v{name[0]}^{int(name[1:]) + 1}"
 
     def _formats(self, cfg: TrainConfig) -> Formats:
         """Every tensor's format (a subclass may change the input's)."""

@@ -343,11 +343,9 @@ class ReferenceEngine:
         """Momentum: ``u = sat_V(round(mu u / 2**lr_frac) + d)`` per entry, and
         the parameter's step ``round(u / 2**extra)`` (returned like ``d``)."""
         cfg = self.cfg
-        kind, h = name[0], int(name[2:])
         extra = cfg.velocity_bits - cfg.weight_bits
-        width = cfg.velocity_bits if kind != "C" else cfg.feedback_bits + extra
+        width, key, sat_name = self._velocity_spec(name)
         vf = FixedFormat(width, fmt.frac + extra)
-        key = derive_key(cfg.seed, h - 1, RNG_MOMENTUM, {"W": 0, "b": 1, "C": 2}[kind])
         mu = int(round(cfg.momentum * (1 << cfg.lr_frac)))
         rows, cols = len(w), len(w[0])
         n = rows * cols
@@ -357,10 +355,20 @@ class ReferenceEngine:
             for c in range(cols):
                 j = r * cols + c
                 dec = self._round(mu * v[r][c], cfg.lr_frac, key, 2 * self.step_index * n + j)
-                u = self._sat(dec + d[r, c], vf, f"sat:v{kind}^{h}")
+                u = self._sat(dec + d[r, c], vf, sat_name)
                 v[r][c] = u
                 out[r, c] = self._round(u, extra, key, (2 * self.step_index + 1) * n + j)
         return out
+
+    def _velocity_spec(self, name: str) -> tuple[int, int, str]:
+        """Velocity word width, momentum stream key and saturation counter of
+        parameter ``name`` ("W^1", "b^1", "C^1")."""
+        cfg = self.cfg
+        kind, h = name[0], int(name[2:])
+        extra = cfg.velocity_bits - cfg.weight_bits
+        width = cfg.velocity_bits if kind != "C" else cfg.feedback_bits + extra
+        key = derive_key(cfg.seed, h - 1, RNG_MOMENTUM, {"W": 0, "b": 1, "C": 2}[kind])
+        return width, key, f"sat:v{kind}^{h}"
 
     def _round(self, v: int, k: int, key: int, counter: int) -> int:
         """``v / 2**k`` rounded as ``rounding`` says (stochastic: the word of

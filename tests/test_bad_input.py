@@ -208,7 +208,6 @@ CLI_FLAGS = [
     (["--momentum", "1.0"], ("momentum = 1.0", "[0, 1)")),
     (["--momentum", "-0.5"], ("momentum = -0.5", "[0, 1)")),
     (["--momentum", "fast"], "--momentum"),
-    (["--momentum", "0.9", "--conv", "c2k3p2s2", "--data", "digits"], ("momentum = 0.9", "conv")),
     (["--mode", "fixed", "--momentum", "0.9", "--velocity-bits", "8"],
      ("velocity_bits = 8", "weight_bits = 16")),
     (["--velocity-bits", "40"], ("velocity_bits = 40", "from 2 to 32")),

@@ -136,6 +136,7 @@ def _fixed_pair(steps: int = 2, **kw):
     fast = ConvFixedEngine(cfg, int(np.prod(IMG)), N_OUT, IMG)
     ref = ConvReferenceEngine(fast)
     rng = np.random.default_rng(3)
+    x = None
     for _ in range(steps):
         x = (rng.integers(0, 256, size=(3, int(np.prod(IMG)))) / 256).astype(np.float32)
         t = np.eye(N_OUT, dtype=np.float32)[rng.integers(0, N_OUT, size=3)]
@@ -176,6 +177,15 @@ def _events(counts) -> dict:
         dict(rule="rbp", channel_dropout=0.5),
         dict(rule="bp", channel_dropout=0.25, error_bits=3, error_rounding="stochastic"),
         dict(rule="srbp", channel_dropout=0.5, bias=True, error_bits=3, error_scale="block"),
+        *(
+            dict(rule=r, momentum=0.9, **b, **n)
+            for r in ("bp", "rbp", "srbp")
+            for b in ({}, {"bias": True})
+            for n in ({}, {"rounding": "nearest"})
+        ),
+        dict(rule="rbp", momentum=0.9, bias=True, update_mode="sign"),
+        dict(rule="srbp", momentum=0.9, update_bits=2, error_bits=3, error_scale="block"),
+        dict(rule="bp", momentum=0.5, bias=True, freeze=[1], velocity_bits=16),
     ],
     ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
 )
@@ -201,11 +211,83 @@ def test_fixed_conv_equals_reference_bit_for_bit(extra) -> None:
             assert fast.counts[f"changed:W^{i + 1}"] == 0
     if extra.get("acc_bits"):
         assert fast.counts["sat:accK^1"] + fast.counts["sat:accK^2"] > 0
+    if extra.get("momentum"):
+        assert fast.V.keys() >= {"K0", "K1"}
+        if extra.get("bias"):
+            assert fast.V.keys() >= {"B0", "B1"}
+        stoch = extra.get("rounding", "stochastic") == "stochastic"
+        assert (fast.counts["rng_bits:velocity"] > 0) == stoch
     A, D = fast.forward(fast.conv_forward(x, count=False), count=False)
     for b in range(x.shape[0]):
         rA, rD = ref.forward_sample(x[b], count=False)
         for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
             assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
+
+
+def test_conv_velocities_saturate_and_count_like_the_reference() -> None:
+    # velocities started at the ends of their range: mu u + d clips
+    fast, ref, _ = _fixed_pair(steps=0, rule="srbp", momentum=0.99, lr=0.5, bias=True)
+    rng = np.random.default_rng(5)
+    names = {"K": "K", "B": "bK", "W": "W", "b": "b"}
+    for name, v in fast.V.items():
+        vf = fast.v_fmt[name[0]]
+        v[...] = rng.choice([vf.qmin, vf.qmax], size=v.shape)
+        ref.V[f"{names[name[0]]}^{int(name[1:]) + 1}"] = v.reshape(-1, v.shape[-1]).tolist()
+    x = (rng.integers(0, 256, size=(3, int(np.prod(IMG)))) / 256).astype(np.float32)
+    t = np.eye(N_OUT, dtype=np.float32)[[0, 1, 2]]
+    fast.train_batch(x, t)
+    ref.train_batch(x, t)
+    for fl, rl in [(fast.K, ref.K), (fast.bK, ref.bK), (fast.W, ref.W)]:
+        for f, r in zip(fl, rl, strict=True):
+            np.testing.assert_array_equal(np.array(r, dtype=np.float64), f)
+    assert _events(fast.counts) == _events(ref.counts)
+    assert fast.counts["sat:vK^1"] + fast.counts["sat:vK^2"] > 0
+    assert fast.counts["sat:vbK^1"] + fast.counts["sat:vbK^2"] > 0
+
+
+def test_conv_momentum_keys_are_away_from_the_dense_layers() -> None:
+    from neurosim.engine import RNG_MOMENTUM
+    from neurosim.fixedpoint import derive_key
+
+    fast, _, _ = _fixed_pair(steps=0, rule="srbp", momentum=0.9, bias=True)
+    assert fast.m_keys["K1"] == derive_key(fast.cfg.seed, 1001, RNG_MOMENTUM, 0)
+    assert fast.m_keys["B0"] == derive_key(fast.cfg.seed, 1000, RNG_MOMENTUM, 1)
+    assert len(set(fast.m_keys.values())) == len(fast.m_keys)
+
+
+def test_float_conv_momentum_is_mu_u_plus_step() -> None:
+    import dataclasses
+
+    mu = 0.9
+    cfg = TrainConfig(data="digits", conv="c2k3p2s2,c3k3p2s1", hidden=(5,), batch=3,
+                      rule="srbp", bias=True, momentum=mu).validate()  # fmt: skip
+    eng = ConvFloatEngine(cfg, int(np.prod(IMG)), N_OUT, IMG)
+    plain_cfg = dataclasses.replace(cfg, momentum=0.0)
+    rng = np.random.default_rng(3)
+    batches = [
+        ((rng.integers(0, 256, size=(3, int(np.prod(IMG)))) / 256).astype(np.float32),
+         np.eye(N_OUT, dtype=np.float32)[rng.integers(0, N_OUT, size=3)])
+        for _ in range(3)
+    ]  # fmt: skip
+    eng.train_batch(*batches[0])
+
+    def params(e) -> dict:
+        return {"K0": e.K[0], "K1": e.K[1], "bK0": e.bK[0], "bK1": e.bK[1], "W0": e.W[0],
+                "W1": e.W[1], "b0": e.b[0]}  # fmt: skip
+
+    for x, t in batches[1:]:
+        plain = ConvFloatEngine(plain_cfg, int(np.prod(IMG)), N_OUT, IMG)
+        for e_attr in ("K", "bK", "W", "b"):
+            for p, q in zip(getattr(plain, e_attr), getattr(eng, e_attr), strict=True):
+                p[...] = q
+        before = {k: v.copy() for k, v in params(eng).items()}
+        u_before = {k: v.copy() for k, v in eng._vel.items()}
+        plain.train_batch(x, t)
+        eng.train_batch(x, t)
+        for name, q in params(eng).items():
+            d = params(plain)[name] - before[name]
+            np.testing.assert_allclose(q - before[name], mu * u_before[name] + d, rtol=1e-4,
+                                       atol=1e-6)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- #
