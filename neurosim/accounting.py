@@ -420,14 +420,19 @@ def velocity_bits(cfg: TrainConfig, kind: str = "W") -> int:
     return cfg.velocity_bits
 
 
-def velocity_memory_bits(cfg: TrainConfig, rule: Rule, sizes: list[int]) -> int:
+def velocity_memory_bits(
+    cfg: TrainConfig, rule: Rule, sizes: list[int], trained: list[int] | None = None
+) -> int:
     """Bits of velocity memory the run's trained parameters need (0 without
-    momentum): ``W^h`` (and ``b^h``) of every trained layer, adaptive ``C^h``."""
+    momentum): ``W^h`` (and ``b^h``) of every trained layer (``trained``,
+    0-based; default from ``freeze``), adaptive ``C^h``."""
     if not cfg.momentum:
         return 0
     L = len(sizes) - 1
     n = 0
-    for i in trained_layers(rule, L, cfg.freeze):
+    if trained is None:
+        trained = trained_layers(rule, L, cfg.freeze)
+    for i in trained:
         n += sizes[i + 1] * (sizes[i] + (1 if cfg.bias else 0))
     bits = n * velocity_bits(cfg)
     if rule.adaptive:

@@ -32,7 +32,12 @@ The tile model of a block (stated, not measured):
   kernel and is each accumulator's start value (one add per conv output);
   its gradient adds each non-zero component of ``R_b`` (one add, a grad read
   and write), and the ``F`` words are written back once per minibatch
-  (changed words only).
+  (changed words only);
+* with ``momentum``: each kernel weight (and filter bias) of a trained
+  block keeps a ``velocity_bits`` word in its tile (memory ``velocity``);
+  per minibatch and word one velocity read, one multiply by mu, one add and
+  one write, as the dense layers' (:meth:`Accountant._velocity`); the
+  velocity's random bits come from the engine's ``rng_bits:velocity``.
 
 Messages: SRBP's ``R^L`` reaches the blocks on the same skip broadcast as
 the dense layers (no extra bits). RBP sends ``R^1`` (``R^L`` without dense
@@ -209,12 +214,14 @@ class ConvAccountant(Accountant):
             c["update", "sram_write", ("grad",)] += upd * g
             self._write_back(c, blk.filters * blk.fan_in, fm.weight.bits,
                              engine_counts.get(f"changed:K^{b + 1}", 0))  # fmt: skip
+            self._velocity(c, blk.filters * blk.fan_in, cfg.velocity_bits)  # momentum
             if cfg.bias:  # one add per non-zero component of R_b, one word per filter
                 c["update", "add", (g,)] += self.nnz_RK[b]
                 c["update", "sram_read", ("grad",)] += self.nnz_RK[b] * g
                 c["update", "sram_write", ("grad",)] += self.nnz_RK[b] * g
                 self._write_back(c, blk.filters, fm.weight.bits,
                                  engine_counts.get(f"changed:bK^{b + 1}", 0))  # fmt: skip
+                self._velocity(c, blk.filters, cfg.velocity_bits)
         return c
 
     # ------------------------------------------------------------------

@@ -233,7 +233,9 @@ def hardware_report(
         if conv:  # one bias per filter, with the block's first tile
             memory["bias"] += conv["memory_bits"]["bias"]
     if cfg.momentum:  # one velocity word per trained parameter, next to it in its tile
-        memory["velocity"] = velocity_memory_bits(cfg, rule, sizes)
+        memory["velocity"] = velocity_memory_bits(cfg, rule, sizes, acct.trained_layers())
+        if conv:  # the blocks' kernels and biases, in their tiles
+            memory["velocity"] += conv["memory_bits"]["velocity"]
     if conv:
         # the blocks' biases count in "forward" as the dense layers' do
         memory["forward"] += conv["memory_bits"]["forward"] + conv["memory_bits"]["bias"]
@@ -304,6 +306,11 @@ def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> 
             "forward": sum(b.filters * b.fan_in for b in blocks) * fm.weight.bits,
             "bias": sum(b.filters for b in blocks) * fm.weight.bits if cfg.bias else 0,
             "feedback": sum(r * c for r, c in (s for s in shapes if s)) * fm.feedback.bits,
+            # momentum: one velocity word per weight (and bias) of each trained block
+            "velocity": sum(
+                blocks[b].filters * (blocks[b].fan_in + (1 if cfg.bias else 0))
+                for b in acct.trained_blocks()
+            ) * cfg.velocity_bits if cfg.momentum else 0,
         },
     }
 

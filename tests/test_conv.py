@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -555,3 +557,52 @@ def test_conv_biases_are_in_the_memory_bill() -> None:
     w = TrainConfig().weight_bits
     assert mem[True]["bias"] == (4 + 8 + 10) * w  # bK^1, b^1, b^2
     assert mem[True]["forward"] - mem[False]["forward"] == (4 + 8 + 10) * w
+
+
+def test_conv_momentum_actions_and_memory_by_hand() -> None:
+    from collections import Counter
+
+    from neurosim.conv_accounting import ConvAccountant
+    from neurosim.rules import get_rule
+
+    # one block on a 4x4x1 image: 2 filters 3x3 (18 weights, 2 biases); dense 8 -> 3
+    blocks = conv_blocks("c2k3p2s2", (1, 4, 4))
+    sizes = [8, 3]
+    got = {}
+    for mu in (0.0, 0.9):
+        cfg = TrainConfig(data="digits", conv="c2k3p2s2", hidden=(), rule="srbp", bias=True,
+                          momentum=mu).validate()  # fmt: skip
+        acc = ConvAccountant(cfg, get_rule("srbp"), sizes, blocks=blocks)
+        r_top = np.array([[1.0, 0, -2], [0, 0, 3]])
+        rk = np.zeros((2 * 16, 2))
+        rk[[0, 3, 7], [0, 1, 1]] = 1.0
+        for _ in range(2):  # two minibatches
+            acc.observe([r_top], {"skip": r_top}, {})
+            acc.observe_conv([r_top], [rk], {})
+        got[mu] = acc.actions({"rng_bits:velocity": 40} if mu else {})
+    diff = got[0.9]
+    diff.subtract(got[0.0])
+    v, lf = cfg.velocity_bits, cfg.lr_frac
+    words = (18 + 2) + (24 + 3)  # K^1, bK^1, W^1, b^1
+    assert +diff == Counter({
+        ("update", "sram_read", ("velocity",)): words * v * 2,
+        ("update", "sram_write", ("velocity",)): words * v * 2,
+        ("update", "mult", (v, lf)): words * 2,
+        ("update", "add", (v,)): words * 2,
+        ("update", "rng", ()): 40,
+    })  # fmt: skip
+
+
+def test_conv_velocities_are_in_the_memory_bill() -> None:
+    from neurosim.train import train
+
+    cfg = TrainConfig(data="digits", conv="c4k3p3s2", hidden=(8,), rule="srbp", epochs=1,
+                      batch=32, limit=64, bias=True, momentum=0.9, mode="fixed")  # fmt: skip
+    mem = train(cfg)[0].to_record()["hardware"]["memory_bits"]
+    # K^1: 4 x 9 weights + 4 biases; W^1: 8 x n_pool + 8; W^2: 10 x 8 + 10
+    n_pool = 4 * 3 * 3  # 8x8 digits, pool 3 stride 2 -> 3x3 x 4 filters
+    words = 4 * (9 + 1) + 8 * (n_pool + 1) + 10 * (8 + 1)
+    assert mem["velocity"] == words * cfg.velocity_bits
+    frozen = train(replace(cfg, freeze=(1,)))[0].to_record()["hardware"]["memory_bits"]
+    # block 1 frozen: its kernel and biases keep no velocity
+    assert mem["velocity"] - frozen["velocity"] == 4 * (9 + 1) * cfg.velocity_bits
