@@ -582,7 +582,8 @@ CONV_FULL = dict(data="fashion-mnist", limit=8000, epochs=1, batch=32, lr=0.1, m
 Fashion-MNIST, on the chip, shortened to fit well under 30 minutes on one core:
 the first 8,000 training images once (250 steps of 32). lr 0.1 without
 momentum stands for the paper's lr 0.01 with momentum 0.9 (the same step in
-the long run); the chip's update unit has no momentum."""
+the long run); the committed runs used this setting, from before the conv
+blocks had momentum."""
 CONV_QUICK = dict(data="digits", conv="c8k3p3s2", hidden=(32,), batch=16, lr=0.2, epochs=4,
                   mode="fixed")  # fmt: skip
 """``convolution --quick``: one block of 8 3x3 filters on ``digits``."""
