@@ -597,6 +597,31 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         fm = Formats.from_config(cfg)
         return replace(fm, inp=fm.act)  # the dense part reads the pooled activations
 
+    def _check_datapath(self) -> None:
+        # the blocks' gradients sum over the batch and the H*W positions;
+        # with momentum they land on the velocity's LSB (a left shift when
+        # the plain shift is below velocity_bits - weight_bits)
+        super()._check_datapath()
+        cfg, fm = self.cfg, self.fm
+        inp = Formats.from_config(cfg).inp
+        extra = cfg.velocity_bits - cfg.weight_bits if cfg.momentum else 0
+        for b, blk in enumerate(self.blocks):
+            src = inp if b == 0 else fm.act
+            terms = float(fm.error.max_abs) * cfg.batch * blk.height * blk.width
+            s_k = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
+            s_b = fm.error.frac + cfg.lr_frac - fm.weight.frac
+            grad = max(
+                terms * src.max_abs * 2.0 ** max(0, extra - s_k),
+                terms * 2.0 ** max(0, extra - s_b) if cfg.bias else 0.0,
+            ) * (1 << cfg.lr_frac)
+            if grad >= 2.0**62:
+                raise ConfigError(
+                    "error_word_bits",
+                    cfg.error_word_bits,
+                    "narrower error, weight or feedback words, a smaller batch or lr_frac "
+                    "(conv gradient products would exceed 62 bits)",
+                )
+
     def _fan_ins(self) -> list[int]:
         # widest sum of the error unit's products: dense fan-ins and, per
         # block, the transposed convolution's K*K*F summed over overlapping windows

@@ -606,3 +606,17 @@ def test_conv_velocities_are_in_the_memory_bill() -> None:
     frozen = train(replace(cfg, freeze=(1,)))[0].to_record()["hardware"]["memory_bits"]
     # block 1 frozen: its kernel and biases keep no velocity
     assert mem["velocity"] - frozen["velocity"] == 4 * (9 + 1) * cfg.velocity_bits
+
+
+def test_conv_gradients_that_could_pass_62_bits_are_refused() -> None:
+    from neurosim.conv import ConvFixedEngine
+    from neurosim.engine import FixedEngine
+
+    # batch x H x W x max|R| x max|input| x 2**lr_frac: 2**(10 + 5.2 + 15 + 8 + 25) > 2**62
+    kw = dict(mode="fixed", data="digits", batch=1024, lr_frac=25, rule="srbp")
+    FixedEngine(TrainConfig(hidden=(5,), **kw).validate(), 72, N_OUT)  # dense: 2**57, fine
+    cfg = TrainConfig(conv="c2k3p2s2", hidden=(5,), **kw).validate()
+    with pytest.raises(ConfigError) as e:
+        ConvFixedEngine(cfg, int(np.prod(IMG)), N_OUT, IMG)
+    assert e.value.field == "error_word_bits"
+    ConvFixedEngine(replace(cfg, batch=64), int(np.prod(IMG)), N_OUT, IMG)
