@@ -179,7 +179,8 @@ class TrainConfig:
         ``update_bits`` (the PyTorch form with eta inside the velocity).
         In fixed mode mu sits in a register of ``lr_frac`` fraction bits and
         ``u`` in its own word (``velocity_bits``); see
-        docs/concepts/fixed-point.md.  Not with ``conv``.
+        docs/concepts/fixed-point.md.  With ``conv`` also every kernel
+        weight and filter bias of the blocks.
     velocity_bits : int
         Width of the velocity word of the weights and biases (fixed mode,
         ``momentum > 0``): signed, the weight's integer bits and
