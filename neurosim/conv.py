@@ -771,28 +771,14 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
     def _conv_updates(self, Rc: list, batch: int) -> None:
         fm, cfg = self.fm, self.cfg
         mult = self.lr_register(batch)
-        stoch = cfg.rounding == "stochastic"
         mode = cfg.update_mode  # the blocks are hidden layers
         for b in self.trained_blocks():
             r = Rc[b]
             src = self.src_fmt(b)
             g = self._grad(r.T, self._st[b][0], self._r_max, src.max_abs, f"gK{b}")
-            if mode == "magnitude":
-                g = np.abs(g)
             shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
-            ubits = 1 if mode == "sign" else cfg.update_bits
-            if cfg.momentum:
-                sat, changed, bits = self._momentum(
-                    f"K{b}", self.K[b], g, mult, shift, fm.weight, self.k_keys[b], ubits
-                )
-            else:
-                sat, changed, bits = kernels.apply_update(
-                    self.K[b], g, mult, shift, fm.weight, stoch, self.k_keys[b],
-                    self.step_index * self.K[b].size, ubits,
-                )  # fmt: skip
-            self.counts[f"sat:K^{b + 1}"] += sat
-            self.counts[f"changed:K^{b + 1}"] += changed
-            self.counts["rng_bits"] += bits
+            self._update_unit(f"K^{b + 1}", f"K{b}", self.K[b], g, mult, shift, fm.weight,
+                              self.k_keys[b], mode)  # fmt: skip
             if self.bK is not None:
                 self._conv_bias_update(b, r, mult, mode)
 
@@ -804,22 +790,9 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         ``step * F + f``); counts ``sat:bK^b``, ``changed:bK^b``."""
         fm, cfg = self.fm, self.cfg
         g = r.sum(axis=0, dtype=np.float64)  # exact: B*H*W * max|R| < 2**53
-        if mode == "magnitude":
-            np.abs(g, out=g)
         shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
-        ubits = 1 if mode == "sign" else cfg.update_bits
-        if cfg.momentum:
-            sat, changed, bits = self._momentum(
-                f"B{b}", self.bK[b], g, mult, shift, fm.weight, self.bk_keys[b], ubits
-            )
-        else:
-            sat, changed, bits = kernels.apply_update(
-                self.bK[b], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
-                self.bk_keys[b], self.step_index * self.bK[b].size, ubits,
-            )  # fmt: skip
-        self.counts[f"sat:bK^{b + 1}"] += sat
-        self.counts[f"changed:bK^{b + 1}"] += changed
-        self.counts["rng_bits"] += bits
+        self._update_unit(f"bK^{b + 1}", f"B{b}", self.bK[b], g, mult, shift, fm.weight,
+                          self.bk_keys[b], mode)  # fmt: skip
 
 
 def make_conv_engine(cfg: TrainConfig, n_in: int, n_out: int, image_shape):

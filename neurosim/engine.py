@@ -942,19 +942,8 @@ class FixedEngine(Engine):
                 src = R[self.L - 1] if self.rule.source == "top" else R[i + 1]
                 g = self._grad(A[i + 1].T, src, fm.act.max_abs, self._r_max, f"gC{i}")
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
-                if cfg.momentum:
-                    sat, changed, bits = self._momentum(
-                        f"C{i}", self.C[i], g, mult, shift, fm.feedback, self.c_keys[i],
-                        cfg.update_bits,
-                    )  # fmt: skip
-                else:
-                    sat, changed, bits = kernels.apply_update(
-                        self.C[i], g, mult, shift, fm.feedback, stoch, self.c_keys[i],
-                        self.step_index * self.C[i].size, cfg.update_bits,
-                    )  # fmt: skip
-                self.counts[f"sat:C^{i + 1}"] += sat
-                self.counts[f"changed:C^{i + 1}"] += changed
-                self.counts["rng_bits"] += bits
+                self._update_unit(f"C^{i + 1}", f"C{i}", self.C[i], g, mult, shift,
+                                  fm.feedback, self.c_keys[i])  # fmt: skip
 
     def _update_bias(self, i: int, r: np.ndarray, mult: int, mode: str) -> None:
         """Update ``b^{i+1}`` through the update unit, as a weight on a
@@ -963,48 +952,44 @@ class FixedEngine(Engine):
         (:data:`RNG_BIAS_UPDATE`); counts ``sat:b^h``, ``changed:b^h``."""
         fm, cfg = self.fm, self.cfg
         g = r.sum(axis=0, dtype=np.float64)  # exact: batch * max|R| < 2**53
-        if mode == "magnitude":
-            np.abs(g, out=g)
         shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
-        ubits = 1 if mode == "sign" else cfg.update_bits
-        if cfg.momentum:
-            sat, changed, bits = self._momentum(
-                f"b{i}", self.b[i], g, mult, shift, fm.weight, self.b_keys[i], ubits
-            )
-        else:
-            sat, changed, bits = kernels.apply_update(
-                self.b[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
-                self.b_keys[i], self.step_index * self.b[i].size, ubits,
-            )  # fmt: skip
-        self.counts[f"sat:b^{i + 1}"] += sat
-        self.counts[f"changed:b^{i + 1}"] += changed
-        self.counts["rng_bits"] += bits
+        self._update_unit(f"b^{i + 1}", f"b{i}", self.b[i], g, mult, shift, fm.weight,
+                          self.b_keys[i], mode)  # fmt: skip
 
     def _update_mode(self, i: int, A: list, R: list, mult: int, shift: int, mode: str) -> None:
         """Sign-only (a 1-bit log-quantized update) or magnitude-only (``|g|``)
         update of hidden layer ``i`` through the general update unit (also
         every layer's update with momentum, ``mode`` then may be ``full``)."""
-        fm, cfg = self.fm, self.cfg
+        fm = self.fm
         src_fmt = fm.inp if i == 0 else fm.act
         g = self._grad(R[i].T, A[i], self._r_max, src_fmt.max_abs, f"gW{i}")
+        self._update_unit(f"W^{i + 1}", f"W{i}", self.W[i], g, mult, shift, fm.weight,
+                          self.w_keys[i], mode, self._W64[i] if i else None)  # fmt: skip
+        if i == 0 and self._W64T0 is not None:  # W^1 is a view: refresh its copy
+            np.copyto(self._W64T0, self._WT0)
+
+    def _update_unit(
+        self, name: str, vname: str, p: np.ndarray, g: np.ndarray, mult: int, shift: int,
+        fmt: FixedFormat, key: int, mode: str = "full", mirror: np.ndarray | None = None,
+    ) -> None:  # fmt: skip
+        """The general update unit on parameter ``p`` (tensor ``name``, e.g.
+        ``W^2``; velocity ``vname``): ``mode`` magnitude takes ``|g|`` (in
+        place), sign a 1-bit log-quantized update, else ``update_bits``; with
+        momentum through :meth:`_momentum`. Counts ``sat:<name>``,
+        ``changed:<name>`` and ``rng_bits``."""
+        cfg = self.cfg
         if mode == "magnitude":
             np.abs(g, out=g)
         ubits = 1 if mode == "sign" else cfg.update_bits
         if cfg.momentum:
-            sat, changed, bits = self._momentum(
-                f"W{i}", self.W[i], g, mult, shift, fm.weight, self.w_keys[i], ubits,
-                self._W64[i] if i else None,
-            )  # fmt: skip
+            sat, changed, bits = self._momentum(vname, p, g, mult, shift, fmt, key, ubits, mirror)
         else:
             sat, changed, bits = kernels.apply_update(
-                self.W[i], g, mult, shift, fm.weight, cfg.rounding == "stochastic",
-                self.w_keys[i], self.step_index * self.W[i].size, ubits,
-                self._W64[i] if i else None,
+                p, g, mult, shift, fmt, cfg.rounding == "stochastic", key,
+                self.step_index * p.size, ubits, mirror,
             )  # fmt: skip
-        if i == 0 and self._W64T0 is not None:  # W^1 is a view: refresh its copy
-            np.copyto(self._W64T0, self._WT0)
-        self.counts[f"sat:W^{i + 1}"] += sat
-        self.counts[f"changed:W^{i + 1}"] += changed
+        self.counts[f"sat:{name}"] += sat
+        self.counts[f"changed:{name}"] += changed
         self.counts["rng_bits"] += bits
 
     def _update_first(self, a0: np.ndarray, r: np.ndarray, mult: int, shift: int) -> None:
