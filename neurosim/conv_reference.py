@@ -36,6 +36,10 @@ class ConvReferenceEngine(ReferenceEngine):
         A freshly built fast engine (its initial codes and tables are copied).
     """
 
+    def _src_fmt(self, i: int) -> FixedFormat:
+        """The dense layers all read activations (the first one the pooled map)."""
+        return self.fm.act
+
     def __init__(self, fast: ConvFixedEngine) -> None:
         super().__init__(fast)
         self.blocks = fast.blocks
@@ -248,17 +252,8 @@ class ConvReferenceEngine(ReferenceEngine):
                                                 r[i][j][f] * X[ii][jj][c]
                                             )
         mult = int(round(self.lr / x.shape[0] * (1 << cfg.lr_frac)))
+        self._dense_updates(trained, G, GB, mult)
         shift_b = fm.error.frac + cfg.lr_frac - fm.weight.frac
-        for i in trained:
-            shift = fm.error.frac + fm.act.frac + cfg.lr_frac - fm.weight.frac
-            mode = cfg.update_mode if i < L - 1 else "full"
-            g = np.abs(G[i]) if mode == "magnitude" else G[i]
-            k = 1 if mode == "sign" else cfg.update_bits
-            self._update(self.W[i], g, mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}", k)
-            if self.b is not None:  # a weight on the constant input 1.0
-                gb = np.abs(GB[i]) if mode == "magnitude" else GB[i]
-                self._update([self.b[i]], gb, mult, shift_b, fm.weight, self.b_keys[i],
-                             f"b^{i + 1}", k)  # fmt: skip
         if rule.trains_hidden:
             mode = cfg.update_mode  # blocks are hidden layers
             k = 1 if mode == "sign" else cfg.update_bits

@@ -238,18 +238,7 @@ class ReferenceEngine:
                     src = r_top if rule.source == "top" else R[i + 1]
                     GC[i] += np.outer(np.array(A[i + 1], dtype=object), np.array(src, dtype=object))
         mult = int(round(self.lr / x.shape[0] * (1 << cfg.lr_frac)))
-        for i in trained:
-            src_fmt = fm.inp if i == 0 else fm.act
-            shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
-            mode = cfg.update_mode if i < L - 1 else "full"
-            g = np.abs(G[i]) if mode == "magnitude" else G[i]
-            k = 1 if mode == "sign" else cfg.update_bits
-            self._update(self.W[i], g, mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}", k)
-            if self.b is not None:  # a weight on the constant input 1.0
-                gb = np.abs(GB[i]) if mode == "magnitude" else GB[i]
-                row = [self.b[i]]
-                shift_b = fm.error.frac + cfg.lr_frac - fm.weight.frac
-                self._update(row, gb, mult, shift_b, fm.weight, self.b_keys[i], f"b^{i + 1}", k)
+        self._dense_updates(trained, G, GB, mult)
         if rule.adaptive:
             for i in range(L - 1):
                 shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
@@ -289,6 +278,26 @@ class ReferenceEngine:
                     [mag * ((wn[k][j] > 0) - (wn[k][j] < 0)) for k, mag in enumerate(row)]
                     for j, row in enumerate(m)
                 ]
+
+    def _src_fmt(self, i: int) -> FixedFormat:
+        """Format of what dense layer ``i`` reads (the input for ``i = 0``)."""
+        return self.fm.inp if i == 0 else self.fm.act
+
+    def _dense_updates(self, trained: list, G: dict, GB: dict, mult: int) -> None:
+        """Apply the batch's integer gradients ``G`` (and bias gradients ``GB``)
+        of the trained dense layers; ``update_mode`` acts on hidden layers."""
+        fm, cfg, L = self.fm, self.cfg, self.L
+        shift_b = fm.error.frac + cfg.lr_frac - fm.weight.frac
+        for i in trained:
+            shift = fm.error.frac + self._src_fmt(i).frac + cfg.lr_frac - fm.weight.frac
+            mode = cfg.update_mode if i < L - 1 else "full"
+            g = np.abs(G[i]) if mode == "magnitude" else G[i]
+            k = 1 if mode == "sign" else cfg.update_bits
+            self._update(self.W[i], g, mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}", k)
+            if self.b is not None:  # a weight on the constant input 1.0
+                gb = np.abs(GB[i]) if mode == "magnitude" else GB[i]
+                self._update([self.b[i]], gb, mult, shift_b, fm.weight, self.b_keys[i],
+                             f"b^{i + 1}", k)  # fmt: skip
 
     def _update(
         self,
