@@ -699,6 +699,23 @@ def _log_range(bits, start, stop, mant_bits, bias, kthr, sign_mask, lo_lvl, top)
         bits[i] = new | (b & sign_mask)
 
 
+@nb.njit(cache=True, inline="always")
+def _row_top(out, b, top_hi):
+    # a message's exponent: top = ceil(log2 max_j |out[b, j]|) (exact: frexp
+    # of an integer), clipped to top_hi; an all-zero row is set to +0.0 and
+    # gets -1
+    m = 0.0
+    for j in range(out.shape[1]):
+        m = max(m, abs(np.float64(out[b, j])))
+    if m == 0.0:
+        for j in range(out.shape[1]):
+            out[b, j] = 0.0
+        return np.int64(-1)
+    mant, ex = math.frexp(m)
+    top = np.int64(ex - 1) if mant == 0.5 else np.int64(ex)
+    return min(top, np.int64(top_hi))
+
+
 @nb.njit(cache=True)
 def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi, tops):
     # per row: top = ceil(log2 max|r|) (exact: frexp of an integer), clipped
@@ -706,19 +723,10 @@ def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi
     # or the sign alone (lbits = 1); an all-zero row stays zero, top = -1
     n = out.shape[1]
     for b in range(out.shape[0]):
-        m = 0.0
-        for j in range(n):
-            a = abs(np.float64(out[b, j]))
-            m = max(m, a)
-        if m == 0.0:
-            tops[b] = -1
-            for j in range(n):
-                out[b, j] = 0.0
-            continue
-        mant, ex = math.frexp(m)
-        top = np.int64(ex - 1) if mant == 0.5 else np.int64(ex)
-        top = min(top, top_hi)
+        top = _row_top(out, b, top_hi)
         tops[b] = top
+        if top < 0:
+            continue
         if lbits == 1:
             lvl = float(np.int64(1) << top)
             for j in range(n):
@@ -1225,21 +1233,12 @@ def _error_unit_stochastic(p, d, use_d, shift, lo_w, hi_w, f64_exact, lbits, top
 def _error_unit_block_stochastic(p, d, use_d, shift, lo_w, hi_w, f64_exact, lbits, emax, top_hi,
                                  key, counter0, tops, out):  # fmt: skip
     sat = _error_linear(p, d, use_d, shift, lo_w, hi_w, 0.0, f64_exact, out)
-    n = out.shape[1]
     drawn = 0
     for b in range(out.shape[0]):
-        m = 0.0
-        for j in range(n):
-            m = max(m, abs(np.float64(out[b, j])))
-        if m == 0.0:
-            tops[b] = -1
-            for j in range(n):
-                out[b, j] = 0.0
-            continue
-        mant, ex = math.frexp(m)
-        top = np.int64(ex - 1) if mant == 0.5 else np.int64(ex)
-        top = min(top, top_hi)
+        top = _row_top(out, b, top_hi)
         tops[b] = top
+        if top < 0:
+            continue
         drawn += _stochastic_rows(out, lbits, top, max(top - emax, 0), key, counter0, b, b + 1)
     return sat, drawn
 
