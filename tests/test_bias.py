@@ -11,18 +11,13 @@ from neurosim.engine import FixedEngine, FloatEngine
 from neurosim.errors import ConfigError
 from neurosim.reference import ReferenceEngine
 from tests.test_engine import N_IN, N_OUT, WIDTHS, B, _assert_same, _batches, _events
+from tests.test_engine import _run_both as _run_both_engines
 
 RULES = ["bp", "rbp", "srbp", "sbp", "top-only"]
 
 
 def _run_both(steps: int = 3, **kw):
-    cfg = TrainConfig(mode="fixed", hidden=(12, 9, 7), batch=B, bias=True, **kw).validate()
-    fast = FixedEngine(cfg, N_IN, N_OUT)
-    ref = ReferenceEngine(fast)
-    for x, t in _batches(1, steps):
-        fast.train_batch(x, t)
-        ref.train_batch(x, t)
-    return fast, ref
+    return _run_both_engines(steps, bias=True, **kw)
 
 
 def _assert_same_bias(fast: FixedEngine, ref: ReferenceEngine) -> None:

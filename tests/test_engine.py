@@ -39,6 +39,18 @@ def _run_both(steps: int = 3, **kw):
     return fast, ref
 
 
+def _train_wide_batches(fast: FixedEngine, b: int) -> ReferenceEngine:
+    """Three seeded batches of ``b`` samples through ``fast`` and a reference."""
+    ref = ReferenceEngine(fast)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = (rng.integers(0, 256, size=(b, N_IN)) / 256).astype(np.float32)
+        t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
+        fast.train_batch(x, t)
+        ref.train_batch(x, t)
+    return ref
+
+
 def _events(counts) -> dict:
     return {k: v for k, v in counts.items() if v and not k.endswith(":init")}
 
@@ -184,13 +196,7 @@ def test_log_quantum_takes_float32_and_stays_bit_exact() -> None:
         mode="fixed", hidden=(12, 9), batch=b, weight_bits=8, act_bits=8, error_bits=4
     ).validate()
     fast = FixedEngine(cfg, N_IN, N_OUT)
-    ref = ReferenceEngine(fast)
-    rng = np.random.default_rng(5)
-    for _ in range(3):
-        x = (rng.integers(0, 256, size=(b, N_IN)) / 256).astype(np.float32)
-        t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
-        fast.train_batch(x, t)
-        ref.train_batch(x, t)
+    ref = _train_wide_batches(fast, b)
     grads = [a[1] for k, a in fast._ws._arrays.items() if k.startswith("gW")]
     assert grads and all(g.dtype == np.float32 for g in grads)
     assert fast.fm.error.max_abs * 255 * b >= 2**24  # the integer bound alone would not do
@@ -340,13 +346,7 @@ def test_block_bounds_are_conservative_and_exact() -> None:
     ).validate()  # fmt: skip
     fast = FixedEngine(cfg, N_IN, N_OUT)
     assert fast._r_q == 1.0 and fast._r_max == 2.0**15
-    ref = ReferenceEngine(fast)
-    rng = np.random.default_rng(5)
-    for _ in range(3):
-        x = (rng.integers(0, 256, size=(b, N_IN)) / 256).astype(np.float32)
-        t = one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
-        fast.train_batch(x, t)
-        ref.train_batch(x, t)
+    ref = _train_wide_batches(fast, b)
     assert b * fast._r_max * 255 / fast._r_q >= 2**24
     for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
         np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
