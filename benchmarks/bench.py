@@ -3,11 +3,11 @@
 One command runs every contestant on the same mnist5k batches, each in its own
 fresh process with every thread pool pinned to one thread:
 
-* ``fixed w8`` / ``fixed w16``: :class:`neurosim.engine.FixedEngine`, SRBP,
+* ``fixed w8`` / ``fixed w16``: :class:`neurosim.nn.engine.FixedEngine`, SRBP,
   weight_bits 8 (16), act_bits 8, 4-bit log errors, stochastic rounding, with
   the full chip accounting (event packets on the ``ref45`` chip: every batch's
   errors and messages tallied as ``neurosim train`` does);
-* ``float``: :class:`neurosim.engine.FloatEngine`, SRBP, float32, with the
+* ``float``: :class:`neurosim.nn.engine.FloatEngine`, SRBP, float32, with the
   same chip accounting;
 * ``numpy DFA``: a plain float32 NumPy step of the same network and rule
   (SRBP is direct feedback alignment);
@@ -171,8 +171,8 @@ class Neurosim:
     def __init__(self, mode: str, wbits: int, hidden: tuple, batch: int, n_in: int, n_out: int):
         from hw_models.chip import load_chip
         from neurosim.config import TrainConfig
-        from neurosim.engine import make_engine
-        from neurosim.hardware import make_accountant
+        from neurosim.cost.bill import make_accountant
+        from neurosim.nn.factory import make_engine
 
         kw = dict(weight_bits=wbits, act_bits=8, error_bits=4, rounding="stochastic")
         cfg = TrainConfig(
@@ -209,7 +209,7 @@ def make_batches(samples: int, batch: int):
     """``samples`` mnist5k training samples in a fixed shuffled order, as batches."""
     import numpy as np
 
-    from neurosim.data import load_dataset
+    from neurosim.data.datasets import load_dataset
 
     ds = load_dataset("mnist5k")
     rng = np.random.default_rng([SEED, 3])
@@ -299,7 +299,8 @@ PARTS = {
 
 def profile_steps(model, batches, steps: int) -> dict:
     """Wall time per step of each kernel family (timers wrapped around them)."""
-    from neurosim import accounting, kernels
+    from neurosim.cost import accounting
+    from neurosim.numerics import kernels
 
     if not isinstance(model, Neurosim):
         return {}

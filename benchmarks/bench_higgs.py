@@ -59,7 +59,7 @@ def write_file(path: Path, rows: int, seed: int = 0) -> None:
 
 def child(path: str, limit: int) -> None:
     """Second start: load the data set from the cache; print JSON figures."""
-    from neurosim.data import load_dataset
+    from neurosim.data.datasets import load_dataset
 
     t = time.perf_counter()
     ds = load_dataset("higgs", str(Path(path).parent), limit=limit)
@@ -80,7 +80,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.limit)
         return
-    from neurosim.higgs import cache_path, load_higgs_rows
+    from neurosim.data.higgs import cache_path, load_higgs_rows
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.file:

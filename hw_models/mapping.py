@@ -307,7 +307,7 @@ def map_network(
         Layer widths ``[N_0, ..., N_L]``.
     feedback_shapes : sequence of (int, int)
         ``(N_h, N_src)`` of ``C^h`` for ``h = 1 .. L-1``
-        (:func:`neurosim.rules.feedback_shapes`); empty when the rule has none.
+        (:func:`neurosim.nn.rules.feedback_shapes`); empty when the rule has none.
     weight_bits : int
         Bits per forward synapse.
     feedback_bits : int

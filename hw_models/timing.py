@@ -159,7 +159,7 @@ __all__ = [
 
 SOURCES = ("top", "next", "next_raw")
 MATRICES = ("W", "C")
-# (source, matrix) pairs that describe a rule of neurosim.rules.
+# (source, matrix) pairs that describe a rule of neurosim.nn.rules.
 _VALID_PAIRS = (("top", "C"), ("next", "C"), ("next", "W"), ("next_raw", "W"))
 
 
@@ -308,7 +308,7 @@ class ChipTiming:
 
 @dataclass(frozen=True)
 class RuleTiming:
-    """What of a learning rule shapes the backward graph (see ``neurosim.rules.Rule``).
+    """What of a learning rule shapes the backward graph (see ``neurosim.nn.rules.Rule``).
 
     Attributes
     ----------

@@ -19,7 +19,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 # the API's names; submodule names (train, sweep, report, ...) are left to the
-# submodules so that ``neurosim.train.train`` keeps working
+# submodules so that ``neurosim.experiments.train.train`` keeps working
 _API = (
     "ConfigError",
     "DataError",
@@ -51,8 +51,8 @@ _API = (
 )
 _LAZY = {
     "TrainConfig": "neurosim.config",
-    "EpochStats": "neurosim.train",
-    "Store": "neurosim.store",
+    "EpochStats": "neurosim.experiments.train",
+    "Store": "neurosim.experiments.store",
 }
 
 __all__ = ["__version__", *_API, *_LAZY]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurosim.errors import ConfigError, DataError, NeuroSimError, NumericalError
-from neurosim.paper import RunFailed  # stdlib-only module: cheap to import
+from neurosim.experiments.paper import RunFailed  # stdlib-only module: cheap to import
 
 if TYPE_CHECKING:  # only for annotations: these imports load numba
     import numpy as np
@@ -42,13 +42,13 @@ if TYPE_CHECKING:  # only for annotations: these imports load numba
 
     from hw_models.chip import Chip
     from neurosim.config import TrainConfig
-    from neurosim.data import Dataset
-    from neurosim.engine import Engine
-    from neurosim.network import Formats
-    from neurosim.paper import ExperimentResult
-    from neurosim.store import Store
-    from neurosim.sweep import SweepSpec
-    from neurosim.train import EpochStats, TrainResult
+    from neurosim.data.datasets import Dataset
+    from neurosim.experiments.paper import ExperimentResult
+    from neurosim.experiments.store import Store
+    from neurosim.experiments.sweep import SweepSpec
+    from neurosim.experiments.train import EpochStats, TrainResult
+    from neurosim.nn.engine import Engine
+    from neurosim.nn.network import Formats
 
 __all__ = [
     "ConfigError",
@@ -190,7 +190,7 @@ def formats(config: TrainConfig) -> Formats:
         ``lut``, ``deriv``, ``exp``; ``str()`` of each reads ``Qb.f``
         (signed, ``b`` bits, ``f`` fraction bits) or ``UQb.f``.
     """
-    from neurosim.network import Formats
+    from neurosim.nn.network import Formats
 
     return Formats.from_config(config)
 
@@ -260,7 +260,7 @@ def describe_chip(chip: Chip | str | Path, energy: str | Path | None = None) -> 
 # --------------------------------------------------------------------- data
 def data_sets() -> list[str]:
     """Names of the data sets :func:`load_data` knows."""
-    from neurosim.data import DATASETS
+    from neurosim.data.datasets import DATASETS
 
     return list(DATASETS)
 
@@ -297,7 +297,7 @@ def load_data(
         The data set was not found (the message lists where it looked).
     """
     from neurosim.config import TrainConfig
-    from neurosim.data import load_dataset
+    from neurosim.data.datasets import load_dataset
 
     if isinstance(name, TrainConfig):
         return load_dataset(name.data, name.data_dir, name.seed, name.limit)
@@ -312,7 +312,7 @@ class Run:
     Attributes
     ----------
     result : TrainResult
-        The run's figures as :func:`neurosim.train.train` returns them.
+        The run's figures as :func:`neurosim.experiments.train.train` returns them.
     engine : Engine
         The trained network (float or fixed engine); ``engine.predict(x)``
         gives outputs of shape ``(B, N_L)``.
@@ -445,7 +445,7 @@ class Run:
 
         text = json.dumps(self.to_record(), indent=indent, sort_keys=True) + "\n"
         if path is not None:
-            from neurosim.train import write_record
+            from neurosim.experiments.train import write_record
 
             write_record(self.to_record(), path)
         return text
@@ -486,7 +486,7 @@ def run(
         Show a tqdm progress bar per epoch on stderr.
     on_epoch : callable, optional
         Called after every epoch with its
-        :class:`~neurosim.train.EpochStats` (e.g. to print or to stop early
+        :class:`~neurosim.experiments.train.EpochStats` (e.g. to print or to stop early
         by raising).
     chip_accounting : bool
         Count the chip's events and price them (the ``hardware`` section);
@@ -508,7 +508,7 @@ def run(
     NumericalError
         Training diverged (float mode).
     """
-    from neurosim.train import train
+    from neurosim.experiments.train import train
 
     cfg = make_config(config, **fields)
     result, engine = train(
@@ -538,8 +538,8 @@ def load_spec(spec: SweepSpec | Mapping[str, Any] | str | Path) -> SweepSpec:
         A bad key or value, named by its path in the spec
         (``axes.weight_bits[2]``).
     """
-    from neurosim.sweep import SweepSpec
-    from neurosim.sweep import load_spec as _load
+    from neurosim.experiments.sweep import SweepSpec
+    from neurosim.experiments.sweep import load_spec as _load
 
     if isinstance(spec, SweepSpec):
         return spec
@@ -555,7 +555,7 @@ def list_points(
 ) -> list[str]:
     """One line per point of a sweep: index, id (12 hex digits), swept values,
     and ``done`` when `store` (if it exists) holds the point as ok."""
-    from neurosim.sweep import format_points
+    from neurosim.experiments.sweep import format_points
 
     s = store if store is not None and Path(store).exists() else None
     return format_points(load_spec(spec), s)
@@ -590,7 +590,7 @@ def run_sweep(
     -------
     Store
         The store, open (use it in a ``with`` block or close it), with
-        ``summary`` (:class:`~neurosim.sweep.SweepSummary`) holding the
+        ``summary`` (:class:`~neurosim.experiments.sweep.SweepSummary`) holding the
         counts of this call: ``total``, ``skipped``, ``done``, ``failed``,
         ``wall_seconds``.
 
@@ -599,7 +599,7 @@ def run_sweep(
     ConfigError
         A bad spec or `workers` value (before anything runs).
     """
-    from neurosim.sweep import run_sweep as _run
+    from neurosim.experiments.sweep import run_sweep as _run
 
     s = load_spec(spec)
     if store is None:
@@ -607,7 +607,7 @@ def run_sweep(
             raise ConfigError("store", None, "a store path (the spec is not a file)")
         store = Path(spec).with_suffix(".db")
     summary = _run(s, store, workers=workers, scheduler=scheduler, progress=progress)
-    from neurosim.store import Store
+    from neurosim.experiments.store import Store
 
     st = Store(store)
     st.summary = summary
@@ -625,7 +625,7 @@ def open_store(path: str | Path) -> Store:
     StoreError
         The file is not a neurosim store.
     """
-    from neurosim.store import Store
+    from neurosim.experiments.store import Store
 
     if not Path(path).is_file():
         raise ConfigError("store", str(path), "an existing store file written by neurosim sweep")
@@ -633,7 +633,7 @@ def open_store(path: str | Path) -> Store:
 
 
 def _with_store(store: Store | str | Path, fn: Callable[[Store], Any]) -> Any:
-    from neurosim.store import Store
+    from neurosim.experiments.store import Store
 
     if isinstance(store, Store):
         return fn(store)
@@ -682,7 +682,7 @@ def results(
             "results(..., dataframe=True) needs pandas (pip install pandas);"
             " without it results() returns the same rows as a list of dicts"
         ) from None
-    from neurosim.store import row_columns
+    from neurosim.experiments.store import row_columns
 
     return pd.DataFrame(rows, columns=row_columns())
 
@@ -719,7 +719,7 @@ def make_report(store: Store | str | Path, out_dir: str | Path = "report") -> Pa
     ConfigError
         `out_dir` exists and is not a directory, or the store does not exist.
     """
-    from neurosim.report import make_report as _report
+    from neurosim.experiments.report import make_report as _report
 
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError("out", str(out_dir), "a directory (existing or to be created)")
@@ -729,7 +729,7 @@ def make_report(store: Store | str | Path, out_dir: str | Path = "report") -> Pa
 # ------------------------------------------------------------------- paper
 def paper_experiments() -> list[str]:
     """Names of the paper's experiments :func:`run_paper` can run (e.g. ``higgs``)."""
-    from neurosim.paper import EXPERIMENTS
+    from neurosim.experiments.paper import EXPERIMENTS
 
     return list(EXPERIMENTS)
 
@@ -802,7 +802,7 @@ def run_paper(
     RunFailed
         A training run failed (it stays in the store as failed).
     """
-    from neurosim.paper import run_experiment
+    from neurosim.experiments.paper import run_experiment
 
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ConfigError("out", str(out_dir), "a directory (existing or to be created)")

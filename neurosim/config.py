@@ -15,11 +15,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from neurosim.data import DATASETS, N_CLASSES
+from neurosim.channel.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
+from neurosim.data.datasets import DATASETS, N_CLASSES
 from neurosim.errors import ConfigError
-from neurosim.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
-from neurosim.fixedpoint import ROUNDING_MODES
-from neurosim.rules import RULES, feedback_shapes
+from neurosim.nn.conv_spec import check_conv_config
+from neurosim.nn.rules import RULES, feedback_shapes
+from neurosim.numerics.fixedpoint import ROUNDING_MODES
 from neurosim.tomlfile import read_toml
 
 ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
@@ -98,7 +99,7 @@ class TrainConfig:
         becomes 15, 7, 3 with ``p3s2``). Example, the paper's CIFAR-10
         network: ``"c64k5p3s2,c64k5p3s2,c64k5p3s2"``. Needs an image data set
         (the input shape comes from it); rules bp, rbp, srbp, top-only.
-        Empty (default): a dense network. See :mod:`neurosim.conv`.
+        Empty (default): a dense network. See :mod:`neurosim.nn.conv`.
     act : str
         Hidden activation: tanh, logistic, relu, linear.
     output : str
@@ -113,7 +114,7 @@ class TrainConfig:
         accumulator starts at ``b^h`` (see docs/concepts/fixed-point.md).
         With ``conv`` every block also gets one bias per filter, trained with
         ``eta * sum over batch and positions of R_b / B`` (see
-        :mod:`neurosim.conv`).
+        :mod:`neurosim.nn.conv`).
     mode : str
         ``float`` (float32 reference) or ``fixed`` (bit-exact integer chip).
     weight_bits, weight_int_bits : int
@@ -400,8 +401,6 @@ class TrainConfig:
         if not (abs(self.feedback_mean) < 1e3):
             raise ConfigError("feedback_mean", self.feedback_mean, "a finite number")
         if self.conv:
-            from neurosim.conv import check_conv_config
-
             check_conv_config(self)
         if len(self.hidden) < 1 and self.rule != "top-only" and not self.conv:
             raise ConfigError("hidden", list(self.hidden), "at least one hidden layer")

@@ -47,9 +47,9 @@ def test_package_exports_the_api_lazily() -> None:
 
 
 def test_submodules_keep_their_names() -> None:
-    import neurosim.train
+    import neurosim.experiments.train
 
-    assert callable(neurosim.train.train)  # the module, not an API function
+    assert callable(neurosim.experiments.train.train)  # the module, not an API function
     assert neurosim.run is api.run
 
 
@@ -160,7 +160,7 @@ def test_run_writes_json_and_calls_back(tmp_path) -> None:
 
 
 def test_run_equals_train_module(fixed_run) -> None:
-    from neurosim.train import train
+    from neurosim.experiments.train import train
 
     result, _ = train(fixed_run.config)
     assert result.weights_sha256 == fixed_run.weights_sha256
@@ -198,7 +198,7 @@ def test_sweep_query_and_report(tmp_path) -> None:
 
 def test_results_without_pandas_names_the_way_out(tmp_path, monkeypatch) -> None:
     db = tmp_path / "empty.db"
-    from neurosim.store import Store
+    from neurosim.experiments.store import Store
 
     Store(db).close()
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
@@ -270,7 +270,7 @@ def test_api_names_do_not_shadow_submodules() -> None:
 
 
 def test_run_paper_checks_before_work_and_passes_overrides(tmp_path, monkeypatch) -> None:
-    import neurosim.paper
+    import neurosim.experiments.paper
 
     assert "higgs" in api.paper_experiments()
     (tmp_path / "file").write_text("")
@@ -284,7 +284,8 @@ def test_run_paper_checks_before_work_and_passes_overrides(tmp_path, monkeypatch
         api.run_paper("cifar", tmp_path)
     assert e.value.field == "experiment"
     seen = {}
-    monkeypatch.setattr(neurosim.paper, "run_experiment", lambda *a, **k: seen.update(k) or [])
+    fake = lambda *a, **k: seen.update(k) or []  # noqa: E731
+    monkeypatch.setattr(neurosim.experiments.paper, "run_experiment", fake)
     assert api.run_paper("higgs", tmp_path, epochs=1, mode="float", quick=True) == []
     assert seen["overrides"] == {"epochs": 1, "mode": "float"} and seen["quick"] is True
 

@@ -42,8 +42,8 @@ def tripwire(monkeypatch: pytest.MonkeyPatch) -> None:
     def started(*_args, **_kwargs):
         raise WorkStarted("a bad input got as far as training")
 
-    monkeypatch.setattr("neurosim.train.train", started)
-    monkeypatch.setattr("neurosim.sweep._run_points", started)
+    monkeypatch.setattr("neurosim.experiments.train.train", started)
+    monkeypatch.setattr("neurosim.experiments.sweep._run_points", started)
     monkeypatch.delenv("NEUROSIM_DATA", raising=False)
 
 

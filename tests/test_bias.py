@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from neurosim.config import TrainConfig
-from neurosim.engine import FixedEngine, FloatEngine
 from neurosim.errors import ConfigError
-from neurosim.reference import ReferenceEngine
+from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.engine import FixedEngine, FloatEngine
 from tests.test_engine import N_IN, N_OUT, WIDTHS, B, _assert_same, _batches, _events
 from tests.test_engine import _run_both as _run_both_engines
 
@@ -88,7 +88,7 @@ def test_bias_saturating_start_counts_once() -> None:
     fast.b[0][:] = [100, -100, 0, 1]  # 100 << 8 is far beyond Q(10, 12)
     x = np.zeros((1, 3), np.float32)
     acc = fast._acc_fmt[0]
-    from neurosim import kernels
+    from neurosim.numerics import kernels
 
     out, n = kernels.exact_matmul(x, fast.W[0].T, 255, 127, acc, None, fast._bias_init(0))
     assert n == 2

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from neurosim.config import TrainConfig
-from neurosim.engine import FixedEngine, FloatEngine, channel_keep
 from neurosim.errors import ConfigError
-from neurosim.network import deriv_float
-from neurosim.reference import ReferenceEngine
-from neurosim.rules import RULES, trained_layers
-from neurosim.sweep import point_id
+from neurosim.experiments.sweep import point_id
+from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.engine import FixedEngine, FloatEngine, channel_keep
+from neurosim.nn.network import deriv_float
+from neurosim.nn.rules import RULES, trained_layers
 from tests.test_engine import N_IN, N_OUT, B, _assert_same, _batches, _run_both
 
 SWITCHES = [

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurosim.cli import main
-from neurosim.data import CIFAR_FILES, clear_cache, load_dataset, read_cifar_batch
+from neurosim.data.datasets import CIFAR_FILES, clear_cache, load_dataset, read_cifar_batch
 from neurosim.errors import DataError
 
 

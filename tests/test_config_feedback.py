@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurosim.channel.feedback import binary_scale, make_feedback
 from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
-from neurosim.feedback import binary_scale, make_feedback
-from neurosim.rules import RULES, feedback_shapes, get_rule
+from neurosim.nn.rules import RULES, feedback_shapes, get_rule
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from neurosim.config import TrainConfig
-from neurosim.conv import (
+from neurosim.errors import ConfigError
+from neurosim.nn.conv import (
     ConvFloatEngine,
     conv_blocks,
     flip_kernel,
@@ -16,7 +17,6 @@ from neurosim.conv import (
     maxpool,
     unpool,
 )
-from neurosim.errors import ConfigError
 
 
 def test_cifar_geometry_is_32_15_7_3() -> None:
@@ -130,8 +130,8 @@ N_OUT = 4
 
 
 def _fixed_pair(steps: int = 2, **kw):
-    from neurosim.conv import ConvFixedEngine
-    from neurosim.conv_reference import ConvReferenceEngine
+    from neurosim.golden.conv_reference import ConvReferenceEngine
+    from neurosim.nn.conv import ConvFixedEngine
 
     fields = dict(mode="fixed", data="digits", conv="c2k3p2s2,c3k3p2s1", hidden=(5,), batch=3)
     cfg = TrainConfig(**{**fields, **kw}).validate()
@@ -248,8 +248,8 @@ def test_conv_velocities_saturate_and_count_like_the_reference() -> None:
 
 
 def test_conv_momentum_keys_are_away_from_the_dense_layers() -> None:
-    from neurosim.engine import RNG_MOMENTUM
-    from neurosim.fixedpoint import derive_key
+    from neurosim.nn.engine import RNG_MOMENTUM
+    from neurosim.numerics.fixedpoint import derive_key
 
     fast, _, _ = _fixed_pair(steps=0, rule="srbp", momentum=0.9, bias=True)
     assert fast.m_keys["K1"] == derive_key(fast.cfg.seed, 1001, RNG_MOMENTUM, 0)
@@ -300,9 +300,9 @@ def test_float_conv_momentum_is_mu_u_plus_step() -> None:
 def test_conv_event_counts_by_hand() -> None:
     from collections import Counter
 
-    from neurosim.accounting import Accountant
-    from neurosim.conv_accounting import ConvAccountant
-    from neurosim.rules import get_rule
+    from neurosim.cost.accounting import Accountant
+    from neurosim.cost.conv_accounting import ConvAccountant
+    from neurosim.nn.rules import get_rule
 
     # one block on a 4x4x1 image: 2 filters 3x3 (fan-in 9), pool 2 stride 2 -> 2x2x2
     cfg = TrainConfig(data="digits", conv="c2k3p2s2", hidden=(), rule="srbp")
@@ -355,7 +355,7 @@ def test_conv_event_counts_by_hand() -> None:
 
 @pytest.mark.parametrize("mode", ["float", "fixed"])
 def test_srbp_conv_net_learns_digits(mode: str) -> None:
-    from neurosim.train import train
+    from neurosim.experiments.train import train
 
     cfg = TrainConfig(
         data="digits", conv="c8k3p3s2", hidden=(32,), rule="srbp", mode=mode, epochs=4,
@@ -403,7 +403,7 @@ def test_channel_switches_the_blocks_do_not_model_are_refused(fields, field) -> 
 def test_block_scaled_conv_errors_share_one_exponent_per_sample() -> None:
     # 3-bit block-scaled log errors: a sample's error map of a block takes the
     # levels a, a/2, a/4 with a = 2**ceil(log2(max |error|)) of that sample
-    from neurosim.engine import hidden_errors
+    from neurosim.nn.engine import hidden_errors
 
     cfg = TrainConfig(data="digits", conv="c3k3p2s2", hidden=(6,), rule="srbp", batch=4,
                       error_bits=3, error_scale="block").validate()  # fmt: skip
@@ -429,9 +429,9 @@ def test_block_scaled_conv_errors_share_one_exponent_per_sample() -> None:
 
 
 def test_stochastic_conv_errors_draw_from_their_own_streams() -> None:
-    from neurosim.conv import CONV_KEY
-    from neurosim.engine import RNG_ERROR_ROUNDING
-    from neurosim.fixedpoint import derive_key
+    from neurosim.nn.conv import CONV_KEY
+    from neurosim.nn.engine import RNG_ERROR_ROUNDING
+    from neurosim.numerics.fixedpoint import derive_key
 
     fast, ref, _x = _fixed_pair(rule="srbp", error_bits=2, error_rounding="stochastic")
     # dense layers 0..L-1, then block b at L + b with the key path (CONV_KEY + b, purpose)
@@ -441,9 +441,9 @@ def test_stochastic_conv_errors_draw_from_their_own_streams() -> None:
 
 
 def test_block_scaled_conv_messages_carry_their_exponent() -> None:
-    from neurosim.conv_accounting import ConvAccountant
-    from neurosim.fixedpoint import block_exp_bits
-    from neurosim.rules import get_rule
+    from neurosim.cost.conv_accounting import ConvAccountant
+    from neurosim.nn.rules import get_rule
+    from neurosim.numerics.fixedpoint import block_exp_bits
 
     blocks = conv_blocks("c2k3p2s2,c2k3p2s1", (1, 8, 8))
     for scale, exp in (("fixed", 0), ("block", block_exp_bits(16))):
@@ -458,8 +458,8 @@ def test_block_scaled_conv_messages_carry_their_exponent() -> None:
 def test_conv_bias_costs_a_read_and_an_add_per_output() -> None:
     from collections import Counter
 
-    from neurosim.conv_accounting import ConvAccountant
-    from neurosim.rules import get_rule
+    from neurosim.cost.conv_accounting import ConvAccountant
+    from neurosim.nn.rules import get_rule
 
     blocks = conv_blocks("c2k3p2s2", (1, 4, 4))
     acc = {}
@@ -506,7 +506,7 @@ def test_freeze_numbers_the_blocks_first_and_is_bounded_by_all_layers() -> None:
 
 
 def test_channel_dropout_draws_a_byte_per_conv_error_component() -> None:
-    from neurosim.conv import ConvFixedEngine
+    from neurosim.nn.conv import ConvFixedEngine
 
     fields = dict(mode="fixed", data="digits", conv="c2k3p2s2", hidden=(5,), batch=3,
                   rule="srbp")  # fmt: skip
@@ -526,7 +526,7 @@ def test_channel_dropout_draws_a_byte_per_conv_error_component() -> None:
 def test_float_channel_dropout_zeroes_a_fraction_of_conv_errors() -> None:
     from dataclasses import replace
 
-    from neurosim.engine import hidden_errors
+    from neurosim.nn.engine import hidden_errors
 
     cfg = TrainConfig(data="digits", conv="c4k3p2s1", hidden=(6,), rule="srbp", batch=8,
                       channel_dropout=0.5).validate()  # fmt: skip
@@ -546,7 +546,7 @@ def test_float_channel_dropout_zeroes_a_fraction_of_conv_errors() -> None:
 
 
 def test_conv_biases_are_in_the_memory_bill() -> None:
-    from neurosim.train import train
+    from neurosim.experiments.train import train
 
     mem = {}
     for bias in (False, True):
@@ -562,8 +562,8 @@ def test_conv_biases_are_in_the_memory_bill() -> None:
 def test_conv_momentum_actions_and_memory_by_hand() -> None:
     from collections import Counter
 
-    from neurosim.conv_accounting import ConvAccountant
-    from neurosim.rules import get_rule
+    from neurosim.cost.conv_accounting import ConvAccountant
+    from neurosim.nn.rules import get_rule
 
     # one block on a 4x4x1 image: 2 filters 3x3 (18 weights, 2 biases); dense 8 -> 3
     blocks = conv_blocks("c2k3p2s2", (1, 4, 4))
@@ -594,7 +594,7 @@ def test_conv_momentum_actions_and_memory_by_hand() -> None:
 
 
 def test_conv_velocities_are_in_the_memory_bill() -> None:
-    from neurosim.train import train
+    from neurosim.experiments.train import train
 
     cfg = TrainConfig(data="digits", conv="c4k3p3s2", hidden=(8,), rule="srbp", epochs=1,
                       batch=32, limit=64, bias=True, momentum=0.9, mode="fixed")  # fmt: skip
@@ -609,8 +609,8 @@ def test_conv_velocities_are_in_the_memory_bill() -> None:
 
 
 def test_conv_gradients_that_could_pass_62_bits_are_refused() -> None:
-    from neurosim.conv import ConvFixedEngine
-    from neurosim.engine import FixedEngine
+    from neurosim.nn.conv import ConvFixedEngine
+    from neurosim.nn.engine import FixedEngine
 
     # batch x H x W x max|R| x max|input| x 2**lr_frac: 2**(10 + 5.2 + 15 + 8 + 25) > 2**62
     kw = dict(mode="fixed", data="digits", batch=1024, lr_frac=25, rule="srbp")

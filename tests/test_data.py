@@ -1,4 +1,4 @@
-"""Tests of neurosim.data: real data loaders and the IDX / CSV readers."""
+"""Tests of neurosim.data.datasets: real data loaders and the IDX / CSV readers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurosim import data
-from neurosim.data import DATASETS, Dataset, load_dataset, read_idx, search_dirs
+from neurosim.data import datasets as data
+from neurosim.data.datasets import DATASETS, Dataset, load_dataset, read_idx, search_dirs
 from neurosim.errors import ConfigError, DataError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from neurosim.config import TrainConfig
-from neurosim.engine import FixedEngine, FloatEngine
-from neurosim.network import deriv_float
-from neurosim.reference import ReferenceEngine
-from neurosim.rules import RULES
-from neurosim.train import one_hot
+from neurosim.experiments.train import one_hot
+from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.engine import FixedEngine, FloatEngine
+from neurosim.nn.network import deriv_float
+from neurosim.nn.rules import RULES
 
 N_IN, N_OUT, B = 20, 4, 5
 
@@ -280,7 +280,7 @@ BLOCK_VARIANTS = {
 @pytest.mark.parametrize("bits", [1, 2, 4])
 @pytest.mark.parametrize("rule", ["bp", "rbp", "srbp", "sbp"])
 def test_block_scaled_errors_bit_exact(rule: str, bits: int, variant: str, monkeypatch) -> None:
-    from neurosim import kernels
+    from neurosim.numerics import kernels
 
     tops = []
     orig = kernels.error_kernel_block
@@ -394,7 +394,7 @@ def test_stochastic_error_rounding_variants_bit_exact() -> None:
 
 def test_stochastic_error_rounding_counter_layout() -> None:
     # every (step, message kind, sample, component) of a layer has its own counter
-    from neurosim.engine import error_counter
+    from neurosim.nn.engine import error_counter
 
     batch, n = 5, 7
     seen = set()

@@ -1,4 +1,4 @@
-"""Tests of neurosim.fixedpoint: formats, rounding, saturation, random bits, log quantizer."""
+"""Tests of neurosim.numerics.fixedpoint: formats, rounding, saturation, RNG bits, log codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurosim.errors import ConfigError
-from neurosim.fixedpoint import (
+from neurosim.numerics.fixedpoint import (
     GOLDEN,
     MASK64,
     FixedFormat,
@@ -735,8 +735,8 @@ def _emax(k: int) -> int:
 @pytest.mark.parametrize("k", [1, 2, 3])
 @pytest.mark.parametrize("case", BLOCK_INT, ids=lambda c: str(c[0]))
 def test_block_log_quantize_integer_table(case, k: int) -> None:
-    from neurosim import kernels
-    from neurosim.fixedpoint import block_log_quantize, ref_block_log_quantize
+    from neurosim.numerics import kernels
+    from neurosim.numerics.fixedpoint import block_log_quantize, ref_block_log_quantize
 
     row, top, *expected = case
     want = expected[k - 1]
@@ -754,7 +754,7 @@ def test_block_log_quantize_integer_table(case, k: int) -> None:
 @pytest.mark.parametrize("k", [1, 2, 3])
 @pytest.mark.parametrize("case", BLOCK_REAL, ids=lambda c: str(c[0]))
 def test_block_log_quantize_real_table(case, k: int) -> None:
-    from neurosim.fixedpoint import block_log_quantize
+    from neurosim.numerics.fixedpoint import block_log_quantize
 
     row, top, *expected = case
     q, t = block_log_quantize(np.array([row]), k, -12, 3, _emax(k), None)
@@ -763,7 +763,7 @@ def test_block_log_quantize_real_table(case, k: int) -> None:
 
 def test_block_log_quantize_rows_are_independent() -> None:
     # each row has its own exponent: the table's rows stacked give the same
-    from neurosim.fixedpoint import block_log_quantize
+    from neurosim.numerics.fixedpoint import block_log_quantize
 
     rows = [c[0] + [0] * (4 - len(c[0])) for c in BLOCK_INT]
     q, t = block_log_quantize(np.array(rows, dtype=np.float64), 3, 0, 15, 2, 0)
@@ -828,14 +828,14 @@ def _word(u: int, n: int) -> int:
 
 @pytest.mark.parametrize("q, bits, top, lo, u, n, value", STOCH_TABLE)
 def test_ref_stochastic_log_quantize_table(q, bits, top, lo, u, n, value) -> None:
-    from neurosim.fixedpoint import ref_stochastic_log_quantize
+    from neurosim.numerics.fixedpoint import ref_stochastic_log_quantize
 
     assert ref_stochastic_log_quantize(q, bits, top, lo, _word(u, n)) == (value, n)
 
 
 @pytest.mark.parametrize("q, bits, top, lo, u, n, value", STOCH_TABLE)
 def test_kernel_stochastic_level_table(q, bits, top, lo, u, n, value) -> None:
-    from neurosim import kernels
+    from neurosim.numerics import kernels
 
     got = kernels._stochastic_level(np.int64(q), bits, top, lo, np.uint64(_word(u, n)))
     assert (int(got[0]), int(got[1])) == (value, n)
@@ -844,7 +844,7 @@ def test_kernel_stochastic_level_table(q, bits, top, lo, u, n, value) -> None:
 @pytest.mark.parametrize("q, bits, top, lo, u, n, value", STOCH_TABLE)
 def test_float_stochastic_log_quantize_table(q, bits, top, lo, u, n, value) -> None:
     # the float rule with u = (u_int + 1/2) / 2**n decides as the integers do
-    from neurosim.fixedpoint import stochastic_log_quantize
+    from neurosim.numerics.fixedpoint import stochastic_log_quantize
 
     uf = (u + 0.5) / 2.0**n if n else 0.5
     for scale in (0, -7):  # integer and real units
@@ -856,8 +856,8 @@ def test_float_stochastic_log_quantize_table(q, bits, top, lo, u, n, value) -> N
 def test_error_kernel_stochastic_counters_and_bits() -> None:
     # component (b, j) of the fused kernel rounds with the word of counter
     # counter0 + b * n + j, and the bits drawn add up
-    from neurosim import kernels
-    from neurosim.fixedpoint import ref_random_word, ref_stochastic_log_quantize
+    from neurosim.numerics import kernels
+    from neurosim.numerics.fixedpoint import ref_random_word, ref_stochastic_log_quantize
 
     rng = np.random.default_rng(3)
     key, c0 = derive_key(9, 2, 2), 1234
@@ -878,7 +878,7 @@ def test_error_kernel_stochastic_counters_and_bits() -> None:
 
 
 def _stoch_mean(v: int, bits: int, top: int, emax: int, n: int, block: bool) -> float:
-    from neurosim import kernels
+    from neurosim.numerics import kernels
 
     p = np.full((1, n), float(v))
     out = np.empty_like(p)
@@ -922,7 +922,7 @@ def test_block_stochastic_log_rounding_is_unbiased(bits: int) -> None:
 
 @pytest.mark.parametrize("bits", [1, 2, 3])
 def test_float_stochastic_log_rounding_is_unbiased(bits: int) -> None:
-    from neurosim.fixedpoint import stochastic_log_quantize
+    from neurosim.numerics.fixedpoint import stochastic_log_quantize
 
     rng = np.random.default_rng(0)
     n = 1 << 18

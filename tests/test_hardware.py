@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from hw_models.chip import load_chip
-from neurosim import packets
+from neurosim.channel import packets
 from neurosim.config import TrainConfig
-from neurosim.data import load_dataset
-from neurosim.engine import FixedEngine
-from neurosim.hardware import chip_mapping, hardware_report, make_accountant
-from neurosim.train import one_hot, train
+from neurosim.cost.bill import chip_mapping, hardware_report, make_accountant
+from neurosim.data.datasets import load_dataset
+from neurosim.experiments.train import one_hot, train
+from neurosim.nn.engine import FixedEngine
 
 N_IN, N_OUT, B = 20, 4, 6
 
@@ -76,7 +76,7 @@ def test_binary_feedback_uses_one_bit_per_entry() -> None:
     sizes = [N_IN, 12, 9, N_OUT]
     dense = TrainConfig(mode="fixed", rule="srbp", hidden=(12, 9)).validate()
     binary = TrainConfig(mode="fixed", rule="srbp", hidden=(12, 9), feedback="binary").validate()
-    from neurosim.rules import get_rule
+    from neurosim.nn.rules import get_rule
 
     m_dense = chip_mapping(dense, get_rule("srbp"), sizes, ch)
     m_bin = chip_mapping(binary, get_rule("srbp"), sizes, ch)
@@ -207,8 +207,8 @@ def test_message_size_tuples_per_sample(rule: str) -> None:
     ],
 )
 def test_block_exponent_bits_per_message_by_hand(rule, sizes, scale, expected) -> None:
-    from neurosim.accounting import Accountant, message_specs
-    from neurosim.rules import get_rule
+    from neurosim.cost.accounting import Accountant, message_specs
+    from neurosim.nn.rules import get_rule
 
     cfg = TrainConfig(rule=rule, hidden=tuple(sizes[1:-1]), error_bits=3, error_scale=scale)
     specs = message_specs(cfg, get_rule(rule), sizes)

@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-import neurosim.higgs as higgs
+import neurosim.data.higgs as higgs
 from neurosim.cli import main
 from neurosim.config import PRESETS, TrainConfig
-from neurosim.data import clear_cache, load_dataset
-from neurosim.engine import FixedEngine
+from neurosim.data.datasets import clear_cache, load_dataset
 from neurosim.errors import ConfigError, DataError
-from neurosim.fixedpoint import FixedFormat
-from neurosim.metrics import roc_auc
-from neurosim.reference import ReferenceEngine
-from neurosim.train import train
+from neurosim.experiments.metrics import roc_auc
+from neurosim.experiments.train import train
+from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.engine import FixedEngine
+from neurosim.numerics.fixedpoint import FixedFormat
 
 
 def write_higgs(path: Path, n: int, seed: int = 0, shift: float = 1.5) -> np.ndarray:
@@ -372,7 +372,7 @@ def test_sweep_store_results_and_report_carry_auc(tmp_path: Path, capsys) -> Non
     )
     db = tmp_path / "s.db"
     assert main(["sweep", str(spec), "--store", str(db), "--workers", "1", "--no-progress"]) == 0
-    from neurosim.store import Store
+    from neurosim.experiments.store import Store
 
     with Store(db) as st:
         rows = st.rows()

@@ -27,7 +27,7 @@ from hw_models.timing import (
     trained_layers,
 )
 from neurosim.errors import ConfigError
-from neurosim.rules import RULES
+from neurosim.nn.rules import RULES
 
 SRBP = RuleTiming(True, "top", "C")
 RBP = RuleTiming(True, "next", "C")

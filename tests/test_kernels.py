@@ -1,12 +1,12 @@
-"""Tests of neurosim.kernels: exact matrix products, rounding products, softmax, updates."""
+"""Tests of neurosim.numerics.kernels: exact products, rounding products, softmax, updates."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from neurosim import kernels
-from neurosim.fixedpoint import (
+from neurosim.numerics import kernels
+from neurosim.numerics.fixedpoint import (
     FixedFormat,
     derive_key,
     ref_log_quantize,
@@ -501,7 +501,7 @@ def test_error_kernel_stochastic_matches_reference(block, lbits, use_d, dtype):
     # the stochastic error unit (fixed alpha and block exponent) against the
     # reference: the linear word as error_kernel's, then each component
     # rounded with the word of its counter
-    from neurosim.fixedpoint import (
+    from neurosim.numerics.fixedpoint import (
         ref_block_log_quantize_stochastic,
         ref_random_word,
         ref_stochastic_log_quantize,

@@ -11,12 +11,12 @@ import pytest
 
 from hw_models.chip import load_chip
 from neurosim.config import TrainConfig
-from neurosim.engine import FixedEngine, FloatEngine
+from neurosim.cost.bill import hardware_report, unit_energy_pj
 from neurosim.errors import ConfigError
-from neurosim.hardware import hardware_report, unit_energy_pj
-from neurosim.reference import ReferenceEngine
-from neurosim.sweep import point_id
-from neurosim.train import one_hot
+from neurosim.experiments.sweep import point_id
+from neurosim.experiments.train import one_hot
+from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.engine import FixedEngine, FloatEngine
 from tests.test_engine import N_IN, N_OUT, B, _assert_same, _batches, _events
 
 RULES = ["bp", "rbp", "srbp", "sbp", "arbp", "asrbp", "top-only"]
@@ -253,8 +253,8 @@ def test_momentum_actions_and_memory_by_hand() -> None:
 def test_kernel_without_decay_or_extra_bits_is_the_plain_update(stochastic, ubits) -> None:
     # mu = 0 and a velocity as fine as the weight: u = d, w += d, the same
     # random words as update_kernel (the gradient keeps the parameter's stream)
-    from neurosim import kernels
-    from neurosim.fixedpoint import FixedFormat
+    from neurosim.numerics import kernels
+    from neurosim.numerics.fixedpoint import FixedFormat
 
     rng = np.random.default_rng(0)
     fmt = FixedFormat(10, 8)

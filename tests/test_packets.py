@@ -1,4 +1,4 @@
-"""Tests of neurosim.packets: the error message formats, bit by bit.
+"""Tests of neurosim.channel.packets: the error message formats, bit by bit.
 
 The first two golden vectors, derived by hand from the layout
 (``value_bits=4, n=10, src_bits=4, dst_bits=4, len_bits=4``, so
@@ -38,9 +38,7 @@ from bitstring import Bits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neurosim.errors import ConfigError, NeuroSimError
-from neurosim.fixedpoint import LogQuantizer
-from neurosim.packets import (
+from neurosim.channel.packets import (
     Packet,
     PacketDecodeError,
     PacketEncodeError,
@@ -58,6 +56,8 @@ from neurosim.packets import (
     message_bits,
     nonzero_mask,
 )
+from neurosim.errors import ConfigError, NeuroSimError
+from neurosim.numerics.fixedpoint import LogQuantizer
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "packets.json").read_text())["cases"]
 BY_NAME = {c["name"]: c for c in GOLDEN}
@@ -558,14 +558,14 @@ BLOCK_LAYOUT = dict(value_bits=3, n=4, src_bits=2, dst_bits=2, len_bits=3, exp_b
 
 
 def test_block_exp_bits_hand_computed():
-    from neurosim.fixedpoint import block_exp_bits
+    from neurosim.numerics.fixedpoint import block_exp_bits
 
     # word_bits exponents + the zero-message code: ceil(log2(w + 1)) bits
     assert [block_exp_bits(w) for w in (2, 3, 7, 8, 15, 16, 24)] == [2, 2, 3, 4, 4, 5, 5]
 
 
 def test_block_dense_vector_by_hand():
-    from neurosim.packets import block_log_codes, block_log_values
+    from neurosim.channel.packets import block_log_codes, block_log_values
 
     lay = PacketLayout(**BLOCK_LAYOUT)
     assert header_bits(lay) == 13 and dense_bits(lay) == 25
@@ -579,7 +579,7 @@ def test_block_dense_vector_by_hand():
 
 
 def test_block_event_zero_message_is_header_only():
-    from neurosim.packets import block_log_codes, block_log_values
+    from neurosim.channel.packets import block_log_codes, block_log_values
 
     lay = PacketLayout(**(BLOCK_LAYOUT | {"kind": "event"}))
     exp, codes = block_log_codes([0, 0, 0, 0], -1, bits=3, frac=12, word_bits=16)
@@ -593,9 +593,9 @@ def test_block_event_zero_message_is_header_only():
 @pytest.mark.parametrize("kind", ["dense", "event"])
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
 def test_block_round_trip_engine_messages(k: int, kind: str):
-    from neurosim import kernels
-    from neurosim.fixedpoint import block_exp_bits
-    from neurosim.packets import block_log_codes, block_log_values
+    from neurosim.channel.packets import block_log_codes, block_log_values
+    from neurosim.numerics import kernels
+    from neurosim.numerics.fixedpoint import block_exp_bits
 
     if kind == "event" and k == 1:
         pytest.skip("sign-only codes travel in dense packets only")
@@ -620,7 +620,7 @@ def test_block_round_trip_engine_messages(k: int, kind: str):
 
 
 def test_block_fields_rejected():
-    from neurosim.packets import block_log_codes, block_log_values
+    from neurosim.channel.packets import block_log_codes, block_log_values
 
     lay = PacketLayout(**BLOCK_LAYOUT)
     with pytest.raises(PacketEncodeError, match="exp"):

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurosim import theory as th
 from neurosim.cli import main
 from neurosim.config import TrainConfig
-from neurosim.paper import (
+from neurosim.experiments import theory as th
+from neurosim.experiments.paper import (
     EXPERIMENTS,
     QUICK,
     Variant,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from neurosim.config import TrainConfig
-from neurosim.report import FIGURES, make_report, pareto_front
-from neurosim.store import Store
-from neurosim.train import train
+from neurosim.experiments.report import FIGURES, make_report, pareto_front
+from neurosim.experiments.store import Store
+from neurosim.experiments.train import train
 
 # 2 rules x 2 weight widths, plus a second seed of one of them
 RUNS = (("srbp", 8, 0), ("srbp", 12, 0), ("bp", 8, 0), ("bp", 12, 0), ("bp", 8, 1))

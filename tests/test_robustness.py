@@ -23,16 +23,16 @@ from hypothesis import strategies as st
 
 from hw_models.chip import Chip, chip_from_dict, load_chip, preset_names
 from hw_models.energy import ROW_NAMES
+from neurosim.channel.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
 from neurosim.config import ACTIVATIONS, MODES, OUTPUTS, TrainConfig, read_toml
-from neurosim.data import DATASETS
+from neurosim.data.datasets import DATASETS
 from neurosim.errors import ConfigError
-from neurosim.feedback import FEEDBACK_DISTS, FEEDBACK_FORMATS
-from neurosim.fixedpoint import ROUNDING_MODES
-from neurosim.report import make_report
-from neurosim.rules import RULES
-from neurosim.store import Store
-from neurosim.sweep import SweepSpec, load_spec, point_id, run_sweep, strip_wall_times
-from neurosim.train import train
+from neurosim.experiments.report import make_report
+from neurosim.experiments.store import Store
+from neurosim.experiments.sweep import SweepSpec, load_spec, point_id, run_sweep, strip_wall_times
+from neurosim.experiments.train import train
+from neurosim.nn.rules import RULES
+from neurosim.numerics.fixedpoint import ROUNDING_MODES
 
 # 12 tiny points on scikit-learn's 8x8 digits; small batches make a point take
 # 0.1-0.2 s (batch 2 or 1), so a sweep stores its points over a second or two
@@ -93,7 +93,7 @@ def expected_configs(spec: Path) -> dict[str, dict[str, Any]]:
 
 def sweep_cmd(spec: Path, db: Path, workers: int) -> list[str]:
     code = (
-        "from neurosim.sweep import run_sweep; "
+        "from neurosim.experiments.sweep import run_sweep; "
         f"run_sweep({str(spec)!r}, {str(db)!r}, workers={workers}, progress=False)"
     )
     return [sys.executable, "-c", code]

@@ -19,8 +19,8 @@ import pytest
 
 from neurosim.config import TrainConfig
 from neurosim.errors import NeuroSimError
-from neurosim.store import RESULT_COLUMNS, Store, StoreError, headline, row_columns
-from neurosim.train import train
+from neurosim.experiments.store import RESULT_COLUMNS, Store, StoreError, headline, row_columns
+from neurosim.experiments.train import train
 
 RUNS = (("srbp", 8), ("bp", 12))
 
@@ -30,7 +30,7 @@ RUNS = (("srbp", 8), ("bp", 12))
 WRITER = textwrap.dedent(
     """
     import json, os, sys, time
-    from neurosim.store import Store
+    from neurosim.experiments.store import Store
 
     path, rec_path, prefix, count, pad, go = sys.argv[1:7]
     with open(rec_path) as f:
@@ -315,7 +315,7 @@ def test_two_concurrent_writers_and_a_reader(tmp_path, rec_file):
 
 
 def test_bias_record_round_trip(tmp_path):
-    from neurosim.sweep import point_id
+    from neurosim.experiments.sweep import point_id
 
     cfg = TrainConfig(data="digits", hidden=(16,), epochs=1, mode="fixed", bias=True).validate()
     res, _ = train(cfg)

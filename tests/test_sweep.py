@@ -17,8 +17,8 @@ import pytest
 
 from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
-from neurosim.store import Store
-from neurosim.sweep import (
+from neurosim.experiments.store import Store
+from neurosim.experiments.sweep import (
     ID_NEUTRAL,
     Point,
     SweepSpec,
@@ -370,7 +370,7 @@ def test_killed_sweep_resumes_and_stores_each_point_once(tmp_path) -> None:
     )
     db = tmp_path / "s.db"
     code = (
-        "from neurosim.sweep import run_sweep; "
+        "from neurosim.experiments.sweep import run_sweep; "
         f"run_sweep({str(spec)!r}, {str(db)!r}, workers=1, progress=False)"
     )
     proc = subprocess.Popen(

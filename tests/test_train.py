@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from neurosim.config import TrainConfig
-from neurosim.data import load_dataset
+from neurosim.data.datasets import load_dataset
 from neurosim.errors import NumericalError
-from neurosim.train import train, write_record
+from neurosim.experiments.train import train, write_record
 
 
 @pytest.fixture(scope="module")

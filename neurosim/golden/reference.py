@@ -17,14 +17,15 @@ from collections import Counter
 
 import numpy as np
 
-from neurosim.engine import (
+from neurosim.nn.engine import (
     RNG_MOMENTUM,
     FixedEngine,
     build_feedback,
     channel_keep,
     error_counter,
 )
-from neurosim.fixedpoint import (
+from neurosim.nn.rules import trained_layers
+from neurosim.numerics.fixedpoint import (
     FixedFormat,
     derive_key,
     ref_block_log_quantize,
@@ -36,11 +37,10 @@ from neurosim.fixedpoint import (
     ref_shift_nearest,
     ref_stochastic_log_quantize,
 )
-from neurosim.rules import trained_layers
 
 
 class ReferenceEngine:
-    """Integer reference of :class:`~neurosim.engine.FixedEngine`.
+    """Integer reference of :class:`~neurosim.nn.engine.FixedEngine`.
 
     Parameters
     ----------
@@ -92,7 +92,7 @@ class ReferenceEngine:
         """Log-quantize one message (one sample's error vector of one layer).
 
         ``error_scale = "block"``: one shared exponent for the row
-        (:func:`~neurosim.fixedpoint.ref_block_log_quantize`); otherwise
+        (:func:`~neurosim.numerics.fixedpoint.ref_block_log_quantize`); otherwise
         every component alone with the fixed alpha. ``error_rounding =
         "stochastic"``: component ``j`` rounds with the word of counter
         ``((2 * step + kind) * batch + b) * len(row) + j`` under ``layer``'s

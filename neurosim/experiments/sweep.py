@@ -33,7 +33,7 @@ whose field is the path of the offending key in the file (``axes.weight_bits[2]`
 resolved configs are equal collapse into one.
 
 A point's id is the SHA-256 of the canonical JSON of its resolved config, so a
-store (:class:`neurosim.store.Store`) knows which points are done; a rerun of
+store (:class:`neurosim.experiments.store.Store`) knows which points are done; a rerun of
 a sweep skips them, and a killed sweep resumes where it stopped. Points run in
 separate processes (a local spawn pool, or a Dask cluster), each with one BLAS
 thread, and a point's record is the same bit for bit whichever runs it, apart
@@ -385,7 +385,7 @@ def run_point(config_dict: dict[str, Any]) -> dict[str, Any]:
     or ``{"status": "failed", "error": "<ExceptionType>: message"}``.
     """
     try:
-        from neurosim.train import train
+        from neurosim.experiments.train import train
 
         with _one_blas_thread():
             cfg = TrainConfig.from_dict(config_dict).validate()
@@ -432,7 +432,7 @@ def _done_ids(store_path: str | Path | None) -> set[str]:
     """Ids stored as ok; an absent store is empty (and is not created)."""
     if store_path is None or not Path(store_path).exists():
         return set()
-    from neurosim.store import Store
+    from neurosim.experiments.store import Store
 
     store = Store(store_path)
     try:
@@ -471,7 +471,7 @@ def run_sweep(
         The sweep (a path is read with :func:`load_spec`); every point is
         validated before anything runs.
     store_path : path
-        The SQLite store (:class:`neurosim.store.Store`); points whose id is
+        The SQLite store (:class:`neurosim.experiments.store.Store`); points whose id is
         stored with status ok are skipped.
     workers : int, optional
         Processes of the local pool (default: the CPU count).
@@ -505,7 +505,7 @@ def run_sweep(
     if scheduler is not None:
         client, own_client = _dask_client(scheduler, connect_timeout)
     try:
-        from neurosim.store import Store
+        from neurosim.experiments.store import Store
 
         store = Store(store_path)
         try:

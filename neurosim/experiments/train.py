@@ -15,11 +15,12 @@ import numpy as np
 
 from hw_models.chip import load_chip
 from neurosim.config import TrainConfig, output_units
-from neurosim.data import SIGNED_INPUT, Dataset, load_dataset
-from neurosim.engine import Engine, make_engine
+from neurosim.cost.bill import hardware_report, make_accountant
+from neurosim.data.datasets import SIGNED_INPUT, Dataset, load_dataset
 from neurosim.errors import ConfigError, NumericalError
-from neurosim.hardware import hardware_report, make_accountant
-from neurosim.metrics import roc_auc
+from neurosim.experiments.metrics import roc_auc
+from neurosim.nn.engine import Engine
+from neurosim.nn.factory import make_engine
 
 SCHEMA_VERSION = 1
 EVAL_BATCH = 1000

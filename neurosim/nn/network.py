@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.config import TrainConfig
-from neurosim.data import SIGNED_INPUT
-from neurosim.fixedpoint import FixedFormat
+from neurosim.data.datasets import SIGNED_INPUT
+from neurosim.numerics.fixedpoint import FixedFormat
 
 
 def act_float(name: str, s: np.ndarray) -> np.ndarray:

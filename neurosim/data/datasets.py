@@ -19,7 +19,7 @@ are known (see :data:`DATASETS`):
     :func:`search_dirs` for where they are looked for.
 ``higgs``
     ``HIGGS.csv.gz`` (11,000,000 events, label then 28 features; binary
-    signal/background), streamed and cached by :mod:`neurosim.higgs`.  The
+    signal/background), streamed and cached by :mod:`neurosim.data.higgs`.  The
     last 500,000 rows are the test set; features are standardised with the
     training rows' statistics, so they are signed (``Dataset.signed``).
 ``cifar10``
@@ -705,7 +705,7 @@ def find_higgs(data_dir: str | os.PathLike[str] | None) -> Path:
     DataError
         One line naming every place searched and how to get the file.
     """
-    from neurosim.higgs import HIGGS_FILES, HOW_TO_GET
+    from neurosim.data.higgs import HIGGS_FILES, HOW_TO_GET
 
     report: list[str] = []
     for d in search_dirs("higgs", data_dir):
@@ -723,7 +723,7 @@ def find_higgs(data_dir: str | os.PathLike[str] | None) -> Path:
 
 @functools.lru_cache(maxsize=2)
 def _cached_higgs(stamp: _Stamp, limit: int | None) -> Dataset:
-    from neurosim.higgs import higgs_split, load_higgs_rows, standardise
+    from neurosim.data.higgs import higgs_split, load_higgs_rows, standardise
 
     path = Path(stamp[0])
     rows, _origin = load_higgs_rows(path)

@@ -46,13 +46,13 @@ weights it replaces, keeps the error local (each unit hears only from the
 units it feeds) and runs on the transposed-convolution datapath the tile
 already needs for BP. ``no_derivative`` drops ``f'`` here too.
 
-Fixed mode keeps the chip's integer semantics of :mod:`neurosim.engine`:
+Fixed mode keeps the chip's integer semantics of :mod:`neurosim.nn.engine`:
 codes in float32/float64 arrays, exact products through
-:func:`neurosim.kernels.product` (float32, float64 or int64 chosen from a
+:func:`neurosim.numerics.kernels.product` (float32, float64 or int64 chosen from a
 bound on the partial sums), accumulator saturation in the tile's order
-(:func:`neurosim.kernels.exact_matmul`), the activation LUTs, the error unit
+(:func:`neurosim.numerics.kernels.exact_matmul`), the activation LUTs, the error unit
 and the update unit. Max-pool on codes is exact. The slow reference is
-:mod:`neurosim.conv_reference`.
+:mod:`neurosim.golden.conv_reference`.
 
 Error messages of a block (``error_scale``, ``error_rounding``): the error
 unit of block b sees ``R_b`` as ``B`` messages, one per sample, each the
@@ -65,11 +65,11 @@ error unit's stream of *layer* ``L + b``: key
 ``derive_key(seed, i, RNG_ERROR_ROUNDING)``, ``i < L``, so the streams
 never meet), component ``j`` of sample ``s`` in minibatch ``step`` at
 counter ``(2 * step * batch + s) * H*W*F + j`` (the layout of
-:data:`neurosim.engine.RNG_ERROR_ROUNDING` with kind 0). The float engine
+:data:`neurosim.nn.engine.RNG_ERROR_ROUNDING` with kind 0). The float engine
 rounds the blocks' messages with its own per-step generator, like the dense
 layers'. ``channel_dropout`` drops components of ``R_b`` after the error
 unit, one 8-bit word per component of the ``(B, H*W*F)`` map, from
-:func:`neurosim.engine.channel_keep` with layer index ``L + b`` (the dense
+:func:`neurosim.nn.engine.channel_keep` with layer index ``L + b`` (the dense
 hidden layers use ``0 .. L - 2``); a dropped component neither updates
 ``K^b`` nor travels to block b-1.
 
@@ -83,28 +83,36 @@ RNG_BIAS_UPDATE)``.
 Momentum (``momentum > 0``): every kernel weight of ``K^b`` and (``bias``)
 every filter bias keeps a velocity, exactly as a dense layer's weights and
 biases (the same ``velocity_bits`` word, order of operations and rounding,
-:func:`neurosim.kernels.momentum_kernel`); their decay and step words come
+:func:`neurosim.numerics.kernels.momentum_kernel`); their decay and step words come
 from ``derive_key(seed, CONV_KEY + b, RNG_MOMENTUM, kind)``, kind 0 for the
 kernel and 1 for the biases (the dense layers use layer ``i < L``), counters
-as :data:`neurosim.engine.RNG_MOMENTUM`. Velocity saturations count as
+as :data:`neurosim.nn.engine.RNG_MOMENTUM`. Velocity saturations count as
 ``sat:vK^b`` and ``sat:vbK^b``. The float engine keeps ``u <- mu u + d``.
 
 Layers are numbered blocks first: ``freeze`` 1 .. n_blocks are the blocks
-(kernel and bias), the dense layers follow (:func:`neurosim.rules.split_freeze`).
+(kernel and bias), the dense layers follow (:func:`neurosim.nn.rules.split_freeze`).
 ``update_mode`` applies to every block (they are hidden layers).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-from neurosim import kernels
+from neurosim.channel.feedback import dense_matrix
 from neurosim.config import TrainConfig
-from neurosim.engine import (
+from neurosim.errors import ConfigError
+from neurosim.nn.conv_spec import (  # noqa: F401  (re-exported: the conv names in one place)
+    CONV_RULES,
+    NEUTRAL_WITH_CONV,
+    ConvBlock,
+    check_conv_config,
+    conv_blocks,
+    parse_conv,
+)
+from neurosim.nn.engine import (
     RNG_BIAS_UPDATE,
     RNG_ERROR_ROUNDING,
     RNG_MOMENTUM,
@@ -113,133 +121,16 @@ from neurosim.engine import (
     FloatEngine,
     hidden_errors,
 )
-from neurosim.errors import ConfigError
-from neurosim.feedback import dense_matrix
-from neurosim.fixedpoint import FixedFormat, derive_key
-from neurosim.network import Formats, act_float, deriv_float
-from neurosim.rules import split_freeze, trained_layers
+from neurosim.nn.network import Formats, act_float, deriv_float
+from neurosim.nn.rules import split_freeze, trained_layers
+from neurosim.numerics import kernels
+from neurosim.numerics.fixedpoint import FixedFormat, derive_key
 
-CONV_RULES = ("bp", "rbp", "srbp", "top-only")
-_BLOCK = re.compile(r"c(\d+)k(\d+)p(\d+)s(\d+)")
-_ALLOWED = (
-    "comma-separated blocks c<F>k<K>p<P>s<S> (F filters of K x K, K odd; max-pool P x P, "
-    "stride S), e.g. c64k5p3s2,c64k5p3s2,c64k5p3s2"
-)
 # generator keys of the blocks' update units: path (CONV_KEY + b, purpose),
 # away from the dense layers' (i, purpose)
 CONV_KEY = 1000
 PREDICT_CHUNK = 100
 """Rows per forward pass when evaluating (bounds the im2col copies' memory)."""
-
-
-@dataclass(frozen=True)
-class ConvBlock:
-    """One block: convolution, activation, max-pool, with its geometry.
-
-    Attributes
-    ----------
-    filters, kernel, pool, stride : int
-        F, K, P and S of ``c<F>k<K>p<P>s<S>``.
-    height, width, channels : int
-        Input map ``(H, W, C)``; the conv output is ``(H, W, F)``.
-    """
-
-    filters: int
-    kernel: int
-    pool: int
-    stride: int
-    height: int
-    width: int
-    channels: int
-
-    @property
-    def fan_in(self) -> int:
-        """``K * K * C``: inputs of one conv output (columns of ``K^b``)."""
-        return self.kernel * self.kernel * self.channels
-
-    @property
-    def pooled(self) -> tuple[int, int]:
-        """Pooled map height and width (valid windows)."""
-        return (
-            (self.height - self.pool) // self.stride + 1,
-            (self.width - self.pool) // self.stride + 1,
-        )
-
-    @property
-    def n_conv(self) -> int:
-        """Conv output units ``H * W * F`` of one sample."""
-        return self.height * self.width * self.filters
-
-    @property
-    def n_pool(self) -> int:
-        """Pooled output units ``H_out * W_out * F`` of one sample."""
-        ho, wo = self.pooled
-        return ho * wo * self.filters
-
-    @property
-    def overlap(self) -> int:
-        """Most pooling windows one position belongs to (``ceil(P/S)**2``)."""
-        return (-(-self.pool // self.stride)) ** 2
-
-
-def parse_conv(spec: str) -> list[tuple[int, int, int, int]]:
-    """``"c64k5p3s2,..."`` to ``[(F, K, P, S), ...]``; ConfigError if malformed."""
-    out = []
-    for part in spec.split(","):
-        m = _BLOCK.fullmatch(part.strip())
-        if not m:
-            raise ConfigError("conv", spec, _ALLOWED)
-        f, k, p, s = (int(g) for g in m.groups())
-        if not (1 <= f <= 4096 and 1 <= k <= 15 and k % 2 == 1 and 1 <= p <= 15 and 1 <= s <= p):
-            raise ConfigError(
-                "conv", spec, f"{_ALLOWED}; 1 <= F <= 4096, K odd in 1..15, 1 <= S <= P <= 15"
-            )
-        out.append((f, k, p, s))
-    return out
-
-
-def conv_blocks(spec: str, image_shape: tuple[int, ...] | None) -> list[ConvBlock]:
-    """The blocks of ``spec`` on images of ``(C, H, W)``, with their geometry."""
-    if image_shape is None or len(image_shape) != 3:
-        raise ConfigError("conv", spec, "empty for data sets that are not images")
-    c, h, w = image_shape
-    blocks = []
-    for i, (f, k, p, s) in enumerate(parse_conv(spec)):
-        if h < p or w < p:
-            raise ConfigError(
-                "conv", spec, f"blocks whose pool fits the map (block {i + 1} gets {h}x{w} "
-                f"for a {p}x{p} pool; use fewer blocks or smaller pools)"
-            )  # fmt: skip
-        b = ConvBlock(f, k, p, s, h, w, c)
-        blocks.append(b)
-        (h, w), c = b.pooled, f
-    return blocks
-
-
-NEUTRAL_WITH_CONV: dict[str, object] = {
-    "feedback_resample": False,
-    "feedback_sign": "random",
-    "feedback_per_synapse": False,
-}
-"""Learning-channel switches the conv blocks do not model: with ``conv`` set
-they must keep these values (a config without the field passes)."""
-
-
-def check_conv_config(cfg: TrainConfig) -> None:
-    """The config checks that concern ``conv`` (shapes are checked with the data)."""
-    parse_conv(cfg.conv)
-    if cfg.rule not in CONV_RULES:
-        raise ConfigError("rule", cfg.rule, f"one of {', '.join(CONV_RULES)} with conv layers")
-    if cfg.feedback != "dense":
-        raise ConfigError("feedback", cfg.feedback, "dense with conv layers")
-    for name, neutral in NEUTRAL_WITH_CONV.items():
-        value = getattr(cfg, name, neutral)
-        if (list(value) if isinstance(value, tuple) else value) != neutral:
-            raise ConfigError(name, value, f"{neutral!r} with conv layers (not modelled there)")
-    from neurosim.data import SIGNED_INPUT
-
-    if cfg.data in SIGNED_INPUT:
-        raise ConfigError("conv", cfg.conv, f"empty for {cfg.data} (not an image data set)")
 
 
 def init_conv_biases(cfg: TrainConfig, blocks: list[ConvBlock], dtype) -> list | None:
@@ -383,7 +274,7 @@ def unpool(d: np.ndarray, idx: np.ndarray, p: int, s: int, H: int, W: int, dtype
 
 class _ConvLayers:
     """Layer numbering shared by both conv engines: blocks first, then the
-    dense layers (see :func:`neurosim.rules.split_freeze`)."""
+    dense layers (see :func:`neurosim.nn.rules.split_freeze`)."""
 
     def trained_layers(self) -> list[int]:
         """Dense layers (0-based, dense numbering) the run updates."""
@@ -538,7 +429,7 @@ class ConvFloatEngine(_ConvLayers, FloatEngine):
 class ConvFixedEngine(_ConvLayers, FixedEngine):
     """The chip's bit-exact integer training of conv blocks + dense layers.
 
-    The dense part is :class:`~neurosim.engine.FixedEngine` with its input
+    The dense part is :class:`~neurosim.nn.engine.FixedEngine` with its input
     ``O^0`` the flat pooled map, in the activation format (``fm.inp`` is
     ``fm.act`` here); the image itself is read in the input format
     (``in_fmt``). Kernels ``K`` and channel matrices ``KC`` hold codes in

@@ -5,8 +5,8 @@ saturating MAC loop over the kernel in the tile's ``(row, col, channel)``
 order; max-pool compares codes window by window; the transposed convolution
 is a *scatter* of each error component through its kernel (not the fast
 path's im2col of a flipped kernel); errors go through the error unit's
-round-saturate-log steps of :mod:`neurosim.reference`. The dense layers reuse
-:class:`~neurosim.reference.ReferenceEngine`'s forward pass and update unit.
+round-saturate-log steps of :mod:`neurosim.golden.reference`. The dense layers reuse
+:class:`~neurosim.golden.reference.ReferenceEngine`'s forward pass and update unit.
 Shared with the fast engine: only tables (formats, LUTs, initial codes, keys).
 """
 
@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.conv import CONV_KEY, ConvFixedEngine
-from neurosim.engine import RNG_MOMENTUM, channel_keep
-from neurosim.fixedpoint import (
+from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.conv import CONV_KEY, ConvFixedEngine
+from neurosim.nn.engine import RNG_MOMENTUM, channel_keep
+from neurosim.nn.rules import split_freeze, trained_layers
+from neurosim.numerics.fixedpoint import (
     FixedFormat,
     derive_key,
     ref_quantize,
     ref_saturate,
     ref_shift_nearest,
 )
-from neurosim.reference import ReferenceEngine
-from neurosim.rules import split_freeze, trained_layers
 
 
 class ConvReferenceEngine(ReferenceEngine):
-    """Integer reference of :class:`~neurosim.conv.ConvFixedEngine`.
+    """Integer reference of :class:`~neurosim.nn.conv.ConvFixedEngine`.
 
     Parameters
     ----------

@@ -4,7 +4,7 @@ An error message carries one error vector of ``n`` components from one tile
 to another (or to all tiles): the output error on the SRBP skip bus, or a
 layer's error on the BP/RBP backward chain. Every component is a
 ``value_bits``-wide *code*: a log code (sign + magnitude exponent, see
-:class:`neurosim.fixedpoint.LogQuantizer`) or, when errors are not
+:class:`neurosim.numerics.fixedpoint.LogQuantizer`) or, when errors are not
 log-quantized, the two's complement bit pattern of the linear error word.
 
 Packet layout
@@ -81,7 +81,7 @@ import numpy as np
 from bitstring import Bits, Reader, ReadError
 
 from neurosim.errors import ConfigError, NeuroSimError
-from neurosim.fixedpoint import LogQuantizer
+from neurosim.numerics.fixedpoint import LogQuantizer
 
 KINDS = ("dense", "event")
 ENCODINGS = ("log", "linear")
@@ -128,7 +128,7 @@ class PacketLayout:
         Width of the header's shared-exponent field (0..8): 0 for messages
         quantized with one fixed alpha; ``block_exp_bits(error_word_bits)``
         for block-scaled log codes (``error_scale = "block"``, see
-        :func:`neurosim.fixedpoint.block_exp_bits`). Only log codes carry it.
+        :func:`neurosim.numerics.fixedpoint.block_exp_bits`). Only log codes carry it.
     """
 
     value_bits: int
@@ -370,7 +370,7 @@ def block_log_codes(
     ----------
     values_int : array_like, shape (n,)
         The message as quantized by the chip (error-word integer units:
-        ``+-2**l`` or 0, one row of :func:`neurosim.fixedpoint.block_log_quantize`).
+        ``+-2**l`` or 0, one row of :func:`neurosim.numerics.fixedpoint.block_log_quantize`).
     top : int
         Its shared exponent in LSB units (-1: all-zero message).
     bits, frac, word_bits : int

@@ -5,11 +5,11 @@ Two engines share the rule logic (:func:`hidden_errors`):
 * :class:`FloatEngine` -- float32 reference arithmetic;
 * :class:`FixedEngine` -- the chip's integer semantics. Every tensor holds
   exact integers in float32/float64 arrays; matrix products go through
-  :func:`neurosim.kernels.exact_matmul`, which picks float32 BLAS, float64
+  :func:`neurosim.numerics.kernels.exact_matmul`, which picks float32 BLAS, float64
   BLAS or an int64 kernel from a bound on the partial sums, so the result is
   the exact integer result (and, where the accumulator could overflow, the
   tile's sequential saturating order). It agrees bit for bit with
-  :mod:`neurosim.reference`.
+  :mod:`neurosim.golden.reference`.
 
 Layer indices are 0-based in code: layer ``i`` has weights ``W[i]`` of shape
 ``(N_{i+1}, N_i)`` and is the paper's layer ``h = i + 1``; the last one is the
@@ -23,19 +23,10 @@ from collections import Counter
 
 import numpy as np
 
-from neurosim import kernels
+from neurosim.channel.feedback import make_feedback
 from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
-from neurosim.feedback import make_feedback
-from neurosim.fixedpoint import (
-    FixedFormat,
-    LogQuantizer,
-    block_log_quantize,
-    derive_key,
-    log_quantize,
-    stochastic_log_quantize,
-)
-from neurosim.network import (
+from neurosim.nn.network import (
     Formats,
     Luts,
     act_float,
@@ -43,7 +34,16 @@ from neurosim.network import (
     init_weights,
     softmax_float,
 )
-from neurosim.rules import Rule, feedback_shapes, get_rule, trained_layers
+from neurosim.nn.rules import Rule, feedback_shapes, get_rule, trained_layers
+from neurosim.numerics import kernels
+from neurosim.numerics.fixedpoint import (
+    FixedFormat,
+    LogQuantizer,
+    block_log_quantize,
+    derive_key,
+    log_quantize,
+    stochastic_log_quantize,
+)
 
 # purposes of the per-tile random streams (derive_key path)
 RNG_WEIGHT_UPDATE = 0
@@ -1050,15 +1050,3 @@ class FixedEngine(Engine):
             return self._error(p, None, frac - fm.error.frac, f"sat:R^{i + 1}", layer=i)
         shift = frac + fm.deriv.frac - fm.error.frac
         return self._error(p, self._D[i], shift, f"sat:R^{i + 1}", layer=i)
-
-
-def make_engine(
-    cfg: TrainConfig, n_in: int, n_out: int, image_shape: tuple[int, ...] | None = None
-) -> Engine:
-    """The engine for ``cfg.mode`` (with conv blocks when ``cfg.conv`` is set;
-    they need the data's ``image_shape``, ``(C, H, W)``)."""
-    if cfg.conv:
-        from neurosim.conv import make_conv_engine
-
-        return make_conv_engine(cfg, n_in, n_out, image_shape)
-    return (FixedEngine if cfg.mode == "fixed" else FloatEngine)(cfg, n_in, n_out)

@@ -1,9 +1,9 @@
-"""Chip events of the convolutional blocks (see :mod:`neurosim.conv`).
+"""Chip events of the convolutional blocks (see :mod:`neurosim.nn.conv`).
 
-:class:`ConvAccountant` extends :class:`~neurosim.accounting.Accountant`
+:class:`ConvAccountant` extends :class:`~neurosim.cost.accounting.Accountant`
 (which counts the dense layers) with the blocks' events, in the same
 ``(phase, action, detail)`` keys, so the energy, inference energy and bus
-figures of :func:`neurosim.hardware.hardware_report` include them.
+figures of :func:`neurosim.cost.bill.hardware_report` include them.
 
 The tile model of a block (stated, not measured):
 
@@ -18,7 +18,7 @@ The tile model of a block (stated, not measured):
   max-pool does ``P*P - 1`` comparisons (adds of ``act_bits``) per pooled
   output, and only pooled outputs travel on the forward link;
 * the error at the pooled map is projected as in the module table of
-  :mod:`neurosim.conv`: a dense ``C_b`` or ``(W^1)^T`` costs
+  :mod:`neurosim.nn.conv`: a dense ``C_b`` or ``(W^1)^T`` costs
   ``n_pool * nnz(source)`` multiply-accumulates (shift-adds for log-coded
   errors); a transposed convolution costs ``nnz(R_{b+1}) * K*K*C`` (each
   non-zero error times its kernel column; windows cut by the border are
@@ -43,7 +43,7 @@ Messages: SRBP's ``R^L`` reaches the blocks on the same skip broadcast as
 the dense layers (no extra bits). RBP sends ``R^1`` (``R^L`` without dense
 hidden layers) to the last block and ``R_{b+1}`` (the whole error map) from
 block b+1 to block b; BP sends the projection at the pooled map as linear
-error words. They are laid out as :mod:`neurosim.packets` messages on the
+error words. They are laid out as :mod:`neurosim.channel.packets` messages on the
 ``chain`` link; with ``error_scale = "block"`` a log-coded message (one
 sample's error map of one block) carries its shared exponent in the header
 and the error unit keeps a running max (one add per conv output) to find it.
@@ -64,17 +64,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim import kernels, packets
-from neurosim.accounting import Accountant
-from neurosim.conv import ConvBlock
-from neurosim.fixedpoint import block_exp_bits
-from neurosim.network import Formats
-from neurosim.rules import split_freeze, trained_layers
+from neurosim.channel import packets
+from neurosim.cost.accounting import Accountant
+from neurosim.nn.conv import ConvBlock
+from neurosim.nn.network import Formats
+from neurosim.nn.rules import split_freeze, trained_layers
+from neurosim.numerics import kernels
+from neurosim.numerics.fixedpoint import block_exp_bits
 
 
 @dataclass
 class ConvAccountant(Accountant):
-    """:class:`~neurosim.accounting.Accountant` plus the conv blocks' events.
+    """:class:`~neurosim.cost.accounting.Accountant` plus the conv blocks' events.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """The chip's bill for a run: energy, cycles, traffic, memory and area.
 
 This is the one place where action counts meet the energy table: every
-``(phase, action, detail)`` count from :class:`neurosim.accounting.Accountant`
+``(phase, action, detail)`` count from :class:`neurosim.cost.accounting.Accountant`
 is multiplied by the energy per action of :mod:`hw_models.energy` for the
 chip's node and the run's widths. Cycles come from the timing model of
 :mod:`hw_models.timing`, driven by the run's actual message sizes; memory and
@@ -16,10 +16,10 @@ from typing import Any
 from hw_models import timing
 from hw_models.chip import Chip, load_chip
 from hw_models.mapping import Mapping, map_network
-from neurosim.accounting import Accountant, velocity_memory_bits
 from neurosim.config import TrainConfig
-from neurosim.network import Formats
-from neurosim.rules import Rule, feedback_shapes
+from neurosim.cost.accounting import Accountant, velocity_memory_bits
+from neurosim.nn.network import Formats
+from neurosim.nn.rules import Rule, feedback_shapes
 
 PHASES = ("forward", "transport", "feedback", "update")
 
@@ -47,10 +47,10 @@ def make_accountant(
     cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip, blocks: list | None = None
 ) -> Accountant:
     """An accountant for this run on this chip (``blocks``: the conv blocks
-    in front of the dense layers ``sizes``, see :mod:`neurosim.conv`)."""
+    in front of the dense layers ``sizes``, see :mod:`neurosim.nn.conv`)."""
     mapping = chip_mapping(cfg, rule, sizes, chip)
     if blocks:
-        from neurosim.conv_accounting import ConvAccountant
+        from neurosim.cost.conv_accounting import ConvAccountant
 
         return ConvAccountant(
             cfg, rule, sizes, col_blocks=mapping.col_blocks,
@@ -273,7 +273,7 @@ def hardware_report(
 
 def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> dict | None:
     """The conv blocks' cycles (added into ``cyc``), memory and tiles; None
-    for a dense network. See :mod:`neurosim.conv_accounting` for the model."""
+    for a dense network. See :mod:`neurosim.cost.conv_accounting` for the model."""
     blocks = getattr(acct, "blocks", None)
     if not blocks:
         return None
@@ -285,7 +285,7 @@ def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> 
     cyc["update"] += cc["update"]
     cyc["train"] += cc["forward"] + cc["backward"] + cc["update"]
     fm = Formats.from_config(cfg)
-    from neurosim.conv import conv_feedback_shapes
+    from neurosim.nn.conv import conv_feedback_shapes
 
     shapes = conv_feedback_shapes(cfg.rule, blocks, acct.sizes)
     return {

@@ -17,7 +17,7 @@ import math
 import numba as nb
 import numpy as np
 
-from neurosim.fixedpoint import GOLDEN, FixedFormat, _mix64
+from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat, _mix64
 
 _NO_MIRROR = np.empty(0, dtype=np.float64)  # update kernels: no float64 copy
 F32_EXACT = float(1 << 24)
@@ -1165,7 +1165,7 @@ def apply_momentum(
 
 # --- stochastic (unbiased) log quantization of error messages ---------------
 #
-# The rule of :func:`neurosim.fixedpoint.ref_stochastic_log_quantize`: the
+# The rule of :func:`neurosim.numerics.fixedpoint.ref_stochastic_log_quantize`: the
 # component at flat index ``b * n + j`` of a message batch (``n`` components
 # per message) rounds with the top bits of the SplitMix64 word of counter
 # ``counter0 + b * n + j`` under ``key``; the caller makes the counters unique
@@ -1250,7 +1250,7 @@ def error_kernel_stochastic(
 
     The saturated error word as :func:`error_kernel`; then every component
     is rounded to ``+-2**l`` (``top - emax <= l <= top``) or 0 as
-    :func:`neurosim.fixedpoint.ref_stochastic_log_quantize` does, or to
+    :func:`neurosim.numerics.fixedpoint.ref_stochastic_log_quantize` does, or to
     ``+-2**top`` with ``lbits = 1``. Component ``(b, j)`` uses the
     SplitMix64 word of counter ``counter0 + b * n + j`` under ``key``
     (``n = out.shape[1]``). Returns ``(saturations, random bits drawn)``.

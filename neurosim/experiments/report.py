@@ -1,6 +1,6 @@
 """An HTML report of a result store: what each learning rule costs and achieves.
 
-:func:`make_report` reads every point of a :class:`~neurosim.store.Store` and
+:func:`make_report` reads every point of a :class:`~neurosim.experiments.store.Store` and
 writes, into one directory, a set of matplotlib figures (each as PNG and SVG)
 and ``report.html``, one self-contained page (inline CSS, the PNGs embedded as
 base64 data URIs, nothing loaded from elsewhere):
@@ -36,9 +36,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from neurosim.config import TrainConfig
-from neurosim.hardware import PHASES
-from neurosim.rules import RULES
-from neurosim.store import STATUS_OK, Store
+from neurosim.cost.bill import PHASES
+from neurosim.experiments.store import STATUS_OK, Store
+from neurosim.nn.rules import RULES
 
 BIT_FIELDS: tuple[tuple[str, str], ...] = (
     ("weight_bits", "weight bits"),

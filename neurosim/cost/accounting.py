@@ -1,12 +1,12 @@
 """Counts of the chip's named actions, taken from the training run's own events.
 
 The engines hand every minibatch's error signals ``R^h`` and the messages the
-rule sends (:func:`neurosim.engine.hidden_errors`) to an :class:`Accountant`.
+rule sends (:func:`neurosim.nn.engine.hidden_errors`) to an :class:`Accountant`.
 Per batch it only tallies data-dependent quantities (non-zero error
 components, message bits from the packet layouts); :meth:`Accountant.actions`
 then turns the tallies and the structural counts (fixed by the network shape)
 into action counts per phase. Energy is *not* computed here:
-:mod:`neurosim.hardware` multiplies these counts by the energy table of
+:mod:`neurosim.cost.bill` multiplies these counts by the energy table of
 :mod:`hw_models` in one place.
 
 Action keys are ``(phase, action, detail)`` with phases ``forward``,
@@ -43,11 +43,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim import kernels, packets
+from neurosim.channel import packets
 from neurosim.config import TrainConfig
-from neurosim.fixedpoint import block_exp_bits
-from neurosim.network import Formats
-from neurosim.rules import Rule, trained_layers
+from neurosim.nn.network import Formats
+from neurosim.nn.rules import Rule, trained_layers
+from neurosim.numerics import kernels
+from neurosim.numerics.fixedpoint import block_exp_bits
 
 Key = tuple[str, str, tuple]
 
@@ -148,7 +149,7 @@ class Accountant:
     Every tile keeps the C^h rows of its output neurons, so a hidden layer
     cut into ``col_blocks`` tiles per row projects the error in each of them
     (no intra-layer error traffic; the memory is replicated to match, see
-    :func:`neurosim.hardware.chip_mapping`).
+    :func:`neurosim.cost.bill.chip_mapping`).
     """
 
     cfg: TrainConfig

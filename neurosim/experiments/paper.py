@@ -683,9 +683,9 @@ def run_one(
     if exp.runner is not None:
         return exp.runner(out_dir, quick)
     from neurosim.config import TrainConfig
-    from neurosim.data import load_dataset
-    from neurosim.store import Store
-    from neurosim.sweep import SweepSpec, point_id, run_sweep
+    from neurosim.data.datasets import load_dataset
+    from neurosim.experiments.store import Store
+    from neurosim.experiments.sweep import SweepSpec, point_id, run_sweep
 
     base = _base(exp, quick, data_dir, overrides or {})
     head = {"preset": exp.preset, **base} if exp.preset else base
@@ -793,7 +793,7 @@ def _figure(exp: Experiment, result: ExperimentResult) -> tuple[Path, Path]:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    from neurosim.report import PNG_META, RC, SVG_META
+    from neurosim.experiments.report import PNG_META, RC, SVG_META
 
     runs = result.runs
     binary = any(r["test_auc"] is not None for r in runs.values())
@@ -922,7 +922,7 @@ def _theory(out_dir: Path, quick: bool) -> ExperimentResult:
     """Integrate the paper's small systems from many random starts; draw Figure 2."""
     import numpy as np
 
-    from neurosim import theory as th
+    from neurosim.experiments import theory as th
 
     rng = np.random.default_rng(0)
     K, t_end, dt = (40, 60.0, 0.02) if quick else (200, 80.0, 0.01)
@@ -1049,7 +1049,7 @@ def _theory_outputs(result: ExperimentResult, curves: dict, stab: dict) -> list[
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from neurosim.report import PNG_META, RC, SVG_META
+    from neurosim.experiments.report import PNG_META, RC, SVG_META
 
     out = result.out_dir
     cols = ["system", "kind", "starts", "converged", "median_final_gap", "median_final_speed",

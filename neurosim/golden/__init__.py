@@ -1,0 +1,1 @@
+"""Golden references: slow integer models the fast engines are tested against bit for bit."""

@@ -1,0 +1,1 @@
+"""The network: the rule table, formats and LUTs, and the float, fixed and conv engines."""

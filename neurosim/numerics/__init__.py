@@ -1,0 +1,1 @@
+"""Numerics: fixed-point formats, rounding, log codes, random streams and the numba kernels."""
