@@ -171,15 +171,16 @@ class Neurosim:
     def __init__(self, mode: str, wbits: int, hidden: tuple, batch: int, n_in: int, n_out: int):
         from hw_models.chip import load_chip
         from neurosim.config import TrainConfig
-        from neurosim.cost.bill import make_accountant
+        from neurosim.cost.placement import make_accountant
         from neurosim.nn.factory import make_engine
+        from neurosim.plan import make_plan
 
         kw = dict(weight_bits=wbits, act_bits=8, error_bits=4, rounding="stochastic")
         cfg = TrainConfig(
             mode=mode, rule="srbp", hidden=hidden, batch=batch, lr=LR, seed=SEED,
             packets="event", **(kw if mode == "fixed" else {}),
         ).validate()  # fmt: skip
-        self.engine = make_engine(cfg, n_in, n_out)
+        self.engine = make_engine(make_plan(cfg, n_in, n_out))
         self.engine.accountant = make_accountant(
             cfg, self.engine.rule, self.engine.sizes, load_chip("ref45")
         )

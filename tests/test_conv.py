@@ -248,12 +248,12 @@ def test_conv_velocities_saturate_and_count_like_the_reference() -> None:
 
 
 def test_conv_momentum_keys_are_away_from_the_dense_layers() -> None:
-    from neurosim.nn.engine import RNG_MOMENTUM
     from neurosim.numerics.fixedpoint import derive_key
+    from neurosim.numerics.streams import STREAMS
 
     fast, _, _ = _fixed_pair(steps=0, rule="srbp", momentum=0.9, bias=True)
-    assert fast.m_keys["K1"] == derive_key(fast.cfg.seed, 1001, RNG_MOMENTUM, 0)
-    assert fast.m_keys["B0"] == derive_key(fast.cfg.seed, 1000, RNG_MOMENTUM, 1)
+    assert fast.m_keys["K1"] == derive_key(fast.cfg.seed, 1001, STREAMS["momentum"].id, 0)
+    assert fast.m_keys["B0"] == derive_key(fast.cfg.seed, 1000, STREAMS["momentum"].id, 1)
     assert len(set(fast.m_keys.values())) == len(fast.m_keys)
 
 
@@ -429,14 +429,14 @@ def test_block_scaled_conv_errors_share_one_exponent_per_sample() -> None:
 
 
 def test_stochastic_conv_errors_draw_from_their_own_streams() -> None:
-    from neurosim.nn.conv import CONV_KEY
-    from neurosim.nn.engine import RNG_ERROR_ROUNDING
     from neurosim.numerics.fixedpoint import derive_key
+    from neurosim.numerics.streams import CONV_TILE, STREAMS
 
     fast, ref, _x = _fixed_pair(rule="srbp", error_bits=2, error_rounding="stochastic")
     # dense layers 0..L-1, then block b at L + b with the key path (CONV_KEY + b, purpose)
     assert len(set(fast.e_keys)) == len(fast.e_keys) == fast.L + len(fast.blocks)
-    assert fast.e_keys[fast.L + 1] == derive_key(fast.cfg.seed, CONV_KEY + 1, RNG_ERROR_ROUNDING)
+    err_id = STREAMS["error_rounding"].id
+    assert fast.e_keys[fast.L + 1] == derive_key(fast.cfg.seed, CONV_TILE + 1, err_id)
     assert fast.counts["rng_bits:error"] == ref.counts["rng_bits:error"] > 0
 
 

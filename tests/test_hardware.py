@@ -11,7 +11,8 @@ import pytest
 from hw_models.chip import load_chip
 from neurosim.channel import packets
 from neurosim.config import TrainConfig
-from neurosim.cost.bill import chip_mapping, hardware_report, make_accountant
+from neurosim.cost.bill import hardware_report
+from neurosim.cost.placement import chip_mapping, make_accountant
 from neurosim.data.datasets import load_dataset
 from neurosim.experiments.train import one_hot, train
 from neurosim.nn.engine import FixedEngine

@@ -149,7 +149,7 @@ class Accountant:
     Every tile keeps the C^h rows of its output neurons, so a hidden layer
     cut into ``col_blocks`` tiles per row projects the error in each of them
     (no intra-layer error traffic; the memory is replicated to match, see
-    :func:`neurosim.cost.bill.chip_mapping`).
+    :func:`neurosim.cost.placement.chip_mapping`).
     """
 
     cfg: TrainConfig

@@ -15,12 +15,15 @@ import numpy as np
 
 from hw_models.chip import load_chip
 from neurosim.config import TrainConfig, output_units
-from neurosim.cost.bill import hardware_report, make_accountant
+from neurosim.cost.bill import hardware_report
+from neurosim.cost.placement import make_accountant
 from neurosim.data.datasets import SIGNED_INPUT, Dataset, load_dataset
 from neurosim.errors import ConfigError, NumericalError
 from neurosim.experiments.metrics import roc_auc
 from neurosim.nn.engine import Engine
 from neurosim.nn.factory import make_engine
+from neurosim.numerics import streams
+from neurosim.plan import make_plan
 
 SCHEMA_VERSION = 1
 EVAL_BATCH = 1000
@@ -231,13 +234,12 @@ def train(
         )  # fmt: skip
     n_out = output_units(ds.n_classes, cfg.output)
     binary = ds.n_classes == 2
-    engine = make_engine(cfg, ds.n_features, n_out, ds.image_shape)
+    plan = make_plan(cfg, ds.n_features, n_out, ds.image_shape, chip)
+    engine = make_engine(plan)
     if chip is not None:
-        engine.accountant = make_accountant(
-            cfg, engine.rule, engine.sizes, chip, getattr(engine, "blocks", None)
-        )
+        engine.accountant = make_accountant(cfg, plan.rule, list(plan.sizes), chip, plan.blocks)
     result = TrainResult(config=cfg, data_source=ds.source)
-    rng = np.random.default_rng([cfg.seed, 3])
+    rng = streams.generator(cfg.seed, "train_order")
     n = ds.x_train.shape[0]
     for epoch in range(cfg.epochs):
         te = time.perf_counter()
@@ -301,7 +303,7 @@ def train(
     result.counts = dict(engine.counts)
     if chip is not None:
         result.hardware = hardware_report(
-            cfg, engine.rule, engine.sizes, engine.accountant, result.counts, chip
+            cfg, plan.rule, list(plan.sizes), engine.accountant, result.counts, chip
         )
     result.weights_sha256 = weights_hash(engine)
     result.wall_seconds = time.perf_counter() - t0

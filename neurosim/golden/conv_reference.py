@@ -15,12 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.golden.reference import ReferenceEngine
-from neurosim.nn.conv import CONV_KEY, ConvFixedEngine
-from neurosim.nn.engine import RNG_MOMENTUM, channel_keep
+from neurosim.nn.conv import ConvFixedEngine
+from neurosim.nn.engine import channel_keep
 from neurosim.nn.rules import split_freeze, trained_layers
+from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import (
     FixedFormat,
-    derive_key,
     ref_quantize,
     ref_saturate,
     ref_shift_nearest,
@@ -54,12 +54,13 @@ class ConvReferenceEngine(ReferenceEngine):
     def _velocity_spec(self, name: str) -> tuple[int, int, str]:
         """Block ``b``'s kernel ("K^b") and biases ("bK^b") keep their velocity
         in ``velocity_bits`` words on the momentum stream of layer
-        ``CONV_KEY + b - 1`` (kind 0 kernel, 1 biases); dense names as the
+        ``streams.CONV_TILE + b - 1`` (kind 0 kernel, 1 biases); dense names as the
         dense reference."""
         kind, _, h = name.partition("^")
         if kind not in ("K", "bK"):
             return super()._velocity_spec(name)
-        key = derive_key(self.cfg.seed, CONV_KEY + int(h) - 1, RNG_MOMENTUM, kind == "bK")
+        tile = streams.CONV_TILE + int(h) - 1
+        key = streams.counter_key(self.cfg.seed, "momentum", tile, int(kind == "bK"))
         return self.cfg.velocity_bits, key, f"sat:v{name}"
 
     # ------------------------------------------------------------------

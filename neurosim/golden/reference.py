@@ -18,16 +18,15 @@ from collections import Counter
 import numpy as np
 
 from neurosim.nn.engine import (
-    RNG_MOMENTUM,
     FixedEngine,
     build_feedback,
     channel_keep,
     error_counter,
 )
 from neurosim.nn.rules import trained_layers
+from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import (
     FixedFormat,
-    derive_key,
     ref_block_log_quantize,
     ref_block_log_quantize_stochastic,
     ref_log_quantize,
@@ -376,7 +375,7 @@ class ReferenceEngine:
         kind, h = name[0], int(name[2:])
         extra = cfg.velocity_bits - cfg.weight_bits
         width = cfg.velocity_bits if kind != "C" else cfg.feedback_bits + extra
-        key = derive_key(cfg.seed, h - 1, RNG_MOMENTUM, {"W": 0, "b": 1, "C": 2}[kind])
+        key = streams.counter_key(cfg.seed, "momentum", h - 1, {"W": 0, "b": 1, "C": 2}[kind])
         return width, key, f"sat:v{kind}^{h}"
 
     def _round(self, v: int, k: int, key: int, counter: int) -> int:

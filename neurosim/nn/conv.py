@@ -61,7 +61,7 @@ no pooling window chose are zeros). ``error_scale = "block"`` gives each
 such message one shared exponent, exactly as a dense layer's message (one
 sample's ``R^h``) gets one. ``error_rounding = "stochastic"`` draws from the
 error unit's stream of *layer* ``L + b``: key
-``derive_key(seed, CONV_KEY + b, RNG_ERROR_ROUNDING)`` (the dense layers use
+``derive_key(seed, streams.CONV_TILE + b, RNG_ERROR_ROUNDING)`` (the dense layers use
 ``derive_key(seed, i, RNG_ERROR_ROUNDING)``, ``i < L``, so the streams
 never meet), component ``j`` of sample ``s`` in minibatch ``step`` at
 counter ``(2 * step * batch + s) * H*W*F + j`` (the layout of
@@ -77,14 +77,14 @@ Biases (``bias``): one per filter, ``bK[b]`` of shape ``(F,)`` (weight
 format in fixed mode), added to every conv output of the filter: in fixed
 mode each accumulator starts at ``bK_code << src.frac`` (the dense layers'
 rule), and the update unit adds ``eta / B * sum`` of ``R_b`` over the batch
-and the positions, rounding with the stream ``derive_key(seed, CONV_KEY + b,
+and the positions, rounding with the stream ``derive_key(seed, streams.CONV_TILE + b,
 RNG_BIAS_UPDATE)``.
 
 Momentum (``momentum > 0``): every kernel weight of ``K^b`` and (``bias``)
 every filter bias keeps a velocity, exactly as a dense layer's weights and
 biases (the same ``velocity_bits`` word, order of operations and rounding,
 :func:`neurosim.numerics.kernels.momentum_kernel`); their decay and step words come
-from ``derive_key(seed, CONV_KEY + b, RNG_MOMENTUM, kind)``, kind 0 for the
+from ``derive_key(seed, streams.CONV_TILE + b, RNG_MOMENTUM, kind)``, kind 0 for the
 kernel and 1 for the biases (the dense layers use layer ``i < L``), counters
 as :data:`neurosim.nn.engine.RNG_MOMENTUM`. Velocity saturations count as
 ``sat:vK^b`` and ``sat:vbK^b``. The float engine keeps ``u <- mu u + d``.
@@ -113,22 +113,15 @@ from neurosim.nn.conv_spec import (  # noqa: F401  (re-exported: the conv names 
     parse_conv,
 )
 from neurosim.nn.engine import (
-    RNG_BIAS_UPDATE,
-    RNG_ERROR_ROUNDING,
-    RNG_MOMENTUM,
-    RNG_WEIGHT_UPDATE,
     FixedEngine,
     FloatEngine,
     hidden_errors,
 )
 from neurosim.nn.network import Formats, act_float, deriv_float
 from neurosim.nn.rules import split_freeze, trained_layers
-from neurosim.numerics import kernels
-from neurosim.numerics.fixedpoint import FixedFormat, derive_key
+from neurosim.numerics import kernels, streams
+from neurosim.numerics.fixedpoint import FixedFormat
 
-# generator keys of the blocks' update units: path (CONV_KEY + b, purpose),
-# away from the dense layers' (i, purpose)
-CONV_KEY = 1000
 PREDICT_CHUNK = 100
 """Rows per forward pass when evaluating (bounds the im2col copies' memory)."""
 
@@ -144,7 +137,7 @@ def init_conv_biases(cfg: TrainConfig, blocks: list[ConvBlock], dtype) -> list |
 def init_conv_weights(seed: int, blocks: list[ConvBlock]) -> list[np.ndarray]:
     """Initial kernels ``K^b`` (float64, ``(F, K*K*C)``), Glorot uniform with
     fan-in ``K*K*C`` and fan-out ``K*K*F``."""
-    rng = np.random.default_rng([seed, 5])
+    rng = streams.generator(seed, "conv_weights")
     out = []
     for b in blocks:
         k2 = b.kernel * b.kernel
@@ -175,7 +168,7 @@ def conv_feedback_shapes(rule_name: str, blocks: list[ConvBlock], sizes: list[in
 
 def build_conv_feedback(cfg: TrainConfig, blocks: list[ConvBlock], sizes: list[int]) -> list:
     """Float ``C_b`` per block (dense Glorot-scaled), None where unused."""
-    rng = np.random.default_rng([cfg.seed, 4])
+    rng = streams.generator(cfg.seed, "conv_feedback")
     return [
         None if s is None else dense_matrix(rng, s, cfg.feedback_dist, cfg.feedback_mean)
         for s in conv_feedback_shapes(cfg.rule, blocks, sizes)
@@ -459,24 +452,25 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             self.counts[f"sat:KC^{b + 1}:init"] += n
             self.KC.append(q.astype(np.float32))
         nb = len(self.blocks)
-        self.k_keys = [derive_key(cfg.seed, CONV_KEY + b, RNG_WEIGHT_UPDATE) for b in range(nb)]
-        self.bk_keys = [derive_key(cfg.seed, CONV_KEY + b, RNG_BIAS_UPDATE) for b in range(nb)]
-        # error rounding of block b: layer index L + b of the error unit, key
-        # (CONV_KEY + b, RNG_ERROR_ROUNDING), away from the dense layers' keys
+        tiles = [streams.CONV_TILE + b for b in range(nb)]
+        self.k_keys = [streams.counter_key(cfg.seed, "weight_update", t) for t in tiles]
+        self.bk_keys = [streams.counter_key(cfg.seed, "bias_update", t) for t in tiles]
+        # error rounding of block b: layer index L + b of the error unit, stream
+        # "error_rounding" on tile CONV_TILE + b, away from the dense layers' tiles
         self.e_keys = self.e_keys + [
-            derive_key(cfg.seed, CONV_KEY + b, RNG_ERROR_ROUNDING) for b in range(nb)
+            streams.counter_key(cfg.seed, "error_rounding", t) for t in tiles
         ]
         if cfg.momentum:
             # velocities of the kernels ("K0") and biases ("B0"): the weights'
-            # velocity format; momentum streams (CONV_KEY + b, RNG_MOMENTUM,
+            # velocity format; momentum streams (streams.CONV_TILE + b, RNG_MOMENTUM,
             # kind 0 kernel / 1 biases), away from the dense layers' (i, ...)
             self.v_fmt["K"] = self.v_fmt["B"] = self.v_fmt["W"]
             for b in range(nb):
                 self.V[f"K{b}"] = np.zeros(self.K[b].shape, np.int64)
-                self.m_keys[f"K{b}"] = derive_key(cfg.seed, CONV_KEY + b, RNG_MOMENTUM, 0)
+                self.m_keys[f"K{b}"] = streams.counter_key(cfg.seed, "momentum", tiles[b], 0)
                 if self.bK is not None:
                     self.V[f"B{b}"] = np.zeros(self.bK[b].shape, np.int64)
-                    self.m_keys[f"B{b}"] = derive_key(cfg.seed, CONV_KEY + b, RNG_MOMENTUM, 1)
+                    self.m_keys[f"B{b}"] = streams.counter_key(cfg.seed, "momentum", tiles[b], 1)
 
     def _velocity_sat(self, name: str) -> str:
         kind = {"K": "K", "B": "bK"}.get(name[0])
@@ -677,7 +671,7 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         """Update block ``b``'s biases as weights on a constant input 1: integer
         gradient ``sum`` of ``R_b`` over the batch and the positions, shift
         ``error.frac + lr_frac - weight.frac``, the stream
-        ``derive_key(seed, CONV_KEY + b, RNG_BIAS_UPDATE)`` (counter
+        ``derive_key(seed, streams.CONV_TILE + b, RNG_BIAS_UPDATE)`` (counter
         ``step * F + f``); counts ``sat:bK^b``, ``changed:bK^b``."""
         fm, cfg = self.fm, self.cfg
         g = r.sum(axis=0, dtype=np.float64)  # exact: B*H*W * max|R| < 2**53

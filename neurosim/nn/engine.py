@@ -35,54 +35,35 @@ from neurosim.nn.network import (
     softmax_float,
 )
 from neurosim.nn.rules import Rule, feedback_shapes, get_rule, trained_layers
-from neurosim.numerics import kernels
+from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import (
     FixedFormat,
     LogQuantizer,
     block_log_quantize,
-    derive_key,
     log_quantize,
     stochastic_log_quantize,
 )
 
-# purposes of the per-tile random streams (derive_key path)
-RNG_WEIGHT_UPDATE = 0
-RNG_FEEDBACK_UPDATE = 1
-RNG_ERROR_ROUNDING = 2
-RNG_BIAS_UPDATE = 3
-RNG_MOMENTUM = 7
-"""Stochastic rounding of the velocity (``momentum > 0``): the parameter
-array ``P`` (kind ``k``: 0 for ``W^{i+1}``, 1 for ``b^{i+1}``, 2 for
-``C^{i+1}``) of layer ``i`` uses the key ``derive_key(seed, i, RNG_MOMENTUM,
-k)``; entry ``j`` in minibatch ``step`` takes the word of counter
-``2 * step * P.size + j`` for the decay ``mu u`` and ``(2 * step + 1) *
-P.size + j`` for the step ``u / 2**extra`` onto the parameter's LSB.  The
-gradient's own rounding keeps the parameter's usual stream (weight, bias or
-feedback update key, counter ``step * P.size + j``), so momentum 0 draws
-exactly the words it always drew."""
-"""Stochastic rounding of the bias updates (``bias``): ``b^{i+1}`` rounds with
-the key ``derive_key(seed, i, RNG_BIAS_UPDATE)``, entry ``j`` in minibatch
-``step`` with counter ``step * N_{i+1} + j`` (the weights' streams are not
-touched)."""
-"""Stochastic rounding of log-coded error messages (``error_rounding``).
-
-Layer ``i`` (0-based) rounds its messages with the key
-``derive_key(seed, i, RNG_ERROR_ROUNDING)``; component ``j`` of sample ``b``
-of message kind ``s`` in minibatch ``step`` takes the word of counter
-``((2 * step + s) * batch + b) * N_{i+1} + j`` (:func:`error_counter`), where
-``batch`` is the configured minibatch size and ``s`` is 0 for the layer's
-error ``R^{i+1}`` (``R^L`` for the output layer) and 1 for the SBP chain
-signal carried down to layer ``i``. Both kinds of a layer have ``N_{i+1}``
-components, so every (step, message, sample, component) has its own word.
-"""
-FLOAT_ERROR_STREAM = 6
-"""The float engine's error rounding draws from
-``default_rng([seed, FLOAT_ERROR_STREAM, step])`` (not the fixed engine's bits)."""
+# Counter layouts of the per-tile streams (names in neurosim.numerics.streams):
+# - "momentum": the parameter array P (kind k: 0 W^{i+1}, 1 b^{i+1}, 2 C^{i+1})
+#   of layer i, entry j in minibatch `step`, takes counter 2*step*P.size + j
+#   for the decay mu*u and (2*step + 1)*P.size + j for the step u / 2**extra
+#   onto the parameter's LSB; the gradient's own rounding keeps the
+#   parameter's usual stream, so momentum 0 draws the words it always drew.
+# - "bias_update": entry j of b^{i+1} in minibatch `step`, counter
+#   step*N_{i+1} + j (the weights' streams are not touched).
+# - "error_rounding": component j of sample b of message kind s (0: the
+#   layer's error R^{i+1}, R^L for the output layer; 1: the SBP chain signal
+#   carried down to layer i) in minibatch `step` takes counter
+#   ((2*step + s)*batch + b)*N_{i+1} + j (error_counter), batch the configured
+#   minibatch size, so every (step, message, sample, component) has its word.
+# - the float engine's error rounding draws from the generator stream
+#   "float_error_rounding", [seed, id, step] (not the fixed engine's bits).
 
 
 def error_counter(step: int, kind: int, batch: int, n: int) -> int:
     """First counter of a message batch (sample 0, component 0); see
-    :data:`RNG_ERROR_ROUNDING` for the layout."""
+    the "error_rounding" layout above."""
     return (2 * step + kind) * batch * n
 
 
@@ -94,7 +75,7 @@ def build_feedback(
     ``draw`` 0 is the run's fixed C^h; ``feedback_resample`` uses draw
     ``k + 1`` for minibatch ``k`` (an independent stream per draw).
     """
-    rng = np.random.default_rng([cfg.seed, 2] if draw == 0 else [cfg.seed, 2, draw])
+    rng = streams.generator(cfg.seed, "feedback", *((draw,) if draw else ()))
     out = []
     for i, shape in enumerate(feedback_shapes(rule, sizes)):
         try:
@@ -121,7 +102,7 @@ def build_synapse_feedback(cfg: TrainConfig, sizes: list[int]) -> list[np.ndarra
     output error through its own row ``C^h_ij``, drawn like a dense C^h row
     (Glorot-scaled for an ``(N_h, N_L)`` matrix).
     """
-    rng = np.random.default_rng([cfg.seed, 5])
+    rng = streams.generator(cfg.seed, "synapse_feedback")
     L = len(sizes) - 1
     out = []
     for i in range(L - 1):
@@ -158,7 +139,7 @@ def channel_keep(cfg: TrainConfig, step: int, layer: int, shape: tuple[int, int]
         component and ``u >= round(256 p)`` keeps it.
     """
     thr = min(DROPOUT_LEVELS - 1, round(cfg.channel_dropout * DROPOUT_LEVELS))
-    rng = np.random.default_rng([cfg.seed, 4, step, layer])
+    rng = streams.generator(cfg.seed, "channel_dropout", step, layer)
     return rng.integers(0, DROPOUT_LEVELS, size=shape, dtype=np.int16) >= thr
 
 
@@ -360,8 +341,8 @@ class FloatEngine(Engine):
         """
         k, emax = self.lq.bits, self.lq.emax
         if self._err_rng is None:
-            self._err_rng = np.random.default_rng(
-                [self.cfg.seed, FLOAT_ERROR_STREAM, self.step_index]
+            self._err_rng = streams.generator(
+                self.cfg.seed, "float_error_rounding", self.step_index
             )
         u = self._err_rng.random(r.shape)
         if self.block:
@@ -551,7 +532,7 @@ class FixedEngine(Engine):
         )
         self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
         self.stochastic_errors = bool(cfg.error_bits) and cfg.error_rounding == "stochastic"
-        self.e_keys = [derive_key(cfg.seed, i, RNG_ERROR_ROUNDING) for i in range(self.L)]
+        self.e_keys = [streams.counter_key(cfg.seed, "error_rounding", i) for i in range(self.L)]
         if self.lq and self.block:
             # block scaling: a message's exponent may be anything from one LSB
             # to 2**(word_bits - 1), and its finest level one LSB
@@ -584,10 +565,10 @@ class FixedEngine(Engine):
             )
             for i in range(self.L)
         ]  # fmt: skip
-        self.w_keys = [derive_key(cfg.seed, i, RNG_WEIGHT_UPDATE) for i in range(self.L)]
+        self.w_keys = [streams.counter_key(cfg.seed, "weight_update", i) for i in range(self.L)]
         self._upd_keys = [(f"sat:W^{i + 1}", f"changed:W^{i + 1}") for i in range(self.L)]
-        self.c_keys = [derive_key(cfg.seed, i, RNG_FEEDBACK_UPDATE) for i in range(self.L)]
-        self.b_keys = [derive_key(cfg.seed, i, RNG_BIAS_UPDATE) for i in range(self.L)]
+        self.c_keys = [streams.counter_key(cfg.seed, "feedback_update", i) for i in range(self.L)]
+        self.b_keys = [streams.counter_key(cfg.seed, "bias_update", i) for i in range(self.L)]
         self.V: dict = {}  # momentum: int64 velocity codes by parameter ("W0", "b0", "C0")
         if cfg.momentum:
             self.mu_reg = int(round(cfg.momentum * (1 << cfg.lr_frac)))
@@ -605,7 +586,7 @@ class FixedEngine(Engine):
                 if self.rule.adaptive and i < len(self.C):
                     self.V[f"C{i}"] = np.zeros(self.C[i].shape, np.int64)
             self.m_keys = {
-                name: derive_key(cfg.seed, int(name[1:]), RNG_MOMENTUM, kinds[name[0]])
+                name: streams.counter_key(cfg.seed, "momentum", int(name[1:]), kinds[name[0]])
                 for name in self.V
             }
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from neurosim.config import TrainConfig
 from neurosim.data.datasets import SIGNED_INPUT
+from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import FixedFormat
 
 
@@ -173,5 +174,5 @@ def glorot_uniform(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarra
 
 def init_weights(seed: int, sizes: list[int]) -> list[np.ndarray]:
     """Initial forward weights ``W^h`` (float64, shape ``(N_h, N_{h-1})``)."""
-    rng = np.random.default_rng([seed, 1])
+    rng = streams.generator(seed, "init_weights")
     return [glorot_uniform(rng, sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1)]
