@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurosim.golden.numerics import ref_shift_stochastic
 from neurosim.numerics import kernels
 from neurosim.numerics.fixedpoint import (
     FixedFormat,
@@ -14,7 +15,6 @@ from neurosim.numerics.fixedpoint import (
     ref_random_word,
     ref_saturate,
     ref_shift_nearest,
-    ref_shift_stochastic,
 )
 
 # ------------------------------------------------------------------ references
@@ -86,7 +86,13 @@ def ref_update(w, g, mult, shift, fmt, stochastic, key, counter0, ubits):
     return w, sat, changed, drawn * shift
 
 
-# ------------------------------------------------------------------ exact_matmul_plain
+# ------------------------------------------------------------------ exact products (product)
+
+
+def exact_matmul_plain(a, b, max_a, max_b, quantum=1.0) -> np.ndarray:
+    """Exact ``a @ b`` through :func:`kernels.product` with the bound of
+    :func:`kernels.partial_sum_bound` (a wide accumulator: no saturation)."""
+    return kernels.product(a, b, kernels.partial_sum_bound(a, max_a, max_b, quantum=quantum))
 
 
 def rand_ints(rng, lo, hi, shape):
@@ -135,7 +141,7 @@ def test_exact_matmul_plain(branch, a, b, max_a, max_b):
     expected = int_matmul(a, b)
     assert all(abs(v) < 2**53 for row in expected for v in row)
     for dt in (np.float64, np.float32) if branch == "f32" else (np.float64,):
-        out = kernels.exact_matmul_plain(a.astype(dt), b.astype(dt), max_a, max_b)
+        out = exact_matmul_plain(a.astype(dt), b.astype(dt), max_a, max_b)
         assert out.dtype == (np.float32 if branch == "f32" else np.float64)
         assert out.shape == (a.shape[0], b.shape[1])
         assert as_ints(out) == expected
@@ -146,21 +152,21 @@ def test_exact_matmul_plain_branch_vectors_discriminate():
     a = np.array([[1.0, 1.0]], dtype=np.float32)
     b = np.array([[2.0**24], [1.0]], dtype=np.float32)
     assert int((a @ b)[0, 0]) != 2**24 + 1
-    assert kernels.exact_matmul_plain(a, b, 1, 2**24)[0, 0] == 2**24 + 1
+    assert exact_matmul_plain(a, b, 1, 2**24)[0, 0] == 2**24 + 1
     a = np.array([[1.0, 1.0, -1.0]])
     b = np.array([[2.0**53], [1.0], [2.0**53]])
-    assert kernels.exact_matmul_plain(a, b, 1, 2**53)[0, 0] == 1
+    assert exact_matmul_plain(a, b, 1, 2**53)[0, 0] == 1
 
 
 def test_exact_matmul_plain_transposed_and_empty():
     rng = np.random.default_rng(3)
     a = rand_ints(rng, -(2**20), 2**20, (8, 5))
     b = rand_ints(rng, -(2**20), 2**20, (8, 4))
-    out = kernels.exact_matmul_plain(a.T, b, 2**20, 2**20)
+    out = exact_matmul_plain(a.T, b, 2**20, 2**20)
     assert as_ints(out) == int_matmul(a.T, b)
-    out = kernels.exact_matmul_plain(a.T, b * 2**13, 2**20, 2**33)  # int64 branch
+    out = exact_matmul_plain(a.T, b * 2**13, 2**20, 2**33)  # int64 branch
     assert as_ints(out) == int_matmul(a.T, b * 2**13)
-    z = kernels.exact_matmul_plain(np.zeros((3, 0)), np.zeros((0, 2)), 1, 1)
+    z = exact_matmul_plain(np.zeros((3, 0)), np.zeros((0, 2)), 1, 1)
     assert z.shape == (3, 2) and not z.any()
 
 
@@ -327,8 +333,18 @@ LUT_F = np.array([-40.0, -30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0], dtype=np.f
 LUT_DF = np.array([16.0, 9.0, 4.0, 1.0, 0.0, 1.0, 4.0, 9.0], dtype=np.float32)
 
 
-@pytest.mark.parametrize("want_d", [True, False])
-def test_act_kernel_table(want_d):
+LUT_FD = np.ascontiguousarray(np.stack([LUT_F, LUT_DF], axis=1))
+
+
+def run_act(kind, acc, shift, out_f, out_d):
+    """The output layer's LUT (``f`` only) or a hidden layer's (``f`` and ``f'``)."""
+    if kind == "f":
+        return kernels.act_kernel(acc, shift, -4, 3, LUT_F, out_f)
+    return kernels.act_deriv_kernel(acc, shift, -4, 3, LUT_FD, out_f, out_d)
+
+
+@pytest.mark.parametrize("kind", ["f", "f_and_df"])
+def test_act_kernel_table(kind):
     # shift 1: -50 -> -4 (sat), -4.5 -> -4, -4, -3, -2.5 -> -2, -1, 1, 2.5 -> 2, 3,
     # 3.5 -> 4 -> 3 (sat), 50 -> 3 (sat)
     acc = np.array(
@@ -337,23 +353,24 @@ def test_act_kernel_table(want_d):
     v = [[-4, -4, -4, -3, -2, -1, 1, 2, 3, 3, 3], [0, 0, 0, 2, -2, 0, 0, 0, 0, 0, 0]]
     out_f = np.empty(acc.shape, dtype=np.float32)
     out_d = np.full(acc.shape, -1.0, dtype=np.float32)
-    sat, rowsum = kernels.act_kernel(acc, 1, -4, 3, LUT_F, LUT_DF, out_f, out_d, want_d)
+    sat, rowsum = run_act(kind, acc, 1, out_f, out_d)
     assert sat == 3
     assert out_f.tolist() == [[10 * x for x in row] for row in v]
-    if want_d:
+    if kind == "f_and_df":
         assert out_d.tolist() == [[x * x for x in row] for row in v]
     else:
         assert (out_d == -1).all()
     assert rowsum == 10 * sum(abs(x) for x in v[0])
 
 
+@pytest.mark.parametrize("kind", ["f", "f_and_df"])
 @pytest.mark.parametrize("shift", [-1, 0, 1, 3])
-def test_act_kernel_matches_reference(shift):
+def test_act_kernel_matches_reference(shift, kind):
     rng = np.random.default_rng(shift + 5)
     acc = rand_ints(rng, -40, 40, (6, 10))
     out_f = np.empty(acc.shape, dtype=np.float32)
     out_d = np.empty(acc.shape, dtype=np.float32)
-    sat, _ = kernels.act_kernel(acc, shift, -4, 3, LUT_F, LUT_DF, out_f, out_d, True)
+    sat, _ = run_act(kind, acc, shift, out_f, out_d)
     fmt = FixedFormat(3, 0)
     codes, n = [], 0
     for row in as_ints(acc):
@@ -365,7 +382,8 @@ def test_act_kernel_matches_reference(shift):
         codes.append(r)
     assert sat == n
     assert as_ints(out_f) == [[10 * c for c in row] for row in codes]
-    assert as_ints(out_d) == [[c * c for c in row] for row in codes]
+    if kind == "f_and_df":
+        assert as_ints(out_d) == [[c * c for c in row] for row in codes]
 
 
 @pytest.mark.parametrize("shift", [-2, 0, 1, 2, 5])
@@ -719,13 +737,14 @@ def test_apply_update_rows_t_equals_full_update(mirror):
 
 
 def test_act_deriv_kernel_equals_act_kernel():
+    # the hidden layers' paired lookup gives the output layer's f, saturations
+    # and row sums, and f' from the same table indices
     rng = np.random.default_rng(8)
     acc = rng.integers(-100, 100, size=(5, 11)).astype(np.float64)
-    f, d = np.empty(acc.shape, np.float32), np.empty(acc.shape, np.float32)
-    f2, d2 = np.empty_like(f), np.empty_like(d)
-    want = kernels.act_kernel(acc, 3, -4, 3, LUT_F, LUT_DF, f, d, True)
-    fd = np.ascontiguousarray(np.stack([LUT_F, LUT_DF], axis=1))
-    assert kernels.act_deriv_kernel(acc, 3, -4, 3, fd, f2, d2) == want
+    f, f2, d2 = (np.empty(acc.shape, np.float32) for _ in range(3))
+    want = kernels.act_kernel(acc, 3, -4, 3, LUT_F, f)
+    assert kernels.act_deriv_kernel(acc, 3, -4, 3, LUT_FD, f2, d2) == want
     assert want[0] > 0
     np.testing.assert_array_equal(f2, f)
-    np.testing.assert_array_equal(d2, d)
+    idx = np.clip(np.rint(acc / 8), -4, 3).astype(np.int64) + 4
+    np.testing.assert_array_equal(d2, LUT_DF[idx])

@@ -729,9 +729,7 @@ class FixedEngine(Engine):
                 n2, rowsum = kernels.act_deriv_kernel(acc, sh, lut.qmin, lut.qmax, self._fd, out, d)
                 D.append(d)
             elif cfg.output == "sigmoid":
-                n2, _ = kernels.act_kernel(
-                    acc, sh, lut.qmin, lut.qmax, luts.out, luts.out, out, out, False
-                )
+                n2, _ = kernels.act_kernel(acc, sh, lut.qmin, lut.qmax, luts.out, out)
             elif cfg.output == "softmax":
                 n2 = kernels.softmax_kernel(acc, sh, lut.qmin, lut.qmax, luts.exp, fm.out.frac, out)
             else:

@@ -156,17 +156,6 @@ def saturate(q: np.ndarray, fmt: FixedFormat) -> tuple[np.ndarray, int]:
     return q, count
 
 
-def shift_nearest(q: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
-    """``q / 2**k`` rounded half to even (``k < 0`` shifts left, exactly).
-
-    Exact for integer-valued float64 ``q`` with ``|q| < 2**53``.
-    """
-    out = np.ldexp(q, -k, out=out)
-    if k > 0:
-        np.rint(out, out=out)
-    return out
-
-
 # ---------------------------------------------------------------------------
 # counter-based random bits (SplitMix64)
 # ---------------------------------------------------------------------------
@@ -213,22 +202,6 @@ def _mix64(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@nb.njit(cache=True)
-def random_bits(key: np.int64, counter0: np.int64, n: np.int64, k: np.int64) -> np.ndarray:
-    """``n`` uniform integers on ``[0, 2**k)`` for counters ``counter0 ...``.
-
-    The top ``k`` bits of each 64-bit word are used (``0 <= k <= 62``).
-    """
-    out = np.empty(n, dtype=np.int64)
-    g = np.uint64(GOLDEN)
-    base = np.uint64(key) + np.uint64(counter0) * g
-    sh = np.uint64(64 - k)
-    for i in range(n):
-        w = _mix64(base + np.uint64(i) * g)
-        out[i] = np.int64(w >> sh) if k > 0 else 0
-    return out
-
-
 # ---------------------------------------------------------------------------
 # reference operations on Python ints
 # ---------------------------------------------------------------------------
@@ -253,14 +226,6 @@ def ref_shift_nearest(v: int, k: int) -> int:
     if rem > half or (rem == half and fl & 1):
         fl += 1
     return fl
-
-
-def ref_shift_stochastic(v: int, k: int, r: int) -> int:
-    """``floor((v + r) / 2**k)`` for a random ``r`` on ``[0, 2**k)``."""
-    if k <= 0:
-        return v << (-k)
-    assert 0 <= r < (1 << k)
-    return (v + r) >> k
 
 
 def ref_quantize(x: float, fmt: FixedFormat) -> tuple[int, int]:

@@ -1,0 +1,174 @@
+"""Forward unit: the input quantizer, the activation LUT, requantisation and softmax."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from neurosim.numerics.kernels.matmul import _F32
+from neurosim.numerics.kernels.rounding import _clamp, _round_shift_int
+
+# Kernels below are written branch-free (min/max instead of if/else) so LLVM
+# vectorises them. ``reassoc`` only lets it reorder the row sums: they add
+# exact integers far below 2**53, so any order gives the same result.
+_FAST = {"reassoc"}
+
+
+@nb.njit(cache=True, fastmath=_FAST)
+def _quantize64(x, frac, qmin, qmax, out):
+    sat = 0
+    scale = 2.0**frac
+    lo = float(qmin)
+    hi = float(qmax)
+    best = 0.0
+    for i in range(x.shape[0]):
+        t = 0.0
+        for j in range(x.shape[1]):
+            v = np.rint(np.float64(x[i, j]) * scale)  # exact scaling; rint = half even
+            c = min(max(v, lo), hi)
+            sat += c != v
+            out[i, j] = c + 0.0  # -0.0 (rint of a small negative) stored as 0
+            t += abs(c)
+        best = max(best, t)
+    return sat, best
+
+
+@nb.njit(cache=True, fastmath=_FAST)
+def _quantize32(x, frac, qmin, qmax, out):
+    # float32 input: scaling by 2**frac and rint are exact in float32 too
+    # (twice the vector width); the row sums stay in float64
+    sat = 0
+    scale = np.float32(2.0**frac)
+    lo = np.float32(qmin)
+    hi = np.float32(qmax)
+    best = 0.0
+    for i in range(x.shape[0]):
+        t = 0.0
+        for j in range(x.shape[1]):
+            v = np.rint(x[i, j] * scale)
+            c = min(max(v, lo), hi)
+            sat += c != v
+            out[i, j] = c + np.float32(0.0)
+            t += np.float64(abs(c))
+        best = max(best, t)
+    return sat, best
+
+
+def quantize_kernel(x, frac, qmin, qmax, out) -> tuple[int, float]:
+    """``out = saturate(round_half_even(x * 2**frac))`` for reals ``x`` (2-D).
+
+    ``qmin``/``qmax`` must be exact in float32 (formats of at most 24 bits).
+    Returns ``(saturations, max_i sum_j |out_ij|)``.
+    """
+    if x.dtype == _F32 and out.dtype == _F32:
+        return _quantize32(x, frac, qmin, qmax, out)
+    return _quantize64(x, frac, qmin, qmax, out)
+
+
+@nb.njit(cache=True, fastmath=_FAST)
+def act_kernel(acc, shift, qmin, qmax, f, out_f):
+    """Activation unit of the output layer: shift ``acc`` to the LUT input
+    (round half even), saturate, look ``f`` up.
+
+    Returns ``(saturations of S, max_b sum_j |out_f[b, j]|)``, the row sums
+    bounding the next layer's partial sums.
+
+    ``acc`` holds exact integers below 2**53, so scaling by ``2**-shift`` is
+    exact in float64 and ``rint`` is the round-half-even of the shift. Each
+    row first computes its table indices (a vectorised pass), then looks
+    them up. Hidden layers, which also need ``f'``, use
+    :func:`act_deriv_kernel`.
+    """
+    sat = 0
+    scale = 2.0 ** (-shift)
+    lo = float(qmin)
+    hi = float(qmax)
+    best = 0.0
+    n = acc.shape[1]
+    idx = np.empty(n, dtype=np.int32)
+    for b in range(acc.shape[0]):
+        for j in range(n):
+            v = np.rint(np.float64(acc[b, j]) * scale)
+            c = min(max(v, lo), hi)
+            sat += c != v
+            idx[j] = np.int32(c - lo)
+        t = 0.0
+        for j in range(n):
+            o = f[idx[j]]
+            out_f[b, j] = o
+            t += abs(o)
+        best = max(best, t)
+    return sat, best
+
+
+@nb.njit(cache=True, fastmath=_FAST)
+def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d):
+    """:func:`act_kernel` for a hidden layer, which also needs ``f'``: from
+    the table ``fd`` of ``(f, f')`` pairs (shape ``(2**lut_bits, 2)``), one
+    lookup fetches both into ``out_f`` and ``out_d``."""
+    sat = 0
+    scale = 2.0 ** (-shift)
+    lo = float(qmin)
+    hi = float(qmax)
+    best = 0.0
+    n = acc.shape[1]
+    idx = np.empty(n, dtype=np.int32)
+    for b in range(acc.shape[0]):
+        for j in range(n):
+            v = np.rint(np.float64(acc[b, j]) * scale)
+            c = min(max(v, lo), hi)
+            sat += c != v
+            idx[j] = np.int32(c - lo)
+        t = 0.0
+        of = out_f[b]
+        od = out_d[b]
+        for j in range(n):
+            k = idx[j]
+            o = fd[k, 0]
+            of[j] = o
+            od[j] = fd[k, 1]
+            t += abs(o)
+        best = max(best, t)
+    return sat, best
+
+
+@nb.njit(cache=True)
+def requant_kernel(acc, shift, qmin, qmax, out) -> int:
+    """``out = saturate(round_half_even(acc / 2**shift))``; returns saturations."""
+    sat = 0
+    for b in range(acc.shape[0]):
+        for j in range(acc.shape[1]):
+            v = _round_shift_int(np.int64(acc[b, j]), shift)
+            v, c = _clamp(v, qmin, qmax)
+            sat += c
+            out[b, j] = v
+    return sat
+
+
+@nb.njit(cache=True)
+def softmax_kernel(acc, shift, qmin, qmax, exp_table, out_frac, out) -> int:
+    """Integer softmax of the LUT-input codes of ``acc``.
+
+    ``e_j = EXP[max(S) - S_j]`` (exponentials in ``UQ17.16``), then
+    ``O_j = round_half_up(e_j * 2**out_frac / sum(e))`` by integer division.
+    Returns the saturations of ``S``.
+    """
+    sat = 0
+    n = acc.shape[1]
+    codes = np.empty(n, dtype=np.int64)
+    for b in range(acc.shape[0]):
+        top = qmin
+        for j in range(n):
+            v = _round_shift_int(np.int64(acc[b, j]), shift)
+            v, c = _clamp(v, qmin, qmax)
+            sat += c
+            codes[j] = v
+            if v > top:
+                top = v
+        tot = np.int64(0)
+        for j in range(n):
+            codes[j] = exp_table[top - codes[j]]
+            tot += codes[j]
+        for j in range(n):
+            out[b, j] = (codes[j] * (np.int64(2) << out_frac) + tot) // (2 * tot)
+    return sat

@@ -1,0 +1,33 @@
+"""Integer rounding and saturation shared by the chip's units (numba, inlined).
+
+Shifting right with round half to even (the requantiser of the forward
+unit, the error unit's int64 path, nearest-rounded updates) and saturating
+a value to a word's range (the MAC's accumulator, every write-back).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def _round_shift_int(v, shift):
+    if shift <= 0:
+        return v << (-shift)
+    fl = v >> shift
+    rem = v - (fl << shift)
+    half = np.int64(1) << (shift - 1)
+    if rem > half or (rem == half and (fl & 1) == 1):
+        fl += 1
+    return fl
+
+
+@nb.njit(cache=True, inline="always")
+def _clamp(v, lo, hi):
+    # saturate v to [lo, hi]; the second value is 1 when it clipped
+    if v > hi:
+        return hi, 1
+    if v < lo:
+        return lo, 1
+    return v, 0

@@ -1,0 +1,89 @@
+"""Non-zero counts and gathers: event-driven message tallies and zero-column skipping.
+
+The counts feed the chip's action counts (non-zero error components, packet
+bits); the gathers let the forward pass skip input columns that are all zero.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def nonzero_rows(a):
+    """Non-zero entries of each row of a 2-D array (int64, shape ``(M,)``)."""
+    out = np.zeros(a.shape[0], dtype=np.int64)
+    for i in range(a.shape[0]):
+        n = 0
+        for j in range(a.shape[1]):
+            n += a[i, j] != 0
+        out[i] = n
+    return out
+
+
+@nb.njit(cache=True)
+def nonzero_columns(a, idx) -> int:
+    """Write the indices of ``a``'s columns holding a non-zero entry to ``idx``; return how many."""
+    n = a.shape[1]
+    flag = np.zeros(n, dtype=np.uint8)
+    for i in range(a.shape[0]):
+        for j in range(n):
+            flag[j] |= a[i, j] != 0
+    k = 0
+    for j in range(n):
+        if flag[j]:
+            idx[k] = j
+            k += 1
+    return k
+
+
+@nb.njit(cache=True)
+def gather_columns(a, idx, out):
+    """``out = a[:, idx[:k]]`` with ``k = out.shape[1]``."""
+    for i in range(a.shape[0]):
+        arow = a[i]
+        orow = out[i]
+        for c in range(out.shape[1]):
+            orow[c] = arow[idx[c]]
+
+
+@nb.njit(cache=True)
+def gather_rows(a, idx, out):
+    """``out = a[idx[:k]]`` with ``k = out.shape[0]`` (contiguous row copies)."""
+    n = out.shape[1]
+    for c in range(out.shape[0]):
+        r = idx[c]
+        for j in range(n):  # explicit loop: a slice copy per row costs 4x
+            out[c, j] = a[r, j]
+
+
+@nb.njit(cache=True)
+def message_tally(msg, bits_of, radix, code):
+    """One batch of one message kind: non-zero components and packet bits.
+
+    ``msg`` is ``(B, n)``; ``bits_of[k]`` the bits of a message with ``k``
+    non-zero components. ``code`` (int64, ``(B,)``) becomes
+    ``code * radix + nnz`` per sample (mixed-radix code of the tuple of
+    non-zero counts). Returns ``(non-zero components, bits)`` of the batch.
+    """
+    nnz_tot = 0
+    bits = 0
+    for i in range(msg.shape[0]):
+        n = 0
+        for j in range(msg.shape[1]):
+            n += msg[i, j] != 0
+        nnz_tot += n
+        bits += bits_of[n]
+        code[i] = code[i] * radix + n
+    return nnz_tot, bits
+
+
+@nb.njit(cache=True)
+def nonzero(a) -> int:
+    """Non-zero entries of a 2-D array (``np.count_nonzero`` without a bool temporary)."""
+    n = 0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            n += a[i, j] != 0
+    return n

@@ -1,0 +1,421 @@
+"""Update unit: stochastic or nearest rounding of updates, optional log-quantized
+updates, momentum (a velocity word) and the saturating write-back.
+
+Every kernel works in place on the stored codes (and their float64 mirror,
+when the engine keeps one) with an explicit counter-based RNG state: the
+word of entry ``i`` is ``mix64(key + (counter0 + i) * GOLDEN)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat, _mix64
+from neurosim.numerics.kernels.rounding import _clamp, _round_shift_int
+
+_NO_MIRROR = np.empty(0, dtype=np.float64)  # update kernels: no float64 copy
+
+
+@nb.njit(cache=True)
+def _log_level(d, top, emax):
+    # nearest power of two in the log domain, clipped to [top - emax, top];
+    # zero stays zero. m = mant * 2**ex rounds up from 2**(ex-1) exactly when
+    # mant > 1/sqrt(2); comparing with fl(1/sqrt 2), the first double above
+    # 1/sqrt(2), is exact for every double mant.
+    if d == 0:
+        return d
+    m = -d if d < 0 else d
+    mant, ex = math.frexp(float(m))  # exact: |d| < 2**53
+    lvl = np.int64(ex - 1)
+    if mant >= 0.7071067811865476:
+        lvl += 1
+    if lvl < top - emax:
+        return np.int64(0)
+    if lvl > top:
+        lvl = top
+    v = np.int64(1) << lvl
+    return -v if d < 0 else v
+
+
+@nb.njit(cache=True)
+def _sign_level(d, top):
+    # 1-bit code: the sign alone; zero is sent with sign bit 0
+    return -(np.int64(1) << top) if d < 0 else (np.int64(1) << top)
+
+
+@nb.njit(cache=True, inline="always")
+def _write(fw, fm, i, d, qmin, qmax):
+    # saturating write-back of one update (to the codes and their mirror, if
+    # any); returns (saturated, changed)
+    old = np.int64(fw[i])
+    x, s = _clamp(old + d, qmin, qmax)
+    if x != old:
+        fw[i] = x
+        if fm.size:
+            fm[i] = x
+        return s, 1
+    return s, 0
+
+
+@nb.njit(cache=True)
+def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubits, buf, mirror):
+    """Fused update unit: ``w += Q(round(g * mult / 2**shift))``, saturating.
+
+    Parameters
+    ----------
+    w : ndarray (float32/float64 holding integers), modified in place
+        Stored codes of W (or C).
+    g : ndarray, same size
+        Exact integer gradient sums.
+    mult, shift : int
+        Learning-rate register and the right shift that lands on W's LSB.
+    qmin, qmax : int
+        W's range.
+    stochastic : bool
+        Stochastic rounding with SplitMix64 bits for counters
+        ``counter0 + flat index`` under ``key``; otherwise round half to even.
+        A zero ``g * mult`` is no update: no bits are drawn for it.
+    ubits : int
+        Log-quantize each step's update to this many bits (0 = off), with
+        ``alpha`` the smallest power of two >= max |update| and levels no
+        finer than one LSB.
+    buf : ndarray of int64, same size
+        Scratch space.
+    mirror : ndarray of float64, same size or empty, modified in place
+        A second copy of the codes (float64 for BLAS) that receives every
+        write; empty when there is none.
+
+    Returns
+    -------
+    (saturations, changed, rng_bits)
+    """
+    fw = w.ravel()
+    fm = mirror.ravel()
+    fg = g.ravel()
+    n = fw.size
+    gold = np.uint64(GOLDEN)
+    base = np.uint64(key) + np.uint64(counter0) * gold
+    use_rng = stochastic and shift > 0
+    if use_rng and ubits == 0:
+        return _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base)
+    sat = 0
+    changed = 0
+    drawn = 0
+    mx = np.int64(0)
+    for i in range(n):
+        v = np.int64(fg[i]) * mult
+        if use_rng:
+            # floor((0 + r) / 2**shift) = 0: a zero update stays zero, and the
+            # unit skips it without drawing bits (counted as such)
+            r = np.int64(_mix64(base + np.uint64(i) * gold) >> np.uint64(64 - shift))
+            drawn += v != 0
+            d = (v + r) >> shift
+        else:
+            d = _round_shift_int(v, shift)
+        if ubits > 0:  # quantized updates need max |d| first: keep d for pass 2
+            buf[i] = d
+            a = -d if d < 0 else d
+            if a > mx:
+                mx = a
+        elif d != 0:
+            s, c = _write(fw, fm, i, d, qmin, qmax)
+            sat += s
+            changed += c
+    if ubits > 0 and mx > 0:
+        top = np.int64(0)
+        while (np.int64(1) << top) < mx:
+            top += 1
+        emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
+        if emax > top:
+            emax = top
+        for i in range(n):
+            d = buf[i]
+            if d == 0:
+                continue
+            d = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
+            if d != 0:
+                s, c = _write(fw, fm, i, d, qmin, qmax)
+                sat += s
+                changed += c
+    return sat, changed, drawn * shift
+
+
+@nb.njit(cache=True)
+def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
+    # update_kernel's common case (stochastic rounding, no update quantizer)
+    # without branches, so the loop vectorises: a zero update draws no bits
+    # and adds 0; the codes are always in range, so clamping an unchanged
+    # code never counts a saturation; every code is written back
+    gold = np.uint64(GOLDEN)
+    rshift = np.uint64(64 - shift)
+    mirrored = fm.size > 0
+    sat = 0
+    changed = 0
+    drawn = 0
+    for i in range(fw.size):
+        v = np.int64(fg[i]) * mult
+        r = np.int64(_mix64(base + np.uint64(i) * gold) >> rshift)
+        drawn += v != 0
+        old = np.int64(fw[i])
+        t = old + ((v + r) >> shift)
+        x = min(max(t, qmin), qmax)
+        sat += x != t
+        changed += x != old
+        fw[i] = x
+        if mirrored:
+            fm[i] = x
+    return sat, changed, drawn * shift
+
+
+@nb.njit(cache=True)
+def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
+    # _update_stochastic on a matrix stored transposed, wt = W.T of shape
+    # (n_in, n_out), for the rows rows[:k] of wt (input columns of W) whose
+    # gradients gt (k, n_out) may be non-zero; every other gradient is zero,
+    # which changes nothing and draws no bits. Entry W[r, p] draws the word
+    # of its flat index r * n_in + p, as the full kernel does.
+    n_in = wt.shape[0]
+    gold = np.uint64(GOLDEN)
+    rshift = np.uint64(64 - shift)
+    mirrored = mt.size > 0
+    sat = 0
+    changed = 0
+    drawn = 0
+    for q in range(gt.shape[0]):
+        p = rows[q]
+        wrow = wt[p]
+        grow = gt[q]
+        for r in range(grow.size):
+            v = np.int64(grow[r]) * mult
+            rnd = np.int64(_mix64(base + np.uint64(r * n_in + p) * gold) >> rshift)
+            drawn += v != 0
+            old = np.int64(wrow[r])
+            t = old + ((v + rnd) >> shift)
+            x = min(max(t, qmin), qmax)
+            sat += x != t
+            changed += x != old
+            wrow[r] = x
+            if mirrored:
+                mt[p, r] = x
+    return sat, changed, drawn * shift
+
+
+def apply_update_flat(
+    w: np.ndarray,
+    g: np.ndarray,
+    mult: int,
+    shift: int,
+    qmin: int,
+    qmax: int,
+    key: int,
+    counter0: int,
+    mirror: np.ndarray = _NO_MIRROR,
+) -> tuple[int, int, int]:
+    """:func:`apply_update`'s common case (stochastic rounding, no update
+    quantizer, ``shift > 0``) on 1-D views: ``w`` and ``g`` are the flat
+    (C-order) codes and gradients, ``mirror`` the flat float64 copy or empty.
+    No checks: the engine's hot path.
+
+    Returns ``(saturations, changed, rng_bits)``.
+    """
+    base = np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
+    return _update_stochastic(w, mirror, g, mult, shift, qmin, qmax, base)
+
+
+def apply_update_rows_t(
+    wt: np.ndarray,
+    gt: np.ndarray,
+    rows: np.ndarray,
+    mult: int,
+    shift: int,
+    fmt: FixedFormat,
+    key: int,
+    counter0: int,
+    mirror_t: np.ndarray | None = None,
+) -> tuple[int, int, int]:
+    """:func:`apply_update` of ``W`` (stochastic rounding, no update
+    quantizer, ``shift > 0``) stored transposed as ``wt = W.T`` (C-contiguous,
+    ``(n_in, n_out)``), when only the rows ``rows[:k]`` of ``wt`` can have
+    non-zero gradients, given as ``gt`` (``(k, n_out)``): the same bits and
+    counts as the full update of ``W``. ``mirror_t`` (float64, like ``wt``)
+    receives the same writes.
+
+    Returns ``(saturations, changed, rng_bits)``.
+    """
+    if shift <= 0 or not wt.flags.c_contiguous:
+        raise ValueError("apply_update_rows_t needs shift > 0 and a C-contiguous wt")
+    base = np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
+    m = np.empty((0, 0)) if mirror_t is None else mirror_t
+    sat, changed, bits = _update_stochastic_rows_t(
+        wt, m, gt, rows, int(mult), int(shift), int(fmt.qmin), int(fmt.qmax), base
+    )
+    return int(sat), int(changed), int(bits)
+
+
+_EMPTY_BUF = np.empty(0, dtype=np.int64)
+
+
+def apply_update(
+    w: np.ndarray,
+    g: np.ndarray,
+    mult: int,
+    shift: int,
+    fmt: FixedFormat,
+    stochastic: bool,
+    key: int,
+    counter0: int,
+    update_bits: int = 0,
+    mirror: np.ndarray | None = None,
+    buf: np.ndarray | None = None,
+) -> tuple[int, int, int]:
+    """Run :func:`update_kernel` on ``w`` in place; see it for the semantics.
+
+    ``mirror`` (float64, C-contiguous, ``w``'s shape) receives the same writes;
+    ``buf`` is int64 scratch of ``w.size`` for quantized updates (allocated
+    when not given). Returns ``(saturations, changed, rng_bits)``.
+    """
+    if not update_bits:
+        buf = _EMPTY_BUF
+    elif buf is None:
+        buf = np.empty(w.size, dtype=np.int64)
+    # the kernel writes through ravel(), a copy for non-contiguous arrays
+    target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
+    # Python ints below 2**63 reach numba as int64, like np.int64
+    sat, changed, bits = update_kernel(
+        target, g if g.flags.c_contiguous else np.ascontiguousarray(g), int(mult), int(shift),
+        int(fmt.qmin), int(fmt.qmax), bool(stochastic), int(key), int(counter0),
+        int(update_bits), buf, _NO_MIRROR if mirror is None else mirror,
+    )  # fmt: skip
+    if target is not w:
+        w[...] = target
+    return int(sat), int(changed), int(bits)
+
+
+# --- momentum: the update unit with a velocity word --------------------------
+
+
+@nb.njit(cache=True)
+def _rnd_shift(v, shift, stochastic, base, i):
+    # v / 2**shift rounded (stochastic: the top `shift` bits of the word of
+    # counter i under base; nearest: half to even); returns (value, bits drawn).
+    # A zero stays zero and draws nothing; shift <= 0 is an exact left shift.
+    if shift <= 0:
+        return v << (-shift), 0
+    if v == 0:
+        return v, 0
+    if stochastic:
+        r = np.int64(_mix64(base + np.uint64(i) * np.uint64(GOLDEN)) >> np.uint64(64 - shift))
+        return (v + r) >> shift, shift
+    return _round_shift_int(v, shift), 0
+
+
+@nb.njit(cache=True)
+def momentum_kernel(
+    w, v, g, mult, shift_v, extra, mu, mu_frac, qmin, qmax, vmin, vmax, stochastic,
+    base_g, base_decay, base_step, ubits, buf, mirror,
+):  # fmt: skip
+    """Update unit with momentum, fused over one parameter array.
+
+    Per entry ``i`` (flat C order): ``d = round(g * mult / 2**shift_v)`` (the
+    learning-rate-scaled gradient on the velocity's LSB; words of
+    ``base_g``), optionally log-quantized to ``ubits`` bits over the array
+    (as :func:`update_kernel`, levels no finer than one velocity LSB);
+    ``u = sat_V(round(mu * v / 2**mu_frac) + d)`` (words of ``base_decay``);
+    ``v = u``; ``w = sat_W(w + round(u / 2**extra))`` (words of
+    ``base_step``). Rounding is stochastic or half-to-even for all three.
+
+    Returns
+    -------
+    (sat_w, changed, rng_bits_gradient, sat_v, rng_bits_velocity)
+    """
+    fw = w.ravel()
+    fv = v.ravel()
+    fm = mirror.ravel()
+    fg = g.ravel()
+    n = fw.size
+    drawn_g = 0
+    drawn_m = 0
+    mx = np.int64(0)
+    for i in range(n):
+        d, k = _rnd_shift(np.int64(fg[i]) * mult, shift_v, stochastic, base_g, i)
+        drawn_g += k
+        buf[i] = d
+        a = -d if d < 0 else d
+        if a > mx:
+            mx = a
+    if ubits > 0 and mx > 0:
+        top = np.int64(0)
+        while (np.int64(1) << top) < mx:
+            top += 1
+        emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
+        if emax > top:
+            emax = top
+        for i in range(n):
+            d = buf[i]
+            if d != 0:
+                buf[i] = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
+    sat_w = 0
+    sat_v = 0
+    changed = 0
+    for i in range(n):
+        dec, k = _rnd_shift(np.int64(fv[i]) * mu, mu_frac, stochastic, base_decay, i)
+        drawn_m += k
+        u, s = _clamp(dec + buf[i], vmin, vmax)
+        sat_v += s
+        fv[i] = u
+        step, k = _rnd_shift(u, extra, stochastic, base_step, i)
+        drawn_m += k
+        if step != 0:
+            s, c = _write(fw, fm, i, step, qmin, qmax)
+            sat_w += s
+            changed += c
+    return sat_w, changed, drawn_g, sat_v, drawn_m
+
+
+def _base(key: int, counter0: int) -> np.uint64:
+    return np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
+
+
+def apply_momentum(
+    w: np.ndarray,
+    v: np.ndarray,
+    g: np.ndarray,
+    mult: int,
+    shift: int,
+    extra: int,
+    mu: int,
+    mu_frac: int,
+    fmt: FixedFormat,
+    vfmt: FixedFormat,
+    stochastic: bool,
+    keys: tuple[int, int, int],
+    update_bits: int = 0,
+    mirror: np.ndarray | None = None,
+) -> tuple[int, int, int, int, int]:
+    """Run :func:`momentum_kernel` on ``w`` (codes) and ``v`` (int64 velocity
+    codes, C-contiguous, ``w``'s shape) in place.
+
+    ``shift`` is the plain update's shift onto ``w``'s LSB; the gradient
+    lands on the velocity's LSB, ``extra`` bits finer (``shift - extra``).
+    ``keys`` are the three generator bases ``_base(key, counter0)`` of the
+    gradient's rounding words (the parameter's usual update stream) and of
+    the momentum stream's decay and step words. ``mirror`` (float64)
+    receives the same writes as ``w``.
+
+    Returns ``(sat_w, changed, rng_bits, sat_v, rng_bits_velocity)``.
+    """
+    base_g, base_decay, base_step = (np.uint64(k) for k in keys)
+    target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
+    buf = np.empty(w.size, dtype=np.int64)
+    out = momentum_kernel(
+        target, v, g if g.flags.c_contiguous else np.ascontiguousarray(g), int(mult),
+        int(shift - extra), int(extra), int(mu), int(mu_frac), int(fmt.qmin), int(fmt.qmax),
+        int(vfmt.qmin), int(vfmt.qmax), bool(stochastic), base_g, base_decay, base_step,
+        int(update_bits), buf, _NO_MIRROR if mirror is None else mirror,
+    )  # fmt: skip
+    if target is not w:
+        w[...] = target
+    return tuple(int(x) for x in out)
