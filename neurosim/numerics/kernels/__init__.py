@@ -34,12 +34,8 @@ from neurosim.numerics.kernels.forward import (
 )
 from neurosim.numerics.kernels.matmul import (
     F32_EXACT,
-    F64_EXACT,
     Workspace,
     exact_matmul,
-    matmul_int64,
-    matmul_saturating,
-    matmul_saturating_init,
     partial_sum_bound,
     product,
     product_into,
@@ -65,7 +61,6 @@ from neurosim.numerics.kernels.update import (
 
 __all__ = [
     "F32_EXACT",
-    "F64_EXACT",
     "Workspace",
     "_NO_MIRROR",
     "_base",
@@ -84,9 +79,6 @@ __all__ = [
     "gather_columns",
     "gather_rows",
     "log_table",
-    "matmul_int64",
-    "matmul_saturating",
-    "matmul_saturating_init",
     "message_tally",
     "momentum_kernel",
     "nonzero",
