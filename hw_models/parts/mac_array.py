@@ -50,6 +50,4 @@ class Multiplier(Part):
 
     def energy_pj(self, action: str, detail: tuple, pricing: Pricing) -> float:
         """Energy of one product at ``detail = (a_bits, b_bits)``, pJ."""
-        return pricing.table.energy_pj(
-            "mult", pricing.node_nm, a_bits=detail[0], b_bits=detail[1]
-        )
+        return pricing.table.energy_pj("mult", pricing.node_nm, a_bits=detail[0], b_bits=detail[1])
