@@ -18,6 +18,7 @@ from typing import Any
 from hw_models import parts, timing
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
+from hw_models.mapping import Mapping
 from neurosim.cost.accounting import Accountant, velocity_memory_bits
 from neurosim.cost.placement import chip_mapping, feedback_storage
 from neurosim.plan import Plan
@@ -222,7 +223,7 @@ def _bus(acct: Accountant, actions: dict[tuple, int]) -> dict[str, Any]:
     return bus
 
 
-def _memory(plan: Plan, acct: Accountant, mapping, conv: dict | None) -> dict[str, Any]:
+def _memory(plan: Plan, acct: Accountant, mapping: Mapping, conv: dict | None) -> dict[str, Any]:
     """Memory bits of the run on the chip: forward, feedback, per tile, bias, velocity."""
     cfg = plan.cfg
     memory = {
