@@ -5,8 +5,9 @@ reference tables. A row states its energy at a *reference point* (parameter
 values and a technology node), the source of that number, and a scaling law in
 its parameters (bit widths, array size, length) and in the technology node
 (:mod:`hw_models.technology`). Every energy number of :mod:`hw_models` lives
-in :data:`DEFAULT_ROWS`; everything else multiplies counts by
-:meth:`EnergyTable.energy_pj`.
+in :data:`DEFAULT_ROWS`; the chip's parts (:mod:`hw_models.parts`) price
+their actions with :meth:`EnergyTable.energy_pj`, and the bill multiplies
+the run's action counts by those prices.
 
 Rows (45 nm unless stated; ``H14`` = M. Horowitz, "Computing's energy problem
 (and what we can do about it)", ISSCC 2014, 45 nm, 0.9 V):

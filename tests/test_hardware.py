@@ -16,6 +16,7 @@ from neurosim.cost.placement import chip_mapping, make_accountant
 from neurosim.data.datasets import load_dataset
 from neurosim.experiments.train import one_hot, train
 from neurosim.nn.engine import FixedEngine
+from neurosim.plan import make_plan
 
 N_IN, N_OUT, B = 20, 4, 6
 
@@ -92,7 +93,7 @@ def test_binary_feedback_uses_one_bit_per_entry() -> None:
 
 def test_prng_feedback_stores_nothing_and_draws_bits() -> None:
     cfg, eng, acct, ch, _ = _run(rule="srbp", error_bits=4, chip="dfa65")
-    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    h = hardware_report(make_plan(cfg, N_IN, N_OUT, chip=ch), acct, dict(eng.counts))
     assert h["feedback_storage"] == "prng" and h["memory_bits"]["feedback"] == 0
     assert h["actions_per_sample"]["feedback.rng"] > 0
     assert "feedback.sram_read.feedback" not in h["actions_per_sample"]
@@ -105,16 +106,16 @@ def test_stochastic_error_rounding_bits_are_feedback_rng(scale: str) -> None:
     cfg, eng, acct, ch, _ = _run(error_rounding="stochastic", **kw)
     drawn = eng.counts["rng_bits:error"]
     assert drawn > 0
-    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    h = hardware_report(make_plan(cfg, N_IN, N_OUT, chip=ch), acct, dict(eng.counts))
     assert h["actions_per_sample"]["feedback.rng"] == pytest.approx(drawn / acct.samples)
     cfg0, eng0, acct0, _, _ = _run(**kw)
-    h0 = hardware_report(cfg0, eng0.rule, eng0.sizes, acct0, dict(eng0.counts), ch)
+    h0 = hardware_report(make_plan(cfg0, N_IN, N_OUT, chip=ch), acct0, dict(eng0.counts))
     assert "feedback.rng" not in h0["actions_per_sample"]
 
 
 def test_transport_energy_is_bits_times_wire_energy() -> None:
     cfg, eng, acct, ch, _ = _run(rule="srbp", error_bits=4, packets="dense")
-    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    h = hardware_report(make_plan(cfg, N_IN, N_OUT, chip=ch), acct, dict(eng.counts))
     per_bit = ch.energy_table().energy_pj("wire", ch.node_nm, length_mm=ch.link("skip").length_mm)
     bits = 1 + 7 + 7 + 3 + 16
     assert h["energy_pj_per_sample"]["by_phase"]["transport"] == pytest.approx(bits * per_bit)
@@ -250,7 +251,7 @@ def test_bias_actions_and_memory_by_hand() -> None:
         ("update", "sram_write", ("weights",)): changed * 16,
     }
     assert delta == expected
-    h = hardware_report(cfg, eng.rule, eng.sizes, acct, dict(eng.counts), ch)
+    h = hardware_report(make_plan(cfg, N_IN, N_OUT, chip=ch), acct, dict(eng.counts))
     assert h["memory_bits"]["bias"] == 16 * neurons
     assert h["memory_bits"]["forward"] == 16 * (20 * 12 + 12 * 9 + 9 * 4 + neurons)
     m = chip_mapping(cfg, eng.rule, eng.sizes, ch)
@@ -258,6 +259,6 @@ def test_bias_actions_and_memory_by_hand() -> None:
     first = [b for lay in m.layers for b in lay.blocks if b.col_block == 0]
     assert sum(b.weight_memory_bits - b.rows_used * b.cols_used * 16 for b in first) == 16 * neurons
     cfg0, eng0, acct0, _, _ = _run(rule="srbp")
-    h0 = hardware_report(cfg0, eng0.rule, eng0.sizes, acct0, dict(eng0.counts), ch)
+    h0 = hardware_report(make_plan(cfg0, N_IN, N_OUT, chip=ch), acct0, dict(eng0.counts))
     assert "bias" not in h0["memory_bits"]
     assert h0["memory_bits"]["forward"] == 16 * (20 * 12 + 12 * 9 + 9 * 4)

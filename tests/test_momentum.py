@@ -17,6 +17,7 @@ from neurosim.experiments.sweep import point_id
 from neurosim.experiments.train import one_hot
 from neurosim.golden.reference import ReferenceEngine
 from neurosim.nn.engine import FixedEngine, FloatEngine
+from neurosim.plan import make_plan
 from tests.test_engine import N_IN, N_OUT, B, _assert_same, _batches, _events
 
 RULES = ["bp", "rbp", "srbp", "sbp", "arbp", "asrbp", "top-only"]
@@ -227,7 +228,7 @@ def test_momentum_actions_and_memory_by_hand() -> None:
         ("update", "add", (vb,)): params * batches,
         ("update", "rng", ()): counts["rng_bits:velocity"],
     }
-    h = hardware_report(cfg, eng.rule, eng.sizes, acct, counts, ch)
+    h = hardware_report(make_plan(cfg, 20, 4, chip=ch), acct, counts)
     assert h["memory_bits"]["velocity"] == params * vb
     chip = load_chip("small")
     assert chip.memory_kib("velocity") == chip.memory_kib("weights")
@@ -238,13 +239,14 @@ def test_momentum_actions_and_memory_by_hand() -> None:
     table = ch.energy_table()
     for act in ("sram_read", "sram_write"):
         k_v, k_w = ("update", act, ("velocity",)), ("update", act, ("weights",))
-        assert unit_energy_pj(k_v, cfg, ch, table) == unit_energy_pj(k_w, cfg, ch, table) > 0
+        plan = make_plan(cfg, 20, 4, chip=ch)
+        assert unit_energy_pj(k_v, plan, table) == unit_energy_pj(k_w, plan, table) > 0
     # adaptive C^h: its velocity is feedback_bits + 8 = 16 bits wide
     cfg2, eng2, acct2, ch2, _ = _run(rule="asrbp", momentum=0.5)
-    h2 = hardware_report(cfg2, eng2.rule, eng2.sizes, acct2, dict(eng2.counts), ch2)
+    h2 = hardware_report(make_plan(cfg2, 20, 4, chip=ch2), acct2, dict(eng2.counts))
     assert h2["memory_bits"]["velocity"] == (20 * 12 + 12 * 9 + 9 * 4) * 24 + (12 + 9) * 4 * 16
     cfg0, eng0, acct0, ch0, _ = _run(rule="srbp")
-    h0 = hardware_report(cfg0, eng0.rule, eng0.sizes, acct0, dict(eng0.counts), ch0)
+    h0 = hardware_report(make_plan(cfg0, 20, 4, chip=ch0), acct0, dict(eng0.counts))
     assert "velocity" not in h0["memory_bits"]
 
 

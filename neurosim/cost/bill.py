@@ -2,10 +2,12 @@
 
 This is the one place where action counts meet the energy table: every
 ``(phase, action, detail)`` count from :class:`neurosim.cost.accounting.Accountant`
-is multiplied by the energy per action of :mod:`hw_models.energy` for the
-chip's node and the run's widths. Cycles come from the timing model of
-:mod:`hw_models.timing`, driven by the run's actual message sizes; memory and
-tiles from :mod:`hw_models.mapping`.
+is priced by the chip part that performs the action (:mod:`hw_models.parts`),
+from the energy table of :mod:`hw_models.energy` at the chip's node and the
+run's widths. Cycles come from the timing model of :mod:`hw_models.timing`,
+driven by the run's actual message sizes; memory and tiles from
+:mod:`hw_models.mapping`. Everything about the run (rule, formats, sizes,
+conv blocks, chip) is read from its :class:`~neurosim.plan.Plan`.
 """
 
 from __future__ import annotations
@@ -13,41 +15,40 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from hw_models import timing
-from hw_models.chip import Chip, load_chip
-from neurosim.config import TrainConfig
+from hw_models import parts, timing
+from hw_models.chip import Chip
+from hw_models.energy import EnergyTable
+from hw_models.mapping import Mapping
 from neurosim.cost.accounting import Accountant, velocity_memory_bits
 from neurosim.cost.placement import chip_mapping, feedback_storage
-from neurosim.nn.network import Formats
-from neurosim.nn.rules import Rule
+from neurosim.plan import Plan
 
 PHASES = ("forward", "transport", "feedback", "update")
 
 
-def unit_energy_pj(key: tuple, cfg: TrainConfig, chip: Chip, table) -> float:
-    """Energy of one unit of an action key (pJ), at the chip's node."""
-    _phase, action, detail = key
-    node = chip.node_nm
-    fm = Formats.from_config(cfg)
-    if action == "mac":
-        return table.energy_pj(
-            "mac", node, a_bits=detail[0], b_bits=detail[1], acc_bits=cfg.acc_bits
-        )
-    if action == "mult":
-        return table.energy_pj("mult", node, a_bits=detail[0], b_bits=detail[1])
-    if action in ("add", "shift_add"):
-        return table.energy_pj(action, node, bits=detail[0])
-    if action in ("sram_read", "sram_write"):
-        return table.energy_pj(action, node, kib=chip.memory_kib(detail[0]))
-    if action == "lut":
-        return table.energy_pj("lut", node, in_bits=fm.lut.bits, out_bits=fm.act.bits)
-    if action == "rng":
-        return table.energy_pj("rng_bit", node)
-    if action == "wire":
-        return table.energy_pj("wire", node, length_mm=chip.link(detail[0]).length_mm)
-    if action == "packet":
-        return 0.0  # a packet's cost is its bits on the wire
-    raise KeyError(f"no energy row for action {action!r}")
+def pricing(plan: Plan, table: EnergyTable | None = None) -> parts.Pricing:
+    """What the chip's parts need to price the actions of ``plan``'s run.
+
+    Parameters
+    ----------
+    plan : Plan
+        The run (its chip must be set).
+    table : EnergyTable, optional
+        The energy table; default the chip's (:meth:`Chip.energy_table`).
+    """
+    chip = _chip(plan)
+    widths = parts.Widths(
+        acc_bits=plan.cfg.acc_bits,
+        lut_in_bits=plan.formats.lut.bits,
+        act_bits=plan.formats.act.bits,
+    )
+    return parts.Pricing(chip.energy_table() if table is None else table, chip, widths)
+
+
+def unit_energy_pj(key: tuple, plan: Plan, table: EnergyTable | None = None) -> float:
+    """Energy of one unit of an action key ``(phase, action, detail)``, pJ, at
+    the chip's node (priced by the part that performs the action)."""
+    return parts.unit_energy_pj(key, pricing(plan, table))
 
 
 def key_name(key: tuple) -> str:
@@ -57,10 +58,16 @@ def key_name(key: tuple) -> str:
     return f"{phase}.{action}" + (f".{tail}" if tail else "")
 
 
-def _timing_inputs(cfg: TrainConfig, sizes: list[int], chip: Chip, acct: Accountant):
-    fm = Formats.from_config(cfg)
-    layers = timing.tiles_for_network(sizes, chip.tile.rows, chip.tile.cols)
-    value_bits = cfg.error_bits or fm.error.bits
+def _chip(plan: Plan) -> Chip:
+    if plan.chip is None:
+        raise ValueError("the run's plan has no chip to price it on")
+    return plan.chip
+
+
+def _timing_inputs(plan: Plan) -> tuple[list[timing.LayerTiming], timing.ChipTiming]:
+    chip, fm = _chip(plan), plan.formats
+    layers = timing.tiles_for_network(list(plan.sizes), chip.tile.rows, chip.tile.cols)
+    value_bits = plan.cfg.error_bits or fm.error.bits
     ct = timing.ChipTiming(
         macs_per_cycle=chip.tile.macs_per_cycle,
         lut_per_cycle=chip.tile.lut_lookups_per_cycle,
@@ -69,22 +76,21 @@ def _timing_inputs(cfg: TrainConfig, sizes: list[int], chip: Chip, acct: Account
         skip_width_bits=chip.link("skip").width_bits,
         chain_width_bits=chip.link("chain").width_bits,
         act_bits=fm.act.bits,
-        psum_bits=cfg.acc_bits,
+        psum_bits=plan.cfg.acc_bits,
         error_bits_per_component=value_bits,
     )
     return layers, ct
 
 
-def cycles(
-    cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip, acct: Accountant
-) -> dict[str, float]:
+def cycles(plan: Plan, acct: Accountant) -> dict[str, float]:
     """Mean cycles per training sample and per inference, from the run's messages.
 
     Each distinct tuple of per-sample message sizes is scheduled once and
     weighted by how many samples sent it; the minibatch write-back is shared
     by the batch's samples.
     """
-    layers, ct = _timing_inputs(cfg, sizes, chip, acct)
+    chip = _chip(plan)
+    layers, ct = _timing_inputs(plan)
     names = [s.name for s in acct.specs]
     # a message's duration is ceil(bits / link width): samples whose messages
     # fill the same number of link cycles share one schedule
@@ -95,7 +101,7 @@ def cycles(
     tot: Counter = Counter()
     n = 0
     for tup, count in tuples.items():
-        c = timing.sample_cycles(layers, ct, rule, dict(zip(names, tup, strict=True)))
+        c = timing.sample_cycles(layers, ct, plan.rule, dict(zip(names, tup, strict=True)))
         for k in ("train", "forward", "backward", "inference"):
             tot[k] += c[k] * count
         n += count
@@ -107,22 +113,17 @@ def cycles(
     return per
 
 
-def hardware_report(
-    cfg: TrainConfig, rule: Rule, sizes: list[int], acct: Accountant,
-    engine_counts: dict[str, int], chip: Chip,
-) -> dict[str, Any]:  # fmt: skip
+def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int]) -> dict[str, Any]:
     """The ``hardware`` section of a run's record.
 
     Parameters
     ----------
-    cfg, rule, sizes
-        The run.
+    plan : Plan
+        The run, resolved (its ``chip`` prices the events).
     acct : Accountant
         Tallies of the run (filled batch by batch by the engine).
     engine_counts : dict
         The engine's event counts (weight writes, random bits).
-    chip : Chip
-        The chip that prices the events.
 
     Returns
     -------
@@ -132,26 +133,71 @@ def hardware_report(
         ``inference``, and the phases), ``samples_per_second``, ``bus``,
         ``memory_bits``, ``area_mm2``, ``tiles`` and the chip's identity.
     """
-    table = chip.energy_table()
-    mapping = chip_mapping(cfg, rule, sizes, chip)
-    samples = max(1, acct.samples)
+    chip = _chip(plan)
+    mapping = chip_mapping(plan.cfg, plan.rule, list(plan.sizes), chip)
     actions = acct.actions(engine_counts)
+    energy, per_action_counts, inference = _energy(plan, acct, actions)
+    cyc = cycles(plan, acct)
+    conv = _conv_section(plan, acct, cyc)
+    out = {
+        "chip": chip.name,
+        "node_nm": chip.node_nm,
+        "clock_mhz": chip.clock_mhz,
+        "feedback_storage": feedback_storage(plan.cfg, chip),
+        "energy_pj_per_sample": energy,
+        "inference_energy_pj": inference,
+        "cycles_per_sample": cyc,
+        "samples_per_second": chip.clock_mhz * 1e6 / cyc["train"],
+        "bus": _bus(acct, actions),
+        "memory_bits": _memory(plan, acct, mapping, conv),
+        "area_mm2": chip.area_mm2(),
+        "tiles": {
+            "used": mapping.tiles,
+            "available": chip.n_tiles,
+            "per_layer": [lay.tiles for lay in mapping.layers],
+            "utilisation": [lay.utilisation for lay in mapping.layers],
+        },
+        "fits": mapping.fits,
+        "violations": [f"{v.field} = {v.value!r}: {v.allowed}" for v in mapping.violations],
+        "actions_per_sample": per_action_counts,
+    }
+    if conv:
+        out["conv"] = conv
+    return out
+
+
+def _energy(
+    plan: Plan, acct: Accountant, actions: dict[tuple, int]
+) -> tuple[dict[str, Any], dict[str, float], float]:
+    """Training energy per sample (total, by action, by phase), the action
+    counts per sample, and the inference energy per sample (pJ)."""
+    price = pricing(plan)
+    samples = max(1, acct.samples)
     by_action: dict[str, float] = defaultdict(float)
     by_phase: dict[str, float] = {p: 0.0 for p in PHASES}
     per_action_counts = {}
     for key, count in sorted(actions.items()):
         if not count:
             continue
-        e = count * unit_energy_pj(key, cfg, chip, table) / samples
+        e = count * parts.unit_energy_pj(key, price) / samples
         if e:
             by_action[key[1]] += e
         by_phase[key[0]] += e
         per_action_counts[key_name(key)] = count / samples
     inference = sum(
-        v * unit_energy_pj(k, cfg, chip, table) for k, v in acct.forward_per_sample().items()
+        v * parts.unit_energy_pj(k, price) for k, v in acct.forward_per_sample().items()
     )
-    cyc = cycles(cfg, rule, sizes, chip, acct)
-    conv = _conv_section(cfg, chip, acct, cyc)
+    energy = {
+        "total": sum(by_phase.values()),
+        "by_action": dict(sorted(by_action.items())),
+        "by_phase": by_phase,
+    }
+    return energy, per_action_counts, inference
+
+
+def _bus(acct: Accountant, actions: dict[tuple, int]) -> dict[str, Any]:
+    """Packets and bits per sample on each link, and each message's traffic."""
+    samples = max(1, acct.samples)
     bus: dict[str, Any] = {"packets_per_sample": {}, "bits_per_sample": {}, "messages": {}}
     for s in acct.specs:
         bus["packets_per_sample"][s.link] = bus["packets_per_sample"].get(s.link, 0) + 1
@@ -174,6 +220,12 @@ def hardware_report(
         }  # fmt: skip
     fwd_bits = actions.get(("forward", "wire", ("forward",)), 0) / samples
     bus["bits_per_sample"]["forward"] = fwd_bits
+    return bus
+
+
+def _memory(plan: Plan, acct: Accountant, mapping: Mapping, conv: dict | None) -> dict[str, Any]:
+    """Memory bits of the run on the chip: forward, feedback, per tile, bias, velocity."""
+    cfg = plan.cfg
     memory = {
         "forward": mapping.weight_memory_bits,
         "feedback": mapping.feedback_memory_bits,
@@ -190,65 +242,38 @@ def hardware_report(
         ],  # fmt: skip
     }
     if cfg.bias:  # part of "forward": b^h sits with the first tile of its rows
-        memory["bias"] = sum(sizes[1:]) * Formats.from_config(cfg).weight.bits
+        memory["bias"] = sum(plan.sizes[1:]) * plan.formats.weight.bits
         if conv:  # one bias per filter, with the block's first tile
             memory["bias"] += conv["memory_bits"]["bias"]
     if cfg.momentum:  # one velocity word per trained parameter, next to it in its tile
-        memory["velocity"] = velocity_memory_bits(cfg, rule, sizes, acct.trained_layers())
+        memory["velocity"] = velocity_memory_bits(
+            cfg, plan.rule, list(plan.sizes), acct.trained_layers()
+        )
         if conv:  # the blocks' kernels and biases, in their tiles
             memory["velocity"] += conv["memory_bits"]["velocity"]
     if conv:
         # the blocks' biases count in "forward" as the dense layers' do
         memory["forward"] += conv["memory_bits"]["forward"] + conv["memory_bits"]["bias"]
         memory["feedback"] += conv["memory_bits"]["feedback"]
-    out = {
-        "chip": chip.name,
-        "node_nm": chip.node_nm,
-        "clock_mhz": chip.clock_mhz,
-        "feedback_storage": feedback_storage(cfg, chip),
-        "energy_pj_per_sample": {
-            "total": sum(by_phase.values()),
-            "by_action": dict(sorted(by_action.items())),
-            "by_phase": by_phase,
-        },
-        "inference_energy_pj": inference,
-        "cycles_per_sample": cyc,
-        "samples_per_second": chip.clock_mhz * 1e6 / cyc["train"],
-        "bus": bus,
-        "memory_bits": memory,
-        "area_mm2": chip.area_mm2(),
-        "tiles": {
-            "used": mapping.tiles,
-            "available": chip.n_tiles,
-            "per_layer": [lay.tiles for lay in mapping.layers],
-            "utilisation": [lay.utilisation for lay in mapping.layers],
-        },
-        "fits": mapping.fits,
-        "violations": [f"{v.field} = {v.value!r}: {v.allowed}" for v in mapping.violations],
-        "actions_per_sample": per_action_counts,
-    }
-    if conv:
-        out["conv"] = conv
-    return out
+    return memory
 
 
-def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> dict | None:
+def _conv_section(plan: Plan, acct: Accountant, cyc: dict) -> dict | None:
     """The conv blocks' cycles (added into ``cyc``), memory and tiles; None
     for a dense network. See :mod:`neurosim.cost.conv_accounting` for the model."""
-    blocks = getattr(acct, "blocks", None)
+    blocks, cfg, fm = plan.blocks, plan.cfg, plan.formats
     if not blocks:
         return None
-    t = chip.tile
+    t = _chip(plan).tile
     cc = acct.conv_cycles(t.rows, t.cols, t.macs_per_cycle, t.update_per_cycle)
     cyc["forward"] += cc["forward"]
     cyc["inference"] += cc["forward"]
     cyc["backward"] += cc["backward"]
     cyc["update"] += cc["update"]
     cyc["train"] += cc["forward"] + cc["backward"] + cc["update"]
-    fm = Formats.from_config(cfg)
     from neurosim.nn.conv import conv_feedback_shapes
 
-    shapes = conv_feedback_shapes(cfg.rule, blocks, acct.sizes)
+    shapes = conv_feedback_shapes(cfg.rule, list(blocks), list(plan.sizes))
     return {
         "blocks": [
             {
@@ -274,8 +299,3 @@ def _conv_section(cfg: TrainConfig, chip: Chip, acct: Accountant, cyc: dict) -> 
             ) * cfg.velocity_bits if cfg.momentum else 0,
         },
     }
-
-
-def resolve_chip(name_or_path: str) -> Chip:
-    """Load a chip preset or file (errors name the field)."""
-    return load_chip(name_or_path)

@@ -302,9 +302,7 @@ def train(
             on_epoch(stats)
     result.counts = dict(engine.counts)
     if chip is not None:
-        result.hardware = hardware_report(
-            cfg, plan.rule, list(plan.sizes), engine.accountant, result.counts, chip
-        )
+        result.hardware = hardware_report(plan, engine.accountant, result.counts)
     result.weights_sha256 = weights_hash(engine)
     result.wall_seconds = time.perf_counter() - t0
     return result, engine

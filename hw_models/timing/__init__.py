@@ -1,0 +1,82 @@
+"""Cycle-level timing of the tiled chip: resources, operation graphs, two schedulers.
+One training sample on the chip is a graph of operations (:class:`Op`). Each
+operation occupies one *resource* (a tile's MAC array, a layer's activation
+unit, a link) for a whole number of cycles. Two schedulers give the same
+answer by different means and are tested equal:
+
+* FAST, :func:`schedule`: one pass over the list, closed-form start times;
+* GOLDEN, :class:`GoldenStepper`: a literal cycle-by-cycle model of every
+  resource, with a ``max_cycles`` guard.
+
+Semantics (both schedulers)
+---------------------------
+An op list is given in a topological order: every dependency of op ``i`` has
+an index smaller than ``i``. That order is also the **issue order**.
+
+1. Each resource serves its ops strictly in list order: in-order issue,
+   non-preemptive, one op at a time. An op never overtakes an earlier op of
+   the same resource, even when it is ready and the earlier one is not.
+2. An op that starts at cycle ``s`` with duration ``d > 0`` occupies its
+   resource during cycles ``s .. s+d-1`` and is *finished at* ``s + d``. An op
+   of duration 0 finishes at its start cycle and occupies nothing.
+3. An op may start at cycle ``c`` when every dependency is finished at some
+   cycle ``<= c`` and every earlier op of its resource is finished at some
+   cycle ``<= c``; it starts at the first such cycle (cycles count from 0).
+   So ``start = max(0, finish of each dep, finish of the previous op on the
+   same resource)`` and ``finish = start + duration``. Zero-duration ops can
+   therefore chain within one cycle.
+4. The makespan is the largest finish (0 for an empty list).
+
+Modules
+-------
+:mod:`hw_models.timing.model`
+    The inputs (:class:`TileWork`, :class:`LayerTiming`, :class:`ChipTiming`,
+    :class:`RuleTiming`) and the op of a graph (:class:`Op`).
+:mod:`hw_models.timing.graph`
+    The resources and the op graphs of a sample and of a minibatch update.
+:mod:`hw_models.timing.scheduler`
+    The FAST scheduler and the cycle counts of a sample and an update.
+:mod:`hw_models.timing.golden`
+    The GOLDEN cycle stepper.
+"""
+
+from hw_models.timing.golden import GoldenStepper
+from hw_models.timing.graph import (
+    build_inference_graph,
+    build_sample_graph,
+    build_update_graph,
+    dense_msg_bits,
+)
+from hw_models.timing.model import (
+    ChipTiming,
+    LayerTiming,
+    Op,
+    RuleTiming,
+    TileWork,
+    TimingError,
+    tiles_for_layer,
+    tiles_for_network,
+    trained_layers,
+)
+from hw_models.timing.scheduler import batch_update_cycles, makespan, sample_cycles, schedule
+
+__all__ = [
+    "ChipTiming",
+    "GoldenStepper",
+    "LayerTiming",
+    "Op",
+    "RuleTiming",
+    "TileWork",
+    "TimingError",
+    "batch_update_cycles",
+    "build_inference_graph",
+    "build_sample_graph",
+    "build_update_graph",
+    "dense_msg_bits",
+    "makespan",
+    "sample_cycles",
+    "schedule",
+    "tiles_for_layer",
+    "tiles_for_network",
+    "trained_layers",
+]
