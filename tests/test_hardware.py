@@ -16,6 +16,7 @@ from neurosim.cost.placement import chip_mapping, make_accountant
 from neurosim.data.datasets import load_dataset
 from neurosim.experiments.train import one_hot, train
 from neurosim.nn.engine import FixedEngine
+from neurosim.plan import make_plan
 
 N_IN, N_OUT, B = 20, 4, 6
 
@@ -25,7 +26,7 @@ def _run(steps: int = 3, chip: str = "small", **kw):
     cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, chip=chip, **kw).validate()
     eng = FixedEngine(cfg, N_IN, N_OUT)
     ch = load_chip(chip)
-    acct = make_accountant(cfg, eng.rule, eng.sizes, ch)
+    acct = make_accountant(make_plan(cfg, N_IN, N_OUT), ch)
     sent = []
     observe = acct.observe
 

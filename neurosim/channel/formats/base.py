@@ -217,3 +217,5 @@ class FeedbackFormat:
             c["feedback", "mac", (feedback_bits, error_bits)] += macs
         c["feedback", "sram_read", ("feedback",)] += macs * self.read_bits(feedback_bits)
 
+    def regenerate(self, c: Counter) -> None:
+        """Stored formats: nothing (see :mod:`neurosim.channel.formats.prng`)."""

@@ -42,8 +42,7 @@ class Prng(FeedbackFormat):
         """0 bits."""
         return 0
 
-    @staticmethod
-    def regenerate(c: Counter) -> None:
+    def regenerate(self, c: Counter) -> None:
         """Turn the dense layers' feedback-memory reads in ``c`` into random bits."""
         c["feedback", "rng", ()] += c.pop(("feedback", "sram_read", ("feedback",)), 0)
 
