@@ -175,4 +175,4 @@ def test_fixed_ternary_run_learns_above_top_only() -> None:
             hw = res.hardware
             assert hw["feedback_storage"] == "ternary"
             assert hw["memory_bits"]["feedback"] > 0
-    assert acc["srbp"] >= acc["top-only"] + 0.02, acc
+    assert acc["srbp"] >= acc["top-only"] + 0.1, acc  # 0.68 vs 0.50 at this seed
