@@ -180,10 +180,9 @@ class Neurosim:
             mode=mode, rule="srbp", hidden=hidden, batch=batch, lr=LR, seed=SEED,
             packets="event", **(kw if mode == "fixed" else {}),
         ).validate()  # fmt: skip
-        self.engine = make_engine(make_plan(cfg, n_in, n_out))
-        self.engine.accountant = make_accountant(
-            cfg, self.engine.rule, self.engine.sizes, load_chip("ref45")
-        )
+        plan = make_plan(cfg, n_in, n_out)
+        self.engine = make_engine(plan)
+        self.engine.accountant = make_accountant(plan, load_chip("ref45"))
 
     def train_batch(self, x, t, y):
         return self.engine.train_batch(x, t)

@@ -39,7 +39,11 @@ from neurosim.errors import ConfigError
 from neurosim.tomlfile import read_toml
 
 FEEDBACK_STORAGES = ("dense", "binary", "ternary", "sparse", "lowrank", "prng")
-"""Storage formats of the learning-channel matrices ``C^h`` (see :mod:`hw_models.mapping`)."""
+"""Values of a chip's ``feedback_storage``: ``prng`` (``C^h`` regenerated, not
+stored) or a stored format. The names of the feedback-format registry
+:mod:`neurosim.channel.formats` (which ``hw_models`` does not import; a test
+keeps the two equal); what each stores is the format's, handed to
+:func:`hw_models.mapping.map_network` as a storage object."""
 
 ARBITRATIONS = ("round_robin", "fixed_priority")
 """How senders share a link."""

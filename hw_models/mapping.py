@@ -21,26 +21,12 @@ by their output rows: row block ``i`` keeps rows ``i*rows ..`` of ``C^h`` —
 ``replicate_feedback=True`` every tile of the row block keeps its own copy
 (each tile then projects the error for its own update; memory x col_blocks).
 
-Bits of one slice of ``r`` rows, by storage format:
-
-==========  ===========================================================
-dense       ``entries * feedback_bits``
-binary      ``entries * 1`` ({0,1} or {-1,+1})
-ternary     ``entries * 2``
-sparse      ``nnz * (ceil(log2(N_src)) + value_bits)``; ``nnz`` is the
-            actual count when given, else the expected ``n / N_src *
-            entries = n * r`` (``n = feedback_n``); ``value_bits`` defaults
-            to ``feedback_bits`` (0 for the paper's {0,1} entries, where the
-            index alone says where the ones are). Row delimiters are not
-            counted.
-lowrank     ``C^h = U V`` with ``U`` ``(N_h, r)`` and ``V`` ``(r, N_src)``:
-            the slice holds its rows of ``U``, ``r_rows * rank *
-            feedback_bits``; ``V``, ``rank * N_src * feedback_bits``, is kept
-            once per layer, with row block 0 (``V R`` is computed once and
-            its ``rank`` values shared). Layer total ``(N_h*rank +
-            rank*N_src) * feedback_bits``. Replicated: every copy holds ``V``.
-prng        0 bits: entries are regenerated from a seed (RNG actions instead).
-==========  ===========================================================
+The bits of one slice of ``r`` rows are the storage's
+(:class:`FeedbackStorage`, e.g. a format of
+:mod:`neurosim.channel.formats`): dense ``r * N_src * feedback_bits``,
+binary 1 and ternary 2 bits per entry, sparse index (and value) lists, low
+rank the slice's rows of ``U`` and, with row block 0 (``with_v``; every copy
+when replicated), the layer's shared ``V``, prng none.
 
 Capacities are checked against the chip (tile count, weight SRAM, feedback
 SRAM); a mapping that does not fit is still returned, with its violations
@@ -51,10 +37,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from hw_models.chip import FEEDBACK_STORAGES, Chip
+from hw_models.chip import Chip
 from hw_models.energy import KIB_BITS
 from neurosim.errors import ConfigError
+
+
+class FeedbackStorage(Protocol):
+    """How ``C^h`` is kept in the tiles' feedback memory.
+
+    Attributes
+    ----------
+    name : str
+        The storage format's name (dense, sparse, ..., prng).
+    counts_nonzeros : bool
+        A slice's bits follow its actual non-zero count (``nnz``).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def counts_nonzeros(self) -> bool: ...
+
+    def check(self, shapes: Sequence[tuple[int, int]], counts_given: bool) -> None:
+        """Raise ConfigError if the storage's parameters do not fit ``shapes``
+        (``counts_given``: every layer's actual non-zero count is given)."""
+        ...
+
+    def slice_bits(self, rows: int, n_src: int, nnz: int | None, with_v: bool) -> int:
+        """Bits of ``rows`` rows of a ``C^h`` with ``n_src`` columns (``nnz``:
+        their actual non-zeros or None; ``with_v``: with the layer's shared part)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -153,10 +168,10 @@ class Mapping:
         The chip.
     sizes : tuple of int
         ``(N_0, ..., N_L)``.
-    weight_bits, feedback_bits : int
-        Synapse width and ``C^h`` entry width used.
+    weight_bits : int
+        Synapse width.
     feedback_storage : str
-        Storage format of ``C^h``.
+        Name of the storage format of ``C^h``.
     layers : tuple of LayerMap
         Layer ``h`` at index ``h-1``.
     violations : tuple of Violation
@@ -166,7 +181,6 @@ class Mapping:
     chip: Chip
     sizes: tuple[int, ...]
     weight_bits: int
-    feedback_bits: int
     feedback_storage: str
     layers: tuple[LayerMap, ...]
     violations: tuple[Violation, ...]
@@ -222,11 +236,6 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def index_bits(n_src: int) -> int:
-    """``ceil(log2(n_src))``: bits of a column index into ``n_src`` columns (0 for 1)."""
-    return (n_src - 1).bit_length()
-
-
 def _row_nnz(
     h: int, nnz: object, n_h: int, n_src: int, starts: list[int], ends: list[int]
 ) -> list[int] | None:
@@ -251,32 +260,88 @@ def _row_nnz(
     raise ConfigError(path, nnz, "a layer total or a list of per-row non-zero counts")
 
 
-def _slice_bits(
-    storage: str,
-    r: int,
-    n_src: int,
-    feedback_bits: int,
-    nnz: int | None,
-    feedback_n: int | None,
-    rank: int | None,
-    value_bits: int,
-    with_v: bool,
-) -> int:
-    """Bits of ``r`` rows of a ``C^h`` with ``n_src`` columns (see the module table)."""
-    entries = r * n_src
-    if storage == "dense":
-        return entries * feedback_bits
-    if storage == "binary":
-        return entries
-    if storage == "ternary":
-        return entries * 2
-    if storage == "sparse":
-        count = nnz if nnz is not None else feedback_n * r  # type: ignore[operator]
-        return count * (index_bits(n_src) + value_bits)
-    if storage == "lowrank":
-        assert rank is not None
-        return (r * rank + (rank * n_src if with_v else 0)) * feedback_bits
-    return 0  # prng
+def _check_shapes(
+    sizes: tuple[int, ...], shapes: list, storage: FeedbackStorage, nnz: object
+) -> None:
+    """The C^h shapes fit the layers; ``nnz`` (one entry per C^h) fits the storage."""
+    L = len(sizes) - 1
+    if len(shapes) not in (0, L - 1):
+        raise ConfigError(
+            "feedback_shapes", shapes, f"{L - 1} shapes (N_h, N_src), one per hidden layer, or none"
+        )
+    for k, shp in enumerate(shapes):
+        ok = (
+            isinstance(shp, Sequence)
+            and len(shp) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shp)
+        )
+        if not ok or shp[0] != sizes[k + 1]:
+            raise ConfigError(
+                f"feedback_shapes[{k}]", shp, f"(N_{k + 1}, N_src) = ({sizes[k + 1]}, N_src)"
+            )
+    counted = storage.counts_nonzeros and nnz is not None
+    if counted and (
+        isinstance(nnz, (str, bytes)) or not isinstance(nnz, Sequence) or len(nnz) != len(shapes)
+    ):
+        raise ConfigError("nnz", nnz, f"{len(shapes)} entries, one per hidden layer")
+    storage.check(shapes, counted and all(v is not None for v in nnz))  # type: ignore[union-attr]
+
+
+def _layer(
+    chip: Chip,
+    h: int,
+    n_out: int,
+    n_in: int,
+    shape: tuple[int, int] | None,
+    storage: FeedbackStorage,
+    per_block: list[int] | None,
+    weight_bits: int,
+    bias_bits: int,
+    replicate: bool,
+) -> LayerMap:
+    """Layer ``h``'s block grid, each tile's weights and C^h slice."""
+    t = chip.tile
+    rb, cb = _ceil_div(n_out, t.rows), _ceil_div(n_in, t.cols)
+    blocks = []
+    for i in range(rb):
+        r = min(n_out, (i + 1) * t.rows) - i * t.rows
+        for j in range(cb):
+            c = min(n_in, (j + 1) * t.cols) - j * t.cols
+            holds = shape is not None and (replicate or j == cb - 1)
+            bits = 0
+            if holds:
+                bits = storage.slice_bits(
+                    r, shape[1], None if per_block is None else per_block[i],  # type: ignore[index]
+                    with_v=replicate or i == 0,
+                )  # fmt: skip
+            wbits = r * c * weight_bits + (r * bias_bits if j == 0 else 0)
+            blocks.append(TileBlock(h, i, j, r, c, wbits, r if holds else 0, bits))
+    return LayerMap(
+        layer=h, n_out=n_out, n_in=n_in, row_blocks=rb, col_blocks=cb, tiles=rb * cb,
+        utilisation=n_out * n_in / (rb * cb * t.synapses), feedback_shape=shape,
+        blocks=tuple(blocks),
+    )  # fmt: skip
+
+
+def _overflows(chip: Chip, lay: LayerMap, storage: str) -> list[Violation]:
+    """The tiles of ``lay`` whose weights or C^h slice exceed their SRAM."""
+    t = chip.tile
+    out = []
+    for b in lay.blocks:
+        where = f"layer {lay.layer} tile ({b.row_block},{b.col_block})"
+        if b.weight_memory_bits > t.sram_bits:
+            out.append(Violation(
+                "tile.sram_kib", t.sram_kib,
+                f"at least {b.weight_memory_bits / KIB_BITS:g} KiB: {where} holds "
+                f"{b.weight_memory_bits} weight bits",
+            ))  # fmt: skip
+        if b.feedback_memory_bits > t.feedback_sram_bits:
+            out.append(Violation(
+                "tile.feedback_sram_kib", t.feedback_sram_kib,
+                f"at least {b.feedback_memory_bits / KIB_BITS:g} KiB: {where} holds "
+                f"{b.feedback_memory_bits} bits of C^{lay.layer} ({storage})",
+            ))  # fmt: skip
+    return out
 
 
 # ---------------------------------------------------------------- mapping
@@ -287,13 +352,9 @@ def map_network(
     sizes: Sequence[int],
     feedback_shapes: Sequence[tuple[int, int]],
     weight_bits: int,
-    feedback_bits: int,
-    feedback_storage: str,
-    feedback_n: int | None = None,
-    rank: int | None = None,
+    storage: FeedbackStorage,
     *,
     nnz: Sequence[int | Sequence[int] | None] | None = None,
-    sparse_value_bits: int | None = None,
     replicate_feedback: bool = False,
     bias_bits: int = 0,
 ) -> Mapping:
@@ -310,20 +371,15 @@ def map_network(
         (:func:`neurosim.nn.rules.feedback_shapes`); empty when the rule has none.
     weight_bits : int
         Bits per forward synapse.
-    feedback_bits : int
-        Bits per dense ``C^h`` entry (and per low-rank factor entry).
-    feedback_storage : str
-        dense, binary, ternary, sparse, lowrank or prng.
-    feedback_n : int, optional
-        Sparse: expected non-zeros per row ``n`` (``p = n / N_src``).
-    rank : int, optional
-        Lowrank: rank ``r`` of ``U V``.
+    storage : FeedbackStorage
+        How ``C^h`` is stored: the bits of each tile's slice (e.g.
+        ``get_format(name).storage(feedback_bits, n, rank)`` of
+        :mod:`neurosim.channel.formats`).
     nnz : sequence, optional
-        Sparse: per hidden layer, the actual non-zeros of ``C^h`` — a layer
-        total (apportioned to row blocks by rows) or ``N_h`` per-row counts
-        (exact per tile) — or None for the expected count.
-    sparse_value_bits : int, optional
-        Sparse: bits per stored value (default ``feedback_bits``; 0 for {0,1}).
+        Storages that count non-zeros (sparse): per hidden layer, the actual
+        non-zeros of ``C^h`` — a layer total (apportioned to row blocks by
+        rows) or ``N_h`` per-row counts (exact per tile) — or None for the
+        expected count.
     replicate_feedback : bool
         Every tile of a row block keeps a copy of the row block's slice.
     bias_bits : int
@@ -339,124 +395,29 @@ def map_network(
     sizes = tuple(_int(f"sizes[{i}]", n, 1) for i, n in enumerate(sizes))
     L = len(sizes) - 1
     weight_bits = _int("weight_bits", weight_bits, 1)
-    feedback_bits = _int("feedback_bits", feedback_bits, 1)
-    if feedback_storage not in FEEDBACK_STORAGES:
-        raise ConfigError(
-            "feedback_storage", feedback_storage, f"one of {', '.join(FEEDBACK_STORAGES)}"
-        )
     shapes = list(feedback_shapes)
-    if len(shapes) not in (0, L - 1):
-        raise ConfigError(
-            "feedback_shapes", shapes, f"{L - 1} shapes (N_h, N_src), one per hidden layer, or none"
-        )
-    for k, shp in enumerate(shapes):
-        ok = (
-            isinstance(shp, Sequence)
-            and len(shp) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shp)
-        )
-        if not ok or shp[0] != sizes[k + 1]:
-            raise ConfigError(
-                f"feedback_shapes[{k}]", shp, f"(N_{k + 1}, N_src) = ({sizes[k + 1]}, N_src)"
-            )
-    value_bits = feedback_bits
-    if feedback_storage == "sparse":
-        if sparse_value_bits is not None:
-            value_bits = _int("sparse_value_bits", sparse_value_bits, 0)
-        if nnz is not None and (
-            isinstance(nnz, (str, bytes))
-            or not isinstance(nnz, Sequence)
-            or len(nnz) != len(shapes)
-        ):
-            raise ConfigError("nnz", nnz, f"{len(shapes)} entries, one per hidden layer")
-        needs_n = nnz is None or any(v is None for v in nnz)
-        if needs_n and shapes:
-            if feedback_n is None:
-                raise ConfigError("feedback_n", None, "an integer n (p = n / N_src) for sparse")
-            max_src = min(s[1] for s in shapes)
-            if _int("feedback_n", feedback_n, 0) > max_src:
-                raise ConfigError("feedback_n", feedback_n, f"at most N_src = {max_src}")
-    if feedback_storage == "lowrank" and shapes:
-        if rank is None:
-            raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
-        max_rank = min(min(s) for s in shapes)
-        _int("rank", rank, 0)
-        if rank > max_rank:
-            raise ConfigError("rank", rank, f"at most min(N_h, N_src) = {max_rank}")
-
+    _check_shapes(sizes, shapes, storage, nnz)
+    counted = nnz if storage.counts_nonzeros else None
     t = chip.tile
     layers = []
     violations: list[Violation] = []
     for h in range(1, L + 1):
         n_out, n_in = sizes[h], sizes[h - 1]
-        rb, cb = _ceil_div(n_out, t.rows), _ceil_div(n_in, t.cols)
-        starts = [i * t.rows for i in range(rb)]
-        ends = [min(n_out, s + t.rows) for s in starts]
         shape = tuple(shapes[h - 1]) if h < L and shapes else None
         per_block = None
-        if shape is not None and feedback_storage == "sparse" and nnz is not None:
-            per_block = _row_nnz(h, nnz[h - 1], n_out, shape[1], starts, ends)
-        blocks = []
-        for i in range(rb):
-            r = ends[i] - starts[i]
-            for j in range(cb):
-                c = min(n_in, (j + 1) * t.cols) - j * t.cols
-                holds = shape is not None and (replicate_feedback or j == cb - 1)
-                bits = 0
-                if holds:
-                    bits = _slice_bits(
-                        feedback_storage,
-                        r,
-                        shape[1],
-                        feedback_bits,
-                        None if per_block is None else per_block[i],
-                        feedback_n,
-                        rank,
-                        value_bits,
-                        with_v=replicate_feedback or i == 0,
-                    )
-                wbits = r * c * weight_bits + (r * bias_bits if j == 0 else 0)
-                blocks.append(TileBlock(h, i, j, r, c, wbits, r if holds else 0, bits))
-        lay = LayerMap(
-            layer=h,
-            n_out=n_out,
-            n_in=n_in,
-            row_blocks=rb,
-            col_blocks=cb,
-            tiles=rb * cb,
-            utilisation=n_out * n_in / (rb * cb * t.synapses),
-            feedback_shape=shape,  # type: ignore[arg-type]
-            blocks=tuple(blocks),
-        )
+        if shape is not None and counted is not None:
+            starts = list(range(0, n_out, t.rows))
+            ends = [min(n_out, s + t.rows) for s in starts]
+            per_block = _row_nnz(h, counted[h - 1], n_out, shape[1], starts, ends)
+        lay = _layer(
+            chip, h, n_out, n_in, shape, storage, per_block,  # type: ignore[arg-type]
+            weight_bits, bias_bits, replicate_feedback,
+        )  # fmt: skip
         layers.append(lay)
-        for b in lay.blocks:
-            where = f"layer {h} tile ({b.row_block},{b.col_block})"
-            if b.weight_memory_bits > t.sram_bits:
-                violations.append(
-                    Violation(
-                        "tile.sram_kib",
-                        t.sram_kib,
-                        f"at least {b.weight_memory_bits / KIB_BITS:g} KiB: {where} holds "
-                        f"{b.weight_memory_bits} weight bits",
-                    )
-                )
-            if b.feedback_memory_bits > t.feedback_sram_bits:
-                violations.append(
-                    Violation(
-                        "tile.feedback_sram_kib",
-                        t.feedback_sram_kib,
-                        f"at least {b.feedback_memory_bits / KIB_BITS:g} KiB: {where} holds "
-                        f"{b.feedback_memory_bits} bits of C^{h} ({feedback_storage})",
-                    )
-                )
-    m = Mapping(chip, sizes, weight_bits, feedback_bits, feedback_storage, tuple(layers), ())
-    if m.tiles > chip.n_tiles:
-        violations.insert(
-            0,
-            Violation(
-                "n_tiles", chip.n_tiles, f"at least {m.tiles}: the network needs {m.tiles} tiles"
-            ),
-        )
-    return Mapping(
-        chip, sizes, weight_bits, feedback_bits, feedback_storage, tuple(layers), tuple(violations)
-    )
+        violations += _overflows(chip, lay, storage.name)
+    tiles = sum(lay.tiles for lay in layers)
+    if tiles > chip.n_tiles:
+        violations.insert(0, Violation(
+            "n_tiles", chip.n_tiles, f"at least {tiles}: the network needs {tiles} tiles"
+        ))  # fmt: skip
+    return Mapping(chip, sizes, weight_bits, storage.name, tuple(layers), tuple(violations))

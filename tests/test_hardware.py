@@ -26,7 +26,7 @@ def _run(steps: int = 3, chip: str = "small", **kw):
     cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, chip=chip, **kw).validate()
     eng = FixedEngine(cfg, N_IN, N_OUT)
     ch = load_chip(chip)
-    acct = make_accountant(cfg, eng.rule, eng.sizes, ch)
+    acct = make_accountant(make_plan(cfg, N_IN, N_OUT), ch)
     sent = []
     observe = acct.observe
 

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from hw_models.chip import Chip, load_chip
-from hw_models.mapping import index_bits, map_network
+from hw_models.mapping import Mapping, map_network
+from neurosim.channel.formats import get_format
+from neurosim.channel.formats.sparse import index_bits
 from neurosim.errors import ConfigError
 
 
@@ -21,13 +23,36 @@ def chip64(**tile: float) -> Chip:
     return dataclasses.replace(c, tile=t, weight_bits=8)
 
 
+def place(
+    chip: Chip,
+    sizes: list[int],
+    feedback_shapes: list,
+    weight_bits: int,
+    feedback_bits: int,
+    feedback_storage: str,
+    feedback_n: int | None = None,
+    rank: int | None = None,
+    *,
+    sparse_value_bits: int | None = None,
+    **kwargs,
+) -> Mapping:
+    """``map_network`` with the storage of the registry's format ``feedback_storage``
+    (sparse lists keep ``feedback_bits`` value bits unless told otherwise)."""
+    if feedback_storage == "sparse" and sparse_value_bits is None:
+        sparse_value_bits = feedback_bits
+    st = get_format(feedback_storage, "feedback_storage").storage(
+        feedback_bits, feedback_n, rank, sparse_value_bits
+    )
+    return map_network(chip, sizes, feedback_shapes, weight_bits, st, **kwargs)
+
+
 C64 = chip64()
 NET = [784, 100, 10]
 SRBP = [(100, 10)]  # C^1: (N_1, N_L)
 
 
 def test_784_100_10_on_64x64_tiles():
-    m = map_network(C64, NET, SRBP, 8, 8, "dense")
+    m = place(C64, NET, SRBP, 8, 8, "dense")
     l1, l2 = m.layers
     # layer 1: W 100 x 784 -> ceil(100/64) = 2 row blocks, ceil(784/64) = 13 column blocks
     assert (l1.row_blocks, l1.col_blocks, l1.tiles) == (2, 13, 26)
@@ -69,7 +94,7 @@ STORAGE = [
 
 @pytest.mark.parametrize("storage, b0, b1", STORAGE)
 def test_feedback_slices_by_format(storage, b0, b1):
-    m = map_network(C64, NET, SRBP, 8, 8, storage, feedback_n=2, rank=3)
+    m = place(C64, NET, SRBP, 8, 8, storage, feedback_n=2, rank=3)
     l1, l2 = m.layers
     assert l1.feedback_shape == (100, 10) and l2.feedback_shape is None
     held = [b for b in l1.blocks if b.feedback_rows]
@@ -82,7 +107,7 @@ def test_feedback_slices_by_format(storage, b0, b1):
 
 def test_layer_totals_match_the_closed_forms():
     totals = {
-        s: map_network(C64, NET, SRBP, 8, 8, s, feedback_n=2, rank=3).feedback_memory_bits
+        s: place(C64, NET, SRBP, 8, 8, s, feedback_n=2, rank=3).feedback_memory_bits
         for s, _, _ in STORAGE
     }
     assert totals == {
@@ -97,7 +122,7 @@ def test_layer_totals_match_the_closed_forms():
 
 def test_rbp_shapes_784_100_100_10():
     # RBP: C^1 (100, 100), C^2 (100, 10); sparse n = 5, {0,1} entries (value bits 0)
-    m = map_network(
+    m = place(
         C64, [784, 100, 100, 10], [(100, 100), (100, 10)], 8, 8, "sparse", feedback_n=5,
         sparse_value_bits=0,
     )  # fmt: skip
@@ -111,27 +136,27 @@ def test_rbp_shapes_784_100_100_10():
 
 def test_sparse_with_actual_counts():
     rows = [1] * 50 + [3] * 50  # 200 non-zeros
-    m = map_network(C64, NET, SRBP, 8, 8, "sparse", nnz=[rows])
+    m = place(C64, NET, SRBP, 8, 8, "sparse", nnz=[rows])
     held = [b.feedback_memory_bits for b in m.layers[0].blocks if b.feedback_rows]
     # row block 0: 50*1 + 14*3 = 92 non-zeros; row block 1: 36*3 = 108
     assert held == [92 * 12, 108 * 12]
     # a layer total is apportioned by rows: 201 * 64 // 100 = 128, the rest 73
-    m = map_network(C64, NET, SRBP, 8, 8, "sparse", nnz=[201])
+    m = place(C64, NET, SRBP, 8, 8, "sparse", nnz=[201])
     held = [b.feedback_memory_bits for b in m.layers[0].blocks if b.feedback_rows]
     assert held == [128 * 12, 73 * 12] and m.feedback_memory_bits == 201 * 12
 
 
 def test_replicated_feedback():
-    dense = map_network(C64, NET, SRBP, 8, 8, "dense", replicate_feedback=True)
+    dense = place(C64, NET, SRBP, 8, 8, "dense", replicate_feedback=True)
     assert dense.feedback_memory_bits == 13 * 8000
     assert all(b.feedback_rows == b.rows_used for b in dense.layers[0].blocks)
-    low = map_network(C64, NET, SRBP, 8, 8, "lowrank", rank=3, replicate_feedback=True)
+    low = place(C64, NET, SRBP, 8, 8, "lowrank", rank=3, replicate_feedback=True)
     # every copy keeps its rows of U and the whole V
     assert low.feedback_memory_bits == 13 * ((64 * 3 + 30) + (36 * 3 + 30)) * 8
 
 
 def test_no_feedback_for_bp():
-    m = map_network(C64, [784, 100, 100, 10], [], 8, 8, "dense")
+    m = place(C64, [784, 100, 100, 10], [], 8, 8, "dense")
     assert m.feedback_memory_bits == 0 and all(lay.feedback_shape is None for lay in m.layers)
 
 
@@ -140,7 +165,7 @@ def test_capacity_violations():
     # 4 KiB = 32768 bits hold 64 x 16 (16384) and 36 x 16 blocks, not 64 x 64
     # (65536) or 36 x 64 (36864): 12 + 12 blocks of layer 1 overflow. The dense
     # C^1 slice of row block 0 is 5120 bits > 0.5 KiB (row block 1's 2880 fit).
-    m = map_network(chip64(feedback_sram_kib=0.5), NET, SRBP, 16, 8, "dense")
+    m = place(chip64(feedback_sram_kib=0.5), NET, SRBP, 16, 8, "dense")
     fields = [v.field for v in m.violations]
     assert fields.count("tile.sram_kib") == 24 and fields.count("tile.feedback_sram_kib") == 1
     assert len(fields) == 25 and not m.fits
@@ -148,11 +173,11 @@ def test_capacity_violations():
         m.check()
     assert ei.value.field == "tile.sram_kib"
     few = dataclasses.replace(C64, n_tiles=20)
-    m = map_network(few, NET, SRBP, 8, 1, "binary")
+    m = place(few, NET, SRBP, 8, 1, "binary")
     assert [v.field for v in m.violations] == ["n_tiles"]
     with pytest.raises(ConfigError, match="28"):
         m.check()
-    assert map_network(C64, NET, SRBP, 8, 1, "binary").check().fits
+    assert place(C64, NET, SRBP, 8, 1, "binary").check().fits
 
 
 @pytest.mark.parametrize(
@@ -185,5 +210,5 @@ def test_bad_arguments(kwargs, field):
         **kwargs,
     }
     with pytest.raises(ConfigError) as ei:
-        map_network(C64, **args)
+        place(C64, **args)
     assert ei.value.field == field

@@ -61,16 +61,19 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from neurosim.channel import packets
 from neurosim.cost.accounting import Accountant
 from neurosim.nn.conv import ConvBlock
-from neurosim.nn.network import Formats
 from neurosim.nn.rules import split_freeze, trained_layers
 from neurosim.numerics import kernels
 from neurosim.numerics.fixedpoint import block_exp_bits
+
+if TYPE_CHECKING:
+    from neurosim.plan import Plan
 
 
 @dataclass
@@ -89,6 +92,12 @@ class ConvAccountant(Accountant):
     conv_msg_bits: Counter = field(default_factory=Counter)
     conv_msg_nnz: Counter = field(default_factory=Counter)
 
+    @classmethod
+    def from_plan(cls, plan: Plan, **kwargs) -> ConvAccountant:
+        """An accountant of the run ``plan``, its conv blocks included."""
+        return cls(plan.cfg, plan.rule, list(plan.sizes), plan=plan, blocks=list(plan.blocks),
+                   **kwargs)  # fmt: skip
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self.conv_layouts = self._conv_layouts()
@@ -97,7 +106,7 @@ class ConvAccountant(Accountant):
         cfg, rule = self.cfg, self.rule
         if not rule.trains_hidden or rule.source == "top":
             return {}
-        fm = Formats.from_config(cfg)
+        fm = self.formats
         addr = max(1, math.ceil(math.log2((self.n_tiles or len(self.sizes)) + 1)))
         out = {}
         nb = len(self.blocks)
@@ -153,8 +162,7 @@ class ConvAccountant(Accountant):
     def forward_per_sample(self) -> Counter:
         """Forward-phase action counts of one sample, blocks included."""
         c = super().forward_per_sample()
-        cfg = self.cfg
-        fm = Formats.from_config(cfg)
+        cfg, fm = self.cfg, self.formats
         for b, blk in enumerate(self.blocks):
             a_bits = fm.inp.bits if b == 0 else fm.act.bits
             c["forward", "mac", (fm.weight.bits, a_bits)] += blk.n_conv * blk.fan_in
@@ -183,7 +191,7 @@ class ConvAccountant(Accountant):
         cfg, rule = self.cfg, self.rule
         if not rule.trains_hidden:
             return c
-        fm = Formats.from_config(cfg)
+        fm = self.formats
         log = bool(cfg.error_bits)
         ew, g = fm.error.bits, cfg.acc_bits
         w_rule = rule.matrix == "W"
@@ -193,9 +201,12 @@ class ConvAccountant(Accountant):
             c["transport", "wire", ("chain",)] += bits
             c["transport", "packet", ("chain",)] += self.samples
         for b, (blk, ops) in enumerate(zip(self.blocks, self.conv_feedback_ops(), strict=True)):
-            c["feedback", "shift_add" if log else "mac",
-              (m_bits,) if log else (m_bits, ew)] += ops  # fmt: skip
-            c["feedback", "sram_read", ("weights" if w_rule else "feedback",)] += ops * m_bits
+            if w_rule:
+                c["feedback", "shift_add" if log else "mac",
+                  (m_bits,) if log else (m_bits, ew)] += ops  # fmt: skip
+                c["feedback", "sram_read", ("weights",)] += ops * m_bits
+            else:  # C_b in the run's format (dense: conv blocks take no other)
+                self.feedback.project(c, ops, m_bits, ew, log)
             c["feedback", "add", (ew,)] += blk.n_pool * self.samples  # routing to the argmax
             if not cfg.no_derivative:
                 c["feedback", "mult", (fm.deriv.bits, ew)] += blk.n_conv * self.samples

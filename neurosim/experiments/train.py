@@ -237,7 +237,7 @@ def train(
     plan = make_plan(cfg, ds.n_features, n_out, ds.image_shape, chip)
     engine = make_engine(plan)
     if chip is not None:
-        engine.accountant = make_accountant(cfg, plan.rule, list(plan.sizes), chip, plan.blocks)
+        engine.accountant = make_accountant(plan, chip)
     result = TrainResult(config=cfg, data_source=ds.source)
     rng = streams.generator(cfg.seed, "train_order")
     n = ds.x_train.shape[0]

@@ -1,0 +1,221 @@
+"""What every learning-channel format says, and the helpers the formats share.
+
+A format (one module of this package) answers four questions about ``C^h``
+(shape ``(N_h, N_src)``; its fan-in is ``N_src``, the error components each
+hidden neuron receives):
+
+1. how it is **drawn**: :meth:`FeedbackFormat.draw`, float64 values from a
+   :class:`numpy.random.Generator` (the calls and their order fix the bits);
+2. how many bits a tile **stores** for ``r`` of its rows:
+   :meth:`FeedbackFormat.slice_bits`, through a :class:`FeedbackStorage`
+   (the object :func:`hw_models.mapping.map_network` reads);
+3. which **actions** a projection of the error through it performs:
+   :meth:`FeedbackFormat.project`;
+4. how many **MACs** that projection takes: :meth:`FeedbackFormat.projection_macs`
+   (its cycles are the MACs over the tile's ``macs_per_cycle``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from neurosim.errors import ConfigError
+
+FEEDBACK_DISTS = ("uniform", "normal")
+
+
+def glorot_bound(fan_in: int, fan_out: int) -> float:
+    """Glorot uniform bound ``sqrt(6 / (fan_in + fan_out))``."""
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def binary_scale(shape: tuple[int, int]) -> float:
+    """Power-of-two scale applied to {0,1}, {-1,+1} and {-1,0,+1} entries.
+
+    The power of two closest (in log2) to the Glorot bound of ``shape``
+    ``(N_h, N_src)``: on the chip the scale is a shift.
+    """
+    return 2.0 ** round(math.log2(glorot_bound(shape[1], shape[0])))
+
+
+def dense_matrix(
+    rng: np.random.Generator, shape: tuple[int, int], dist: str, mean: float
+) -> np.ndarray:
+    """A dense Glorot-scaled random matrix (float64, ``shape``)."""
+    n_out, n_in = shape
+    if dist == "uniform":
+        a = glorot_bound(n_in, n_out)
+        m = rng.uniform(-a, a, size=shape)
+    elif dist == "normal":
+        m = rng.normal(0.0, math.sqrt(2.0 / (n_in + n_out)), size=shape)
+    else:
+        raise ConfigError("feedback_dist", dist, f"one of {', '.join(FEEDBACK_DISTS)}")
+    return m + mean
+
+
+def check_n(n: int | None, fan_in: int) -> int:
+    """``feedback_n``: the expected non-zeros per row, ``0 <= n <= fan_in``."""
+    if n is None or not 0 <= n <= fan_in:
+        raise ConfigError("feedback_n", n, f"an integer from 0 to the fan-in {fan_in}")
+    return n
+
+
+def check_int(path: str, v: object, lo: int) -> int:
+    """``v`` if it is an integer ``>= lo``, else a :class:`ConfigError` on ``path``."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        raise ConfigError(path, v, f"an integer >= {lo}")
+    return v
+
+
+@dataclass(frozen=True)
+class FeedbackStorage:
+    """How a run's ``C^h`` sits in the tiles' feedback memory.
+
+    Satisfies :class:`hw_models.mapping.FeedbackStorage`.
+
+    Attributes
+    ----------
+    fmt : FeedbackFormat
+        The stored format.
+    feedback_bits : int
+        Bits of a dense entry (and of a low-rank factor entry).
+    n : int or None
+        ``feedback_n`` (expected non-zeros per row) for sparse and ternary.
+    rank : int or None
+        Rank of low-rank factors.
+    value_bits : int
+        Bits stored with each index of a sparse list.
+    """
+
+    fmt: FeedbackFormat
+    feedback_bits: int
+    n: int | None = None
+    rank: int | None = None
+    value_bits: int = 0
+
+    @property
+    def name(self) -> str:
+        """The format's name (a chip's ``feedback_storage`` value)."""
+        return self.fmt.name
+
+    @property
+    def counts_nonzeros(self) -> bool:
+        """True when a slice's bits follow its actual non-zero count."""
+        return self.fmt.counts_nonzeros
+
+    def check(self, shapes: Sequence[tuple[int, int]], counts_given: bool) -> None:
+        """Raise :class:`ConfigError` if the parameters do not fit ``shapes``
+        (``counts_given``: every layer's actual non-zero count is known)."""
+        self.fmt.check_storage(self, shapes, counts_given)
+
+    def slice_bits(self, rows: int, n_src: int, nnz: int | None, with_v: bool) -> int:
+        """Bits of ``rows`` rows of a ``C^h`` with ``n_src`` columns.
+
+        ``nnz``: their actual non-zeros (None: the expected count);
+        ``with_v``: the slice also keeps the layer's shared factor (low rank).
+        """
+        return self.fmt.slice_bits(self, rows, n_src, nnz, with_v)
+
+
+class FeedbackFormat:
+    """One learning-channel format (subclassed once per module of this package).
+
+    The defaults are a dense, stored format: ``feedback_bits`` per entry, one
+    MAC per entry used.
+    """
+
+    name: ClassVar[str] = ""
+    drawn: ClassVar[bool] = True
+    """A ``feedback`` config value (``prng`` is a way to keep C^h, not a draw)."""
+    counts_nonzeros: ClassVar[bool] = False
+    regenerated: ClassVar[bool] = False
+    """Entries are regenerated by a PRNG at each use instead of read from SRAM."""
+
+    # ---------------------------------------------------------------- draw
+    def draw(
+        self,
+        rng: np.random.Generator,
+        shape: tuple[int, int],
+        dist: str = "uniform",
+        mean: float = 0.0,
+        n: int | None = None,
+        rank: int | None = None,
+    ) -> np.ndarray:
+        """Draw ``C^h`` of ``shape`` ``(N_h, N_src)``: float64 values."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- storage
+    def storage(
+        self,
+        feedback_bits: int,
+        n: int | None = None,
+        rank: int | None = None,
+        value_bits: int | None = None,
+    ) -> FeedbackStorage:
+        """The storage of a run's ``C^h`` (``value_bits``: sparse lists only,
+        default :meth:`default_value_bits`)."""
+        fb = check_int("feedback_bits", feedback_bits, 1)
+        vb = self.default_value_bits(fb) if value_bits is None else value_bits
+        return FeedbackStorage(self, fb, n, rank, check_int("value_bits", vb, 0))
+
+    def default_value_bits(self, feedback_bits: int) -> int:
+        """Value bits stored next to each sparse index (unused by the others)."""
+        return feedback_bits
+
+    def check_storage(
+        self, st: FeedbackStorage, shapes: Sequence[tuple[int, int]], counts_given: bool
+    ) -> None:
+        """Check the storage's parameters against the ``C^h`` shapes (none here)."""
+
+    def entry_bits(self, feedback_bits: int) -> int:
+        """Bits stored per entry of ``C^h``."""
+        return feedback_bits
+
+    def slice_bits(
+        self, st: FeedbackStorage, rows: int, n_src: int, nnz: int | None, with_v: bool
+    ) -> int:
+        """Bits of ``rows`` stored rows (see :meth:`FeedbackStorage.slice_bits`)."""
+        return rows * n_src * self.entry_bits(st.feedback_bits)
+
+    # ---------------------------------------------------------- projection
+    def projection_macs(self, n_rows: int, nnz_src: int, samples: int, rank: int | None) -> int:
+        """MACs of projecting the errors through ``n_rows`` rows of ``C^h``.
+
+        ``nnz_src``: non-zero source components over the run; ``samples``:
+        samples of the run. Default: one MAC per row and non-zero component.
+        """
+        return n_rows * nnz_src
+
+    def read_bits(self, feedback_bits: int) -> int:
+        """Feedback-memory bits read per projection MAC."""
+        return self.entry_bits(feedback_bits)
+
+    def project(
+        self, c: Counter, macs: int, feedback_bits: int, error_bits: int, log: bool
+    ) -> None:
+        """Add the actions of ``macs`` projection MACs to ``c``.
+
+        A multiply-accumulate of a ``feedback_bits`` entry and an
+        ``error_bits`` error word (a shift-add for log-coded errors) and the
+        read of :meth:`read_bits` from the ``feedback`` memory.
+
+        Every format is priced here as a dense ``C^h``: the binary, sparse
+        and ternary projections too are counted as ``feedback_bits`` x
+        ``error_bits`` MACs, one per entry used; only their memory reads are
+        their own. Their cheaper datapaths (an add or a subtract per non-zero
+        entry) are not priced yet.
+        """
+        if log:
+            c["feedback", "shift_add", (feedback_bits,)] += macs
+        else:
+            c["feedback", "mac", (feedback_bits, error_bits)] += macs
+        c["feedback", "sram_read", ("feedback",)] += macs * self.read_bits(feedback_bits)
+
+    def regenerate(self, c: Counter) -> None:
+        """Stored formats: nothing (see :mod:`neurosim.channel.formats.prng`)."""

@@ -1,0 +1,68 @@
+"""``lowrank``: a dense draw replaced by its rank-``r`` truncated SVD (``r = rank``).
+
+Drawn as :func:`dense_matrix` then ``numpy.linalg.svd``. Stored as factors
+``C^h = U V``, ``U`` ``(N_h, r)`` and ``V`` ``(r, N_src)``, ``feedback_bits``
+per factor entry: a tile's slice holds its rows of ``U``, ``rows * r``
+entries, and (``with_v``) the whole ``V``, ``r * N_src`` entries. A
+projection computes ``V R`` (``r`` MACs per non-zero error component) and
+then ``U (V R)`` (``N_h * r`` MACs per sample).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from neurosim.channel.formats.base import FeedbackFormat, FeedbackStorage, check_int, dense_matrix
+from neurosim.errors import ConfigError
+
+
+class LowRank(FeedbackFormat):
+    """Rank-``r`` factors ``U V`` of a dense draw."""
+
+    name = "lowrank"
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        shape: tuple[int, int],
+        dist: str = "uniform",
+        mean: float = 0.0,
+        n: int | None = None,
+        rank: int | None = None,
+    ) -> np.ndarray:
+        """The rank-``rank`` truncated SVD of one ``dense_matrix`` draw."""
+        r_max = min(shape)
+        if rank is None or not 0 <= rank <= r_max:
+            raise ConfigError("rank", rank, f"an integer from 0 to {r_max} for C of shape {shape}")
+        m = dense_matrix(rng, shape, dist, mean)
+        u, s, vt = np.linalg.svd(m, full_matrices=False)
+        return (u[:, :rank] * s[:rank]) @ vt[:rank]
+
+    def check_storage(
+        self, st: FeedbackStorage, shapes: Sequence[tuple[int, int]], counts_given: bool
+    ) -> None:
+        """``0 <= rank <= min(N_h, N_src)`` for every ``C^h``."""
+        if not shapes:
+            return
+        if st.rank is None:
+            raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
+        max_rank = min(min(s) for s in shapes)
+        if check_int("rank", st.rank, 0) > max_rank:
+            raise ConfigError("rank", st.rank, f"at most min(N_h, N_src) = {max_rank}")
+
+    def slice_bits(
+        self, st: FeedbackStorage, rows: int, n_src: int, nnz: int | None, with_v: bool
+    ) -> int:
+        """``(rows * r + (r * n_src if with_v)) * feedback_bits``."""
+        r = st.rank or 0
+        return (rows * r + (r * n_src if with_v else 0)) * st.feedback_bits
+
+    def projection_macs(self, n_rows: int, nnz_src: int, samples: int, rank: int | None) -> int:
+        """``r * nnz_src`` for ``V R`` plus ``n_rows * r`` per sample for ``U (V R)``."""
+        r = rank or 0
+        return r * nnz_src + n_rows * r * samples
+
+
+FORMAT = LowRank()

@@ -1,0 +1,82 @@
+"""``sparse``: Bernoulli {0, 1} entries (the paper's sparse SRBP), as index lists.
+
+Entry 1 with probability ``p = n / fan_in`` (``n = feedback_n``), times
+:func:`binary_scale`; drawn as ``rng.random(shape) < p``. A tile stores its
+rows as lists of non-zeros, ``nnz * (ceil(log2(N_src)) + value_bits)`` bits
+(``nnz`` the actual count when known, else the expected ``n * rows``;
+``value_bits`` 0 for the drawn {0, 1} entries, where the index alone says
+where the ones are; row delimiters are not counted). A projection reads one
+bit per row and non-zero error component and is priced as a dense MAC (see
+:meth:`FeedbackFormat.project`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from neurosim.channel.formats.base import (
+    FeedbackFormat,
+    FeedbackStorage,
+    binary_scale,
+    check_int,
+    check_n,
+)
+from neurosim.errors import ConfigError
+
+
+def index_bits(n_src: int) -> int:
+    """``ceil(log2(n_src))``: bits of a column index into ``n_src`` columns (0 for 1)."""
+    return (n_src - 1).bit_length()
+
+
+class Sparse(FeedbackFormat):
+    """Bernoulli {0, 1} entries stored as index (and value) lists."""
+
+    name = "sparse"
+    counts_nonzeros = True
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        shape: tuple[int, int],
+        dist: str = "uniform",
+        mean: float = 0.0,
+        n: int | None = None,
+        rank: int | None = None,
+    ) -> np.ndarray:
+        """Ones where one ``rng.random(shape)`` is below ``n / fan_in``, scaled."""
+        n = check_n(n, shape[1])
+        ones = rng.random(shape) < n / shape[1]
+        return ones * binary_scale(shape)
+
+    def default_value_bits(self, feedback_bits: int) -> int:
+        """0: the drawn entries are all ones."""
+        return 0
+
+    def check_storage(
+        self, st: FeedbackStorage, shapes: Sequence[tuple[int, int]], counts_given: bool
+    ) -> None:
+        """Without every actual count the expected one needs ``n <= min N_src``."""
+        if counts_given or not shapes:
+            return
+        if st.n is None:
+            raise ConfigError("feedback_n", None, "an integer n (p = n / N_src) for sparse")
+        max_src = min(s[1] for s in shapes)
+        if check_int("feedback_n", st.n, 0) > max_src:
+            raise ConfigError("feedback_n", st.n, f"at most N_src = {max_src}")
+
+    def slice_bits(
+        self, st: FeedbackStorage, rows: int, n_src: int, nnz: int | None, with_v: bool
+    ) -> int:
+        """``nnz * (index_bits(n_src) + value_bits)``."""
+        count = nnz if nnz is not None else st.n * rows  # type: ignore[operator]
+        return count * (index_bits(n_src) + st.value_bits)
+
+    def read_bits(self, feedback_bits: int) -> int:
+        """One bit per entry used (is it a one)."""
+        return 1
+
+
+FORMAT = Sparse()
