@@ -4,7 +4,8 @@ A thin layer over :mod:`neurosim.api`: it parses flags, calls the API and
 prints. Only this module prints and exits. Errors neurosim raises on purpose
 become one line on stderr and exit code 2 (``--debug`` shows the traceback
 instead). The API loads its heavy modules on first use, so ``--help`` stays
-fast.
+fast. The ``train`` flags are generated from the config's field metadata
+(:mod:`neurosim.config.sections`): one flag per field, grouped by section.
 """
 
 from __future__ import annotations
@@ -40,9 +41,7 @@ def config_flags() -> list[dict[str, Any]]:
         t = str(f.type)
         choices = tuple(preset_names()) if f.name == "chip" else f.metadata["choices"]
         help_ = f.metadata["help"]
-        if f.name == "chip":
-            help_ = f"chip preset ({', '.join(choices)}) or chip TOML file"
-        elif choices:
+        if choices:
             help_ += ": " + ", ".join(choices)
         unit, bounds = f.metadata["unit"], f.metadata["range"]
         if unit and unit not in help_:
@@ -87,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="named defaults: higgs (5x300 tanh, sigmoid output), cifar-conv (the paper's "
         "CIFAR-10 net: 3 x [conv 64 5x5 tanh, max-pool 3x3/2], dense 1024 tanh, softmax)",
     )
-    t.add_argument("--config", help="TOML file of config fields (flags override it)")
+    t.add_argument(
+        "--config",
+        help="TOML file of config fields, flat or in section tables (flags override it)",
+    )
     t.add_argument("--json", help="write the run's JSON record here")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     c = sub.add_parser(

@@ -180,16 +180,16 @@ class TrainConfig:
         """
         items = self.to_dict() if full else self.changed()
         items = {k: v for k, v in items.items() if v is not None}
-        if sections:
-            owner = section_fields()
-            text = "".join(
-                f"[{s}]\n" + "".join(f"{k} = {_toml_value(items[k])}\n"
-                                     for k in self.field_names() if k in items
-                                     and owner[k][0] == s)
-                for s in SECTIONS if any(owner[k][0] == s for k in items)
-            )  # fmt: skip
+        lines = {k: f"{k} = {_toml_value(v)}\n" for k, v in items.items()}
+        if not sections:
+            text = "".join(lines.values())
         else:
-            text = "".join(f"{k} = {_toml_value(v)}\n" for k, v in items.items())
+            owner = section_fields()
+            text = ""
+            for s in SECTIONS:
+                own = [line for k, line in lines.items() if owner[k][0] == s]
+                if own:
+                    text += f"[{s}]\n" + "".join(own)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text

@@ -364,7 +364,7 @@ class OptimizerSection:
 class RunSection:
     """The chip that prices the run and the seed of its random draws."""
 
-    chip: str = setting("ref45", "chip preset or chip TOML file")
+    chip: str = setting("ref45", "chip TOML file or preset")
     """Chip preset name (see ``hw_models/presets`` and
     :func:`hw_models.chip.preset_names`) or path of a chip TOML file; its cost
     model prices the run's events."""
