@@ -4,12 +4,14 @@ A thin layer over :mod:`neurosim.api`: it parses flags, calls the API and
 prints. Only this module prints and exits. Errors neurosim raises on purpose
 become one line on stderr and exit code 2 (``--debug`` shows the traceback
 instead). The API loads its heavy modules on first use, so ``--help`` stays
-fast.
+fast. The ``train`` flags are generated from the config's field metadata
+(:mod:`neurosim.config.sections`): one flag per field, grouped by section.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -17,72 +19,50 @@ from neurosim import api
 
 EXIT_USAGE = 2
 
-# flag -> (config field, type, help); the TOML file uses the field names
-TRAIN_FLAGS: list[tuple[str, str, Any, str]] = [
-    ("--rule", "rule", str, "bp, rbp, srbp, sbp, arbp, asrbp, top-only (default srbp)"),
-    ("--data", "data", str, "mnist5k (default), digits, fashion-mnist, mnist, higgs, cifar10"),
-    ("--data-dir", "data_dir", str, "directory searched first for IDX files and HIGGS.csv.gz"),
-    ("--limit", "limit", int, "train on the first N training samples only"),
-    ("--epochs", "epochs", int, "passes over the training set (default 20)"),
-    ("--batch", "batch", int, "minibatch size (default 64)"),
-    ("--lr", "lr", float, "learning rate eta (default 0.1)"),
-    ("--lr-decay", "lr_decay", float, "lr multiplier per epoch (default 1.0)"),
-    ("--hidden", "hidden", str, "hidden widths, e.g. 100,100,100,100 (default)"),
-    (
-        "--conv",
-        "conv",
-        str,
-        "conv blocks before the dense layers, e.g. c64k5p3s2,c64k5p3s2"
-        " (F filters KxK 'same', max-pool PxP stride S; default none)",
-    ),
-    ("--act", "act", str, "hidden activation: tanh (default), logistic, relu, linear"),
-    ("--output", "output", str, "output: softmax (default), sigmoid, linear"),
-    ("--mode", "mode", str, "float (float32 reference, default) or fixed (bit-exact chip)"),
-    ("--weight-bits", "weight_bits", int, "forward weight width in bits (default 16)"),
-    ("--weight-int-bits", "weight_int_bits", int, "weight integer bits, sign excluded (1)"),
-    ("--act-bits", "act_bits", int, "activation width in bits (default 8)"),
-    ("--act-int-bits", "act_int_bits", int, "activation integer bits (default 0)"),
-    ("--input-int-bits", "input_int_bits", int, "signed input integer bits, higgs (2)"),
-    ("--error-bits", "error_bits", int, "log-quantized error code bits, 0 = linear (default 0)"),
-    ("--error-alpha-log2", "error_alpha_log2", int, "log quantizer alpha = 2**this (0)"),
-    (
-        "--error-scale",
-        "error_scale",
-        str,
-        "log quantizer scale: fixed (alpha, default) or block (shared exponent per message)",
-    ),
-    (
-        "--error-rounding",
-        "error_rounding",
-        str,
-        "log quantizer rounding: nearest (default) or stochastic (unbiased, counted RNG bits)",
-    ),
-    ("--error-word-bits", "error_word_bits", int, "linear error word width (default 16)"),
-    ("--error-int-bits", "error_int_bits", int, "error word integer bits (default 3)"),
-    ("--feedback-bits", "feedback_bits", int, "C^h entry width in bits (default 8)"),
-    ("--feedback-int-bits", "feedback_int_bits", int, "C^h integer bits (default 0)"),
-    ("--acc-bits", "acc_bits", int, "MAC accumulator width (default 32)"),
-    ("--lut-bits", "lut_bits", int, "activation LUT input width (default 12)"),
-    ("--lut-int-bits", "lut_int_bits", int, "LUT input integer bits (default 3)"),
-    ("--lr-frac", "lr_frac", int, "fraction bits of the lr register (default 16)"),
-    ("--update-bits", "update_bits", int, "log-quantized weight updates, 0 = off (default)"),
-    ("--rounding", "rounding", str, "weight update rounding: stochastic (default), nearest"),
-    ("--momentum", "momentum", float, "SGD momentum mu in [0, 1), 0 = off (default)"),
-    ("--velocity-bits", "velocity_bits", int, "velocity word width with momentum (default 24)"),
-    ("--feedback", "feedback", str, "C^h format: dense (default), sparse, binary, lowrank"),
-    ("--feedback-dist", "feedback_dist", str, "dense C^h entries: uniform (default), normal"),
-    ("--feedback-mean", "feedback_mean", float, "mean added to dense C^h entries (0)"),
-    ("--feedback-n", "feedback_n", int, "sparse C^h: ones per row, p = n/fan-in"),
-    ("--rank", "rank", int, "lowrank C^h: rank of the truncated SVD"),
-    ("--freeze", "freeze", str,
-     "layers (1-based, L = output; conv blocks first) never updated, e.g. 5 or 4,5"),
-    ("--update-mode", "update_mode", str, "hidden updates: full (default), sign, magnitude"),
-    ("--feedback-sign", "feedback_sign", str, "C^h signs: random (default), concordant (rbp)"),
-    ("--channel-dropout", "channel_dropout", float, "drop each hidden error with this p (0)"),
-    ("--packets", "packets", str, "error messages: dense (default) or event (non-zeros only)"),
-    ("--chip", "chip", str, "chip preset (small, ref45 default, dfa65) or chip TOML file"),
-    ("--seed", "seed", int, "seed of split, init, feedback and rounding (default 0)"),
-]
+
+def config_flags() -> list[dict[str, Any]]:
+    """The ``train`` flags of the config fields, generated from their metadata.
+
+    Returns
+    -------
+    list of dict
+        One per :class:`~neurosim.config.TrainConfig` field, in field order:
+        ``flag``, ``dest`` (the field name), ``section``, ``type`` (int, float,
+        str, or None for a boolean switch), ``choices`` (the allowed strings;
+        the chip presets for ``chip``) and ``help`` (the field's help, its
+        choices and its default).
+    """
+    from hw_models.chip import preset_names
+    from neurosim.config import TrainConfig
+    from neurosim.config.sections import flag_of
+
+    out = []
+    for f in dataclasses.fields(TrainConfig):
+        t = str(f.type)
+        choices = tuple(preset_names()) if f.name == "chip" else f.metadata["choices"]
+        help_ = f.metadata["help"]
+        if choices:
+            help_ += ": " + ", ".join(choices)
+        unit, bounds = f.metadata["unit"], f.metadata["range"]
+        if unit and unit not in help_:
+            help_ += f", in {unit}"
+        if bounds is not None and bounds[1] <= 10**6:
+            help_ += f", {bounds[0]} to {bounds[1]}"
+        if t != "bool" and f.default is not None:
+            help_ += f" (default {_show_default(f.default)})"
+        typ = (
+            None if t == "bool" else int if t.startswith("int") else float if t == "float" else str
+        )
+        out.append({"flag": flag_of(f), "dest": f.name, "section": f.metadata["section"],
+                    "type": typ, "choices": choices, "help": help_})  # fmt: skip
+    return out
+
+
+def _show_default(value: Any) -> str:
+    """A default as a flag would spell it: ``100,100``, ``none`` for empty."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value) if value != "" else "none"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,57 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one network and report accuracy",
         description="Train one network on the simulated chip (or in float32) and report.",
     )
-    for flag, dest, typ, help_ in TRAIN_FLAGS:
-        t.add_argument(flag, dest=dest, type=typ, default=None, help=help_)
-    t.add_argument(
-        "--no-derivative",
-        dest="no_derivative",
-        action="store_const",
-        const=True,
-        default=None,
-        help="drop f' from the hidden error",
-    )
-    t.add_argument(
-        "--feedback-resample",
-        dest="feedback_resample",
-        action="store_const",
-        const=True,
-        default=None,
-        help="draw a fresh C^h for every minibatch",
-    )
-    t.add_argument(
-        "--bias",
-        dest="bias",
-        action="store_const",
-        const=True,
-        default=None,
-        help="give every dense layer a trained bias b^h (initial 0)",
-    )
-    t.add_argument(
-        "--feedback-per-synapse",
-        dest="feedback_per_synapse",
-        action="store_const",
-        const=True,
-        default=None,
-        help="no weight cooperation: a random feedback row per synapse (srbp, float)",
-    )
+    _add_config_flags(t)
     t.add_argument(
         "--preset",
         help="named defaults: higgs (5x300 tanh, sigmoid output), cifar-conv (the paper's "
         "CIFAR-10 net: 3 x [conv 64 5x5 tanh, max-pool 3x3/2], dense 1024 tanh, softmax)",
     )
-    t.add_argument("--config", help="TOML file of config fields (flags override it)")
+    t.add_argument(
+        "--config",
+        help="TOML file of config fields, flat or in section tables (flags override it)",
+    )
     t.add_argument("--json", help="write the run's JSON record here")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    t.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     c = sub.add_parser(
         "chip",
         help="describe a chip: tiles, memories, links, area, energy table",
         description="Print a chip preset or chip TOML file with its energy table and sources.",
     )
-    c.add_argument("chip", help="preset name (small, ref45, dfa65) or path of a chip TOML file")
+    c.add_argument("chip", help=f"preset name ({', '.join(_chip_presets())}) or path of a "
+                   "chip TOML file")  # fmt: skip
     c.add_argument("--energy", help="TOML file overriding rows of the energy table")
-    c.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sw = sub.add_parser(
         "sweep",
         help="run a grid of training runs into a result store",
@@ -163,7 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     sw.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sw.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     r = sub.add_parser(
         "results",
         help="list the points of a result store",
@@ -171,7 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("store", help="SQLite store written by neurosim sweep")
     r.add_argument("--csv", help="write every row and column as CSV to this file ('-': stdout)")
-    r.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     rp = sub.add_parser(
         "report",
         help="energy-versus-accuracy report of a result store",
@@ -179,7 +126,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("store", help="SQLite store written by neurosim sweep")
     rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
-    rp.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    _add_paper(sub)
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return p
+
+
+def _chip_presets() -> list[str]:
+    from hw_models.chip import preset_names
+
+    return preset_names()
+
+
+def _add_config_flags(t: argparse.ArgumentParser) -> None:
+    """One flag per config field, grouped by section (see :func:`config_flags`)."""
+    from neurosim.config.sections import SECTIONS
+
+    groups = {
+        name: t.add_argument_group(f"{name} options", (cls.__doc__ or "").split("\n")[0])
+        for name, cls in SECTIONS.items()
+    }
+    for spec in config_flags():
+        g = groups[spec["section"]]
+        if spec["type"] is None:  # a switch: given means true, absent leaves the file's value
+            g.add_argument(spec["flag"], dest=spec["dest"], action="store_const", const=True,
+                           default=None, help=spec["help"])  # fmt: skip
+        else:
+            g.add_argument(spec["flag"], dest=spec["dest"], type=spec["type"], default=None,
+                           help=spec["help"])  # fmt: skip
+
+
+def _add_paper(sub: Any) -> None:
+    """``neurosim paper``: its config overrides take the fields' types."""
     pp = sub.add_parser(
         "paper",
         help="rerun one of the paper's experiments and check its claims",
@@ -196,22 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--data-dir", help="directory of the data files (else $NEUROSIM_DATA)")
     pp.add_argument("-o", "--out", default="reports/paper", help="output (reports/paper)")
     pp.add_argument("--workers", type=int, help="worker processes (default: the CPU count)")
-    pp.add_argument("--epochs", type=int, help="override the experiment's epochs")
-    pp.add_argument("--limit", type=int, help="override the training subset size")
-    pp.add_argument("--mode", help="override the mode: fixed (default) or float")
-    pp.add_argument("--data", help="override the data set, e.g. fashion-mnist")
-    pp.add_argument("--seed", type=int, help="override the seed (default 0)")
+    types = {s["dest"]: s["type"] for s in config_flags()}
+    for name, help_ in (
+        ("epochs", "override the experiment's epochs"),
+        ("limit", "override the training subset size"),
+        ("mode", "override the mode: fixed (default) or float"),
+        ("data", "override the data set, e.g. fashion-mnist"),
+        ("seed", "override the seed (default 0)"),
+    ):
+        pp.add_argument(f"--{name}", type=types[name], help=help_)
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
-    pp.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    return p
 
 
 def resolve_config(args: argparse.Namespace):
-    """The run's config: defaults, then the TOML file, then flags."""
-    given = {dest: getattr(args, dest) for _flag, dest, _t, _h in TRAIN_FLAGS}
-    for flag in ("no_derivative", "feedback_resample", "feedback_per_synapse", "bias"):
-        if getattr(args, flag):
-            given[flag] = True
+    """The run's config: defaults, then the TOML file, then flags (None: not given)."""
+    given = {spec["dest"]: getattr(args, spec["dest"]) for spec in config_flags()}
     # a --preset flag wins over a preset named in the config file
     return api.make_config(args.config, preset=args.preset, **given)
 

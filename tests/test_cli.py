@@ -192,3 +192,55 @@ def test_momentum_flags(tmp_path) -> None:
     assert "momentum 0.9 (velocity Q20.18)" in p.stdout
     bad = run("train", "--data", "digits", "--momentum", "1", "--no-progress")
     assert bad.returncode == 2 and "momentum = 1.0" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_train_flags_are_generated_from_the_config_fields() -> None:
+    import dataclasses
+
+    from hw_models.chip import preset_names
+    from neurosim.cli import build_parser, config_flags
+    from neurosim.config import TrainConfig
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    actions = {a.dest: a for a in train._actions}
+    text = train.format_help()
+    specs = {s["dest"]: s for s in config_flags()}
+    assert list(specs) == TrainConfig.field_names()
+    for f in dataclasses.fields(TrainConfig):
+        action, spec = actions[f.name], specs[f.name]
+        assert action.option_strings == ["--" + f.name.replace("_", "-")]
+        assert action.default is None  # absent: the config file's (or default) value holds
+        assert action.help == spec["help"] and action.option_strings[0] in text
+        allowed = tuple(preset_names()) if f.name == "chip" else f.metadata["choices"]
+        # the parser's choices are the config's allowed values (validation checks them,
+        # so a bad one gets the config's message naming the field)
+        assert spec["choices"] == allowed
+        if allowed:
+            assert ", ".join(allowed) in " ".join(action.help.split())
+        if f.default not in (None, False, "", ()):
+            assert "(default " in action.help
+    assert "ref45-prng" in specs["chip"]["help"]
+    assert actions["bias"].const is True and actions["weight_bits"].type is int
+
+
+def test_help_lists_every_flag() -> None:
+    p = run("train", "--help")
+    assert p.returncode == 0
+    for flag in ("--rule", "--weight-bits", "--no-derivative", "--feedback-per-synapse",
+                 "--bias", "--preset", "--config", "--json", "--no-progress", "--debug"):
+        assert flag in p.stdout, flag  # fmt: skip
+    assert "numerics options" in p.stdout and "ref45-prng" in p.stdout
+
+
+def test_nested_config_file(tmp_path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[channel]\nrule = "rbp"\n[numerics]\nweight_bits = 12\nmode = "fixed"\n'
+        '[network]\nhidden = [16]\n[optimizer]\nepochs = 1\n[dataset]\ndata = "digits"\n'
+    )
+    out = tmp_path / "r.json"
+    p = run("train", "--config", str(cfg), "--weight-bits", "10", "--no-progress", "--json",
+            str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    c = json.loads(out.read_text())["config"]
+    assert (c["rule"], c["weight_bits"], c["hidden"], c["mode"]) == ("rbp", 10, [16], "fixed")

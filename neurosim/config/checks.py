@@ -1,0 +1,216 @@
+"""Validation of a training config, one function per section.
+
+:func:`check_declared` checks what the field metadata declares (choices,
+fixed integer ranges) for every field; then one function per section checks
+its fields' bounds that depend on other fields and the consistency of the
+switches. Each raises :class:`~neurosim.errors.ConfigError` naming the field,
+the value and what is allowed. ``cfg`` is a :class:`~neurosim.config.TrainConfig`
+(read by field name only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neurosim.config.sections import SECTIONS, section_fields
+from neurosim.errors import ConfigError
+from neurosim.nn.rules import RULES, feedback_shapes
+
+
+def check_declared(cfg: Any) -> None:
+    """Every field's declared choices and fixed integer range (None passes
+    for the optional fields)."""
+    for name, (_section, f) in section_fields().items():
+        value = getattr(cfg, name)
+        if f.metadata["choices"]:
+            _choice(name, value, f.metadata["choices"])
+        elif f.metadata["range"] is not None and not (value is None and "None" in str(f.type)):
+            _int_range(name, value, *f.metadata["range"])
+
+
+def check_dataset(cfg: Any) -> None:
+    """The data set section: fully declared (choices, ``limit`` range)."""
+
+
+def check_network(cfg: Any) -> None:
+    """Conv blocks, hidden widths and the bias switch."""
+    if cfg.conv:
+        from neurosim.nn.conv_spec import check_conv_config
+
+        check_conv_config(cfg)
+    if len(cfg.hidden) < 1 and cfg.rule != "top-only" and not cfg.conv:
+        raise ConfigError("hidden", list(cfg.hidden), "at least one hidden layer")
+    for i, n in enumerate(cfg.hidden):
+        _int_range(f"hidden[{i}]", n, 1, 1_000_000)
+    if not isinstance(cfg.bias, bool):
+        raise ConfigError("bias", cfg.bias, "true or false")
+
+
+def check_numerics(cfg: Any) -> None:
+    """Integer bits within each format, and the log quantizer's settings."""
+    _int_range("input_int_bits", cfg.input_int_bits, 0, cfg.act_bits - 1)
+    for name, total in (
+        ("weight_int_bits", cfg.weight_bits),
+        ("act_int_bits", cfg.act_bits),
+        ("error_int_bits", cfg.error_word_bits),
+        ("feedback_int_bits", cfg.feedback_bits),
+        ("lut_int_bits", cfg.lut_bits),
+    ):
+        _int_range(name, getattr(cfg, name), -8, total - 1)
+    _int_range("error_alpha_log2", cfg.error_alpha_log2, -30, cfg.error_int_bits)
+    if cfg.error_scale == "block" and cfg.error_bits < 1:
+        raise ConfigError(
+            "error_scale",
+            cfg.error_scale,
+            "fixed when error_bits = 0 (block scaling needs log-coded errors, error_bits >= 1)",
+        )
+    if cfg.error_rounding == "stochastic" and cfg.error_bits < 1:
+        raise ConfigError(
+            "error_rounding",
+            cfg.error_rounding,
+            "nearest when error_bits = 0 (stochastic rounding of error codes needs "
+            "log-coded errors, error_bits >= 1)",
+        )
+    if cfg.mode == "fixed" and cfg.error_bits:
+        frac = cfg.error_word_bits - 1 - cfg.error_int_bits
+        if cfg.error_alpha_log2 + frac < 0:
+            raise ConfigError(
+                "error_alpha_log2",
+                cfg.error_alpha_log2,
+                f"at least -{frac} (alpha must be one LSB of the error word or more)",
+            )
+
+
+def check_optimizer(cfg: Any) -> None:
+    """Learning rate, momentum and its velocity word, frozen layers."""
+    if not (isinstance(cfg.lr, float) and 0.0 < cfg.lr < 1e3):
+        raise ConfigError("lr", cfg.lr, "a positive number below 1000")
+    if not (0.0 < cfg.lr_decay <= 1.0):
+        raise ConfigError("lr_decay", cfg.lr_decay, "a number in (0, 1]")
+    if not (isinstance(cfg.momentum, float) and 0.0 <= cfg.momentum < 1.0):
+        raise ConfigError("momentum", cfg.momentum, "a number in [0, 1)")
+    if cfg.momentum and cfg.mode == "fixed":
+        if cfg.velocity_bits < cfg.weight_bits:
+            raise ConfigError(
+                "velocity_bits", cfg.velocity_bits,
+                f"an integer from weight_bits = {cfg.weight_bits} to 32 with momentum",
+            )  # fmt: skip
+        wide = cfg.feedback_bits + cfg.velocity_bits - cfg.weight_bits
+        if RULES[cfg.rule].adaptive and wide > 32:
+            raise ConfigError(
+                "velocity_bits", cfg.velocity_bits,
+                f"at most {32 - cfg.feedback_bits + cfg.weight_bits} for {cfg.rule} "
+                "(the velocity of C^h is feedback_bits + velocity_bits - weight_bits "
+                "<= 32 bits)",
+            )  # fmt: skip
+    # with conv blocks the layers are numbered blocks first, then dense
+    n_layers = len(cfg.hidden) + 1 + (len(cfg.conv.split(",")) if cfg.conv else 0)
+    for i, h in enumerate(cfg.freeze):
+        _int_range(f"freeze[{i}]", h, 1, n_layers)
+    if len(set(cfg.freeze)) != len(cfg.freeze):
+        raise ConfigError("freeze", list(cfg.freeze), "distinct layer numbers")
+
+
+def check_channel(cfg: Any) -> None:
+    """The feedback construction, its bounds from C^h's shapes, the packets."""
+    if not (abs(cfg.feedback_mean) < 1e3):
+        raise ConfigError("feedback_mean", cfg.feedback_mean, "a finite number")
+    if cfg.packets == "event" and cfg.error_bits == 1:
+        raise ConfigError(
+            "packets", cfg.packets, "dense with error_bits = 1 (sign-only codes have no zero)"
+        )
+    if cfg.feedback == "sparse":
+        if cfg.feedback_n is None:
+            raise ConfigError("feedback_n", None, "an integer n (p = n/fan-in) for sparse")
+        # the bound n <= fan-in is checked below (shapes known)
+        _int_range("feedback_n", cfg.feedback_n, 0, 1_000_000)
+    if cfg.feedback == "lowrank":
+        if cfg.rank is None:
+            raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
+        _int_range("rank", cfg.rank, 0, 1_000_000)
+    if cfg.feedback in ("sparse", "lowrank"):  # the bounds C^h's shapes set
+        shapes = feedback_shapes(RULES[cfg.rule], cfg.sizes(0, cfg.n_outputs()))
+        for i, (rows, cols) in enumerate(shapes):
+            if cfg.feedback == "sparse" and cfg.feedback_n > cols:
+                raise ConfigError(
+                    "feedback_n",
+                    cfg.feedback_n,
+                    f"an integer from 0 to the fan-in {cols} (C^{i + 1})",
+                )
+            if cfg.feedback == "lowrank" and cfg.rank > min(rows, cols):
+                raise ConfigError(
+                    "rank",
+                    cfg.rank,
+                    f"an integer from 0 to {min(rows, cols)} for C of shape {(rows, cols)}"
+                    f" (C^{i + 1})",
+                )
+    _check_switches(cfg)
+
+
+def _check_switches(cfg: Any) -> None:
+    """Dropout, resampling, sign concordance and per-synapse feedback: which
+    rules and modes each may go with."""
+    rule = RULES[cfg.rule]
+    if not (isinstance(cfg.channel_dropout, float) and 0.0 <= cfg.channel_dropout < 1.0):
+        raise ConfigError("channel_dropout", cfg.channel_dropout, "a probability in [0, 1)")
+    if cfg.channel_dropout and not rule.trains_hidden:
+        raise ConfigError("channel_dropout", cfg.channel_dropout, f"0 for {cfg.rule}")
+    if cfg.feedback_resample and not rule.uses_feedback:
+        raise ConfigError("feedback_resample", True, f"false for {cfg.rule} (no C^h)")
+    if cfg.feedback_resample and rule.adaptive:
+        raise ConfigError("feedback_resample", True, f"false for {cfg.rule} (C^h learns)")
+    if cfg.feedback_sign == "concordant" and not (
+        rule.uses_feedback and rule.source == "next" and not rule.adaptive
+    ):
+        raise ConfigError(
+            "feedback_sign", "concordant",
+            f"random for {cfg.rule}: sign concordance needs C^h shaped like "
+            "(W^{h+1})^T (rule rbp)",
+        )  # fmt: skip
+    if cfg.feedback_per_synapse:
+        if cfg.rule != "srbp":
+            raise ConfigError("feedback_per_synapse", True, f"false for {cfg.rule} (srbp only)")
+        if cfg.mode != "float":
+            raise ConfigError("feedback_per_synapse", True, "false in fixed mode (float only)")
+        if cfg.feedback != "dense" or cfg.feedback_resample or cfg.channel_dropout:
+            raise ConfigError(
+                "feedback_per_synapse", True,
+                "false with non-dense, resampled or dropout feedback",
+            )  # fmt: skip
+    if cfg.bias and cfg.feedback_per_synapse:
+        raise ConfigError("bias", True, "false with feedback_per_synapse")
+
+
+def check_run(cfg: Any) -> None:
+    """Load the chip (a preset or a chip file) so that a bad one fails before any run."""
+    from hw_models.chip import load_chip
+
+    try:
+        load_chip(cfg.chip)
+    except ConfigError as e:
+        if e.field == "chip":  # unknown preset, unreadable file: already names the chip
+            raise
+        raise ConfigError("chip", cfg.chip, f"a valid chip ({e})") from None
+
+
+CHECKS = {
+    "dataset": check_dataset,
+    "network": check_network,
+    "numerics": check_numerics,
+    "optimizer": check_optimizer,
+    "channel": check_channel,
+    "run": check_run,
+}
+"""Section -> its check, in the order :meth:`TrainConfig.validate` runs them
+(each may rely on the declared checks and on the sections before it)."""
+assert set(CHECKS) == set(SECTIONS)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(name, value, f"one of {', '.join(allowed)}")
+
+
+def _int_range(name: str, value: Any, lo: int, hi: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ConfigError(name, value, f"an integer from {lo} to {hi}")
