@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from neurosim.channel.formats import FORMATS
 from neurosim.config.sections import SECTIONS, section_fields
 from neurosim.errors import ConfigError
 from neurosim.nn.rules import RULES, feedback_shapes
@@ -119,31 +120,14 @@ def check_channel(cfg: Any) -> None:
         raise ConfigError(
             "packets", cfg.packets, "dense with error_bits = 1 (sign-only codes have no zero)"
         )
-    if cfg.feedback == "sparse":
-        if cfg.feedback_n is None:
-            raise ConfigError("feedback_n", None, "an integer n (p = n/fan-in) for sparse")
-        # the bound n <= fan-in is checked below (shapes known)
-        _int_range("feedback_n", cfg.feedback_n, 0, 1_000_000)
-    if cfg.feedback == "lowrank":
-        if cfg.rank is None:
-            raise ConfigError("rank", None, "an integer rank r for lowrank feedback")
-        _int_range("rank", cfg.rank, 0, 1_000_000)
-    if cfg.feedback in ("sparse", "lowrank"):  # the bounds C^h's shapes set
+    fmt = FORMATS[cfg.feedback]
+    for name, allowed in fmt.params.items():  # the fields this format needs
+        if getattr(cfg, name) is None:
+            raise ConfigError(name, None, allowed)
+        _int_range(name, getattr(cfg, name), 0, 1_000_000)
+    if fmt.params:  # the bounds C^h's shapes set
         shapes = feedback_shapes(RULES[cfg.rule], cfg.sizes(0, cfg.n_outputs()))
-        for i, (rows, cols) in enumerate(shapes):
-            if cfg.feedback == "sparse" and cfg.feedback_n > cols:
-                raise ConfigError(
-                    "feedback_n",
-                    cfg.feedback_n,
-                    f"an integer from 0 to the fan-in {cols} (C^{i + 1})",
-                )
-            if cfg.feedback == "lowrank" and cfg.rank > min(rows, cols):
-                raise ConfigError(
-                    "rank",
-                    cfg.rank,
-                    f"an integer from 0 to {min(rows, cols)} for C of shape {(rows, cols)}"
-                    f" (C^{i + 1})",
-                )
+        fmt.check_params(cfg.feedback_n, cfg.rank, shapes)
     _check_switches(cfg)
 
 

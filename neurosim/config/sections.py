@@ -18,7 +18,8 @@ allowed values) and metadata made by :func:`setting`:
 :class:`~neurosim.config.TrainConfig` is built from these fields (one flat
 record, the names unchanged) and shows each section as a view
 (``cfg.numerics.weight_bits``). This module imports only the standard
-library and the rule table, so that ``neurosim --help`` stays fast.
+library, the rule table and the feedback-format registry (numpy, no
+numba), so that ``neurosim --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from __future__ import annotations
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
+from neurosim.channel.formats import FEEDBACK_FORMATS
 from neurosim.nn.rules import RULES
 
-# Allowed values. The data sets, feedback formats and rounding modes are
-# implemented in modules that load numpy or numba; tests/test_config_feedback.py
-# keeps these tuples equal to theirs (same order: error messages list them).
+# Allowed values. The data sets and rounding modes are implemented in modules
+# that load numba; tests/test_config_feedback.py keeps these tuples equal to
+# theirs (same order: error messages list them). The feedback formats come
+# from their registry, so a new format needs no change here.
 RULE_NAMES: tuple[str, ...] = tuple(RULES)
 DATA_SETS = ("mnist5k", "digits", "fashion-mnist", "mnist", "higgs", "cifar10")
 ACTIVATIONS = ("tanh", "logistic", "relu", "linear")
@@ -39,7 +42,7 @@ MODES = ("float", "fixed")
 ROUNDINGS = ("nearest", "stochastic")
 ERROR_SCALES = ("fixed", "block")
 UPDATE_MODES = ("full", "sign", "magnitude")
-FEEDBACK_KINDS = ("dense", "sparse", "binary", "lowrank")
+FEEDBACK_KINDS = FEEDBACK_FORMATS
 FEEDBACK_DISTRIBUTIONS = ("uniform", "normal")
 FEEDBACK_SIGNS = ("random", "concordant")
 PACKET_KINDS = ("dense", "event")
@@ -239,7 +242,9 @@ class ChannelSection:
 
     feedback: str = setting("dense", "C^h format", choices=FEEDBACK_KINDS)
     """C^h construction: ``dense``, ``sparse`` (Bernoulli, p = n / fan-in,
-    ``feedback_n``), ``binary`` (+-1 scaled), ``lowrank`` (``rank``)."""
+    ``feedback_n``), ``binary`` (+-1 scaled), ``ternary`` ({-1, 0, +1} scaled,
+    non-zero with p = n / fan-in, ``feedback_n``), ``lowrank`` (``rank``); one
+    module each in :mod:`neurosim.channel.formats`."""
 
     feedback_dist: str = setting("uniform", "dense C^h entries",
                                  choices=FEEDBACK_DISTRIBUTIONS)  # fmt: skip
@@ -249,9 +254,9 @@ class ChannelSection:
     """Mean added to dense entries (non-zero-mean feedback); a finite number
     of magnitude below 1000."""
 
-    feedback_n: int | None = setting(None, "sparse C^h: ones per row, p = n/fan-in")
-    """Sparse feedback: expected ones per row, p = n / fan-in; needed with
-    ``feedback = "sparse"``, from 0 to the fan-in."""
+    feedback_n: int | None = setting(None, "sparse/ternary C^h: non-zeros per row, p = n/fan-in")
+    """Sparse and ternary feedback: expected non-zeros per row, p = n / fan-in;
+    needed with ``feedback = "sparse"`` or ``"ternary"``, from 0 to the fan-in."""
 
     rank: int | None = setting(None, "lowrank C^h: rank of the truncated SVD")
     """Low-rank feedback: rank r of the truncated SVD; needed with

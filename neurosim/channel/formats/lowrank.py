@@ -22,6 +22,18 @@ class LowRank(FeedbackFormat):
     """Rank-``r`` factors ``U V`` of a dense draw."""
 
     name = "lowrank"
+    params = {"rank": "an integer rank r for lowrank feedback"}
+
+    def check_params(self, n: int | None, rank: int | None, shapes: Sequence) -> None:
+        """``rank`` at most the smaller side of each ``C^h``."""
+        for i, shape in enumerate(shapes):
+            if shape is not None and rank > min(shape):
+                raise ConfigError(
+                    "rank",
+                    rank,
+                    f"an integer from 0 to {min(shape)} for C of shape {tuple(shape)}"
+                    f" (C^{i + 1})",
+                )
 
     def draw(
         self,

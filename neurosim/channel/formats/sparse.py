@@ -22,6 +22,7 @@ from neurosim.channel.formats.base import (
     binary_scale,
     check_int,
     check_n,
+    check_n_fits,
 )
 from neurosim.errors import ConfigError
 
@@ -36,6 +37,11 @@ class Sparse(FeedbackFormat):
 
     name = "sparse"
     counts_nonzeros = True
+    params = {"feedback_n": "an integer n (p = n/fan-in) for sparse"}
+
+    def check_params(self, n: int | None, rank: int | None, shapes: Sequence) -> None:
+        """``feedback_n`` at most each ``C^h``'s fan-in."""
+        check_n_fits(n, shapes)
 
     def draw(
         self,

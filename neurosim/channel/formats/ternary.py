@@ -10,15 +10,22 @@ bits per row and non-zero error component and is priced as a dense MAC (see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from neurosim.channel.formats.base import FeedbackFormat, binary_scale, check_n
+from neurosim.channel.formats.base import FeedbackFormat, binary_scale, check_n, check_n_fits
 
 
 class Ternary(FeedbackFormat):
     """Sparse random signs, two bits per entry."""
 
     name = "ternary"
+    params = {"feedback_n": "an integer n (p = n/fan-in) for ternary"}
+
+    def check_params(self, n: int | None, rank: int | None, shapes: Sequence) -> None:
+        """``feedback_n`` at most each ``C^h``'s fan-in."""
+        check_n_fits(n, shapes)
 
     def draw(
         self,
