@@ -16,6 +16,7 @@ from neurosim.cost.placement import chip_mapping, make_accountant
 from neurosim.data.datasets import load_dataset
 from neurosim.experiments.train import one_hot, train
 from neurosim.nn.engine import FixedEngine
+from neurosim.plan import make_plan
 
 N_IN, N_OUT, B = 20, 4, 6
 
@@ -23,7 +24,7 @@ N_IN, N_OUT, B = 20, 4, 6
 def _run(steps: int = 3, chip: str = "small", **kw):
     """A small fixed run with an accountant; also returns every message sent."""
     cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, chip=chip, **kw).validate()
-    eng = FixedEngine(cfg, N_IN, N_OUT)
+    eng = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     ch = load_chip(chip)
     acct = make_accountant(cfg, eng.rule, eng.sizes, ch)
     sent = []
@@ -44,7 +45,7 @@ def _run(steps: int = 3, chip: str = "small", **kw):
 
 def _codes(cfg, eng, layout, values) -> list[int]:
     if layout.encoding == "log":
-        return packets.log_codes(values, eng.lq).tolist()
+        return packets.log_codes(values, eng.err.lq).tolist()
     return packets.linear_codes(values, layout.value_bits).tolist()
 
 
