@@ -10,34 +10,37 @@ from neurosim.experiments.train import one_hot
 from neurosim.golden.reference import ReferenceEngine
 from neurosim.nn.engine import FixedEngine, FloatEngine
 from neurosim.nn.network import deriv_float
-from neurosim.nn.rules import RULES
 from neurosim.plan import make_plan
-
-N_IN, N_OUT, B = 20, 4, 5
-
-WIDTHS = {
-    "w16a8": dict(),
-    "w8a6-log4": dict(weight_bits=8, act_bits=6, error_bits=4),
-    "w12-log1-nearest-upd3": dict(weight_bits=12, error_bits=1, rounding="nearest", update_bits=3),
-    "narrow-acc": dict(acc_bits=12, weight_bits=10, lr=0.5),
-}
+from tests.engine_cases import (  # noqa: F401  (the names other test files import)
+    N_IN,
+    N_OUT,
+    WIDTHS,
+    B,
+    Case,
+    assert_bit_exact,
+    batches,
+    events,
+    run_pair,
+)
 
 
 def _batches(seed: int, n: int):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        x = (rng.integers(0, 256, size=(B, N_IN)) / 256).astype(np.float32)
-        yield x, one_hot(rng.integers(0, N_OUT, size=B), N_OUT)
+    return batches(seed, n)
 
 
 def _run_both(steps: int = 3, **kw):
-    cfg = TrainConfig(mode="fixed", hidden=(12, 9, 7), batch=B, **kw).validate()
-    fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
-    ref = ReferenceEngine(fast)
-    for x, t in _batches(1, steps):
-        fast.train_batch(x, t)
-        ref.train_batch(x, t)
+    """Train ``FixedEngine`` and its reference on the shared suite's data."""
+    fast, ref, _ = run_pair(Case("dense", kw, steps))
     return fast, ref
+
+
+def _events(counts) -> dict:
+    return events(counts)
+
+
+def _assert_same(fast, ref) -> None:
+    """Bit-exact on everything, activations of a fresh batch included."""
+    assert_bit_exact(fast, ref, next(batches(7, 1, n_in=fast.sizes[0]))[0])
 
 
 def _train_wide_batches(fast: FixedEngine, b: int) -> ReferenceEngine:
@@ -50,61 +53,6 @@ def _train_wide_batches(fast: FixedEngine, b: int) -> ReferenceEngine:
         fast.train_batch(x, t)
         ref.train_batch(x, t)
     return ref
-
-
-def _events(counts) -> dict:
-    return {k: v for k, v in counts.items() if v and not k.endswith(":init")}
-
-
-def _assert_same(fast: FixedEngine, ref: ReferenceEngine) -> None:
-    for i, (a, b) in enumerate(zip(ref.W, fast.W, strict=True)):
-        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"W^{i + 1}")
-    for i, (a, b) in enumerate(zip(ref.C, fast.C, strict=True)):
-        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"C^{i + 1}")
-    assert _events(fast.counts) == _events(ref.counts)
-    # activations of a fresh batch, layer by layer
-    x, _ = next(_batches(7, 1))
-    A, D = fast.forward(fast.quantize_input(x), count=False)
-    for b in range(B):
-        rA, rD = ref.forward_sample(x[b], count=False)
-        for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
-            assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
-        for h, (rd, fd) in enumerate(zip(rD, D, strict=True)):
-            assert [int(v) for v in fd[b]] == rd, f"f'(S^{h + 1}) sample {b}"
-
-
-@pytest.mark.parametrize("rule", list(RULES))
-@pytest.mark.parametrize("widths", list(WIDTHS))
-def test_fast_equals_reference_bit_for_bit(rule: str, widths: str) -> None:
-    fast, ref = _run_both(rule=rule, **WIDTHS[widths])
-    _assert_same(fast, ref)
-    # the comparison is not vacuous: weights moved and random bits were drawn
-    assert sum(v for k, v in fast.counts.items() if k.startswith("changed:W")) > 0
-
-
-@pytest.mark.parametrize(
-    "extra",
-    [
-        dict(rule="srbp", output="sigmoid", act="relu", act_int_bits=2, no_derivative=True),
-        dict(rule="bp", output="linear", act="logistic"),
-        dict(rule="rbp", feedback="binary"),
-        dict(rule="srbp", feedback="sparse", feedback_n=2),
-        dict(rule="rbp", feedback="lowrank", rank=2),
-        dict(rule="sbp", act="linear", error_bits=3),
-        # products above 2**53: the error unit's int64 path
-        dict(rule="bp", weight_bits=20, error_word_bits=22, act_bits=10, error_bits=5),
-    ],
-    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
-)
-def test_variants_bit_exact(extra: dict) -> None:
-    fast, ref = _run_both(**extra)
-    _assert_same(fast, ref)
-
-
-def test_narrow_accumulator_saturates_in_order() -> None:
-    fast, ref = _run_both(rule="srbp", **WIDTHS["narrow-acc"])
-    assert fast.counts["sat:acc^1"] > 0  # the sequential saturating path really ran
-    assert fast.counts["sat:acc^1"] == ref.counts["sat:acc^1"]
 
 
 def test_top_only_leaves_hidden_weights_alone() -> None:
