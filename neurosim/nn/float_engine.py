@@ -108,8 +108,8 @@ class FloatEngine(Engine):
         """Stochastic (unbiased) log quantization of messages, in float.
 
         The rule of the fixed engine (:func:`stochastic_log_quantize`) with
-        uniform reals from this step's generator (see
-        :data:`FLOAT_ERROR_STREAM`); not the fixed engine's random bits.
+        uniform reals from this step's generator (stream
+        ``"float_error_rounding"``), not the fixed engine's random bits.
         """
         k, emax = self.lq.bits, self.lq.emax
         if self._err_rng is None:
