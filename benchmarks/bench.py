@@ -3,11 +3,11 @@
 One command runs every contestant on the same mnist5k batches, each in its own
 fresh process with every thread pool pinned to one thread:
 
-* ``fixed w8`` / ``fixed w16``: :class:`neurosim.nn.engine.FixedEngine`, SRBP,
+* ``fixed w8`` / ``fixed w16``: :class:`neurosim.nn.fixed.FixedEngine`, SRBP,
   weight_bits 8 (16), act_bits 8, 4-bit log errors, stochastic rounding, with
   the full chip accounting (event packets on the ``ref45`` chip: every batch's
   errors and messages tallied as ``neurosim train`` does);
-* ``float``: :class:`neurosim.nn.engine.FloatEngine`, SRBP, float32, with the
+* ``float``: :class:`neurosim.nn.float_engine.FloatEngine`, SRBP, float32, with the
   same chip accounting;
 * ``numpy DFA``: a plain float32 NumPy step of the same network and rule
   (SRBP is direct feedback alignment);

@@ -10,52 +10,8 @@ from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
 from neurosim.golden.reference import ReferenceEngine
 from neurosim.nn.engine import FixedEngine, FloatEngine
-from tests.test_engine import N_IN, N_OUT, WIDTHS, B, _assert_same, _batches, _events
-from tests.test_engine import _run_both as _run_both_engines
-
-RULES = ["bp", "rbp", "srbp", "sbp", "top-only"]
-
-
-def _run_both(steps: int = 3, **kw):
-    return _run_both_engines(steps, bias=True, **kw)
-
-
-def _assert_same_bias(fast: FixedEngine, ref: ReferenceEngine) -> None:
-    for i, (a, b) in enumerate(zip(ref.b, fast.b, strict=True)):
-        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"b^{i + 1}")
-    _assert_same(fast, ref)
-
-
-@pytest.mark.parametrize("rule", RULES)
-@pytest.mark.parametrize("widths", list(WIDTHS))
-def test_bias_fast_equals_reference(rule: str, widths: str) -> None:
-    fast, ref = _run_both(rule=rule, **WIDTHS[widths])
-    _assert_same_bias(fast, ref)
-    L = fast.L
-    # not vacuous: the trained biases moved, the others stayed at 0
-    trained = range(L) if rule != "top-only" else [L - 1]
-    assert sum(fast.counts[f"changed:b^{i + 1}"] for i in trained) > 0
-    if rule == "top-only":
-        assert all(not b.any() for b in fast.b[:-1])
-        assert "changed:b^1" not in fast.counts
-
-
-@pytest.mark.parametrize(
-    "extra",
-    [
-        dict(rule="srbp", update_mode="sign"),
-        dict(rule="rbp", update_mode="magnitude", error_bits=3),
-        dict(rule="srbp", freeze=(4,)),
-        dict(rule="bp", act="relu", act_int_bits=2, output="sigmoid"),
-        dict(rule="srbp", act="logistic", update_bits=2, error_bits=4),
-        dict(rule="sbp", rounding="nearest", weight_bits=12),
-        dict(rule="asrbp", error_bits=4),
-    ],
-    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
-)
-def test_bias_variants_bit_exact(extra: dict) -> None:
-    fast, ref = _run_both(**extra)
-    _assert_same_bias(fast, ref)
+from neurosim.plan import make_plan
+from tests.test_engine import N_IN, N_OUT, B, _assert_same, _batches, _events
 
 
 def test_bias_in_narrow_saturating_accumulator() -> None:
@@ -65,7 +21,7 @@ def test_bias_in_narrow_saturating_accumulator() -> None:
         mode="fixed", hidden=(12, 9, 7), batch=B, bias=True, rule="srbp",
         acc_bits=12, weight_bits=10, lr=0.5,
     ).validate()  # fmt: skip
-    fast = FixedEngine(cfg, N_IN, N_OUT)
+    fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     rng = np.random.default_rng(3)
     for b in fast.b:
         b[:] = rng.integers(fast.fm.weight.qmin, fast.fm.weight.qmax + 1, size=b.size)
@@ -73,7 +29,7 @@ def test_bias_in_narrow_saturating_accumulator() -> None:
     for x, t in _batches(1, 3):
         fast.train_batch(x, t)
         ref.train_batch(x, t)
-    _assert_same_bias(fast, ref)
+    _assert_same(fast, ref)
     assert fast.counts["sat:acc^1"] > 0
     assert fast.counts["sat:acc^2"] > 0
 
@@ -84,13 +40,13 @@ def test_bias_saturating_start_counts_once() -> None:
         mode="fixed", hidden=(4,), batch=1, bias=True, rule="srbp", acc_bits=10,
         weight_bits=8, weight_int_bits=3, act_bits=8,
     ).validate()  # fmt: skip
-    fast = FixedEngine(cfg, 3, 2)
+    fast = FixedEngine(make_plan(cfg, 3, 2))
     fast.b[0][:] = [100, -100, 0, 1]  # 100 << 8 is far beyond Q(10, 12)
     x = np.zeros((1, 3), np.float32)
-    acc = fast._acc_fmt[0]
+    acc = fast.fwd.acc_fmt[0]
     from neurosim.numerics import kernels
 
-    out, n = kernels.exact_matmul(x, fast.W[0].T, 255, 127, acc, None, fast._bias_init(0))
+    out, n = kernels.exact_matmul(x, fast.W[0].T, 255, 127, acc, None, fast.fwd.bias_init(0))
     assert n == 2
     assert list(out[0]) == [acc.qmax, acc.qmin, 0, 1 << 8]
     ref = ReferenceEngine(fast)
@@ -100,7 +56,7 @@ def test_bias_saturating_start_counts_once() -> None:
 
 def test_bias_false_keeps_results_and_streams() -> None:
     plain = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, rule="srbp").validate()
-    a = FixedEngine(plain, N_IN, N_OUT)
+    a = FixedEngine(make_plan(plain, N_IN, N_OUT))
     assert a.b is None
     for x, t in _batches(2, 2):
         a.train_batch(x, t)
@@ -112,9 +68,9 @@ def test_bias_random_stream_leaves_weight_stream_alone() -> None:
     # objects as without bias
     cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B).validate()
     cfgb = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, bias=True).validate()
-    a, b = FixedEngine(cfg, N_IN, N_OUT), FixedEngine(cfgb, N_IN, N_OUT)
-    assert a.w_keys == b.w_keys and a.c_keys == b.c_keys
-    assert not set(b.b_keys) & set(b.w_keys + b.c_keys + b.e_keys)
+    a, b = FixedEngine(make_plan(cfg, N_IN, N_OUT)), FixedEngine(make_plan(cfgb, N_IN, N_OUT))
+    assert a.upd.w_keys == b.upd.w_keys and a.upd.c_keys == b.upd.c_keys
+    assert not set(b.upd.b_keys) & set(b.upd.w_keys + b.upd.c_keys + b.err.e_keys)
     # the first step's weight update sees the same forward (biases start at 0)
     x, t = next(_batches(2, 1))
     a.train_batch(x, t)
@@ -127,7 +83,7 @@ def test_bias_random_stream_leaves_weight_stream_alone() -> None:
 @pytest.mark.parametrize("rule", ["bp", "rbp", "srbp", "sbp", "top-only"])
 def test_float_bias_update_is_eta_mean_r(rule: str) -> None:
     cfg = TrainConfig(rule=rule, hidden=(12, 9), batch=B, bias=True).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     rng = np.random.default_rng(0)
     for b in eng.b:
         b[:] = rng.normal(0, 0.3, b.size)
@@ -156,7 +112,7 @@ def test_float_bias_update_is_eta_mean_r(rule: str) -> None:
 
 def test_float_bias_sign_mode() -> None:
     cfg = TrainConfig(rule="srbp", hidden=(12, 9), batch=B, bias=True, update_mode="sign")
-    eng = FloatEngine(cfg.validate(), N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg.validate(), N_IN, N_OUT))
     x, t = next(_batches(5, 1))
     eng.train_batch(x, t)
     d = eng.b[0]

@@ -17,31 +17,8 @@ from neurosim.golden.reference import ReferenceEngine
 from neurosim.nn.engine import FixedEngine, FloatEngine, channel_keep
 from neurosim.nn.network import deriv_float
 from neurosim.nn.rules import RULES, trained_layers
-from tests.test_engine import N_IN, N_OUT, B, _assert_same, _batches, _run_both
-
-SWITCHES = [
-    dict(rule="srbp", freeze=(4,)),
-    dict(rule="bp", freeze=(1, 3)),
-    dict(rule="srbp", update_mode="sign"),
-    dict(rule="rbp", update_mode="magnitude"),
-    dict(rule="bp", update_mode="sign", error_bits=4),
-    dict(rule="srbp", feedback_resample=True),
-    dict(rule="rbp", feedback_resample=True, feedback="binary"),
-    dict(rule="rbp", feedback_sign="concordant"),
-    dict(rule="rbp", feedback_sign="concordant", feedback_resample=True, error_bits=3),
-    dict(rule="srbp", channel_dropout=0.5),
-    dict(rule="rbp", channel_dropout=0.25, error_bits=4),
-    dict(rule="bp", channel_dropout=0.3),
-]
-
-
-@pytest.mark.parametrize(
-    "extra", SWITCHES, ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items())
-)
-def test_switches_bit_exact(extra: dict) -> None:
-    fast, ref = _run_both(steps=3, **extra)
-    _assert_same(fast, ref)
-    assert sum(v for k, v in fast.counts.items() if k.startswith("changed:W")) > 0
+from neurosim.plan import make_plan
+from tests.test_engine import N_IN, N_OUT, B, _batches, _run_both
 
 
 def test_trained_layers_table() -> None:
@@ -55,7 +32,7 @@ def test_trained_layers_table() -> None:
 @pytest.mark.parametrize("mode", ["fixed", "float"])
 def test_frozen_layers_never_change(mode: str) -> None:
     cfg = TrainConfig(mode=mode, rule="srbp", hidden=(12, 9), batch=B, freeze=(1, 3)).validate()
-    eng = (FixedEngine if mode == "fixed" else FloatEngine)(cfg, N_IN, N_OUT)
+    eng = (FixedEngine if mode == "fixed" else FloatEngine)(make_plan(cfg, N_IN, N_OUT))
     before = [np.array(w, copy=True) for w in eng.W]
     for x, t in _batches(2, 3):
         eng.train_batch(x, t)
@@ -66,7 +43,7 @@ def test_frozen_layers_never_change(mode: str) -> None:
 
 def _float_step(**kw):
     cfg = TrainConfig(rule="srbp", hidden=(12, 9), batch=B, **kw).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     x, t = next(_batches(3, 1))
     W0 = [w.copy() for w in eng.W]
     A, S, out = eng.forward(x)
@@ -93,7 +70,7 @@ def test_concordant_feedback_takes_forward_signs() -> None:
     for mode in ("float", "fixed"):
         cfg = TrainConfig(mode=mode, rule="rbp", hidden=(12, 9), batch=B,
                           feedback_sign="concordant").validate()  # fmt: skip
-        eng = (FixedEngine if mode == "fixed" else FloatEngine)(cfg, N_IN, N_OUT)
+        eng = (FixedEngine if mode == "fixed" else FloatEngine)(make_plan(cfg, N_IN, N_OUT))
         mags = [np.abs(c).copy() for c in eng.C]
         for x, t in _batches(4, 2):
             eng.train_batch(x, t)
@@ -106,13 +83,13 @@ def test_concordant_feedback_takes_forward_signs() -> None:
 
 def test_resampled_feedback_differs_every_step_and_is_seeded() -> None:
     cfg = TrainConfig(rule="srbp", hidden=(12, 9), batch=B, feedback_resample=True).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     seen = []
     for x, t in _batches(5, 3):
         eng.train_batch(x, t)
         seen.append(eng.C[0].copy())
     assert not np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[1], seen[2])
-    again = FloatEngine(cfg, N_IN, N_OUT)
+    again = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     for x, t in _batches(5, 3):
         again.train_batch(x, t)
     assert np.array_equal(again.C[0], seen[2])
@@ -134,7 +111,7 @@ def test_dropout_zeroes_hidden_errors_and_counts_bits() -> None:
     # 3 hidden layers (12, 9, 7), B = 5, 2 steps, 8 bits each
     assert fast.counts["rng_bits:channel"] == 8 * B * (12 + 9 + 7) * 2
     cfg = TrainConfig(rule="srbp", hidden=(12, 9), batch=B, channel_dropout=0.5).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     x, t = next(_batches(3, 1))
     keep0 = channel_keep(cfg, 0, 0, (B, 12))
     W0 = eng.W[0].copy()
@@ -147,7 +124,7 @@ def test_dropout_zeroes_hidden_errors_and_counts_bits() -> None:
 
 def test_per_synapse_feedback_formula() -> None:
     cfg = TrainConfig(rule="srbp", hidden=(6, 5), batch=B, feedback_per_synapse=True).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     assert eng.C3[0].shape == (6, N_IN, N_OUT) and eng.C3[1].shape == (5, 6, N_OUT)
     x, t = next(_batches(6, 1))
     A, S, out = eng.forward(x)
@@ -195,7 +172,7 @@ def test_new_fields_at_neutral_values_keep_point_ids() -> None:
 def test_reference_is_independent_of_the_fast_engines_state() -> None:
     cfg = TrainConfig(mode="fixed", rule="rbp", hidden=(12, 9, 7), batch=B,
                       feedback_resample=True).validate()  # fmt: skip
-    fast = FixedEngine(cfg, N_IN, N_OUT)
+    fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     ref = ReferenceEngine(fast)
     for x, t in _batches(1, 2):
         ref.train_batch(x, t)

@@ -17,6 +17,7 @@ from neurosim.nn.conv import (
     maxpool,
     unpool,
 )
+from neurosim.plan import make_plan
 
 
 def test_cifar_geometry_is_32_15_7_3() -> None:
@@ -84,7 +85,7 @@ def _loss(e: ConvFloatEngine, x: np.ndarray, t: np.ndarray) -> float:
 def test_bp_through_conv_and_pool_is_the_numerical_gradient(bias: bool) -> None:
     cfg = TrainConfig(data="digits", conv="c3k3p3s2,c4k3p2s1", hidden=(5,), rule="bp", batch=4,
                       bias=bias)  # fmt: skip
-    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    e = ConvFloatEngine(make_plan(cfg, 64, 10, (1, 8, 8)))
     # float64 everywhere: the step's change with lr = batch is minus the gradient
     e.K = [k.astype(np.float64) for k in e.K]
     e.W = [w.astype(np.float64) for w in e.W]
@@ -135,7 +136,7 @@ def _fixed_pair(steps: int = 2, **kw):
 
     fields = dict(mode="fixed", data="digits", conv="c2k3p2s2,c3k3p2s1", hidden=(5,), batch=3)
     cfg = TrainConfig(**{**fields, **kw}).validate()
-    fast = ConvFixedEngine(cfg, int(np.prod(IMG)), N_OUT, IMG)
+    fast = ConvFixedEngine(make_plan(cfg, int(np.prod(IMG)), N_OUT, IMG))
     ref = ConvReferenceEngine(fast)
     rng = np.random.default_rng(3)
     x = None
@@ -151,88 +152,13 @@ def _events(counts) -> dict:
     return {k: v for k, v in counts.items() if v and not k.endswith(":init")}
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        dict(rule="bp"),
-        dict(rule="rbp"),
-        dict(rule="srbp"),
-        dict(rule="top-only"),
-        dict(rule="srbp", error_bits=3, no_derivative=True),
-        dict(rule="rbp", rounding="nearest", lr=0.5, error_bits=1),
-        dict(rule="bp", acc_bits=10, weight_bits=10, lr=0.5),  # saturating accumulators
-        dict(rule="srbp", error_bits=2, error_scale="block"),
-        dict(rule="rbp", error_bits=3, error_scale="block", no_derivative=True),
-        dict(rule="bp", error_bits=4, error_scale="block"),
-        dict(rule="rbp", error_bits=3, error_rounding="stochastic"),
-        dict(rule="srbp", error_bits=2, error_scale="block", error_rounding="stochastic"),
-        dict(rule="bp", error_bits=1, error_scale="block", error_rounding="stochastic"),
-        dict(rule="srbp", bias=True),
-        dict(rule="rbp", bias=True, error_bits=3, error_scale="block"),
-        dict(rule="bp", bias=True, acc_bits=10, weight_bits=10, lr=0.5),
-        dict(rule="top-only", bias=True),
-        dict(rule="rbp", bias=True, update_mode="sign"),
-        dict(rule="bp", update_mode="magnitude", error_bits=3),
-        dict(rule="srbp", bias=True, update_mode="full", update_bits=2),
-        dict(rule="rbp", freeze=[2, 4]),  # block 2 and the output layer
-        dict(rule="bp", bias=True, freeze=[1, 3]),  # block 1 and the dense hidden layer
-        dict(rule="rbp", channel_dropout=0.5),
-        dict(rule="bp", channel_dropout=0.25, error_bits=3, error_rounding="stochastic"),
-        dict(rule="srbp", channel_dropout=0.5, bias=True, error_bits=3, error_scale="block"),
-        *(
-            dict(rule=r, momentum=0.9, **b, **n)
-            for r in ("bp", "rbp", "srbp")
-            for b in ({}, {"bias": True})
-            for n in ({}, {"rounding": "nearest"})
-        ),
-        dict(rule="rbp", momentum=0.9, bias=True, update_mode="sign"),
-        dict(rule="srbp", momentum=0.9, update_bits=2, error_bits=3, error_scale="block"),
-        dict(rule="bp", momentum=0.5, bias=True, freeze=[1], velocity_bits=16),
-    ],
-    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
-)
-def test_fixed_conv_equals_reference_bit_for_bit(extra) -> None:
-    fast, ref, x = _fixed_pair(**extra)
-    pairs = [("K", fast.K, ref.K), ("W", fast.W, ref.W)]
-    if extra.get("bias"):
-        pairs += [("bK", fast.bK, ref.bK), ("b", fast.b, ref.b)]
-        assert sum(v for k, v in fast.counts.items() if k.startswith("changed:b")) > 0
-    for name, fl, rl in pairs:
-        for i, (f, r) in enumerate(zip(fl, rl, strict=True)):
-            np.testing.assert_array_equal(np.array(r, dtype=np.float64), f, err_msg=f"{name}{i}")
-    assert _events(fast.counts) == _events(ref.counts)
-    for b in range(2):
-        changed = fast.counts[f"changed:K^{b + 1}"]
-        frozen = extra["rule"] == "top-only" or b + 1 in extra.get("freeze", [])
-        if frozen:
-            assert changed == 0
-        elif not extra.get("update_bits"):
-            assert changed > 0
-    for i in range(len(fast.W)):  # freeze numbers the dense layers after the 2 blocks
-        if i + 3 in extra.get("freeze", []):
-            assert fast.counts[f"changed:W^{i + 1}"] == 0
-    if extra.get("acc_bits"):
-        assert fast.counts["sat:accK^1"] + fast.counts["sat:accK^2"] > 0
-    if extra.get("momentum"):
-        assert fast.V.keys() >= {"K0", "K1"}
-        if extra.get("bias"):
-            assert fast.V.keys() >= {"B0", "B1"}
-        stoch = extra.get("rounding", "stochastic") == "stochastic"
-        assert (fast.counts["rng_bits:velocity"] > 0) == stoch
-    A, D = fast.forward(fast.conv_forward(x, count=False), count=False)
-    for b in range(x.shape[0]):
-        rA, rD = ref.forward_sample(x[b], count=False)
-        for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
-            assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
-
-
 def test_conv_velocities_saturate_and_count_like_the_reference() -> None:
     # velocities started at the ends of their range: mu u + d clips
     fast, ref, _ = _fixed_pair(steps=0, rule="srbp", momentum=0.99, lr=0.5, bias=True)
     rng = np.random.default_rng(5)
     names = {"K": "K", "B": "bK", "W": "W", "b": "b"}
-    for name, v in fast.V.items():
-        vf = fast.v_fmt[name[0]]
+    for name, v in fast.upd.V.items():
+        vf = fast.upd.v_fmt[name[0]]
         v[...] = rng.choice([vf.qmin, vf.qmax], size=v.shape)
         ref.V[f"{names[name[0]]}^{int(name[1:]) + 1}"] = v.reshape(-1, v.shape[-1]).tolist()
     x = (rng.integers(0, 256, size=(3, int(np.prod(IMG)))) / 256).astype(np.float32)
@@ -252,9 +178,9 @@ def test_conv_momentum_keys_are_away_from_the_dense_layers() -> None:
     from neurosim.numerics.streams import STREAMS
 
     fast, _, _ = _fixed_pair(steps=0, rule="srbp", momentum=0.9, bias=True)
-    assert fast.m_keys["K1"] == derive_key(fast.cfg.seed, 1001, STREAMS["momentum"].id, 0)
-    assert fast.m_keys["B0"] == derive_key(fast.cfg.seed, 1000, STREAMS["momentum"].id, 1)
-    assert len(set(fast.m_keys.values())) == len(fast.m_keys)
+    assert fast.upd.m_keys["K1"] == derive_key(fast.cfg.seed, 1001, STREAMS["momentum"].id, 0)
+    assert fast.upd.m_keys["B0"] == derive_key(fast.cfg.seed, 1000, STREAMS["momentum"].id, 1)
+    assert len(set(fast.upd.m_keys.values())) == len(fast.upd.m_keys)
 
 
 def test_float_conv_momentum_is_mu_u_plus_step() -> None:
@@ -263,7 +189,7 @@ def test_float_conv_momentum_is_mu_u_plus_step() -> None:
     mu = 0.9
     cfg = TrainConfig(data="digits", conv="c2k3p2s2,c3k3p2s1", hidden=(5,), batch=3,
                       rule="srbp", bias=True, momentum=mu).validate()  # fmt: skip
-    eng = ConvFloatEngine(cfg, int(np.prod(IMG)), N_OUT, IMG)
+    eng = ConvFloatEngine(make_plan(cfg, int(np.prod(IMG)), N_OUT, IMG))
     plain_cfg = dataclasses.replace(cfg, momentum=0.0)
     rng = np.random.default_rng(3)
     batches = [
@@ -278,7 +204,7 @@ def test_float_conv_momentum_is_mu_u_plus_step() -> None:
                 "W1": e.W[1], "b0": e.b[0]}  # fmt: skip
 
     for x, t in batches[1:]:
-        plain = ConvFloatEngine(plain_cfg, int(np.prod(IMG)), N_OUT, IMG)
+        plain = ConvFloatEngine(make_plan(plain_cfg, int(np.prod(IMG)), N_OUT, IMG))
         for e_attr in ("K", "bK", "W", "b"):
             for p, q in zip(getattr(plain, e_attr), getattr(eng, e_attr), strict=True):
                 p[...] = q
@@ -379,7 +305,7 @@ def test_cifar_conv_preset_is_the_papers_net() -> None:
     cfg = TrainConfig.from_preset("cifar-conv").validate()
     assert cfg.data == "cifar10" and cfg.hidden == (1024,) and cfg.act == "tanh"
     assert cfg.conv == "c64k5p3s2,c64k5p3s2,c64k5p3s2" and cfg.batch == 128
-    fashion = ConvFloatEngine(cfg, 784, 10, (1, 28, 28))
+    fashion = ConvFloatEngine(make_plan(cfg, 784, 10, (1, 28, 28)))
     assert fashion.sizes == [256, 1024, 10] and [k.shape for k in fashion.K] == [
         (64, 25), (64, 1600), (64, 1600),
     ]  # fmt: skip
@@ -407,7 +333,7 @@ def test_block_scaled_conv_errors_share_one_exponent_per_sample() -> None:
 
     cfg = TrainConfig(data="digits", conv="c3k3p2s2", hidden=(6,), rule="srbp", batch=4,
                       error_bits=3, error_scale="block").validate()  # fmt: skip
-    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    e = ConvFloatEngine(make_plan(cfg, 64, 10, (1, 8, 8)))
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 1, size=(4, 64)).astype(np.float32)
     t = np.eye(10, dtype=np.float32)[[1, 4, 7, 2]]
@@ -434,9 +360,9 @@ def test_stochastic_conv_errors_draw_from_their_own_streams() -> None:
 
     fast, ref, _x = _fixed_pair(rule="srbp", error_bits=2, error_rounding="stochastic")
     # dense layers 0..L-1, then block b at L + b with the key path (CONV_KEY + b, purpose)
-    assert len(set(fast.e_keys)) == len(fast.e_keys) == fast.L + len(fast.blocks)
+    assert len(set(fast.err.e_keys)) == len(fast.err.e_keys) == fast.L + len(fast.blocks)
     err_id = STREAMS["error_rounding"].id
-    assert fast.e_keys[fast.L + 1] == derive_key(fast.cfg.seed, CONV_TILE + 1, err_id)
+    assert fast.err.e_keys[fast.L + 1] == derive_key(fast.cfg.seed, CONV_TILE + 1, err_id)
     assert fast.counts["rng_bits:error"] == ref.counts["rng_bits:error"] > 0
 
 
@@ -494,7 +420,7 @@ def test_freeze_numbers_the_blocks_first_and_is_bounded_by_all_layers() -> None:
         TrainConfig(**base, freeze=[5]).validate()
     assert e.value.field == "freeze[0]"
     cfg = TrainConfig(**base, freeze=[1, 3], bias=True).validate()
-    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    e = ConvFloatEngine(make_plan(cfg, 64, 10, (1, 8, 8)))
     assert e.trained_blocks() == [1] and e.trained_layers() == [1]
     before = [m.copy() for m in (*e.K, *e.bK, *e.W, *e.b)]
     rng = np.random.default_rng(0)
@@ -515,8 +441,8 @@ def test_channel_dropout_draws_a_byte_per_conv_error_component() -> None:
     t = np.eye(N_OUT, dtype=np.float32)[[0, 1, 2]]
     bits = {}
     for p in (0.0, 0.75):
-        eng = ConvFixedEngine(TrainConfig(**fields, channel_dropout=p).validate(),
-                              int(np.prod(IMG)), N_OUT, IMG)  # fmt: skip
+        eng = ConvFixedEngine(make_plan(TrainConfig(**fields, channel_dropout=p).validate(),
+                              int(np.prod(IMG)), N_OUT, IMG))  # fmt: skip
         eng.train_batch(x, t)
         bits[p] = eng.counts["rng_bits:channel"]
     # 8 bits per component: the dense hidden layer (3 x 5) and the block's map (3 x 6*6*2)
@@ -530,7 +456,7 @@ def test_float_channel_dropout_zeroes_a_fraction_of_conv_errors() -> None:
 
     cfg = TrainConfig(data="digits", conv="c4k3p2s1", hidden=(6,), rule="srbp", batch=8,
                       channel_dropout=0.5).validate()  # fmt: skip
-    e = ConvFloatEngine(cfg, 64, 10, (1, 8, 8))
+    e = ConvFloatEngine(make_plan(cfg, 64, 10, (1, 8, 8)))
     rng = np.random.default_rng(4)
     x = rng.uniform(0, 1, size=(8, 64)).astype(np.float32)
     t = np.eye(10, dtype=np.float32)[rng.integers(0, 10, size=8)]
@@ -614,9 +540,10 @@ def test_conv_gradients_that_could_pass_62_bits_are_refused() -> None:
 
     # batch x H x W x max|R| x max|input| x 2**lr_frac: 2**(10 + 5.2 + 15 + 8 + 25) > 2**62
     kw = dict(mode="fixed", data="digits", batch=1024, lr_frac=25, rule="srbp")
-    FixedEngine(TrainConfig(hidden=(5,), **kw).validate(), 72, N_OUT)  # dense: 2**57, fine
+    dense = TrainConfig(hidden=(5,), **kw).validate()
+    FixedEngine(make_plan(dense, 72, N_OUT))  # dense: 2**57, fine
     cfg = TrainConfig(conv="c2k3p2s2", hidden=(5,), **kw).validate()
     with pytest.raises(ConfigError) as e:
-        ConvFixedEngine(cfg, int(np.prod(IMG)), N_OUT, IMG)
+        ConvFixedEngine(make_plan(cfg, int(np.prod(IMG)), N_OUT, IMG))
     assert e.value.field == "error_word_bits"
-    ConvFixedEngine(replace(cfg, batch=64), int(np.prod(IMG)), N_OUT, IMG)
+    ConvFixedEngine(make_plan(replace(cfg, batch=64), int(np.prod(IMG)), N_OUT, IMG))

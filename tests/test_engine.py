@@ -10,33 +10,37 @@ from neurosim.experiments.train import one_hot
 from neurosim.golden.reference import ReferenceEngine
 from neurosim.nn.engine import FixedEngine, FloatEngine
 from neurosim.nn.network import deriv_float
-from neurosim.nn.rules import RULES
-
-N_IN, N_OUT, B = 20, 4, 5
-
-WIDTHS = {
-    "w16a8": dict(),
-    "w8a6-log4": dict(weight_bits=8, act_bits=6, error_bits=4),
-    "w12-log1-nearest-upd3": dict(weight_bits=12, error_bits=1, rounding="nearest", update_bits=3),
-    "narrow-acc": dict(acc_bits=12, weight_bits=10, lr=0.5),
-}
+from neurosim.plan import make_plan
+from tests.engine_cases import (  # noqa: F401  (the names other test files import)
+    N_IN,
+    N_OUT,
+    WIDTHS,
+    B,
+    Case,
+    assert_bit_exact,
+    batches,
+    events,
+    run_pair,
+)
 
 
 def _batches(seed: int, n: int):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        x = (rng.integers(0, 256, size=(B, N_IN)) / 256).astype(np.float32)
-        yield x, one_hot(rng.integers(0, N_OUT, size=B), N_OUT)
+    return batches(seed, n)
 
 
 def _run_both(steps: int = 3, **kw):
-    cfg = TrainConfig(mode="fixed", hidden=(12, 9, 7), batch=B, **kw).validate()
-    fast = FixedEngine(cfg, N_IN, N_OUT)
-    ref = ReferenceEngine(fast)
-    for x, t in _batches(1, steps):
-        fast.train_batch(x, t)
-        ref.train_batch(x, t)
+    """Train ``FixedEngine`` and its reference on the shared suite's data."""
+    fast, ref, _ = run_pair(Case("dense", kw, steps))
     return fast, ref
+
+
+def _events(counts) -> dict:
+    return events(counts)
+
+
+def _assert_same(fast, ref) -> None:
+    """Bit-exact on everything, activations of a fresh batch included."""
+    assert_bit_exact(fast, ref, next(batches(7, 1, n_in=fast.sizes[0]))[0])
 
 
 def _train_wide_batches(fast: FixedEngine, b: int) -> ReferenceEngine:
@@ -51,64 +55,9 @@ def _train_wide_batches(fast: FixedEngine, b: int) -> ReferenceEngine:
     return ref
 
 
-def _events(counts) -> dict:
-    return {k: v for k, v in counts.items() if v and not k.endswith(":init")}
-
-
-def _assert_same(fast: FixedEngine, ref: ReferenceEngine) -> None:
-    for i, (a, b) in enumerate(zip(ref.W, fast.W, strict=True)):
-        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"W^{i + 1}")
-    for i, (a, b) in enumerate(zip(ref.C, fast.C, strict=True)):
-        np.testing.assert_array_equal(np.array(a, dtype=np.float64), b, err_msg=f"C^{i + 1}")
-    assert _events(fast.counts) == _events(ref.counts)
-    # activations of a fresh batch, layer by layer
-    x, _ = next(_batches(7, 1))
-    A, D = fast.forward(fast.quantize_input(x), count=False)
-    for b in range(B):
-        rA, rD = ref.forward_sample(x[b], count=False)
-        for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
-            assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
-        for h, (rd, fd) in enumerate(zip(rD, D, strict=True)):
-            assert [int(v) for v in fd[b]] == rd, f"f'(S^{h + 1}) sample {b}"
-
-
-@pytest.mark.parametrize("rule", list(RULES))
-@pytest.mark.parametrize("widths", list(WIDTHS))
-def test_fast_equals_reference_bit_for_bit(rule: str, widths: str) -> None:
-    fast, ref = _run_both(rule=rule, **WIDTHS[widths])
-    _assert_same(fast, ref)
-    # the comparison is not vacuous: weights moved and random bits were drawn
-    assert sum(v for k, v in fast.counts.items() if k.startswith("changed:W")) > 0
-
-
-@pytest.mark.parametrize(
-    "extra",
-    [
-        dict(rule="srbp", output="sigmoid", act="relu", act_int_bits=2, no_derivative=True),
-        dict(rule="bp", output="linear", act="logistic"),
-        dict(rule="rbp", feedback="binary"),
-        dict(rule="srbp", feedback="sparse", feedback_n=2),
-        dict(rule="rbp", feedback="lowrank", rank=2),
-        dict(rule="sbp", act="linear", error_bits=3),
-        # products above 2**53: the error unit's int64 path
-        dict(rule="bp", weight_bits=20, error_word_bits=22, act_bits=10, error_bits=5),
-    ],
-    ids=lambda d: "-".join(f"{k}={v}" for k, v in d.items()),
-)
-def test_variants_bit_exact(extra: dict) -> None:
-    fast, ref = _run_both(**extra)
-    _assert_same(fast, ref)
-
-
-def test_narrow_accumulator_saturates_in_order() -> None:
-    fast, ref = _run_both(rule="srbp", **WIDTHS["narrow-acc"])
-    assert fast.counts["sat:acc^1"] > 0  # the sequential saturating path really ran
-    assert fast.counts["sat:acc^1"] == ref.counts["sat:acc^1"]
-
-
 def test_top_only_leaves_hidden_weights_alone() -> None:
     cfg = TrainConfig(mode="fixed", rule="top-only", hidden=(12, 9), batch=B).validate()
-    eng = FixedEngine(cfg, N_IN, N_OUT)
+    eng = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     before = [w.copy() for w in eng.W]
     for x, t in _batches(2, 3):
         eng.train_batch(x, t)
@@ -120,7 +69,7 @@ def test_same_seed_same_bits_and_other_seed_differs() -> None:
     runs = []
     for seed in (3, 3, 4):
         cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, seed=seed).validate()
-        eng = FixedEngine(cfg, N_IN, N_OUT)
+        eng = FixedEngine(make_plan(cfg, N_IN, N_OUT))
         for x, t in _batches(2, 3):
             eng.train_batch(x, t)
         runs.append(np.concatenate([w.ravel() for w in eng.W]))
@@ -151,7 +100,7 @@ def _expected_hidden(rule: str, eng: FloatEngine, A, r_top):
 @pytest.mark.parametrize("rule", ["bp", "rbp", "srbp", "sbp", "arbp", "asrbp"])
 def test_float_rule_matches_paper_formula(rule: str) -> None:
     cfg = TrainConfig(rule=rule, hidden=(12, 9), batch=B).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     x, t = next(_batches(5, 1))
     A, S, out = eng.forward(x)
     r_top = t - out
@@ -164,7 +113,7 @@ def test_float_rule_matches_paper_formula(rule: str) -> None:
 
 def test_float_no_derivative_drops_fprime() -> None:
     cfg = TrainConfig(rule="srbp", hidden=(12, 9), batch=B, no_derivative=True).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     x, t = next(_batches(5, 1))
     A, _, out = eng.forward(x)
     expected = (t - out) @ eng.C[0].T
@@ -177,7 +126,7 @@ def test_float_no_derivative_drops_fprime() -> None:
 
 def test_adaptive_channel_learns_by_forward_times_error() -> None:
     cfg = TrainConfig(rule="asrbp", hidden=(12, 9), batch=B).validate()
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     x, t = next(_batches(5, 1))
     A, _, out = eng.forward(x)
     C0 = eng.C[0].copy()
@@ -195,7 +144,7 @@ def test_log_quantum_takes_float32_and_stays_bit_exact() -> None:
     cfg = TrainConfig(
         mode="fixed", hidden=(12, 9), batch=b, weight_bits=8, act_bits=8, error_bits=4
     ).validate()
-    fast = FixedEngine(cfg, N_IN, N_OUT)
+    fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     ref = _train_wide_batches(fast, b)
     grads = [a[1] for k, a in fast._ws._arrays.items() if k.startswith("gW")]
     assert grads and all(g.dtype == np.float32 for g in grads)
@@ -209,7 +158,7 @@ def test_log_quantum_takes_float32_and_stays_bit_exact() -> None:
 def test_float64_mirror_follows_the_codes(wbits: int) -> None:
     # only layers whose forward products are float64 in practice keep one
     fast, ref = _run_both(steps=2, weight_bits=wbits, error_bits=4)
-    mirrors = [(w, m) for w, m in zip(fast.W, fast._W64, strict=True) if m is not None]
+    mirrors = [(w, m) for w, m in zip(fast.W, fast.mem.W64, strict=True) if m is not None]
     assert bool(mirrors) == (wbits == 24)
     for w, m in mirrors:
         np.testing.assert_array_equal(w, m)
@@ -243,7 +192,7 @@ def test_zero_input_columns_skipped_bit_exact(rule: str, extra: dict) -> None:
     cfg = TrainConfig(
         mode="fixed", rule=rule, hidden=(12, 9), batch=b, error_bits=4, **extra
     ).validate()
-    fast = FixedEngine(cfg, n_in, N_OUT)
+    fast = FixedEngine(make_plan(cfg, n_in, N_OUT))
     ref = ReferenceEngine(fast)
     rng = np.random.default_rng(11)
     for step in range(3):
@@ -257,10 +206,10 @@ def test_zero_input_columns_skipped_bit_exact(rule: str, extra: dict) -> None:
     assert ("gWT0" in fast._ws._arrays) == (not cfg.update_bits)
     for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
         np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
-    for w, m in zip(fast.W, fast._W64, strict=True):
+    for w, m in zip(fast.W, fast.mem.W64, strict=True):
         if m is not None:
             np.testing.assert_array_equal(w, m)
-    assert (fast._W64[0] is not None) == (cfg.weight_bits == 16)
+    assert (fast.mem.W64[0] is not None) == (cfg.weight_bits == 16)
     assert _events(fast.counts) == _events(ref.counts)
 
 
@@ -295,7 +244,7 @@ def test_block_scaled_errors_bit_exact(rule: str, bits: int, variant: str, monke
         mode="fixed", hidden=(12, 9, 7), batch=B, rule=rule, error_bits=bits,
         error_scale="block", **BLOCK_VARIANTS[variant],
     ).validate()  # fmt: skip
-    fast = FixedEngine(cfg, N_IN, N_OUT)
+    fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     ref = ReferenceEngine(fast)
     for x, t in _batches(1, 3):
         if variant == "relu-zero-sample":
@@ -318,7 +267,7 @@ def test_block_float_engine_rows_share_one_exponent() -> None:
         cfg = TrainConfig(
             rule="srbp", hidden=(12, 9), batch=B, error_bits=bits, error_scale="block"
         ).validate()
-        eng = FloatEngine(cfg, N_IN, N_OUT)
+        eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
         x, t = next(_batches(5, 1))
         _, _, out = eng.forward(x)
         r = (t - out).astype(np.float64)
@@ -344,10 +293,10 @@ def test_block_bounds_are_conservative_and_exact() -> None:
         mode="fixed", hidden=(12, 9), batch=b, weight_bits=8, act_bits=8, error_bits=4,
         error_scale="block",
     ).validate()  # fmt: skip
-    fast = FixedEngine(cfg, N_IN, N_OUT)
-    assert fast._r_q == 1.0 and fast._r_max == 2.0**15
+    fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
+    assert fast.err.r_q == 1.0 and fast.err.r_max == 2.0**15
     ref = _train_wide_batches(fast, b)
-    assert b * fast._r_max * 255 / fast._r_q >= 2**24
+    assert b * fast.err.r_max * 255 / fast.err.r_q >= 2**24
     for i, (a, w) in enumerate(zip(ref.W, fast.W, strict=True)):
         np.testing.assert_array_equal(np.array(a, dtype=np.float64), w, err_msg=f"W^{i + 1}")
     assert _events(fast.counts) == _events(ref.counts)
@@ -383,7 +332,7 @@ def test_stochastic_error_rounding_variants_bit_exact() -> None:
             mode="fixed", hidden=(12, 9, 7), batch=B, rule="srbp", error_rounding="stochastic",
             **extra,
         ).validate()  # fmt: skip
-        fast = FixedEngine(cfg, N_IN, N_OUT)
+        fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
         ref = ReferenceEngine(fast)
         for x, t in _batches(2, 3):
             x[0] = 0
@@ -409,7 +358,7 @@ def test_stochastic_error_rounding_refuses_oversized_batch() -> None:
     cfg = TrainConfig(
         mode="fixed", hidden=(12,), batch=2, error_bits=3, error_rounding="stochastic"
     ).validate()
-    fast = FixedEngine(cfg, N_IN, N_OUT)
+    fast = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     x, t = next(_batches(1, 1))
     with pytest.raises(ValueError, match="batch"):
         fast.train_batch(x, t)
@@ -423,7 +372,7 @@ def test_float_engine_stochastic_error_rounding(scale: str) -> None:
         rule="srbp", hidden=(12, 9), batch=B, error_bits=2, error_scale=scale,
         error_rounding="stochastic",
     ).validate()  # fmt: skip
-    eng = FloatEngine(cfg, N_IN, N_OUT)
+    eng = FloatEngine(make_plan(cfg, N_IN, N_OUT))
     x, t = next(_batches(5, 1))
     _, _, out = eng.forward(x)
     r = t - out

@@ -24,7 +24,7 @@ N_IN, N_OUT, B = 20, 4, 6
 def _run(steps: int = 3, chip: str = "small", **kw):
     """A small fixed run with an accountant; also returns every message sent."""
     cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, chip=chip, **kw).validate()
-    eng = FixedEngine(cfg, N_IN, N_OUT)
+    eng = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     ch = load_chip(chip)
     acct = make_accountant(make_plan(cfg, N_IN, N_OUT), ch)
     sent = []
@@ -45,7 +45,7 @@ def _run(steps: int = 3, chip: str = "small", **kw):
 
 def _codes(cfg, eng, layout, values) -> list[int]:
     if layout.encoding == "log":
-        return packets.log_codes(values, eng.lq).tolist()
+        return packets.log_codes(values, eng.err.lq).tolist()
     return packets.linear_codes(values, layout.value_bits).tolist()
 
 

@@ -23,6 +23,7 @@ from neurosim.experiments.train import train
 from neurosim.golden.reference import ReferenceEngine
 from neurosim.nn.engine import FixedEngine
 from neurosim.numerics.fixedpoint import FixedFormat
+from neurosim.plan import make_plan
 
 
 def write_higgs(path: Path, n: int, seed: int = 0, shift: float = 1.5) -> np.ndarray:
@@ -257,7 +258,7 @@ def test_signed_input_and_one_sigmoid_output_bit_exact(rule: str) -> None:
         mode="fixed", data="higgs", output="sigmoid", hidden=(12, 9), batch=5, rule=rule,
         error_bits=4,
     ).validate()  # fmt: skip
-    fast = FixedEngine(cfg, 28, 1)
+    fast = FixedEngine(make_plan(cfg, 28, 1))
     assert fast.fm.inp == FixedFormat(8, 5, signed=True)  # [-4, 4), LSB 1/32
     ref = ReferenceEngine(fast)
     rng = np.random.default_rng(0)

@@ -46,48 +46,53 @@ weights it replaces, keeps the error local (each unit hears only from the
 units it feeds) and runs on the transposed-convolution datapath the tile
 already needs for BP. ``no_derivative`` drops ``f'`` here too.
 
-Fixed mode keeps the chip's integer semantics of :mod:`neurosim.nn.engine`:
+Fixed mode keeps the chip's integer semantics of :mod:`neurosim.nn.fixed`:
 codes in float32/float64 arrays, exact products through
 :func:`neurosim.numerics.kernels.product` (float32, float64 or int64 chosen from a
 bound on the partial sums), accumulator saturation in the tile's order
-(:func:`neurosim.numerics.kernels.exact_matmul`), the activation LUTs, the error unit
-and the update unit. Max-pool on codes is exact. The slow reference is
-:mod:`neurosim.golden.conv_reference`.
+(:func:`neurosim.numerics.kernels.exact_matmul`), the activation LUTs, the
+error unit (:class:`~neurosim.nn.fixed.ErrorUnit`) and the update unit
+(:class:`~neurosim.nn.fixed.UpdateUnit`, which owns the kernels' and filter
+biases' updates as it owns the dense layers'). Max-pool on codes is exact.
+The slow reference is :mod:`neurosim.golden.conv_reference`.
+
+Random streams (registry :mod:`neurosim.numerics.streams`, counter layouts
+in :mod:`neurosim.nn.draws`): block ``b`` lives on tile
+``streams.CONV_TILE + b``, away from the dense layers' tiles ``0 .. L - 1``,
+so its streams never meet theirs. Its kernel rounds with ``"weight_update"``,
+its filter biases with ``"bias_update"`` (counter ``step * F + f``), its
+velocities with ``"momentum"`` (kind 0 the kernel, 1 the biases) and its
+error messages with ``"error_rounding"``; the initial kernels come from
+``"conv_weights"`` and the blocks' ``C_b`` from ``"conv_feedback"``.
 
 Error messages of a block (``error_scale``, ``error_rounding``): the error
 unit of block b sees ``R_b`` as ``B`` messages, one per sample, each the
 sample's whole error map ``H*W*F`` in ``(i, j, f)`` order (positions that
 no pooling window chose are zeros). ``error_scale = "block"`` gives each
 such message one shared exponent, exactly as a dense layer's message (one
-sample's ``R^h``) gets one. ``error_rounding = "stochastic"`` draws from the
-error unit's stream of *layer* ``L + b``: key
-``derive_key(seed, streams.CONV_TILE + b, RNG_ERROR_ROUNDING)`` (the dense layers use
-``derive_key(seed, i, RNG_ERROR_ROUNDING)``, ``i < L``, so the streams
-never meet), component ``j`` of sample ``s`` in minibatch ``step`` at
-counter ``(2 * step * batch + s) * H*W*F + j`` (the layout of
-:data:`neurosim.nn.engine.RNG_ERROR_ROUNDING` with kind 0). The float engine
-rounds the blocks' messages with its own per-step generator, like the dense
-layers'. ``channel_dropout`` drops components of ``R_b`` after the error
-unit, one 8-bit word per component of the ``(B, H*W*F)`` map, from
-:func:`neurosim.nn.engine.channel_keep` with layer index ``L + b`` (the dense
-hidden layers use ``0 .. L - 2``); a dropped component neither updates
-``K^b`` nor travels to block b-1.
+sample's ``R^h``) gets one. ``error_rounding = "stochastic"`` draws the
+words of component ``j`` of sample ``s`` in minibatch ``step`` at counter
+``(2 * step * batch + s) * H*W*F + j`` (the "error_rounding" layout with
+kind 0); the error unit knows the block as message source ``L + b``. The
+float engine rounds the blocks' messages with its own per-step generator,
+like the dense layers'. ``channel_dropout`` drops components of ``R_b``
+after the error unit, one 8-bit word per component of the ``(B, H*W*F)``
+map, from :func:`neurosim.nn.draws.channel_keep` with layer index ``L + b``
+(the dense hidden layers use ``0 .. L - 2``); a dropped component neither
+updates ``K^b`` nor travels to block b-1.
 
 Biases (``bias``): one per filter, ``bK[b]`` of shape ``(F,)`` (weight
 format in fixed mode), added to every conv output of the filter: in fixed
 mode each accumulator starts at ``bK_code << src.frac`` (the dense layers'
 rule), and the update unit adds ``eta / B * sum`` of ``R_b`` over the batch
-and the positions, rounding with the stream ``derive_key(seed, streams.CONV_TILE + b,
-RNG_BIAS_UPDATE)``.
+and the positions.
 
 Momentum (``momentum > 0``): every kernel weight of ``K^b`` and (``bias``)
 every filter bias keeps a velocity, exactly as a dense layer's weights and
 biases (the same ``velocity_bits`` word, order of operations and rounding,
-:func:`neurosim.numerics.kernels.momentum_kernel`); their decay and step words come
-from ``derive_key(seed, streams.CONV_TILE + b, RNG_MOMENTUM, kind)``, kind 0 for the
-kernel and 1 for the biases (the dense layers use layer ``i < L``), counters
-as :data:`neurosim.nn.engine.RNG_MOMENTUM`. Velocity saturations count as
-``sat:vK^b`` and ``sat:vbK^b``. The float engine keeps ``u <- mu u + d``.
+:func:`neurosim.numerics.kernels.momentum_kernel`). Velocity saturations
+count as ``sat:vK^b`` and ``sat:vbK^b``. The float engine keeps
+``u <- mu u + d``.
 
 Layers are numbered blocks first: ``freeze`` 1 .. n_blocks are the blocks
 (kernel and bias), the dense layers follow (:func:`neurosim.nn.rules.split_freeze`).
@@ -104,6 +109,7 @@ import numpy as np
 from neurosim.channel.feedback import dense_matrix
 from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
+from neurosim.nn.base import hidden_errors
 from neurosim.nn.conv_spec import (  # noqa: F401  (re-exported: the conv names in one place)
     CONV_RULES,
     NEUTRAL_WITH_CONV,
@@ -112,15 +118,13 @@ from neurosim.nn.conv_spec import (  # noqa: F401  (re-exported: the conv names 
     conv_blocks,
     parse_conv,
 )
-from neurosim.nn.engine import (
-    FixedEngine,
-    FloatEngine,
-    hidden_errors,
-)
+from neurosim.nn.fixed import FixedEngine
+from neurosim.nn.float_engine import FloatEngine
 from neurosim.nn.network import Formats, act_float, deriv_float
 from neurosim.nn.rules import split_freeze, trained_layers
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import FixedFormat
+from neurosim.plan import Plan
 
 PREDICT_CHUNK = 100
 """Rows per forward pass when evaluating (bounds the im2col copies' memory)."""
@@ -265,6 +269,16 @@ def unpool(d: np.ndarray, idx: np.ndarray, p: int, s: int, H: int, W: int, dtype
 # --------------------------------------------------------------------------- #
 
 
+def _geometry(plan: Plan) -> tuple[list[ConvBlock], tuple[int, ...]]:
+    """The plan's conv blocks and image shape, checked against its input width."""
+    cfg = plan.cfg
+    if not plan.blocks or plan.image_shape is None:
+        raise ConfigError("conv", cfg.conv, "conv blocks and an image shape")
+    if plan.n_in != math.prod(plan.image_shape):
+        raise ConfigError("conv", cfg.conv, f"an image shape matching {plan.n_in} features")
+    return list(plan.blocks), tuple(plan.image_shape)
+
+
 class _ConvLayers:
     """Layer numbering shared by both conv engines: blocks first, then the
     dense layers (see :func:`neurosim.nn.rules.split_freeze`)."""
@@ -296,12 +310,10 @@ class ConvFloatEngine(_ConvLayers, FloatEngine):
         The dense part ``[n_pool_last, *hidden, N_L]``.
     """
 
-    def __init__(self, cfg: TrainConfig, n_in: int, n_out: int, image_shape) -> None:
-        self.blocks = conv_blocks(cfg.conv, image_shape)
-        if n_in != math.prod(image_shape):
-            raise ConfigError("conv", cfg.conv, f"an image shape matching {n_in} features")
-        self.image_shape = tuple(image_shape)
-        super().__init__(cfg, self.blocks[-1].n_pool, n_out)
+    def __init__(self, plan: Plan) -> None:
+        self.blocks, self.image_shape = _geometry(plan)
+        super().__init__(plan)
+        cfg = plan.cfg
         self.K = [w.astype(np.float32) for w in init_conv_weights(cfg.seed, self.blocks)]
         self.bK = init_conv_biases(cfg, self.blocks, np.float32)
         self.KC = [
@@ -422,21 +434,18 @@ class ConvFloatEngine(_ConvLayers, FloatEngine):
 class ConvFixedEngine(_ConvLayers, FixedEngine):
     """The chip's bit-exact integer training of conv blocks + dense layers.
 
-    The dense part is :class:`~neurosim.nn.engine.FixedEngine` with its input
+    The dense part is :class:`~neurosim.nn.fixed.FixedEngine` with its input
     ``O^0`` the flat pooled map, in the activation format (``fm.inp`` is
     ``fm.act`` here); the image itself is read in the input format
     (``in_fmt``). Kernels ``K`` and channel matrices ``KC`` hold codes in
     the weight and feedback formats (float32 arrays).
     """
 
-    def __init__(self, cfg: TrainConfig, n_in: int, n_out: int, image_shape) -> None:
-        self.blocks = conv_blocks(cfg.conv, image_shape)
-        if n_in != math.prod(image_shape):
-            raise ConfigError("conv", cfg.conv, f"an image shape matching {n_in} features")
-        self.image_shape = tuple(image_shape)
-        super().__init__(cfg, self.blocks[-1].n_pool, n_out)
-        fm = self.fm
-        self.in_fmt = Formats.from_config(cfg).inp
+    def __init__(self, plan: Plan) -> None:
+        self.blocks, self.image_shape = _geometry(plan)
+        super().__init__(plan)
+        cfg, fm = plan.cfg, self.fm
+        self.in_fmt = plan.formats.inp
         self.K = []
         for b, w in enumerate(init_conv_weights(cfg.seed, self.blocks)):
             q, n = fm.weight.quantize(w)
@@ -451,44 +460,25 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             q, n = fm.feedback.quantize(c)
             self.counts[f"sat:KC^{b + 1}:init"] += n
             self.KC.append(q.astype(np.float32))
-        nb = len(self.blocks)
-        tiles = [streams.CONV_TILE + b for b in range(nb)]
-        self.k_keys = [streams.counter_key(cfg.seed, "weight_update", t) for t in tiles]
-        self.bk_keys = [streams.counter_key(cfg.seed, "bias_update", t) for t in tiles]
+        # the update unit owns the blocks' kernels and biases (keys, velocities)
+        self.upd.add_blocks(self.K, self.bK)
         # error rounding of block b: layer index L + b of the error unit, stream
         # "error_rounding" on tile CONV_TILE + b, away from the dense layers' tiles
-        self.e_keys = self.e_keys + [
-            streams.counter_key(cfg.seed, "error_rounding", t) for t in tiles
+        self.err.e_keys = self.err.e_keys + [
+            streams.counter_key(cfg.seed, "error_rounding", streams.CONV_TILE + b)
+            for b in range(len(self.blocks))
         ]
-        if cfg.momentum:
-            # velocities of the kernels ("K0") and biases ("B0"): the weights'
-            # velocity format; momentum streams (streams.CONV_TILE + b, RNG_MOMENTUM,
-            # kind 0 kernel / 1 biases), away from the dense layers' (i, ...)
-            self.v_fmt["K"] = self.v_fmt["B"] = self.v_fmt["W"]
-            for b in range(nb):
-                self.V[f"K{b}"] = np.zeros(self.K[b].shape, np.int64)
-                self.m_keys[f"K{b}"] = streams.counter_key(cfg.seed, "momentum", tiles[b], 0)
-                if self.bK is not None:
-                    self.V[f"B{b}"] = np.zeros(self.bK[b].shape, np.int64)
-                    self.m_keys[f"B{b}"] = streams.counter_key(cfg.seed, "momentum", tiles[b], 1)
+        self._check_blocks()
 
-    def _velocity_sat(self, name: str) -> str:
-        kind = {"K": "K", "B": "bK"}.get(name[0])
-        if kind is None:
-            return super()._velocity_sat(name)
-        return f"sat:v{kind}^{int(name[1:]) + 1}"
+    def _formats(self, plan: Plan) -> Formats:
+        return replace(plan.formats, inp=plan.formats.act)  # the dense part reads pooled maps
 
-    def _formats(self, cfg: TrainConfig) -> Formats:
-        fm = Formats.from_config(cfg)
-        return replace(fm, inp=fm.act)  # the dense part reads the pooled activations
-
-    def _check_datapath(self) -> None:
-        # the blocks' gradients sum over the batch and the H*W positions;
-        # with momentum they land on the velocity's LSB (a left shift when
-        # the plain shift is below velocity_bits - weight_bits)
-        super()._check_datapath()
+    def _check_blocks(self) -> None:
+        """Refuse blocks whose gradients could pass 62 bits: they sum over the
+        batch and the H*W positions; with momentum they land on the velocity's
+        LSB (a left shift when the plain shift is below velocity_bits - weight_bits)."""
         cfg, fm = self.cfg, self.fm
-        inp = Formats.from_config(cfg).inp
+        inp = self.in_fmt
         extra = cfg.velocity_bits - cfg.weight_bits if cfg.momentum else 0
         for b, blk in enumerate(self.blocks):
             src = inp if b == 0 else fm.act
@@ -558,7 +548,7 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             o = np.empty(acc.shape, dtype=np.float32)
             d = np.empty(acc.shape, dtype=np.float32)
             n2, _ = kernels.act_deriv_kernel(
-                acc, acc_fmt.frac - lut.frac, lut.qmin, lut.qmax, self._fd, o, d
+                acc, acc_fmt.frac - lut.frac, lut.qmin, lut.qmax, self.fwd.fd, o, d
             )
             if count:
                 self.counts[f"sat:accK^{b + 1}"] += nsat
@@ -567,7 +557,7 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
                              blk.stride)  # fmt: skip
             self._st.append((cols, acc, o, d, idx))
         z = np.ascontiguousarray(X.reshape(X.shape[0], -1))
-        self._rowsum0 = float(np.abs(z).sum(axis=1, dtype=np.float64).max(initial=0.0))
+        self.fwd.rowsum0 = float(np.abs(z).sum(axis=1, dtype=np.float64).max(initial=0.0))
         return z
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -580,14 +570,11 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             out.append(self.fm.out.to_real(A[-1]))
         return np.concatenate(out)
 
-    def _exact(self, a: np.ndarray, m: np.ndarray, max_m: float) -> np.ndarray:
-        bound = kernels.partial_sum_bound(a, self._r_max, max_m, quantum=self._r_q)
-        return kernels.product(a, m, bound)
-
     def conv_errors(self, R: list) -> tuple[list, dict]:
         """Integer errors ``R_b`` ``(B*H*W, F)`` (error-word codes) and the
         messages sent to the blocks (see :meth:`ConvFloatEngine.conv_errors`)."""
         fm, rule, nb, B = self.fm, self.rule, len(self.blocks), R[-1].shape[0]
+        step = self.step_index
         Rc: list = [None] * nb
         msgs: dict = {}
         if not rule.trains_hidden:
@@ -597,23 +584,24 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         for b in range(nb - 1, -1, -1):
             blk = self.blocks[b]
             if rule.source == "top":
-                p = self._exact(R[-1], self.KC[b].T, fm.feedback.max_abs)
+                p = self.err.product(R[-1], self.KC[b].T, fm.feedback.max_abs)
             elif b == nb - 1:
                 src = R[0]
                 m = self.W[0] if w_rule else self.KC[b].T
-                p = self._exact(src, m, m_fmt.max_abs)
+                p = self.err.product(src, m, m_fmt.max_abs)
             else:
                 up = self.blocks[b + 1]
                 m = self.K[b + 1] if w_rule else self.KC[b]
                 dy = Rc[b + 1].reshape(B, up.height, up.width, up.filters)
-                p = self._exact(im2col(dy, up.kernel), flip_kernel(m, up.kernel), m_fmt.max_abs)
+                p = self.err.product(im2col(dy, up.kernel), flip_kernel(m, up.kernel),
+                                     m_fmt.max_abs)  # fmt: skip
                 p = p.reshape(B, -1)
             frac = fm.error.frac + m_fmt.frac
             if w_rule:
                 # BP: the transposed read happens where the weights live; the
                 # projection travels as a linear error word
-                p = self._error(np.ascontiguousarray(p), None, frac - fm.error.frac,
-                                f"sat:dK^{b + 1}", log=False).copy()  # fmt: skip
+                p = self.err.error(np.ascontiguousarray(p), None, frac - fm.error.frac,
+                                   f"sat:dK^{b + 1}", self.step_index, log=False).copy()
                 frac = fm.error.frac
             if rule.source != "top":
                 msgs[f"conv{b + 1}"] = (
@@ -626,10 +614,10 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             # one message per sample: the block's error map, (i, j, f) order
             name, layer = f"sat:RK^{b + 1}", self.L + b
             if self.cfg.no_derivative:
-                r = self._error(e, None, frac - fm.error.frac, name, layer=layer)
+                r = self.err.error(e, None, frac - fm.error.frac, name, step, layer=layer)
             else:
-                r = self._error(e, d.reshape(B, -1), frac + fm.deriv.frac - fm.error.frac, name,
-                                layer=layer)  # fmt: skip
+                r = self.err.error(e, d.reshape(B, -1), frac + fm.deriv.frac - fm.error.frac,
+                                   name, step, layer=layer)  # fmt: skip
             r = r.copy()
             if self.cfg.channel_dropout:
                 r = self.drop(self.L + b, r)
@@ -640,9 +628,8 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
         ws = self._ws
         z = self.conv_forward(x)
-        self._cols = self._input_columns(z)
-        A, D = self.forward(z, ws=ws, cols=self._cols)
-        self._D = D
+        self._cols = self.fwd.input_columns(z, ws)
+        A, self._D = self.forward(z, ws=ws, cols=self._cols)
         R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
         Rc, cmsgs = self.conv_errors(R)
         if self.accountant is not None:
@@ -654,33 +641,16 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         return self.fm.out.to_real(A[-1])
 
     def _conv_updates(self, Rc: list, batch: int) -> None:
-        fm, cfg = self.fm, self.cfg
-        mult = self.lr_register(batch)
-        mode = cfg.update_mode  # the blocks are hidden layers
+        """The blocks' kernels and filter biases through the update unit (the
+        blocks are hidden layers: ``update_mode`` applies)."""
+        mult, mode = self.lr_register(batch), self.cfg.update_mode
         for b in self.trained_blocks():
-            r = Rc[b]
-            src = self.src_fmt(b)
-            g = self._grad(r.T, self._st[b][0], self._r_max, src.max_abs, f"gK{b}")
-            shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
-            self._update_unit(f"K^{b + 1}", f"K{b}", self.K[b], g, mult, shift, fm.weight,
-                              self.k_keys[b], mode)  # fmt: skip
-            if self.bK is not None:
-                self._conv_bias_update(b, r, mult, mode)
-
-    def _conv_bias_update(self, b: int, r: np.ndarray, mult: int, mode: str) -> None:
-        """Update block ``b``'s biases as weights on a constant input 1: integer
-        gradient ``sum`` of ``R_b`` over the batch and the positions, shift
-        ``error.frac + lr_frac - weight.frac``, the stream
-        ``derive_key(seed, streams.CONV_TILE + b, RNG_BIAS_UPDATE)`` (counter
-        ``step * F + f``); counts ``sat:bK^b``, ``changed:bK^b``."""
-        fm, cfg = self.fm, self.cfg
-        g = r.sum(axis=0, dtype=np.float64)  # exact: B*H*W * max|R| < 2**53
-        shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
-        self._update_unit(f"bK^{b + 1}", f"B{b}", self.bK[b], g, mult, shift, fm.weight,
-                          self.bk_keys[b], mode)  # fmt: skip
+            self.upd.conv_block(
+                b, self.K[b], None if self.bK is None else self.bK[b], Rc[b], self._st[b][0],
+                self.src_fmt(b), mult, self.step_index, mode,
+            )
 
 
-def make_conv_engine(cfg: TrainConfig, n_in: int, n_out: int, image_shape):
-    """The conv engine for ``cfg.mode``."""
-    cls = ConvFixedEngine if cfg.mode == "fixed" else ConvFloatEngine
-    return cls(cfg, n_in, n_out, image_shape)
+def make_conv_engine(plan: Plan):
+    """The conv engine for ``plan.cfg.mode``."""
+    return (ConvFixedEngine if plan.cfg.mode == "fixed" else ConvFloatEngine)(plan)

@@ -1,0 +1,106 @@
+"""Slow integer reference of the error unit (:mod:`neurosim.nn.fixed.error`).
+
+One message (one sample's error vector of one layer) at a time in Python
+integers: ``f'`` times the projection, round half to even onto the error
+word, saturate, then the log coder component by component (fixed alpha) or
+with one shared exponent per message (``error_scale = "block"``), nearest or
+stochastic with the words of the ``"error_rounding"`` stream. Shares only
+tables with the fast path: formats, stream keys and the counter layout
+(:func:`neurosim.nn.draws.error_counter`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from neurosim.config import TrainConfig
+from neurosim.nn.draws import error_counter
+from neurosim.nn.network import Formats
+from neurosim.numerics import streams
+from neurosim.numerics.fixedpoint import (
+    ref_block_log_quantize,
+    ref_block_log_quantize_stochastic,
+    ref_log_quantize,
+    ref_random_word,
+    ref_saturate,
+    ref_shift_nearest,
+    ref_stochastic_log_quantize,
+)
+
+
+class RefErrorUnit:
+    """The error unit on lists of integer codes.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    fm : Formats
+        The dense part's formats.
+    counts : Counter
+        Receives ``sat:R^h``, ``sat:d^h`` (and conv ``sat:RK^b``, ``sat:dK^b``)
+        and ``rng_bits:error``.
+    tiles : list of int
+        The tile of each message source (dense layer ``i``: tile ``i``; conv
+        block ``b``: ``streams.CONV_TILE + b``), whose ``"error_rounding"``
+        stream rounds its messages.
+    """
+
+    def __init__(self, cfg: TrainConfig, fm: Formats, counts: Counter, tiles: list[int]) -> None:
+        self.cfg, self.fm, self.counts = cfg, fm, counts
+        self.keys = [streams.counter_key(cfg.seed, "error_rounding", t) for t in tiles]
+        self.top = cfg.error_alpha_log2 + fm.error.frac
+        bits = cfg.error_bits
+        self.emax = 0 if bits <= 1 else min((1 << (bits - 1)) - 2, self.top)
+
+    def sat(self, v: int, name: str) -> int:
+        """``v`` saturated to the error word (counted as ``name``)."""
+        v, n = ref_saturate(v, self.fm.error)
+        self.counts[name] += n
+        return v
+
+    def value(self, v: int, d: int | None, frac: int, name: str) -> int:
+        """The unit before the log stage: times ``f'`` code ``d`` (or none),
+        round from ``frac`` fraction bits onto the error word, saturate."""
+        fm = self.fm
+        if d is None:
+            v = ref_shift_nearest(v, frac - fm.error.frac)
+        else:
+            v = ref_shift_nearest(v * d, frac + fm.deriv.frac - fm.error.frac)
+        return self.sat(v, name)
+
+    def output(self, out: list[int], t, name: str) -> list[int]:
+        """``T - O^L`` of one sample onto the error word (before the log stage)."""
+        fm = self.fm
+        return [
+            self.sat(ref_shift_nearest(int(t[j]) * (1 << fm.out.frac) - o,
+                                       fm.out.frac - fm.error.frac), name)
+            for j, o in enumerate(out)
+        ]  # fmt: skip
+
+    def code(self, row: list[int], source: int, kind: int, sample: int, step: int) -> list[int]:
+        """Log-code one message of message source ``source`` (layer ``i`` or
+        conv ``L + b``), message ``kind`` (0 ``R``, 1 SBP's chain signal),
+        sample ``sample`` of minibatch ``step``."""
+        c = self.cfg
+        if not c.error_bits:
+            return list(row)
+        if c.error_rounding == "stochastic":
+            n = len(row)
+            c0 = error_counter(step, kind, c.batch, n) + sample * n
+            words = [ref_random_word(self.keys[source], c0 + j) for j in range(n)]
+            if c.error_scale == "block":
+                out, _, drawn = ref_block_log_quantize_stochastic(
+                    row, c.error_bits, self.fm.error.bits, words
+                )
+            else:
+                out, drawn = [], 0
+                for v, w in zip(row, words, strict=True):
+                    q, k = ref_stochastic_log_quantize(v, c.error_bits, self.top,
+                                                       self.top - self.emax, w)  # fmt: skip
+                    out.append(q)
+                    drawn += k
+            self.counts["rng_bits:error"] += drawn
+            return out
+        if c.error_scale == "block":
+            return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits)[0]
+        return [ref_log_quantize(v, c.error_bits, self.top, self.emax) for v in row]

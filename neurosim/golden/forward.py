@@ -1,0 +1,108 @@
+"""Slow integer reference of the forward unit (:mod:`neurosim.nn.fixed.forward`).
+
+One sample at a time in Python integers: every MAC accumulated sequentially
+in the tile's order with saturation at each step (the accumulator starts at
+the bias), the pre-activation rounded half to even onto the LUT's index
+format and saturated, then the activation LUTs (softmax: the exp LUT and one
+integer division per output). Shares only tables with the fast path: the
+formats and the LUT contents.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from neurosim.nn.network import Formats, Luts
+from neurosim.numerics.fixedpoint import FixedFormat, ref_quantize, ref_saturate, ref_shift_nearest
+
+
+class RefForwardUnit:
+    """The forward unit on lists of integer codes.
+
+    Parameters
+    ----------
+    fm : Formats
+        The dense part's formats.
+    output : str
+        Output kind (linear, sigmoid, softmax).
+    acc_bits : int
+        Accumulator width.
+    luts : Luts
+        The activation tables (copied as Python ints).
+    """
+
+    def __init__(self, fm: Formats, output: str, acc_bits: int, luts: Luts) -> None:
+        self.fm, self.output, self.acc_bits = fm, output, acc_bits
+        self.f = [int(v) for v in luts.f]
+        self.df = [int(v) for v in luts.df]
+        self.fout = None if luts.out is None else [int(v) for v in luts.out]
+        self.exp = [int(v) for v in luts.exp]
+
+    @staticmethod
+    def quantize(x: np.ndarray, fmt: FixedFormat, counts: Counter) -> list[int]:
+        """Input codes of one sample (``sat:O^0``)."""
+        out = []
+        for v in x:
+            q, n = ref_quantize(float(v), fmt)
+            counts["sat:O^0"] += n
+            out.append(q)
+        return out
+
+    def lut_index(self, s: int, acc_frac: int, counts: Counter, name: str) -> int:
+        """Accumulator ``s`` to a LUT index (round, saturate; counted as ``name``)."""
+        lut = self.fm.lut
+        v, n = ref_saturate(ref_shift_nearest(s, acc_frac - lut.frac), lut)
+        counts[name] += n
+        return v - lut.qmin
+
+    def accumulate(
+        self, w: list, b: list | None, a: list[int], acc_fmt: FixedFormat, src_frac: int,
+        counts: Counter, name: str,
+    ) -> list[int]:  # fmt: skip
+        """``W a (+ b)`` row by row, saturating after every MAC (counted as ``name``)."""
+        accs = []
+        for j, row in enumerate(w):
+            s = 0
+            if b is not None:  # the accumulator starts at the bias
+                s, n = ref_saturate(b[j] << src_frac, acc_fmt)
+                counts[name] += n
+            for wk, ak in zip(row, a, strict=True):  # the tile's MAC order
+                s, n = ref_saturate(s + wk * ak, acc_fmt)
+                counts[name] += n
+            accs.append(s)
+        return accs
+
+    def sample(self, W: list, b: list | None, a: list[int], counts: Counter) -> tuple[list, list]:
+        """Dense layers of one sample from input codes ``a``: codes
+        ``O^0..O^L`` and the hidden layers' ``f'`` codes."""
+        fm = self.fm
+        A, D = [a], []
+        L = len(W)
+        for i, w in enumerate(W):
+            acc_fmt = fm.acc(i, self.acc_bits)
+            src_frac = (fm.inp if i == 0 else fm.act).frac
+            accs = self.accumulate(w, None if b is None else b[i], A[-1], acc_fmt, src_frac,
+                                   counts, f"sat:acc^{i + 1}")  # fmt: skip
+            last = i == L - 1
+            if last and self.output == "linear":
+                out = []
+                for s in accs:
+                    v, n = ref_saturate(ref_shift_nearest(s, acc_fmt.frac - fm.out.frac), fm.out)
+                    counts[f"sat:S^{i + 1}"] += n
+                    out.append(v)
+                A.append(out)
+                continue
+            codes = [self.lut_index(s, acc_fmt.frac, counts, f"sat:S^{i + 1}") for s in accs]
+            if not last:
+                A.append([self.f[c] for c in codes])
+                D.append([self.df[c] for c in codes])
+            elif self.output == "sigmoid":
+                A.append([self.fout[c] for c in codes])
+            else:  # softmax: exp LUT, then one integer division per output
+                top = max(codes)
+                e = [self.exp[top - c] for c in codes]
+                tot = sum(e)
+                A.append([(ej * (2 << fm.out.frac) + tot) // (2 * tot) for ej in e])
+        return A, D

@@ -1,0 +1,134 @@
+"""What every engine shares: the rule table's error flow and the run's state.
+
+:func:`hidden_errors` walks the rule table (:mod:`neurosim.nn.rules`) for
+any engine that supplies the three error-path operations; :class:`Engine`
+holds what a run's engine keeps whatever its arithmetic (the plan, the
+counts, the step index, the learning rate).
+
+Layer indices are 0-based in code: layer ``i`` has weights ``W[i]`` of shape
+``(N_{i+1}, N_i)`` and is the paper's layer ``h = i + 1``; the last one is the
+output layer. Activations are batch-major ``(B, N)``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from neurosim.nn.draws import channel_keep
+from neurosim.nn.rules import Rule, trained_layers
+from neurosim.plan import Plan
+
+
+def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
+    """Error signals of all layers, following the rule table.
+
+    Parameters
+    ----------
+    rule : Rule
+        The learning rule.
+    L : int
+        Number of weight layers.
+    r_top : array
+        Quantized output error ``R^L``, shape ``(B, N_L)``.
+    ops : object
+        The engine: ``project(i, src)`` gives ``src`` carried to layer ``i``
+        by ``W[i+1]^T`` or ``C[i]``; ``carry(i, p, log)`` rounds a
+        projection made at layer ``i+1`` into the error word sent down the
+        chain (log-coded if ``log``); ``finish(i, p)`` turns what layer ``i``
+        holds into its quantized ``R``.
+
+    Returns
+    -------
+    R : list
+        ``R`` per layer (``None`` for layers the rule does not train).
+    messages : dict
+        What travels between tiles per sample: ``skip`` (``R^L`` broadcast)
+        or ``chain{h}`` (1-based: from layer h+1 down to layer h), each
+        ``(B, n)``.
+    sources : dict
+        Per hidden layer ``i``, the array that was projected for it.
+    """
+    R: list = [None] * L
+    R[L - 1] = r_top
+    messages: dict = {}
+    sources: dict = {}
+    if not rule.trains_hidden:
+        return R, messages, sources
+    if rule.source == "top":
+        messages["skip"] = r_top
+    raw_next = r_top
+    for i in range(L - 2, -1, -1):
+        if rule.source == "top":
+            src = r_top
+        elif rule.source == "next":
+            src = R[i + 1]
+        else:  # "next_raw": SBP carries the signal without the f' of layers above
+            src = raw_next
+        sources[i] = src
+        p = ops.project(i, src)
+        if rule.matrix == "W":
+            # the transposed read happens where W^{h+1} lives; layer h receives
+            # the projection rounded to the error word (log-coded for SBP) and
+            # computes its R^h from what it received
+            p = ops.carry(i, p, rule.source == "next_raw")
+            messages[f"chain{i + 1}"] = raw_next = p
+        elif rule.source == "next":
+            messages[f"chain{i + 1}"] = src
+        R[i] = ops.finish(i, p)
+        if ops.cfg.channel_dropout:
+            R[i] = ops.drop(i, R[i])
+    return R, messages, sources
+
+
+class Engine:
+    """Common state of every engine.
+
+    Parameters
+    ----------
+    plan : Plan
+        The run, resolved once (:func:`neurosim.plan.make_plan`).
+
+    Attributes
+    ----------
+    plan : Plan
+    cfg : TrainConfig
+    rule : Rule
+    sizes : list of int
+        ``[N_0, ..., N_L]`` (with conv blocks ``N_0`` is the last pooled map).
+    counts : collections.Counter
+        Named event counts accumulated over the run (saturations per tensor,
+        ``changed:W^h``, ``rng_bits``).
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.cfg = plan.cfg
+        self.rule = plan.rule
+        self.sizes = list(plan.sizes)
+        self.L = len(self.sizes) - 1
+        self.counts: Counter = Counter()
+        self.step_index = 0
+        self.lr = plan.cfg.lr
+        self.accountant = None  # set by the caller to tally chip events
+
+    def start_epoch(self, epoch: int) -> None:
+        """Set the epoch's learning rate ``lr * lr_decay**epoch``."""
+        self.lr = self.cfg.lr * self.cfg.lr_decay**epoch
+
+    def drop(self, i: int, r: np.ndarray) -> np.ndarray:
+        """Learning-channel dropout: zero the dropped components of ``R^h`` in place."""
+        keep = channel_keep(self.cfg, self.step_index, i, r.shape)
+        self.counts["rng_bits:channel"] += 8 * keep.size
+        np.multiply(r, keep, out=r)
+        return r
+
+    def hidden_update_mode(self, i: int) -> str:
+        """``update_mode`` for layer ``i``: the top layer always takes ``full``."""
+        return self.cfg.update_mode if i < self.L - 1 else "full"
+
+    def trained_layers(self) -> list[int]:
+        """Indices of the layers whose weights the run updates (rule and ``freeze``)."""
+        return trained_layers(self.rule, self.L, self.cfg.freeze)
+

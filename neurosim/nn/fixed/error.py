@@ -1,0 +1,217 @@
+"""The error unit: projection, ``f'``, rounding, saturation and the log coder.
+
+An error message is one sample's error vector of one layer (with conv
+blocks, one sample's error map). The unit projects the error that reaches a
+layer through ``(W^{h+1})^T`` or ``C^h`` (:meth:`ErrorUnit.project`),
+multiplies by the ``f'`` codes, rounds half to even onto the error word,
+saturates, and log-codes the message (``error_bits``): every component with
+the fixed alpha, or the whole message with one shared exponent
+(``error_scale = "block"``); nearest, or stochastic with the words of the
+stream ``"error_rounding"`` of the message's tile (counter layout in
+:mod:`neurosim.nn.draws`), counted as ``rng_bits:error``. The golden
+reference is :mod:`neurosim.golden.error`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from neurosim.errors import ConfigError
+from neurosim.nn.draws import error_counter
+from neurosim.nn.fixed.memory import DenseMemory
+from neurosim.nn.network import Formats
+from neurosim.numerics import kernels, streams
+from neurosim.numerics.fixedpoint import LogQuantizer
+from neurosim.plan import Plan
+
+
+class ErrorUnit:
+    """The fixed-point error path of every layer.
+
+    Parameters
+    ----------
+    plan : Plan
+    fm : Formats
+        The dense part's formats.
+    mem : DenseMemory
+        The matrices it projects through.
+    counts : Counter
+        Receives ``sat:R^h``, ``sat:d^h`` and ``rng_bits:error``.
+    ws : kernels.Workspace
+        The engine's step arrays.
+    fan_ins : list of int
+        Bounds on the number of terms of the unit's input sums.
+
+    Attributes
+    ----------
+    r_max : float
+        Largest error magnitude (error-word codes).
+    r_q : float
+        A power of two dividing every error (the quantum of their products).
+    e_keys : list of int
+        Error-rounding key per message source (dense layer ``i``; with conv
+        blocks ``L + b`` for block ``b``).
+    """
+
+    def __init__(
+        self, plan: Plan, fm: Formats, mem: DenseMemory, counts: Counter,
+        ws: kernels.Workspace, fan_ins: list[int],
+    ) -> None:  # fmt: skip
+        cfg = plan.cfg
+        self.cfg, self.rule, self.fm, self.mem, self.counts, self.ws = (
+            cfg, plan.rule, fm, mem, counts, ws
+        )
+        self.L = plan.L
+        self.batch = cfg.batch
+        self.lq = (
+            LogQuantizer(cfg.error_bits, cfg.error_alpha_log2, fm.error.frac)
+            if cfg.error_bits
+            else None
+        )
+        self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
+        self.stochastic = bool(cfg.error_bits) and cfg.error_rounding == "stochastic"
+        self.e_keys = [streams.counter_key(cfg.seed, "error_rounding", i) for i in range(self.L)]
+        self._proj: dict = {}
+        if self.lq and self.block:
+            # block scaling: a message's exponent may be anything from one LSB
+            # to 2**(word_bits - 1), and its finest level one LSB
+            self._log = (cfg.error_bits, 0, np.zeros(0), np.zeros(1))
+            self.block_emax = 0 if cfg.error_bits == 1 else (1 << (cfg.error_bits - 1)) - 2
+            self.r_max = float(1 << (fm.error.bits - 1))
+            self.r_q = 1.0
+        elif self.lq:
+            self._log = (
+                cfg.error_bits,
+                self.lq.top,
+                *kernels.log_table(cfg.error_bits, self.lq.top, self.lq.emax),
+            )
+            # log-coded errors are +-2**l, top - emax <= l <= top: every error
+            # is a multiple of the finest level (the quantum of their products)
+            self.r_max = float(1 << self.lq.top)
+            self.r_q = float(1 << (self.lq.top - self.lq.emax))
+        else:
+            self._log = (0, 0, np.zeros(0), np.zeros(1))
+            self.r_max = float(fm.error.max_abs)
+            self.r_q = 1.0
+        m = fm.weight if self.rule.matrix == "W" else fm.feedback
+        worst = float(fm.error.max_abs) * m.max_abs * max(fan_ins) * fm.deriv.qmax
+        self.f64_exact = worst < 2.0**53  # the unit may multiply in float64
+        if worst >= 2.0**62:
+            raise ConfigError(
+                "error_word_bits",
+                cfg.error_word_bits,
+                "narrower error, weight or feedback words (products would exceed 62 bits)",
+            )
+
+    def error(
+        self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str, step: int,
+        log: bool = True, layer: int = 0, kind: int = 0,
+    ) -> np.ndarray:  # fmt: skip
+        """Fused error unit: times ``f'`` (``d``, or none), round half even by
+        ``shift`` bits, saturate, log-quantize (if ``log``).
+
+        With block scaling each row (one message) is log-quantized with its
+        own exponent (:func:`kernels.error_kernel_block`). With stochastic
+        rounding the log stage rounds with the words of ``layer``'s key and
+        message ``kind`` in minibatch ``step``. Saturations count as ``name``.
+        """
+        e = self.fm.error
+        out = self.ws.get(name, p.shape)
+        if log and self.stochastic:
+            return self._stochastic(p, d, shift, name, step, layer, kind, out)
+        if log and self.block:
+            tops = self.ws.get("top:" + name, (p.shape[0],), np.int64)
+            self.counts[name] += kernels.error_kernel_block(
+                p, p if d is None else d, d is not None, shift, e.qmin, e.qmax,
+                self.cfg.error_bits, self.block_emax, e.bits - 1, self.f64_exact, out, tops,
+            )  # fmt: skip
+            return out
+        bits, top, thr, levels = self._log if log else (0, 0, *self._log[2:])
+        self.counts[name] += kernels.error_kernel(
+            p, p if d is None else d, d is not None, shift, e.qmin, e.qmax, bits, top, thr,
+            levels, self.f64_exact, out,
+        )  # fmt: skip
+        return out
+
+    def _stochastic(self, p, d, shift, name, step, layer, kind, out) -> np.ndarray:
+        e, bits = self.fm.error, self.cfg.error_bits
+        if p.shape[0] > self.batch:
+            raise ValueError(
+                f"a minibatch of {p.shape[0]} samples exceeds batch = {self.batch}: "
+                "the error-rounding counters would repeat"
+            )
+        key = self.e_keys[layer]
+        c0 = error_counter(step, kind, self.batch, p.shape[1])
+        dd = p if d is None else d
+        if self.block:
+            tops = self.ws.get("top:" + name, (p.shape[0],), np.int64)
+            sat, drawn = kernels.error_kernel_block_stochastic(
+                p, dd, d is not None, shift, e.qmin, e.qmax, bits, self.block_emax,
+                e.bits - 1, self.f64_exact, key, c0, out, tops,
+            )  # fmt: skip
+        else:
+            sat, drawn = kernels.error_kernel_stochastic(
+                p, dd, d is not None, shift, e.qmin, e.qmax, bits, self.lq.top,
+                self.lq.emax, self.f64_exact, key, c0, out,
+            )  # fmt: skip
+        self.counts[name] += sat
+        self.counts["rng_bits:error"] += drawn
+        return out
+
+    def output_error(self, out: np.ndarray, t: np.ndarray, step: int) -> np.ndarray:
+        """``R^L = T - O^L`` in the error word, log-quantized if configured."""
+        fm = self.fm
+        r = self.ws.get("T-O", out.shape)
+        np.multiply(t, np.float32(1 << fm.out.frac), out=r)
+        np.subtract(r, out, out=r)  # exact: codes far below 2**24
+        return self.error(
+            r, None, fm.out.frac - fm.error.frac, f"sat:R^{self.L}", step, layer=self.L - 1
+        )
+
+    def pfrac(self) -> int:
+        """Fraction bits of a projection (error times weight or feedback code)."""
+        m = self.fm.weight if self.rule.matrix == "W" else self.fm.feedback
+        return self.fm.error.frac + m.frac
+
+    def product(self, a: np.ndarray, m: np.ndarray, max_m: float) -> np.ndarray:
+        """Exact ``a @ m`` of errors ``a`` and codes ``m`` (a fresh array)."""
+        bound = kernels.partial_sum_bound(a, self.r_max, max_m, quantum=self.r_q)
+        return kernels.product(a, m, bound)
+
+    def project(self, i: int, src: np.ndarray) -> np.ndarray:
+        """``src`` carried to hidden layer ``i`` by ``W[i+1]^T`` or ``C[i]``;
+        SRBP-type channels make one product for every hidden layer."""
+        fm, ws, rmax, rq, mem = self.fm, self.ws, self.r_max, self.r_q, self.mem
+        if mem.C_all is not None and self.rule.matrix == "C":
+            if i == self.L - 2:  # first hidden layer asked: one product for all of them
+                bound = kernels.partial_sum_bound(src, rmax, fm.feedback.max_abs, quantum=rq)
+                p = kernels.product_into(src, mem.C_all.T, mem.C_all.T, bound, ws, "proj")
+                col = 0
+                for h, c in enumerate(mem.C):
+                    self._proj[h] = np.ascontiguousarray(p[:, col : col + c.shape[0]])
+                    col += c.shape[0]
+            return self._proj.pop(i)
+        if self.rule.matrix == "W":
+            m, mmax = mem.W[i + 1], fm.weight.max_abs
+        else:
+            m, mmax = mem.C[i].T, fm.feedback.max_abs
+        bound = kernels.partial_sum_bound(src, rmax, mmax, quantum=rq)
+        return kernels.product_into(src, m, m, bound, ws, f"proj{i}")
+
+    def carry(self, i: int, p: np.ndarray, log: bool, step: int) -> np.ndarray:
+        """A projection made at layer ``i+1`` rounded into the error word
+        sent down the chain (log-coded if ``log``: SBP's chain signal)."""
+        shift = self.pfrac() - self.fm.error.frac
+        return self.error(p, None, shift, f"sat:d^{i + 1}", step, log, layer=i, kind=1)
+
+    def finish(self, i: int, p: np.ndarray, d: np.ndarray, step: int) -> np.ndarray:
+        """Layer ``i``'s quantized ``R`` from what it holds (``d``: its ``f'`` codes)."""
+        fm = self.fm
+        # C rules project locally (wide sums); W rules receive error words
+        frac = self.pfrac() if self.rule.matrix == "C" else fm.error.frac
+        if self.cfg.no_derivative:
+            return self.error(p, None, frac - fm.error.frac, f"sat:R^{i + 1}", step, layer=i)
+        shift = frac + fm.deriv.frac - fm.error.frac
+        return self.error(p, d, shift, f"sat:R^{i + 1}", step, layer=i)

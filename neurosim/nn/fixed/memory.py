@@ -1,0 +1,106 @@
+"""The tiles' parameter memories of the dense layers, as stored codes.
+
+Forward weights ``W^h`` (weight format), biases ``b^h`` (weight format,
+``bias`` only) and the learning channel's ``C^h`` (feedback format), all
+float32 arrays holding integers (every format is at most 24 bits wide, so
+float32 holds them exactly and feeds float32 BLAS directly). The forward
+unit reads them, the error unit projects through them and the update unit
+writes them (and their float64 mirrors) in place.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from neurosim.nn.draws import build_feedback, init_biases
+from neurosim.nn.network import Formats, init_weights
+from neurosim.numerics import kernels
+from neurosim.plan import Plan
+
+
+class DenseMemory:
+    """Parameter codes of the dense layers and their float64 mirrors.
+
+    Parameters
+    ----------
+    plan : Plan
+        The run (seed, rule, layer sizes).
+    fm : Formats
+        The dense part's formats (the conv engine reads the pooled map in the
+        activation format).
+    counts : Counter
+        Receives ``sat:W^h:init`` and ``sat:C^h:init``.
+
+    Attributes
+    ----------
+    W, C : list of ndarray (float32 holding integers)
+        ``W[i]`` of shape ``(N_{i+1}, N_i)``; ``C[i]`` the learning channel
+        of hidden layer ``i``. ``W[0]`` is a view of ``WT0`` (stored
+        transposed: an input column that is zero in a whole batch is then a
+        contiguous row that the product and the update unit skip).
+    b : list of ndarray or None
+        Bias codes ``(N_h,)``; None without ``bias``.
+    W64 : list of ndarray or None
+        float64 copies of ``W[i]`` for layers whose forward products are
+        float64 BLAS in practice (wide weights); None elsewhere.
+    """
+
+    def __init__(self, plan: Plan, fm: Formats, counts: Counter) -> None:
+        cfg, sizes = plan.cfg, list(plan.sizes)
+        self.plan, self.fm, self.counts = plan, fm, counts
+        self.W = []
+        for i, w in enumerate(init_weights(cfg.seed, sizes)):
+            q, n = fm.weight.quantize(w)
+            counts[f"sat:W^{i + 1}:init"] += n
+            self.W.append(q.astype(np.float32))
+        self.b = init_biases(cfg, sizes, np.float32)  # codes in the weight format
+        qs = []
+        for i, c in enumerate(build_feedback(cfg, plan.rule, sizes)):
+            q, n = fm.feedback.quantize(c)
+            counts[f"sat:C^{i + 1}:init"] += n
+            qs.append(q.astype(np.float32))
+        # SRBP-type C^h all take R^L: stack them so one product feeds every
+        # hidden layer; C[i] are row views into the stack
+        self.C_all = np.vstack(qs) if qs and plan.rule.source == "top" else None
+        if self.C_all is not None:
+            edges = np.cumsum([0] + [q.shape[0] for q in qs])
+            self.C = [self.C_all[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        else:
+            self.C = qs
+        self.C_mag = [np.abs(c) for c in self.C]  # sign-concordant: magnitudes
+        self.W64 = []
+        for i, w in enumerate(self.W):
+            src = fm.inp if i == 0 else fm.act
+            wide = w.shape[1] * src.max_abs * fm.weight.max_abs >= 16 * kernels.F32_EXACT
+            self.W64.append(w.astype(np.float64) if wide else None)
+        self.WT0 = np.ascontiguousarray(self.W[0].T)
+        self.W[0] = self.WT0.T
+        self.W64T0 = None
+        if self.W64[0] is not None:
+            self.W64T0 = np.ascontiguousarray(self.W64[0].T)
+            self.W64[0] = self.W64T0.T
+
+    def feedback_codes(self, draw: int) -> list[np.ndarray]:
+        """C^h codes of a ``feedback_resample`` draw (see
+        :func:`neurosim.nn.draws.build_feedback`); saturations are counted as
+        ``sat:C^h:resample``."""
+        out = []
+        plan = self.plan
+        for i, c in enumerate(build_feedback(plan.cfg, plan.rule, list(plan.sizes), draw)):
+            q, n = self.fm.feedback.quantize(c)
+            self.counts[f"sat:C^{i + 1}:resample"] += n
+            out.append(q.astype(np.float32))
+        return out
+
+    def channel_step(self, step: int) -> None:
+        """Minibatch ``step``'s C^h codes (resampled and/or sign-concordant), in place."""
+        cfg = self.plan.cfg
+        if cfg.feedback_resample:
+            for c, q in zip(self.C, self.feedback_codes(step + 1), strict=True):
+                np.copyto(c, q)
+            self.C_mag = [np.abs(c) for c in self.C]
+        if cfg.feedback_sign == "concordant":
+            for i, m in enumerate(self.C_mag):
+                np.multiply(m, np.sign(self.W[i + 1].T), out=self.C[i])

@@ -1,0 +1,378 @@
+"""The engine pairs and config variants every fast engine is checked on.
+
+One table (:data:`CASES`) of (engine pair, config variant): ``dense`` is
+:class:`~neurosim.nn.fixed.FixedEngine` against
+:class:`~neurosim.golden.reference.ReferenceEngine`, ``conv`` is
+:class:`~neurosim.nn.conv.ConvFixedEngine` against
+:class:`~neurosim.golden.conv_reference.ConvReferenceEngine`; ``float`` and
+``convfloat`` run the float engines on the same data (their bit-exactness
+is run-to-run). :func:`run_pair` trains a pair on seeded batches and
+:func:`assert_bit_exact` compares weights, biases, C^h, kernels, velocities,
+event counts and the activations of a fresh batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurosim.config import TrainConfig
+from neurosim.experiments.train import one_hot
+from neurosim.golden.conv_reference import ConvReferenceEngine
+from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.conv import ConvFixedEngine, ConvFloatEngine
+from neurosim.nn.fixed import FixedEngine
+from neurosim.nn.float_engine import FloatEngine
+from neurosim.nn.rules import RULES
+from neurosim.plan import make_plan
+
+N_IN, N_OUT, B = 20, 4, 5
+IMG, CONV_B = (2, 6, 6), 3
+HIDDEN = (12, 9, 7)
+CONV_FIELDS = dict(data="digits", conv="c2k3p2s2,c3k3p2s1", hidden=(5,), batch=CONV_B)
+
+WIDTHS = {
+    "w16a8": dict(),
+    "w8a6-log4": dict(weight_bits=8, act_bits=6, error_bits=4),
+    "w12-log1-nearest-upd3": dict(weight_bits=12, error_bits=1, rounding="nearest", update_bits=3),
+    "narrow-acc": dict(acc_bits=12, weight_bits=10, lr=0.5),
+}
+
+
+def plan_for(pair: str, **kw):
+    """The plan of a test network of ``pair`` with config fields ``kw``."""
+    mode = "float" if pair in ("float", "convfloat") else "fixed"
+    if pair in ("conv", "convfloat"):
+        cfg = TrainConfig(mode=mode, **{**CONV_FIELDS, **kw}).validate()
+        return make_plan(cfg, int(np.prod(IMG)), N_OUT, IMG)
+    n_in = kw.pop("n_in", N_IN)
+    cfg = TrainConfig(mode=mode, **{"hidden": HIDDEN, "batch": B, **kw}).validate()
+    return make_plan(cfg, n_in, N_OUT)
+
+
+def engine_for(pair: str, **kw):
+    """A fresh fast engine of ``pair`` (``dense``, ``conv``, ``float``, ``convfloat``)."""
+    cls = {"dense": FixedEngine, "conv": ConvFixedEngine, "float": FloatEngine,
+           "convfloat": ConvFloatEngine}[pair]  # fmt: skip
+    return cls(plan_for(pair, **kw))
+
+
+def batches(seed: int, n: int, b: int = B, n_in: int = N_IN, sparse: bool = False):
+    """``n`` seeded batches ``(x, t)`` of ``b`` samples (``sparse``: the last
+    two thirds of the input columns are zero, as image borders)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        x = (rng.integers(0, 256, size=(b, n_in)) / 256).astype(np.float32)
+        if sparse:
+            x[:, n_in // 3 :] = 0
+        yield x, one_hot(rng.integers(0, N_OUT, size=b), N_OUT)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One engine pair on one config variant.
+
+    ``check`` runs after the bit-exactness assertions on ``(fast, cfg_fields)``
+    (what the family asserts besides: e.g. that weights moved).
+    """
+
+    pair: str
+    fields: dict
+    steps: int = 3
+    sparse: bool = False
+    check: Callable | None = field(default=None, compare=False)
+
+    @property
+    def id(self) -> str:
+        tag = "-".join(f"{k}={v}" for k, v in self.fields.items())
+        return f"{self.pair}[{self.steps}]-{tag}" + ("-sparse" if self.sparse else "")
+
+
+def run_pair(case: Case):
+    """Train the fast engine and its reference on the case's batches.
+
+    Returns ``(fast, ref, x)`` with ``x`` the last batch (conv) or a fresh
+    batch to compare activations on (dense); ``ref`` is None for float pairs.
+    """
+    kw = dict(case.fields)
+    fast = engine_for(case.pair, **kw)
+    ref = None
+    if case.pair == "dense":
+        ref = ReferenceEngine(fast)
+    elif case.pair == "conv":
+        ref = ConvReferenceEngine(fast)
+    if case.pair in ("conv", "convfloat"):
+        data = list(_conv_batches(case.steps))
+    else:
+        data = list(batches(1, case.steps, n_in=fast.sizes[0], sparse=case.sparse))
+    for x, t in data:
+        fast.train_batch(x, t)
+        if ref is not None:
+            ref.train_batch(x, t)
+    if case.pair in ("conv", "convfloat"):
+        x = data[-1][0] if data else None
+    else:
+        x = next(batches(7, 1, n_in=fast.sizes[0]))[0]
+    return fast, ref, x
+
+
+def _conv_batches(steps: int):
+    rng = np.random.default_rng(3)
+    for _ in range(steps):
+        x = (rng.integers(0, 256, size=(CONV_B, int(np.prod(IMG)))) / 256).astype(np.float32)
+        yield x, np.eye(N_OUT, dtype=np.float32)[rng.integers(0, N_OUT, size=CONV_B)]
+
+
+def events(counts) -> dict:
+    """Counts that happened (non-zero), initial quantization left out."""
+    return {k: v for k, v in counts.items() if v and not k.endswith(":init")}
+
+
+def _same(name: str, ref_list, fast_list) -> None:
+    assert (ref_list is None) == (fast_list is None), name
+    for i, (r, f) in enumerate(zip(ref_list or [], fast_list or [], strict=True)):
+        if r is None:
+            assert f is None, f"{name}{i}"
+            continue
+        np.testing.assert_array_equal(np.array(r, dtype=np.float64), f, err_msg=f"{name}{i}")
+
+
+def ref_velocity_name(name: str) -> str:
+    """The reference's name of a fast velocity ("W0" -> "W^1", "B0" -> "bK^1")."""
+    kind = {"B": "bK"}.get(name[0], name[0])
+    return f"{kind}^{int(name[1:]) + 1}"
+
+
+def assert_bit_exact(fast, ref, x) -> None:
+    """Weights, biases, C^h, kernels, velocities, counts and activations equal."""
+    _same("W", ref.W, fast.W)
+    _same("C", ref.C, fast.C)
+    _same("b", ref.b, fast.b)
+    if hasattr(fast, "K"):
+        _same("K", ref.K, fast.K)
+        _same("bK", ref.bK, fast.bK)
+        _same("KC", ref.KC, fast.KC)
+    seen = 0
+    for name, v in fast.upd.V.items():
+        ref_v = ref.V.get(ref_velocity_name(name))
+        if ref_v is None:  # a parameter the run never updates keeps a zero velocity
+            assert not v.any(), name
+            continue
+        np.testing.assert_array_equal(np.array(ref_v).reshape(v.shape), v, err_msg=name)
+        seen += int(np.count_nonzero(v))
+    assert seen > 0 or not fast.upd.V  # not vacuous: velocities hold something
+    assert events(fast.counts) == events(ref.counts)
+    if x is None:
+        return
+    if hasattr(fast, "conv_forward"):
+        A, D = fast.forward(fast.conv_forward(x, count=False), count=False)
+    else:
+        A, D = fast.forward(fast.quantize_input(x), count=False)
+    for b in range(x.shape[0]):
+        rA, rD = ref.forward_sample(x[b], count=False)
+        for h, (ra, fa) in enumerate(zip(rA, A, strict=True)):
+            assert [int(v) for v in fa[b]] == ra, f"O^{h} sample {b}"
+        for h, (rd, fd) in enumerate(zip(rD, D, strict=True)):
+            assert [int(v) for v in fd[b]] == rd, f"f'(S^{h + 1}) sample {b}"
+
+
+# --------------------------------------------------------------------------- #
+# what each family asserts besides bit-exactness
+# --------------------------------------------------------------------------- #
+
+
+def weights_moved(fast, fields: dict) -> None:
+    """Not vacuous: some weights changed."""
+    assert sum(v for k, v in fast.counts.items() if k.startswith("changed:W")) > 0
+
+
+def biases_moved(fast, fields: dict) -> None:
+    """The trained biases moved, the others stayed at 0 (top-only)."""
+    L = fast.L
+    trained = range(L) if fields["rule"] != "top-only" else [L - 1]
+    assert sum(fast.counts[f"changed:b^{i + 1}"] for i in trained) > 0
+    if fields["rule"] == "top-only":
+        assert all(not b.any() for b in fast.b[:-1])
+        assert "changed:b^1" not in fast.counts
+
+
+def velocities_moved(fast, fields: dict) -> None:
+    """Momentum drew velocity bits and weights moved."""
+    assert fast.counts["rng_bits:velocity"] > 0
+    weights_moved(fast, fields)
+
+
+def conv_checks(fast, fields: dict) -> None:
+    """Kernels moved unless frozen; frozen dense layers stayed; saturations,
+    velocities and random bits where the variant makes them."""
+    if fields.get("bias"):
+        assert sum(v for k, v in fast.counts.items() if k.startswith("changed:b")) > 0
+    for b in range(2):
+        changed = fast.counts[f"changed:K^{b + 1}"]
+        frozen = fields["rule"] == "top-only" or b + 1 in fields.get("freeze", [])
+        if frozen:
+            assert changed == 0
+        elif not fields.get("update_bits"):
+            assert changed > 0
+    for i in range(len(fast.W)):  # freeze numbers the dense layers after the 2 blocks
+        if i + 3 in fields.get("freeze", []):
+            assert fast.counts[f"changed:W^{i + 1}"] == 0
+    if fields.get("acc_bits"):
+        assert fast.counts["sat:accK^1"] + fast.counts["sat:accK^2"] > 0
+    if fields.get("momentum"):
+        assert fast.upd.V.keys() >= {"K0", "K1"}
+        if fields.get("bias"):
+            assert fast.upd.V.keys() >= {"B0", "B1"}
+        stoch = fields.get("rounding", "stochastic") == "stochastic"
+        assert (fast.counts["rng_bits:velocity"] > 0) == stoch
+
+
+def narrow_accumulator(fast, fields: dict) -> None:
+    """The sequential saturating path really ran, and weights moved."""
+    assert fast.counts["sat:acc^1"] > 0
+    weights_moved(fast, fields)
+
+
+def transposed_storage(fast, fields: dict) -> None:
+    """``W^1``, its transposed storage and its float64 copy stay equal."""
+    mem = fast.mem
+    np.testing.assert_array_equal(mem.WT0, fast.W[0].T)
+    if fields.get("weight_bits") == 24:
+        assert mem.W64T0 is not None
+        np.testing.assert_array_equal(mem.W64T0, mem.WT0)
+        for m, w in zip(mem.W64, fast.W, strict=True):
+            if m is not None:
+                np.testing.assert_array_equal(m, w)
+
+
+# --------------------------------------------------------------------------- #
+# the table
+# --------------------------------------------------------------------------- #
+
+DENSE_VARIANTS = [
+    dict(rule="srbp", output="sigmoid", act="relu", act_int_bits=2, no_derivative=True),
+    dict(rule="bp", output="linear", act="logistic"),
+    dict(rule="rbp", feedback="binary"),
+    dict(rule="srbp", feedback="sparse", feedback_n=2),
+    dict(rule="rbp", feedback="lowrank", rank=2),
+    dict(rule="sbp", act="linear", error_bits=3),
+    # products above 2**53: the error unit's int64 path
+    dict(rule="bp", weight_bits=20, error_word_bits=22, act_bits=10, error_bits=5),
+]
+
+BIAS_RULES = ["bp", "rbp", "srbp", "sbp", "top-only"]
+BIAS_VARIANTS = [
+    dict(rule="srbp", update_mode="sign"),
+    dict(rule="rbp", update_mode="magnitude", error_bits=3),
+    dict(rule="srbp", freeze=(4,)),
+    dict(rule="bp", act="relu", act_int_bits=2, output="sigmoid"),
+    dict(rule="srbp", act="logistic", update_bits=2, error_bits=4),
+    dict(rule="sbp", rounding="nearest", weight_bits=12),
+    dict(rule="asrbp", error_bits=4),
+]
+
+MOMENTUM_VARIANTS = [
+    dict(rule="srbp", bias=True),
+    dict(rule="bp", bias=True, momentum=0.5),
+    dict(rule="rbp", rounding="nearest"),
+    dict(rule="asrbp", rounding="nearest", bias=True, momentum=0.5),
+    dict(rule="srbp", error_bits=4, weight_bits=8, act_bits=6, velocity_bits=12),
+    dict(rule="sbp", error_bits=3, error_rounding="stochastic"),
+    dict(rule="srbp", update_bits=3),
+    dict(rule="arbp", update_bits=2, rounding="nearest"),
+    dict(rule="bp", update_bits=1, bias=True),
+    dict(rule="srbp", update_mode="sign", bias=True),
+    dict(rule="rbp", update_mode="magnitude"),
+    dict(rule="srbp", freeze=(4,)),
+    dict(rule="srbp", velocity_bits=16),  # extra = 0: the velocity is the weight's step
+    dict(rule="srbp", velocity_bits=17, lr=0.9),  # narrow velocity: it saturates
+    dict(rule="srbp", acc_bits=12, weight_bits=10, lr=0.5, velocity_bits=20),
+]
+
+SWITCHES = [
+    dict(rule="srbp", freeze=(4,)),
+    dict(rule="bp", freeze=(1, 3)),
+    dict(rule="srbp", update_mode="sign"),
+    dict(rule="rbp", update_mode="magnitude"),
+    dict(rule="bp", update_mode="sign", error_bits=4),
+    dict(rule="srbp", feedback_resample=True),
+    dict(rule="rbp", feedback_resample=True, feedback="binary"),
+    dict(rule="rbp", feedback_sign="concordant"),
+    dict(rule="rbp", feedback_sign="concordant", feedback_resample=True, error_bits=3),
+    dict(rule="srbp", channel_dropout=0.5),
+    dict(rule="rbp", channel_dropout=0.25, error_bits=4),
+    dict(rule="bp", channel_dropout=0.3),
+]
+
+CONV_VARIANTS = [
+    dict(rule="bp"),
+    dict(rule="rbp"),
+    dict(rule="srbp"),
+    dict(rule="top-only"),
+    dict(rule="srbp", error_bits=3, no_derivative=True),
+    dict(rule="rbp", rounding="nearest", lr=0.5, error_bits=1),
+    dict(rule="bp", acc_bits=10, weight_bits=10, lr=0.5),  # saturating accumulators
+    dict(rule="srbp", error_bits=2, error_scale="block"),
+    dict(rule="rbp", error_bits=3, error_scale="block", no_derivative=True),
+    dict(rule="bp", error_bits=4, error_scale="block"),
+    dict(rule="rbp", error_bits=3, error_rounding="stochastic"),
+    dict(rule="srbp", error_bits=2, error_scale="block", error_rounding="stochastic"),
+    dict(rule="bp", error_bits=1, error_scale="block", error_rounding="stochastic"),
+    dict(rule="srbp", bias=True),
+    dict(rule="rbp", bias=True, error_bits=3, error_scale="block"),
+    dict(rule="bp", bias=True, acc_bits=10, weight_bits=10, lr=0.5),
+    dict(rule="top-only", bias=True),
+    dict(rule="rbp", bias=True, update_mode="sign"),
+    dict(rule="bp", update_mode="magnitude", error_bits=3),
+    dict(rule="srbp", bias=True, update_mode="full", update_bits=2),
+    dict(rule="rbp", freeze=[2, 4]),  # block 2 and the output layer
+    dict(rule="bp", bias=True, freeze=[1, 3]),  # block 1 and the dense hidden layer
+    dict(rule="rbp", channel_dropout=0.5),
+    dict(rule="bp", channel_dropout=0.25, error_bits=3, error_rounding="stochastic"),
+    dict(rule="srbp", channel_dropout=0.5, bias=True, error_bits=3, error_scale="block"),
+    *(
+        dict(rule=r, momentum=0.9, **b, **n)
+        for r in ("bp", "rbp", "srbp")
+        for b in ({}, {"bias": True})
+        for n in ({}, {"rounding": "nearest"})
+    ),
+    dict(rule="rbp", momentum=0.9, bias=True, update_mode="sign"),
+    dict(rule="srbp", momentum=0.9, update_bits=2, error_bits=3, error_scale="block"),
+    dict(rule="bp", momentum=0.5, bias=True, freeze=[1], velocity_bits=16),
+]
+
+CASES: list[Case] = [
+    # every rule at every width
+    *(Case("dense", dict(rule=r, **w), check=narrow_accumulator if n == "narrow-acc" and
+           r == "srbp" else weights_moved)
+      for n, w in WIDTHS.items() for r in RULES),  # fmt: skip
+    *(Case("dense", v) for v in DENSE_VARIANTS),
+    # biases
+    *(Case("dense", dict(rule=r, bias=True, **w), check=biases_moved)
+      for w in WIDTHS.values() for r in BIAS_RULES),  # fmt: skip
+    *(Case("dense", dict(v, bias=True)) for v in BIAS_VARIANTS),
+    # momentum
+    *(Case("dense", dict(rule=r, momentum=mu), steps=4, check=velocities_moved)
+      for mu in (0.5, 0.9) for r in RULES),  # fmt: skip
+    *(Case("dense", {"momentum": 0.9, **v}, steps=4) for v in MOMENTUM_VARIANTS),
+    # W^1 stored transposed with momentum: 100 inputs, two thirds zero
+    Case("dense", dict(rule="bp", momentum=0.9, n_in=100), steps=4, sparse=True,
+         check=transposed_storage),
+    Case("dense", dict(rule="bp", momentum=0.9, n_in=100, weight_bits=24, act_bits=12,
+                       velocity_bits=30), steps=4, sparse=True, check=transposed_storage),
+    # learning-channel switches
+    *(Case("dense", v, check=weights_moved) for v in SWITCHES),
+    # conv blocks
+    *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_VARIANTS),
+]
+"""Every (engine pair, config variant) checked bit for bit."""
+
+FLOAT_CASES: list[Case] = [
+    *(Case("float", dict(rule=r)) for r in RULES),
+    *(Case("float", v) for v in (*SWITCHES, *(dict(v, bias=True) for v in BIAS_VARIANTS))),
+    *(Case("float", {"momentum": 0.9, **v}) for v in MOMENTUM_VARIANTS[:4]),
+    *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
+]
+"""Float engines on the same variants: a run repeats bit for bit."""

@@ -1,0 +1,131 @@
+"""The fixed engine's units by table: the update unit's rounding, saturation,
+update modes and momentum by hand, and the error unit's log coder, each
+against its golden reference too."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from neurosim.config import TrainConfig
+from neurosim.golden.error import RefErrorUnit
+from neurosim.golden.update import RefUpdateUnit
+from neurosim.nn.fixed import FixedEngine
+from neurosim.numerics.fixedpoint import FixedFormat
+from neurosim.plan import make_plan
+
+W8 = FixedFormat(8, 4)  # codes -128 .. 127
+
+
+def _unit(**kw) -> tuple:
+    """An engine's update unit (nearest rounding) and its config."""
+    cfg = TrainConfig(mode="fixed", hidden=(2,), batch=1, rounding="nearest", **kw).validate()
+    eng = FixedEngine(make_plan(cfg, 3, 2))
+    eng.counts.clear()
+    return eng.upd, cfg, eng.counts
+
+
+def _ref_update(cfg, p, g, mult, shift, mode, steps=1, v0=None):
+    counts: Counter = Counter()
+    ref = RefUpdateUnit(cfg, counts)
+    w = [[int(v) for v in p]]
+    if v0 is not None:
+        ref.V["W^1"] = [list(v0)]
+    k = 1 if mode == "sign" else cfg.update_bits
+    ga = np.array([[abs(v) if mode == "magnitude" else v for v in g]], dtype=object)
+    for step in range(steps):
+        ref.update(w, ga, mult, shift, W8, 0, "W^1", k, step)
+    return w[0], counts, ref.V.get("W^1", [[]])[0]
+
+
+# p, g, mult, shift, mode, update_bits -> new p, saturations, changed
+UPDATES = [
+    # round half to even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -1.5 -> -2
+    ([0, 0, 0, 0], [1, 3, 5, -3], 1, 1, "full", 0, [0, 2, 2, -2], 0, 3),
+    # the multiplier first: 3 * 3 / 4 = 2.25 -> 2
+    ([10], [3], 3, 2, "full", 0, [12], 0, 1),
+    # saturation at both ends of Q8
+    ([126, -127], [8, -8], 1, 2, "full", 0, [127, -128], 2, 2),
+    # an entry already at the end does not change
+    ([127], [16], 1, 2, "full", 0, [127], 1, 0),
+    # sign: sign times the smallest power of two >= max |d| (8 >= 6)
+    ([0, 0, 0, 0], [3, -1, 0, 6], 1, 0, "sign", 0, [8, -8, 0, 8], 0, 3),
+    # magnitude: |g|
+    ([0, 0], [-3, 2], 1, 0, "magnitude", 0, [3, 2], 0, 2),
+    # 3-bit log quantizer over the array: levels 0, 2, 4, 8 (top 3, emax 2);
+    # thresholds ceil(2**0.5) = 2, ceil(2**1.5) = 3, ceil(2**2.5) = 6
+    ([0, 0, 0, 0, 0], [1, 2, 3, 5, 8], 1, 0, "full", 3, [0, 2, 4, 4, 8], 0, 4),
+]
+
+
+@pytest.mark.parametrize("p, g, mult, shift, mode, ubits, new, sat, changed", UPDATES)
+def test_update_unit_by_hand(p, g, mult, shift, mode, ubits, new, sat, changed) -> None:
+    upd, cfg, counts = _unit(update_bits=ubits)
+    w = np.array([p], np.float32)
+    upd.apply("W^1", "W0", w, np.array([g], np.float64), mult, shift, W8, 0, 0, mode)
+    assert w[0].tolist() == new
+    assert counts["sat:W^1"] == sat and counts["changed:W^1"] == changed
+    assert counts["rng_bits"] == 0  # nearest rounding draws nothing
+    rw, rc, _ = _ref_update(cfg, p, g, mult, shift, mode)
+    assert rw == new and rc["sat:W^1"] == sat and rc["changed:W^1"] == changed
+
+
+# mu = 0.5, velocity 2 bits finer than the weight (extra = 2), shift 2: the
+# gradient lands on the velocity's LSB unshifted (d = g).
+# step 1: u = 4, w += round(4 / 4) = 1; step 2: u = round(4 / 2) + 4 = 6,
+# w += round(6 / 4 = 1.5) = 2; step 3: u = 3 + 4 = 7, w += round(1.75) = 2.
+# Large steps: u = 400, w += 100; then u = 200 + 400 -> 511 (saturates),
+# w += round(511 / 4) = 128 -> 127 (saturates).
+MOMENTUM = [
+    ([0], [4], 3, [5], [7], 0, 0),
+    ([0], [400], 2, [127], [511], 1, 1),
+]
+
+
+@pytest.mark.parametrize("p, g, steps, new, v, sat, sat_v", MOMENTUM)
+def test_momentum_by_hand(p, g, steps, new, v, sat, sat_v) -> None:
+    upd, cfg, counts = _unit(weight_bits=8, weight_int_bits=3, velocity_bits=10, momentum=0.5)
+    w = np.array([p], np.float32)
+    upd.V["W0"] = np.zeros(w.shape, np.int64)
+    for step in range(steps):
+        upd.apply("W^1", "W0", w, np.array([g], np.float64), 1, 2, W8, 0, step)
+    assert w[0].tolist() == new and upd.V["W0"][0].tolist() == v
+    assert counts["sat:W^1"] == sat and counts["sat:vW^1"] == sat_v
+    rw, rc, rv = _ref_update(cfg, p, g, 1, 2, "full", steps)
+    assert rw == new and rv == v and rc["sat:vW^1"] == sat_v
+
+
+# error word Q16.12, 3-bit log codes with alpha 1: top 12, emax 2, levels
+# 2**10, 2**11, 2**12; thresholds ceil(2**9.5) = 725, ceil(2**10.5) = 1449,
+# ceil(2**11.5) = 2897
+LOG_CODES = [
+    (0, 0), (724, 0), (725, 1024), (1448, 1024), (1449, 2048), (2896, 2048),
+    (2897, 4096), (30000, 4096), (-725, -1024), (-1449, -2048), (-2897, -4096),
+]
+
+
+def test_error_unit_log_coder_table() -> None:
+    cfg = TrainConfig(mode="fixed", hidden=(2,), batch=1, error_bits=3).validate()
+    eng = FixedEngine(make_plan(cfg, 3, 2))
+    err = eng.err
+    assert (err.lq.top, err.lq.emax) == (12, 2)
+    p = np.array([[v for v, _ in LOG_CODES]], np.float32)
+    out = err.error(p, None, 0, "sat:R^1", 0)
+    assert out[0].tolist() == [c for _, c in LOG_CODES]
+    ref = RefErrorUnit(cfg, eng.fm, Counter(), [0])
+    assert ref.code([v for v, _ in LOG_CODES], 0, 0, 0, 0) == [c for _, c in LOG_CODES]
+
+
+def test_error_unit_rounds_and_saturates_before_coding() -> None:
+    cfg = TrainConfig(mode="fixed", hidden=(2,), batch=1).validate()  # linear error word
+    eng = FixedEngine(make_plan(cfg, 3, 2))
+    e = eng.fm.error
+    # 3 fraction bits dropped, half to even; then the Q16 word saturates
+    p = np.array([[4, 12, -12, 8 * (e.qmax + 5), -8 * (e.qmax + 9)]], np.float64)
+    out = eng.err.error(p, None, 3, "sat:R^1", 0)
+    assert out[0].tolist() == [0, 2, -2, e.qmax, e.qmin]
+    assert eng.counts["sat:R^1"] == 2
+    ref = RefErrorUnit(cfg, eng.fm, Counter(), [0])
+    assert [ref.value(int(v), None, e.frac + 3, "s") for v in p[0]] == out[0].tolist()
