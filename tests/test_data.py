@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from neurosim.data import datasets as data
 from neurosim.data.datasets import DATASETS, Dataset, load_dataset, read_idx, search_dirs
+from neurosim.data.mnist5k import read_mnist5k_csv
 from neurosim.errors import ConfigError, DataError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -115,7 +116,7 @@ def test_mnist5k_is_default_and_cached_read_only(mnist5k: Dataset) -> None:
 
 
 def test_mnist5k_split_is_a_seeded_partition_of_the_file(mnist5k: Dataset) -> None:
-    pixels, labels = data._read_mnist5k_csv(mnist5k.source)
+    pixels, labels = read_mnist5k_csv(mnist5k.source)
     assert pixels.shape == (5000, 784) and labels.shape == (5000,)
     all_rows = row_keys(pixels.astype(np.float32) / 256)
     assert len(set(all_rows)) == 5000  # every image in the file is distinct
@@ -380,12 +381,12 @@ def test_csv_reader_round_trip(tmp_path: Path, compress: bool) -> None:
     rows = good_rows(4)
     text = csv_text(rows)
     path = write_file(tmp_path / "small.csv.gz", text.replace(b"\n", b"\r\n"), compress)
-    pixels, labels = data._read_mnist5k_csv(path)
+    pixels, labels = read_mnist5k_csv(path)
     assert pixels.dtype == np.uint8 and pixels.shape == (4, 784)
     assert labels.dtype == np.int64 and labels.tolist() == [0, 1, 2, 3]
     assert np.array_equal(pixels, np.array([r[:-1] for r in rows]))
     no_final_newline = write_file(tmp_path / "nonl.csv", text.rstrip(b"\n"), compress)
-    assert np.array_equal(data._read_mnist5k_csv(no_final_newline)[0], pixels)
+    assert np.array_equal(read_mnist5k_csv(no_final_newline)[0], pixels)
 
 
 def _bad_row_cases() -> list[tuple[str, object, str]]:
@@ -409,7 +410,7 @@ def test_csv_reader_bad_row(tmp_path: Path, case: str, mutate, message: str) -> 
     rows[1] = mutate(rows[1])
     path = write_file(tmp_path / "bad.csv.gz", csv_text(rows), True)  # type: ignore[arg-type]
     with pytest.raises(DataError, match="bad.csv.gz") as err:
-        data._read_mnist5k_csv(path)
+        read_mnist5k_csv(path)
     assert message in str(err.value), case
 
 
@@ -417,6 +418,6 @@ def test_csv_reader_empty_line_and_empty_file(tmp_path: Path) -> None:
     rows = good_rows(2)
     text = csv_text(rows[:1]) + b"\n" + csv_text(rows[1:])
     with pytest.raises(DataError, match="line 2: found an empty line"):
-        data._read_mnist5k_csv(write_file(tmp_path / "gap.csv", text, False))
+        read_mnist5k_csv(write_file(tmp_path / "gap.csv", text, False))
     with pytest.raises(DataError, match="empty.csv.*empty file"):
-        data._read_mnist5k_csv(write_file(tmp_path / "empty.csv", b"", True))
+        read_mnist5k_csv(write_file(tmp_path / "empty.csv", b"", True))

@@ -36,6 +36,7 @@ the same affine map.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -46,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosim.data.base import ENV_VAR, Dataset, Stamp, readonly
 from neurosim.errors import DataError
 
 __all__ = [
@@ -53,6 +55,8 @@ __all__ = [
     "HIGGS_FILES",
     "HIGGS_TEST_ROWS",
     "cache_path",
+    "cached_higgs",
+    "find_higgs_file",
     "higgs_split",
     "load_higgs_rows",
     "read_higgs_csv",
@@ -359,3 +363,47 @@ def standardise(
         return out
 
     return apply(x_train), apply(x_test), mean, std
+
+
+def find_higgs_file(dirs: list[Path]) -> Path:
+    """Locate ``HIGGS.csv.gz`` (or ``HIGGS.csv``) in the first of `dirs` that holds it.
+
+    Raises
+    ------
+    DataError
+        One line naming every place searched and how to get the file.
+    """
+    report: list[str] = []
+    for d in dirs:
+        if not d.is_dir():
+            report.append(f"{d}: no such directory")
+            continue
+        for name in HIGGS_FILES:
+            if (d / name).is_file():
+                return d / name
+        report.append(f"{d}: no {' or '.join(HIGGS_FILES)}")
+    if not report:
+        report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
+    raise DataError(f"data set 'higgs' not found; searched {'; '.join(report)}. {HOW_TO_GET}")
+
+
+@functools.lru_cache(maxsize=2)
+def cached_higgs(stamp: Stamp, limit: int | None) -> Dataset:
+    """The ``higgs`` data set of the file stamped `stamp`, its training part cut
+    to the first `limit` rows (standardised with those rows' statistics)."""
+    path = Path(stamp[0])
+    rows, _origin = load_higgs_rows(path)
+    n_train, _n_test = higgs_split(rows.shape[0])
+    n_use = n_train if limit is None else min(limit, n_train)
+    train, test = rows[:n_use], rows[n_train:]
+    x_train, x_test, _mean, _std = standardise(train[:, 1:], test[:, 1:])
+    return Dataset(
+        name="higgs",
+        x_train=readonly(x_train),
+        y_train=readonly(np.asarray(train[:, 0], dtype=np.int64)),
+        x_test=readonly(x_test),
+        y_test=readonly(np.asarray(test[:, 0], dtype=np.int64)),
+        n_classes=2,
+        source=str(path),
+        signed=True,
+    )

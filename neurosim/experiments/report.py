@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,9 +34,17 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from neurosim.config import TrainConfig
 from neurosim.cost.bill import PHASES
-from neurosim.experiments.store import STATUS_OK, Store
+from neurosim.experiments.report_table import (
+    CSS,
+    Point,
+    common_settings,
+    finite,
+    load_points,
+    pct,
+    points_table,
+)
+from neurosim.experiments.store import Store
 from neurosim.nn.rules import RULES
 
 BIT_FIELDS: tuple[tuple[str, str], ...] = (
@@ -68,55 +75,6 @@ RC = {
 }
 PNG_META = {"Software": None, "Date": None}
 SVG_META = {"Date": None, "Creator": None}
-ERROR_CHARS = 2000  # longest error message shown in the table
-
-
-@dataclass
-class Point:
-    """One stored point, reduced to what the report draws."""
-
-    id: str
-    status: str
-    error: str | None
-    rule: str
-    config: dict[str, Any]
-    row: dict[str, Any]
-    record: dict[str, Any] | None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == STATUS_OK and self.record is not None
-
-    @property
-    def accuracy(self) -> float | None:
-        """Test accuracy in percent."""
-        return _pct(self.row.get("test_accuracy"))
-
-    @property
-    def auc(self) -> float | None:
-        """Area under the test ROC curve (binary data sets), else None."""
-        return _finite(self.row.get("test_auc"))
-
-    @property
-    def energy_nj(self) -> float | None:
-        """Energy per training sample in nJ."""
-        e = _finite(self.row.get("energy_pj_per_sample"))
-        return None if e is None else e / 1000.0
-
-    @property
-    def hardware(self) -> dict[str, Any]:
-        return (self.record or {}).get("hardware") or {}
-
-
-def _finite(x: Any) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    return float(x) if math.isfinite(x) else None
-
-
-def _pct(x: Any) -> float | None:
-    v = _finite(x)
-    return None if v is None else 100.0 * v
 
 
 # ----------------------------------------------------------------------
@@ -299,7 +257,7 @@ def _mean_by_rule(
             continue
         counts[p.rule] += 1
         for k, v in d.items():
-            fv = _finite(v)
+            fv = finite(v)
             if fv is not None:
                 sums[p.rule][k] += fv
                 keys.setdefault(k)
@@ -350,7 +308,7 @@ def _fig_energy_breakdown(pts: list[Point]) -> Figure | None:
 def _fig_transport(pts: list[Point]) -> Figure | None:
     by_rule: dict[str, list[float]] = defaultdict(list)
     for p in pts:
-        v = _finite(p.row.get("transport_bits_per_sample"))
+        v = finite(p.row.get("transport_bits_per_sample"))
         if v is not None:
             by_rule[p.rule].append(v)
     if not by_rule:
@@ -374,7 +332,7 @@ def _fig_transport(pts: list[Point]) -> Figure | None:
 
 
 def _fig_cycles(pts: list[Point]) -> Figure | None:
-    data = [(p, _finite(p.row.get("cycles_per_sample")), p.accuracy) for p in pts]
+    data = [(p, finite(p.row.get("cycles_per_sample")), p.accuracy) for p in pts]
     data = [(p, c, a) for p, c, a in data if c is not None and a is not None]
     if not data:
         return None
@@ -393,7 +351,7 @@ def _fig_learning_curves(pts: list[Point]) -> Figure | None:
     curves = []
     for p in pts:
         ep = ((p.record or {}).get("results") or {}).get("epochs") or []
-        xy = [(e.get("epoch"), _pct(e.get("test_accuracy"))) for e in ep]
+        xy = [(e.get("epoch"), pct(e.get("test_accuracy"))) for e in ep]
         xy = [(x, y) for x, y in xy if x is not None and y is not None]
         if xy:
             curves.append((p, xy))
@@ -423,104 +381,6 @@ def _fig_learning_curves(pts: list[Point]) -> Figure | None:
 # the page
 
 
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-       margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; }
-figcaption { font-size: 0.9em; color: #555; }
-p.note { color: #666; font-style: italic; }
-table { border-collapse: collapse; font-size: 0.85em; }
-th, td { border: 1px solid #ddd; padding: 3px 6px; text-align: right; vertical-align: top; }
-th { background: #f3f3f3; position: sticky; top: 0; }
-td.text { text-align: left; }
-tr.failed td { background: #fdeaea; }
-td.error { text-align: left; white-space: pre-wrap; font-family: monospace;
-           max-width: 40em; color: #a00; }
-code { background: #f5f5f5; padding: 0 2px; }
-"""
-
-
-def _fmt(v: Any, digits: int = 1) -> str:
-    if v is None:
-        return "&ndash;"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return "&ndash;"
-        return f"{v:,.{digits}f}"
-    return html.escape(str(v))
-
-
-def _swept_keys(points: list[Point]) -> list[str]:
-    """Config fields named as swept by any point, or taking more than one value."""
-    names = TrainConfig.field_names()
-    named = {k for p in points for k in (p.row.get("swept") or "").split(",") if k}
-    varying = {k for k in names if len({repr(p.row.get(k)) for p in points}) > 1}
-    keys = [k for k in names if k in named | varying]
-    return ["rule", *[k for k in keys if k != "rule"]]
-
-
-def _table(points: list[Point], front: set[str]) -> str:
-    keys = _swept_keys(points)
-    has_auc = any(p.auc is not None for p in points)
-    head = (
-        ["id", "status"]
-        + keys
-        + [
-            "test acc (%)",
-            *(["test AUC"] if has_auc else []),
-            "train acc (%)",
-            "energy (nJ/sample)",
-            "inference (nJ)",
-            "cycles/sample",
-            "transport bits/sample",
-            "wall (s)",
-            "Pareto",
-            "error",
-        ]
-    )
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)]
-    out.append("</tr></thead><tbody>")
-    for p in points:
-        r = p.row
-        err = p.error or ""
-        if len(err) > ERROR_CHARS:
-            err = "\u2026" + err[-ERROR_CHARS:]
-        energy = _finite(r.get("energy_pj_per_sample"))
-        inference = _finite(r.get("inference_energy_pj"))
-        cells = [
-            f'<td class="text"><code>{html.escape(p.id)}</code></td>',
-            f'<td class="text">{html.escape(p.status)}</td>',
-            *(f'<td class="text">{_fmt(r.get(k))}</td>' for k in keys),
-            f"<td>{_fmt(_pct(r.get('test_accuracy')), 2)}</td>",
-            *([f"<td>{_fmt(p.auc, 4)}</td>"] if has_auc else []),
-            f"<td>{_fmt(_pct(r.get('train_accuracy')), 2)}</td>",
-            f"<td>{_fmt(None if energy is None else energy / 1000.0, 2)}</td>",
-            f"<td>{_fmt(None if inference is None else inference / 1000.0, 2)}</td>",
-            f"<td>{_fmt(_finite(r.get('cycles_per_sample')), 1)}</td>",
-            f"<td>{_fmt(_finite(r.get('transport_bits_per_sample')), 1)}</td>",
-            f"<td>{_fmt(_finite(r.get('wall_seconds')), 2)}</td>",
-            f"<td>{'&#9733;' if p.id in front else ''}</td>",
-            f'<td class="error">{html.escape(err)}</td>',
-        ]
-        cls = "" if p.ok else ' class="failed"'
-        out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
-def _common_settings(points: list[Point]) -> str:
-    names = TrainConfig.field_names()
-    items = []
-    for k in names:
-        vals = {repr(p.row.get(k)) for p in points}
-        if len(vals) == 1 and points[0].row.get(k) is not None:
-            items.append(f"<code>{html.escape(k)} = {_fmt(points[0].row.get(k))}</code>")
-    return ", ".join(items)
-
-
 def _figure_html(f: FigureFile) -> str:
     return (
         f'<figure id="{f.name}">'
@@ -530,24 +390,114 @@ def _figure_html(f: FigureFile) -> str:
     )
 
 
-def _load_points(store: Store) -> list[Point]:
-    out = []
-    for d in store.points():
-        cfg = dict(d.get("config") or {})
-        for k in TrainConfig.field_names():
-            cfg.setdefault(k, d.get(k))
-        out.append(
-            Point(
-                id=d["id"],
-                status=d["status"],
-                error=d.get("error"),
-                rule=str(cfg.get("rule") or d.get("rule") or "?"),
-                config=cfg,
-                row=d,
-                record=d.get("record"),
-            )
+SECTIONS: tuple[tuple[str, str, str, Callable[[list[Point]], Figure | None], str], ...] = (
+    (
+        "energy_accuracy",
+        "Energy per training sample vs test accuracy",
+        "Each point is one run, coloured by rule; the dashed step line is the Pareto"
+        " front (the least energy per training sample that reaches a given accuracy).",
+        _fig_energy_accuracy,
+        "No finished point has both an energy and an accuracy.",
+    ),
+    (
+        "energy_auc",
+        "Energy per training sample vs test AUC",
+        "Binary data sets (higgs): the area under the test ROC curve of each run,"
+        " coloured by rule.",
+        _fig_energy_auc,
+        "",  # multiclass stores: no section at all
+    ),
+    (
+        "accuracy_vs_bits",
+        "Test accuracy vs bit width",
+        "One panel per bit width that takes more than one value; one line per rule,"
+        " the mean over seeds and the other settings (faint dots: single runs).",
+        _fig_accuracy_bits,
+        "No bit width (weight, activation, error, feedback) takes more than one value"
+        " among the finished points.",
+    ),
+    (
+        "energy_breakdown",
+        "Energy per training sample by phase and by action",
+        "Stacked bars per rule, mean over the rule's points (nJ per training sample).",
+        _fig_energy_breakdown,
+        "No finished point has an energy breakdown.",
+    ),
+    (
+        "transport_bits",
+        "Error-transport bits per training sample",
+        "Bits per training sample on the error links (all links but the forward one),"
+        " mean per rule with min-to-max whiskers.",
+        _fig_transport,
+        "No finished point has bus traffic figures.",
+    ),
+    (
+        "cycles_accuracy",
+        "Cycles per training sample vs test accuracy",
+        "Training cycles per sample from the timing model (forward, backward and the"
+        " shared minibatch update), coloured by rule.",
+        _fig_cycles,
+        "No finished point has both a cycle count and an accuracy.",
+    ),
+    (
+        "learning_curves",
+        "Learning curves",
+        "Test accuracy after each epoch, one line per point, coloured by rule.",
+        _fig_learning_curves,
+        "No finished point has per-epoch figures.",
+    ),
+)
+"""The report's figure sections: (name, title, caption, draw, note when empty; no
+section at all when the note is empty and there is nothing to draw)."""
+
+
+def _summary(
+    points: list[Point], ok: list[Point], failed: list[Point], source: Path
+) -> list[str]:
+    """The paragraphs above the figures: the store, its counts, its sweeps, common settings."""
+    sweeps = sorted({p.row.get("sweep") for p in points if p.row.get("sweep")})
+    summary = [
+        f"<p>Store <code>{html.escape(str(source))}</code>: {len(points)} points,"
+        f" {len(ok)} finished, {len(failed)} failed or unfinished."
+    ]
+    if sweeps:
+        summary.append(
+            " Sweeps: " + ", ".join(f"<code>{html.escape(s)}</code>" for s in sweeps) + "."
         )
-    return out
+    summary.append("</p>")
+    if points:
+        common = common_settings(points)
+        if common:
+            summary.append(f"<p>Common settings: {common}.</p>")
+    if not ok:
+        summary.append('<p class="note">No finished points: no figures.</p>')
+    return summary
+
+
+def _page(summary: list[str], sections: list[str], table: str) -> str:
+    """The whole ``report.html``: head, summary, figure sections, the table of every point."""
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            "<title>neurosim report</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            "<h1>neurosim report: learning on the chip, accuracy and cost</h1>",
+            *summary,
+            *sections,
+            "<h2>Every point</h2>",
+            "<p>Swept settings, accuracy, energy per training sample, cycles and"
+            " error-transport bits of every point; &#9733; marks the Pareto front.</p>",
+            table,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
@@ -570,11 +520,11 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(store_or_path, Store):
         store, source = store_or_path, store_or_path.path
-        points = _load_points(store)
+        points = load_points(store)
     else:
         source = Path(store_or_path)
         with Store(source) as store:
-            points = _load_points(store)
+            points = load_points(store)
 
     ok = [p for p in points if p.ok]
     failed = [p for p in points if not p.ok]
@@ -583,66 +533,9 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
         for ext in ("png", "svg"):
             (out / f"{name}.{ext}").unlink(missing_ok=True)
 
-    specs: list[tuple[str, str, str, Callable[[list[Point]], Figure | None], str]] = [
-        (
-            "energy_accuracy",
-            "Energy per training sample vs test accuracy",
-            "Each point is one run, coloured by rule; the dashed step line is the Pareto"
-            " front (the least energy per training sample that reaches a given accuracy).",
-            _fig_energy_accuracy,
-            "No finished point has both an energy and an accuracy.",
-        ),
-        (
-            "energy_auc",
-            "Energy per training sample vs test AUC",
-            "Binary data sets (higgs): the area under the test ROC curve of each run,"
-            " coloured by rule.",
-            _fig_energy_auc,
-            "",  # multiclass stores: no section at all
-        ),
-        (
-            "accuracy_vs_bits",
-            "Test accuracy vs bit width",
-            "One panel per bit width that takes more than one value; one line per rule,"
-            " the mean over seeds and the other settings (faint dots: single runs).",
-            _fig_accuracy_bits,
-            "No bit width (weight, activation, error, feedback) takes more than one value"
-            " among the finished points.",
-        ),
-        (
-            "energy_breakdown",
-            "Energy per training sample by phase and by action",
-            "Stacked bars per rule, mean over the rule's points (nJ per training sample).",
-            _fig_energy_breakdown,
-            "No finished point has an energy breakdown.",
-        ),
-        (
-            "transport_bits",
-            "Error-transport bits per training sample",
-            "Bits per training sample on the error links (all links but the forward one),"
-            " mean per rule with min-to-max whiskers.",
-            _fig_transport,
-            "No finished point has bus traffic figures.",
-        ),
-        (
-            "cycles_accuracy",
-            "Cycles per training sample vs test accuracy",
-            "Training cycles per sample from the timing model (forward, backward and the"
-            " shared minibatch update), coloured by rule.",
-            _fig_cycles,
-            "No finished point has both a cycle count and an accuracy.",
-        ),
-        (
-            "learning_curves",
-            "Learning curves",
-            "Test accuracy after each epoch, one line per point, coloured by rule.",
-            _fig_learning_curves,
-            "No finished point has per-epoch figures.",
-        ),
-    ]
     sections = []
     with matplotlib.rc_context(RC):
-        for name, title, caption, draw, empty in specs:
+        for name, title, caption, draw, empty in SECTIONS:
             fig = draw(ok)
             if fig is None and not empty:
                 continue
@@ -657,47 +550,12 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
     front = set(pareto_front(list(xy.values())))
     front_ids = {k for k, v in xy.items() if v in front}
 
-    sweeps = sorted({p.row.get("sweep") for p in points if p.row.get("sweep")})
-    summary = [
-        f"<p>Store <code>{html.escape(str(source))}</code>: {len(points)} points,"
-        f" {len(ok)} finished, {len(failed)} failed or unfinished."
-    ]
-    if sweeps:
-        summary.append(
-            " Sweeps: " + ", ".join(f"<code>{html.escape(s)}</code>" for s in sweeps) + "."
-        )
-    summary.append("</p>")
-    if points:
-        common = _common_settings(points)
-        if common:
-            summary.append(f"<p>Common settings: {common}.</p>")
+    summary = _summary(points, ok, failed, source)
     if not ok:
-        summary.append('<p class="note">No finished points: no figures.</p>')
         sections = []
 
-    table = _table(points, front_ids) if points else '<p class="note">The store has no points.</p>'
-    page = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            "<title>neurosim report</title>",
-            f"<style>{CSS}</style>",
-            "</head>",
-            "<body>",
-            "<h1>neurosim report: learning on the chip, accuracy and cost</h1>",
-            *summary,
-            *sections,
-            "<h2>Every point</h2>",
-            "<p>Swept settings, accuracy, energy per training sample, cycles and"
-            " error-transport bits of every point; &#9733; marks the Pareto front.</p>",
-            table,
-            "</body>",
-            "</html>",
-            "",
-        ]
-    )
+    no_points = '<p class="note">The store has no points.</p>'
+    table = points_table(points, front_ids) if points else no_points
     path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path.write_text(_page(summary, sections, table), encoding="utf-8")
     return path

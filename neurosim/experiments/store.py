@@ -155,6 +155,29 @@ def headline(record: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _insert_sql(cols: list[str]) -> str:
+    """``INSERT OR REPLACE`` of one row with the columns `cols` (``?`` placeholders)."""
+    return (
+        f"INSERT OR REPLACE INTO {TABLE} ({', '.join(_q(c) for c in cols)})"
+        f" VALUES ({', '.join('?' for _ in cols)})"
+    )
+
+
+def _point_json(
+    path: Path, point_id: str, config: dict[str, Any], record: dict[str, Any] | None
+) -> tuple[dict[str, Any], str, str | None]:
+    """A point's config (the record's, updated with `config`) and the JSON of it
+    and of the record; a value JSON cannot hold is a StoreError."""
+    merged: dict[str, Any] = dict((record or {}).get("config") or {})
+    merged.update(config or {})
+    try:
+        config_json = json.dumps(merged, sort_keys=True)
+        record_json = None if record is None else json.dumps(record, sort_keys=True)
+    except (TypeError, ValueError) as e:
+        raise StoreError(f"result store {path}: point {point_id!r}: {e}") from None
+    return merged, config_json, record_json
+
+
 class Store:
     """A result store in one SQLite file (created if missing).
 
@@ -338,13 +361,7 @@ class Store:
             raise StoreError(
                 f"result store {self.path}: swept keys {unknown} are not config fields"
             )
-        merged: dict[str, Any] = dict((record or {}).get("config") or {})
-        merged.update(config or {})
-        try:
-            config_json = json.dumps(merged, sort_keys=True)
-            record_json = None if record is None else json.dumps(record, sort_keys=True)
-        except (TypeError, ValueError) as e:
-            raise StoreError(f"result store {self.path}: point {point_id!r}: {e}") from None
+        merged, config_json, record_json = _point_json(self.path, point_id, config, record)
         values: dict[str, Any] = {
             "id": point_id,
             "status": status,
@@ -358,10 +375,7 @@ class Store:
         values["config_json"] = config_json
         values["record_json"] = record_json
         cols = list(values)
-        sql = (
-            f"INSERT OR REPLACE INTO {TABLE} ({', '.join(_q(c) for c in cols)})"
-            f" VALUES ({', '.join('?' for _ in cols)})"
-        )
+        sql = _insert_sql(cols)
         with self._lock:
             conn = self._db()
             try:

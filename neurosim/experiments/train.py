@@ -221,17 +221,7 @@ def train(
     t0 = time.perf_counter()
     cfg.validate()
     chip = load_chip(cfg.chip) if chip_accounting else None  # a bad chip fails first
-    if dataset is not None:
-        ds = dataset
-        if cfg.limit is not None and cfg.limit < ds.x_train.shape[0]:
-            ds = replace(ds, x_train=ds.x_train[: cfg.limit], y_train=ds.y_train[: cfg.limit])
-    else:
-        ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed, cfg.limit)
-    if ds.signed != (cfg.data in SIGNED_INPUT):
-        raise ConfigError(
-            "data", cfg.data, f"the name of the data set passed in ({ds.name!r}: its input"
-            " format, signed or [0, 1), follows the name)"
-        )  # fmt: skip
+    ds = _training_data(cfg, dataset)
     n_out = output_units(ds.n_classes, cfg.output)
     binary = ds.n_classes == 2
     plan = make_plan(cfg, ds.n_features, n_out, ds.image_shape, chip)
@@ -248,17 +238,7 @@ def train(
         order = rng.permutation(n)
         loss_sum, correct = 0.0, 0
         steps = range(0, n, cfg.batch)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=n,
-                desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                unit="sample",
-                leave=False,
-                dynamic_ncols=True,
-            )
+        bar = _progress_bar(n, epoch, cfg.epochs) if progress else None
         chunk = cfg.batch * CHUNK_BATCHES
         for s in steps:
             if s % chunk == 0:
@@ -306,6 +286,36 @@ def train(
     result.weights_sha256 = weights_hash(engine)
     result.wall_seconds = time.perf_counter() - t0
     return result, engine
+
+
+def _training_data(cfg: TrainConfig, dataset: Dataset | None) -> Dataset:
+    """The data set of a run: `dataset` cut to ``cfg.limit`` training samples, or
+    loaded from ``cfg.data``; its input format must be the one its name implies."""
+    if dataset is not None:
+        ds = dataset
+        if cfg.limit is not None and cfg.limit < ds.x_train.shape[0]:
+            ds = replace(ds, x_train=ds.x_train[: cfg.limit], y_train=ds.y_train[: cfg.limit])
+    else:
+        ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed, cfg.limit)
+    if ds.signed != (cfg.data in SIGNED_INPUT):
+        raise ConfigError(
+            "data", cfg.data, f"the name of the data set passed in ({ds.name!r}: its input"
+            " format, signed or [0, 1), follows the name)"
+        )  # fmt: skip
+    return ds
+
+
+def _progress_bar(n: int, epoch: int, epochs: int) -> Any:
+    """A tqdm bar over the `n` samples of epoch `epoch` (0-based) of `epochs`."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=n,
+        desc=f"epoch {epoch + 1}/{epochs}",
+        unit="sample",
+        leave=False,
+        dynamic_ncols=True,
+    )
 
 
 def _sat_total(engine: Engine) -> int:

@@ -1,0 +1,37 @@
+"""``activations``: RBP, SRBP and top-only with each hidden activation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neurosim.experiments.paper.common import Claim, Experiment, Variant, above, rule_label
+
+ACTS = ("linear", "logistic", "tanh", "relu")
+
+
+# the activations series: (name in claims, label suffix of its runs, bias)
+ACT_SERIES = (("no bias", "", False), ("bias", ", bias", True))
+
+
+def _act_variants(cfg: Any) -> list[Variant]:
+    # the paper's networks (Keras Dense layers) have biases; the chip's do
+    # only with `bias`: both series, same runs otherwise
+    return [
+        Variant(f"{rule_label(r)} {a}{suffix}", {"rule": r, "act": a, "bias": bias})
+        for _, suffix, bias in ACT_SERIES
+        for a in ACTS
+        for r in ("srbp", "rbp", "top-only")
+    ]
+
+
+def _act_claims(runs: dict) -> list[Claim]:
+    # the claims, checked for the bias-free and the bias series alone
+    return [
+        above(runs, [f"SRBP {a}{suffix}", f"RBP {a}{suffix}"], f"top-only {a}{suffix}",
+              f"RBP and SRBP learn with {a} units (beating top-only with {a} units; {name})")
+        for name, suffix, _ in ACT_SERIES
+        for a in ACTS
+    ]  # fmt: skip
+
+
+EXPERIMENT = Experiment("activations", "Hidden activations", _act_variants, _act_claims)
