@@ -171,7 +171,7 @@ class Neurosim:
     def __init__(self, mode: str, wbits: int, hidden: tuple, batch: int, n_in: int, n_out: int):
         from hw_models.chip import load_chip
         from neurosim.config import TrainConfig
-        from neurosim.cost.placement import make_accountant
+        from neurosim.cost.factory import make_accountant
         from neurosim.nn.factory import make_engine
         from neurosim.plan import make_plan
 
@@ -180,9 +180,9 @@ class Neurosim:
             mode=mode, rule="srbp", hidden=hidden, batch=batch, lr=LR, seed=SEED,
             packets="event", **(kw if mode == "fixed" else {}),
         ).validate()  # fmt: skip
-        plan = make_plan(cfg, n_in, n_out)
+        plan = make_plan(cfg, n_in, n_out, chip=load_chip("ref45"))
         self.engine = make_engine(plan)
-        self.engine.accountant = make_accountant(plan, load_chip("ref45"))
+        self.engine.accountant = make_accountant(plan)
 
     def train_batch(self, x, t, y):
         return self.engine.train_batch(x, t)

@@ -4,7 +4,7 @@
 turns a validated :class:`~neurosim.config.TrainConfig` and the data's shape
 into a :class:`Plan`: the rule, the fixed-point formats, the network's
 geometry (conv blocks and dense layer sizes), the learning channel's matrix
-shapes, the layers that train, and (with chip accounting) the chip and the
+shapes, and (with chip accounting) the chip, how it keeps ``C^h`` and the
 network's mapping onto its tiles. Nothing downstream re-derives these from
 the config.
 """
@@ -14,13 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from neurosim.channel.formats import FeedbackFormat
 from neurosim.config import TrainConfig
+from neurosim.cost.placement import chip_mapping, storage_format
 from neurosim.nn.conv_spec import ConvBlock, conv_blocks
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, feedback_shapes, get_rule
 
 if TYPE_CHECKING:
     from hw_models.chip import Chip
+    from hw_models.mapping import Mapping
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,12 @@ class Plan:
         none), ``h = 1 .. L``.
     chip : Chip or None
         The chip the run is priced on (None: no chip accounting).
+    storage : FeedbackFormat or None
+        How the chip keeps ``C^h``: the run's own format stored, or ``prng``
+        when the chip regenerates it (None without a chip).
+    mapping : Mapping or None
+        The dense layers' ``W^h`` and ``C^h`` rows placed on the chip's tiles
+        (None without a chip).
     """
 
     cfg: TrainConfig
@@ -62,6 +71,8 @@ class Plan:
     sizes: tuple[int, ...]
     feedback_shapes: tuple
     chip: Chip | None = None
+    storage: FeedbackFormat | None = None
+    mapping: Mapping | None = None
 
     @property
     def L(self) -> int:
@@ -111,10 +122,15 @@ def make_plan(
         blocks = tuple(conv_blocks(cfg.conv, image_shape))
         n_dense_in = blocks[-1].n_pool
     sizes = tuple(cfg.sizes(n_dense_in, n_out))
+    formats = Formats.from_config(cfg)
+    storage = mapping = None
+    if chip is not None:
+        storage = storage_format(cfg, chip)
+        mapping = chip_mapping(cfg, rule, list(sizes), chip, formats)
     return Plan(
         cfg=cfg,
         rule=rule,
-        formats=Formats.from_config(cfg),
+        formats=formats,
         n_in=n_in,
         n_out=n_out,
         image_shape=tuple(image_shape) if image_shape is not None else None,
@@ -122,4 +138,6 @@ def make_plan(
         sizes=sizes,
         feedback_shapes=tuple(feedback_shapes(rule, list(sizes))),
         chip=chip,
+        storage=storage,
+        mapping=mapping,
     )

@@ -12,7 +12,8 @@ from hw_models.chip import load_chip
 from neurosim.channel import packets
 from neurosim.config import TrainConfig
 from neurosim.cost.bill import hardware_report
-from neurosim.cost.placement import chip_mapping, make_accountant
+from neurosim.cost.factory import make_accountant
+from neurosim.cost.placement import chip_mapping
 from neurosim.data.datasets import load_dataset
 from neurosim.experiments.train import one_hot, train
 from neurosim.nn.engine import FixedEngine
@@ -26,7 +27,7 @@ def _run(steps: int = 3, chip: str = "small", **kw):
     cfg = TrainConfig(mode="fixed", hidden=(12, 9), batch=B, chip=chip, **kw).validate()
     eng = FixedEngine(make_plan(cfg, N_IN, N_OUT))
     ch = load_chip(chip)
-    acct = make_accountant(make_plan(cfg, N_IN, N_OUT), ch)
+    acct = make_accountant(make_plan(cfg, N_IN, N_OUT, chip=ch))
     sent = []
     observe = acct.observe
 

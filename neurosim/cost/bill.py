@@ -20,7 +20,6 @@ from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
 from neurosim.cost.accounting import Accountant, velocity_memory_bits
-from neurosim.cost.placement import chip_mapping, feedback_storage
 from neurosim.plan import Plan
 
 PHASES = ("forward", "transport", "feedback", "update")
@@ -133,8 +132,7 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
         ``inference``, and the phases), ``samples_per_second``, ``bus``,
         ``memory_bits``, ``area_mm2``, ``tiles`` and the chip's identity.
     """
-    chip = _chip(plan)
-    mapping = chip_mapping(plan.cfg, plan.rule, list(plan.sizes), chip)
+    chip, mapping = _chip(plan), plan.mapping
     actions = acct.actions(engine_counts)
     energy, per_action_counts, inference = _energy(plan, acct, actions)
     cyc = cycles(plan, acct)
@@ -143,7 +141,7 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
         "chip": chip.name,
         "node_nm": chip.node_nm,
         "clock_mhz": chip.clock_mhz,
-        "feedback_storage": feedback_storage(plan.cfg, chip),
+        "feedback_storage": plan.storage.name,
         "energy_pj_per_sample": energy,
         "inference_energy_pj": inference,
         "cycles_per_sample": cyc,

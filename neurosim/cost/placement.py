@@ -1,5 +1,5 @@
-"""Where a run sits on the chip: the mapping of W^h and C^h onto tiles, and
-the accountant that tallies the run's events on that placement."""
+"""Where a run sits on the chip: how it keeps C^h, and the mapping of W^h and
+C^h onto its tiles (:func:`neurosim.plan.make_plan` resolves both once)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from hw_models.chip import Chip
 from hw_models.mapping import Mapping, map_network
 from neurosim.channel.formats import FeedbackFormat, FeedbackStorage, get_format
 from neurosim.config import TrainConfig
-from neurosim.cost.accounting import Accountant
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, feedback_shapes
-from neurosim.plan import Plan
 
 
 def storage_format(cfg: TrainConfig, chip: Chip) -> FeedbackFormat:
@@ -29,9 +27,12 @@ def run_storage(cfg: TrainConfig, chip: Chip, feedback_bits: int) -> FeedbackSto
     return storage_format(cfg, chip).storage(feedback_bits, cfg.feedback_n, cfg.rank)
 
 
-def chip_mapping(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip) -> Mapping:
-    """Place the network on the chip's tiles (C^h rows replicated per tile)."""
-    fm = Formats.from_config(cfg)
+def chip_mapping(
+    cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip, formats: Formats | None = None
+) -> Mapping:
+    """Place the network on the chip's tiles (C^h rows replicated per tile);
+    ``formats``: the run's (the plan's), else derived from ``cfg``."""
+    fm = formats if formats is not None else Formats.from_config(cfg)
     shapes = feedback_shapes(rule, sizes)
     if cfg.feedback_per_synapse:  # neuron i of layer h keeps a C^h_ij row per synapse j
         shapes = [(n, c * sizes[i]) for i, (n, c) in enumerate(shapes)]
@@ -39,23 +40,3 @@ def chip_mapping(cfg: TrainConfig, rule: Rule, sizes: list[int], chip: Chip) -> 
         chip, sizes, shapes, fm.weight.bits, run_storage(cfg, chip, fm.feedback.bits),
         replicate_feedback=True, bias_bits=fm.weight.bits if cfg.bias else 0,
     )  # fmt: skip
-
-
-def make_accountant(plan: Plan, chip: Chip | None = None) -> Accountant:
-    """An accountant for the run ``plan`` on ``chip`` (default ``plan.chip``;
-    conv blocks in front of the dense layers get a
-    :class:`~neurosim.cost.conv_accounting.ConvAccountant`)."""
-    chip = chip if chip is not None else plan.chip
-    if chip is None:
-        raise ValueError("make_accountant needs a chip (the plan has none)")
-    mapping = chip_mapping(plan.cfg, plan.rule, list(plan.sizes), chip)
-    regenerated = storage_format(plan.cfg, chip).regenerated
-    if plan.blocks:
-        from neurosim.cost.conv_accounting import ConvAccountant
-
-        return ConvAccountant.from_plan(
-            plan, col_blocks=mapping.col_blocks, regenerated=regenerated, n_tiles=chip.n_tiles
-        )
-    return Accountant.from_plan(
-        plan, col_blocks=mapping.col_blocks, regenerated=regenerated, n_tiles=chip.n_tiles
-    )

@@ -16,7 +16,7 @@ import numpy as np
 from hw_models.chip import load_chip
 from neurosim.config import TrainConfig, output_units
 from neurosim.cost.bill import hardware_report
-from neurosim.cost.placement import make_accountant
+from neurosim.cost.factory import make_accountant
 from neurosim.data.datasets import SIGNED_INPUT, Dataset, load_dataset
 from neurosim.errors import ConfigError, NumericalError
 from neurosim.experiments.metrics import roc_auc
@@ -227,7 +227,7 @@ def train(
     plan = make_plan(cfg, ds.n_features, n_out, ds.image_shape, chip)
     engine = make_engine(plan)
     if chip is not None:
-        engine.accountant = make_accountant(plan, chip)
+        engine.accountant = make_accountant(plan)
     result = TrainResult(config=cfg, data_source=ds.source)
     rng = streams.generator(cfg.seed, "train_order")
     n = ds.x_train.shape[0]
