@@ -167,8 +167,7 @@ def _add_paper(sub: Any) -> None:
     )
     pp.add_argument(
         "experiment",
-        help="rules, error-bits, sparsity, rank, init-mean, activations, adaptive, theory, higgs, "
-        "convolution, convolution-cifar, or all",
+        help=", ".join(api.paper_experiments()) + ", or all",
     )
     pp.add_argument("--quick", action="store_true", help="tiny nets and subsets (seconds)")
     pp.add_argument("--data-dir", help="directory of the data files (else $NEUROSIM_DATA)")

@@ -223,6 +223,16 @@ def test_train_flags_are_generated_from_the_config_fields() -> None:
     assert actions["bias"].const is True and actions["weight_bits"].type is int
 
 
+def test_paper_help_lists_every_experiment() -> None:
+    from neurosim.cli import build_parser
+    from neurosim.experiments.paper import EXPERIMENTS
+
+    paper = build_parser()._subparsers._group_actions[0].choices["paper"]
+    text = " ".join(paper.format_help().split()).replace("- ", "-")
+    for name in EXPERIMENTS:
+        assert name in text, name
+
+
 def test_help_lists_every_flag() -> None:
     p = run("train", "--help")
     assert p.returncode == 0
