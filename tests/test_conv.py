@@ -547,3 +547,28 @@ def test_conv_gradients_that_could_pass_62_bits_are_refused() -> None:
         ConvFixedEngine(make_plan(cfg, int(np.prod(IMG)), N_OUT, IMG))
     assert e.value.field == "error_word_bits"
     ConvFixedEngine(make_plan(replace(cfg, batch=64), int(np.prod(IMG)), N_OUT, IMG))
+
+
+def test_conv_on_a_prng_chip_regenerates_the_blocks_feedback() -> None:
+    """A chip that regenerates C^h keeps no C_b either: the blocks' feedback
+    reads are random bits, their feedback memory 0 (it used to price C_b
+    reads from a feedback SRAM of 0 KiB and stop)."""
+    from neurosim.config import TrainConfig
+    from neurosim.experiments.train import train
+
+    kw = dict(data="digits", hidden=(8,), epochs=1, conv="c4k3p3s2", rule="srbp")
+    stored, _ = train(TrainConfig(**kw, chip="ref45"))
+    regen, _ = train(TrainConfig(**kw, chip="ref45-prng"))
+    assert regen.weights_sha256 == stored.weights_sha256  # the chip changes no value
+    hs, hr = stored.hardware, regen.hardware
+    assert hs["memory_bits"]["feedback"] > 0 and hr["memory_bits"]["feedback"] == 0
+    assert hr["conv"]["memory_bits"]["feedback"] == 0
+    read = {k: v for k, v in hr["actions_per_sample"].items() if "sram_read" in k}
+    assert not any("feedback" in k for k in read)
+    # every feedback bit the stored chip reads, the PRNG chip draws
+    fb_read = sum(v for k, v in hs["actions_per_sample"].items()
+                  if k.startswith("feedback.sram_read.feedback"))  # fmt: skip
+    extra_rng = hr["actions_per_sample"].get("feedback.rng", 0) - hs["actions_per_sample"].get(
+        "feedback.rng", 0
+    )
+    assert fb_read > 0 and extra_rng == pytest.approx(fb_read)

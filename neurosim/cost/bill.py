@@ -289,7 +289,9 @@ def _conv_section(plan: Plan, acct: Accountant, cyc: dict) -> dict | None:
         "memory_bits": {
             "forward": sum(b.filters * b.fan_in for b in blocks) * fm.weight.bits,
             "bias": sum(b.filters for b in blocks) * fm.weight.bits if cfg.bias else 0,
-            "feedback": sum(r * c for r, c in (s for s in shapes if s)) * fm.feedback.bits,
+            # a chip that regenerates C^h stores no C_b either
+            "feedback": 0 if plan.storage.regenerated
+            else sum(r * c for r, c in (s for s in shapes if s)) * fm.feedback.bits,
             # momentum: one velocity word per weight (and bias) of each trained block
             "velocity": sum(
                 blocks[b].filters * (blocks[b].fan_in + (1 if cfg.bias else 0))

@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neurosim.channel import packets
+from neurosim.channel.formats import get_format
 from neurosim.cost.accounting import Accountant
 from neurosim.nn.conv import ConvBlock
 from neurosim.nn.rules import split_freeze, trained_layers
@@ -234,6 +235,8 @@ class ConvAccountant(Accountant):
                 self._write_back(c, blk.filters, fm.weight.bits,
                                  engine_counts.get(f"changed:bK^{b + 1}", 0))  # fmt: skip
                 self._velocity(c, blk.filters, cfg.velocity_bits)
+        if self.regenerated:  # the blocks' C_b reads too become PRNG draws
+            get_format("prng").regenerate(c)
         return c
 
     # ------------------------------------------------------------------
