@@ -14,6 +14,11 @@ Two kinds of stream feed a run:
 Each name serves one purpose and each id belongs to one name, so two
 purposes never draw the same bits. The ids are those the records were made
 with; a new stream takes a new id.
+
+Outside a run's training draws: the train/test split of data sets without a
+fixed one permutes with ``default_rng(seed)`` itself (the seed alone, no
+id: the split the stored records were made with), and the paper's theory
+experiment draws its random starting points from its own seeded generator.
 """
 
 from __future__ import annotations
