@@ -649,8 +649,3 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
                 b, self.K[b], None if self.bK is None else self.bK[b], Rc[b], self._st[b][0],
                 self.src_fmt(b), mult, self.step_index, mode,
             )
-
-
-def make_conv_engine(plan: Plan):
-    """The conv engine for ``plan.cfg.mode``."""
-    return (ConvFixedEngine if plan.cfg.mode == "fixed" else ConvFloatEngine)(plan)
