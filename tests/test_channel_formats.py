@@ -12,6 +12,7 @@ import pytest
 from hw_models.chip import FEEDBACK_STORAGES, load_chip
 from neurosim.channel.feedback import FEEDBACK_FORMATS, binary_scale, glorot_bound, make_feedback
 from neurosim.channel.formats import FORMATS, get_format
+from neurosim.channel.formats.base import Projection
 from neurosim.channel.formats.sparse import index_bits
 from neurosim.config import TrainConfig
 from neurosim.cost.placement import chip_mapping, feedback_storage
@@ -144,24 +145,87 @@ def test_a_ternary_run_maps_two_bits_per_entry() -> None:
     assert feedback_storage(cfg, prng) == "prng"
 
 
-@pytest.mark.parametrize("name", ["dense", "sparse", "binary", "ternary", "lowrank"])
+# a copy projects 10 rows of a C^h with N_SRC = 20 columns, 30 non-zero source
+# components over 6 samples, in 2 tiles; error word 12 bits, entries FB = 8 bits
+PROJ = Projection(rows=10, n_src=NSRC, nnz_src=30, samples=6, copies=2, n=N, rank=RANK)
+ENTRIES = 10 * 30 * 2  # 600 entries used by a dense walk
+SHIFTS = 10 * 6 * 2  # 120 output components, one scale shift each
+# format: (linear-error actions, log-error actions, operations on the MAC array), by hand
+PROJECTED = {
+    "dense": (
+        {("mac", (FB, 12)): ENTRIES, ("sram_read", ("feedback",)): ENTRIES * FB},
+        {("shift_add", (FB,)): ENTRIES, ("sram_read", ("feedback",)): ENTRIES * FB},
+        ENTRIES,
+    ),
+    # a sign bit and an add per entry used, a shift per output component
+    "binary": (
+        {("add", (12,)): ENTRIES, ("sram_read", ("feedback",)): ENTRIES,
+         ("shift_add", (12,)): SHIFTS},
+        None,
+        ENTRIES,
+    ),
+    # two bits per entry used; adds: 4 non-zeros per row x 10 rows met by 30 of 20
+    # columns' components: 40 * 30 / 20 = 60 per copy
+    "ternary": (
+        {("add", (12,)): 120, ("sram_read", ("feedback",)): 2 * ENTRIES,
+         ("shift_add", (12,)): SHIFTS},
+        None,
+        120,
+    ),
+    # every stored non-zero (4 x 10 rows) per sample and copy: 480 index reads
+    # of index_bits(20) = 5 bits and 480 adds, whatever the source's zeros
+    "sparse": (
+        {("add", (12,)): 480, ("sram_read", ("feedback",)): 480 * 5,
+         ("shift_add", (12,)): SHIFTS},
+        None,
+        480,
+    ),
+    # V R: 3 x 30 x 2 = 180 MACs reading V; U (V R): 10 x 3 x 6 x 2 = 360 reading U
+    "lowrank": (
+        {("mac", (FB, 12)): 540, ("sram_read", ("feedback",)): 540 * FB},
+        {("shift_add", (FB,)): 180, ("mac", (FB, 12)): 360,
+         ("sram_read", ("feedback",)): 540 * FB},
+        540,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PROJECTED))
 def test_projection_actions(name: str) -> None:
     fmt = get_format(name)
-    macs = fmt.projection_macs(10, 30, 6, RANK)
-    assert macs == (RANK * 30 + 10 * RANK * 6 if name == "lowrank" else 10 * 30)
-    c: Counter = Counter()
-    fmt.project(c, macs, FB, 12, log=False)
-    # every format is priced as dense feedback MACs; the reads are the format's own
-    assert c == Counter({
-        ("feedback", "mac", (FB, 12)): macs,
-        ("feedback", "sram_read", ("feedback",)): macs * fmt.read_bits(FB),
-    })  # fmt: skip
+    linear, log, ops = PROJECTED[name]
+    assert fmt.projection_ops(PROJ) == ops
+    for coded, want in ((False, linear), (True, log or linear)):
+        c: Counter = Counter()
+        fmt.project(c, PROJ, FB, 12, log=coded)
+        assert c == Counter({("feedback", a, d): v for (a, d), v in want.items()}), coded
+    # a chip that regenerates C^h: the same datapath, every bit read a random bit
     c = Counter()
-    fmt.project(c, macs, FB, 12, log=True)
-    assert c["feedback", "shift_add", (FB,)] == macs
+    fmt.project(c, PROJ, FB, 12, log=False)
+    read = c["feedback", "sram_read", ("feedback",)]
     get_format("prng").regenerate(c)
     assert ("feedback", "sram_read", ("feedback",)) not in c
-    assert c["feedback", "rng", ()] == macs * fmt.read_bits(FB)
+    assert c["feedback", "rng", ()] == read
+    assert c == Counter({("feedback", a, d): v for (a, d), v in linear.items()
+                         if a != "sram_read"}) + Counter({("feedback", "rng", ()): read})
+
+
+def test_projection_uses_the_actual_nonzeros_when_given() -> None:
+    p = dataclasses.replace(PROJ, nnz=7)  # 7 non-zeros in the 10 rows, not 4 x 10
+    assert get_format("sparse").projection_ops(p) == 7 * 6 * 2
+    assert get_format("ternary").projection_ops(p) == 11 * 2  # 7 * 30 / 20 = 10.5, halves up
+    with pytest.raises(ConfigError):  # neither counted nor expected
+        get_format("sparse").projection_ops(dataclasses.replace(PROJ, n=None))
+
+
+# per row and per tile operations of a tile's projection of one sample (timing)
+WORK = {"dense": (20, 0), "binary": (20, 0), "ternary": (N, 0), "sparse": (N, 0),
+        "lowrank": (RANK, RANK * 20)}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(WORK))
+def test_projection_work(name: str) -> None:
+    assert get_format(name).projection_work(20, N, RANK) == WORK[name]
 
 
 def test_fixed_ternary_run_learns_above_top_only() -> None:

@@ -31,7 +31,8 @@ Modules
 -------
 :mod:`hw_models.timing.model`
     The inputs (:class:`TileWork`, :class:`LayerTiming`, :class:`ChipTiming`,
-    :class:`RuleTiming`) and the op of a graph (:class:`Op`).
+    :class:`RuleTiming`, :class:`ProjectionWork`) and the op of a graph
+    (:class:`Op`).
 :mod:`hw_models.timing.graph`
     The resources and the op graphs of a sample and of a minibatch update.
 :mod:`hw_models.timing.scheduler`
@@ -51,6 +52,7 @@ from hw_models.timing.model import (
     ChipTiming,
     LayerTiming,
     Op,
+    ProjectionWork,
     RuleTiming,
     TileWork,
     TimingError,
@@ -65,6 +67,7 @@ __all__ = [
     "GoldenStepper",
     "LayerTiming",
     "Op",
+    "ProjectionWork",
     "RuleTiming",
     "TileWork",
     "TimingError",

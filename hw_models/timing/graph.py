@@ -45,12 +45,17 @@ Error transport and projection, only when the rule trains hidden layers:
 * source ``"top"`` (SRBP, ASRBP): ``skip`` on ``skip``,
   ``ceil(msg_bits["skip"] / skip_width_bits)`` after ``flut{L}``; then for
   ``h = L-1 .. 1`` and each tile ``bproj{h}.{t}`` on ``mac{h}.{t}``,
-  ``ceil(rows * n_L / macs_per_cycle)`` after ``skip``.
+  ``ceil(proj[h].ops(rows) / macs_per_cycle)`` after ``skip``.
 * matrix ``"C"``, source ``"next"`` (RBP, ARBP): for ``h = L-1 .. 1``:
   ``chain{h}`` on ``chain{h}``, ``ceil(msg_bits["chain{h}"] /
   chain_width_bits)``, after ``flut{L}`` (``h = L-1``) or after every
   ``bproj{h+1}.*``; then ``bproj{h}.{t}`` on ``mac{h}.{t}``,
-  ``ceil(rows * n_{h+1} / macs_per_cycle)`` after ``chain{h}``.
+  ``ceil(proj[h].ops(rows) / macs_per_cycle)`` after ``chain{h}``.
+
+``proj`` maps ``h`` to the :class:`~hw_models.timing.model.ProjectionWork` of
+``C^h`` in the run's format; a missing ``h`` is a dense ``C^h``,
+``ProjectionWork(n_src)`` with ``n_src`` = ``n_L`` (source ``"top"``) or
+``n_{h+1}``: ``rows * n_src`` MACs.
 * matrix ``"W"`` (BP with source ``"next"``, SBP with ``"next_raw"``): the
   transposed read happens where ``W^{h+1}`` lives. For ``h = L-1 .. 1``:
   ``bwt{h+1}.{t}`` on ``mac{h+1}.{t}`` for every tile of layer ``h+1``,
@@ -107,6 +112,7 @@ from hw_models.timing.model import (
     ChipTiming,
     LayerTiming,
     Op,
+    ProjectionWork,
     as_rule,
     ceil_div,
     check_int,
@@ -205,6 +211,7 @@ def build_sample_graph(
     chip: ChipTiming,
     rule: object,
     msg_bits: Mapping[str, int] | None = None,
+    proj: Mapping[int, ProjectionWork] | None = None,
 ) -> list[Op]:
     """The op graph of one training sample: forward, error transport, gradients.
 
@@ -219,6 +226,9 @@ def build_sample_graph(
     msg_bits : mapping, optional
         Bits of each error message of this sample (see the module docstring);
         missing keys take the dense size.
+    proj : mapping, optional
+        ``h`` -> operations of a tile's projection through ``C^h`` (``"C"``
+        rules); missing layers are dense.
 
     Returns
     -------
@@ -235,6 +245,14 @@ def build_sample_graph(
     g = _Graph()
     _add_forward(g, layers, chip)
 
+    for h, work in (proj or {}).items():
+        if not (isinstance(h, int) and 1 <= h < L and isinstance(work, ProjectionWork)):
+            raise ConfigError(f"proj[{h!r}]", work, f"a ProjectionWork of a layer 1 .. {L - 1}")
+
+    def bproj(h: int, n_src: int, rows: int) -> int:
+        work = (proj or {}).get(h) or ProjectionWork(n_src)
+        return ceil_div(work.ops(rows), macs)
+
     hidden = rule.trains_hidden and L > 1
     # error_at[h][t]: the op after which layer h's error is known at tile t.
     error_at: dict[int, list[str]] = {L: [f"flut{L}"] * len(layers[L - 1].tiles)}
@@ -242,7 +260,7 @@ def build_sample_graph(
         g.add("skip", "skip", ceil_div(bits["skip"], chip.skip_width_bits), [f"flut{L}"])
         for h in range(L - 1, 0, -1):
             error_at[h] = [
-                g.add(f"bproj{h}.{t}", f"mac{h}.{t}", ceil_div(tw.rows * width[L], macs), ["skip"])
+                g.add(f"bproj{h}.{t}", f"mac{h}.{t}", bproj(h, width[L], tw.rows), ["skip"])
                 for t, tw in enumerate(layers[h - 1].tiles)
             ]
     elif hidden and rule.matrix == "C":
@@ -252,9 +270,7 @@ def build_sample_graph(
                 f"chain{h}", f"chain{h}", ceil_div(bits[f"chain{h}"], chip.chain_width_bits), ready
             )
             error_at[h] = [
-                g.add(
-                    f"bproj{h}.{t}", f"mac{h}.{t}", ceil_div(tw.rows * width[h + 1], macs), [chain]
-                )
+                g.add(f"bproj{h}.{t}", f"mac{h}.{t}", bproj(h, width[h + 1], tw.rows), [chain])
                 for t, tw in enumerate(layers[h - 1].tiles)
             ]
     elif hidden:  # matrix "W": transposed reads where W^{h+1} lives

@@ -164,6 +164,37 @@ class ChipTiming:
 
 
 @dataclass(frozen=True)
+class ProjectionWork:
+    """Operations of one tile's error projection ``bproj{h}.{t}`` for one sample.
+
+    A tile with ``rows`` rows of ``C^h`` does ``per_row * rows + per_tile``
+    operations (MACs or adds, one per lane and cycle of its MAC array). The
+    learning channel's format sets them: a dense or binary row of ``n_src``
+    entries is ``per_row = n_src``, a ternary or sparse row its expected
+    non-zeros, and a low-rank slice adds its ``V R`` product once per tile
+    (``per_tile``).
+
+    Attributes
+    ----------
+    per_row : int
+        Operations per row of ``C^h`` held by the tile (>= 0).
+    per_tile : int
+        Operations per tile, whatever its rows (>= 0).
+    """
+
+    per_row: int
+    per_tile: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "per_row", check_int("proj.per_row", self.per_row, 0))
+        object.__setattr__(self, "per_tile", check_int("proj.per_tile", self.per_tile, 0))
+
+    def ops(self, rows: int) -> int:
+        """Operations of a tile of ``rows`` rows."""
+        return self.per_row * rows + self.per_tile
+
+
+@dataclass(frozen=True)
 class RuleTiming:
     """What of a learning rule shapes the backward graph (see ``neurosim.nn.rules.Rule``).
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from hw_models.timing.graph import build_inference_graph, build_sample_graph, build_update_graph
-from hw_models.timing.model import ChipTiming, LayerTiming, Op, check_layers, check_ops
+from hw_models.timing.model import (
+    ChipTiming,
+    LayerTiming,
+    Op,
+    ProjectionWork,
+    check_layers,
+    check_ops,
+)
 
 
 def schedule(ops: Sequence[Op]) -> list[tuple[int, int]]:
@@ -42,8 +49,10 @@ def sample_cycles(
     chip: ChipTiming,
     rule: object,
     msg_bits: Mapping[str, int] | None = None,
+    proj: Mapping[int, ProjectionWork] | None = None,
 ) -> dict[str, int]:
-    """Cycles of one sample (FAST scheduler).
+    """Cycles of one sample (FAST scheduler); ``msg_bits`` and ``proj`` as
+    for :func:`~hw_models.timing.graph.build_sample_graph`.
 
     Returns
     -------
@@ -54,7 +63,7 @@ def sample_cycles(
         (equal to ``forward``, since forward ops issue first on every resource).
     """
     layers = check_layers(layers)
-    train_ops = build_sample_graph(layers, chip, rule, msg_bits)
+    train_ops = build_sample_graph(layers, chip, rule, msg_bits, proj)
     infer_ops = build_inference_graph(layers, chip)
     times = schedule(train_ops)
     train = makespan(times)

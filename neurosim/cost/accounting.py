@@ -46,6 +46,7 @@ import numpy as np
 
 from neurosim.channel import packets
 from neurosim.channel.formats import FeedbackFormat, get_format
+from neurosim.channel.formats.base import Projection
 from neurosim.config import TrainConfig
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, trained_layers
@@ -158,9 +159,13 @@ class Accountant:
     plan : Plan, optional
         The run resolved (:func:`neurosim.plan.make_plan`): its formats are
         used, not re-derived from ``cfg``. :meth:`from_plan` builds one.
+    feedback_nnz : list of int, optional
+        Actual non-zeros of each drawn ``C^h`` (``h = 1 .. L-1``); the sparse
+        and ternary projections use them, else the expected ``feedback_n``
+        per row.
 
     How a projection through ``C^h`` is priced is the feedback format's
-    (:mod:`neurosim.channel.formats`).
+    (:meth:`neurosim.channel.formats.FeedbackFormat.project`).
 
     Every tile keeps the C^h rows of its output neurons, so a hidden layer
     cut into ``col_blocks`` tiles per row projects the error in each of them
@@ -182,6 +187,7 @@ class Accountant:
     msg_bits: Counter = field(default_factory=Counter)
     specs: list[MessageSpec] = field(default_factory=list)
     plan: Plan | None = None
+    feedback_nnz: list[int] | None = None
 
     @classmethod
     def from_plan(cls, plan: Plan, **kwargs) -> Accountant:
@@ -330,6 +336,20 @@ class Accountant:
         L = len(self.sizes) - 1
         return self.sizes[L] if self.rule.source == "top" else self.sizes[i + 2]
 
+    def projection(self, i: int) -> Projection:
+        """The run's projection of the error through ``C^{i+1}``: its rows in
+        every tile that holds them (``col_blocks``), one row per synapse with
+        ``feedback_per_synapse``."""
+        cfg, sizes = self.cfg, self.sizes
+        copies = self.col_blocks[i] if self.col_blocks else 1
+        if cfg.feedback_per_synapse:  # one C^h row per synapse, not per neuron
+            copies *= sizes[i]
+        nnz = self.feedback_nnz[i] if self.feedback_nnz is not None else None
+        return Projection(
+            rows=sizes[i + 1], n_src=self._n_src(i), nnz_src=self.nnz_src[i],
+            samples=self.samples, copies=copies, n=cfg.feedback_n, rank=cfg.rank, nnz=nnz,
+        )  # fmt: skip
+
     def _feedback_layer(self, c: Counter, i: int) -> None:
         """Carry the error to hidden layer ``i + 1``: the projection (through
         ``C^h`` in the run's format, or ``W^T``), ``f'`` and the log encoder."""
@@ -340,13 +360,10 @@ class Accountant:
         nnz_src = self.nnz_src[i]
         if self.rule.matrix == "C":
             fmt = self.feedback
-            ops = fmt.projection_macs(n_i, nnz_src, self.samples, cfg.rank)
-            ops *= self.col_blocks[i] if self.col_blocks else 1
-            if cfg.feedback_per_synapse:  # one C^h row per synapse, not per neuron
-                ops *= sizes[i]
-            fmt.project(c, ops, fm.feedback.bits, ew, log)
+            p = self.projection(i)
+            fmt.project(c, p, fm.feedback.bits, ew, log)
             if cfg.feedback_sign == "concordant":  # the sign bit of W^{h+1}
-                c["feedback", "sram_read", ("weights",)] += ops
+                c["feedback", "sram_read", ("weights",)] += fmt.projection_ops(p)
             if cfg.feedback_resample:  # a fresh C^h drawn and stored per minibatch
                 drawn = n_i * self._n_src(i) * fmt.read_bits(fm.feedback.bits) * self.batches
                 c["feedback", "rng", ()] += drawn

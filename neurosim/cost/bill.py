@@ -19,6 +19,7 @@ from hw_models import parts, timing
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
+from neurosim.channel.formats import get_format
 from neurosim.cost.accounting import Accountant, velocity_memory_bits
 from neurosim.plan import Plan
 
@@ -81,15 +82,32 @@ def _timing_inputs(plan: Plan) -> tuple[list[timing.LayerTiming], timing.ChipTim
     return layers, ct
 
 
+def projection_work(plan: Plan) -> dict[int, timing.ProjectionWork]:
+    """Operations of a tile's projection through each ``C^h`` (``h`` 1-based),
+    as the run's drawn format does it (a chip that regenerates ``C^h`` runs
+    the same datapath); empty for rules without a learning channel."""
+    if plan.rule.matrix != "C" or not plan.rule.trains_hidden:
+        return {}
+    fmt, cfg = get_format(plan.cfg.feedback), plan.cfg
+    out = {}
+    for h, shape in enumerate(plan.feedback_shapes, start=1):
+        if shape is not None:
+            per_row, per_tile = fmt.projection_work(shape[1], cfg.feedback_n, cfg.rank)
+            out[h] = timing.ProjectionWork(per_row, per_tile)
+    return out
+
+
 def cycles(plan: Plan, acct: Accountant) -> dict[str, float]:
     """Mean cycles per training sample and per inference, from the run's messages.
 
     Each distinct tuple of per-sample message sizes is scheduled once and
     weighted by how many samples sent it; the minibatch write-back is shared
-    by the batch's samples.
+    by the batch's samples. The error projections take the operations of the
+    run's feedback format (:func:`projection_work`).
     """
     chip = _chip(plan)
     layers, ct = _timing_inputs(plan)
+    proj = projection_work(plan)
     names = [s.name for s in acct.specs]
     # a message's duration is ceil(bits / link width): samples whose messages
     # fill the same number of link cycles share one schedule
@@ -100,7 +118,9 @@ def cycles(plan: Plan, acct: Accountant) -> dict[str, float]:
     tot: Counter = Counter()
     n = 0
     for tup, count in tuples.items():
-        c = timing.sample_cycles(layers, ct, plan.rule, dict(zip(names, tup, strict=True)))
+        c = timing.sample_cycles(
+            layers, ct, plan.rule, dict(zip(names, tup, strict=True)), proj
+        )
         for k in ("train", "forward", "backward", "inference"):
             tot[k] += c[k] * count
         n += count

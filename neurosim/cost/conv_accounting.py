@@ -67,6 +67,7 @@ import numpy as np
 
 from neurosim.channel import packets
 from neurosim.channel.formats import get_format
+from neurosim.channel.formats.base import dense_macs
 from neurosim.cost.accounting import Accountant
 from neurosim.nn.conv import ConvBlock
 from neurosim.nn.rules import split_freeze, trained_layers
@@ -206,8 +207,8 @@ class ConvAccountant(Accountant):
                 c["feedback", "shift_add" if log else "mac",
                   (m_bits,) if log else (m_bits, ew)] += ops  # fmt: skip
                 c["feedback", "sram_read", ("weights",)] += ops * m_bits
-            else:  # C_b in the run's format (dense: conv blocks take no other)
-                self.feedback.project(c, ops, m_bits, ew, log)
+            else:  # C_b is dense (conv blocks take no other format): a MAC per entry
+                dense_macs(c, ops, m_bits, ew, log)
             c["feedback", "add", (ew,)] += blk.n_pool * self.samples  # routing to the argmax
             if not cfg.no_derivative:
                 c["feedback", "mult", (fm.deriv.bits, ew)] += blk.n_conv * self.samples

@@ -1,6 +1,6 @@
 """What every learning-channel format says, and the helpers the formats share.
 
-A format (one module of this package) answers four questions about ``C^h``
+A format (one module of this package) answers five questions about ``C^h``
 (shape ``(N_h, N_src)``; its fan-in is ``N_src``, the error components each
 hidden neuron receives):
 
@@ -9,10 +9,16 @@ hidden neuron receives):
 2. how many bits a tile **stores** for ``r`` of its rows:
    :meth:`FeedbackFormat.slice_bits`, through a :class:`FeedbackStorage`
    (the object :func:`hw_models.mapping.map_network` reads);
-3. which **actions** a projection of the error through it performs:
-   :meth:`FeedbackFormat.project`;
-4. how many **MACs** that projection takes: :meth:`FeedbackFormat.projection_macs`
-   (its cycles are the MACs over the tile's ``macs_per_cycle``).
+3. which **actions** a projection of the error through it performs, over a
+   run (a :class:`Projection`): :meth:`FeedbackFormat.project`; each format
+   prices its own datapath (a MAC per entry for dense, an add per entry for
+   binary, an add per non-zero for sparse and ternary, two products for low
+   rank);
+4. how many **operations** that projection puts on the tile's MAC array:
+   :meth:`FeedbackFormat.projection_ops`;
+5. how many operations a tile's projection takes **per sample**, as
+   ``per_row * rows + per_tile``: :meth:`FeedbackFormat.projection_work`
+   (the timing model's ``bproj`` ops take that over ``macs_per_cycle``).
 """
 
 from __future__ import annotations
@@ -132,6 +138,95 @@ class FeedbackStorage:
         return self.fmt.slice_bits(self, rows, n_src, nnz, with_v)
 
 
+@dataclass(frozen=True)
+class Projection:
+    """The projection of a run's errors through ``rows`` rows of one ``C^h``.
+
+    Attributes
+    ----------
+    rows : int
+        Rows of ``C^h`` one copy projects (its output components).
+    n_src : int
+        Columns of ``C^h`` (the fan-in).
+    nnz_src : int
+        Non-zero source error components over the run (each row sees them all).
+    samples : int
+        Samples of the run.
+    copies : int
+        Copies doing the same work: the tiles that replicate the rows (column
+        blocks) times, with ``feedback_per_synapse``, the synapses per neuron.
+    n : int or None
+        ``feedback_n``: expected non-zeros per row (sparse, ternary).
+    rank : int or None
+        Rank of low-rank factors.
+    nnz : int or None
+        Actual non-zeros of the ``rows`` rows of one copy (None: the expected
+        ``n * rows``).
+    """
+
+    rows: int
+    n_src: int
+    nnz_src: int
+    samples: int
+    copies: int = 1
+    n: int | None = None
+    rank: int | None = None
+    nnz: int | None = None
+
+    @property
+    def entries(self) -> int:
+        """Entries an event-driven dense walk uses: ``rows * nnz_src * copies``
+        (each non-zero source component meets every row)."""
+        return self.rows * self.nnz_src * self.copies
+
+    @property
+    def row_samples(self) -> int:
+        """Output components computed: ``rows * samples * copies``."""
+        return self.rows * self.samples * self.copies
+
+    @property
+    def stored_nonzeros(self) -> int:
+        """Non-zeros of one copy's rows: the actual count, else ``n * rows``."""
+        if self.nnz is not None:
+            return self.nnz
+        if self.n is None:
+            raise ConfigError("feedback_n", None, "an integer n (non-zeros per row)")
+        return self.n * self.rows
+
+
+def dense_macs(c: Counter, macs: int, feedback_bits: int, error_bits: int, log: bool) -> None:
+    """Add ``macs`` products of a ``feedback_bits`` entry read from the
+    ``feedback`` memory and an error word to ``c``: a ``mac`` of
+    ``feedback_bits x error_bits`` (a ``shift_add`` of ``feedback_bits`` for a
+    log-coded error ``+-2^-e``) and a ``feedback_bits`` read each."""
+    if log:
+        c["feedback", "shift_add", (feedback_bits,)] += macs
+    else:
+        c["feedback", "mac", (feedback_bits, error_bits)] += macs
+    c["feedback", "sram_read", ("feedback",)] += macs * feedback_bits
+
+
+def sign_adds(c: Counter, adds: int, read_bits: int, p: Projection, error_bits: int) -> None:
+    """The projection of a format whose entries are ``+-1`` (or 1) times a
+    power-of-two scale: ``adds`` adds (or subtracts) of the ``error_bits``
+    error word, ``read_bits`` bits read from the ``feedback`` memory, and the
+    scale: one ``shift_add`` of ``error_bits`` per output component
+    (:attr:`Projection.row_samples`).
+
+    A log-coded error word (``+-2^-e``) is added as the linear word it
+    decodes to (a one-hot of ``error_bits``, its decoder not priced), so the
+    add has the error word's width in both codings.
+    """
+    c["feedback", "add", (error_bits,)] += adds
+    c["feedback", "sram_read", ("feedback",)] += read_bits
+    c["feedback", "shift_add", (error_bits,)] += p.row_samples
+
+
+def round_div(a: int, b: int) -> int:
+    """``a / b`` rounded to the nearest integer (halves up), ``a >= 0``, ``b > 0``."""
+    return (2 * a + b) // (2 * b)
+
+
 class FeedbackFormat:
     """One learning-channel format (subclassed once per module of this package).
 
@@ -202,38 +297,38 @@ class FeedbackFormat:
         return rows * n_src * self.entry_bits(st.feedback_bits)
 
     # ---------------------------------------------------------- projection
-    def projection_macs(self, n_rows: int, nnz_src: int, samples: int, rank: int | None) -> int:
-        """MACs of projecting the errors through ``n_rows`` rows of ``C^h``.
-
-        ``nnz_src``: non-zero source components over the run; ``samples``:
-        samples of the run. Default: one MAC per row and non-zero component.
-        """
-        return n_rows * nnz_src
-
     def read_bits(self, feedback_bits: int) -> int:
-        """Feedback-memory bits read per projection MAC."""
+        """Bits per entry of a ``C^h`` drawn and written whole (a fresh draw per
+        minibatch, ``feedback_resample``); the dense, binary and ternary
+        projections also read this many bits per entry used."""
         return self.entry_bits(feedback_bits)
 
+    def projection_ops(self, p: Projection) -> int:
+        """Operations of the projection ``p`` on the tiles' MAC arrays (MACs,
+        adds); default one MAC per entry used, :attr:`Projection.entries`."""
+        return p.entries
+
     def project(
-        self, c: Counter, macs: int, feedback_bits: int, error_bits: int, log: bool
+        self, c: Counter, p: Projection, feedback_bits: int, error_bits: int, log: bool
     ) -> None:
-        """Add the actions of ``macs`` projection MACs to ``c``.
+        """Add the actions of the projection ``p`` to ``c``.
 
-        A multiply-accumulate of a ``feedback_bits`` entry and an
-        ``error_bits`` error word (a shift-add for log-coded errors) and the
-        read of :meth:`read_bits` from the ``feedback`` memory.
-
-        Every format is priced here as a dense ``C^h``: the binary, sparse
-        and ternary projections too are counted as ``feedback_bits`` x
-        ``error_bits`` MACs, one per entry used; only their memory reads are
-        their own. Their cheaper datapaths (an add or a subtract per non-zero
-        entry) are not priced yet.
+        Default (dense): per entry used (:attr:`Projection.entries`) one
+        multiply-accumulate of a ``feedback_bits`` entry and an
+        ``error_bits`` error word (a shift-add of ``feedback_bits`` for
+        log-coded errors) and a read of :meth:`read_bits` from the
+        ``feedback`` memory; see :func:`dense_macs`. The other formats
+        override it with their own datapath.
         """
-        if log:
-            c["feedback", "shift_add", (feedback_bits,)] += macs
-        else:
-            c["feedback", "mac", (feedback_bits, error_bits)] += macs
-        c["feedback", "sram_read", ("feedback",)] += macs * self.read_bits(feedback_bits)
+        dense_macs(c, self.projection_ops(p), feedback_bits, error_bits, log)
+
+    def projection_work(self, n_src: int, n: int | None, rank: int | None) -> tuple[int, int]:
+        """Operations of one tile's projection of one sample, as
+        ``(per_row, per_tile)``: ``per_row * rows + per_tile`` for a tile of
+        ``rows`` rows of a ``C^h`` with ``n_src`` columns (every error
+        component taken as non-zero, as the timing model does). Default:
+        ``(n_src, 0)``, one MAC per entry."""
+        return n_src, 0
 
     def regenerate(self, c: Counter) -> None:
         """Stored formats: nothing (see :mod:`neurosim.channel.formats.prng`)."""

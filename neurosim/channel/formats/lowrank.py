@@ -4,17 +4,29 @@ Drawn as :func:`dense_matrix` then ``numpy.linalg.svd``. Stored as factors
 ``C^h = U V``, ``U`` ``(N_h, r)`` and ``V`` ``(r, N_src)``, ``feedback_bits``
 per factor entry: a tile's slice holds its rows of ``U``, ``rows * r``
 entries, and (``with_v``) the whole ``V``, ``r * N_src`` entries. A
-projection computes ``V R`` (``r`` MACs per non-zero error component) and
-then ``U (V R)`` (``N_h * r`` MACs per sample).
+projection computes ``V R`` (``r`` MACs per non-zero error component, each
+reading a ``V`` entry; shift-adds for log-coded errors) and then ``U (V R)``
+(``rows * r`` MACs per sample, each reading a ``U`` entry; always MACs:
+``V R`` is a linear word, priced at the error word's width). Each tile
+holding a slice computes both (``V R`` is not shared between tiles): a
+tile's projection takes ``r * N_src + rows * r`` operations per sample.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
-from neurosim.channel.formats.base import FeedbackFormat, FeedbackStorage, check_int, dense_matrix
+from neurosim.channel.formats.base import (
+    FeedbackFormat,
+    FeedbackStorage,
+    Projection,
+    check_int,
+    dense_macs,
+    dense_matrix,
+)
 from neurosim.errors import ConfigError
 
 
@@ -71,10 +83,26 @@ class LowRank(FeedbackFormat):
         r = st.rank or 0
         return (rows * r + (r * n_src if with_v else 0)) * st.feedback_bits
 
-    def projection_macs(self, n_rows: int, nnz_src: int, samples: int, rank: int | None) -> int:
-        """``r * nnz_src`` for ``V R`` plus ``n_rows * r`` per sample for ``U (V R)``."""
+    def projection_ops(self, p: Projection) -> int:
+        """``r * nnz_src`` MACs for ``V R`` plus ``rows * r`` per sample for
+        ``U (V R)``, per copy."""
+        r = p.rank or 0
+        return (r * p.nnz_src + p.rows * r * p.samples) * p.copies
+
+    def project(
+        self, c: Counter, p: Projection, feedback_bits: int, error_bits: int, log: bool
+    ) -> None:
+        """``V R``: a MAC (a shift-add for log-coded errors) and a factor read
+        per ``V`` entry used; ``U (V R)``: a MAC and a factor read per ``U``
+        entry used (the factors are ``feedback_bits`` wide)."""
+        r = p.rank or 0
+        dense_macs(c, r * p.nnz_src * p.copies, feedback_bits, error_bits, log)
+        dense_macs(c, p.rows * r * p.samples * p.copies, feedback_bits, error_bits, False)
+
+    def projection_work(self, n_src: int, n: int | None, rank: int | None) -> tuple[int, int]:
+        """``(r, r * n_src)``: ``U (V R)`` per row, ``V R`` once per tile."""
         r = rank or 0
-        return r * nnz_src + n_rows * r * samples
+        return r, r * n_src
 
 
 FORMAT = LowRank()

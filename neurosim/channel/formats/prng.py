@@ -2,9 +2,12 @@
 
 Not a ``feedback`` config value but a way to keep one: a chip with
 ``feedback_storage = "prng"`` draws the run's format (dense, sparse, ...)
-entry by entry as it projects. A tile stores 0 bits; the projection's MACs
-are the run's format's, and every entry bit it would have read from the
-feedback memory is a random bit instead.
+entry by entry as it projects. A tile stores 0 bits; the projection's
+datapath is the run's format's (the MACs of dense and low rank, the adds
+and scale shifts of binary, ternary and sparse) and so are its cycles, and
+every bit it would have read from the feedback memory (an entry, a sign, a
+sparse index) is a random bit instead (:meth:`Prng.regenerate`, applied to
+the run's counts after the format has priced its projection).
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ class Prng(FeedbackFormat):
         return 0
 
     def regenerate(self, c: Counter) -> None:
-        """Turn the dense layers' feedback-memory reads in ``c`` into random bits."""
+        """Turn every feedback-memory read of the feedback phase in ``c`` (the
+        bits the run's format reads per projection) into random bits."""
         c["feedback", "rng", ()] += c.pop(("feedback", "sram_read", ("feedback",)), 0)
 
 

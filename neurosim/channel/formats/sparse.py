@@ -5,13 +5,22 @@ Entry 1 with probability ``p = n / fan_in`` (``n = feedback_n``), times
 rows as lists of non-zeros, ``nnz * (ceil(log2(N_src)) + value_bits)`` bits
 (``nnz`` the actual count when known, else the expected ``n * rows``;
 ``value_bits`` 0 for the drawn {0, 1} entries, where the index alone says
-where the ones are; row delimiters are not counted). A projection reads one
-bit per row and non-zero error component and is priced as a dense MAC (see
-:meth:`FeedbackFormat.project`).
+where the ones are; row delimiters are not counted).
+
+A projection walks each row's list once per sample and does no work for the
+zeros: per stored non-zero it reads the index (``ceil(log2(N_src))`` bits)
+and adds the error component it points to (an ``add`` of the error word's
+width, whether that component is zero or not: the index has to be read to
+know), then scales the row's sum by the power of two (one ``shift_add`` of
+the error word per output component). The non-zeros are the actual count of
+the drawn ``C^h`` when the accountant has it, else the expected ``n`` per
+row; they are also the projection's operations on the MAC array (``n`` per
+row and sample).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,10 +28,12 @@ import numpy as np
 from neurosim.channel.formats.base import (
     FeedbackFormat,
     FeedbackStorage,
+    Projection,
     binary_scale,
     check_int,
     check_n,
     check_n_fits,
+    sign_adds,
 )
 from neurosim.errors import ConfigError
 
@@ -81,8 +92,26 @@ class Sparse(FeedbackFormat):
         return count * (index_bits(n_src) + st.value_bits)
 
     def read_bits(self, feedback_bits: int) -> int:
-        """One bit per entry used (is it a one)."""
+        """One bit per entry of a whole draw (is it a one); a projection reads
+        the indices instead (:meth:`project`)."""
         return 1
+
+    def projection_ops(self, p: Projection) -> int:
+        """One add per stored non-zero and sample, per copy."""
+        return p.stored_nonzeros * p.samples * p.copies
+
+    def project(
+        self, c: Counter, p: Projection, feedback_bits: int, error_bits: int, log: bool
+    ) -> None:
+        """Per stored non-zero and sample one index read
+        (``index_bits(n_src)``) and one add; one scale shift per output
+        component (:func:`sign_adds`)."""
+        ops = self.projection_ops(p)
+        sign_adds(c, ops, ops * index_bits(p.n_src), p, error_bits)
+
+    def projection_work(self, n_src: int, n: int | None, rank: int | None) -> tuple[int, int]:
+        """``(n, 0)``: an add per expected non-zero of a row."""
+        return check_n(n, n_src), 0
 
 
 FORMAT = Sparse()
