@@ -11,6 +11,7 @@ from hw_models.timing import (
     GoldenStepper,
     LayerTiming,
     Op,
+    ProjectionWork,
     RuleTiming,
     TileWork,
     TimingError,
@@ -204,6 +205,26 @@ def test_message_sizes_set_transfer_cycles():
     assert t["bproj1.0"] == (17, 20)
 
 
+@pytest.mark.parametrize("rule", [SRBP, RBP], ids=["srbp", "rbp"])
+def test_projection_work_sets_the_projection_cycles(rule):
+    dense = times_by_name(build_sample_graph(TINY, CHIP, rule))
+    # the default is a dense C^1: 3 rows x n_src = 2 MACs; the same given explicitly
+    assert times_by_name(build_sample_graph(TINY, CHIP, rule, proj={1: ProjectionWork(2)})) == dense
+    start = dense["bproj1.0"][0]
+    for work, cycles in (
+        (ProjectionWork(1), 2),  # a sparse row of one non-zero: ceil(3 * 1 / 2)
+        (ProjectionWork(0), 0),  # no non-zeros: no projection work
+        (ProjectionWork(1, 4), 4),  # low rank 1, V R once per tile: ceil((3 + 4) / 2)
+    ):
+        t = times_by_name(build_sample_graph(TINY, CHIP, rule, proj={1: work}))
+        assert t["bproj1.0"] == (start, start + cycles)
+        assert t["grad1.0"] == (start + cycles, start + cycles + 6)  # 3*4 / 2, after it
+    with pytest.raises(ConfigError):
+        build_sample_graph(TINY, CHIP, rule, proj={2: ProjectionWork(1)})  # no C^2 here
+    with pytest.raises(ConfigError):
+        ProjectionWork(-1)
+
+
 def test_update_graph():
     net = tiles_for_network([4, 3, 2], 2, 16)  # layer 1: tiles 2x4 and 1x4
     ops = build_update_graph(net, CHIP, [1, 2])
@@ -298,7 +319,10 @@ def cases(draw):
     rule = draw(st.sampled_from([SRBP, RBP, BP, SBP, TOP, RuleTiming(False, "next", "W")]))
     keys = ["skip"] + [f"chain{h}" for h in range(1, L)]
     msg_bits = draw(st.dictionaries(st.sampled_from(keys), st.integers(0, 2000)))
-    return layers, chip, rule, msg_bits
+    # the learning channel's format: a tile's projection ops per row and per tile
+    work = st.builds(ProjectionWork, st.integers(0, 40), st.integers(0, 100))
+    proj = draw(st.dictionaries(st.integers(1, L - 1), work)) if L > 1 else {}
+    return layers, chip, rule, msg_bits, proj
 
 
 def check_schedule(ops: list[Op], times: list[tuple[int, int]]) -> None:
@@ -314,8 +338,8 @@ def check_schedule(ops: list[Op], times: list[tuple[int, int]]) -> None:
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_fast_equals_golden(case):
-    layers, chip, rule, msg_bits = case
-    train = build_sample_graph(layers, chip, rule, msg_bits)
+    layers, chip, rule, msg_bits, proj = case
+    train = build_sample_graph(layers, chip, rule, msg_bits, proj)
     infer = build_inference_graph(layers, chip)
     update = build_update_graph(layers, chip, trained_layers(rule, len(layers)))
     for ops in (train, infer, update):
@@ -323,7 +347,7 @@ def test_fast_equals_golden(case):
         check_schedule(ops, fast)
         assert GoldenStepper(ops, makespan(fast)).run() == fast
     assert train[: len(infer)] == infer
-    cyc = sample_cycles(layers, chip, rule, msg_bits)
+    cyc = sample_cycles(layers, chip, rule, msg_bits, proj)
     assert cyc["inference"] == cyc["forward"] <= cyc["train"]
     assert cyc["train"] == makespan(schedule(train))
 

@@ -336,20 +336,6 @@ class Accountant:
         L = len(self.sizes) - 1
         return self.sizes[L] if self.rule.source == "top" else self.sizes[i + 2]
 
-    def projection(self, i: int) -> Projection:
-        """The run's projection of the error through ``C^{i+1}``: its rows in
-        every tile that holds them (``col_blocks``), one row per synapse with
-        ``feedback_per_synapse``."""
-        cfg, sizes = self.cfg, self.sizes
-        copies = self.col_blocks[i] if self.col_blocks else 1
-        if cfg.feedback_per_synapse:  # one C^h row per synapse, not per neuron
-            copies *= sizes[i]
-        nnz = self.feedback_nnz[i] if self.feedback_nnz is not None else None
-        return Projection(
-            rows=sizes[i + 1], n_src=self._n_src(i), nnz_src=self.nnz_src[i],
-            samples=self.samples, copies=copies, n=cfg.feedback_n, rank=cfg.rank, nnz=nnz,
-        )  # fmt: skip
-
     def _feedback_layer(self, c: Counter, i: int) -> None:
         """Carry the error to hidden layer ``i + 1``: the projection (through
         ``C^h`` in the run's format, or ``W^T``), ``f'`` and the log encoder."""
@@ -360,7 +346,7 @@ class Accountant:
         nnz_src = self.nnz_src[i]
         if self.rule.matrix == "C":
             fmt = self.feedback
-            p = self.projection(i)
+            p = channel_projection(self, i)
             fmt.project(c, p, fm.feedback.bits, ew, log)
             if cfg.feedback_sign == "concordant":  # the sign bit of W^{h+1}
                 c["feedback", "sram_read", ("weights",)] += fmt.projection_ops(p)
@@ -451,6 +437,21 @@ class Accountant:
         c["update", "mult", (bits, self.cfg.lr_frac)] += n * b
         c["update", "add", (bits,)] += n * b
         c["update", "sram_write", ("velocity",)] += n * bits * b
+
+
+def channel_projection(acct: Accountant, i: int) -> Projection:
+    """The run's projection of the error through ``C^{i+1}`` (as ``acct`` has
+    tallied it): its rows in every tile that holds them (``col_blocks``), one
+    row per synapse with ``feedback_per_synapse``."""
+    cfg, sizes = acct.cfg, acct.sizes
+    copies = acct.col_blocks[i] if acct.col_blocks else 1
+    if cfg.feedback_per_synapse:  # one C^h row per synapse, not per neuron
+        copies *= sizes[i]
+    nnz = acct.feedback_nnz[i] if acct.feedback_nnz is not None else None
+    return Projection(
+        rows=sizes[i + 1], n_src=acct._n_src(i), nnz_src=acct.nnz_src[i],
+        samples=acct.samples, copies=copies, n=cfg.feedback_n, rank=cfg.rank, nnz=nnz,
+    )  # fmt: skip
 
 
 def velocity_bits(cfg: TrainConfig, kind: str = "W") -> int:
