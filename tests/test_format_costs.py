@@ -135,6 +135,17 @@ def test_timing_takes_the_formats_projection_work() -> None:
         assert [(w.per_row, w.per_tile) for w in work.values()] == [want[name]] * 2
     bp = make_plan(TrainConfig(rule="bp", hidden=(16, 16)), 64, 10, chip=chip)
     assert projection_work(bp) == {}
+    # an adaptive rule's updates make C^h feedback_bits words: a dense projection
+    asrbp = make_plan(TrainConfig(rule="asrbp", hidden=(16, 16), feedback="binary"), 64, 10,
+                      chip=chip)  # fmt: skip
+    assert [(w.per_row, w.per_tile) for w in projection_work(asrbp).values()] == [(10, 0)] * 2
+
+
+def test_adaptive_rules_project_densely() -> None:
+    # ASRBP drawn binary: after its first update C^h is no longer +-1
+    dense = feedback_actions(rule="asrbp")
+    assert feedback_actions(rule="asrbp", feedback="binary") == dense
+    assert dense == Counter(BY_HAND["dense"] | DERIV)
 
 
 def _feedback(**kw) -> tuple[float, float]:

@@ -196,7 +196,7 @@ class Accountant:
 
     def __post_init__(self) -> None:
         self.formats = self.plan.formats if self.plan else Formats.from_config(self.cfg)
-        self.feedback: FeedbackFormat = get_format(self.cfg.feedback)
+        self.feedback: FeedbackFormat = channel_format(self.cfg, self.rule)
         self.specs = message_specs(self.cfg, self.rule, self.sizes, self.n_tiles, self.formats)
         self._by_name = {s.name: s for s in self.specs}
         # bits of each message by its number of non-zero components, and a
@@ -437,6 +437,13 @@ class Accountant:
         c["update", "mult", (bits, self.cfg.lr_frac)] += n * b
         c["update", "add", (bits,)] += n * b
         c["update", "sram_write", ("velocity",)] += n * bits * b
+
+
+def channel_format(cfg: TrainConfig, rule: Rule) -> FeedbackFormat:
+    """The format whose datapath projects the errors: the run's drawn one, or
+    ``dense`` for adaptive rules (their updates turn ``C^h`` into
+    ``feedback_bits`` words, written back as such)."""
+    return get_format("dense" if rule.adaptive else cfg.feedback)
 
 
 def channel_projection(acct: Accountant, i: int) -> Projection:

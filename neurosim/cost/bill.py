@@ -19,8 +19,7 @@ from hw_models import parts, timing
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
-from neurosim.channel.formats import get_format
-from neurosim.cost.accounting import Accountant, velocity_memory_bits
+from neurosim.cost.accounting import Accountant, channel_format, velocity_memory_bits
 from neurosim.plan import Plan
 
 PHASES = ("forward", "transport", "feedback", "update")
@@ -84,11 +83,12 @@ def _timing_inputs(plan: Plan) -> tuple[list[timing.LayerTiming], timing.ChipTim
 
 def projection_work(plan: Plan) -> dict[int, timing.ProjectionWork]:
     """Operations of a tile's projection through each ``C^h`` (``h`` 1-based),
-    as the run's drawn format does it (a chip that regenerates ``C^h`` runs
-    the same datapath); empty for rules without a learning channel."""
+    as the run's format does it (:func:`channel_format`; a chip that
+    regenerates ``C^h`` runs the same datapath); empty for rules without a
+    learning channel."""
     if plan.rule.matrix != "C" or not plan.rule.trains_hidden:
         return {}
-    fmt, cfg = get_format(plan.cfg.feedback), plan.cfg
+    fmt, cfg = channel_format(plan.cfg, plan.rule), plan.cfg
     out = {}
     for h, shape in enumerate(plan.feedback_shapes, start=1):
         if shape is not None:

@@ -10,7 +10,7 @@ projection through it performs and how many MACs it takes (see
 from __future__ import annotations
 
 from neurosim.channel.formats import binary, dense, lowrank, prng, sparse, ternary
-from neurosim.channel.formats.base import FeedbackFormat, FeedbackStorage
+from neurosim.channel.formats.base import FeedbackFormat, FeedbackStorage, Projection
 from neurosim.errors import ConfigError
 
 FORMATS: dict[str, FeedbackFormat] = {
@@ -29,4 +29,11 @@ def get_format(name: str, field: str = "feedback") -> FeedbackFormat:
     return FORMATS[name]
 
 
-__all__ = ["FEEDBACK_FORMATS", "FORMATS", "FeedbackFormat", "FeedbackStorage", "get_format"]
+__all__ = [
+    "FEEDBACK_FORMATS",
+    "FORMATS",
+    "FeedbackFormat",
+    "FeedbackStorage",
+    "Projection",
+    "get_format",
+]
