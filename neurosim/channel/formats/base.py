@@ -248,7 +248,10 @@ class FeedbackFormat:
     def check_params(self, n: int | None, rank: int | None, shapes: Sequence) -> None:
         """Check ``feedback_n`` / ``rank`` against the ``C^h`` ``shapes``
         (``(N_h, N_src)`` each, None where the rule has none); the config has
-        already checked that the fields in :attr:`params` are set."""
+        already checked that the fields in :attr:`params` are set). A format
+        with ``feedback_n`` non-zeros per row needs ``n`` at most each fan-in."""
+        if "feedback_n" in self.params:
+            check_n_fits(n, shapes)
 
     # ---------------------------------------------------------------- draw
     def draw(

@@ -32,7 +32,6 @@ from neurosim.channel.formats.base import (
     binary_scale,
     check_int,
     check_n,
-    check_n_fits,
     sign_adds,
 )
 from neurosim.errors import ConfigError
@@ -49,10 +48,6 @@ class Sparse(FeedbackFormat):
     name = "sparse"
     counts_nonzeros = True
     params = {"feedback_n": "an integer n (p = n/fan-in) for sparse"}
-
-    def check_params(self, n: int | None, rank: int | None, shapes: Sequence) -> None:
-        """``feedback_n`` at most each ``C^h``'s fan-in."""
-        check_n_fits(n, shapes)
 
     def draw(
         self,

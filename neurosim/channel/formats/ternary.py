@@ -17,7 +17,6 @@ error word). The adds are the projection's operations on the MAC array
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,7 +25,6 @@ from neurosim.channel.formats.base import (
     Projection,
     binary_scale,
     check_n,
-    check_n_fits,
     round_div,
     sign_adds,
 )
@@ -37,10 +35,6 @@ class Ternary(FeedbackFormat):
 
     name = "ternary"
     params = {"feedback_n": "an integer n (p = n/fan-in) for ternary"}
-
-    def check_params(self, n: int | None, rank: int | None, shapes: Sequence) -> None:
-        """``feedback_n`` at most each ``C^h``'s fan-in."""
-        check_n_fits(n, shapes)
 
     def draw(
         self,
