@@ -48,6 +48,9 @@ keeps the two equal); what each stores is the format's, handed to
 ARBITRATIONS = ("round_robin", "fixed_priority")
 """How senders share a link."""
 
+ACCUMULATES = ("sram", "register", "online")
+"""Where a tile accumulates the weight gradient (``update.accumulate``)."""
+
 
 def _spec(
     default: Any = MISSING,
@@ -86,6 +89,48 @@ class LinkSpec:
 
     arbitration: str = _spec("round_robin", "str", choices=ARBITRATIONS)
     """How senders share the link: ``round_robin`` or ``fixed_priority``."""
+
+
+@dataclass(frozen=True)
+class UpdateSpec:
+    """How a tile turns errors into weight changes; checked as part of a Chip."""
+
+    accumulate: str = _spec("sram", "str", choices=ACCUMULATES)
+    """Gradient strategy. ``sram``: every sample read-modify-writes one
+    accumulator word per synapse in the gradient SRAM, and the minibatch's sum
+    is written back to the weights once per batch. ``register``: the tile
+    buffers the minibatch's inputs and errors and, at the end of the batch,
+    sums each synapse's gradient in the update unit's accumulator registers
+    (no gradient SRAM). ``online``: every sample read-modify-writes the
+    weights directly (batch 1, as on-chip learners such as SPOON do)."""
+
+    zero_skip: bool = _spec(True, "bool")
+    """True: a zero error component skips its gradient work (and a sparse
+    projection the entries it would multiply), in time as in energy; False:
+    the datapath does that work whatever the error."""
+
+
+@dataclass(frozen=True)
+class DramSpec:
+    """Off-chip memory: weights and ``C^h`` of a network larger than the chip,
+    inputs and labels; checked as part of a Chip."""
+
+    bandwidth_gbit_s: float = _spec(102.4, "float", lo=0.0, hi=1e7, lo_open=True)
+    """Sustained bandwidth between DRAM and the chip, Gbit/s (102.4: one
+    32-bit LPDDR4 channel at 3200 MT/s)."""
+
+    access_bits: int = _spec(64, "int", lo=1, hi=65536)
+    """Bits of one DRAM access (the unit the energy table prices)."""
+
+
+@dataclass(frozen=True)
+class PowerSpec:
+    """Supply voltage and the static and overhead power of the chip; checked
+    as part of a Chip."""
+
+    vdd_v: float | None = _spec(None, "float", lo=0.0, hi=5.0, lo_open=True, optional=True)
+    """Supply voltage, V; unset (None) is the node's nominal supply
+    (:func:`hw_models.technology.nominal_vdd`)."""
 
 
 def _forward_link() -> LinkSpec:
@@ -203,6 +248,20 @@ class Chip:
 
     links: Links = _spec(kind="table", cls=Links)
     """The forward path, skip bus and backward chain."""
+
+    pipeline: bool = _spec(False, "bool")
+    """True: the samples of a minibatch stream through the layers (a tile runs
+    sample k+1's forward pass while sample k's error is on its way); False:
+    one sample runs to completion before the next starts."""
+
+    update: UpdateSpec = _spec(kind="table", cls=UpdateSpec)
+    """Gradient strategy and zero skipping."""
+
+    dram: DramSpec = _spec(kind="table", cls=DramSpec)
+    """Off-chip memory."""
+
+    power: PowerSpec = _spec(kind="table", cls=PowerSpec)
+    """Supply voltage, static and overhead power."""
 
     energy_overrides: tuple[Override, ...] = _spec((), "overrides")
     """Rows of the energy table this chip replaces (a TOML table or the path of one)."""
@@ -326,6 +385,10 @@ def _check_value(path: str, v: Any, meta: AbcMapping[str, Any]) -> Any:
     kind = meta["kind"]
     if v is None and meta["optional"]:
         return None
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise ConfigError(path, v, "true or false")
+        return v
     if kind == "str":
         if not isinstance(v, str):
             raise ConfigError(path, v, "a string")
