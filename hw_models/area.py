@@ -5,7 +5,10 @@ Every area number of :mod:`hw_models` lives in :data:`AREA_ROWS`. The model:
 ``tile area = SRAM bits x cell area / array efficiency
             + macs_per_cycle x MAC area + update_per_cycle x adder area``
 
-* SRAM: all of a tile's memories (weights, feedback, gradient accumulators).
+* SRAM: all of a tile's memories (weights, feedback, and the memory of the
+  chip's gradient strategy: the gradient accumulators of ``sram``, the batch
+  buffer of ``register``, none for ``online``; see
+  :attr:`hw_models.chip.Chip.update_sram_bits`).
 * MAC: a ``weight_bits x weight_bits`` array multiplier and an accumulator
   adder plus register of ``2*weight_bits + ceil(log2(cols))`` bits (wide
   enough to sum a block row exactly).

@@ -182,7 +182,17 @@ class TileSpec:
     """SRAM for the tile's slice of ``C^h``, KiB (0 when ``C^h`` is regenerated)."""
 
     grad_sram_kib: float = _spec(64.0, "float", lo=0.0, hi=2**30)
-    """SRAM of the minibatch gradient accumulators, KiB (one accumulator word per synapse)."""
+    """SRAM of the minibatch gradient accumulators, KiB (one ``acc_bits`` word
+    per synapse). Used, and counted in the tile's area, only with
+    ``update.accumulate = "sram"``."""
+
+    buffer_kib: float = _spec(32.0, "float", lo=0.0, hi=2**30)
+    """Batch buffer SRAM, KiB: the minibatch's layer inputs ``a^{h-1}`` and
+    errors ``R^h`` of the tile's columns and rows, kept until the end of the
+    batch. Used, and counted in the tile's area, only with
+    ``update.accumulate = "register"``. Default 32 KiB: a batch of 64 on a
+    full 128 x 128 tile with 8-bit activations and 16-bit error words needs
+    64 x (128 x 8 + 128 x 16) bits = 24 KiB."""
 
     lut_lookups_per_cycle: int = _spec(2, "int", lo=1, hi=2**31)
     """Activation-LUT lookups (f or f') the activation unit completes per cycle."""
@@ -212,6 +222,11 @@ class TileSpec:
     def grad_sram_bits(self) -> float:
         """Gradient SRAM capacity, bits."""
         return self.grad_sram_kib * KIB_BITS
+
+    @property
+    def buffer_bits(self) -> float:
+        """Batch buffer capacity, bits."""
+        return self.buffer_kib * KIB_BITS
 
 
 @dataclass(frozen=True)
@@ -302,11 +317,14 @@ class Chip:
         )
 
     def tile_area(self) -> _area.TileArea:
-        """Estimated area of one tile at this node (see :mod:`hw_models.area`)."""
+        """Estimated area of one tile at this node (see :mod:`hw_models.area`):
+        its weight and feedback SRAMs and the memory of its gradient strategy
+        (the gradient SRAM for ``sram``, the batch buffer for ``register``,
+        none for ``online``)."""
         t = self.tile
         return _area.tile_area(
             node_nm=self.node_nm,
-            sram_bits=t.sram_bits + t.feedback_sram_bits + t.grad_sram_bits,
+            sram_bits=t.sram_bits + t.feedback_sram_bits + self.update_sram_bits,
             macs=t.macs_per_cycle,
             weight_bits=self.weight_bits,
             cols=t.cols,
@@ -323,14 +341,25 @@ class Chip:
         """Area of all tiles, mm^2 (links, I/O and control not counted)."""
         return self.n_tiles * self.tile_area_mm2()
 
+    @property
+    def update_sram_bits(self) -> float:
+        """Bits of the tile memory the gradient strategy uses (``update.accumulate``):
+        the gradient SRAM (``sram``), the batch buffer (``register``), none (``online``)."""
+        t = self.tile
+        return {"sram": t.grad_sram_bits, "register": t.buffer_bits}.get(
+            self.update.accumulate, 0.0
+        )
+
     def memory_kib(self, memory: str) -> float:
-        """Array size, KiB, of a tile memory: ``weights``, ``feedback``, ``grad``
-        or ``velocity`` (momentum words: an array the size of the weight SRAM)."""
+        """Array size, KiB, of a tile memory: ``weights``, ``feedback``, ``grad``,
+        ``buffer`` (the batch buffer of ``update.accumulate = "register"``) or
+        ``velocity`` (momentum words: an array the size of the weight SRAM)."""
         sizes = {
             "weights": self.tile.sram_kib,
             "velocity": self.tile.sram_kib,
             "feedback": self.tile.feedback_sram_kib,
             "grad": self.tile.grad_sram_kib,
+            "buffer": self.tile.buffer_kib,
         }
         if memory not in sizes:
             raise ConfigError("memory", memory, f"one of {', '.join(sizes)}")

@@ -28,15 +28,30 @@ binary 1 and ternary 2 bits per entry, sparse index (and value) lists, low
 rank the slice's rows of ``U`` and, with row block 0 (``with_v``; every copy
 when replicated), the layer's shared ``V``, prng none.
 
+Update memory
+-------------
+:func:`map_update` adds what the chip's gradient strategy
+(``update.accumulate``) keeps in each tile of a trained layer
+(:class:`UpdateMemory`): with ``sram`` one ``acc_bits`` accumulator per
+synapse of the tile's block (and per bias of its rows in column block 0) in
+the gradient SRAM; with ``register`` the minibatch's inputs of its columns
+and errors of its rows in the batch buffer, ``batch * (cols_used * act_bits
++ rows_used * error_bits)`` (every tile of a row block keeps its rows' errors:
+each projects them itself); with ``online`` nothing. Adaptive rules also
+accumulate ``dC^h``: in the tile of each row block's last column block, an
+accumulator per entry of its ``C^h`` rows (``sram``), or a batch of ``O^h``
+of its rows and of the source error (``register``).
+
 Capacities are checked against the chip (tile count, weight SRAM, feedback
-SRAM); a mapping that does not fit is still returned, with its violations
+SRAM, and with :func:`map_update` the gradient SRAM or batch buffer); a
+mapping that does not fit is still returned, with its violations
 listed, so that sweeps can report it. :meth:`Mapping.check` raises instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from hw_models.chip import Chip
@@ -159,6 +174,36 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class UpdateMemory:
+    """What the chip's gradient strategy keeps in each tile (:func:`map_update`).
+
+    Attributes
+    ----------
+    accumulate : str
+        The strategy (``sram``, ``register``, ``online``).
+    grad_bits : tuple of int
+        Gradient-accumulator bits of each tile (``sram``; 0 otherwise), in
+        the order of the layers' blocks (layer 1's tiles first, row-block-major).
+    buffer_bits : tuple of int
+        Batch-buffer bits of each tile (``register``; 0 otherwise), same order.
+    """
+
+    accumulate: str
+    grad_bits: tuple[int, ...]
+    buffer_bits: tuple[int, ...]
+
+    @property
+    def grad(self) -> int:
+        """Gradient-accumulator bits of the whole network."""
+        return sum(self.grad_bits)
+
+    @property
+    def buffer(self) -> int:
+        """Batch-buffer bits of the whole network."""
+        return sum(self.buffer_bits)
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A network mapped onto a chip.
 
@@ -176,6 +221,9 @@ class Mapping:
         Layer ``h`` at index ``h-1``.
     violations : tuple of Violation
         Capacities exceeded (empty when the network fits).
+    update : UpdateMemory or None
+        The gradient strategy's memory per tile (:func:`map_update`; None
+        before it).
     """
 
     chip: Chip
@@ -184,6 +232,7 @@ class Mapping:
     feedback_storage: str
     layers: tuple[LayerMap, ...]
     violations: tuple[Violation, ...]
+    update: UpdateMemory | None = None
 
     @property
     def tiles(self) -> int:
@@ -421,3 +470,99 @@ def map_network(
             "n_tiles", chip.n_tiles, f"at least {tiles}: the network needs {tiles} tiles"
         ))  # fmt: skip
     return Mapping(chip, sizes, weight_bits, storage.name, tuple(layers), tuple(violations))
+
+
+# ---------------------------------------------------------------- update memory
+
+
+def _tile_update_bits(
+    lay: LayerMap, b: TileBlock, trained: bool, adaptive: bool, w: dict[str, int]
+) -> tuple[int, int]:
+    """(gradient SRAM bits, batch buffer bits) of tile ``b`` of ``lay``."""
+    sram = w["accumulate"] == "sram"
+    grad = buf = 0
+    if trained:
+        if sram:
+            grad += b.rows_used * (b.cols_used + (1 if w["bias"] and b.col_block == 0 else 0))
+        else:
+            buf += b.cols_used * w["act_bits"][lay.layer - 1] + b.rows_used * w["error_bits"]
+    if adaptive and lay.feedback_shape is not None and b.col_block == lay.col_blocks - 1:
+        n_src = lay.feedback_shape[1]
+        if sram:
+            grad += b.rows_used * n_src
+        else:
+            buf += b.rows_used * w["act_bits"][lay.layer] + n_src * w["error_bits"]
+    return grad * w["acc_bits"], buf * w["batch"]
+
+
+def map_update(
+    mapping: Mapping,
+    *,
+    trained: Sequence[int],
+    batch: int,
+    acc_bits: int,
+    act_bits: Sequence[int],
+    error_bits: int,
+    bias: bool = False,
+    adaptive: bool = False,
+) -> Mapping:
+    """``mapping`` with the memory of the chip's gradient strategy placed and checked.
+
+    Parameters
+    ----------
+    mapping : Mapping
+        The network on the chip (:func:`map_network`).
+    trained : sequence of int
+        The layers the run updates, 1-based.
+    batch : int
+        Minibatch size (samples the batch buffer holds).
+    acc_bits : int
+        Width of a gradient accumulator word, bits.
+    act_bits : sequence of int
+        Width of layer ``h``'s input word ``a^{h-1}`` at index ``h - 1``
+        (the input's width first), bits; ``L + 1`` entries.
+    error_bits : int
+        Width of a buffered error word ``R^h`` (its log code, or the linear
+        error word), bits.
+    bias : bool
+        Trained biases (one more accumulator per row in column block 0).
+    adaptive : bool
+        ``C^h`` learns (``dC^h`` accumulated next to its slice).
+
+    Returns
+    -------
+    Mapping
+        With :attr:`Mapping.update` set and a violation of
+        ``tile.grad_sram_kib`` (``sram``) or ``tile.buffer_kib``
+        (``register``) for every tile whose strategy memory does not fit.
+    """
+    chip = mapping.chip
+    acc = chip.update.accumulate
+    w = {"accumulate": acc, "batch": batch, "acc_bits": acc_bits,
+         "act_bits": list(act_bits), "error_bits": error_bits, "bias": bias}  # fmt: skip
+    grads: list[int] = []
+    bufs: list[int] = []
+    violations = list(mapping.violations)
+    t = chip.tile
+    for lay in mapping.layers:
+        for b in lay.blocks:
+            g, buf = (0, 0)
+            if acc != "online":
+                g, buf = _tile_update_bits(lay, b, lay.layer in trained, adaptive, w)
+            grads.append(g)
+            bufs.append(buf)
+            where = f"layer {lay.layer} tile ({b.row_block},{b.col_block})"
+            if g > t.grad_sram_bits:
+                violations.append(Violation(
+                    "tile.grad_sram_kib", t.grad_sram_kib,
+                    f"at least {g / KIB_BITS:g} KiB: {where} accumulates {g} gradient bits "
+                    f"(update.accumulate = sram)",
+                ))  # fmt: skip
+            if buf > t.buffer_bits:
+                violations.append(Violation(
+                    "tile.buffer_kib", t.buffer_kib,
+                    f"at least {buf / KIB_BITS:g} KiB: {where} buffers {buf} bits of a "
+                    f"batch of {batch} (update.accumulate = register)",
+                ))  # fmt: skip
+    upd = UpdateMemory(acc, tuple(grads), tuple(bufs))
+    return replace(mapping, update=upd, violations=tuple(violations))

@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hw_models.mapping import map_update
 from neurosim.channel.formats import FeedbackFormat
 from neurosim.config import TrainConfig
 from neurosim.cost.placement import chip_mapping, storage_format
+from neurosim.errors import ConfigError
 from neurosim.nn.conv_spec import ConvBlock, conv_blocks
 from neurosim.nn.network import Formats
-from neurosim.nn.rules import Rule, feedback_shapes, get_rule
+from neurosim.nn.rules import Rule, feedback_shapes, get_rule, split_freeze, trained_layers
 
 if TYPE_CHECKING:
     from hw_models.chip import Chip
@@ -85,6 +87,37 @@ class Plan:
         return self.cfg.seed
 
 
+def check_update(cfg: TrainConfig, chip: Chip, conv: bool = False) -> None:
+    """Refuse a run the chip's gradient strategy (``chip.update``) cannot train.
+
+    ``online`` updates the weights after every sample: that is minibatch SGD
+    with ``batch = 1`` only (a larger batch is a different training, refused
+    rather than silently changed). Momentum is allowed: its velocity is
+    updated per sample, as the engine does at ``batch = 1``. Conv blocks are
+    priced with the ``sram`` strategy only.
+
+    Raises
+    ------
+    ConfigError
+        On ``batch`` (online with ``batch > 1``) or ``conv`` (conv blocks on a
+        chip that does not accumulate in SRAM).
+    """
+    acc = chip.update.accumulate
+    if acc == "online" and cfg.batch != 1:
+        raise ConfigError(
+            "batch", cfg.batch,
+            f"1 on chip {chip.name!r}: update.accumulate = \"online\" writes the weights "
+            "after every sample (use update.accumulate = \"sram\" or \"register\" "
+            "for minibatches)",
+        )  # fmt: skip
+    if conv and acc != "sram":
+        raise ConfigError(
+            "conv", cfg.conv,
+            f"no conv blocks on chip {chip.name!r} with update.accumulate = {acc!r}: "
+            "conv blocks are priced with update.accumulate = \"sram\" only",
+        )  # fmt: skip
+
+
 def make_plan(
     cfg: TrainConfig,
     n_in: int,
@@ -125,8 +158,22 @@ def make_plan(
     formats = Formats.from_config(cfg)
     storage = mapping = None
     if chip is not None:
+        check_update(cfg, chip, bool(blocks))
         storage = storage_format(cfg, chip)
         mapping = chip_mapping(cfg, rule, list(sizes), chip, formats)
+        _, dense_freeze = split_freeze(cfg.freeze, len(blocks))
+        L = len(sizes) - 1
+        mapping = map_update(
+            mapping,
+            trained=[i + 1 for i in trained_layers(rule, L, dense_freeze)],
+            batch=cfg.batch,
+            acc_bits=cfg.acc_bits,
+            act_bits=[formats.inp.bits if not blocks else formats.act.bits]
+            + [formats.act.bits] * L,
+            error_bits=cfg.error_bits or formats.error.bits,
+            bias=cfg.bias,
+            adaptive=rule.adaptive,
+        )
     return Plan(
         cfg=cfg,
         rule=rule,

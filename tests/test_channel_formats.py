@@ -173,12 +173,13 @@ PROJECTED = {
         120,
     ),
     # every stored non-zero (4 x 10 rows) per sample and copy: 480 index reads
-    # of index_bits(20) = 5 bits and 480 adds, whatever the source's zeros
+    # of index_bits(20) = 5 bits; adds only where the source component works:
+    # 40 * 30 / 20 = 60 per copy (as ternary)
     "sparse": (
-        {("add", (12,)): 480, ("sram_read", ("feedback",)): 480 * 5,
+        {("add", (12,)): 120, ("sram_read", ("feedback",)): 480 * 5,
          ("shift_add", (12,)): SHIFTS},
         None,
-        480,
+        120,
     ),
     # V R: 3 x 30 x 2 = 180 MACs reading V; U (V R): 10 x 3 x 6 x 2 = 360 reading U
     "lowrank": (
@@ -212,8 +213,11 @@ def test_projection_actions(name: str) -> None:
 
 def test_projection_uses_the_actual_nonzeros_when_given() -> None:
     p = dataclasses.replace(PROJ, nnz=7)  # 7 non-zeros in the 10 rows, not 4 x 10
-    assert get_format("sparse").projection_ops(p) == 7 * 6 * 2
-    assert get_format("ternary").projection_ops(p) == 11 * 2  # 7 * 30 / 20 = 10.5, halves up
+    assert get_format("sparse").projection_ops(p) == 11 * 2  # 7 * 30 / 20 = 10.5, halves up
+    assert get_format("ternary").projection_ops(p) == 11 * 2
+    # every source component working (no zero skipping): every entry walked adds
+    every = dataclasses.replace(p, nnz_src=20 * 6)
+    assert get_format("sparse").projection_ops(every) == 7 * 6 * 2
     with pytest.raises(ConfigError):  # neither counted nor expected
         get_format("sparse").projection_ops(dataclasses.replace(PROJ, n=None))
 

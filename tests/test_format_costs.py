@@ -35,12 +35,17 @@ def r_top() -> np.ndarray:
 
 
 def feedback_actions(
-    rule: str = "srbp", regenerated: bool = False, nnz: list[int] | None = None, **kw
+    rule: str = "srbp",
+    regenerated: bool = False,
+    nnz: list[int] | None = None,
+    zero_skip: bool = True,
+    **kw,
 ) -> Counter:
     """Feedback-phase actions of one observed batch (zeros dropped); ``nnz``:
-    the actual non-zeros of each drawn ``C^h``."""
+    the actual non-zeros of each drawn ``C^h``; ``zero_skip``: the chip's."""
     cfg = TrainConfig(rule=rule, hidden=tuple(SIZES[1:-1]), mode="fixed", **kw).validate()
-    acct = Accountant(cfg, get_rule(rule), list(SIZES), regenerated=regenerated, feedback_nnz=nnz)
+    acct = Accountant(cfg, get_rule(rule), list(SIZES), regenerated=regenerated,
+                      feedback_nnz=nnz, zero_skip=zero_skip)  # fmt: skip
     r = r_top()
     R = [np.ones((S, 8), np.int32), np.ones((S, 8), np.int32), r]
     acct.observe(R, {"skip": r}, {0: r, 1: r})  # SRBP: both layers project R^L
@@ -65,8 +70,9 @@ BY_HAND = {
     "ternary": {("add", (16,)): 2 * 48, ("sram_read", ("feedback",)): 2 * 2 * ENTRIES,
                 ("shift_add", (16,)): 2 * SHIFTS},
     # each sample walks the 16 stored non-zeros: 80 per layer, an index of 2 bits
-    # (4 columns) and an add each; nothing for the zeros of C^h
-    "sparse": {("add", (16,)): 2 * 80, ("sram_read", ("feedback",)): 2 * 80 * 2,
+    # (4 columns) read each; nothing for the zeros of C^h; an add only where the
+    # source component is non-zero (zero skipping): 16 * 12 / 4 = 48 per layer
+    "sparse": {("add", (16,)): 2 * 48, ("sram_read", ("feedback",)): 2 * 80 * 2,
                ("shift_add", (16,)): 2 * SHIFTS},
     # V R: 2 * 12 = 24 MACs reading V, U (V R): 8 * 2 * 5 = 80 reading U
     "lowrank": {("mac", (8, 16)): 2 * 104, ("sram_read", ("feedback",)): 2 * 104 * 8},
@@ -76,6 +82,13 @@ BY_HAND = {
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_feedback_phase_by_hand(name: str) -> None:
     assert feedback_actions(**FORMATS[name]) == Counter(BY_HAND[name] | DERIV)
+
+
+def test_sparse_without_zero_skipping_adds_every_entry_walked() -> None:
+    # every one of the 80 entries walked per layer adds, zero source or not
+    want = Counter(BY_HAND["sparse"] | DERIV)
+    want["add", (16,)] = 2 * 80
+    assert feedback_actions(zero_skip=False, **FORMATS["sparse"]) == want
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
@@ -102,12 +115,16 @@ def test_log_coded_errors() -> None:
 
 def test_actual_nonzeros_of_the_drawn_matrices() -> None:
     # C^1 holds 13 non-zeros, C^2 17: ternary adds 13 * 12 / 4 = 39 and 17 * 12 / 4 = 51;
-    # sparse walks 13 and 17 per sample
+    # sparse walks 13 and 17 per sample, adding as ternary does (all of them
+    # without zero skipping)
     tern = feedback_actions(feedback="ternary", feedback_n=2, nnz=[13, 17])
     assert tern["add", (16,)] == 39 + 51
     sparse = feedback_actions(feedback="sparse", feedback_n=2, nnz=[13, 17])
-    assert sparse["add", (16,)] == (13 + 17) * S
+    assert sparse["add", (16,)] == 39 + 51
     assert sparse["sram_read", ("feedback",)] == (13 + 17) * S * 2
+    dense_walk = feedback_actions(feedback="sparse", feedback_n=2, nnz=[13, 17], zero_skip=False)
+    assert dense_walk["add", (16,)] == (13 + 17) * S
+    assert dense_walk["sram_read", ("feedback",)] == (13 + 17) * S * 2
 
 
 def test_tile_copies_and_rbp_sources() -> None:

@@ -29,7 +29,9 @@ action              detail                           unit
 ==================  ===============================  =======================
 
 Memories: ``weights`` (W^h in its tile), ``feedback`` (C^h slices),
-``grad`` (the gradient accumulators of a minibatch), ``velocity`` (the
+``grad`` (the gradient accumulators of a minibatch, ``update.accumulate =
+"sram"``), ``buffer`` (the minibatch's inputs and errors, ``"register"``; see
+:mod:`neurosim.cost.gradients` for the three strategies), ``velocity`` (the
 momentum word of every trained parameter, ``momentum > 0``: per batch and
 parameter one velocity read, one multiply by mu, one add and one write). Links: ``forward``,
 ``skip`` (SRBP broadcast bus), ``chain`` (backward chain between layers).
@@ -48,6 +50,7 @@ from neurosim.channel import packets
 from neurosim.channel.formats import FeedbackFormat, get_format
 from neurosim.channel.formats.base import Projection
 from neurosim.config import TrainConfig
+from neurosim.cost.gradients import Gradients
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, trained_layers
 from neurosim.numerics import kernels
@@ -163,6 +166,13 @@ class Accountant:
         Actual non-zeros of each drawn ``C^h`` (``h = 1 .. L-1``); the sparse
         and ternary projections use them, else the expected ``feedback_n``
         per row.
+    accumulate : str, optional
+        Gradient strategy, ``sram``, ``register`` or ``online``
+        (:mod:`neurosim.cost.gradients`); default the plan's chip's
+        ``update.accumulate`` (``sram`` without a chip).
+    zero_skip : bool, optional
+        A zero error component skips its gradient work and its projection
+        work; default the chip's ``update.zero_skip`` (True without a chip).
 
     How a projection through ``C^h`` is priced is the feedback format's
     (:meth:`neurosim.channel.formats.FeedbackFormat.project`).
@@ -182,12 +192,15 @@ class Accountant:
     nnz_R: Counter = field(default_factory=Counter)
     nnz_msg: Counter = field(default_factory=Counter)
     nnz_src: Counter = field(default_factory=Counter)
+    src_components: Counter = field(default_factory=Counter)
     regenerated: bool = False
     n_tiles: int | None = None
     msg_bits: Counter = field(default_factory=Counter)
     specs: list[MessageSpec] = field(default_factory=list)
     plan: Plan | None = None
     feedback_nnz: list[int] | None = None
+    accumulate: str | None = None
+    zero_skip: bool | None = None
 
     @classmethod
     def from_plan(cls, plan: Plan, **kwargs) -> Accountant:
@@ -196,6 +209,12 @@ class Accountant:
 
     def __post_init__(self) -> None:
         self.formats = self.plan.formats if self.plan else Formats.from_config(self.cfg)
+        # the chip's gradient strategy (sram and zero skipping without a chip)
+        update = self.plan.chip.update if self.plan and self.plan.chip else None
+        if self.accumulate is None:
+            self.accumulate = update.accumulate if update else "sram"
+        if self.zero_skip is None:
+            self.zero_skip = update.zero_skip if update else True
         self.feedback: FeedbackFormat = channel_format(self.cfg, self.rule)
         self.specs = message_specs(self.cfg, self.rule, self.sizes, self.n_tiles, self.formats)
         self._by_name = {s.name: s for s in self.specs}
@@ -224,6 +243,7 @@ class Accountant:
             if id(src) not in seen:
                 seen[id(src)] = int(kernels.nonzero(src))
             self.nnz_src[i] += seen[id(src)]
+            self.src_components[i] += int(src.size)
         if not messages:
             return
         if self._n_codes >= 1 << 62:  # codes would overflow int64: count tuples
@@ -343,7 +363,7 @@ class Accountant:
         log = bool(cfg.error_bits)
         ew = fm.error.bits
         n_i = sizes[i + 1]
-        nnz_src = self.nnz_src[i]
+        nnz_src = self._src_work(i)
         if self.rule.matrix == "C":
             fmt = self.feedback
             p = channel_projection(self, i)
@@ -367,63 +387,92 @@ class Accountant:
                 c["feedback", "add", (ew,)] += n_i * self.samples
 
     def _update(self, c: Counter, engine_counts: dict[str, int]) -> None:
-        """Per-sample gradient accumulation and per-batch write-back of the
-        trained dense layers."""
-        cfg, fm, sizes = self.cfg, self.formats, self.sizes
+        """Gradients of the trained dense layers, gathered and applied as the
+        chip's ``update.accumulate`` says (:mod:`neurosim.cost.gradients`)."""
+        cfg, fm, sizes, gr = self.cfg, self.formats, self.sizes, self.grads
         log = bool(cfg.error_bits)
         ew, g = fm.error.bits, cfg.acc_bits
+        code = self.error_code_bits
         for i in self.trained_layers():
             n_in, n_out = sizes[i], sizes[i + 1]
             a_bits = fm.inp.bits if i == 0 else fm.act.bits
-            ops = self.nnz_R[i] * n_in
-            if log:
-                c["update", "shift_add", (g,)] += ops
-            else:
-                c["update", "mac", (ew, a_bits)] += ops
-            c["update", "sram_read", ("grad",)] += ops * g
-            c["update", "sram_write", ("grad",)] += ops * g
-            self._write_back(
-                c, n_out * n_in, fm.weight.bits, engine_counts.get(f"changed:W^{i + 1}", 0)
-            )
+            work = gr.work(self.nnz_R[i], n_out)
+            ops = work * n_in
+            product = ("shift_add", (g,)) if log else ("mac", (ew, a_bits))
+            gr.products(c, ops, *product, a_bits)
+            # register: per sample each tile of a row block writes its columns'
+            # inputs and each of a row's tiles its rows' errors; a row's tiles
+            # each read the row's error words once per sample
+            rb, cb = self._blocks(i)
+            gr.buffer(
+                c, (rb * n_in * a_bits + cb * n_out * code) * self.samples,
+                cb * n_out * code * self.samples,
+            )  # fmt: skip
+            changed = engine_counts.get(f"changed:W^{i + 1}", 0)
+            gr.apply(c, n_out * n_in, fm.weight.bits, changed, ops)
             self._velocity(c, n_out * n_in, cfg.velocity_bits)
-            if cfg.bias:  # b^h: its gradient adds R^h, one add per non-zero component
-                c["update", "add", (g,)] += self.nnz_R[i]
-                c["update", "sram_read", ("grad",)] += self.nnz_R[i] * g
-                c["update", "sram_write", ("grad",)] += self.nnz_R[i] * g
-                self._write_back(
-                    c, n_out, fm.weight.bits, engine_counts.get(f"changed:b^{i + 1}", 0)
-                )
+            if cfg.bias:  # b^h: its gradient adds R^h, one add per working component
+                gr.bias_sums(c, work)
+                changed = engine_counts.get(f"changed:b^{i + 1}", 0)
+                gr.apply(c, n_out, fm.weight.bits, changed, work)
                 self._velocity(c, n_out, cfg.velocity_bits)
 
     def _adaptive(self, c: Counter, engine_counts: dict[str, int]) -> None:
-        """Adaptive rules: the ``C^h`` updates (accumulation and write-back)."""
-        cfg, fm, sizes = self.cfg, self.formats, self.sizes
+        """Adaptive rules: the ``C^h`` updates, ``dC^h = O^h (R^src)^T``
+        (gathered and applied as the weights' are)."""
+        cfg, fm, sizes, gr = self.cfg, self.formats, self.sizes, self.grads
         log = bool(cfg.error_bits)
         ew, g = fm.error.bits, cfg.acc_bits
+        code = self.error_code_bits
         for i in range(len(sizes) - 2):
             n_src, n_i = self._n_src(i), sizes[i + 1]
             nnz = self.nnz_msg["skip"] if self.rule.source == "top" else self.nnz_R[i + 1]
-            ops = nnz * n_i
-            c["update", "shift_add" if log else "mac", (g,) if log else (ew, fm.act.bits)] += ops
-            c["update", "sram_read", ("grad",)] += ops * g
-            c["update", "sram_write", ("grad",)] += ops * g
-            self._write_back(
-                c, n_i * n_src, fm.feedback.bits, engine_counts.get(f"changed:C^{i + 1}", 0),
-                memory="feedback",
-            )  # fmt: skip
+            ops = gr.work(nnz, n_src) * n_i
+            product = ("shift_add", (g,)) if log else ("mac", (ew, fm.act.bits))
+            gr.products(c, ops, *product, fm.act.bits)
+            # register: O^h of the slice's rows and the source error, per sample
+            per_sample = n_i * fm.act.bits + n_src * code
+            gr.buffer(c, per_sample * self.samples, n_src * code * self.samples)
+            changed = engine_counts.get(f"changed:C^{i + 1}", 0)
+            gr.apply(c, n_i * n_src, fm.feedback.bits, changed, ops, memory="feedback")
             self._velocity(c, n_i * n_src, velocity_bits(cfg, "C"))
 
     def _write_back(
         self, c: Counter, n: int, bits: int, changed: int, memory: str = "weights"
     ) -> None:
-        g = self.cfg.acc_bits
-        b = self.batches
-        c["update", "sram_read", ("grad",)] += n * g * b
-        c["update", "sram_write", ("grad",)] += n * g * b  # clear for the next batch
-        c["update", "mult", (g, self.cfg.lr_frac)] += n * b
-        c["update", "sram_read", (memory,)] += n * bits * b
-        c["update", "add", (bits,)] += n * b
-        c["update", "sram_write", (memory,)] += changed * bits  # only changed words
+        """The minibatch write-back of ``n`` parameters (``sram`` strategy:
+        the conv blocks', :mod:`neurosim.cost.conv_accounting`)."""
+        self.grads.apply(c, n, bits, changed, 0, memory)
+
+    def _blocks(self, i: int) -> tuple[int, int]:
+        """(row blocks, column blocks) of layer ``i + 1``'s tiles (1, 1 without a mapping)."""
+        cb = self.col_blocks[i] if self.col_blocks else 1
+        mapping = self.plan.mapping if self.plan is not None else None
+        return (mapping.layers[i].row_blocks if mapping is not None else 1), cb
+
+    @property
+    def error_code_bits(self) -> int:
+        """Bits of an error word as a tile keeps it: its log code
+        (``error_bits``), else the linear error word."""
+        return self.cfg.error_bits or self.formats.error.bits
+
+    @property
+    def grads(self) -> Gradients:
+        """The run's gradient strategy (:mod:`neurosim.cost.gradients`)."""
+        cfg = self.cfg
+        return Gradients(
+            self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac,
+            self.samples, self.batches, bool(cfg.momentum),
+        )  # fmt: skip
+
+    def _src_work(self, i: int) -> int:
+        """Source components of the projection to hidden layer ``i + 1`` that
+        do work: the non-zero ones with ``zero_skip``, else all of them."""
+        return self.nnz_src[i] if self.zero_skip else self._n_src_components(i)
+
+    def _n_src_components(self, i: int) -> int:
+        """Components of the error projected to hidden layer ``i + 1``, all samples."""
+        return self.src_components[i]
 
     def _velocity(self, c: Counter, n: int, bits: int) -> None:
         """Momentum (``momentum > 0``): per batch and parameter, read the
@@ -456,7 +505,7 @@ def channel_projection(acct: Accountant, i: int) -> Projection:
         copies *= sizes[i]
     nnz = acct.feedback_nnz[i] if acct.feedback_nnz is not None else None
     return Projection(
-        rows=sizes[i + 1], n_src=acct._n_src(i), nnz_src=acct.nnz_src[i],
+        rows=sizes[i + 1], n_src=acct._n_src(i), nnz_src=acct._src_work(i),
         samples=acct.samples, copies=copies, n=cfg.feedback_n, rank=cfg.rank, nnz=nnz,
     )  # fmt: skip
 

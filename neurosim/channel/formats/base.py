@@ -13,7 +13,9 @@ hidden neuron receives):
    run (a :class:`Projection`): :meth:`FeedbackFormat.project`; each format
    prices its own datapath (a MAC per entry for dense, an add per entry for
    binary, an add per non-zero for sparse and ternary, two products for low
-   rank);
+   rank). A *working* error component is one the projection does work for: a
+   non-zero one when the chip skips zero errors (``update.zero_skip``, the
+   default), any one otherwise (:attr:`Projection.nnz_src` counts them);
 4. how many **operations** that projection puts on the tile's MAC array:
    :meth:`FeedbackFormat.projection_ops`;
 5. how many operations a tile's projection takes **per sample**, as
@@ -149,7 +151,10 @@ class Projection:
     n_src : int
         Columns of ``C^h`` (the fan-in).
     nnz_src : int
-        Non-zero source error components over the run (each row sees them all).
+        Source error components that do work over the run (each row sees them
+        all): the non-zero ones when the chip skips zero errors
+        (``update.zero_skip``, the default), else every component of every
+        sample, ``n_src * samples``.
     samples : int
         Samples of the run.
     copies : int
@@ -176,7 +181,7 @@ class Projection:
     @property
     def entries(self) -> int:
         """Entries an event-driven dense walk uses: ``rows * nnz_src * copies``
-        (each non-zero source component meets every row)."""
+        (each working source component meets every row)."""
         return self.rows * self.nnz_src * self.copies
 
     @property

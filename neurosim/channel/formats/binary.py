@@ -2,7 +2,7 @@
 
 Drawn as ``rng.random(shape) < 0.5`` -> -1, else +1. A tile stores
 ``rows * N_src`` bits for its rows. A projection needs no multiplier: per
-row and non-zero error component it reads the sign bit and adds or
+row and working error component it reads the sign bit and adds or
 subtracts the error word (an ``add`` of the error word's width); the sum of
 a row is then scaled by the power of two, one shift per output component
 (priced as a ``shift_add`` of the error word). On the MAC array the adds

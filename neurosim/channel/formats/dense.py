@@ -4,7 +4,7 @@ Drawn ``U(-a, a)``, ``a = sqrt(6 / (fan_in + fan_out))``, or normal with std
 ``sqrt(2 / (fan_in + fan_out))``, plus an optional non-zero mean
 ``feedback_mean``. A tile stores ``rows * N_src * feedback_bits`` bits for its
 rows; a projection is one MAC (``feedback_bits`` x error word) and one
-``feedback_bits`` read per row and non-zero error component.
+``feedback_bits`` read per row and working error component.
 """
 
 from __future__ import annotations

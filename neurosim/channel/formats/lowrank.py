@@ -4,7 +4,7 @@ Drawn as :func:`dense_matrix` then ``numpy.linalg.svd``. Stored as factors
 ``C^h = U V``, ``U`` ``(N_h, r)`` and ``V`` ``(r, N_src)``, ``feedback_bits``
 per factor entry: a tile's slice holds its rows of ``U``, ``rows * r``
 entries, and (``with_v``) the whole ``V``, ``r * N_src`` entries. A
-projection computes ``V R`` (``r`` MACs per non-zero error component, each
+projection computes ``V R`` (``r`` MACs per working error component, each
 reading a ``V`` entry; shift-adds for log-coded errors) and then ``U (V R)``
 (``rows * r`` MACs per sample, each reading a ``U`` entry; always MACs:
 ``V R`` is a linear word, priced at the error word's width). Each tile

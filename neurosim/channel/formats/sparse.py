@@ -7,15 +7,20 @@ rows as lists of non-zeros, ``nnz * (ceil(log2(N_src)) + value_bits)`` bits
 ``value_bits`` 0 for the drawn {0, 1} entries, where the index alone says
 where the ones are; row delimiters are not counted).
 
-A projection walks each row's list once per sample and does no work for the
-zeros: per stored non-zero it reads the index (``ceil(log2(N_src))`` bits)
-and adds the error component it points to (an ``add`` of the error word's
-width, whether that component is zero or not: the index has to be read to
-know), then scales the row's sum by the power of two (one ``shift_add`` of
-the error word per output component). The non-zeros are the actual count of
-the drawn ``C^h`` when the accountant has it, else the expected ``n`` per
-row; they are also the projection's operations on the MAC array (``n`` per
-row and sample).
+A projection walks each row's list once per sample: per stored non-zero it
+reads the index (``ceil(log2(N_src))`` bits) and adds the error component it
+points to (an ``add`` of the error word's width), then scales the row's sum
+by the power of two (one ``shift_add`` of the error word per output
+component). With the chip's ``update.zero_skip`` (the default) an entry whose
+source component is zero is skipped after its index is read: the adds are
+the entries that meet a non-zero component, ``nnz * nnz_src / N_src`` over the
+run (the expected fraction ``nnz_src / (N_src * samples)`` of the entries
+walked, rounded to a whole add), while every index is still read (a row list
+has to be read to know where its entries point). Without zero skipping
+(:attr:`Projection.nnz_src` then counts every source component) every entry
+adds. The non-zeros are the actual count of the drawn ``C^h`` when the
+accountant has it, else the expected ``n`` per row; the adds are the
+projection's operations on the MAC array.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from neurosim.channel.formats.base import (
     binary_scale,
     check_int,
     check_n,
+    round_div,
     sign_adds,
 )
 from neurosim.errors import ConfigError
@@ -92,17 +98,20 @@ class Sparse(FeedbackFormat):
         return 1
 
     def projection_ops(self, p: Projection) -> int:
-        """One add per stored non-zero and sample, per copy."""
-        return p.stored_nonzeros * p.samples * p.copies
+        """The adds: stored non-zeros that meet a working source component,
+        ``stored_nonzeros * nnz_src / n_src`` (rounded) per copy (every
+        stored non-zero and sample when ``nnz_src`` counts every component)."""
+        return round_div(p.stored_nonzeros * p.nnz_src, p.n_src) * p.copies
 
     def project(
         self, c: Counter, p: Projection, feedback_bits: int, error_bits: int, log: bool
     ) -> None:
         """Per stored non-zero and sample one index read
-        (``index_bits(n_src)``) and one add; one scale shift per output
+        (``index_bits(n_src)``); one add per entry meeting a working source
+        component (:meth:`projection_ops`); one scale shift per output
         component (:func:`sign_adds`)."""
-        ops = self.projection_ops(p)
-        sign_adds(c, ops, ops * index_bits(p.n_src), p, error_bits)
+        walked = p.stored_nonzeros * p.samples * p.copies
+        sign_adds(c, self.projection_ops(p), walked * index_bits(p.n_src), p, error_bits)
 
     def projection_work(self, n_src: int, n: int | None, rank: int | None) -> tuple[int, int]:
         """``(n, 0)``: an add per expected non-zero of a row."""

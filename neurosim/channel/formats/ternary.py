@@ -4,7 +4,7 @@ Non-zero with probability ``p = n / fan_in`` (``n = feedback_n``, as for
 ``sparse``), its sign +-1 equiprobable. Drawn from two ``rng.random(shape)``
 calls, the first for where the non-zeros are, the second for their signs.
 A tile stores ``rows * N_src * 2`` bits for its rows. A projection reads the
-two bits of every entry it meets (per row and non-zero error component) and
+two bits of every entry it meets (per row and working error component) and
 adds or subtracts the error word only where the entry is non-zero: the
 adds are the non-zero entries met, ``nnz(C^h rows) * nnz_src / N_src``
 (the actual non-zero count when the accountant has it, else the expected

@@ -1,0 +1,131 @@
+"""How a tile gathers gradients and applies them: the chip's ``update`` choice.
+
+:class:`Gradients` adds the update-phase actions of one trained parameter
+array (``W^h``, ``b^h`` or an adaptive ``C^h``) to an action counter, as the
+chip's ``update.accumulate`` does it. A *gradient product* is one error
+component times one operand word (``R^h_j a^{h-1}_k`` for ``W^h``;
+``O^h_i R^src_j`` for ``dC^h``; a bias has no operand: its "product" is the
+error component itself). ``work`` is how many error components do gradient
+work over the run: the non-zero ones with ``update.zero_skip = true``, every
+component of every sample (``n_err * samples``) without it; the products are
+``work * n_opd``.
+
+``sram`` (the minibatch in a gradient SRAM)
+    Per product a MAC (a ``shift_add`` of ``acc_bits`` for log-coded errors;
+    an ``add`` of ``acc_bits`` for a bias) and a read-modify-write of one
+    ``acc_bits`` word in the ``grad`` memory. Per batch and parameter the
+    write-back: read and clear the accumulator, multiply by the learning rate
+    (``mult`` of ``acc_bits x lr_frac``), read the parameter, add, write the
+    words that changed.
+
+``register`` (the minibatch in a batch buffer, summed in the accumulators)
+    Per sample the tile writes the layer's inputs and errors into its
+    ``buffer`` memory (:meth:`Gradients.buffer`). At the end of the batch the
+    update unit sweeps the synapses row by row: it reads each error word once
+    per row and sample (held in a register while the row's synapses are
+    summed) and one operand word per product; the sum over the batch stays in
+    the MAC's accumulator register (its add is the MAC's own), so there is no
+    gradient-SRAM traffic. A bias sums the row's error words already read
+    (one ``add`` of ``acc_bits`` per working component, no read). Then the
+    write-back as ``sram`` without the accumulator read and clear.
+
+``online`` (``batch = 1``: every sample writes the weights)
+    Per product the MAC, the learning-rate ``mult``, a read of the parameter
+    word, an add, and a write of the words that change; no gradient memory,
+    no write-back. With momentum every parameter moves every sample (its
+    velocity decays): the parameter read and add are then per sample and
+    parameter, the velocity's own read-modify-write as for a batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """The update-phase pricing of one run under one gradient strategy.
+
+    Attributes
+    ----------
+    accumulate : str
+        ``sram``, ``register`` or ``online`` (the chip's ``update.accumulate``).
+    zero_skip : bool
+        A zero error component skips its gradient work.
+    acc_bits : int
+        Accumulator word, bits.
+    lr_frac : int
+        Fraction bits of the learning-rate register.
+    samples, batches : int
+        Samples and minibatches of the run.
+    momentum : bool
+        The run has a velocity per parameter.
+    """
+
+    accumulate: str = "sram"
+    zero_skip: bool = True
+    acc_bits: int = 32
+    lr_frac: int = 16
+    samples: int = 0
+    batches: int = 0
+    momentum: bool = False
+
+    def work(self, nnz: int, n_err: int) -> int:
+        """Error components doing gradient work over the run: ``nnz`` (the
+        non-zero ones) with zero skipping, else ``n_err * samples``."""
+        return nnz if self.zero_skip else n_err * self.samples
+
+    def products(self, c: Counter, ops: int, action: str, detail: tuple, opd_bits: int) -> None:
+        """``ops`` gradient products (``action``/``detail``: the MAC, shift-add
+        or add that forms one) and their accumulation traffic; ``opd_bits``:
+        the operand word the ``register`` strategy reads from its buffer per
+        product (0: none, a bias)."""
+        g = self.acc_bits
+        c["update", action, detail] += ops
+        if self.accumulate == "sram":
+            c["update", "sram_read", ("grad",)] += ops * g
+            c["update", "sram_write", ("grad",)] += ops * g
+        elif self.accumulate == "register":
+            c["update", "sram_read", ("buffer",)] += ops * opd_bits
+        else:  # online: the product times the learning rate, now
+            c["update", "mult", (g, self.lr_frac)] += ops
+
+    def bias_sums(self, c: Counter, work: int) -> None:
+        """A bias's gradient: per working error component one ``add`` of
+        ``acc_bits`` into its accumulator (``sram``: with the ``grad``
+        read-modify-write; ``register``: of the error word already read for
+        the row), or (``online``, nothing to sum) the learning-rate ``mult``."""
+        if self.accumulate == "online":
+            c["update", "mult", (self.acc_bits, self.lr_frac)] += work
+        else:
+            self.products(c, work, "add", (self.acc_bits,), 0)
+
+    def buffer(self, c: Counter, write_bits: int, read_bits: int) -> None:
+        """``register`` only: ``write_bits`` written into the batch buffer over
+        the run (inputs and errors, per sample) and ``read_bits`` of error
+        words read back (one per row and sample)."""
+        if self.accumulate == "register":
+            c["update", "sram_write", ("buffer",)] += write_bits
+            c["update", "sram_read", ("buffer",)] += read_bits
+
+    def apply(
+        self, c: Counter, n: int, bits: int, changed: int, ops: int, memory: str = "weights"
+    ) -> None:
+        """Apply the gradients to ``n`` parameters of ``bits`` in ``memory``
+        (``changed``: words written over the run; ``ops``: the products,
+        which ``online`` applies one by one)."""
+        g, b = self.acc_bits, self.batches
+        if self.accumulate == "online":
+            touched = n * b if self.momentum else ops
+            c["update", "sram_read", (memory,)] += touched * bits
+            c["update", "add", (bits,)] += touched
+            c["update", "sram_write", (memory,)] += changed * bits
+            return
+        if self.accumulate == "sram":
+            c["update", "sram_read", ("grad",)] += n * g * b
+            c["update", "sram_write", ("grad",)] += n * g * b  # clear for the next batch
+        c["update", "mult", (g, self.lr_frac)] += n * b
+        c["update", "sram_read", (memory,)] += n * bits * b
+        c["update", "add", (bits,)] += n * b
+        c["update", "sram_write", (memory,)] += changed * bits  # only changed words
