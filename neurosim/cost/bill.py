@@ -162,6 +162,7 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
         "node_nm": chip.node_nm,
         "clock_mhz": chip.clock_mhz,
         "feedback_storage": plan.storage.name,
+        "update": {"accumulate": chip.update.accumulate, "zero_skip": chip.update.zero_skip},
         "energy_pj_per_sample": energy,
         "inference_energy_pj": inference,
         "cycles_per_sample": cyc,
@@ -242,11 +243,17 @@ def _bus(acct: Accountant, actions: dict[tuple, int]) -> dict[str, Any]:
 
 
 def _memory(plan: Plan, acct: Accountant, mapping: Mapping, conv: dict | None) -> dict[str, Any]:
-    """Memory bits of the run on the chip: forward, feedback, per tile, bias, velocity."""
+    """Memory bits of the run on the chip: forward, feedback, the gradient
+    strategy's (``grad``: accumulators of ``sram``; ``buffer``: the batch
+    buffer of ``register``; 0 when the strategy has none), per tile, bias,
+    velocity."""
     cfg = plan.cfg
+    upd = mapping.update
     memory = {
         "forward": mapping.weight_memory_bits,
         "feedback": mapping.feedback_memory_bits,
+        "grad": upd.grad if upd else 0,
+        "buffer": upd.buffer if upd else 0,
         "per_tile": [
             {
                 "layer": b.layer,
@@ -259,6 +266,9 @@ def _memory(plan: Plan, acct: Accountant, mapping: Mapping, conv: dict | None) -
             for b in lay.blocks
         ],  # fmt: skip
     }
+    if upd:  # the strategy's memory of each tile, in the same order
+        for t, g, buf in zip(memory["per_tile"], upd.grad_bits, upd.buffer_bits, strict=True):
+            t["grad"], t["buffer"] = g, buf
     if cfg.bias:  # part of "forward": b^h sits with the first tile of its rows
         memory["bias"] = sum(plan.sizes[1:]) * plan.formats.weight.bits
         if conv:  # one bias per filter, with the block's first tile
@@ -273,6 +283,12 @@ def _memory(plan: Plan, acct: Accountant, mapping: Mapping, conv: dict | None) -
         # the blocks' biases count in "forward" as the dense layers' do
         memory["forward"] += conv["memory_bits"]["forward"] + conv["memory_bits"]["bias"]
         memory["feedback"] += conv["memory_bits"]["feedback"]
+        # conv blocks run on sram chips only (make_plan): an accumulator per
+        # kernel weight and bias of each trained block
+        memory["grad"] += cfg.acc_bits * sum(
+            plan.blocks[b].filters * (plan.blocks[b].fan_in + (1 if cfg.bias else 0))
+            for b in acct.trained_blocks()
+        )
     return memory
 
 
