@@ -217,8 +217,9 @@ def test_digits_energy_ordering(tmp_path) -> None:
     for acc in ("sram", "register", "online"):
         path = tmp_path / f"{acc}.toml"
         path.write_text(f'base = "ref45"\n[update]\naccumulate = "{acc}"\n')
+        batch = 1 if acc == "online" else 16
         cfg = TrainConfig(data="digits", hidden=(32,), rule="srbp", mode="fixed", epochs=1,
-                          limit=128, batch=1 if acc == "online" else 16, chip=str(path))
+                          limit=128, batch=batch, chip=str(path))  # fmt: skip
         result, _ = train(cfg)
         h = result.to_record()["hardware"]
         ratio[acc] = h["energy_pj_per_sample"]["total"] / h["inference_energy_pj"]

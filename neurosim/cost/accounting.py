@@ -50,7 +50,8 @@ from neurosim.channel import packets
 from neurosim.channel.formats import FeedbackFormat, get_format
 from neurosim.channel.formats.base import Projection
 from neurosim.config import TrainConfig
-from neurosim.cost.gradients import Gradients
+from neurosim.cost import gradients
+from neurosim.cost.gradients import Gradients, velocity_bits
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, trained_layers
 from neurosim.numerics import kernels
@@ -339,9 +340,9 @@ class Accountant:
         if self.rule.trains_hidden:
             for i in range(len(self.sizes) - 2):
                 self._feedback_layer(c, i)
-        self._update(c, engine_counts)
+        gradients.dense_updates(self, c, engine_counts)
         if self.rule.adaptive:
-            self._adaptive(c, engine_counts)
+            gradients.adaptive_updates(self, c, engine_counts)
         c["update", "rng", ()] += engine_counts.get("rng_bits", 0)
         c["update", "rng", ()] += engine_counts.get("rng_bits:velocity", 0)  # momentum
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:channel", 0)  # dropout masks
@@ -386,75 +387,12 @@ class Accountant:
             if cfg.error_scale == "block":  # the running max for the exponent
                 c["feedback", "add", (ew,)] += n_i * self.samples
 
-    def _update(self, c: Counter, engine_counts: dict[str, int]) -> None:
-        """Gradients of the trained dense layers, gathered and applied as the
-        chip's ``update.accumulate`` says (:mod:`neurosim.cost.gradients`)."""
-        cfg, fm, sizes, gr = self.cfg, self.formats, self.sizes, self.grads
-        log = bool(cfg.error_bits)
-        ew, g = fm.error.bits, cfg.acc_bits
-        code = self.error_code_bits
-        for i in self.trained_layers():
-            n_in, n_out = sizes[i], sizes[i + 1]
-            a_bits = fm.inp.bits if i == 0 else fm.act.bits
-            work = gr.work(self.nnz_R[i], n_out)
-            ops = work * n_in
-            product = ("shift_add", (g,)) if log else ("mac", (ew, a_bits))
-            gr.products(c, ops, *product, a_bits)
-            # register: per sample each tile of a row block writes its columns'
-            # inputs and each of a row's tiles its rows' errors; a row's tiles
-            # each read the row's error words once per sample
-            rb, cb = self._blocks(i)
-            gr.buffer(
-                c, (rb * n_in * a_bits + cb * n_out * code) * self.samples,
-                cb * n_out * code * self.samples,
-            )  # fmt: skip
-            changed = engine_counts.get(f"changed:W^{i + 1}", 0)
-            gr.apply(c, n_out * n_in, fm.weight.bits, changed, ops)
-            self._velocity(c, n_out * n_in, cfg.velocity_bits)
-            if cfg.bias:  # b^h: its gradient adds R^h, one add per working component
-                gr.bias_sums(c, work)
-                changed = engine_counts.get(f"changed:b^{i + 1}", 0)
-                gr.apply(c, n_out, fm.weight.bits, changed, work)
-                self._velocity(c, n_out, cfg.velocity_bits)
-
-    def _adaptive(self, c: Counter, engine_counts: dict[str, int]) -> None:
-        """Adaptive rules: the ``C^h`` updates, ``dC^h = O^h (R^src)^T``
-        (gathered and applied as the weights' are)."""
-        cfg, fm, sizes, gr = self.cfg, self.formats, self.sizes, self.grads
-        log = bool(cfg.error_bits)
-        ew, g = fm.error.bits, cfg.acc_bits
-        code = self.error_code_bits
-        for i in range(len(sizes) - 2):
-            n_src, n_i = self._n_src(i), sizes[i + 1]
-            nnz = self.nnz_msg["skip"] if self.rule.source == "top" else self.nnz_R[i + 1]
-            ops = gr.work(nnz, n_src) * n_i
-            product = ("shift_add", (g,)) if log else ("mac", (ew, fm.act.bits))
-            gr.products(c, ops, *product, fm.act.bits)
-            # register: O^h of the slice's rows and the source error, per sample
-            per_sample = n_i * fm.act.bits + n_src * code
-            gr.buffer(c, per_sample * self.samples, n_src * code * self.samples)
-            changed = engine_counts.get(f"changed:C^{i + 1}", 0)
-            gr.apply(c, n_i * n_src, fm.feedback.bits, changed, ops, memory="feedback")
-            self._velocity(c, n_i * n_src, velocity_bits(cfg, "C"))
-
     def _write_back(
         self, c: Counter, n: int, bits: int, changed: int, memory: str = "weights"
     ) -> None:
         """The minibatch write-back of ``n`` parameters (``sram`` strategy:
         the conv blocks', :mod:`neurosim.cost.conv_accounting`)."""
         self.grads.apply(c, n, bits, changed, 0, memory)
-
-    def _blocks(self, i: int) -> tuple[int, int]:
-        """(row blocks, column blocks) of layer ``i + 1``'s tiles (1, 1 without a mapping)."""
-        cb = self.col_blocks[i] if self.col_blocks else 1
-        mapping = self.plan.mapping if self.plan is not None else None
-        return (mapping.layers[i].row_blocks if mapping is not None else 1), cb
-
-    @property
-    def error_code_bits(self) -> int:
-        """Bits of an error word as a tile keeps it: its log code
-        (``error_bits``), else the linear error word."""
-        return self.cfg.error_bits or self.formats.error.bits
 
     @property
     def grads(self) -> Gradients:
@@ -508,14 +446,6 @@ def channel_projection(acct: Accountant, i: int) -> Projection:
         rows=sizes[i + 1], n_src=acct._n_src(i), nnz_src=acct._src_work(i),
         samples=acct.samples, copies=copies, n=cfg.feedback_n, rank=cfg.rank, nnz=nnz,
     )  # fmt: skip
-
-
-def velocity_bits(cfg: TrainConfig, kind: str = "W") -> int:
-    """Width of a velocity word: ``velocity_bits`` for weights and biases,
-    ``feedback_bits + velocity_bits - weight_bits`` for adaptive ``C^h``."""
-    if kind == "C":
-        return cfg.feedback_bits + cfg.velocity_bits - cfg.weight_bits
-    return cfg.velocity_bits
 
 
 def velocity_memory_bits(

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,78 @@ class Gradients:
         c["update", "sram_read", (memory,)] += n * bits * b
         c["update", "add", (bits,)] += n * b
         c["update", "sram_write", (memory,)] += changed * bits  # only changed words
+
+
+def velocity_bits(cfg: Any, kind: str = "W") -> int:
+    """Width of a velocity word: ``velocity_bits`` for weights and biases,
+    ``feedback_bits + velocity_bits - weight_bits`` for adaptive ``C^h``."""
+    if kind == "C":
+        return cfg.feedback_bits + cfg.velocity_bits - cfg.weight_bits
+    return cfg.velocity_bits
+
+
+def error_code_bits(acct: Any) -> int:
+    """Bits of an error word as a tile keeps it: its log code
+    (``error_bits``), else the linear error word."""
+    return acct.cfg.error_bits or acct.formats.error.bits
+
+
+def _blocks(acct: Any, i: int) -> tuple[int, int]:
+    """(row blocks, column blocks) of layer ``i + 1``'s tiles (1, 1 without a mapping)."""
+    cb = acct.col_blocks[i] if acct.col_blocks else 1
+    mapping = acct.plan.mapping if acct.plan is not None else None
+    return (mapping.layers[i].row_blocks if mapping is not None else 1), cb
+
+
+def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
+    """Add the update-phase actions of the trained dense layers of ``acct``
+    (a :class:`neurosim.cost.accounting.Accountant`) to ``c``, gathered and
+    applied as its strategy (:attr:`Accountant.grads`) says."""
+    cfg, fm, sizes, gr = acct.cfg, acct.formats, acct.sizes, acct.grads
+    log = bool(cfg.error_bits)
+    ew, g = fm.error.bits, cfg.acc_bits
+    code = error_code_bits(acct)
+    for i in acct.trained_layers():
+        n_in, n_out = sizes[i], sizes[i + 1]
+        a_bits = fm.inp.bits if i == 0 else fm.act.bits
+        work = gr.work(acct.nnz_R[i], n_out)
+        ops = work * n_in
+        product = ("shift_add", (g,)) if log else ("mac", (ew, a_bits))
+        gr.products(c, ops, *product, a_bits)
+        # register: per sample each tile of a row block writes its columns'
+        # inputs and each of a row's tiles its rows' errors; a row's tiles
+        # each read the row's error words once per sample
+        rb, cb = _blocks(acct, i)
+        gr.buffer(
+            c, (rb * n_in * a_bits + cb * n_out * code) * acct.samples,
+            cb * n_out * code * acct.samples,
+        )  # fmt: skip
+        changed = engine_counts.get(f"changed:W^{i + 1}", 0)
+        gr.apply(c, n_out * n_in, fm.weight.bits, changed, ops)
+        acct._velocity(c, n_out * n_in, cfg.velocity_bits)
+        if cfg.bias:  # b^h: its gradient adds R^h, one add per working component
+            gr.bias_sums(c, work)
+            changed = engine_counts.get(f"changed:b^{i + 1}", 0)
+            gr.apply(c, n_out, fm.weight.bits, changed, work)
+            acct._velocity(c, n_out, cfg.velocity_bits)
+
+
+def adaptive_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
+    """Adaptive rules of ``acct``: the ``C^h`` updates, ``dC^h = O^h
+    (R^src)^T``, gathered and applied as the weights' are."""
+    cfg, fm, sizes, gr = acct.cfg, acct.formats, acct.sizes, acct.grads
+    log = bool(cfg.error_bits)
+    ew, g = fm.error.bits, cfg.acc_bits
+    code = error_code_bits(acct)
+    for i in range(len(sizes) - 2):
+        n_src, n_i = acct._n_src(i), sizes[i + 1]
+        nnz = acct.nnz_msg["skip"] if acct.rule.source == "top" else acct.nnz_R[i + 1]
+        ops = gr.work(nnz, n_src) * n_i
+        product = ("shift_add", (g,)) if log else ("mac", (ew, fm.act.bits))
+        gr.products(c, ops, *product, fm.act.bits)
+        # register: O^h of the slice's rows and the source error, per sample
+        per_sample = n_i * fm.act.bits + n_src * code
+        gr.buffer(c, per_sample * acct.samples, n_src * code * acct.samples)
+        changed = engine_counts.get(f"changed:C^{i + 1}", 0)
+        gr.apply(c, n_i * n_src, fm.feedback.bits, changed, ops, memory="feedback")
+        acct._velocity(c, n_i * n_src, velocity_bits(cfg, "C"))
