@@ -120,7 +120,8 @@ def fmax_mhz(f_nom_mhz: float, vdd_v: float, nominal_v: float, vth_v: float, alp
         return 0.0
     if vdd_v == nominal_v:
         return f_nom_mhz
-    return f_nom_mhz * ((vdd_v - vth_v) ** alpha / vdd_v) / ((nominal_v - vth_v) ** alpha / nominal_v)
+    drive = (vdd_v - vth_v) ** alpha / vdd_v
+    return f_nom_mhz * drive / ((nominal_v - vth_v) ** alpha / nominal_v)
 
 
 def supply(chip: Any) -> Supply:
