@@ -95,9 +95,8 @@ def test_static_power_follows_node_and_supply() -> None:
 
 
 def test_dynamic_energy_scales_with_the_supply_squared() -> None:
-    from tests.test_hw_dram import _run
-
     from neurosim.cost.bill import hardware_report
+    from tests.test_hw_dram import _run
 
     plan, acct, eng = _run(n_tiles=2)
     nominal = hardware_report(plan, acct, dict(eng.counts))
