@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from hw_models import area as _area
+from hw_models import power as _power
 from hw_models import technology
 from hw_models.energy import KIB_BITS, EnergyTable, Override, parse_overrides
 from neurosim.errors import ConfigError
@@ -130,7 +131,41 @@ class PowerSpec:
 
     vdd_v: float | None = _spec(None, "float", lo=0.0, hi=5.0, lo_open=True, optional=True)
     """Supply voltage, V; unset (None) is the node's nominal supply
-    (:func:`hw_models.technology.nominal_vdd`)."""
+    (:func:`hw_models.technology.nominal_vdd`). Dynamic energy scales with
+    ``(vdd / nominal)^2``, leakage with the law of :mod:`hw_models.power`,
+    and the clock must not exceed the limit at this supply."""
+
+    vth_v: float | None = _spec(None, "float", lo=0.0, hi=2.0, lo_open=True, optional=True)
+    """Threshold voltage of the alpha-power law, V; unset: 0.3 x the node's
+    nominal supply (0.3 V at 45 nm; an assumption). Must lie below the supply."""
+
+    alpha: float = _spec(1.3, "float", lo=1.0, hi=2.0)
+    """Velocity-saturation exponent of the alpha-power law (1 to 2; 1.3 for
+    short-channel devices, Sakurai and Newton, IEEE JSSC 25(2), 1990)."""
+
+    fmax_nominal_mhz: float | None = _spec(
+        None, "float", lo=0.0, hi=100_000.0, lo_open=True, optional=True
+    )
+    """Highest clock at the node's nominal supply, MHz; unset: 40 FO4 delays
+    per cycle (:func:`hw_models.technology.fmax_nominal_mhz`: 1111 MHz at
+    45 nm)."""
+
+    sram_leak_pw_per_bit: float | None = _spec(
+        None, "float", lo=0.0, hi=1e6, optional=True
+    )
+    """Leakage of one SRAM bit at the chip's node and nominal supply, pW;
+    unset: the technology table's (100 pW at 45 nm, scaled to the node)."""
+
+    gate_leak_nw_per_ge: float | None = _spec(None, "float", lo=0.0, hi=1e6, optional=True)
+    """Leakage of one NAND2 gate equivalent of logic at the chip's node and
+    nominal supply, nW; unset: the technology table's (1 nW at 45 nm, scaled)."""
+
+    clock_pj_per_tile_cycle: float | None = _spec(
+        None, "float", lo=0.0, hi=1e6, optional=True
+    )
+    """Clock tree and control energy of one tile per cycle, busy or idle, at
+    the chip's node and nominal supply, pJ; unset: the estimate of
+    :func:`hw_models.power.clock_pj_per_tile_cycle`."""
 
 
 def _forward_link() -> LinkSpec:
@@ -283,6 +318,7 @@ class Chip:
 
     def __post_init__(self) -> None:
         _check_fields(self, "")
+        _power.check_supply(self)
         t = self.tile
         for name in ("macs_per_cycle", "update_per_cycle"):
             if getattr(t, name) > t.synapses:

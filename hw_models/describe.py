@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from hw_models import area as _area
-from hw_models import technology
+from hw_models import power, technology
 from hw_models.chip import Chip
 from hw_models.energy import KIB_BITS, EnergyTable
 
@@ -36,6 +36,8 @@ def _at_chip(chip: Chip, table: EnergyTable) -> dict[str, tuple[str, float]]:
         "sram_write": {"kib": t.sram_kib},
         "lut": {"in_bits": 12, "out_bits": 8},
         "wire": {"length_mm": 1.0},
+        "dram_read": {"bits": chip.dram.access_bits},
+        "dram_write": {"bits": chip.dram.access_bits},
     }
     out = {}
     for name in table.names:
@@ -43,6 +45,30 @@ def _at_chip(chip: Chip, table: EnergyTable) -> dict[str, tuple[str, float]]:
         point = ", ".join(f"{k}={v:g}" for k, v in p.items()) or "-"
         out[name] = (point, table.energy_pj(name, n, **p))
     return out
+
+
+def _power_lines(chip: Chip, table: EnergyTable) -> list[str]:
+    """Off-chip memory, supply, clock limit and static power."""
+    d, s, sp = chip.dram, power.supply(chip), power.static_power(chip, table)
+    pj_bit = table.energy_pj("dram_read", chip.node_nm, bits=d.access_bits) / d.access_bits
+    return [
+        "off-chip DRAM",
+        f"  bandwidth       {d.bandwidth_gbit_s:g} Gbit/s"
+        f" ({d.bandwidth_gbit_s * 1e3 / chip.clock_mhz:.4g} bits per cycle),"
+        f" {d.access_bits}-bit accesses, {pj_bit:.4g} pJ per bit read",
+        "supply and clock",
+        f"  vdd             {s.vdd_v:g} V (nominal {s.nominal_v:g} V at {chip.node_nm:g} nm);"
+        f" dynamic energy x{s.dynamic_factor:.4g}, leakage x{s.leakage_factor:.4g}",
+        f"  clock limit     {s.fmax_mhz:.4g} MHz at vdd ({s.fmax_nominal_mhz:.4g} MHz at"
+        f" nominal; alpha-power law, vth {s.vth_v:.3g} V, alpha {s.alpha:g})",
+        f"static power      {sp.total_mw:.4g} mW, every cycle, all {chip.n_tiles} tiles",
+        f"  SRAM leakage    {sp.sram_leak_mw:.4g} mW"
+        f" ({power.sram_leak_pw_per_bit(chip):.4g} pW per bit)",
+        f"  logic leakage   {sp.logic_leak_mw:.4g} mW ({power.tile_gates(chip):.0f} GE per tile,"
+        f" {power.gate_leak_nw_per_ge(chip):.4g} nW per GE)",
+        f"  clock, control  {sp.clock_mw:.4g} mW"
+        f" ({power.clock_pj_per_tile_cycle(chip, table):.4g} pJ per tile per cycle)",
+    ]
 
 
 def describe_chip(chip: Chip, table: EnergyTable | None = None) -> str:
@@ -110,6 +136,7 @@ def describe_chip(chip: Chip, table: EnergyTable | None = None) -> str:
     for r in _area.AREA_ROWS:
         lines.append(_wrap(f"{r.name} = {r.value:g} {r.unit}: {r.source}", "    "))
 
+    lines += _power_lines(chip, table)
     lines += ["", "technology scaling (relative to 45 nm; Stillmaker & Baas 2017; wire: Vdd^2)"]
     lines.append("  node nm   Vdd V   logic energy   wire energy   area")
     for tn in technology.TECH_NODES:

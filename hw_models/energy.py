@@ -31,7 +31,20 @@ action          parameters                     reference energy and basis
                                                (priced as add) + 32 reg bits, /32
 ``wire``        ``length_mm`` (per bit)        Keckler et al. 2011, 40 nm 0.9 V:
                                                256 random bits x 10 mm = 310 pJ
+``dram_read``   ``bits`` (access width)        H14: DRAM 64-bit access 1.3-2.6 nJ;
+                                               the low end, 1.3 nJ (see below)
+``dram_write``  ``bits``                       H14 gives one figure for read and
+                                               write: equal to ``dram_read``
 ==============  =============================  =====================================
+
+DRAM. Horowitz's table gives 1.3-2.6 nJ per 64-bit DRAM access. The table
+takes the low end, 1.3 nJ (20.3 pJ per bit): the chip files' default
+off-chip memory is a low-power mobile DRAM (LPDDR4 channel), the cheap end of
+the range, and it is the figure most accelerator studies reuse (e.g. Han et
+al., EIE, ISCA 2016: 640 pJ per 32-bit DRAM read). ``dram_read = 2600`` in
+a chip's ``[energy_overrides]`` prices the high end. The energy is the DRAM
+device's and its interface's, so it does not follow the chip's logic node
+(scaling law ``offchip``: the same at every node) nor the chip's supply.
 
 Composite rows (``mac``, ``shift``, ``shift_add``, ``lut``, ``rng_bit``) are
 priced from their parts, so overriding ``add`` also changes ``mac``; giving a
@@ -255,6 +268,10 @@ def _length(p: dict[str, float]) -> float:
     return p["length_mm"]
 
 
+def _access(p: dict[str, float]) -> float:
+    return p["bits"]
+
+
 def _one(p: dict[str, float]) -> float:
     return 1.0
 
@@ -449,6 +466,44 @@ DEFAULT_ROWS: tuple[EnergyRow, ...] = (
             f"{K11}, 40 nm, 0.9 V: 256 bits over 10 mm cost 310 pJ with random data "
             "(240 fJ/bit/mm per transition, 50% transition probability)"
         ),
+    ),
+)
+
+_DRAM_LAW = (
+    "proportional to the access width (a fixed energy per bit moved); no node or "
+    "supply scaling: the energy is the off-chip DRAM's (law offchip)"
+)
+DEFAULT_ROWS += (
+    EnergyRow(
+        name="dram_read",
+        unit="pJ per access",
+        params=(Param("bits", 64, 1.0, "bits"),),
+        reference=(("bits", 64),),
+        node_nm=45,
+        energy_pj=1300.0,
+        anchors=((64, 1300.0),),
+        interp="proportional",
+        abscissa=_access,
+        scaling="offchip",
+        law=_DRAM_LAW,
+        source=(
+            f"{H14}, 45 nm: DRAM 64-bit access 1.3-2.6 nJ; the low end (a low-power "
+            "mobile DRAM; the figure accelerator studies reuse)"
+        ),
+    ),
+    EnergyRow(
+        name="dram_write",
+        unit="pJ per access",
+        params=(Param("bits", 64, 1.0, "bits"),),
+        reference=(("bits", 64),),
+        node_nm=45,
+        energy_pj=1300.0,
+        anchors=((64, 1300.0),),
+        interp="proportional",
+        abscissa=_access,
+        scaling="offchip",
+        law=_DRAM_LAW,
+        source=f"{H14_SHORT} gives one DRAM figure for read and write: equal to dram_read",
     ),
 )
 

@@ -25,8 +25,32 @@ Scaling laws
     ``F(N) = V_N^2``: wire capacitance per mm stays about constant across
     nodes (Keckler et al., IEEE Micro 31(5), 2011), so the energy of moving a
     bit a millimetre follows the supply squared.
+``offchip`` (DRAM)
+    ``F(N) = 1``: an off-chip access costs what the DRAM device and its I/O
+    cost, whatever node the chip's logic is made in.
 ``area``
     the Stillmaker & Baas area factor relative to 45 nm.
+
+Leakage, supply voltage and clock limit
+---------------------------------------
+These numbers feed :mod:`hw_models.power` (static power, the voltage laws and
+the frequency limit); they are **assumptions**, stated here with their basis:
+
+* :data:`SRAM_LEAK_PW_PER_BIT_45` = 100 pW per SRAM bit and
+  :data:`GATE_LEAK_NW_PER_GE_45` = 1 nW per NAND2 gate equivalent, at 45 nm,
+  nominal supply, 25 C, for a low-power (not high-performance) process:
+  off-currents of about 1-5 nA per um of gate width (the low-operating-power
+  devices of the ITRS), a minimum NAND2 having about 1 um of width leaking, a
+  high-Vt 6T cell about a tenth of that. A high-performance process leaks
+  10-100x more.
+* node law of leakage (:func:`leakage_factor`): the off-current per um of
+  width is held at its 45 nm value and device widths scale with the feature
+  size, so leakage per bit or gate is ``(node / 45) x (Vdd_N / Vdd_45)``.
+* the clock limit at the nominal supply (:func:`fmax_nominal_mhz`): one cycle
+  is :data:`FO4_PER_CYCLE` = 40 fan-out-of-4 inverter delays (a pipelined
+  datapath), and one FO4 delay is :data:`FO4_PS_PER_NM` = 0.5 ps per nm of
+  feature size (the rule of thumb "FO4 = 500 ps x drawn length in um"):
+  1.11 GHz at 45 nm, 0.77 GHz at 65 nm.
 
 Between tabulated nodes a factor is interpolated linearly in ``log(node)`` for
 ``log(factor)`` (and for ``vdd``); at a tabulated node the tabulated value is
@@ -85,7 +109,7 @@ TECH_NODES: tuple[TechNode, ...] = (
     TechNode(7, 0.70, 0.1776, -0.09097, 0.02447, 0.059),
 )
 
-SCALING_LAWS = ("logic", "wire", "area")
+SCALING_LAWS = ("logic", "wire", "offchip", "area")
 """Names of the scaling laws :func:`factor` knows."""
 
 MIN_NODE_NM = min(t.node_nm for t in TECH_NODES)
@@ -101,6 +125,8 @@ def _tabulated(t: TechNode, law: str) -> float:
         return t.vdd_v * t.vdd_v
     if law == "area":
         return t.area
+    if law == "offchip":
+        return 1.0
     raise ConfigError("scaling", law, f"one of {', '.join(SCALING_LAWS)}")
 
 
@@ -162,3 +188,30 @@ def nominal_vdd(node_nm: float) -> float:
             return t.vdd_v
     big, small, t = _bracket(node)
     return big.vdd_v + (small.vdd_v - big.vdd_v) * t
+
+
+SRAM_LEAK_PW_PER_BIT_45 = 100.0
+"""Leakage of one SRAM bit at 45 nm, nominal supply, pW (assumption: see the module doc)."""
+
+GATE_LEAK_NW_PER_GE_45 = 1.0
+"""Leakage of one NAND2 gate equivalent at 45 nm, nominal supply, nW (assumption)."""
+
+FO4_PS_PER_NM = 0.5
+"""One fan-out-of-4 inverter delay per nm of feature size, ps (rule of thumb)."""
+
+FO4_PER_CYCLE = 40
+"""FO4 delays in one clock cycle of the chip's pipelined datapath (assumption)."""
+
+
+def leakage_factor(node_nm: float) -> float:
+    """Leakage per bit or gate at ``node_nm`` relative to 45 nm, at each node's
+    nominal supply: ``(node / 45) x (Vdd_N / Vdd_45)`` (see the module doc)."""
+    node = check_node(node_nm)
+    return (node / 45.0) * (nominal_vdd(node) / nominal_vdd(45.0))
+
+
+def fmax_nominal_mhz(node_nm: float) -> float:
+    """Clock limit at the node's nominal supply, MHz: ``1 / (FO4_PER_CYCLE x FO4)``
+    with ``FO4 = FO4_PS_PER_NM x node`` ps."""
+    node = check_node(node_nm)
+    return 1e6 / (FO4_PER_CYCLE * FO4_PS_PER_NM * node)

@@ -3,12 +3,13 @@
 One class per hardware part (:class:`MacArray`, :class:`Multiplier`,
 :class:`Adder`, :class:`ShiftAdder`, :class:`SramMacro`,
 :class:`ActivationLut`, :class:`Prng`, :class:`Link`,
-:class:`NetworkInterface`); :data:`REGISTRY` maps each action name of the
+:class:`NetworkInterface`, :class:`Dram`); :data:`REGISTRY` maps each action name of the
 accountants' keys to its part and :func:`unit_energy_pj` prices one key.
 """
 
 from hw_models.parts.adder import Adder, ShiftAdder
 from hw_models.parts.base import Part, Pricing, Widths
+from hw_models.parts.dram import DRAM_DETAILS, Dram
 from hw_models.parts.link import Link, NetworkInterface
 from hw_models.parts.lut import ActivationLut
 from hw_models.parts.mac_array import MacArray, Multiplier
@@ -17,10 +18,12 @@ from hw_models.parts.registry import PARTS, REGISTRY, part_for, unit_energy_pj
 from hw_models.parts.sram import SramMacro
 
 __all__ = [
+    "DRAM_DETAILS",
     "PARTS",
     "REGISTRY",
     "ActivationLut",
     "Adder",
+    "Dram",
     "Link",
     "MacArray",
     "Multiplier",

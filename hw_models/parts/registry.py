@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from hw_models.parts.adder import Adder, ShiftAdder
 from hw_models.parts.base import Part, Pricing
+from hw_models.parts.dram import Dram
 from hw_models.parts.link import Link, NetworkInterface
 from hw_models.parts.lut import ActivationLut
 from hw_models.parts.mac_array import MacArray, Multiplier
@@ -28,6 +29,7 @@ PARTS: tuple[Part, ...] = (
     Prng(),
     Link(),
     NetworkInterface(),
+    Dram(),
 )
 """Every part of the chip that the bill prices."""
 

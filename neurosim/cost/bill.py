@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from hw_models import parts, timing
+from hw_models import parts, power, timing
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
+from neurosim.cost import dram
 from neurosim.cost.accounting import Accountant, channel_format, velocity_memory_bits
 from neurosim.plan import Plan
 
-PHASES = ("forward", "transport", "feedback", "update")
+PHASES = ("forward", "transport", "feedback", "update", "dram")
 
 
 def pricing(plan: Plan, table: EnergyTable | None = None) -> parts.Pricing:
@@ -154,8 +155,14 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
     """
     chip, mapping = _chip(plan), plan.mapping
     actions = acct.actions(engine_counts)
+    # off-chip traffic (neurosim.cost.dram): inputs, labels, multiplexed groups
+    dram_run = dram.traffic(plan, acct)
+    actions.update(dram.actions(dram_run))
     energy, per_action_counts, inference = _energy(plan, acct, actions)
+    dram_bits = dram.bits_per_sample(dram_run, acct.samples)
     cyc = cycles(plan, acct)
+    cyc["dram"] = dram.cycles_per_sample(chip, dram_bits["total"])  # not overlapped
+    cyc["train"] += cyc["dram"]
     conv = _conv_section(plan, acct, cyc)
     out = {
         "chip": chip.name,
@@ -182,7 +189,37 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
     }
     if conv:
         out["conv"] = conv
+    _power_section(plan, out, dram_bits)
     return out
+
+
+def _power_section(plan: Plan, out: dict[str, Any], dram_bits: dict[str, Any]) -> None:
+    """Static energy and power at the run's steady state (``samples_per_second``),
+    DRAM bits and the tile groups. ``energy_pj_per_sample``: ``dynamic`` is the
+    sum of ``by_phase`` (actions, DRAM included); ``static`` = static power x
+    the time of one training sample; ``total`` = both."""
+    chip = _chip(plan)
+    sp = power.static_power(chip)
+    sps = out["samples_per_second"]
+    e = out["energy_pj_per_sample"]
+    dynamic = e["total"]
+    static = sp.total_mw * 1e9 / sps  # mW = 1e9 pJ/s
+    e.update(total=dynamic + static, static=static, dynamic=dynamic)
+    out["power_mw"] = {
+        "total": (dynamic + static) * sps * 1e-9,
+        "static": sp.total_mw,
+        "dynamic": dynamic * sps * 1e-9,
+    }
+    out["static_power_mw"] = sp.as_dict()
+    out["vdd_v"] = power.supply(chip).vdd_v
+    out["dram_bits_per_sample"] = dram_bits
+    groups = dram.groups_needed(plan)
+    out["tiles"]["groups"] = groups
+    if groups > 1:  # the tile count is met by time multiplexing, not a hard limit
+        out["violations"] = [
+            f"{v} (time-multiplexed through DRAM in {groups} groups)"
+            if v.startswith("n_tiles") else v for v in out["violations"]
+        ]  # fmt: skip
 
 
 def _energy(
@@ -191,6 +228,7 @@ def _energy(
     """Training energy per sample (total, by action, by phase), the action
     counts per sample, and the inference energy per sample (pJ)."""
     price = pricing(plan)
+    vscale = power.supply(price.chip).dynamic_factor  # on-chip actions only, not DRAM
     samples = max(1, acct.samples)
     by_action: dict[str, float] = defaultdict(float)
     by_phase: dict[str, float] = {p: 0.0 for p in PHASES}
@@ -199,13 +237,18 @@ def _energy(
         if not count:
             continue
         e = count * parts.unit_energy_pj(key, price) / samples
+        if key[0] != "dram":
+            e *= vscale
         if e:
             by_action[key[1]] += e
         by_phase[key[0]] += e
         per_action_counts[key_name(key)] = count / samples
-    inference = sum(
+    inference = vscale * sum(
         v * parts.unit_energy_pj(k, price) for k, v in acct.forward_per_sample().items()
     )
+    # the input load (and a multiplexed network's forward group loads)
+    for k, v in dram.actions(dram.traffic(plan, acct, training=False)).items():
+        inference += v * parts.unit_energy_pj(k, price) / samples
     energy = {
         "total": sum(by_phase.values()),
         "by_action": dict(sorted(by_action.items())),
