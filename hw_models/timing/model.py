@@ -248,12 +248,18 @@ class Op:
     deps : tuple of int
         Indices, in the op list, of the ops that must finish before it starts;
         each is smaller than the op's own index.
+    sender : int
+        Who sends it, for the arbitration of a link (>= 0): ``round_robin``
+        rotates over the distinct senders of the link in increasing order,
+        ``fixed_priority`` serves the smallest sender first. Ignored by the
+        list-order scheduler and by compute resources.
     """
 
     name: str
     resource: str
     duration: int
     deps: tuple[int, ...] = field(default=())
+    sender: int = 0
 
 
 # ------------------------------------------------------------------ helpers
