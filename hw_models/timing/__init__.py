@@ -41,7 +41,9 @@ Modules
     The GOLDEN cycle stepper.
 """
 
-from hw_models.timing.golden import GoldenStepper
+from hw_models.timing.arbiter import link_policies, schedule_arbitrated
+from hw_models.timing.batch import build_batch_graph, representative_batch
+from hw_models.timing.golden import GoldenArbiter, GoldenStepper
 from hw_models.timing.graph import (
     build_inference_graph,
     build_sample_graph,
@@ -60,9 +62,20 @@ from hw_models.timing.model import (
     tiles_for_network,
     trained_layers,
 )
+from hw_models.timing.options import GraphOptions
 from hw_models.timing.scheduler import batch_update_cycles, makespan, sample_cycles, schedule
+from hw_models.timing.throughput import BatchTiming, batch_timing, sample_timing
 
 __all__ = [
+    "BatchTiming",
+    "GoldenArbiter",
+    "GraphOptions",
+    "batch_timing",
+    "build_batch_graph",
+    "link_policies",
+    "representative_batch",
+    "sample_timing",
+    "schedule_arbitrated",
     "ChipTiming",
     "GoldenStepper",
     "LayerTiming",
