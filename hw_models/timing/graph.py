@@ -366,8 +366,8 @@ def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
             if opts.accumulate == "online":
                 dur = work_cycles(rows * tw.cols, chip.update_per_cycle)
                 c.out.wupd[h, t] = c.add(f"wupd{h}.{t}", c.upd(h, t), dur, [f"grad{h}.{t}"])
-    if opts.dc_nnz is None or not c.rule.trains_hidden:
-        return
+    if opts.dc_nnz is None or not c.rule.trains_hidden or c.rule.matrix != "C":
+        return  # dC^h: adaptive channels only
     for h in range(L - 1, 0, -1):
         n_src = width[L] if c.rule.source == "top" else width[h + 1]
         lay = layers[h - 1]
