@@ -59,10 +59,22 @@ from hw_models.timing.options import GraphOptions
 from neurosim.errors import ConfigError
 
 
+def _prefixed(out: SampleOps, p: str) -> SampleOps:
+    """The names of ``out`` (a template sample's) with the prefix ``p``."""
+    def d(m: dict) -> dict:
+        return {k: p + v for k, v in m.items()}
+
+    return SampleOps(
+        roots=[p + r for r in out.roots], fmac=d(out.fmac), bproj=d(out.bproj),
+        error_at={h: [p + v for v in vs] for h, vs in out.error_at.items()},
+        grad=d(out.grad), wupd=d(out.wupd), dc=d(out.dc), dcw=d(out.dcw),
+    )  # fmt: skip
+
+
 def _sample_extra(
     prev: SampleOps | None, barrier: str | None, pipeline: bool, online: bool
 ) -> dict[str, list[str]]:
-    """Extra dependencies of the next sample on the previous one."""
+    """Extra dependencies (full names) of the next sample's ops (template names)."""
     if prev is None:
         return {}
     extra: dict[str, list[str]] = {}
@@ -89,6 +101,9 @@ def build_batch_graph(
 ) -> list[Op]:
     """The op graph of a minibatch of ``len(msgs)`` samples (see the module).
 
+    One sample's graph is built once and copied for every sample (names
+    prefixed, dependencies shifted, message durations from the sample's sizes).
+
     Parameters
     ----------
     layers, chip, rule, proj, opts
@@ -111,17 +126,29 @@ def build_batch_graph(
         raise ConfigError("msgs", list(msgs), "at least one sample")
     dense = dense_msg_bits(layers, chip, rule)
     proj = check_proj(proj, L)
+    tmpl = Graph()
+    out0 = add_sample(tmpl, layers, chip, rule, dense, proj, opts)
+    width = {"skip": chip.skip_width_bits} | {f"chain{h}": chip.chain_width_bits for h in range(L)}
+    links = [(tmpl.at[k], k, w) for k, w in width.items() if k in tmpl.at]
     g = Graph()
     samples: list[SampleOps] = []
     barrier = None
     for k, m in enumerate(msgs):
         prev = samples[-1] if samples else None
         extra = _sample_extra(prev, barrier, pipeline, opts.accumulate == "online")
-        first = len(g.ops)
+        more = {tmpl.at[n]: tuple(g.at[d] for d in ds) for n, ds in extra.items()}
         bits = resolve_msg_bits(m, dense, L)
-        samples.append(add_sample(g, layers, chip, rule, bits, proj, opts, f"s{k}:", extra))
+        dur = {j: ceil_div(bits[key], w) for j, key, w in links}
+        off, p = len(g.ops), f"s{k}:"
+        g.ops.extend(
+            Op(p + op.name, op.resource, dur.get(j, op.duration),
+               tuple(d + off for d in op.deps) + more.get(j, ()), op.sender)
+            for j, op in enumerate(tmpl.ops)
+        )  # fmt: skip
+        g.at.update((p + name, j + off) for name, j in tmpl.at.items())
+        samples.append(_prefixed(out0, p))
         if not pipeline:
-            barrier = g.add(f"end{k}", "barrier", 0, [op.name for op in g.ops[first:]])
+            barrier = g.add(f"end{k}", "barrier", 0, [op.name for op in g.ops[off:]])
     _add_batch_end(g, layers, chip, rule, opts, samples, barrier)
     return g.ops
 

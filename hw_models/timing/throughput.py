@@ -67,10 +67,10 @@ class BatchTiming:
         return out
 
     def bottleneck(self) -> str:
-        """The busiest resource (ties: the smallest name); '' for an empty batch."""
-        if not self.busy:
-            return ""
-        return min(self.busy, key=lambda r: (-self.busy[r], r))
+        """The busiest scheduled resource (ties: the smallest name; SRAM ports
+        left out); '' for an empty batch."""
+        cands = [r for r in self.busy if not r.startswith("sram")]
+        return min(cands, key=lambda r: (-self.busy[r], r), default="")
 
 
 def _sram_busy(ops: Sequence[Op], times: Sequence[tuple[int, int]]) -> dict[str, int]:
