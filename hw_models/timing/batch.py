@@ -140,11 +140,10 @@ def build_batch_graph(
         bits = resolve_msg_bits(m, dense, L)
         dur = {j: ceil_div(bits[key], w) for j, key, w in links}
         off, p = len(g.ops), f"s{k}:"
-        g.ops.extend(
-            Op(p + op.name, op.resource, dur.get(j, op.duration),
-               tuple(d + off for d in op.deps) + more.get(j, ()), op.sender)
-            for j, op in enumerate(tmpl.ops)
-        )  # fmt: skip
+        g.ops += [
+            Op(p + name, res, dur.get(j, d0), tuple([d + off for d in deps]) + more.get(j, ()), snd)
+            for j, (name, res, d0, deps, snd) in enumerate(tmpl.ops)
+        ]
         g.at.update((p + name, j + off) for name, j in tmpl.at.items())
         samples.append(_prefixed(out0, p))
         if not pipeline:

@@ -9,8 +9,9 @@ See :mod:`hw_models.timing` for the semantics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import index
+from typing import NamedTuple
 
 from neurosim.errors import ConfigError, NeuroSimError
 
@@ -233,9 +234,8 @@ class RuleTiming:
         )
 
 
-@dataclass(frozen=True)
-class Op:
-    """One operation of a graph.
+class Op(NamedTuple):
+    """One operation of a graph (a named tuple: a batch graph has thousands).
 
     Attributes
     ----------
@@ -258,7 +258,7 @@ class Op:
     name: str
     resource: str
     duration: int
-    deps: tuple[int, ...] = field(default=())
+    deps: tuple[int, ...] = ()
     sender: int = 0
 
 
