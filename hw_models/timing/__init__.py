@@ -1,15 +1,22 @@
-"""Cycle-level timing of the tiled chip: resources, operation graphs, two schedulers.
-One training sample on the chip is a graph of operations (:class:`Op`). Each
-operation occupies one *resource* (a tile's MAC array, a layer's activation
-unit, a link) for a whole number of cycles. Two schedulers give the same
-answer by different means and are tested equal:
+"""Cycle-level timing of the tiled chip: resources, operation graphs, schedulers.
 
-* FAST, :func:`schedule`: one pass over the list, closed-form start times;
-* GOLDEN, :class:`GoldenStepper`: a literal cycle-by-cycle model of every
-  resource, with a ``max_cycles`` guard.
+One training sample on the chip is a graph of operations (:class:`Op`); a
+minibatch is ``B`` such graphs and the batch-end update
+(:func:`build_batch_graph`), pipelined or not. Each operation occupies one
+*resource* (a tile's MAC array, a layer's activation unit, a link) for a
+whole number of cycles. Two pairs of schedulers, each pair tested equal:
 
-Semantics (both schedulers)
----------------------------
+* arbitrated (what runs use; semantics in :mod:`hw_models.timing.arbiter`):
+  a resource serves the ready op its policy picks (oldest first on compute
+  resources, the chip's ``round_robin`` or ``fixed_priority`` on links).
+  FAST :func:`schedule_arbitrated` (event driven), GOLDEN
+  :class:`GoldenArbiter` (cycle by cycle);
+* in-order (below): FAST :func:`schedule` (one pass, closed form), GOLDEN
+  :class:`GoldenStepper` (cycle by cycle, ``max_cycles`` guard). On the
+  single-sample graphs both rules give the same schedule.
+
+In-order semantics
+------------------
 An op list is given in a topological order: every dependency of op ``i`` has
 an index smaller than ``i``. That order is also the **issue order**.
 
@@ -38,10 +45,21 @@ Modules
 :mod:`hw_models.timing.scheduler`
     The FAST scheduler and the cycle counts of a sample and an update.
 :mod:`hw_models.timing.golden`
-    The GOLDEN cycle stepper.
+    The GOLDEN cycle steppers (in-order and arbitrated).
+:mod:`hw_models.timing.options`
+    :class:`GraphOptions`: gradient strategy, zero skipping, trained layers,
+    ``dC^h`` work, shared tiles, link arbitration.
+:mod:`hw_models.timing.arbiter`
+    The arbitrated FAST scheduler and its semantics.
+:mod:`hw_models.timing.batch`
+    The minibatch graph and the representative batch.
+:mod:`hw_models.timing.throughput`
+    Batch makespan, utilisation, bottleneck; one sample alone.
 """
 
-from hw_models.timing.golden import GoldenStepper
+from hw_models.timing.arbiter import link_policies, schedule_arbitrated
+from hw_models.timing.batch import build_batch_graph, representative_batch
+from hw_models.timing.golden import GoldenArbiter, GoldenStepper
 from hw_models.timing.graph import (
     build_inference_graph,
     build_sample_graph,
@@ -60,9 +78,20 @@ from hw_models.timing.model import (
     tiles_for_network,
     trained_layers,
 )
+from hw_models.timing.options import GraphOptions
 from hw_models.timing.scheduler import batch_update_cycles, makespan, sample_cycles, schedule
+from hw_models.timing.throughput import BatchTiming, batch_timing, sample_timing
 
 __all__ = [
+    "BatchTiming",
+    "GoldenArbiter",
+    "GraphOptions",
+    "batch_timing",
+    "build_batch_graph",
+    "link_policies",
+    "representative_batch",
+    "sample_timing",
+    "schedule_arbitrated",
     "ChipTiming",
     "GoldenStepper",
     "LayerTiming",

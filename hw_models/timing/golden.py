@@ -1,13 +1,16 @@
-"""The GOLDEN scheduler: a literal cycle-by-cycle model of every resource.
+"""The GOLDEN schedulers: literal cycle-by-cycle models of every resource.
 
-Slow and simple on purpose: it is the reference that the FAST scheduler
-(:func:`hw_models.timing.scheduler.schedule`) is tested equal to.
+Slow and simple on purpose: :class:`GoldenStepper` is the reference that the
+in-order FAST scheduler (:func:`hw_models.timing.scheduler.schedule`) is tested
+equal to, :class:`GoldenArbiter` the reference of the arbitrated one
+(:func:`hw_models.timing.arbiter.schedule_arbitrated`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hw_models.timing.arbiter import Policies, check_policy, policy_function
 from hw_models.timing.model import Op, TimingError, check_int, check_ops
 
 
@@ -113,6 +116,104 @@ class GoldenStepper:
             )
         # 3. tick
         for state in self._running.values():
+            state[1] -= 1
+        self.cycle = c + 1
+
+    def run(self) -> list[tuple[int, int]]:
+        """Step until every op has finished; ``(start, finish)`` of every op."""
+        while not self.done:
+            self.step()
+        return [(s, f) for s, f in zip(self.start, self.finish, strict=True)]  # type: ignore[misc]
+
+
+class GoldenArbiter:
+    """GOLDEN arbitrated scheduler: every resource and its arbiter stepped per cycle.
+
+    The semantics are those of :mod:`hw_models.timing.arbiter`. Each cycle ``c``:
+
+    1. *retire*: every running op with no cycles left finishes at ``c``;
+    2. *zero-duration ops*: every unstarted op of duration 0 whose
+       dependencies have all finished finishes at ``c``; repeated until none;
+    3. *arbitrate*: every idle resource scans its unstarted ops, keeps those
+       whose dependencies have all finished, and its arbiter grants one (a
+       linear scan: ``oldest`` the smallest index, ``fixed_priority`` the
+       smallest ``(sender, index)``, ``round_robin`` the smallest
+       ``((rank(sender) - pointer - 1) mod n, index)``, then the pointer moves
+       to the granted sender's rank);
+    4. *tick*: every running op consumes cycle ``c``; then ``c`` advances.
+
+    Parameters
+    ----------
+    ops : sequence of Op
+        A graph in topological order (list index = age).
+    policies : mapping, function or None
+        Resource -> policy, as for ``schedule_arbitrated``.
+    max_cycles : int
+        :class:`TimingError` is raised if ops remain at cycle ``max_cycles``.
+    """
+
+    def __init__(self, ops: Sequence[Op], policies: Policies, max_cycles: int) -> None:
+        check_ops(ops)
+        self.ops = list(ops)
+        self.max_cycles = check_int("max_cycles", max_cycles, 0)
+        pol = policy_function(policies)
+        self.policy = {op.resource: check_policy(op.resource, pol(op.resource)) for op in ops}
+        self.senders = {
+            r: sorted({op.sender for op in ops if op.resource == r}) for r in self.policy
+        }
+        self.pointer = {r: len(s) - 1 for r, s in self.senders.items()}
+        self.start: list[int | None] = [None] * len(ops)
+        self.finish: list[int | None] = [None] * len(ops)
+        self.running: dict[str, list[int]] = {}  # resource -> [op, cycles left]
+        self.cycle = 0
+
+    @property
+    def done(self) -> bool:
+        """True when every op has finished."""
+        return all(f is not None for f in self.finish)
+
+    def _ready(self, i: int) -> bool:
+        return self.start[i] is None and all(self.finish[d] is not None for d in self.ops[i].deps)
+
+    def _grant(self, res: str, cands: list[int]) -> int:
+        pol = self.policy[res]
+        if pol == "oldest":
+            return min(cands)
+        if pol == "fixed_priority":
+            return min(cands, key=lambda i: (self.ops[i].sender, i))
+        senders = self.senders[res]
+        n, ptr = len(senders), self.pointer[res]
+        i = min(cands, key=lambda i: ((senders.index(self.ops[i].sender) - ptr - 1) % n, i))
+        self.pointer[res] = senders.index(self.ops[i].sender)
+        return i
+
+    def step(self) -> None:
+        """Simulate the current cycle and advance to the next (see the class)."""
+        c = self.cycle
+        for res in [r for r, (_, left) in self.running.items() if left == 0]:
+            i, _ = self.running.pop(res)
+            self.finish[i] = c
+        changed = True
+        while changed:
+            changed = False
+            for i, op in enumerate(self.ops):
+                if op.duration == 0 and self._ready(i):
+                    self.start[i] = self.finish[i] = c
+                    changed = True
+        for res in self.policy:
+            if res in self.running:
+                continue
+            cands = [i for i, op in enumerate(self.ops) if op.resource == res and op.duration > 0
+                     and self._ready(i)]  # fmt: skip
+            if cands:
+                i = self._grant(res, cands)
+                self.start[i] = c
+                self.running[res] = [i, self.ops[i].duration]
+        if self.done:
+            return
+        if c >= self.max_cycles:
+            raise TimingError(f"ops unfinished at cycle {c} = max_cycles")
+        for state in self.running.values():
             state[1] -= 1
         self.cycle = c + 1
 

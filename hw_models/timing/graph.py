@@ -77,6 +77,28 @@ Because transport ops are listed before gradient ops, a tile that has both a
 transposed read ``bwt`` and a gradient ``grad`` serves the read first (it is
 on the critical path of the layers below).
 
+Options (:class:`~hw_models.timing.options.GraphOptions`)
+---------------------------------------------------------
+With the default options the graph is the one above. Otherwise: ``trained``
+replaces the rule's trained layers (``freeze``); ``grad_nnz`` shortens
+``grad{h}.{t}`` to ``ceil(nnz_h * rows / n_h * cols / macs_per_cycle)``
+(zero skipping); ``accumulate = "register"`` drops the per-sample ``grad``
+ops (the batch-end ``gsum`` of :mod:`hw_models.timing.batch` does that work),
+``"online"`` adds ``wupd{h}.{t}`` on ``upd{h}.{t}``,
+``ceil(eff_rows * cols / update_per_cycle)`` after ``grad{h}.{t}``
+(``eff_rows`` the tile's rows, or its share of ``nnz_h`` under zero
+skipping); ``dc_nnz`` adds, after the transport, ``dc{h}.{t}`` on the MAC
+array of the first tile of each row block of layer ``h``,
+``ceil(rows * dc_nnz[h] / macs_per_cycle)``, after ``bproj{h}.{t}``, and with
+``"online"`` its write-back ``dcw{h}.{t}`` on ``upd{h}.{t}``,
+``ceil(rows * n_src / update_per_cycle)``. ``n_tiles`` maps blocks onto
+shared physical tiles (resources ``mac@p``, ``upd@p``).
+
+Senders (link arbitration): ``psum{h}`` is sender 0 and ``fact{h-1}`` sender 1
+of ``fwd{h}`` (under ``fixed_priority`` the partial sums of a sample already
+in layer ``h`` go before the activations of a newer one); ``skip`` and
+``chain{h}`` have one sender each (0).
+
 Update graph (:func:`build_update_graph`), once per minibatch:
 ``upd{h}.{t}`` on ``upd{h}.{t}``, ``ceil(rows*cols / update_per_cycle)``, no
 dependencies.
@@ -101,25 +123,31 @@ Simplifications (decisions of this model)
   block, so every tile computes the errors of its own rows and needs no
   intra-layer transfer; the reduction of transposed partial sums across the
   row blocks of ``W^{h+1}`` is folded into the ``chain{h}`` transfer.
-* The extra work of adaptive channels (ARBP/ASRBP: ``dC^h``) is not scheduled.
+* The extra work of adaptive channels (ARBP/ASRBP: ``dC^h``) is scheduled only
+  when :class:`~hw_models.timing.options.GraphOptions` ``dc_nnz`` is given.
 * The first layer's input is already in its tiles when the sample starts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from hw_models.timing.model import (
     ChipTiming,
     LayerTiming,
     Op,
     ProjectionWork,
+    RuleTiming,
     as_rule,
     ceil_div,
     check_int,
     check_layers,
     trained_layers,
 )
+from hw_models.timing.options import GraphOptions
 from neurosim.errors import ConfigError
+
+_EPS = 1e-9  # float slack for ceil() of zero-skipped work (means of integer counts)
 
 
 def dense_msg_bits(layers: Sequence[LayerTiming], chip: ChipTiming, rule: object) -> dict[str, int]:
@@ -144,9 +172,10 @@ def dense_msg_bits(layers: Sequence[LayerTiming], chip: ChipTiming, rule: object
     return {f"chain{h}": width[h] * eb for h in range(1, L)}
 
 
-def _resolve_msg_bits(
+def resolve_msg_bits(
     msg_bits: Mapping[str, int] | None, dense: dict[str, int], n_layers: int
 ) -> dict[str, int]:
+    """``msg_bits`` checked, with the dense size for every missing key the rule uses."""
     known = {"skip"} | {f"chain{h}" for h in range(1, n_layers)}
     out = dict(dense)
     for key, value in (msg_bits or {}).items():
@@ -160,50 +189,241 @@ def _resolve_msg_bits(
     return out
 
 
-class _Graph:
+class Graph:
     """Builder: appends ops and remembers each op's index by name."""
 
     def __init__(self) -> None:
         self.ops: list[Op] = []
         self.at: dict[str, int] = {}
 
-    def add(self, name: str, resource: str, duration: int, deps: Iterable[str] = ()) -> str:
+    def add(
+        self, name: str, resource: str, duration: int, deps: Iterable[str] = (), sender: int = 0
+    ) -> str:
+        if name in self.at:
+            raise ConfigError("op name", name, "unique within a graph")
         self.at[name] = len(self.ops)
-        self.ops.append(Op(name, resource, duration, tuple(self.at[d] for d in deps)))
+        self.ops.append(Op(name, resource, duration, tuple(self.at[d] for d in deps), sender))
         return name
+
+
+def tile_suffixes(layers: Sequence[LayerTiming], n_tiles: int | None) -> dict[tuple[int, int], str]:
+    """``(h, t)`` -> suffix of the tile's resources: ``"{h}.{t}"``, or ``"@{p}"``
+    (physical tile ``p = b mod n_tiles``, ``b`` the block's index in layer-major,
+    row-block-major order) when the blocks outnumber ``n_tiles``."""
+    blocks = [(h, t) for h, lay in enumerate(layers, start=1) for t in range(len(lay.tiles))]
+    if n_tiles is None or len(blocks) <= n_tiles:
+        return {(h, t): f"{h}.{t}" for h, t in blocks}
+    return {ht: f"@{b % n_tiles}" for b, ht in enumerate(blocks)}
+
+
+@dataclass
+class SampleOps:
+    """Names of the ops of one sample that the batch graph links to.
+
+    ``roots``: ops with no dependency (first layer's ``fmac``); ``error_at[h][t]``:
+    the op after which layer ``h``'s error is at tile ``t``; ``grad``,
+    ``wupd``, ``dc``, ``dcw``: ``(h, t)`` -> op name.
+    """
+
+    roots: list[str] = field(default_factory=list)
+    fmac: dict[tuple[int, int], str] = field(default_factory=dict)
+    bproj: dict[tuple[int, int], str] = field(default_factory=dict)
+    error_at: dict[int, list[str]] = field(default_factory=dict)
+    grad: dict[tuple[int, int], str] = field(default_factory=dict)
+    wupd: dict[tuple[int, int], str] = field(default_factory=dict)
+    dc: dict[tuple[int, int], str] = field(default_factory=dict)
+    dcw: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+@dataclass
+class _Ctx:
+    """What the pieces of one sample's graph share."""
+
+    g: Graph
+    layers: list[LayerTiming]
+    chip: ChipTiming
+    rule: RuleTiming
+    opts: GraphOptions
+    sfx: dict[tuple[int, int], str]
+    p: str = ""  # name prefix of the sample
+    out: SampleOps = field(default_factory=SampleOps)
+    extra: dict[str, list[str]] = field(default_factory=dict)  # op name -> extra deps
+
+    def add(self, name: str, res: str, dur: int, deps: Iterable[str], sender: int = 0) -> str:
+        full = [self.p + d for d in deps] + self.extra.get(name, [])
+        return self.g.add(self.p + name, res, dur, full, sender)
+
+    def mac(self, h: int, t: int) -> str:
+        return "mac" + self.sfx[h, t]
+
+    def upd(self, h: int, t: int) -> str:
+        return "upd" + self.sfx[h, t]
 
 
 # ------------------------------------------------------------------ graphs
 
 
-def _add_forward(g: _Graph, layers: list[LayerTiming], chip: ChipTiming) -> None:
-    L = len(layers)
-    for h, lay in enumerate(layers, start=1):
+def _add_forward(c: _Ctx) -> None:
+    L, chip = len(c.layers), c.chip
+    for h, lay in enumerate(c.layers, start=1):
         prev = [f"fact{h - 1}"] if h > 1 else []
-        fmacs = [
-            g.add(
-                f"fmac{h}.{t}",
-                f"mac{h}.{t}",
-                ceil_div(tw.rows * tw.cols, chip.macs_per_cycle),
-                prev,
+        fmacs = []
+        for t, tw in enumerate(lay.tiles):
+            name = c.add(
+                f"fmac{h}.{t}", c.mac(h, t), ceil_div(tw.rows * tw.cols, chip.macs_per_cycle), prev
             )
-            for t, tw in enumerate(lay.tiles)
-        ]
+            c.out.fmac[h, t] = name
+            if h == 1:
+                c.out.roots.append(name)
+            fmacs.append(f"fmac{h}.{t}")
         before_lut = fmacs
         if lay.col_blocks > 1:
             bits = (lay.col_blocks - 1) * lay.n_out * chip.psum_bits
-            before_lut = [g.add(f"psum{h}", f"fwd{h}", ceil_div(bits, chip.fwd_width_bits), fmacs)]
-        g.add(f"flut{h}", f"lut{h}", ceil_div(lay.n_out, chip.lut_per_cycle), before_lut)
+            c.add(f"psum{h}", f"fwd{h}", ceil_div(bits, chip.fwd_width_bits), fmacs, 0)
+            before_lut = [f"psum{h}"]
+        c.add(f"flut{h}", f"lut{h}", ceil_div(lay.n_out, chip.lut_per_cycle), before_lut)
         if h < L:
             bits = lay.n_out * chip.act_bits
-            g.add(f"fact{h}", f"fwd{h + 1}", ceil_div(bits, chip.fwd_width_bits), [f"flut{h}"])
+            c.add(f"fact{h}", f"fwd{h + 1}", ceil_div(bits, chip.fwd_width_bits), [f"flut{h}"], 1)
 
 
-def build_inference_graph(layers: Sequence[LayerTiming], chip: ChipTiming) -> list[Op]:
+def _add_transport(
+    c: _Ctx, bits: dict[str, int], proj: Mapping[int, ProjectionWork]
+) -> dict[int, list[str]]:
+    """Error transport and projection; returns ``error_at`` (unprefixed names)."""
+    layers, chip, rule, L = c.layers, c.chip, c.rule, len(c.layers)
+    width = [layers[0].n_in] + [lay.n_out for lay in layers]
+    macs = chip.macs_per_cycle
+
+    def bproj(h: int, t: int, n_src: int, rows: int, deps: list[str]) -> str:
+        work = proj.get(h) or ProjectionWork(n_src)
+        name = c.add(f"bproj{h}.{t}", c.mac(h, t), ceil_div(work.ops(rows), macs), deps)
+        c.out.bproj[h, t] = name
+        return f"bproj{h}.{t}"
+
+    error_at: dict[int, list[str]] = {L: [f"flut{L}"] * len(layers[L - 1].tiles)}
+    if not (rule.trains_hidden and L > 1):
+        return error_at
+    if rule.source == "top":
+        c.add("skip", "skip", ceil_div(bits["skip"], chip.skip_width_bits), [f"flut{L}"])
+        for h in range(L - 1, 0, -1):
+            error_at[h] = [
+                bproj(h, t, width[L], tw.rows, ["skip"])
+                for t, tw in enumerate(layers[h - 1].tiles)
+            ]
+    elif rule.matrix == "C":
+        for h in range(L - 1, 0, -1):
+            ready = [f"flut{L}"] if h + 1 == L else error_at[h + 1]
+            dur = ceil_div(bits[f"chain{h}"], chip.chain_width_bits)
+            c.add(f"chain{h}", f"chain{h}", dur, ready)
+            error_at[h] = [
+                bproj(h, t, width[h + 1], tw.rows, [f"chain{h}"])
+                for t, tw in enumerate(layers[h - 1].tiles)
+            ]
+    else:  # matrix "W": transposed reads where W^{h+1} lives
+        for h in range(L - 1, 0, -1):
+            ready = [f"flut{L}"] if h + 1 == L else [f"chain{h + 1}"]
+            bwts = [
+                c.add(
+                    f"bwt{h + 1}.{t}", c.mac(h + 1, t), ceil_div(tw.rows * tw.cols, macs), ready
+                )[len(c.p):]
+                for t, tw in enumerate(layers[h].tiles)
+            ]
+            dur = ceil_div(bits[f"chain{h}"], chip.chain_width_bits)
+            c.add(f"chain{h}", f"chain{h}", dur, bwts)
+            error_at[h] = [f"chain{h}"] * len(layers[h - 1].tiles)
+    return error_at
+
+
+def grad_rows(lay: LayerTiming, rows: int, nnz: float | None) -> float:
+    """Rows of gradient work of a tile of ``rows`` rows: all, or its share
+    ``nnz * rows / n_out`` of the layer's mean non-zero error components."""
+    return float(rows) if nnz is None else nnz * rows / lay.n_out
+
+
+def work_cycles(ops: float, per_cycle: int) -> int:
+    """``ceil(ops / per_cycle)`` of a possibly fractional (mean) amount of work."""
+    return max(0, -int(-(ops / per_cycle - _EPS) // 1))
+
+
+def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
+    layers, chip, opts, L = c.layers, c.chip, c.opts, len(c.layers)
+    trained = opts.trained if opts.trained is not None else trained_layers(c.rule, L)
+    nnz = opts.grad_nnz or {}
+    width = [layers[0].n_in] + [lay.n_out for lay in layers]
+    for h in sorted(trained, reverse=True):
+        if not 1 <= h <= L:
+            raise ConfigError("trained", h, f"a layer index in 1 .. {L}")
+        lay = layers[h - 1]
+        for t, tw in enumerate(lay.tiles):
+            c.out.error_at.setdefault(h, []).append(c.p + error_at[h][t])
+            if opts.accumulate == "register":
+                continue
+            rows = grad_rows(lay, tw.rows, nnz.get(h))
+            deps = [f"fmac{h}.{t}", error_at[h][t]]
+            dur = work_cycles(rows * tw.cols, chip.macs_per_cycle)
+            c.out.grad[h, t] = c.add(f"grad{h}.{t}", c.mac(h, t), dur, deps)
+            if opts.accumulate == "online":
+                dur = work_cycles(rows * tw.cols, chip.update_per_cycle)
+                c.out.wupd[h, t] = c.add(f"wupd{h}.{t}", c.upd(h, t), dur, [f"grad{h}.{t}"])
+    if opts.dc_nnz is None or not c.rule.trains_hidden or c.rule.matrix != "C":
+        return  # dC^h: adaptive channels only
+    for h in range(L - 1, 0, -1):
+        n_src = width[L] if c.rule.source == "top" else width[h + 1]
+        lay = layers[h - 1]
+        for t in range(0, len(lay.tiles), lay.col_blocks):  # first tile of each row block
+            rows = lay.tiles[t].rows
+            dur = work_cycles(rows * opts.dc_nnz.get(h, n_src), chip.macs_per_cycle)
+            c.out.dc[h, t] = c.add(f"dc{h}.{t}", c.mac(h, t), dur, [f"bproj{h}.{t}"])
+            if opts.accumulate == "online":
+                dur = ceil_div(rows * n_src, chip.update_per_cycle)
+                c.out.dcw[h, t] = c.add(f"dcw{h}.{t}", c.upd(h, t), dur, [f"dc{h}.{t}"])
+
+
+def add_sample(
+    g: Graph,
+    layers: list[LayerTiming],
+    chip: ChipTiming,
+    rule: RuleTiming,
+    bits: dict[str, int],
+    proj: Mapping[int, ProjectionWork],
+    opts: GraphOptions,
+    prefix: str = "",
+    extra: dict[str, list[str]] | None = None,
+) -> SampleOps:
+    """Append one training sample's ops to ``g`` (names prefixed by ``prefix``).
+
+    ``bits`` are resolved message sizes (:func:`resolve_msg_bits`); ``extra``
+    maps an unprefixed op name to further dependencies (full names) of that op,
+    e.g. a barrier or the previous sample's weight update.
+    """
+    c = _Ctx(g, layers, chip, rule, opts, tile_suffixes(layers, opts.n_tiles), prefix)
+    c.extra = extra or {}
+    _add_forward(c)
+    error_at = _add_transport(c, bits, proj)
+    _add_grads(c, error_at)
+    return c.out
+
+
+def build_inference_graph(
+    layers: Sequence[LayerTiming], chip: ChipTiming, opts: GraphOptions | None = None
+) -> list[Op]:
     """The forward ops of one sample (``fmac``, ``psum``, ``flut``, ``fact``)."""
-    g = _Graph()
-    _add_forward(g, check_layers(layers), chip)
-    return g.ops
+    layers = check_layers(layers)
+    c = _Ctx(Graph(), layers, chip, RuleTiming(False, "top", "C"), opts or GraphOptions(),
+             tile_suffixes(layers, (opts or GraphOptions()).n_tiles))  # fmt: skip
+    _add_forward(c)
+    return c.g.ops
+
+
+def check_proj(proj: Mapping[int, ProjectionWork] | None, n_layers: int) -> dict:
+    """``proj`` checked: a ProjectionWork per hidden layer ``1 .. L-1``."""
+    for h, work in (proj or {}).items():
+        if not (isinstance(h, int) and 1 <= h < n_layers and isinstance(work, ProjectionWork)):
+            raise ConfigError(
+                f"proj[{h!r}]", work, f"a ProjectionWork of a layer 1 .. {n_layers - 1}"
+            )
+    return dict(proj or {})
 
 
 def build_sample_graph(
@@ -212,6 +432,7 @@ def build_sample_graph(
     rule: object,
     msg_bits: Mapping[str, int] | None = None,
     proj: Mapping[int, ProjectionWork] | None = None,
+    opts: GraphOptions | None = None,
 ) -> list[Op]:
     """The op graph of one training sample: forward, error transport, gradients.
 
@@ -229,6 +450,8 @@ def build_sample_graph(
     proj : mapping, optional
         ``h`` -> operations of a tile's projection through ``C^h`` (``"C"``
         rules); missing layers are dense.
+    opts : GraphOptions, optional
+        Gradient strategy, zero skipping, trained layers, ``dC^h``, tiles.
 
     Returns
     -------
@@ -239,58 +462,9 @@ def build_sample_graph(
     layers = check_layers(layers)
     rule = as_rule(rule)
     L = len(layers)
-    bits = _resolve_msg_bits(msg_bits, dense_msg_bits(layers, chip, rule), L)
-    width = [layers[0].n_in] + [lay.n_out for lay in layers]
-    macs = chip.macs_per_cycle
-    g = _Graph()
-    _add_forward(g, layers, chip)
-
-    for h, work in (proj or {}).items():
-        if not (isinstance(h, int) and 1 <= h < L and isinstance(work, ProjectionWork)):
-            raise ConfigError(f"proj[{h!r}]", work, f"a ProjectionWork of a layer 1 .. {L - 1}")
-
-    def bproj(h: int, n_src: int, rows: int) -> int:
-        work = (proj or {}).get(h) or ProjectionWork(n_src)
-        return ceil_div(work.ops(rows), macs)
-
-    hidden = rule.trains_hidden and L > 1
-    # error_at[h][t]: the op after which layer h's error is known at tile t.
-    error_at: dict[int, list[str]] = {L: [f"flut{L}"] * len(layers[L - 1].tiles)}
-    if hidden and rule.source == "top":
-        g.add("skip", "skip", ceil_div(bits["skip"], chip.skip_width_bits), [f"flut{L}"])
-        for h in range(L - 1, 0, -1):
-            error_at[h] = [
-                g.add(f"bproj{h}.{t}", f"mac{h}.{t}", bproj(h, width[L], tw.rows), ["skip"])
-                for t, tw in enumerate(layers[h - 1].tiles)
-            ]
-    elif hidden and rule.matrix == "C":
-        for h in range(L - 1, 0, -1):
-            ready = [f"flut{L}"] if h + 1 == L else error_at[h + 1]
-            chain = g.add(
-                f"chain{h}", f"chain{h}", ceil_div(bits[f"chain{h}"], chip.chain_width_bits), ready
-            )
-            error_at[h] = [
-                g.add(f"bproj{h}.{t}", f"mac{h}.{t}", bproj(h, width[h + 1], tw.rows), [chain])
-                for t, tw in enumerate(layers[h - 1].tiles)
-            ]
-    elif hidden:  # matrix "W": transposed reads where W^{h+1} lives
-        for h in range(L - 1, 0, -1):
-            ready = [f"flut{L}"] if h + 1 == L else [f"chain{h + 1}"]
-            bwts = [
-                g.add(
-                    f"bwt{h + 1}.{t}", f"mac{h + 1}.{t}", ceil_div(tw.rows * tw.cols, macs), ready
-                )
-                for t, tw in enumerate(layers[h].tiles)
-            ]
-            chain = g.add(
-                f"chain{h}", f"chain{h}", ceil_div(bits[f"chain{h}"], chip.chain_width_bits), bwts
-            )
-            error_at[h] = [chain] * len(layers[h - 1].tiles)
-
-    for h in sorted(trained_layers(rule, L), reverse=True):
-        for t, tw in enumerate(layers[h - 1].tiles):
-            deps = [f"fmac{h}.{t}", error_at[h][t]]
-            g.add(f"grad{h}.{t}", f"mac{h}.{t}", ceil_div(tw.rows * tw.cols, macs), deps)
+    bits = resolve_msg_bits(msg_bits, dense_msg_bits(layers, chip, rule), L)
+    g = Graph()
+    add_sample(g, layers, chip, rule, bits, check_proj(proj, L), opts or GraphOptions())
     return g.ops
 
 
@@ -303,7 +477,7 @@ def build_update_graph(
     synapses in ``ceil(rows*cols / update_per_cycle)`` cycles; all independent.
     """
     layers = check_layers(layers)
-    g = _Graph()
+    g = Graph()
     for h in sorted(set(trained)):
         if not 1 <= h <= len(layers):
             raise ConfigError("trained_layers", h, f"a layer index in 1 .. {len(layers)}")

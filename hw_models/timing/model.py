@@ -9,8 +9,9 @@ See :mod:`hw_models.timing` for the semantics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import index
+from typing import NamedTuple
 
 from neurosim.errors import ConfigError, NeuroSimError
 
@@ -233,9 +234,8 @@ class RuleTiming:
         )
 
 
-@dataclass(frozen=True)
-class Op:
-    """One operation of a graph.
+class Op(NamedTuple):
+    """One operation of a graph (a named tuple: a batch graph has thousands).
 
     Attributes
     ----------
@@ -248,12 +248,18 @@ class Op:
     deps : tuple of int
         Indices, in the op list, of the ops that must finish before it starts;
         each is smaller than the op's own index.
+    sender : int
+        Who sends it, for the arbitration of a link (>= 0): ``round_robin``
+        rotates over the distinct senders of the link in increasing order,
+        ``fixed_priority`` serves the smallest sender first. Ignored by the
+        list-order scheduler and by compute resources.
     """
 
     name: str
     resource: str
     duration: int
-    deps: tuple[int, ...] = field(default=())
+    deps: tuple[int, ...] = ()
+    sender: int = 0
 
 
 # ------------------------------------------------------------------ helpers

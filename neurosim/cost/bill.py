@@ -98,39 +98,84 @@ def projection_work(plan: Plan) -> dict[int, timing.ProjectionWork]:
     return out
 
 
-def cycles(plan: Plan, acct: Accountant) -> dict[str, float]:
-    """Mean cycles per training sample and per inference, from the run's messages.
+def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
+    """The chip's gradient strategy, zero skipping, tiles and arbitration, and the
+    run's trained layers and mean non-zero error counts, as graph options."""
+    chip, rule, L = _chip(plan), plan.rule, len(plan.sizes) - 1
+    n = acct.samples
+    skip = chip.update.zero_skip and n > 0
+    # zero skipping: the mean non-zero error components of each layer per sample
+    nnz = {i + 1: acct.nnz_R[i] / n for i in range(L)} if skip else None
+    dc = None
+    if rule.adaptive and rule.trains_hidden:  # dC^h multiplies the source's non-zeros
+        src = (lambda i: acct.nnz_msg["skip"]) if rule.source == "top" else (
+            lambda i: acct.nnz_R[i + 1])
+        dc = {i + 1: src(i) / n for i in range(L - 1)} if skip else {}
+    return timing.GraphOptions(
+        trained=tuple(i + 1 for i in acct.trained_layers()),
+        accumulate=chip.update.accumulate,
+        grad_nnz=nnz,
+        dc_nnz=dc,
+        n_tiles=chip.n_tiles,
+        arbitration={k: chip.link(k).arbitration for k in ("forward", "skip", "chain")},
+    )
 
-    Each distinct tuple of per-sample message sizes is scheduled once and
-    weighted by how many samples sent it; the minibatch write-back is shared
-    by the batch's samples. The error projections take the operations of the
-    run's feedback format (:func:`projection_work`).
-    """
+
+def _message_histogram(plan: Plan, acct: Accountant) -> Counter:
+    """Samples per tuple of message sizes, each rounded up to whole link cycles
+    (samples whose messages fill the same link cycles share one schedule)."""
     chip = _chip(plan)
-    layers, ct = _timing_inputs(plan)
-    proj = projection_work(plan)
-    names = [s.name for s in acct.specs]
-    # a message's duration is ceil(bits / link width): samples whose messages
-    # fill the same number of link cycles share one schedule
     widths = [chip.link(s.link).width_bits for s in acct.specs]
     tuples: Counter = Counter()
     for tup, count in (acct.msg_tuples or Counter({(): max(1, acct.samples)})).items():
         tuples[tuple(-(-b // w) * w for b, w in zip(tup, widths, strict=True))] += count
+    return tuples
+
+
+def timing_report(plan: Plan, acct: Accountant) -> dict[str, Any]:
+    """Cycles per sample, throughput, latency, utilisation and bottleneck of the run.
+
+    One sample alone (each distinct tuple of message sizes scheduled once,
+    weighted by its samples) gives ``forward``, ``backward``, ``inference``
+    and the latency (its graph's makespan: forward to its last gradient or
+    online weight update). ``update`` is the batch-end phase alone
+    (write-back, or ``register``'s batch gradient sums), shared by the
+    samples of a batch (``batches / samples``). ``train``: without
+    ``chip.pipeline`` the samples run one after the other, so the mean sample
+    plus its share of the update (the batch schedule's makespan per sample);
+    with it, the makespan of a representative batch (``cfg.batch`` samples
+    whose message sizes follow the run's histogram, largest-remainder
+    apportionment, :func:`hw_models.timing.representative_batch`) divided by
+    its samples: the steady state. The utilisation and bottleneck are those of
+    that batch's schedule (:mod:`hw_models.timing.throughput`).
+    """
+    chip = _chip(plan)
+    layers, ct = _timing_inputs(plan)
+    proj, opts = projection_work(plan), _graph_options(plan, acct)
+    names = [s.name for s in acct.specs]
+    hist = _message_histogram(plan, acct)
     tot: Counter = Counter()
     n = 0
-    for tup, count in tuples.items():
-        c = timing.sample_cycles(
-            layers, ct, plan.rule, dict(zip(names, tup, strict=True)), proj
-        )
+    for tup, count in hist.items():
+        c = timing.sample_timing(layers, ct, plan.rule, dict(zip(names, tup, strict=True)),
+                                 proj, opts)  # fmt: skip
         for k in ("train", "forward", "backward", "inference"):
             tot[k] += c[k] * count
         n += count
-    trained = [i + 1 for i in acct.trained_layers()]
-    upd = timing.batch_update_cycles(layers, ct, trained)
+    size = max(1, min(plan.cfg.batch, acct.samples or 1))
+    msgs = [dict(zip(names, tup, strict=True)) for tup in timing.representative_batch(hist, size)]
+    bt = timing.batch_timing(layers, ct, plan.rule, msgs, proj, opts, chip.pipeline)
     per = {k: tot[k] / n for k in ("forward", "backward", "inference")}
-    per["update"] = upd * acct.batches / max(1, acct.samples)
-    per["train"] = tot["train"] / n + per["update"]
-    return per
+    per["update"] = bt.update * acct.batches / max(1, acct.samples)
+    per["train"] = bt.makespan / size if chip.pipeline else tot["train"] / n + per["update"]
+    return {"cycles_per_sample": per, "latency_cycles_per_sample": tot["train"] / n,
+            "utilization": bt.utilization(), "bottleneck": bt.bottleneck()}  # fmt: skip
+
+
+def cycles(plan: Plan, acct: Accountant) -> dict[str, float]:
+    """Mean cycles per training sample, per inference and per phase
+    (``cycles_per_sample`` of :func:`timing_report`)."""
+    return timing_report(plan, acct)["cycles_per_sample"]
 
 
 def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int]) -> dict[str, Any]:
@@ -150,7 +195,9 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
     dict
         ``energy_pj_per_sample`` (``total``, ``by_action``, ``by_phase``),
         ``inference_energy_pj``, ``cycles_per_sample`` (``train``,
-        ``inference``, and the phases), ``samples_per_second``, ``bus``,
+        ``inference``, and the phases), ``samples_per_second`` (steady state
+        under ``chip.pipeline``), ``latency_cycles_per_sample``,
+        ``utilization``, ``bottleneck`` (:func:`timing_report`), ``bus``,
         ``memory_bits``, ``area_mm2``, ``tiles`` and the chip's identity.
     """
     chip, mapping = _chip(plan), plan.mapping
@@ -160,7 +207,8 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
     actions.update(dram.actions(dram_run))
     energy, per_action_counts, inference = _energy(plan, acct, actions)
     dram_bits = dram.bits_per_sample(dram_run, acct.samples)
-    cyc = cycles(plan, acct)
+    tr = timing_report(plan, acct)
+    cyc = tr.pop("cycles_per_sample")
     cyc["dram"] = dram.cycles_per_sample(chip, dram_bits["total"])  # not overlapped
     cyc["train"] += cyc["dram"]
     conv = _conv_section(plan, acct, cyc)
@@ -174,6 +222,7 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
         "inference_energy_pj": inference,
         "cycles_per_sample": cyc,
         "samples_per_second": chip.clock_mhz * 1e6 / cyc["train"],
+        **tr,  # latency_cycles_per_sample, utilization, bottleneck
         "bus": _bus(acct, actions),
         "memory_bits": _memory(plan, acct, mapping, conv),
         "area_mm2": chip.area_mm2(),

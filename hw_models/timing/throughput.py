@@ -1,0 +1,154 @@
+"""Throughput, latency, utilisation and bottleneck of a minibatch schedule.
+
+Definitions
+-----------
+*Busy cycles* of a resource: the cycles an op occupies it over the batch
+schedule (the sum of its ops' durations). Each tile also has one port to its
+weight and gradient SRAM, resource ``sram{h}.{t}`` (or ``sram@p``): it is busy
+in every cycle in which the tile's MAC array or update unit runs an op that
+reads or writes those arrays (``fmac``, ``bwt``, ``grad``, ``dc``, ``upd``,
+``wupd``; not ``bproj``, which reads the feedback SRAM, nor ``gsum``, which
+sums buffered operands in registers, nor ``dcw``, which writes the feedback
+SRAM). The port is reported, not arbitrated: a cycle in which both units
+access it counts once (the port is assumed wide or banked enough for both).
+
+*Utilisation* of a class (``mac``, ``skip``, ``chain``, ``forward``,
+``sram``, and also ``lut``, ``update``): busy cycles of the busiest resource
+of the class divided by the batch makespan (0 when the class has no
+resource). The *bottleneck* is the busiest resource overall (ties: the
+smallest name).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hw_models.timing.arbiter import link_policies, schedule_arbitrated
+from hw_models.timing.batch import build_batch_graph, busy_cycles
+from hw_models.timing.graph import build_inference_graph, build_sample_graph
+from hw_models.timing.model import ChipTiming, LayerTiming, Op, ProjectionWork
+from hw_models.timing.options import GraphOptions
+
+SRAM_KINDS = ("fmac", "bwt", "grad", "dc", "upd", "wupd")
+CLASSES = {"mac": "mac", "skip": "skip", "chain": "chain", "forward": "fwd", "sram": "sram",
+           "lut": "lut", "update": "upd"}  # fmt: skip
+_KIND = re.compile(r"(?:s\d+:)?([a-z]+)")
+
+
+@dataclass(frozen=True)
+class BatchTiming:
+    """A scheduled minibatch.
+
+    Attributes
+    ----------
+    makespan : int
+        Cycles from the first sample's start to the last op of the batch.
+    samples : int
+        Samples in the batch (``B``).
+    update : int
+        Cycles of the batch-end ops scheduled alone (0 with ``"online"``).
+    busy : dict
+        Resource -> busy cycles over the batch (SRAM ports included).
+    """
+
+    makespan: int
+    samples: int
+    update: int
+    busy: dict[str, int]
+
+    def utilization(self) -> dict[str, float]:
+        """Busy fraction of the busiest resource of each class (see the module)."""
+        out = {}
+        for cls, prefix in CLASSES.items():
+            most = max((b for r, b in self.busy.items() if r.startswith(prefix)), default=0)
+            out[cls] = most / self.makespan if self.makespan else 0.0
+        return out
+
+    def bottleneck(self) -> str:
+        """The busiest scheduled resource (ties: the smallest name; SRAM ports
+        left out); '' for an empty batch."""
+        cands = [r for r in self.busy if not r.startswith("sram")]
+        return min(cands, key=lambda r: (-self.busy[r], r), default="")
+
+
+def _sram_busy(ops: Sequence[Op], times: Sequence[tuple[int, int]]) -> dict[str, int]:
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for op, (s, f) in zip(ops, times, strict=True):
+        m = _KIND.match(op.name)
+        if f > s and m and m.group(1) in SRAM_KINDS:
+            port = "sram" + op.resource[3:]  # mac{sfx} / upd{sfx} -> sram{sfx}
+            spans.setdefault(port, []).append((s, f))
+    out = {}
+    for port, iv in spans.items():
+        total, end = 0, -1
+        for s, f in sorted(iv):
+            if f > end:
+                total += f - max(s, end)
+                end = f
+        out[port] = total
+    return out
+
+
+def _phase_makespan(ops: Sequence[Op]) -> int:
+    """Makespan of the batch-end ops alone (their dependencies on samples dropped)."""
+    first = next(
+        (i for i, op in enumerate(ops) if ":" not in op.name and op.resource != "barrier"),
+        len(ops),
+    )
+    tail = [
+        Op(op.name, op.resource, op.duration, tuple(d - first for d in op.deps if d >= first))
+        for op in ops[first:]
+    ]
+    return max((f for _, f in schedule_arbitrated(tail)), default=0)
+
+
+def batch_timing(
+    layers: Sequence[LayerTiming],
+    chip: ChipTiming,
+    rule: object,
+    msgs: Sequence[Mapping[str, int] | None],
+    proj: Mapping[int, ProjectionWork] | None = None,
+    opts: GraphOptions | None = None,
+    pipeline: bool = False,
+) -> BatchTiming:
+    """Schedule a minibatch (:func:`~hw_models.timing.batch.build_batch_graph`)
+    with the arbitrated FAST scheduler and the links' arbitration of ``opts``."""
+    opts = opts or GraphOptions()
+    ops = build_batch_graph(layers, chip, rule, msgs, proj, opts, pipeline)
+    times = schedule_arbitrated(ops, link_policies(opts.arbitration))
+    busy = dict(busy_cycles(op for op in ops if op.duration))
+    busy.update(_sram_busy(ops, times))
+    span = max((f for _, f in times), default=0)
+    return BatchTiming(span, len(msgs), _phase_makespan(ops), busy)
+
+
+def sample_timing(
+    layers: Sequence[LayerTiming],
+    chip: ChipTiming,
+    rule: object,
+    msg_bits: Mapping[str, int] | None = None,
+    proj: Mapping[int, ProjectionWork] | None = None,
+    opts: GraphOptions | None = None,
+) -> dict[str, int]:
+    """Cycles of one sample alone, arbitrated scheduler.
+
+    Returns
+    -------
+    dict
+        ``train``: makespan of the sample's graph (its last gradient op, or its
+        online weight update: the latency of a sample); ``forward``: finish of
+        its forward phase; ``backward``: ``train - forward``; ``inference``:
+        makespan of the forward-only graph.
+    """
+    opts = opts or GraphOptions()
+    pol = link_policies(opts.arbitration)
+    ops = build_sample_graph(layers, chip, rule, msg_bits, proj, opts)
+    infer = build_inference_graph(layers, chip, opts)
+    times = schedule_arbitrated(ops, pol)
+    train = max((f for _, f in times), default=0)
+    forward = max((f for _, f in times[: len(infer)]), default=0)
+    inference = max((f for _, f in schedule_arbitrated(infer, pol)), default=0)
+    return {"train": train, "forward": forward, "backward": train - forward,
+            "inference": inference}  # fmt: skip
