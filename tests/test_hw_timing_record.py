@@ -31,8 +31,8 @@ def chips(tmp_path_factory):
     return out
 
 
-def _hw(digits, chip, rule="srbp"):
-    cfg = TrainConfig(mode="fixed", epochs=1, error_bits=4, batch=32, hidden=(32, 32, 32),
+def _hw(digits, chip, rule="srbp", batch=32):
+    cfg = TrainConfig(mode="fixed", epochs=1, error_bits=4, batch=batch, hidden=(32, 32, 32),
                       rule=rule, chip=chip)  # fmt: skip
     return train(cfg, digits)[0].to_record()["hardware"]
 
@@ -49,8 +49,11 @@ def test_record_fields_serial_and_pipelined(digits, chips) -> None:
     for r in ("srbp", "rbp"):
         s, p = ser[r], pipe[r]
         # serial: one sample after the other, plus its share of the write-back
-        assert s["cycles_per_sample"]["train"] == pytest.approx(
-            s["latency_cycles_per_sample"] + s["cycles_per_sample"]["update"])
+        # and its DRAM transfers (the input and label, not overlapped)
+        c = s["cycles_per_sample"]
+        assert c["train"] == pytest.approx(
+            s["latency_cycles_per_sample"] + c["update"] + c["dram"])
+        assert c["dram"] > 0
         assert p["latency_cycles_per_sample"] == s["latency_cycles_per_sample"]
         assert p["samples_per_second"] > s["samples_per_second"]
         assert p["utilization"]["mac"] > s["utilization"]["mac"]
@@ -64,7 +67,7 @@ def test_record_fields_serial_and_pipelined(digits, chips) -> None:
 def test_gradient_strategies_and_zero_skip(digits, chips) -> None:
     sram = _hw(digits, chips["serial"])["cycles_per_sample"]
     reg = _hw(digits, chips["register"])["cycles_per_sample"]
-    online = _hw(digits, chips["online"])
+    online = _hw(digits, chips["online"], batch=1)  # an online chip trains with batch 1
     dense = _hw(digits, chips["dense"])["cycles_per_sample"]
     assert online["cycles_per_sample"]["update"] == 0  # no batch write-back
     assert reg["update"] > sram["update"]  # the batch's gradient sums move to the batch end
