@@ -275,6 +275,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
 
     result = api.run(cfg, dataset=ds, progress=not args.no_progress, on_epoch=show)
+    from neurosim.jsonsafe import check_record
+
+    check_record(result.to_record())  # no inf nJ printed, no bare Infinity in the record
     print()
     auc = f"   test AUC  {result.test_auc:.4f}" if binary else ""
     print(

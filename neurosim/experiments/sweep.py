@@ -65,7 +65,7 @@ from neurosim.errors import ConfigError
 #: Environment variables that cap the thread pools of BLAS/OpenMP libraries.
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Seconds to wait for a Dask scheduler given by address.
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 3.0
 #: Most points a sweep's grid may have (``--max-points`` raises it): the grid
 #: size is the product of its dimensions' lengths, checked before expanding them.
 MAX_POINTS = 100_000
@@ -311,7 +311,7 @@ def load_spec(
     """Read and check a sweep file (see the module doc for its grammar and
     :meth:`SweepSpec.iter_points` for the limits)."""
     return SweepSpec.from_dict(
-        read_toml(path, "spec"), name=Path(path).stem, max_points=max_points,
+        read_toml(path), name=Path(path).stem, max_points=max_points,
         max_memory_gib=max_memory_gib,
     )  # fmt: skip
 
@@ -438,11 +438,14 @@ def run_point(config_dict: dict[str, Any]) -> dict[str, Any]:
     """
     try:
         from neurosim.experiments.train import train
+        from neurosim.jsonsafe import check_record
 
         with _one_blas_thread():
             cfg = TrainConfig.from_dict(config_dict).validate()
             result, _ = train(cfg)
-        return {"status": "ok", "record": result.to_record()}
+        record = result.to_record()
+        check_record(record)  # the store holds strict JSON: no NaN or Infinity
+        return {"status": "ok", "record": record}
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: B036 - a failed point is a result, not a crash
@@ -666,6 +669,8 @@ def _run_local(todo: list[Point], workers: int, finished) -> None:
 
 def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     """A ``distributed.Client`` for ``scheduler`` and whether this call owns it."""
+    if isinstance(scheduler, str):  # before importing distributed (seconds)
+        _probe_scheduler(scheduler, timeout)
     try:
         import distributed
     except ImportError:
@@ -680,7 +685,7 @@ def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     if isinstance(scheduler, str):
         try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 -- any failure to connect is one line
             raise ConfigError(
                 "scheduler", scheduler, f"the address of a reachable Dask scheduler ({e})"
             ) from None
@@ -690,6 +695,55 @@ def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     raise ConfigError(
         "scheduler", scheduler, "a scheduler address, a distributed.Client or a cluster"
     )
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Fail fast, in one line, on an address where no Dask scheduler answers.
+
+    A plain socket connects within `timeout` seconds; on ``tcp://`` the
+    scheduler speaks first (its handshake: an 8-byte little-endian length,
+    then the message), so a silent peer or another protocol is refused before
+    ``distributed`` waits for it or reads a garbage length.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in ("tcp", "tls"):
+        return  # inproc://, ucx://, ...: left to distributed
+    host, _, port = rest.rpartition(":")
+    port = port.rstrip("/")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("scheduler", address, "an address tcp://HOST:PORT of a Dask scheduler")
+    import socket
+
+    try:
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+    except OSError as e:
+        why = e.strerror or str(e) or type(e).__name__
+        raise ConfigError(
+            "scheduler", address, f"the address of a reachable Dask scheduler (no connection "
+            f"within {timeout:g} s: {why})"
+        ) from None  # fmt: skip
+    if scheme == "tls":
+        sock.close()
+        return
+    head = b""
+    with sock:
+        sock.settimeout(timeout)
+        try:
+            while len(head) < 8:
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except OSError:
+            pass
+    if len(head) < 8 or not 0 < int.from_bytes(head, "little") <= 1 << 20:
+        raise ConfigError(
+            "scheduler", address,
+            f"the address of a Dask scheduler (what answers there is not one, within "
+            f"{timeout:g} s)",
+        )  # fmt: skip
 
 
 def _run_dask(client: Any, todo: list[Point], finished) -> None:
