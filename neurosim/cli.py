@@ -15,9 +15,14 @@ import dataclasses
 import sys
 from typing import Any
 
-from neurosim import api
+try:
+    from neurosim import api
+except KeyboardInterrupt:  # Ctrl-C while the CLI starts: the same one line as later
+    sys.stderr.write("neurosim: interrupted\n")
+    raise SystemExit(130) from None
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def config_flags() -> list[dict[str, Any]]:
@@ -475,8 +480,12 @@ def cmd_paper(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurosim`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()  # imports the config (numpy): seconds on a cold start
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("neurosim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         if args.command == "train":
             return cmd_train(args)
@@ -492,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_paper(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `neurosim train | head`: the reader left
         import os
 

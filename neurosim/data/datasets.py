@@ -70,7 +70,7 @@ from neurosim.data.digits import cached_digits
 from neurosim.data.higgs import cached_higgs, find_higgs_file
 from neurosim.data.idx import IDX_FILES, cached_idx, find_idx_files, read_idx
 from neurosim.data.mnist5k import cached_mnist5k, mnist5k_path
-from neurosim.errors import ConfigError, DataError
+from neurosim.errors import ConfigError, DataError, show_path
 
 __all__ = [
     "CIFAR_FILES",
@@ -159,6 +159,8 @@ def load_dataset(
         isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1
     ):
         raise ConfigError("limit", limit, "a positive integer (training samples)")
+    if key in DATA_DIR_SETS:
+        _check_data_dir(key, data_dir)
     if key == "higgs":
         path = find_higgs(data_dir)
         return cached_higgs(file_stamp(path), None if limit is None else int(limit))
@@ -229,6 +231,28 @@ def search_dirs(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path
             unique.append(d)
     return unique
 
+
+
+DATA_DIR_SETS: frozenset[str] = frozenset({"fashion-mnist", "mnist", "higgs", "cifar10"})
+"""Data sets read from ``data_dir`` (the others come from installed packages)."""
+
+
+def _check_data_dir(key: str, data_dir: str | os.PathLike[str] | None) -> None:
+    """A given `data_dir` must be a directory: a typo must not fall through to
+    another copy of the data (``$NEUROSIM_DATA``, the system directories)."""
+    if data_dir is None or str(data_dir) == "":
+        return
+    d = Path(data_dir).expanduser()
+    try:
+        is_dir, exists = d.is_dir(), d.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise DataError(f"data_dir {show_path(data_dir)}: cannot read: {exc}") from None
+    if not is_dir:
+        why = "no such directory (a file)" if exists else "no such directory"
+        raise DataError(
+            f"data set {key!r} not found: data_dir {show_path(d)}: {why}; pass an existing "
+            "directory with --data-dir"
+        )
 
 
 def clear_cache() -> None:

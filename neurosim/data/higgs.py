@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.data.base import ENV_VAR, Dataset, Stamp, readonly
-from neurosim.errors import DataError
+from neurosim.errors import DataError, show_path
 
 __all__ = [
     "HIGGS_COLUMNS",
@@ -390,19 +390,47 @@ def find_higgs_file(dirs: list[Path]) -> Path:
 @functools.lru_cache(maxsize=2)
 def cached_higgs(stamp: Stamp, limit: int | None) -> Dataset:
     """The ``higgs`` data set of the file stamped `stamp`, its training part cut
-    to the first `limit` rows (standardised with those rows' statistics)."""
+    to the first `limit` rows (standardised with those rows' statistics).
+
+    The rows used are checked: a non-finite value or a label other than 0 or
+    1 read from the cache rebuilds the cache from the CSV once; from the CSV
+    itself (or a rebuilt cache) it is a DataError naming the file.
+    """
     path = Path(stamp[0])
-    rows, _origin = load_higgs_rows(path)
+    rows, origin = load_higgs_rows(path)
+    ds = _higgs_dataset(path, rows, limit)
+    if ds is None and origin == "cache":  # a damaged copy: rebuild it from the CSV
+        del rows
+        cache_path(path).with_suffix(".json").unlink(missing_ok=True)
+        rows, origin = load_higgs_rows(path)
+        ds = _higgs_dataset(path, rows, limit)
+    if ds is None:
+        where = cache_path(path) if origin == "cache" else path
+        raise DataError(
+            f"{show_path(where)}: non-finite values or labels other than 0 and 1 in the "
+            "rows used; delete it (a cache) or fetch the file again"
+        )
+    return ds
+
+
+def _higgs_dataset(path: Path, rows: np.ndarray, limit: int | None) -> Dataset | None:
+    """The data set of `rows`, or None if the rows used are not finite or a
+    label is not 0 or 1."""
     n_train, _n_test = higgs_split(rows.shape[0])
     n_use = n_train if limit is None else min(limit, n_train)
     train, test = rows[:n_use], rows[n_train:]
+    labels = [np.asarray(part[:, 0]) for part in (train, test)]
+    if not all(np.isin(y, (0.0, 1.0)).all() for y in labels):
+        return None
     x_train, x_test, _mean, _std = standardise(train[:, 1:], test[:, 1:])
+    if not (np.isfinite(x_train).all() and np.isfinite(x_test).all()):
+        return None
     return Dataset(
         name="higgs",
         x_train=readonly(x_train),
-        y_train=readonly(np.asarray(train[:, 0], dtype=np.int64)),
+        y_train=readonly(labels[0].astype(np.int64)),
         x_test=readonly(x_test),
-        y_test=readonly(np.asarray(test[:, 0], dtype=np.int64)),
+        y_test=readonly(labels[1].astype(np.int64)),
         n_classes=2,
         source=str(path),
         signed=True,

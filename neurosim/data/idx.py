@@ -18,7 +18,7 @@ from neurosim.data.base import (
     readonly,
     to_features,
 )
-from neurosim.errors import DataError
+from neurosim.errors import DataError, show_path
 
 # The four IDX files of an MNIST-style data set: role -> base file name.
 IDX_FILES: dict[str, str] = {
@@ -173,6 +173,8 @@ def cached_idx(name: str, stamps: tuple[Stamp, ...]) -> Dataset:
                 f"{img_path} holds {images.shape[0]} images but {lab_path} holds "
                 f"{labels.shape[0]} labels"
             )
+        if images.shape[0] == 0:
+            raise DataError(f"{show_path(img_path)}: holds no images (the IDX header says 0)")
         if labels.size and int(labels.max()) >= 10:
             raise DataError(f"{lab_path}: label {int(labels.max())} is not in 0..9")
         parts[part] = (images, labels)

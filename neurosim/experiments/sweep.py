@@ -42,7 +42,6 @@ from its wall times (:func:`strip_wall_times`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import itertools
@@ -51,7 +50,6 @@ import math
 import multiprocessing
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,6 +59,12 @@ from typing import Any
 from neurosim.config import PRESETS, TrainConfig, read_toml
 from neurosim.config.memory import DEFAULT_MAX_MEMORY_GIB
 from neurosim.errors import ConfigError
+from neurosim.experiments.workers import (
+    one_blas_thread,
+    probe_scheduler,
+    sigint_ignored,
+    stop_pool,
+)
 
 #: Environment variables that cap the thread pools of BLAS/OpenMP libraries.
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -401,35 +405,6 @@ def _fmt_values(values: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------- run
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter: Any = None
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """``threadpool_limits(1)`` held while any run of this process is inside.
-
-    Counted, so that concurrent runs in threads of one process (a Dask worker
-    with several threads) never restore the original limits under each other.
-    """
-    global _blas_users, _blas_limiter
-    from threadpoolctl import threadpool_limits
-
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = threadpool_limits(1)
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-
-
 def run_point(config_dict: dict[str, Any]) -> dict[str, Any]:
     """Train one point (in a worker process); never raises.
 
@@ -440,7 +415,7 @@ def run_point(config_dict: dict[str, Any]) -> dict[str, Any]:
         from neurosim.experiments.train import train
         from neurosim.jsonsafe import check_record
 
-        with _one_blas_thread():
+        with one_blas_thread():
             cfg = TrainConfig.from_dict(config_dict).validate()
             result, _ = train(cfg)
         record = result.to_record()
@@ -648,7 +623,8 @@ def _run_local(todo: list[Point], workers: int, finished) -> None:
             max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
         )
         try:
-            futures = {pool.submit(run_point, p.config.to_dict()): p for p in todo}
+            with sigint_ignored():  # workers start (on submit) with SIGINT ignored
+                futures = {pool.submit(run_point, p.config.to_dict()): p for p in todo}
             for fut in as_completed(futures):
                 try:
                     outcome = fut.result()
@@ -656,7 +632,7 @@ def _run_local(todo: list[Point], workers: int, finished) -> None:
                     outcome = _failure(e)
                 finished(futures[fut], outcome)
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool)
             raise
         pool.shutdown(wait=True)
     finally:
@@ -670,7 +646,7 @@ def _run_local(todo: list[Point], workers: int, finished) -> None:
 def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     """A ``distributed.Client`` for ``scheduler`` and whether this call owns it."""
     if isinstance(scheduler, str):  # before importing distributed (seconds)
-        _probe_scheduler(scheduler, timeout)
+        probe_scheduler(scheduler, timeout)
     try:
         import distributed
     except ImportError:
@@ -695,55 +671,6 @@ def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     raise ConfigError(
         "scheduler", scheduler, "a scheduler address, a distributed.Client or a cluster"
     )
-
-
-def _probe_scheduler(address: str, timeout: float) -> None:
-    """Fail fast, in one line, on an address where no Dask scheduler answers.
-
-    A plain socket connects within `timeout` seconds; on ``tcp://`` the
-    scheduler speaks first (its handshake: an 8-byte little-endian length,
-    then the message), so a silent peer or another protocol is refused before
-    ``distributed`` waits for it or reads a garbage length.
-    """
-    scheme, sep, rest = address.partition("://")
-    if not sep:
-        scheme, rest = "tcp", address
-    if scheme not in ("tcp", "tls"):
-        return  # inproc://, ucx://, ...: left to distributed
-    host, _, port = rest.rpartition(":")
-    port = port.rstrip("/")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError("scheduler", address, "an address tcp://HOST:PORT of a Dask scheduler")
-    import socket
-
-    try:
-        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
-    except OSError as e:
-        why = e.strerror or str(e) or type(e).__name__
-        raise ConfigError(
-            "scheduler", address, f"the address of a reachable Dask scheduler (no connection "
-            f"within {timeout:g} s: {why})"
-        ) from None  # fmt: skip
-    if scheme == "tls":
-        sock.close()
-        return
-    head = b""
-    with sock:
-        sock.settimeout(timeout)
-        try:
-            while len(head) < 8:
-                chunk = sock.recv(8 - len(head))
-                if not chunk:
-                    break
-                head += chunk
-        except OSError:
-            pass
-    if len(head) < 8 or not 0 < int.from_bytes(head, "little") <= 1 << 20:
-        raise ConfigError(
-            "scheduler", address,
-            f"the address of a Dask scheduler (what answers there is not one, within "
-            f"{timeout:g} s)",
-        )  # fmt: skip
 
 
 def _run_dask(client: Any, todo: list[Point], finished) -> None:
