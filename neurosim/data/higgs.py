@@ -155,7 +155,7 @@ def read_higgs_csv(path: str | os.PathLike[str], out: io.RawIOBase | None = None
     except (OSError, EOFError, zlib.error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise DataError(
-            f"{path}: cannot read past line {line0} ({reason}); is the file truncated?"
+            f"{show_path(path)}: cannot read past line {line0} ({reason}); is the file truncated?"
         ) from exc
     if tail.strip():
         rows = _parse_block(path, tail, line0)
@@ -165,7 +165,7 @@ def read_higgs_csv(path: str | os.PathLike[str], out: io.RawIOBase | None = None
         else:
             blocks.append(rows)
     if line0 == 0:
-        raise DataError(f"{path}: no data lines")
+        raise DataError(f"{show_path(path)}: no data lines")
     if out is not None:
         return np.zeros((0, HIGGS_COLUMNS), dtype=np.float32)
     return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
@@ -212,7 +212,7 @@ def _bad_line(path: Path, text: bytes, line0: int) -> DataError:
             except ValueError:
                 shown = f[:40].decode("ascii", "replace")
                 return DataError(f"{where}, column {j + 1}: {shown!r} is not a number")
-    return DataError(f"{path}: malformed lines after line {line0}")
+    return DataError(f"{show_path(path)}: malformed lines after line {line0}")
 
 
 # ------------------------------- cache ------------------------------------ #
@@ -316,14 +316,19 @@ def load_higgs_rows(
         try:
             _write_cache(source, target)
         except OSError as exc:
-            raise DataError(f"{target}: cannot write the cache: {exc.strerror or exc}") from exc
+            why = exc.strerror or exc
+            raise DataError(f"{show_path(target)}: cannot write the cache: {why}") from exc
         origin = "csv"
     try:
         rows = np.load(target, mmap_mode="r")
     except (OSError, ValueError) as exc:
-        raise DataError(f"{target}: unreadable cache ({exc}); delete it to rebuild") from exc
+        raise DataError(
+            f"{show_path(target)}: unreadable cache ({exc}); delete it to rebuild"
+        ) from exc
     if rows.ndim != 2 or rows.shape[1] != HIGGS_COLUMNS or rows.dtype != np.float32:
-        raise DataError(f"{target}: unexpected cache shape {rows.shape}; delete it to rebuild")
+        raise DataError(
+            f"{show_path(target)}: unexpected cache shape {rows.shape}; delete it to rebuild"
+        )
     return rows, origin
 
 
@@ -376,12 +381,12 @@ def find_higgs_file(dirs: list[Path]) -> Path:
     report: list[str] = []
     for d in dirs:
         if not d.is_dir():
-            report.append(f"{d}: no such directory")
+            report.append(f"{show_path(d)}: no such directory")
             continue
         for name in HIGGS_FILES:
             if (d / name).is_file():
                 return d / name
-        report.append(f"{d}: no {' or '.join(HIGGS_FILES)}")
+        report.append(f"{show_path(d)}: no {' or '.join(HIGGS_FILES)}")
     if not report:
         report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
     raise DataError(f"data set 'higgs' not found; searched {'; '.join(report)}. {HOW_TO_GET}")
