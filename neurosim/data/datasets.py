@@ -159,13 +159,11 @@ def load_dataset(
         isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1
     ):
         raise ConfigError("limit", limit, "a positive integer (training samples)")
-    if key in DATA_DIR_SETS:
-        _check_data_dir(key, data_dir)
     if key == "higgs":
-        path = find_higgs(data_dir)
+        path = find_higgs_file(_dirs(key, data_dir))
         return cached_higgs(file_stamp(path), None if limit is None else int(limit))
     if key == "cifar10":
-        files = find_cifar_files(search_dirs("cifar10", data_dir))
+        files = find_cifar_files(_dirs(key, data_dir))
         ds = cached_cifar(tuple(file_stamp(f) for f in files))
     elif key == "mnist5k":
         path = mnist5k_path()
@@ -173,7 +171,7 @@ def load_dataset(
     elif key == "digits":
         ds = cached_digits(seed)
     else:
-        files = find_idx_files(key, search_dirs(key, data_dir))
+        files = find_idx_files(key, _dirs(key, data_dir))
         ds = cached_idx(key, tuple(file_stamp(files[role]) for role in IDX_FILES))
     if limit is None or limit >= ds.x_train.shape[0]:
         return ds
@@ -233,26 +231,20 @@ def search_dirs(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path
 
 
 
-DATA_DIR_SETS: frozenset[str] = frozenset({"fashion-mnist", "mnist", "higgs", "cifar10"})
-"""Data sets read from ``data_dir`` (the others come from installed packages)."""
-
-
-def _check_data_dir(key: str, data_dir: str | os.PathLike[str] | None) -> None:
-    """A given `data_dir` must be a directory: a typo must not fall through to
-    another copy of the data (``$NEUROSIM_DATA``, the system directories)."""
+def _dirs(key: str, data_dir: str | os.PathLike[str] | None) -> list[Path]:
+    """:func:`search_dirs`, but only `data_dir` (and ``data_dir/<key>``) when a
+    given `data_dir` is not a directory: a typo must not fall through to
+    another copy of the data (``$NEUROSIM_DATA``, the system directories); the
+    data set's "not found" error then names it."""
+    dirs = search_dirs(key, data_dir)
     if data_dir is None or str(data_dir) == "":
-        return
+        return dirs
     d = Path(data_dir).expanduser()
     try:
-        is_dir, exists = d.is_dir(), d.exists()
+        is_dir = d.is_dir()
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte
         raise DataError(f"data_dir {show_path(data_dir)}: cannot read: {exc}") from None
-    if not is_dir:
-        why = "no such directory (a file)" if exists else "no such directory"
-        raise DataError(
-            f"data set {key!r} not found: data_dir {show_path(d)}: {why}; pass an existing "
-            "directory with --data-dir"
-        )
+    return dirs if is_dir else [d, d / key]
 
 
 def clear_cache() -> None:
