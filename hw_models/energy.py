@@ -514,11 +514,17 @@ ROW_NAMES: tuple[str, ...] = tuple(r.name for r in DEFAULT_ROWS)
 # ---------------------------------------------------------------- overrides
 
 
+MAX_OVERRIDE_PJ = 1e9
+"""Largest energy an override may give one action (1 mJ, pJ): far above any
+real action, low enough that energies scaled to another node and summed over a
+run stay finite (an override of 1e308 pJ would print ``inf nJ``)."""
+
+
 def _finite_number(v: object) -> bool:
     if not isinstance(v, (int, float)) or isinstance(v, bool):
         return False
     try:
-        return math.isfinite(v)
+        return math.isfinite(v) and v <= MAX_OVERRIDE_PJ
     except OverflowError:  # an integer beyond the float range
         return False
 
@@ -559,7 +565,9 @@ def parse_overrides(data: AbcMapping[str, Any], where: str = "energy") -> tuple[
         else:
             e, epath = v, path
         if not _finite_number(e) or e < 0:
-            raise ConfigError(epath, e, f"a non-negative number of pJ for row {name!r}")
+            raise ConfigError(
+                epath, e, f"a non-negative number of pJ up to {MAX_OVERRIDE_PJ:g} for row {name!r}"
+            )
         out.append(Override(name, float(e), node, source))
     return tuple(out)
 
@@ -614,8 +622,9 @@ class EnergyTable:
                 )
             if not _finite_number(ov.energy_pj) or ov.energy_pj < 0:
                 raise ConfigError(
-                    f"{where}.{ov.row}", ov.energy_pj, f"a non-negative number of pJ for {ov.row!r}"
-                )
+                    f"{where}.{ov.row}", ov.energy_pj,
+                    f"a non-negative number of pJ up to {MAX_OVERRIDE_PJ:g} for {ov.row!r}",
+                )  # fmt: skip
             old = rows[ov.row]
             was = self.reference_energy_pj(ov.row)
             rows[ov.row] = replace(

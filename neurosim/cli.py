@@ -15,9 +15,14 @@ import dataclasses
 import sys
 from typing import Any
 
-from neurosim import api
+try:
+    from neurosim import api
+except KeyboardInterrupt:  # Ctrl-C while the CLI starts: the same one line as later
+    sys.stderr.write("neurosim: interrupted\n")
+    raise SystemExit(130) from None
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def config_flags() -> list[dict[str, Any]]:
@@ -91,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="TOML file of config fields, flat or in section tables (flags override it)",
     )
     t.add_argument("--json", help="write the run's JSON record here")
+    _add_max_memory(t)
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     c = sub.add_parser(
         "chip",
@@ -111,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, help="worker processes (default: the CPU count)")
     sw.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     sw.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
+    sw.add_argument("--max-points", type=_positive(int), default=None,
+                    help="refuse a grid of more points (default 100000)")  # fmt: skip
+    _add_max_memory(sw)
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     r = sub.add_parser(
         "results",
@@ -136,6 +145,31 @@ def _chip_presets() -> list[str]:
     from hw_models.chip import preset_names
 
     return preset_names()
+
+
+def _positive(kind: type) -> Any:
+    """An argparse type: a finite positive `kind` (int or float)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a positive number")
+        return value
+
+    return parse
+
+
+def _add_max_memory(p: argparse.ArgumentParser) -> None:
+    from neurosim.config.memory import DEFAULT_MAX_MEMORY_GIB
+
+    p.add_argument(
+        "--max-memory-gib", type=_positive(float), default=DEFAULT_MAX_MEMORY_GIB,
+        help="refuse a network whose weights, feedback, gradients and one batch of "
+        f"activations need more memory, in GiB (default {DEFAULT_MAX_MEMORY_GIB:g})",
+    )  # fmt: skip
 
 
 def _add_config_flags(t: argparse.ArgumentParser) -> None:
@@ -198,6 +232,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         _check_output_file("json", args.json)
     ds = api.load_data(cfg)
+    from neurosim.config.memory import check_memory
+
+    # before the header: a net of valid widths may still need terabytes
+    check_memory(cfg, ds.n_features, cfg.n_outputs(), ds.image_shape, args.max_memory_gib)
     hidden = "-".join(str(n) for n in [*([cfg.conv] if cfg.conv else []), *cfg.hidden])
     n_out = cfg.n_outputs()
     binary = ds.n_classes == 2
@@ -242,6 +280,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
 
     result = api.run(cfg, dataset=ds, progress=not args.no_progress, on_epoch=show)
+    from neurosim.jsonsafe import check_record
+
+    check_record(result.to_record())  # no inf nJ printed, no bare Infinity in the record
     print()
     auc = f"   test AUC  {result.test_auc:.4f}" if binary else ""
     print(
@@ -338,7 +379,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``neurosim sweep``: run (or list) a sweep's points into a store."""
     from pathlib import Path
 
-    spec = api.load_spec(args.spec)  # every point validated before anything runs
+    from neurosim.experiments.sweep import MAX_POINTS, load_spec
+
+    # every point validated (and the grid's size bounded) before anything runs
+    spec = load_spec(args.spec, args.max_points or MAX_POINTS, args.max_memory_gib)
     store = args.store or str(Path(args.spec).with_suffix(".db"))
     if args.dry_run:
         lines = api.list_points(spec, store)
@@ -436,8 +480,12 @@ def cmd_paper(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurosim`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()  # imports the config (numpy): seconds on a cold start
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("neurosim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         if args.command == "train":
             return cmd_train(args)
@@ -453,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_paper(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `neurosim train | head`: the reader left
         import os
 

@@ -7,6 +7,16 @@ messages and exit codes.
 from __future__ import annotations
 
 
+def show_path(path: object, limit: int = 200) -> str:
+    """`path` as a message shows it: as is when printable, else quoted
+    (``repr``), so that a newline in a name cannot split a one-line message;
+    names longer than `limit` characters are cut with ``...``."""
+    text = str(path)
+    if not text.isprintable():
+        text = repr(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class NeuroSimError(Exception):
     """Base class of every error neurosim raises on purpose."""
 

@@ -355,7 +355,9 @@ def test_unknown_name_lists_allowed_names() -> None:
 @pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="dataset-fashion-mnist is not installed")
 def test_fashion_mnist_from_system_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path))  # empty: falls through to the system dir
-    d = load_dataset("fashion-mnist", data_dir=tmp_path / "nothing-here")
+    d = load_dataset("fashion-mnist")
+    with pytest.raises(DataError, match="nothing-here: no such directory"):  # never another copy
+        load_dataset("fashion-mnist", data_dir=tmp_path / "nothing-here")
     assert d.x_train.shape == (60000, 784) and d.x_test.shape == (10000, 784)
     assert d.y_train.shape == (60000,) and d.y_test.shape == (10000,)
     assert d.x_train.dtype == np.float32 and d.y_test.dtype == np.int64

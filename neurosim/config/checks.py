@@ -15,7 +15,7 @@ from typing import Any
 from neurosim.channel.formats import FORMATS
 from neurosim.config.sections import SECTIONS, section_fields
 from neurosim.errors import ConfigError
-from neurosim.nn.rules import RULES, feedback_shapes
+from neurosim.nn.rules import RULES, feedback_shapes, trained_layers
 
 
 def check_declared(cfg: Any) -> None:
@@ -110,6 +110,13 @@ def check_optimizer(cfg: Any) -> None:
         _int_range(f"freeze[{i}]", h, 1, n_layers)
     if len(set(cfg.freeze)) != len(cfg.freeze):
         raise ConfigError("freeze", list(cfg.freeze), "distinct layer numbers")
+    if cfg.freeze and not trained_layers(RULES[cfg.rule], n_layers, tuple(cfg.freeze)):
+        # a run that updates nothing would still be charged for its feedback
+        raise ConfigError(
+            "freeze", list(cfg.freeze),
+            f"layer numbers that leave a layer to train (with rule {cfg.rule} and "
+            f"{n_layers} layers nothing would be updated)",
+        )  # fmt: skip
 
 
 def check_channel(cfg: Any) -> None:

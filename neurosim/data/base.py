@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.errors import DataError
+from neurosim.errors import DataError, show_path
 
 ENV_VAR = "NEUROSIM_DATA"
 """Environment variable naming an extra directory that holds data files."""
@@ -111,7 +111,7 @@ def file_stamp(path: Path) -> Stamp:
     try:
         st = path.stat()
     except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise DataError(f"{show_path(path)}: cannot read: {exc.strerror or exc}") from exc
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
@@ -124,7 +124,7 @@ def read_bytes(path: Path) -> bytes:
             buf = gzip.decompress(buf)
     except (OSError, EOFError, zlib.error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise DataError(f"{path}: cannot read: {reason}") from exc
+        raise DataError(f"{show_path(path)}: cannot read: {reason}") from exc
     return buf
 
 

@@ -19,7 +19,7 @@ from neurosim.data.base import (
     readonly,
     to_features,
 )
-from neurosim.errors import DataError
+from neurosim.errors import DataError, show_path
 
 CIFAR_FILES: tuple[str, ...] = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
 """The six python batch files; the first five are the training set."""
@@ -48,12 +48,12 @@ def find_cifar_files(dirs: list[Path]) -> list[Path]:
         places += [d, *(d / sub for sub in _CIFAR_SUBDIRS)]
     for d in dict.fromkeys(places):
         if not d.is_dir():
-            report.append(f"{d}: no such directory")
+            report.append(f"{show_path(d)}: no such directory")
             continue
         missing = [n for n in CIFAR_FILES if not (d / n).is_file()]
         if not missing:
             return [d / n for n in CIFAR_FILES]
-        report.append(f"{d}: missing {', '.join(missing)}")
+        report.append(f"{show_path(d)}: missing {', '.join(missing)}")
     if not report:
         report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
     raise DataError(f"data set 'cifar10' not found; searched {'; '.join(report)}. {_CIFAR_HOW}")
@@ -90,27 +90,27 @@ def read_cifar_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
         d = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
             IndexError, KeyError, ImportError) as exc:  # fmt: skip
-        raise DataError(f"{path}: not a CIFAR-10 python batch ({exc})") from None
+        raise DataError(f"{show_path(path)}: not a CIFAR-10 python batch ({exc})") from None
     if not isinstance(d, dict):
-        raise DataError(f"{path}: not a CIFAR-10 python batch (a {type(d).__name__})")
+        raise DataError(f"{show_path(path)}: not a CIFAR-10 python batch (a {type(d).__name__})")
     d = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in d.items()}
     for key in ("data", "labels"):
         if key not in d:
-            raise DataError(f"{path}: no {key!r} entry (keys: {', '.join(map(str, d))})")
+            raise DataError(f"{show_path(path)}: no {key!r} entry (keys: {', '.join(map(str, d))})")
     data = d["data"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or (
         data.shape[1] != 3072
     ):
         shape = getattr(data, "shape", None)
-        raise DataError(f"{path}: 'data' must be uint8 (N, 3072), got {shape}")
+        raise DataError(f"{show_path(path)}: 'data' must be uint8 (N, 3072), got {shape}")
     try:
         labels = np.asarray(d["labels"], dtype=np.int64).reshape(-1)
     except (TypeError, ValueError):
-        raise DataError(f"{path}: 'labels' must be a list of integers") from None
+        raise DataError(f"{show_path(path)}: 'labels' must be a list of integers") from None
     if labels.shape[0] != data.shape[0]:
-        raise DataError(f"{path}: {data.shape[0]} images but {labels.shape[0]} labels")
+        raise DataError(f"{show_path(path)}: {data.shape[0]} images but {labels.shape[0]} labels")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise DataError(f"{path}: label {int(labels.max())} is not in 0..9")
+        raise DataError(f"{show_path(path)}: label {int(labels.max())} is not in 0..9")
     return data, labels
 
 

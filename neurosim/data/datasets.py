@@ -70,7 +70,7 @@ from neurosim.data.digits import cached_digits
 from neurosim.data.higgs import cached_higgs, find_higgs_file
 from neurosim.data.idx import IDX_FILES, cached_idx, find_idx_files, read_idx
 from neurosim.data.mnist5k import cached_mnist5k, mnist5k_path
-from neurosim.errors import ConfigError, DataError
+from neurosim.errors import ConfigError, DataError, show_path
 
 __all__ = [
     "CIFAR_FILES",
@@ -160,10 +160,10 @@ def load_dataset(
     ):
         raise ConfigError("limit", limit, "a positive integer (training samples)")
     if key == "higgs":
-        path = find_higgs(data_dir)
+        path = find_higgs_file(_dirs(key, data_dir))
         return cached_higgs(file_stamp(path), None if limit is None else int(limit))
     if key == "cifar10":
-        files = find_cifar_files(search_dirs("cifar10", data_dir))
+        files = find_cifar_files(_dirs(key, data_dir))
         ds = cached_cifar(tuple(file_stamp(f) for f in files))
     elif key == "mnist5k":
         path = mnist5k_path()
@@ -171,7 +171,7 @@ def load_dataset(
     elif key == "digits":
         ds = cached_digits(seed)
     else:
-        files = find_idx_files(key, search_dirs(key, data_dir))
+        files = find_idx_files(key, _dirs(key, data_dir))
         ds = cached_idx(key, tuple(file_stamp(files[role]) for role in IDX_FILES))
     if limit is None or limit >= ds.x_train.shape[0]:
         return ds
@@ -229,6 +229,22 @@ def search_dirs(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path
             unique.append(d)
     return unique
 
+
+
+def _dirs(key: str, data_dir: str | os.PathLike[str] | None) -> list[Path]:
+    """:func:`search_dirs`, but only `data_dir` (and ``data_dir/<key>``) when a
+    given `data_dir` is not a directory: a typo must not fall through to
+    another copy of the data (``$NEUROSIM_DATA``, the system directories); the
+    data set's "not found" error then names it."""
+    dirs = search_dirs(key, data_dir)
+    if data_dir is None or str(data_dir) == "":
+        return dirs
+    d = Path(data_dir).expanduser()
+    try:
+        is_dir = d.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise DataError(f"data_dir {show_path(data_dir)}: cannot read: {exc}") from None
+    return dirs if is_dir else [d, d / key]
 
 
 def clear_cache() -> None:

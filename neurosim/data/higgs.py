@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.data.base import ENV_VAR, Dataset, Stamp, readonly
-from neurosim.errors import DataError
+from neurosim.errors import DataError, show_path
 
 __all__ = [
     "HIGGS_COLUMNS",
@@ -155,7 +155,7 @@ def read_higgs_csv(path: str | os.PathLike[str], out: io.RawIOBase | None = None
     except (OSError, EOFError, zlib.error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise DataError(
-            f"{path}: cannot read past line {line0} ({reason}); is the file truncated?"
+            f"{show_path(path)}: cannot read past line {line0} ({reason}); is the file truncated?"
         ) from exc
     if tail.strip():
         rows = _parse_block(path, tail, line0)
@@ -165,7 +165,7 @@ def read_higgs_csv(path: str | os.PathLike[str], out: io.RawIOBase | None = None
         else:
             blocks.append(rows)
     if line0 == 0:
-        raise DataError(f"{path}: no data lines")
+        raise DataError(f"{show_path(path)}: no data lines")
     if out is not None:
         return np.zeros((0, HIGGS_COLUMNS), dtype=np.float32)
     return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
@@ -212,7 +212,7 @@ def _bad_line(path: Path, text: bytes, line0: int) -> DataError:
             except ValueError:
                 shown = f[:40].decode("ascii", "replace")
                 return DataError(f"{where}, column {j + 1}: {shown!r} is not a number")
-    return DataError(f"{path}: malformed lines after line {line0}")
+    return DataError(f"{show_path(path)}: malformed lines after line {line0}")
 
 
 # ------------------------------- cache ------------------------------------ #
@@ -316,14 +316,19 @@ def load_higgs_rows(
         try:
             _write_cache(source, target)
         except OSError as exc:
-            raise DataError(f"{target}: cannot write the cache: {exc.strerror or exc}") from exc
+            why = exc.strerror or exc
+            raise DataError(f"{show_path(target)}: cannot write the cache: {why}") from exc
         origin = "csv"
     try:
         rows = np.load(target, mmap_mode="r")
     except (OSError, ValueError) as exc:
-        raise DataError(f"{target}: unreadable cache ({exc}); delete it to rebuild") from exc
+        raise DataError(
+            f"{show_path(target)}: unreadable cache ({exc}); delete it to rebuild"
+        ) from exc
     if rows.ndim != 2 or rows.shape[1] != HIGGS_COLUMNS or rows.dtype != np.float32:
-        raise DataError(f"{target}: unexpected cache shape {rows.shape}; delete it to rebuild")
+        raise DataError(
+            f"{show_path(target)}: unexpected cache shape {rows.shape}; delete it to rebuild"
+        )
     return rows, origin
 
 
@@ -376,12 +381,12 @@ def find_higgs_file(dirs: list[Path]) -> Path:
     report: list[str] = []
     for d in dirs:
         if not d.is_dir():
-            report.append(f"{d}: no such directory")
+            report.append(f"{show_path(d)}: no such directory")
             continue
         for name in HIGGS_FILES:
             if (d / name).is_file():
                 return d / name
-        report.append(f"{d}: no {' or '.join(HIGGS_FILES)}")
+        report.append(f"{show_path(d)}: no {' or '.join(HIGGS_FILES)}")
     if not report:
         report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
     raise DataError(f"data set 'higgs' not found; searched {'; '.join(report)}. {HOW_TO_GET}")
@@ -390,19 +395,47 @@ def find_higgs_file(dirs: list[Path]) -> Path:
 @functools.lru_cache(maxsize=2)
 def cached_higgs(stamp: Stamp, limit: int | None) -> Dataset:
     """The ``higgs`` data set of the file stamped `stamp`, its training part cut
-    to the first `limit` rows (standardised with those rows' statistics)."""
+    to the first `limit` rows (standardised with those rows' statistics).
+
+    The rows used are checked: a non-finite value or a label other than 0 or
+    1 read from the cache rebuilds the cache from the CSV once; from the CSV
+    itself (or a rebuilt cache) it is a DataError naming the file.
+    """
     path = Path(stamp[0])
-    rows, _origin = load_higgs_rows(path)
+    rows, origin = load_higgs_rows(path)
+    ds = _higgs_dataset(path, rows, limit)
+    if ds is None and origin == "cache":  # a damaged copy: rebuild it from the CSV
+        del rows
+        cache_path(path).with_suffix(".json").unlink(missing_ok=True)
+        rows, origin = load_higgs_rows(path)
+        ds = _higgs_dataset(path, rows, limit)
+    if ds is None:
+        where = cache_path(path) if origin == "cache" else path
+        raise DataError(
+            f"{show_path(where)}: non-finite values or labels other than 0 and 1 in the "
+            "rows used; delete it (a cache) or fetch the file again"
+        )
+    return ds
+
+
+def _higgs_dataset(path: Path, rows: np.ndarray, limit: int | None) -> Dataset | None:
+    """The data set of `rows`, or None if the rows used are not finite or a
+    label is not 0 or 1."""
     n_train, _n_test = higgs_split(rows.shape[0])
     n_use = n_train if limit is None else min(limit, n_train)
     train, test = rows[:n_use], rows[n_train:]
+    labels = [np.asarray(part[:, 0]) for part in (train, test)]
+    if not all(np.isin(y, (0.0, 1.0)).all() for y in labels):
+        return None
     x_train, x_test, _mean, _std = standardise(train[:, 1:], test[:, 1:])
+    if not (np.isfinite(x_train).all() and np.isfinite(x_test).all()):
+        return None
     return Dataset(
         name="higgs",
         x_train=readonly(x_train),
-        y_train=readonly(np.asarray(train[:, 0], dtype=np.int64)),
+        y_train=readonly(labels[0].astype(np.int64)),
         x_test=readonly(x_test),
-        y_test=readonly(np.asarray(test[:, 0], dtype=np.int64)),
+        y_test=readonly(labels[1].astype(np.int64)),
         n_classes=2,
         source=str(path),
         signed=True,

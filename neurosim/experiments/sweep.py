@@ -42,15 +42,14 @@ from its wall times (:func:`strip_wall_times`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,12 +57,22 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.config import PRESETS, TrainConfig, read_toml
+from neurosim.config.memory import DEFAULT_MAX_MEMORY_GIB
 from neurosim.errors import ConfigError
+from neurosim.experiments.workers import (
+    one_blas_thread,
+    probe_scheduler,
+    sigint_ignored,
+    stop_pool,
+)
 
 #: Environment variables that cap the thread pools of BLAS/OpenMP libraries.
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Seconds to wait for a Dask scheduler given by address.
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 3.0
+#: Most points a sweep's grid may have (``--max-points`` raises it): the grid
+#: size is the product of its dimensions' lengths, checked before expanding them.
+MAX_POINTS = 100_000
 
 _TOP_KEYS = ("sweep", "base", "axes", "zip", "exclude")
 _FIELDS = frozenset(TrainConfig.field_names())
@@ -122,10 +131,21 @@ class SweepSpec:
     name: str = "sweep"
     order: list[tuple[str, str]] = field(default_factory=list)
     preset: str | None = None
+    max_points: int = MAX_POINTS
+    max_memory_gib: float = DEFAULT_MAX_MEMORY_GIB
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], name: str = "sweep") -> SweepSpec:
-        """Build from a parsed sweep file; checks everything (see the module doc)."""
+    def from_dict(
+        cls,
+        d: dict[str, Any],
+        name: str = "sweep",
+        max_points: int = MAX_POINTS,
+        max_memory_gib: float = DEFAULT_MAX_MEMORY_GIB,
+    ) -> SweepSpec:
+        """Build from a parsed sweep file; checks everything (see the module doc).
+
+        `max_points` and `max_memory_gib` bound the grid's size and each
+        point's network (see :meth:`iter_points`)."""
         if not isinstance(d, dict):
             raise ConfigError(
                 "sweep", d, "a table of [sweep], [base], [axes], [zip.*], [[exclude]]"
@@ -133,7 +153,7 @@ class SweepSpec:
         for key in d:
             if key not in _TOP_KEYS:
                 raise ConfigError(key, d[key], f"not a sweep table; known: {', '.join(_TOP_KEYS)}")
-        spec = cls(name=name)
+        spec = cls(name=name, max_points=max_points, max_memory_gib=max_memory_gib)
         meta = _table(d, "sweep")
         for key, value in meta.items():
             if key != "name":
@@ -204,7 +224,8 @@ class SweepSpec:
                 spec.order += [("axes", k) for k in spec.axes]
             elif key == "zip":
                 spec.order += [("zip", g) for g in spec.zips]
-        spec.points()  # resolve and validate every point now
+        for _ in spec.iter_points():  # resolve and validate every point now
+            pass
         return spec
 
     def swept_keys(self) -> dict[str, list[Any]]:
@@ -224,15 +245,40 @@ class SweepSpec:
                 dims.append((f"zip.{name}", self.zips[name]))
         return dims
 
+    def grid_size(self) -> int:
+        """Points of the grid before excludes and duplicates: the product of the
+        dimensions' lengths, computed without expanding them."""
+        return math.prod(len(next(iter(table.values()))) for _, table in self._dims())
+
     def points(self) -> list[Point]:
         """The grid: resolved, validated, excludes dropped, duplicates collapsed."""
+        return list(self.iter_points())
+
+    def iter_points(self) -> Iterator[Point]:
+        """The points of :meth:`points`, one at a time (nothing is expanded ahead).
+
+        Raises
+        ------
+        ConfigError
+            A grid of more than ``max_points`` points (before anything is
+            expanded), a point that does not validate or whose network needs
+            more than ``max_memory_gib``, or excludes that leave no point.
+        """
+        from neurosim.config.memory import IMAGE_SHAPES, check_memory, n_features
+
+        n = self.grid_size()
+        if n > self.max_points:
+            raise ConfigError(
+                "axes", f"{n} points",
+                f"a grid of at most {self.max_points} points (the product of the axes' and "
+                "zip groups' lengths; split the sweep or raise --max-points)",
+            )  # fmt: skip
         dims = self._dims()
         paths = {}  # swept key -> path of its list in the file
         for dpath, table in dims:
             for key in table:
                 paths[key] = f"axes.{key}" if dpath.startswith("axes.") else f"{dpath}.{key}"
         sizes = [len(next(iter(table.values()))) for _, table in dims]
-        points: list[Point] = []
         seen: set[str] = set()
         for idx in itertools.product(*(range(n) for n in sizes)):
             values: dict[str, Any] = {}
@@ -248,20 +294,30 @@ class SweepSpec:
             cfg.update(values)
             try:
                 cfg.validate()
+                shape = IMAGE_SHAPES[cfg.data]
+                check_memory(cfg, n_features(cfg.data), cfg.n_outputs(), shape,
+                             self.max_memory_gib)  # fmt: skip
             except ConfigError as e:
                 raise _spec_error(e, values, where) from None
             pid = point_id(cfg)
             if pid not in seen:
                 seen.add(pid)
-                points.append(Point(cfg, values))
-        if not points:
+                yield Point(cfg, values)
+        if not seen:
             raise ConfigError("exclude", len(self.excludes), "tables that leave at least one point")
-        return points
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and check a sweep file (see the module doc for its grammar)."""
-    return SweepSpec.from_dict(read_toml(path), name=Path(path).stem)
+def load_spec(
+    path: str | Path,
+    max_points: int = MAX_POINTS,
+    max_memory_gib: float = DEFAULT_MAX_MEMORY_GIB,
+) -> SweepSpec:
+    """Read and check a sweep file (see the module doc for its grammar and
+    :meth:`SweepSpec.iter_points` for the limits)."""
+    return SweepSpec.from_dict(
+        read_toml(path), name=Path(path).stem, max_points=max_points,
+        max_memory_gib=max_memory_gib,
+    )  # fmt: skip
 
 
 ID_NEUTRAL: dict[str, Any] = {
@@ -349,35 +405,6 @@ def _fmt_values(values: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------- run
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter: Any = None
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """``threadpool_limits(1)`` held while any run of this process is inside.
-
-    Counted, so that concurrent runs in threads of one process (a Dask worker
-    with several threads) never restore the original limits under each other.
-    """
-    global _blas_users, _blas_limiter
-    from threadpoolctl import threadpool_limits
-
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = threadpool_limits(1)
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-
-
 def run_point(config_dict: dict[str, Any]) -> dict[str, Any]:
     """Train one point (in a worker process); never raises.
 
@@ -386,11 +413,14 @@ def run_point(config_dict: dict[str, Any]) -> dict[str, Any]:
     """
     try:
         from neurosim.experiments.train import train
+        from neurosim.jsonsafe import check_record
 
-        with _one_blas_thread():
+        with one_blas_thread():
             cfg = TrainConfig.from_dict(config_dict).validate()
             result, _ = train(cfg)
-        return {"status": "ok", "record": result.to_record()}
+        record = result.to_record()
+        check_record(record)  # the store holds strict JSON: no NaN or Infinity
+        return {"status": "ok", "record": record}
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: B036 - a failed point is a result, not a crash
@@ -593,7 +623,8 @@ def _run_local(todo: list[Point], workers: int, finished) -> None:
             max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
         )
         try:
-            futures = {pool.submit(run_point, p.config.to_dict()): p for p in todo}
+            with sigint_ignored():  # workers start (on submit) with SIGINT ignored
+                futures = {pool.submit(run_point, p.config.to_dict()): p for p in todo}
             for fut in as_completed(futures):
                 try:
                     outcome = fut.result()
@@ -601,7 +632,7 @@ def _run_local(todo: list[Point], workers: int, finished) -> None:
                     outcome = _failure(e)
                 finished(futures[fut], outcome)
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool)
             raise
         pool.shutdown(wait=True)
     finally:
@@ -614,6 +645,8 @@ def _run_local(todo: list[Point], workers: int, finished) -> None:
 
 def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     """A ``distributed.Client`` for ``scheduler`` and whether this call owns it."""
+    if isinstance(scheduler, str):  # before importing distributed (seconds)
+        probe_scheduler(scheduler, timeout)
     try:
         import distributed
     except ImportError:
@@ -628,7 +661,7 @@ def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     if isinstance(scheduler, str):
         try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 -- any failure to connect is one line
             raise ConfigError(
                 "scheduler", scheduler, f"the address of a reachable Dask scheduler ({e})"
             ) from None
