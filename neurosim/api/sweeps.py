@@ -5,6 +5,7 @@ Re-exported by :mod:`neurosim.api` (and the package); see its docstring.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ def list_points(
     and ``done`` when `store` (if it exists) holds the point as ok."""
     from neurosim.experiments.sweep import format_points
 
-    s = store if store is not None and Path(store).exists() else None
+    s = store if store is not None and os.path.exists(store) else None
     return format_points(load_spec(spec), s)
 
 
@@ -130,7 +131,7 @@ def open_store(path: str | Path) -> Store:
     from neurosim.experiments.store import Store, check_store_path
 
     check_store_path(path)
-    if not Path(path).is_file():
+    if not os.path.isfile(path):  # os.path: a name too long is "not a file", not an OSError
         raise ConfigError("store", str(path), "an existing store file written by neurosim sweep")
     return Store(path, readonly=True)
 

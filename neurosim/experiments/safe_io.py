@@ -64,7 +64,7 @@ def _check_names(flag: str, path: Path) -> None:
 def _existing_ancestor(path: Path) -> Path:
     """The nearest existing directory at or above `path` (``.`` for a relative one)."""
     p = path.absolute()
-    while not p.exists() and p != p.parent:
+    while not os.path.exists(p) and p != p.parent:
         p = p.parent
     return p
 
@@ -108,15 +108,15 @@ def check_output_file(flag: str, path: str | Path) -> None:
         return
     p = Path(path)
     _check_names(flag, p)
-    if p.is_dir():
+    if os.path.isdir(p):
         raise ConfigError(flag, str(p), "a file path, not a directory")
-    if p.is_symlink() or (p.exists() and not p.is_file()):
+    if os.path.islink(p) or (os.path.exists(p) and not os.path.isfile(p)):
         # written through, never replaced: it only has to accept writes
         if not os.access(p, os.W_OK):
             raise ConfigError(flag, str(p), "a file that can be written (permission denied)")
         return
     parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
+    if not os.path.isdir(parent):
         raise ConfigError(flag, str(p), "a file path in an existing directory")
     _probe(flag, p, parent)
 
@@ -126,10 +126,10 @@ def check_output_dir(flag: str, path: str | Path) -> None:
     check_nonempty(flag, path)
     p = Path(path)
     _check_names(flag, p)
-    if p.exists() and not p.is_dir():
+    if os.path.exists(p) and not os.path.isdir(p):
         raise ConfigError(flag, str(p), "a directory (existing or to be created)")
     base = _existing_ancestor(p)
-    if not base.is_dir():
+    if not os.path.isdir(base):
         raise ConfigError(flag, str(p), f"a directory ({str(base)!r} is a file)")
     _probe(flag, p, base)
 
@@ -226,7 +226,7 @@ def writing(path: str | Path, what: str = "output") -> Iterator[Path]:
     """Guard a write made by other code (a figure's ``savefig``): an OSError
     removes the partial file and becomes an :class:`OutputError` naming it."""
     p = Path(path)
-    existed = p.exists()
+    existed = os.path.lexists(p)
     try:
         yield p
     except OSError as e:

@@ -26,6 +26,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -551,11 +552,13 @@ def _retry_busy(setup: Callable[[], None]) -> None:
 def _json(path: Path, point: str, what: str, text: str) -> Any:
     """A stored JSON payload; a corrupt one is a StoreError naming the point."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except (TypeError, ValueError) as e:
-        raise StoreError(
-            f"result store {str(path)!r}: point {point!r} has a corrupt {what} ({e})"
-        ) from None
+        value = e
+    if not isinstance(value, dict):
+        why = value if isinstance(value, Exception) else f"a JSON {type(value).__name__}"
+        raise StoreError(f"result store {str(path)!r}: point {point!r}: corrupt {what} ({why})")
+    return value
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
@@ -578,9 +581,13 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     if head != SQLITE_MAGIC:
         raise StoreError(f"{shown} is not an SQLite database (not a neurosim result store)")
     uri = "file:" + urllib.parse.quote(str(path.absolute())) + "?mode=ro"
-    # a WAL store on a read-only mount cannot get its -shm file; nothing can
-    # write there either, so it is then read as immutable
-    for suffix in ("", "&immutable=1"):
+    # Without a -wal file no writer is connected and every point is in the
+    # file itself: it is read as immutable, so that reading leaves no -wal and
+    # -shm files behind (a read-only connection cannot remove them). A store
+    # on a read-only mount cannot get them either. With a -wal file a writer
+    # may be at work: the plain read-only mode then sees its commits.
+    live = os.path.exists(f"{path}-wal")
+    for suffix in ("", "&immutable=1") if live else ("&immutable=1",):
         try:
             conn = sqlite3.connect(
                 uri + suffix, uri=True, timeout=BUSY_TIMEOUT_S,

@@ -428,11 +428,11 @@ def _as_spec(spec: SweepSpec | str | Path) -> SweepSpec:
 
 def _done_ids(store_path: str | Path | None) -> set[str]:
     """Ids stored as ok; an absent store is empty (and is not created)."""
-    if store_path is None or not Path(store_path).exists():
+    if store_path is None or not os.path.exists(store_path):
         return set()
     from neurosim.experiments.store import Store
 
-    store = Store(store_path)
+    store = Store(store_path, readonly=True)  # a listing changes nothing
     try:
         return set(store.done_ids())
     finally:
