@@ -251,11 +251,9 @@ def _enospc(*a, **k):
 
 def test_full_disk_after_training_keeps_the_record(tmp_path, capsys, monkeypatch,
                                                    fallback_dir) -> None:  # fmt: skip
-    from neurosim.experiments import safe_io
-
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(safe_io.os, "replace", _enospc)
+    monkeypatch.setattr(os, "replace", _enospc)  # the disk fills as the record lands
     line = refused([*TRAIN, "--json", out / "r.json"], capsys, "r.json", "No space")
     assert list(out.iterdir()) == []  # no partial file
     saved = [p for p in fallback_dir.iterdir()]
@@ -265,12 +263,10 @@ def test_full_disk_after_training_keeps_the_record(tmp_path, capsys, monkeypatch
 
 def test_full_disk_on_csv_and_report_leaves_no_partial_files(tmp_path, capsys,
                                                               monkeypatch) -> None:  # fmt: skip
-    from neurosim.experiments import safe_io
-
     db = tmp_path / "s.db"
     make_store(db)
     rep = tmp_path / "rep"
-    monkeypatch.setattr(safe_io.os, "replace", _enospc)
+    monkeypatch.setattr(os, "replace", _enospc)
     before = files(tmp_path)
     refused(["results", db, "--csv", tmp_path / "o.csv"], capsys, "o.csv", "No space")
     assert files(tmp_path) == before
@@ -306,11 +302,13 @@ def test_read_commands_never_create_or_convert(tmp_path, capsys) -> None:
     con.execute("CREATE TABLE t (x)")
     con.commit()
     con.close()
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(SPEC))
     before = files(tmp_path)
     for db in (empty, text):
         refused(["results", db], capsys, str(db))
         refused(["report", db, "-o", tmp_path / "rep"], capsys, str(db))
-        refused(["sweep", tmp_path / "none.toml", "--store", db, "--dry-run"], capsys)
+        refused(["sweep", spec, "--store", db, "--dry-run"], capsys, str(db))
     refused(["results", other], capsys, "other.db")
     refused(["results", tmp_path / "absent.db"], capsys, "absent.db")
     assert files(tmp_path) == before  # no store made, no -wal or -shm, no report dir
