@@ -118,6 +118,21 @@ def test_json_through_a_symlink_keeps_the_symlink(tmp_path, capsys) -> None:
     assert "results" in json.loads(target.read_text())
 
 
+def test_dangling_symlink_and_fifo_store(tmp_path, capsys) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "made.json")
+    rc, _, err = run([*TRAIN, "--json", link], capsys)
+    assert rc == 0, err
+    assert link.is_symlink() and "results" in json.loads((tmp_path / "made.json").read_text())
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(SPEC))
+    refused(["sweep", spec, "--store", fifo], capsys, "fifo.db")
+    refused(["results", fifo], capsys, "fifo.db")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
 def test_json_and_csv_into_a_device_leave_the_device(tmp_path, capsys) -> None:
     dev = tmp_path / "null"
     try:

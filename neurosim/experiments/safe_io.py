@@ -110,11 +110,13 @@ def check_output_file(flag: str, path: str | Path) -> None:
     _check_names(flag, p)
     if os.path.isdir(p):
         raise ConfigError(flag, str(p), "a file path, not a directory")
-    if os.path.islink(p) or (os.path.exists(p) and not os.path.isfile(p)):
-        # written through, never replaced: it only has to accept writes
+    if os.path.exists(p) and not os.path.isfile(p):
+        # a FIFO or device, written through, never replaced: it only has to accept writes
         if not os.access(p, os.W_OK):
             raise ConfigError(flag, str(p), "a file that can be written (permission denied)")
         return
+    if os.path.islink(p):  # written through to its target, which may not exist yet
+        p = Path(os.path.realpath(p))
     parent = p.parent if str(p.parent) else Path(".")
     if not os.path.isdir(parent):
         raise ConfigError(flag, str(p), "a file path in an existing directory")

@@ -233,6 +233,8 @@ class Store:
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         check_store_path(path)
         self.path = Path(path)
+        if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block, a dir...
+            raise StoreError(f"result store {str(path)!r} is not a regular file")
         self.readonly = readonly
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
