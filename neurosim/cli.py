@@ -228,8 +228,18 @@ def resolve_config(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``neurosim train``: run, print the epoch table and summary, write JSON."""
+    if args.json != "-":
+        return _train(args, sys.stdout)
+    import contextlib
+
+    record_out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the record alone
+        return _train(args, record_out)
+
+
+def _train(args: argparse.Namespace, record_out: Any) -> int:
     cfg = resolve_config(args)
-    if args.json:
+    if args.json is not None:
         _check_output_file("json", args.json)
     ds = api.load_data(cfg)
     from neurosim.config.memory import check_memory
@@ -307,19 +317,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.hardware:
         print_hardware(result.hardware)
     print(f"weights sha256 {result.weights_sha256[:16]}")
-    if args.json:
-        result.to_json(args.json)
+    if args.json == "-":
+        record_out.write(result.to_json())
+    elif args.json is not None:
+        result.to_json(args.json)  # a failed write saves the record elsewhere and says where
         print(f"record         {args.json}")
     return 0
 
 
 def _check_output_file(field: str, path: str) -> None:
     """Reject an output path that cannot be written, before anything runs."""
-    from pathlib import Path
+    from neurosim.experiments.safe_io import check_output_file
 
-    p = Path(path)
-    if p.is_dir() or not p.parent.is_dir():
-        raise api.ConfigError(field, path, "a file path in an existing directory")
+    check_output_file(field, path)
 
 
 def print_hardware(h: dict) -> None:
@@ -383,7 +393,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     # every point validated (and the grid's size bounded) before anything runs
     spec = load_spec(args.spec, args.max_points or MAX_POINTS, args.max_memory_gib)
-    store = args.store or str(Path(args.spec).with_suffix(".db"))
+    store = str(Path(args.spec).with_suffix(".db")) if args.store is None else args.store
     if args.dry_run:
         lines = api.list_points(spec, store)
         print(f"{len(lines)} points of sweep {spec.name!r} (store {store}):")
@@ -402,10 +412,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_results(args: argparse.Namespace) -> int:
     """``neurosim results``: a table of a store's points, or CSV."""
-    if args.csv and args.csv != "-":
+    if args.csv is not None:
         _check_output_file("csv", args.csv)
     with api.open_store(args.store) as st:
-        if args.csv:
+        if args.csv is not None:
             api.export_csv(st, sys.stdout if args.csv == "-" else args.csv)
             return 0
         rows = api.results(st)

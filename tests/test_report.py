@@ -120,6 +120,7 @@ def test_only_failed_points_and_empty_store(tmp_path, records):
     page = _report(db, tmp_path / "a").read_text()
     assert "<code>x</code>" in page and "boom" in page
     assert "data:image" not in page and "No finished points" in page
+    Store(tmp_path / "empty.db").close()  # a store with no points (reading creates none)
     page = _report(tmp_path / "empty.db", tmp_path / "b").read_text()
     assert "no points" in page
 

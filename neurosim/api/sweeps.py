@@ -5,6 +5,7 @@ Re-exported by :mod:`neurosim.api` (and the package); see its docstring.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ def list_points(
     and ``done`` when `store` (if it exists) holds the point as ok."""
     from neurosim.experiments.sweep import format_points
 
-    s = store if store is not None and Path(store).exists() else None
+    s = store if store is not None and os.path.exists(store) else None
     return format_points(load_spec(spec), s)
 
 
@@ -117,20 +118,22 @@ def run_sweep(
 
 # ------------------------------------------------------------------ stores
 def open_store(path: str | Path) -> Store:
-    """Open an existing result store (no new file is created).
+    """Open an existing result store read-only (nothing is created or changed,
+    so a store on a read-only mount can be read).
 
     Raises
     ------
     ConfigError
-        The file does not exist.
+        The path is empty or ``:memory:``, or the file does not exist.
     StoreError
-        The file is not a neurosim store.
+        The file is empty, not an SQLite database or not a neurosim store.
     """
-    from neurosim.experiments.store import Store
+    from neurosim.experiments.store import Store, check_store_path
 
-    if not Path(path).is_file():
+    check_store_path(path)
+    if not os.path.isfile(path):  # os.path: a name too long is "not a file", not an OSError
         raise ConfigError("store", str(path), "an existing store file written by neurosim sweep")
-    return Store(path)
+    return Store(path, readonly=True)
 
 
 def _with_store(store: Store | str | Path, fn: Callable[[Store], Any]) -> Any:
@@ -221,9 +224,9 @@ def make_report(store: Store | str | Path, out_dir: str | Path = "report") -> Pa
         `out_dir` exists and is not a directory, or the store does not exist.
     """
     from neurosim.experiments.report import make_report as _report
+    from neurosim.experiments.safe_io import check_output_dir
 
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise ConfigError("out", str(out_dir), "a directory (existing or to be created)")
+    check_output_dir("out", out_dir)  # before the store is read
     return _with_store(store, lambda st: _report(st, out_dir))
 
 
@@ -304,9 +307,9 @@ def run_paper(
         A training run failed (it stays in the store as failed).
     """
     from neurosim.experiments.paper import run_experiment
+    from neurosim.experiments.safe_io import check_output_dir
 
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise ConfigError("out", str(out_dir), "a directory (existing or to be created)")
+    check_output_dir("out", out_dir)  # before anything trains
     if workers is not None and (
         not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
     ):

@@ -44,6 +44,7 @@ from neurosim.experiments.report_table import (
     pct,
     points_table,
 )
+from neurosim.experiments.safe_io import write_text, writing
 from neurosim.experiments.store import Store
 from neurosim.nn.rules import RULES
 
@@ -113,8 +114,10 @@ class FigureFile:
 def _save(fig: Figure, out_dir: Path, name: str, title: str, caption: str) -> FigureFile:
     png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
     with matplotlib.rc_context(RC):
-        fig.savefig(png, format="png", dpi=DPI, metadata=PNG_META)
-        fig.savefig(svg, format="svg", metadata=SVG_META)
+        with writing(png, "figure"):  # a failed write: one line, no partial file
+            fig.savefig(png, format="png", dpi=DPI, metadata=PNG_META)
+        with writing(svg, "figure"):
+            fig.savefig(svg, format="svg", metadata=SVG_META)
     return FigureFile(
         name, title, caption, png, svg, base64.b64encode(png.read_bytes()).decode("ascii")
     )
@@ -517,14 +520,15 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
         The path of ``report.html``.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     if isinstance(store_or_path, Store):
         store, source = store_or_path, store_or_path.path
         points = load_points(store)
     else:
         source = Path(store_or_path)
-        with Store(source) as store:
+        with Store(source, readonly=True) as store:
             points = load_points(store)
+    with writing(out, "report directory"):
+        out.mkdir(parents=True, exist_ok=True)
 
     ok = [p for p in points if p.ok]
     failed = [p for p in points if not p.ok]
@@ -557,5 +561,5 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
     no_points = '<p class="note">The store has no points.</p>'
     table = points_table(points, front_ids) if points else no_points
     path = out / "report.html"
-    path.write_text(_page(summary, sections, table), encoding="utf-8")
+    write_text(path, _page(summary, sections, table), what="report")
     return path

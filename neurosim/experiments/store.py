@@ -21,24 +21,36 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import io
 import json
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from neurosim.config import TrainConfig
-from neurosim.errors import NeuroSimError
+from neurosim.errors import ConfigError, NeuroSimError
+from neurosim.experiments.safe_io import write_text
 
 SCHEMA_VERSION = 1
 STATUS_OK = "ok"
 BUSY_TIMEOUT_S = 30.0
 TABLE = "points"
+#: Points a running sweep has taken (one row each; see neurosim.experiments.claims).
+CLAIMS = "claims"
+CLAIMS_SQL = (
+    f"CREATE TABLE IF NOT EXISTS {CLAIMS}"
+    " (id TEXT PRIMARY KEY, owner TEXT NOT NULL, heartbeat REAL NOT NULL)"
+)
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # columns before the config fields
 BASE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -72,6 +84,23 @@ JSON_COLUMNS: tuple[tuple[str, str], ...] = (
 
 class StoreError(NeuroSimError):
     """A result store cannot be opened or written (the message names the file)."""
+
+
+def check_store_path(path: str | Path | None) -> None:
+    """Refuse a store path that would lose its results: empty, or ``:memory:``.
+
+    Raises
+    ------
+    ConfigError
+        Named ``store``.
+    """
+    text = "" if path is None else str(path)
+    if not text.strip():
+        raise ConfigError("store", text, "a file path (it is empty)")
+    if text == ":memory:" or text.startswith("file:"):
+        raise ConfigError(
+            "store", text, "a file path (an in-memory or URI store would lose every result)"
+        )
 
 
 def config_columns() -> list[tuple[str, str]]:
@@ -201,15 +230,28 @@ class Store:
 
     summary: Any = None
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+        check_store_path(path)
         self.path = Path(path)
+        if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block, a dir...
+            raise StoreError(f"result store {str(path)!r} is not a regular file")
+        self.readonly = readonly
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._cfg_cols = config_columns()
         self._bools = _bool_fields()
+        self._have: set[str] = set()
+        if readonly:
+            self._conn = _connect_readonly(self.path)
+            try:
+                self._schema_state()  # another program's database, another version
+            except BaseException:
+                self.close()
+                raise
+            self._have = self._columns()
+            return
         try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 str(self.path),
                 timeout=BUSY_TIMEOUT_S,
@@ -221,23 +263,14 @@ class Store:
         self._conn = conn
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            # switching a new file to WAL can fail at once with "database is locked"
-            # while another process does the same (SQLite skips the busy handler
-            # there), so the setup is retried until the busy timeout
-            deadline = time.monotonic() + BUSY_TIMEOUT_S
-            delay = 0.005
-            while True:
-                try:
-                    conn.execute("PRAGMA journal_mode = WAL").fetchone()
-                    conn.execute("PRAGMA synchronous = NORMAL")
-                    self._init_schema()
-                    break
-                except sqlite3.OperationalError as e:
-                    busy = "locked" in str(e) or "busy" in str(e)
-                    if not busy or time.monotonic() + delay > deadline:
-                        raise
-                    time.sleep(delay)
-                    delay = min(0.2, delay * 2)
+
+            def setup() -> None:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                conn.execute("PRAGMA synchronous = NORMAL")
+                self._init_schema()
+
+            _retry_busy(setup)
+            self._have = self._columns()
         except StoreError:
             self.close()
             raise
@@ -269,7 +302,9 @@ class Store:
                     f"CREATE TABLE {TABLE} (" + ", ".join(f"{_q(n)} {t}" for n, t in cols) + ")"
                 )
                 conn.execute(f"CREATE INDEX IF NOT EXISTS idx_status ON {TABLE} (status)")
+                conn.execute(CLAIMS_SQL)
             elif state == "extend":
+                conn.execute(CLAIMS_SQL)
                 # config fields and result columns added since the store was
                 # made become new columns
                 have = self._columns()
@@ -305,7 +340,8 @@ class Store:
             )
         have = self._columns()
         wanted = [*self._cfg_cols, *RESULT_COLUMNS]
-        return "ok" if all(n in have for n, _ in wanted) else "extend"
+        complete = all(n in have for n, _ in wanted) and CLAIMS in tables
+        return "ok" if complete else "extend"
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -350,17 +386,8 @@ class Store:
         sweep : str, optional
             Name of the sweep the point belongs to.
         """
-        if not isinstance(point_id, str) or not point_id:
-            raise StoreError(f"result store {self.path}: a point id must be a non-empty string")
-        if not isinstance(status, str) or not status:
-            raise StoreError(f"result store {self.path}: status must be a non-empty string")
         names = [n for n, _ in self._cfg_cols]
-        swept = list(dict.fromkeys(swept))
-        unknown = [k for k in swept if k not in names]
-        if unknown:
-            raise StoreError(
-                f"result store {self.path}: swept keys {unknown} are not config fields"
-            )
+        swept = _check_put(self.path, point_id, status, swept, names)
         merged, config_json, record_json = _point_json(self.path, point_id, config, record)
         values: dict[str, Any] = {
             "id": point_id,
@@ -376,28 +403,35 @@ class Store:
         values["record_json"] = record_json
         cols = list(values)
         sql = _insert_sql(cols)
+        with self.transaction(f"cannot write point {point_id!r}") as conn:
+            for k in swept:
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {_q('idx_' + k)} ON {TABLE} ({_q(k)})")
+            conn.execute(sql, [values[c] for c in cols])
+            # the point is stored: a sweep's claim on it ends in the same transaction
+            conn.execute(f"DELETE FROM {CLAIMS} WHERE id = ?", (point_id,))
+
+    @contextlib.contextmanager
+    def transaction(self, doing: str = "cannot write") -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back
+        on any error); an SQLite error becomes a StoreError saying `doing`."""
         with self._lock:
             conn = self._db()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                for k in swept:
-                    conn.execute(
-                        f"CREATE INDEX IF NOT EXISTS {_q('idx_' + k)} ON {TABLE} ({_q(k)})"
-                    )
-                conn.execute(sql, [values[c] for c in cols])
+                yield conn
                 conn.execute("COMMIT")
             except BaseException as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(e, sqlite3.Error):
-                    raise StoreError(
-                        f"result store {self.path}: cannot write point {point_id!r}: {e}"
-                    ) from None
+                    raise StoreError(f"result store {self.path}: {doing}: {e}") from None
                 raise
 
     # ------------------------------------------------------------------
     def _select(self, columns: list[str], status: str | None) -> list[tuple]:
-        sql = f"SELECT {', '.join(_q(c) for c in columns)} FROM {TABLE}"
+        # a column an older store lacks (read-only: not added) reads as NULL
+        shown = [_q(c) if c in self._have else f"NULL AS {_q(c)}" for c in columns]
+        sql = f"SELECT {', '.join(shown)} FROM {TABLE}"
         args: tuple = ()
         if status is not None:
             sql += " WHERE status = ?"
@@ -406,31 +440,25 @@ class Store:
         with self._lock:
             return self._db().execute(sql, args).fetchall()
 
-    def _row_dict(self, columns: list[str], values: tuple) -> dict[str, Any]:
-        d = dict(zip(columns, values, strict=True))
-        for n in self._bools:
-            if d.get(n) is not None:
-                d[n] = bool(d[n])
-        return d
-
     def rows(self, status: str | None = None) -> list[dict[str, Any]]:
         """Flat rows (ordered by id): id, status, error, created_at, sweep,
         swept, every config field, the headline results. ``status`` filters."""
         cols = row_columns()
-        return [self._row_dict(cols, r) for r in self._select(cols, status)]
+        return [_row_dict(self._bools, cols, r) for r in self._select(cols, status)]
 
     def records(self, status: str | None = STATUS_OK) -> list[dict[str, Any]]:
         """The full JSON records of the points (ordered by id; None = any status)."""
-        return [json.loads(r[0]) for r in self._select(["record_json"], status) if r[0] is not None]
+        rows = self._select(["id", "record_json"], status)
+        return [_json(self.path, r[0], "record", r[1]) for r in rows if r[1] is not None]
 
     def points(self, status: str | None = None) -> list[dict[str, Any]]:
         """Flat rows plus ``config`` (dict) and ``record`` (dict, None if failed)."""
         cols = row_columns()
         out = []
         for r in self._select([*cols, "config_json", "record_json"], status):
-            d = self._row_dict(cols, r[: len(cols)])
-            d["config"] = json.loads(r[-2]) if r[-2] else {}
-            d["record"] = json.loads(r[-1]) if r[-1] else None
+            d = _row_dict(self._bools, cols, r[: len(cols)])
+            d["config"] = _json(self.path, d["id"], "config", r[-2]) if r[-2] else {}
+            d["record"] = _json(self.path, d["id"], "record", r[-1]) if r[-1] else None
             out.append(d)
         return out
 
@@ -442,9 +470,10 @@ class Store:
         """Write :meth:`rows` as CSV (header = the row columns) to a path or text file."""
         rows = self.rows()
         cols = row_columns()
-        if isinstance(out, (str, Path)):
-            with open(out, "w", newline="", encoding="utf-8") as f:
-                _write_csv(f, cols, rows)
+        if isinstance(out, (str, Path)):  # whole, or not at all (a device or FIFO: through)
+            buf = io.StringIO()
+            _write_csv(buf, cols, rows)
+            write_text(out, buf.getvalue(), what="CSV")
         else:
             _write_csv(out, cols, rows)
 
@@ -476,6 +505,110 @@ class Store:
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
         return f"Store({str(self.path)!r}, {state})"
+
+
+def _check_put(
+    path: Path, point_id: Any, status: Any, swept: Iterable[str], names: list[str]
+) -> list[str]:
+    """Check the arguments of :meth:`Store.put`; the swept keys without repeats."""
+    if not isinstance(point_id, str) or not point_id:
+        raise StoreError(f"result store {path}: a point id must be a non-empty string")
+    if not isinstance(status, str) or not status:
+        raise StoreError(f"result store {path}: status must be a non-empty string")
+    swept = list(dict.fromkeys(swept))
+    unknown = [k for k in swept if k not in names]
+    if unknown:
+        raise StoreError(f"result store {path}: swept keys {unknown} are not config fields")
+    return swept
+
+
+def _row_dict(bools: set[str], columns: list[str], values: tuple) -> dict[str, Any]:
+    """A row as a dict, boolean config fields as bools."""
+    d = dict(zip(columns, values, strict=True))
+    for n in bools:
+        if d.get(n) is not None:
+            d[n] = bool(d[n])
+    return d
+
+
+def _retry_busy(setup: Callable[[], None]) -> None:
+    """Run `setup`, retried while the database is locked, up to the busy timeout.
+
+    Switching a new file to WAL can fail at once with "database is locked"
+    while another process does the same (SQLite skips the busy handler there).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            setup()
+            return
+        except sqlite3.OperationalError as e:
+            busy = "locked" in str(e) or "busy" in str(e)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(0.2, delay * 2)
+
+
+def _json(path: Path, point: str, what: str, text: str) -> Any:
+    """A stored JSON payload; a corrupt one is a StoreError naming the point."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as e:
+        value = e
+    if not isinstance(value, dict):
+        why = value if isinstance(value, Exception) else f"a JSON {type(value).__name__}"
+        raise StoreError(f"result store {str(path)!r}: point {point!r}: corrupt {what} ({why})")
+    return value
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing SQLite file: nothing is created,
+    converted or locked for writing, so it works on a read-only mount.
+
+    Raises
+    ------
+    StoreError
+        The file cannot be read, is empty (0 bytes) or is not an SQLite database.
+    """
+    shown = repr(str(path))
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except OSError as e:
+        raise StoreError(f"cannot read result store {shown}: {e.strerror or e}") from None
+    if not head:
+        raise StoreError(f"result store {shown} is an empty file (0 bytes), not a store")
+    if head != SQLITE_MAGIC:
+        raise StoreError(f"{shown} is not an SQLite database (not a neurosim result store)")
+    uri = "file:" + urllib.parse.quote(str(path.absolute())) + "?mode=ro"
+    # Without a -wal file no writer is connected and every point is in the
+    # file itself: it is read as immutable, so that reading leaves no -wal and
+    # -shm files behind (a read-only connection cannot remove them). A store
+    # on a read-only mount cannot get them either. With a -wal file a writer
+    # may be at work: the plain read-only mode then sees its commits.
+    live = os.path.exists(f"{path}-wal")
+    for suffix in ("", "&immutable=1") if live else ("&immutable=1",):
+        try:
+            conn = sqlite3.connect(
+                uri + suffix, uri=True, timeout=BUSY_TIMEOUT_S,
+                isolation_level=None, check_same_thread=False,
+            )  # fmt: skip
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open result store {shown}: {e}") from None
+        try:
+            tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        except sqlite3.Error as e:
+            conn.close()
+            if suffix:
+                raise StoreError(f"cannot read result store {shown}: {e}") from None
+            continue
+        if not tables:
+            conn.close()
+            raise StoreError(f"{shown} is an SQLite database with no tables, not a result store")
+        return conn
+    raise AssertionError("unreachable")
 
 
 def _write_csv(f: IO[str], cols: list[str], rows: list[dict[str, Any]]) -> None:

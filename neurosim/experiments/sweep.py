@@ -47,7 +47,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
 import sys
 import time
@@ -59,15 +58,9 @@ from typing import Any
 from neurosim.config import PRESETS, TrainConfig, read_toml
 from neurosim.config.memory import DEFAULT_MAX_MEMORY_GIB
 from neurosim.errors import ConfigError
-from neurosim.experiments.workers import (
-    one_blas_thread,
-    probe_scheduler,
-    sigint_ignored,
-    stop_pool,
-)
+from neurosim.experiments.pools import THREAD_VARS  # noqa: F401 -- re-exported
+from neurosim.experiments.workers import one_blas_thread, probe_scheduler
 
-#: Environment variables that cap the thread pools of BLAS/OpenMP libraries.
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Seconds to wait for a Dask scheduler given by address.
 CONNECT_TIMEOUT = 3.0
 #: Most points a sweep's grid may have (``--max-points`` raises it): the grid
@@ -460,11 +453,11 @@ def _as_spec(spec: SweepSpec | str | Path) -> SweepSpec:
 
 def _done_ids(store_path: str | Path | None) -> set[str]:
     """Ids stored as ok; an absent store is empty (and is not created)."""
-    if store_path is None or not Path(store_path).exists():
+    if store_path is None or not os.path.exists(store_path):
         return set()
     from neurosim.experiments.store import Store
 
-    store = Store(store_path)
+    store = Store(store_path, readonly=True)  # a listing changes nothing
     try:
         return set(store.done_ids())
     finally:
@@ -562,7 +555,15 @@ def _run_points(
     workers: int | None,
     progress: bool,
 ) -> None:
-    """Run ``todo`` and store each point as it finishes (in this process)."""
+    """Run ``todo`` and store each point as it finishes (in this process).
+
+    Each point is claimed in the store first (:mod:`neurosim.experiments.claims`),
+    so sweeps sharing the store split the points: one stored or claimed by a
+    live sweep elsewhere is not run here; a dead claimant's points are.
+    """
+    from neurosim.experiments import claims
+    from neurosim.experiments.pools import POLL_S, DaskPool, LocalPool
+
     bar = _progress_bar(name, len(todo), summary, progress)
 
     def finished(point: Point, outcome: dict[str, Any]) -> None:
@@ -578,11 +579,33 @@ def _run_points(
         _postfix(bar, summary)
         bar.update(1)
 
+    owner, since = claims.new_owner(), claims.now_iso()
+    queue = list(todo)
     try:
-        if client is not None:
-            _run_dask(client, todo, finished)
-        else:
-            _run_local(todo, workers or os.cpu_count() or 1, finished)
+        with (
+            LocalPool(run_point, workers or os.cpu_count() or 1, len(todo)) if client is None
+            else DaskPool(run_point, client)
+        ) as ex, claims.heartbeat(store, owner):  # fmt: skip
+            pending: dict[Any, Point] = {}
+            while queue or pending:
+                i = 0
+                while len(pending) < ex.capacity and i < len(queue):
+                    state = claims.claim(store, owner, queue[i].id, since)
+                    if state == "busy":  # running elsewhere: look again later
+                        i += 1
+                        continue
+                    point = queue.pop(i)
+                    if state == "claimed":
+                        pending[ex.submit(point)] = point
+                    else:  # stored by another sweep meanwhile
+                        summary.skipped += 1
+                        _postfix(bar, summary)
+                        bar.update(1)
+                if not pending:
+                    time.sleep(POLL_S)  # every point left is another sweep's for now
+                    continue
+                for fut in ex.wait(list(pending)):
+                    finished(pending.pop(fut), ex.outcome(fut))
     finally:
         bar.close()
 
@@ -606,41 +629,6 @@ def _postfix(bar, summary: SweepSummary) -> None:
     bar.set_postfix(
         {"ok": summary.done, "failed": summary.failed, "skipped": summary.skipped}, refresh=False
     )
-
-
-def _failure(e: BaseException) -> dict[str, Any]:
-    return {"status": "failed", "error": f"{type(e).__name__}: {e}"}
-
-
-def _run_local(todo: list[Point], workers: int, finished) -> None:
-    """Run points in a spawn process pool, each worker with one BLAS thread."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update({k: "1" for k in THREAD_VARS})
-    try:
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")
-        )
-        try:
-            with sigint_ignored():  # workers start (on submit) with SIGINT ignored
-                futures = {pool.submit(run_point, p.config.to_dict()): p for p in todo}
-            for fut in as_completed(futures):
-                try:
-                    outcome = fut.result()
-                except Exception as e:  # the worker process died (e.g. killed)
-                    outcome = _failure(e)
-                finished(futures[fut], outcome)
-        except BaseException:
-            stop_pool(pool)
-            raise
-        pool.shutdown(wait=True)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
@@ -671,21 +659,3 @@ def _dask_client(scheduler: Any, timeout: float) -> tuple[Any, bool]:
     raise ConfigError(
         "scheduler", scheduler, "a scheduler address, a distributed.Client or a cluster"
     )
-
-
-def _run_dask(client: Any, todo: list[Point], finished) -> None:
-    """Run points as Dask tasks; results come back to this process."""
-    import distributed
-
-    futures = {client.submit(run_point, p.config.to_dict(), pure=False): p for p in todo}
-    try:
-        for fut in distributed.as_completed(list(futures), loop=client.loop):
-            try:
-                outcome = fut.result()
-            except Exception as e:  # e.g. KilledWorker
-                outcome = _failure(e)
-            finished(futures[fut], outcome)
-            fut.release()
-    except BaseException:
-        client.cancel(list(futures))
-        raise

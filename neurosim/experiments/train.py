@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -323,8 +322,9 @@ def _sat_total(engine: Engine) -> int:
 
 
 def write_record(record: dict[str, Any], path: str | Path) -> None:
-    """Write a JSON record atomically (temp file, then rename)."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, p)
+    """Write a JSON record (``"-"``: stdout) with :func:`~neurosim.experiments.safe_io.write_text`:
+    a regular file atomically, a symlink or device through; if the write fails
+    the record is saved to a fallback file that the OutputError names."""
+    from neurosim.experiments.safe_io import write_text
+
+    write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n", keep=True, what="record")

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from neurosim.experiments.paper.common import Experiment, ExperimentResult, score
+from neurosim.experiments.safe_io import write_text, writing
 
 
 def _write_outputs(exp: Experiment, result: ExperimentResult, keys: list[str], summary) -> list:
@@ -20,7 +21,7 @@ def _write_outputs(exp: Experiment, result: ExperimentResult, keys: list[str], s
         v = r["variant"]
         w.writerow([label, *(v.fields.get(k, "") for k in keys), *(r[f] for f in figures)])
     csv_path = out / f"{name}.csv"
-    csv_path.write_text(buf.getvalue(), encoding="utf-8")
+    write_text(csv_path, buf.getvalue(), what="table")
     png, svg = _figure(exp, result)
     binary = any(r["test_auc"] is not None for r in result.runs.values())
     md = [
@@ -47,7 +48,7 @@ def _write_outputs(exp: Experiment, result: ExperimentResult, keys: list[str], s
         md.append(f"| {c.statement} | {c.measured} | {'yes' if c.holds else '**no**'} |")
     md += ["", f"![{name}]({png.name})", ""]
     md_path = out / f"{name}.md"
-    md_path.write_text("\n".join(md), encoding="utf-8")
+    write_text(md_path, "\n".join(md), what="table")
     return [md_path, csv_path, png, svg]
 
 
@@ -108,6 +109,8 @@ def _figure(exp: Experiment, result: ExperimentResult) -> tuple[Path, Path]:
         bx.set_title("Cost on the chip")
         png = result.out_dir / f"{result.name}.png"
         svg = result.out_dir / f"{result.name}.svg"
-        fig.savefig(png, format="png", metadata=PNG_META)
-        fig.savefig(svg, format="svg", metadata=SVG_META)
+        with writing(png, "figure"):  # a failed write: one line, no partial file
+            fig.savefig(png, format="png", metadata=PNG_META)
+        with writing(svg, "figure"):
+            fig.savefig(svg, format="svg", metadata=SVG_META)
     return png, svg

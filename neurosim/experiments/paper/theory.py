@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from neurosim.experiments.paper.common import Claim, Experiment, ExperimentResult
+from neurosim.experiments.safe_io import write_text, writing
 
 POWERS = (1 / 3, 1 / 2, 1.0)
 """Exponents mu of the [1, 1, 1] power-function system (1/3 gives an S shape)."""
@@ -155,7 +156,7 @@ def _theory_outputs(result: ExperimentResult, curves: dict, stab: dict) -> list[
     for name, r in result.runs.items():
         w.writerow([name, *(r.get(c, "") for c in cols[1:])])
     csv_path = out / "theory.csv"
-    csv_path.write_text(buf.getvalue(), encoding="utf-8")
+    write_text(csv_path, buf.getvalue(), what="table")
 
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(15, 4.6), dpi=100, layout="constrained")
@@ -200,8 +201,10 @@ def _theory_outputs(result: ExperimentResult, curves: dict, stab: dict) -> list[
         cx.set_title("[1,1,1], f(x) = x^mu: with f′ (solid), without (dashed)")
         cx.legend(fontsize=7)
         png, svg = out / "theory.png", out / "theory.svg"
-        fig.savefig(png, format="png", metadata=PNG_META)
-        fig.savefig(svg, format="svg", metadata=SVG_META)
+        with writing(png, "figure"):  # a failed write: one line, no partial file
+            fig.savefig(png, format="png", metadata=PNG_META)
+        with writing(svg, "figure"):
+            fig.savefig(svg, format="svg", metadata=SVG_META)
 
     md = [
         "# Paper experiment: theory — convergence of the small systems",
@@ -224,7 +227,7 @@ def _theory_outputs(result: ExperimentResult, curves: dict, stab: dict) -> list[
         md.append(f"| {c.statement} | {c.measured} | {'yes' if c.holds else '**no**'} |")
     md += ["", "![theory](theory.png)", ""]
     md_path = out / "theory.md"
-    md_path.write_text("\n".join(md), encoding="utf-8")
+    write_text(md_path, "\n".join(md), what="table")
     return [md_path, csv_path, png, svg]
 
 
