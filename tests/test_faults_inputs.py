@@ -179,7 +179,7 @@ def test_a_run_that_trains_nothing_is_refused(tmp_path: Path, args) -> None:
 # ------------------------------------------------- interrupts, schedulers
 def test_ctrl_c_during_a_sweep_is_one_line_and_130(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(
-        '[base]\ndata = "digits"\nhidden = [64]\nepochs = 3\n[axes]\nseed = [0, 1, 2, 3, 4, 5]\n'
+        '[base]\ndata = "digits"\nhidden = [64]\nepochs = 400\n[axes]\nseed = [0, 1, 2, 3, 4, 5]\n'
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for delay in (1.0, 4.0):  # workers importing; workers training

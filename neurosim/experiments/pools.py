@@ -40,12 +40,17 @@ class LocalPool:
         self.pool = ProcessPoolExecutor(
             max_workers=self.capacity, mp_context=multiprocessing.get_context("spawn")
         )
+        # every worker starts now, with SIGINT ignored (a spawned Python keeps
+        # the disposition it inherits): Ctrl-C then reaches only this process,
+        # and the later submits, which start no process, never ignore it
+        with sigint_ignored():
+            for _ in range(self.capacity):
+                self.pool.submit(int)
         return self
 
     def submit(self, point: Any) -> Any:
         """Start ``fn(point.config.to_dict())``; its future."""
-        with sigint_ignored():  # a worker starts (on submit) with SIGINT ignored
-            return self.pool.submit(self.fn, point.config.to_dict())
+        return self.pool.submit(self.fn, point.config.to_dict())
 
     def wait(self, futures: list[Any]) -> set[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
