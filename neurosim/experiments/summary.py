@@ -4,8 +4,9 @@
 chip, energy (static and dynamic), power, cycles, throughput, utilisation and
 bottleneck, DRAM traffic, the gradient strategy, bus traffic, memory and
 tiles. Records written before a field existed (old stores) simply lose the
-line or the part of a line that needs it; nothing here raises on a missing
-field other than the chip's identity and the energy and cycle totals.
+line or the part of a line that needs it. Only the fields every record has
+had are required: the chip's identity, the energy and cycle totals, ``bus``,
+``memory_bits`` and ``tiles``.
 """
 
 from __future__ import annotations
