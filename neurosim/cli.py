@@ -333,50 +333,10 @@ def _check_output_file(field: str, path: str) -> None:
 
 
 def print_hardware(h: dict) -> None:
-    """The summary of the record's ``hardware`` section."""
-    e = h["energy_pj_per_sample"]
-    c = h["cycles_per_sample"]
-    print(
-        f"chip           {h['chip']} ({h['node_nm']:g} nm, {h['clock_mhz']:g} MHz), "
-        f"{h['tiles']['used']} tiles, area {h['area_mm2']:.2f} mm^2, "
-        f"C^h {h['feedback_storage']}"
-    )
-    print(
-        f"energy/sample  {e['total'] / 1e3:.1f} nJ  (inference {h['inference_energy_pj'] / 1e3:.1f}"
-        " nJ)"
-    )
-    print("  by phase     " + ", ".join(f"{k} {v / 1e3:.1f} nJ" for k, v in e["by_phase"].items()))
-    print("  by action    " + ", ".join(
-        f"{k} {v / 1e3:.1f}" for k, v in sorted(e["by_action"].items(), key=lambda kv: -kv[1])
-    ) + " nJ")  # fmt: skip
-    print(
-        f"cycles/sample  train {c['train']:.0f} (forward {c['forward']:.0f}, backward "
-        f"{c['backward']:.0f}, update {c['update']:.1f}), inference {c['inference']:.0f}; "
-        f"{h['samples_per_second']:.0f} samples/s"
-    )
-    bus = h["bus"]
-    links = ", ".join(f"{k} {v:.1f} bits" for k, v in bus["bits_per_sample"].items())
-    pk = ", ".join(f"{k} {v}" for k, v in bus["packets_per_sample"].items()) or "none"
-    print(f"bus/sample     {links}; error packets {pk}")
-    m = h["memory_bits"]
-    vel = f", velocity {m['velocity']}" if "velocity" in m else ""
-    print(f"memory bits    forward {m['forward']}, feedback {m['feedback']}{vel}")
-    t = h["tiles"]
-    per = ", ".join(
-        f"W^{i + 1} {n} ({u:.0%})"
-        for i, (n, u) in enumerate(zip(t["per_layer"], t["utilisation"], strict=True))
-    )
-    print(f"tiles (used)   {per}")
-    if h.get("conv"):
-        c = h["conv"]
-        blocks = ", ".join(f"K^{i + 1} {n}" for i, n in enumerate(c["tiles"]))
-        cc = c["cycles_per_sample"]
-        print(
-            f"conv blocks    tiles {blocks}; cycles/sample forward {cc['forward']:.0f}, "
-            f"backward {cc['backward']:.0f}, update {cc['update']:.1f} (included above)"
-        )
-    if not h["fits"]:
-        print("warning: the network does not fit this chip: " + "; ".join(h["violations"]))
+    """The summary of the record's ``hardware`` section (:mod:`neurosim.experiments.summary`)."""
+    from neurosim.experiments.summary import hardware_lines
+
+    print("\n".join(hardware_lines(h)))
 
 
 def cmd_chip(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import re
 import warnings
@@ -140,3 +141,75 @@ def test_pareto_front():
     assert pareto_front(pts) == [(1.0, 20.0), (2.0, 40.0), (3.0, 50.0)]
     assert pareto_front([(1.0, 5.0)]) == [(1.0, 5.0)]
     assert pareto_front([]) == []
+
+
+NEW_HW = ("power_mw", "static_power_mw", "latency_cycles_per_sample", "utilization",
+          "bottleneck", "dram_bits_per_sample", "vdd_v", "update")  # fmt: skip
+
+
+def _old_record(rec: dict) -> dict:
+    """`rec` as stores written before issue 15's hardware fields hold it."""
+    old = copy.deepcopy(rec)
+    for k in NEW_HW:
+        old["hardware"].pop(k)
+    return old
+
+
+def _heads(page: str) -> list[str]:
+    return re.findall(r"<th>([^<]*)</th>", page)
+
+
+def _row(page: str, pid: str) -> list[str]:
+    row = re.search(rf"<tr[^>]*><td class=\"text\"><code>{pid}</code>.*?</tr>", page).group(0)
+    return re.findall(r"<td[^>]*>(.*?)</td>", row)
+
+
+def test_report_power_latency_and_utilisation(full, records):
+    _, path = full
+    page = path.read_text()
+    heads = _heads(page)
+    energy = heads.index("energy (nJ/sample)")
+    assert heads[energy + 1 : energy + 3] == ["power (mW)", "static (mW)"]
+    assert "latency (cycles)" in heads and "samples/s" in heads
+    # every point on ref45 with the same input: DRAM bits and bottleneck agree,
+    # so they are named once above the table instead of a column each
+    assert "DRAM bits/sample" not in heads and "bottleneck" not in heads
+    h = records[0]["hardware"]
+    dram = h["dram_bits_per_sample"]["total"]
+    assert (
+        f"Every finished point: DRAM bits/sample {dram:,.0f}, bottleneck {h['bottleneck']}."
+        in page
+    )
+    cells = dict(zip(heads, _row(page, "pt0"), strict=True))
+    assert cells["power (mW)"] == f"{h['power_mw']['total']:,.1f}"
+    assert cells["static (mW)"] == f"{h['power_mw']['static']:,.1f}"
+    assert cells["latency (cycles)"] == f"{h['latency_cycles_per_sample']:,.0f}"
+    assert (path.parent / "utilization.png").is_file() and 'id="utilization"' in page
+
+
+def test_old_records_report_with_blank_cells(tmp_path, records):
+    new = copy.deepcopy(records[1])
+    new["hardware"]["bottleneck"] = "chain0"  # the points now differ
+    db = tmp_path / "mixed.db"
+    with Store(db) as st:
+        st.put("old", records[0]["config"], _old_record(records[0]), "ok")
+        st.put("new", records[1]["config"], records[1], "ok")
+        st.put("new2", records[2]["config"], new, "ok")
+    path = _report(db, tmp_path / "out")
+    page = path.read_text()
+    heads = _heads(page)
+    assert {"power (mW)", "DRAM bits/sample", "bottleneck"} <= set(heads)
+    old = dict(zip(heads, _row(page, "old"), strict=True))
+    for col in ("power (mW)", "static (mW)", "latency (cycles)", "DRAM bits/sample",
+                "bottleneck"):  # fmt: skip
+        assert old[col] == "&ndash;", col
+    assert dict(zip(heads, _row(page, "new2"), strict=True))["bottleneck"] == "chain0"
+    assert (path.parent / "utilization.png").is_file()
+    # a store of old records only: no new columns, a note for the figure
+    db = tmp_path / "old.db"
+    with Store(db) as st:
+        st.put("old", records[0]["config"], _old_record(records[0]), "ok")
+    page = _report(db, tmp_path / "old").read_text()
+    assert "power (mW)" not in _heads(page) and "bottleneck" not in _heads(page)
+    assert not (tmp_path / "old" / "utilization.png").exists()
+    assert "No finished point has utilisation figures" in page

@@ -12,6 +12,8 @@ base64 data URIs, nothing loaded from elsewhere):
 * ``energy_breakdown`` energy per sample by phase and by action, per rule;
 * ``transport_bits``   error-transport bits per training sample, per rule;
 * ``cycles_accuracy``  cycles per training sample vs test accuracy;
+* ``utilization``      busy fractions of the MAC arrays, skip bus, backward
+  chain, forward link and SRAM ports, per configuration;
 * ``learning_curves``  test accuracy per epoch, one line per point;
 
 followed by a table of every point (failed points with their error).
@@ -40,9 +42,11 @@ from neurosim.experiments.report_table import (
     Point,
     common_settings,
     finite,
+    hw_common,
     load_points,
     pct,
     points_table,
+    swept_keys,
 )
 from neurosim.experiments.safe_io import write_text, writing
 from neurosim.experiments.store import Store
@@ -60,10 +64,14 @@ FIGURES = (
     "energy_breakdown",
     "transport_bits",
     "cycles_accuracy",
+    "utilization",
     "learning_curves",
 )
 BINARY_FIGURES = ("energy_auc",)
 """Figures drawn only when some point has a test AUC (binary data sets)."""
+UTIL_CLASSES = ("mac", "skip", "chain", "forward", "sram")
+"""Resource classes of ``hardware.utilization`` in the utilisation figure."""
+MAX_GROUPS = 24  # more configurations than this: one group of bars per rule
 LOG_RANGE = 20.0  # use a log axis when max/min exceeds this
 DPI = 100
 RC = {
@@ -350,6 +358,52 @@ def _fig_cycles(pts: list[Point]) -> Figure | None:
     return fig
 
 
+def _configurations(pts: list[Point]) -> dict[str, list[Point]]:
+    """The points grouped by configuration (every swept setting but the seed),
+    labelled ``rule, key=value, ...``; by rule alone past :data:`MAX_GROUPS`."""
+    keys = [k for k in swept_keys(pts) if k not in ("rule", "seed")]
+
+    def value(p: Point, k: str) -> str:
+        v = p.row.get(k)
+        return Path(v).stem if k == "chip" and isinstance(v, str) else str(v)
+
+    groups: dict[str, list[Point]] = defaultdict(list)
+    for p in sorted(pts, key=lambda p: (_rule_order(q.rule for q in pts).index(p.rule), p.id)):
+        groups[", ".join([p.rule, *(f"{k}={value(p, k)}" for k in keys)])].append(p)
+    if len(groups) > MAX_GROUPS:
+        groups = defaultdict(list)
+        for p in pts:
+            groups[p.rule].append(p)
+        groups = {r: groups[r] for r in _rule_order(groups)}
+    return dict(groups)
+
+
+def _fig_utilization(pts: list[Point]) -> Figure | None:
+    pts = [p for p in pts if isinstance(p.hw("utilization"), dict)]
+    if not pts:
+        return None
+    groups = _configurations(pts)
+    labels = list(groups)
+    width = 0.8 / len(UTIL_CLASSES)
+    fig = _new_figure(max(6.4, 2.4 + 0.7 * len(labels)), 4.4)
+    ax = fig.add_subplot()
+    for i, cls in enumerate(UTIL_CLASSES):
+        means = []
+        for lab in labels:
+            vals = [finite(p.hw("utilization", cls)) for p in groups[lab]]
+            vals = [v for v in vals if v is not None]
+            means.append(100.0 * sum(vals) / len(vals) if vals else 0.0)
+        xs = [j + (i - (len(UTIL_CLASSES) - 1) / 2) * width for j in range(len(labels))]
+        ax.bar(xs, means, width=width, label=cls, color=matplotlib.colormaps["tab10"](i))
+    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 3 else 0,
+                  ha="right" if len(labels) > 3 else "center")  # fmt: skip
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("busy fraction of the batch schedule (%)")
+    ax.set_title("Utilisation: busiest resource of each class (mean over seeds)")
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return fig
+
+
 def _fig_learning_curves(pts: list[Point]) -> Figure | None:
     curves = []
     for p in pts:
@@ -443,6 +497,16 @@ SECTIONS: tuple[tuple[str, str, str, Callable[[list[Point]], Figure | None], str
         "No finished point has both a cycle count and an accuracy.",
     ),
     (
+        "utilization",
+        "Utilisation of the chip's resources",
+        "Busy fraction of the busiest MAC array, skip bus, backward chain, forward"
+        " link and SRAM port in a representative minibatch's schedule (pipelined or"
+        " serial as the chip says), one group of bars per configuration; the"
+        " bottleneck column of the table names the busiest resource.",
+        _fig_utilization,
+        "No finished point has utilisation figures (records written before they existed).",
+    ),
+    (
         "learning_curves",
         "Learning curves",
         "Test accuracy after each epoch, one line per point, coloured by rule.",
@@ -472,6 +536,9 @@ def _summary(
         common = common_settings(points)
         if common:
             summary.append(f"<p>Common settings: {common}.</p>")
+        hw = hw_common(points)
+        if hw:
+            summary.append(f"<p>Every finished point: {hw}.</p>")
     if not ok:
         summary.append('<p class="note">No finished points: no figures.</p>')
     return summary
@@ -493,8 +560,10 @@ def _page(summary: list[str], sections: list[str], table: str) -> str:
             *summary,
             *sections,
             "<h2>Every point</h2>",
-            "<p>Swept settings, accuracy, energy per training sample, cycles and"
-            " error-transport bits of every point; &#9733; marks the Pareto front.</p>",
+            "<p>Swept settings, accuracy, energy per training sample, power, cycles,"
+            " latency, throughput and error-transport bits of every point (DRAM bits and"
+            " the bottleneck where points differ; blank where a record predates the"
+            " field); &#9733; marks the Pareto front.</p>",
             table,
             "</body>",
             "</html>",

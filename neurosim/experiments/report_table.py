@@ -50,6 +50,14 @@ class Point:
     def hardware(self) -> dict[str, Any]:
         return (self.record or {}).get("hardware") or {}
 
+    def hw(self, *path: str) -> Any:
+        """The record's ``hardware`` field at `path` (e.g. ``"power_mw", "total"``),
+        None when the record predates it."""
+        v: Any = self.hardware
+        for k in path:
+            v = v.get(k) if isinstance(v, dict) else None
+        return v
+
 
 def finite(x: Any) -> float | None:
     """`x` as a float if it is a finite number (not a bool), else None."""
@@ -95,7 +103,7 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return html.escape(str(v))
 
 
-def _swept_keys(points: list[Point]) -> list[str]:
+def swept_keys(points: list[Point]) -> list[str]:
     """Config fields named as swept by any point, or taking more than one value."""
     names = TrainConfig.field_names()
     named = {k for p in points for k in (p.row.get("swept") or "").split(",") if k}
@@ -104,10 +112,69 @@ def _swept_keys(points: list[Point]) -> list[str]:
     return ["rule", *[k for k in keys if k != "rule"]]
 
 
+@dataclass(frozen=True)
+class HwColumn:
+    """A table column read from the record's ``hardware`` section."""
+
+    head: str
+    path: tuple[str, ...]
+    digits: int
+    power: bool = False
+    """Placed next to the energy column (else after the cycles column)."""
+    if_differ: bool = False
+    """Shown only where the finished points differ (else named once above the table)."""
+
+
+HW_COLUMNS = (
+    HwColumn("power (mW)", ("power_mw", "total"), 1, power=True),
+    HwColumn("static (mW)", ("power_mw", "static"), 1, power=True),
+    HwColumn("latency (cycles)", ("latency_cycles_per_sample",), 0),
+    HwColumn("samples/s", ("samples_per_second",), 0),
+    HwColumn("DRAM bits/sample", ("dram_bits_per_sample", "total"), 0, if_differ=True),
+    HwColumn("bottleneck", ("bottleneck",), 0, if_differ=True),
+)
+"""The table's columns from the ``hardware`` section. A column no finished
+point has is left out; a point whose record predates the field gets a blank
+cell."""
+
+
+def _hw_values(points: list[Point], col: HwColumn) -> list[Any]:
+    return [p.hw(*col.path) for p in points if p.ok]
+
+
+def hw_columns(points: list[Point]) -> list[HwColumn]:
+    """The :data:`HW_COLUMNS` this store's points call for."""
+    out = []
+    for col in HW_COLUMNS:
+        vals = {repr(v) for v in _hw_values(points, col)}
+        if vals - {"None"} and (not col.if_differ or len(vals) > 1):
+            out.append(col)
+    return out
+
+
+def hw_common(points: list[Point]) -> str:
+    """The ``if_differ`` columns on which every finished point agrees, as
+    HTML ('' when none)."""
+    items = []
+    for col in HW_COLUMNS:
+        vals = _hw_values(points, col)
+        if col.if_differ and vals and vals[0] is not None and len(set(map(repr, vals))) == 1:
+            items.append(f"{html.escape(col.head)} {_fmt(vals[0], col.digits)}")
+    return ", ".join(items)
+
+
+def _hw_cell(p: Point, col: HwColumn) -> str:
+    v = p.hw(*col.path)
+    if isinstance(v, str):
+        return f'<td class="text">{html.escape(v)}</td>'
+    return f"<td>{_fmt(finite(v), col.digits)}</td>"
+
+
 def points_table(points: list[Point], front: set[str]) -> str:
     """The table of every point; `front` holds the ids on the Pareto front."""
-    keys = _swept_keys(points)
+    keys = swept_keys(points)
     has_auc = any(p.auc is not None for p in points)
+    hw = hw_columns(points)
     head = (
         ["id", "status"]
         + keys
@@ -116,8 +183,10 @@ def points_table(points: list[Point], front: set[str]) -> str:
             *(["test AUC"] if has_auc else []),
             "train acc (%)",
             "energy (nJ/sample)",
+            *[c.head for c in hw if c.power],
             "inference (nJ)",
             "cycles/sample",
+            *[c.head for c in hw if not c.power],
             "transport bits/sample",
             "wall (s)",
             "Pareto",
@@ -141,8 +210,10 @@ def points_table(points: list[Point], front: set[str]) -> str:
             *([f"<td>{_fmt(p.auc, 4)}</td>"] if has_auc else []),
             f"<td>{_fmt(pct(r.get('train_accuracy')), 2)}</td>",
             f"<td>{_fmt(None if energy is None else energy / 1000.0, 2)}</td>",
+            *[_hw_cell(p, c) for c in hw if c.power],
             f"<td>{_fmt(None if inference is None else inference / 1000.0, 2)}</td>",
             f"<td>{_fmt(finite(r.get('cycles_per_sample')), 1)}</td>",
+            *[_hw_cell(p, c) for c in hw if not c.power],
             f"<td>{_fmt(finite(r.get('transport_bits_per_sample')), 1)}</td>",
             f"<td>{_fmt(finite(r.get('wall_seconds')), 2)}</td>",
             f"<td>{'&#9733;' if p.id in front else ''}</td>",
