@@ -132,6 +132,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hw_models.timing.conv import (
+    BlockTiming,
+    add_conv_forward,
+    add_conv_grads,
+    add_conv_transport,
+    work_cycles,
+)
 from hw_models.timing.model import (
     ChipTiming,
     LayerTiming,
@@ -147,23 +154,24 @@ from hw_models.timing.model import (
 from hw_models.timing.options import GraphOptions
 from neurosim.errors import ConfigError
 
-_EPS = 1e-9  # float slack for ceil() of zero-skipped work (means of integer counts)
 
-
-def dense_msg_bits(layers: Sequence[LayerTiming], chip: ChipTiming, rule: object) -> dict[str, int]:
+def dense_msg_bits(
+    layers: Sequence[LayerTiming], chip: ChipTiming, rule: object, conv: bool = False
+) -> dict[str, int]:
     """Dense sizes of every error message of the rule (the defaults of ``msg_bits``).
 
     ``skip``: ``n_L`` components; ``chain{h}``: ``n_{h+1}`` components for a
     ``"C"`` rule, ``n_h`` for a ``"W"`` rule; each component
     ``error_bits_per_component`` bits, no header. Empty when the rule trains no
-    hidden layer.
+    hidden layer (and, without ``conv`` blocks, when ``L = 1``: with them
+    ``skip`` still reaches the blocks).
     """
     layers = check_layers(layers)
     rule = as_rule(rule)
     L = len(layers)
     eb = chip.error_bits_per_component
     width = [layers[0].n_in] + [lay.n_out for lay in layers]  # width[h] = n_h
-    if not rule.trains_hidden or L == 1:
+    if not rule.trains_hidden or (L == 1 and not (conv and rule.source == "top")):
         return {}
     if rule.source == "top":
         return {"skip": width[L] * eb}
@@ -206,11 +214,17 @@ class Graph:
         return name
 
 
-def tile_suffixes(layers: Sequence[LayerTiming], n_tiles: int | None) -> dict[tuple[int, int], str]:
+def tile_suffixes(
+    layers: Sequence[LayerTiming], n_tiles: int | None, conv: Sequence[BlockTiming] = ()
+) -> dict[tuple, str]:
     """``(h, t)`` -> suffix of the tile's resources: ``"{h}.{t}"``, or ``"@{p}"``
     (physical tile ``p = b mod n_tiles``, ``b`` the block's index in layer-major,
-    row-block-major order) when the blocks outnumber ``n_tiles``."""
-    blocks = [(h, t) for h, lay in enumerate(layers, start=1) for t in range(len(lay.tiles))]
+    row-block-major order) when the blocks outnumber ``n_tiles``. The tiles of
+    conv block ``k`` are keyed ``("K{k}", t)`` (suffix ``"K{k}.{t}"``) and come
+    first in that order."""
+    blocks: list[tuple] = [(f"K{k}", t) for k, b in enumerate(conv, start=1)
+                           for t in range(len(b.kernel.tiles))]  # fmt: skip
+    blocks += [(h, t) for h, lay in enumerate(layers, start=1) for t in range(len(lay.tiles))]
     if n_tiles is None or len(blocks) <= n_tiles:
         return {(h, t): f"{h}.{t}" for h, t in blocks}
     return {ht: f"@{b % n_tiles}" for b, ht in enumerate(blocks)}
@@ -222,7 +236,8 @@ class SampleOps:
 
     ``roots``: ops with no dependency (first layer's ``fmac``); ``error_at[h][t]``:
     the op after which layer ``h``'s error is at tile ``t``; ``grad``,
-    ``wupd``, ``dc``, ``dcw``: ``(h, t)`` -> op name.
+    ``wupd``, ``dc``, ``dcw``: ``(h, t)`` -> op name; ``cgrad``: ``(k, t)`` ->
+    the gradient op of tile ``t`` of conv block ``k``.
     """
 
     roots: list[str] = field(default_factory=list)
@@ -233,6 +248,7 @@ class SampleOps:
     wupd: dict[tuple[int, int], str] = field(default_factory=dict)
     dc: dict[tuple[int, int], str] = field(default_factory=dict)
     dcw: dict[tuple[int, int], str] = field(default_factory=dict)
+    cgrad: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -253,7 +269,7 @@ class _Ctx:
         full = [self.p + d for d in deps] + self.extra.get(name, [])
         return self.g.add(self.p + name, res, dur, full, sender)
 
-    def mac(self, h: int, t: int) -> str:
+    def mac(self, h: int | str, t: int) -> str:
         return "mac" + self.sfx[h, t]
 
     def upd(self, h: int, t: int) -> str:
@@ -264,16 +280,17 @@ class _Ctx:
 
 
 def _add_forward(c: _Ctx) -> None:
-    L, chip = len(c.layers), c.chip
+    L, chip, nb = len(c.layers), c.chip, len(c.opts.conv)
+    add_conv_forward(c)
     for h, lay in enumerate(c.layers, start=1):
-        prev = [f"fact{h - 1}"] if h > 1 else []
+        prev = [f"fact{h - 1}"] if h > 1 else [f"factK{nb}"] if nb else []
         fmacs = []
         for t, tw in enumerate(lay.tiles):
             name = c.add(
                 f"fmac{h}.{t}", c.mac(h, t), ceil_div(tw.rows * tw.cols, chip.macs_per_cycle), prev
             )
             c.out.fmac[h, t] = name
-            if h == 1:
+            if not prev:
                 c.out.roots.append(name)
             fmacs.append(f"fmac{h}.{t}")
         before_lut = fmacs
@@ -341,11 +358,6 @@ def grad_rows(lay: LayerTiming, rows: int, nnz: float | None) -> float:
     return float(rows) if nnz is None else nnz * rows / lay.n_out
 
 
-def work_cycles(ops: float, per_cycle: int) -> int:
-    """``ceil(ops / per_cycle)`` of a possibly fractional (mean) amount of work."""
-    return max(0, -int(-(ops / per_cycle - _EPS) // 1))
-
-
 def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
     layers, chip, opts, L = c.layers, c.chip, c.opts, len(c.layers)
     trained = opts.trained if opts.trained is not None else trained_layers(c.rule, L)
@@ -397,21 +409,25 @@ def add_sample(
     maps an unprefixed op name to further dependencies (full names) of that op,
     e.g. a barrier or the previous sample's weight update.
     """
-    c = _Ctx(g, layers, chip, rule, opts, tile_suffixes(layers, opts.n_tiles), prefix)
+    c = _Ctx(g, layers, chip, rule, opts, tile_suffixes(layers, opts.n_tiles, opts.conv), prefix)
     c.extra = extra or {}
     _add_forward(c)
     error_at = _add_transport(c, bits, proj)
+    conv_at = add_conv_transport(c, error_at, bits.get("skip", 0))
     _add_grads(c, error_at)
+    add_conv_grads(c, conv_at)
     return c.out
 
 
 def build_inference_graph(
     layers: Sequence[LayerTiming], chip: ChipTiming, opts: GraphOptions | None = None
 ) -> list[Op]:
-    """The forward ops of one sample (``fmac``, ``psum``, ``flut``, ``fact``)."""
+    """The forward ops of one sample (``fmac``, ``psum``, ``flut``, ``fact``), the
+    conv blocks' first."""
     layers = check_layers(layers)
-    c = _Ctx(Graph(), layers, chip, RuleTiming(False, "top", "C"), opts or GraphOptions(),
-             tile_suffixes(layers, (opts or GraphOptions()).n_tiles))  # fmt: skip
+    opts = opts or GraphOptions()
+    c = _Ctx(Graph(), layers, chip, RuleTiming(False, "top", "C"), opts,
+             tile_suffixes(layers, opts.n_tiles, opts.conv))  # fmt: skip
     _add_forward(c)
     return c.g.ops
 
@@ -462,9 +478,10 @@ def build_sample_graph(
     layers = check_layers(layers)
     rule = as_rule(rule)
     L = len(layers)
-    bits = resolve_msg_bits(msg_bits, dense_msg_bits(layers, chip, rule), L)
+    opts = opts or GraphOptions()
+    bits = resolve_msg_bits(msg_bits, dense_msg_bits(layers, chip, rule, bool(opts.conv)), L)
     g = Graph()
-    add_sample(g, layers, chip, rule, bits, check_proj(proj, L), opts or GraphOptions())
+    add_sample(g, layers, chip, rule, bits, check_proj(proj, L), opts)
     return g.ops
 
 
