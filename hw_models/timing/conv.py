@@ -7,6 +7,7 @@ block's inputs (:class:`BlockTiming`) and the code that appends its ops.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from hw_models.timing.model import (
 from neurosim.errors import ConfigError
 
 _EPS = 1e-9  # float slack for ceil() of mean (data-dependent) work
+CONV_BACKWARD = re.compile(r"(?:s\d+:)?(?:(?:bproj|bwt|chain|grad)K\d+|bwt1\.)")
+"""Names of the blocks' backward ops (``bwt1.*`` only exists for them)."""
 
 
 def work_cycles(ops: float, per_cycle: int) -> int:
