@@ -125,7 +125,8 @@ def test_two_blocks_chain_through_the_blocks():
     assert by["factK1"].resource == "fwdK2" and by["factK2"].resource == "fwd1"
     # RBP: R_2 (48 components) from block 2 to block 1, projected by C_1 in block 1
     assert by["chainK1"].duration == 48
-    assert names(o, by["chainK1"].deps) == sorted(f"bprojK2.{t}" for t in range(len(b2.kernel.tiles)))
+    want = sorted(f"bprojK2.{t}" for t in range(len(b2.kernel.tiles)))
+    assert names(o, by["chainK1"].deps) == want
     assert by["bprojK1.0"].duration == -(-48 * 18 * 16 // 18 // 4)  # n_conv2 fan_in2 x 16/18
     # BP: the transposed convolution runs on block 2's tiles
     o = build_sample_graph(dense, CHIP, BP, opts=opts)
@@ -179,9 +180,9 @@ def conv_cases(draw):
     rule = draw(st.sampled_from([SRBP, RBP, BP, TOP]))
     chip = ChipTiming(*(draw(st.integers(1, 8)) for _ in range(9)))
     conv = tuple(block_timing(*b[:5], rows, cols, **b[5]) for b in blocks)
+    link = draw(st.sampled_from(["round_robin", "fixed_priority"]))
     opts = GraphOptions(conv=conv, n_tiles=draw(st.sampled_from([None, 2, 5])),
-                        arbitration={"forward": draw(st.sampled_from(["round_robin",
-                                                                      "fixed_priority"]))})  # fmt: skip
+                        arbitration={"forward": link, "chain": link})
     layers = tiles_for_network(sizes, rows, cols)
     return layers, chip, rule, opts, draw(st.integers(1, 3)), draw(st.booleans())
 
