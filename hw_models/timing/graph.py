@@ -20,6 +20,8 @@ Resources
 ``upd{h}.{t}``
     Update unit of tile ``t`` of layer ``h`` (read-modify-write of its
     synapses, once per minibatch).
+``macK{k}.{t}``, ``updK{k}.{t}``, ``lutK{k}``, ``fwdK{k}``, ``chainK{k}``
+    The same for conv block ``k`` (its kernel ``K^k``), see *Conv blocks*.
 
 Layers are numbered ``h = 1 .. L`` as in the paper; ``n_h`` is the width of
 layer ``h`` (``n_0`` the input width). Tiles of a layer are numbered
@@ -98,6 +100,62 @@ Senders (link arbitration): ``psum{h}`` is sender 0 and ``fact{h-1}`` sender 1
 of ``fwd{h}`` (under ``fixed_priority`` the partial sums of a sample already
 in layer ``h`` go before the activations of a newer one); ``skip`` and
 ``chain{h}`` have one sender each (0).
+
+Conv blocks
+-----------
+With :class:`~hw_models.timing.options.GraphOptions` ``conv`` (blocks
+``k = 1 .. nb``, :class:`~hw_models.timing.conv.BlockTiming`), the blocks'
+ops come first in every part of the list. Block ``k`` has ``F`` filters,
+fan-in ``K*K*C``, ``P = H*W`` positions, ``n_conv = P*F`` conv outputs and
+``n_pool`` pooled outputs; its kernel ``F x K*K*C`` is cut into tiles like a
+dense matrix, and tile ``t``'s *share* is ``rows*cols / (F * K*K*C)``.
+The data-dependent amounts (``proj_ops``, ``grad_ops``, ``msg_bits``) are
+the run's means per sample, as zero skipping uses for the dense layers:
+``ceil`` of a share of a mean, every sample alike.
+
+* ``fmacK{k}.{t}`` on ``macK{k}.{t}``, ``ceil(P * rows*cols /
+  macs_per_cycle)`` (the tile's block of the kernel at every position),
+  after ``factK{k-1}`` when ``k > 1``; block 1's are the sample's roots;
+* ``psumK{k}`` on ``fwdK{k}`` when ``col_blocks > 1``: ``ceil((col_blocks-1)
+  * n_conv * psum_bits / fwd_width_bits)``, after every ``fmacK{k}.*``;
+* ``flutK{k}`` on ``lutK{k}``: ``ceil((n_conv + pool_ops) / lut_per_cycle)``
+  (``f``, ``f'`` per conv output and the max-pool's ``(P_pool^2-1) * n_pool``
+  comparisons, one lookup or comparison per lane and cycle);
+* ``factK{k}`` on ``fwdK{k+1}``, or on ``fwd1`` for the last block (sender 1,
+  as ``fact``): ``ceil(n_pool * act_bits / fwd_width_bits)``, after
+  ``flutK{k}``; ``fmac1.*`` then waits for ``factK{nb}``.
+
+Backward, when the rule trains hidden layers, after the dense transport,
+``k = nb .. 1`` (``proj_ops`` defaults: every source component non-zero):
+
+* SRBP (``"top"``): ``bprojK{k}.{t}`` on ``macK{k}.{t}``,
+  ``ceil(proj_ops * share / macs_per_cycle)`` after ``skip`` (added, after
+  ``flut{L}``, when there is no dense hidden layer to send it);
+  ``proj_ops = n_pool * nnz(R^L)``;
+* RBP (``"C"``, ``"next"``): ``chainK{k}`` on ``chainK{k}``,
+  ``ceil(msg_bits / chain_width_bits)`` (``R^1``, or ``R_{k+1}`` for
+  ``k < nb``), after ``R^1`` is complete in layer 1 (every ``bproj1.*``;
+  ``flut1`` when ``L = 1``) or after every ``bprojK{k+1}.*``; then
+  ``bprojK{k}.{t}`` as above after ``chainK{k}`` (``proj_ops = n_pool *
+  nnz(R^1)``, or ``nnz(R_{k+1}) * fan_in_{k+1}`` through the random kernel);
+* BP (``"W"``): the transposed read where the weights above live:
+  ``bwt1.{t}`` on ``mac1.{t}``, ``ceil(proj_ops * rows*cols/(n_1 n_0) /
+  macs_per_cycle)`` after ``R^1`` (``chain1``, or ``flut1``), for the last
+  block; ``bwtK{k+1}.{t}`` on ``macK{k+1}.{t}`` (``proj_ops *`` its share)
+  after ``chainK{k+1}`` for the others; then ``chainK{k}`` carrying the
+  error at block ``k``'s pooled map after every one of them;
+* gradients of every trained block (frozen ones: none): ``gradK{k}.{t}`` on
+  ``macK{k}.{t}``, ``ceil(grad_ops * share / macs_per_cycle)``, after
+  ``fmacK{k}.{t}`` and the block's whole error map (every ``bprojK{k}.*``,
+  or ``chainK{k}``); ``grad_ops`` is ``nnz(R_k) * K*K*C`` with zero
+  skipping, else ``n_conv * K*K*C``.
+
+Only ``accumulate = "sram"`` (what ``make_plan`` allows with conv blocks):
+the batch end writes ``updK{k}.{t}`` back (:mod:`hw_models.timing.batch`).
+Folded in, as for the dense layers: routing to the argmax and ``f'`` (into
+the projection), the biases. Messages default to dense sizes: ``n_1``
+(RBP, last block) or ``n_conv_{k+1}`` (RBP) or ``n_pool`` (BP) components of
+``error_bits_per_component`` bits.
 
 Update graph (:func:`build_update_graph`), once per minibatch:
 ``upd{h}.{t}`` on ``upd{h}.{t}``, ``ceil(rows*cols / update_per_cycle)``, no
