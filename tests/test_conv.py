@@ -268,10 +268,12 @@ def test_conv_event_counts_by_hand() -> None:
         ("update", "add", (16,)): 18,
         ("update", "sram_write", ("weights",)): 7 * 16,  # changed words only
     })  # fmt: skip
-    cyc = conv.conv_cycles(rows=128, cols=128, macs_per_cycle=8, update_per_cycle=8)
-    assert cyc["forward"] == 288 / 8
-    assert cyc["backward"] == (24 + 45) / 2 / 8
-    assert cyc["update"] == 3 / 2  # ceil(18 / 8) write-back cycles, one batch of 2
+    # the timing graph's inputs (its cycles: tests/test_hw_timing_conv.py)
+    (bt,) = conv.block_timing(rows=128, cols=128, zero_skip=True)
+    assert (bt.positions, bt.n_pool, bt.pool_ops, bt.fan_in, bt.filters) == (16, 8, 24, 9, 2)
+    assert bt.proj_ops == 24 / 2  # n_pool x nnz(R^L), mean over the two samples
+    assert bt.grad_ops == 45 / 2  # nnz(R_1) x K K C
+    assert bt.trained and len(bt.kernel.tiles) == 1
 
 
 # --------------------------------------------------------------------------- #

@@ -42,6 +42,8 @@ Modules
     (:class:`Op`).
 :mod:`hw_models.timing.graph`
     The resources and the op graphs of a sample and of a minibatch update.
+:mod:`hw_models.timing.conv`
+    The conv blocks' inputs (:class:`BlockTiming`) and their ops.
 :mod:`hw_models.timing.scheduler`
     The FAST scheduler and the cycle counts of a sample and an update.
 :mod:`hw_models.timing.golden`
@@ -59,6 +61,7 @@ Modules
 
 from hw_models.timing.arbiter import link_policies, schedule_arbitrated
 from hw_models.timing.batch import build_batch_graph, representative_batch
+from hw_models.timing.conv import BlockTiming, block_timing
 from hw_models.timing.golden import GoldenArbiter, GoldenStepper
 from hw_models.timing.graph import (
     build_inference_graph,
@@ -80,10 +83,13 @@ from hw_models.timing.model import (
 )
 from hw_models.timing.options import GraphOptions
 from hw_models.timing.scheduler import batch_update_cycles, makespan, sample_cycles, schedule
-from hw_models.timing.throughput import BatchTiming, batch_timing, sample_timing
+from hw_models.timing.throughput import BatchTiming, batch_timing, block_cycles, sample_timing
 
 __all__ = [
     "BatchTiming",
+    "BlockTiming",
+    "block_cycles",
+    "block_timing",
     "GoldenArbiter",
     "GraphOptions",
     "batch_timing",

@@ -12,7 +12,10 @@ Samples ``k = 0 .. B-1`` are the graph of
   then ``upd{h}.{t}`` after it;
 * ``"online"``: none (every sample wrote its own update, ``wupd``);
 * with ``dC^h`` work and not ``"online"``: ``dcw{h}.{t}`` on the update unit,
-  ``ceil(rows * n_src / update_per_cycle)``, after ``dc{h}.{t}`` of every sample.
+  ``ceil(rows * n_src / update_per_cycle)``, after ``dc{h}.{t}`` of every sample;
+* conv blocks (``"sram"`` only): ``updK{k}.{t}`` on the tile's update unit,
+  ``ceil(rows*cols / update_per_cycle)``, after ``gradK{k}.{t}`` of every
+  sample, for every trained block.
 
 ``pipeline = False``: a zero-duration barrier ``end{k}`` (resource ``barrier``)
 follows every op of sample ``k``; sample ``k+1``'s first ops and (after the
@@ -34,6 +37,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from hw_models.timing.conv import add_conv_updates
 from hw_models.timing.graph import (
     Graph,
     SampleOps,
@@ -67,7 +71,7 @@ def _prefixed(out: SampleOps, p: str) -> SampleOps:
     return SampleOps(
         roots=[p + r for r in out.roots], fmac=d(out.fmac), bproj=d(out.bproj),
         error_at={h: [p + v for v in vs] for h, vs in out.error_at.items()},
-        grad=d(out.grad), wupd=d(out.wupd), dc=d(out.dc), dcw=d(out.dcw),
+        grad=d(out.grad), wupd=d(out.wupd), dc=d(out.dc), dcw=d(out.dcw), cgrad=d(out.cgrad),
     )  # fmt: skip
 
 
@@ -124,7 +128,7 @@ def build_batch_graph(
     L = len(layers)
     if not msgs:
         raise ConfigError("msgs", list(msgs), "at least one sample")
-    dense = dense_msg_bits(layers, chip, rule)
+    dense = dense_msg_bits(layers, chip, rule, bool(opts.conv))
     proj = check_proj(proj, L)
     tmpl = Graph()
     out0 = add_sample(tmpl, layers, chip, rule, dense, proj, opts)
@@ -165,7 +169,7 @@ def _add_batch_end(
         return
     rule = as_rule(rule)
     L, B = len(layers), len(samples)
-    sfx = tile_suffixes(layers, opts.n_tiles)
+    sfx = tile_suffixes(layers, opts.n_tiles, opts.conv)
     after = [barrier] if barrier else []
     trained = opts.trained if opts.trained is not None else trained_layers(rule, L)
     for h in sorted(trained, reverse=True):
@@ -185,6 +189,7 @@ def _add_batch_end(
         n_src = width[L] if rule.source == "top" else width[h + 1]
         dur = ceil_div(layers[h - 1].tiles[t].rows * n_src, chip.update_per_cycle)
         g.add(f"dcw{h}.{t}", "upd" + sfx[h, t], dur, after + [s.dc[h, t] for s in samples])
+    add_conv_updates(g, opts.conv, chip, sfx, after, samples)
 
 
 def representative_batch(hist: Mapping[tuple, int], size: int) -> list[tuple]:

@@ -20,6 +20,8 @@ Resources
 ``upd{h}.{t}``
     Update unit of tile ``t`` of layer ``h`` (read-modify-write of its
     synapses, once per minibatch).
+``macK{k}.{t}``, ``updK{k}.{t}``, ``lutK{k}``, ``fwdK{k}``, ``chainK{k}``
+    The same for conv block ``k`` (its kernel ``K^k``), see *Conv blocks*.
 
 Layers are numbered ``h = 1 .. L`` as in the paper; ``n_h`` is the width of
 layer ``h`` (``n_0`` the input width). Tiles of a layer are numbered
@@ -99,6 +101,62 @@ of ``fwd{h}`` (under ``fixed_priority`` the partial sums of a sample already
 in layer ``h`` go before the activations of a newer one); ``skip`` and
 ``chain{h}`` have one sender each (0).
 
+Conv blocks
+-----------
+With :class:`~hw_models.timing.options.GraphOptions` ``conv`` (blocks
+``k = 1 .. nb``, :class:`~hw_models.timing.conv.BlockTiming`), the blocks'
+ops come first in every part of the list. Block ``k`` has ``F`` filters,
+fan-in ``K*K*C``, ``P = H*W`` positions, ``n_conv = P*F`` conv outputs and
+``n_pool`` pooled outputs; its kernel ``F x K*K*C`` is cut into tiles like a
+dense matrix, and tile ``t``'s *share* is ``rows*cols / (F * K*K*C)``.
+The data-dependent amounts (``proj_ops``, ``grad_ops``, ``msg_bits``) are
+the run's means per sample, as zero skipping uses for the dense layers:
+``ceil`` of a share of a mean, every sample alike.
+
+* ``fmacK{k}.{t}`` on ``macK{k}.{t}``, ``ceil(P * rows*cols /
+  macs_per_cycle)`` (the tile's block of the kernel at every position),
+  after ``factK{k-1}`` when ``k > 1``; block 1's are the sample's roots;
+* ``psumK{k}`` on ``fwdK{k}`` when ``col_blocks > 1``: ``ceil((col_blocks-1)
+  * n_conv * psum_bits / fwd_width_bits)``, after every ``fmacK{k}.*``;
+* ``flutK{k}`` on ``lutK{k}``: ``ceil((n_conv + pool_ops) / lut_per_cycle)``
+  (``f``, ``f'`` per conv output and the max-pool's ``(P_pool^2-1) * n_pool``
+  comparisons, one lookup or comparison per lane and cycle);
+* ``factK{k}`` on ``fwdK{k+1}``, or on ``fwd1`` for the last block (sender 1,
+  as ``fact``): ``ceil(n_pool * act_bits / fwd_width_bits)``, after
+  ``flutK{k}``; ``fmac1.*`` then waits for ``factK{nb}``.
+
+Backward, when the rule trains hidden layers, after the dense transport,
+``k = nb .. 1`` (``proj_ops`` defaults: every source component non-zero):
+
+* SRBP (``"top"``): ``bprojK{k}.{t}`` on ``macK{k}.{t}``,
+  ``ceil(proj_ops * share / macs_per_cycle)`` after ``skip`` (added, after
+  ``flut{L}``, when there is no dense hidden layer to send it);
+  ``proj_ops = n_pool * nnz(R^L)``;
+* RBP (``"C"``, ``"next"``): ``chainK{k}`` on ``chainK{k}``,
+  ``ceil(msg_bits / chain_width_bits)`` (``R^1``, or ``R_{k+1}`` for
+  ``k < nb``), after ``R^1`` is complete in layer 1 (every ``bproj1.*``;
+  ``flut1`` when ``L = 1``) or after every ``bprojK{k+1}.*``; then
+  ``bprojK{k}.{t}`` as above after ``chainK{k}`` (``proj_ops = n_pool *
+  nnz(R^1)``, or ``nnz(R_{k+1}) * fan_in_{k+1}`` through the random kernel);
+* BP (``"W"``): the transposed read where the weights above live:
+  ``bwt1.{t}`` on ``mac1.{t}``, ``ceil(proj_ops * rows*cols/(n_1 n_0) /
+  macs_per_cycle)`` after ``R^1`` (``chain1``, or ``flut1``), for the last
+  block; ``bwtK{k+1}.{t}`` on ``macK{k+1}.{t}`` (``proj_ops *`` its share)
+  after ``chainK{k+1}`` for the others; then ``chainK{k}`` carrying the
+  error at block ``k``'s pooled map after every one of them;
+* gradients of every trained block (frozen ones: none): ``gradK{k}.{t}`` on
+  ``macK{k}.{t}``, ``ceil(grad_ops * share / macs_per_cycle)``, after
+  ``fmacK{k}.{t}`` and the block's whole error map (every ``bprojK{k}.*``,
+  or ``chainK{k}``); ``grad_ops`` is ``nnz(R_k) * K*K*C`` with zero
+  skipping, else ``n_conv * K*K*C``.
+
+Only ``accumulate = "sram"`` (what ``make_plan`` allows with conv blocks):
+the batch end writes ``updK{k}.{t}`` back (:mod:`hw_models.timing.batch`).
+Folded in, as for the dense layers: routing to the argmax and ``f'`` (into
+the projection), the biases. Messages default to dense sizes: ``n_1``
+(RBP, last block) or ``n_conv_{k+1}`` (RBP) or ``n_pool`` (BP) components of
+``error_bits_per_component`` bits.
+
 Update graph (:func:`build_update_graph`), once per minibatch:
 ``upd{h}.{t}`` on ``upd{h}.{t}``, ``ceil(rows*cols / update_per_cycle)``, no
 dependencies.
@@ -132,6 +190,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hw_models.timing.conv import (
+    BlockTiming,
+    add_conv_forward,
+    add_conv_grads,
+    add_conv_transport,
+    work_cycles,
+)
 from hw_models.timing.model import (
     ChipTiming,
     LayerTiming,
@@ -147,23 +212,24 @@ from hw_models.timing.model import (
 from hw_models.timing.options import GraphOptions
 from neurosim.errors import ConfigError
 
-_EPS = 1e-9  # float slack for ceil() of zero-skipped work (means of integer counts)
 
-
-def dense_msg_bits(layers: Sequence[LayerTiming], chip: ChipTiming, rule: object) -> dict[str, int]:
+def dense_msg_bits(
+    layers: Sequence[LayerTiming], chip: ChipTiming, rule: object, conv: bool = False
+) -> dict[str, int]:
     """Dense sizes of every error message of the rule (the defaults of ``msg_bits``).
 
     ``skip``: ``n_L`` components; ``chain{h}``: ``n_{h+1}`` components for a
     ``"C"`` rule, ``n_h`` for a ``"W"`` rule; each component
     ``error_bits_per_component`` bits, no header. Empty when the rule trains no
-    hidden layer.
+    hidden layer (and, without ``conv`` blocks, when ``L = 1``: with them
+    ``skip`` still reaches the blocks).
     """
     layers = check_layers(layers)
     rule = as_rule(rule)
     L = len(layers)
     eb = chip.error_bits_per_component
     width = [layers[0].n_in] + [lay.n_out for lay in layers]  # width[h] = n_h
-    if not rule.trains_hidden or L == 1:
+    if not rule.trains_hidden or (L == 1 and not (conv and rule.source == "top")):
         return {}
     if rule.source == "top":
         return {"skip": width[L] * eb}
@@ -206,11 +272,17 @@ class Graph:
         return name
 
 
-def tile_suffixes(layers: Sequence[LayerTiming], n_tiles: int | None) -> dict[tuple[int, int], str]:
+def tile_suffixes(
+    layers: Sequence[LayerTiming], n_tiles: int | None, conv: Sequence[BlockTiming] = ()
+) -> dict[tuple, str]:
     """``(h, t)`` -> suffix of the tile's resources: ``"{h}.{t}"``, or ``"@{p}"``
     (physical tile ``p = b mod n_tiles``, ``b`` the block's index in layer-major,
-    row-block-major order) when the blocks outnumber ``n_tiles``."""
-    blocks = [(h, t) for h, lay in enumerate(layers, start=1) for t in range(len(lay.tiles))]
+    row-block-major order) when the blocks outnumber ``n_tiles``. The tiles of
+    conv block ``k`` are keyed ``("K{k}", t)`` (suffix ``"K{k}.{t}"``) and come
+    first in that order."""
+    blocks: list[tuple] = [(f"K{k}", t) for k, b in enumerate(conv, start=1)
+                           for t in range(len(b.kernel.tiles))]  # fmt: skip
+    blocks += [(h, t) for h, lay in enumerate(layers, start=1) for t in range(len(lay.tiles))]
     if n_tiles is None or len(blocks) <= n_tiles:
         return {(h, t): f"{h}.{t}" for h, t in blocks}
     return {ht: f"@{b % n_tiles}" for b, ht in enumerate(blocks)}
@@ -222,7 +294,8 @@ class SampleOps:
 
     ``roots``: ops with no dependency (first layer's ``fmac``); ``error_at[h][t]``:
     the op after which layer ``h``'s error is at tile ``t``; ``grad``,
-    ``wupd``, ``dc``, ``dcw``: ``(h, t)`` -> op name.
+    ``wupd``, ``dc``, ``dcw``: ``(h, t)`` -> op name; ``cgrad``: ``(k, t)`` ->
+    the gradient op of tile ``t`` of conv block ``k``.
     """
 
     roots: list[str] = field(default_factory=list)
@@ -233,6 +306,7 @@ class SampleOps:
     wupd: dict[tuple[int, int], str] = field(default_factory=dict)
     dc: dict[tuple[int, int], str] = field(default_factory=dict)
     dcw: dict[tuple[int, int], str] = field(default_factory=dict)
+    cgrad: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -253,7 +327,7 @@ class _Ctx:
         full = [self.p + d for d in deps] + self.extra.get(name, [])
         return self.g.add(self.p + name, res, dur, full, sender)
 
-    def mac(self, h: int, t: int) -> str:
+    def mac(self, h: int | str, t: int) -> str:
         return "mac" + self.sfx[h, t]
 
     def upd(self, h: int, t: int) -> str:
@@ -264,16 +338,17 @@ class _Ctx:
 
 
 def _add_forward(c: _Ctx) -> None:
-    L, chip = len(c.layers), c.chip
+    L, chip, nb = len(c.layers), c.chip, len(c.opts.conv)
+    add_conv_forward(c)
     for h, lay in enumerate(c.layers, start=1):
-        prev = [f"fact{h - 1}"] if h > 1 else []
+        prev = [f"fact{h - 1}"] if h > 1 else [f"factK{nb}"] if nb else []
         fmacs = []
         for t, tw in enumerate(lay.tiles):
             name = c.add(
                 f"fmac{h}.{t}", c.mac(h, t), ceil_div(tw.rows * tw.cols, chip.macs_per_cycle), prev
             )
             c.out.fmac[h, t] = name
-            if h == 1:
+            if not prev:
                 c.out.roots.append(name)
             fmacs.append(f"fmac{h}.{t}")
         before_lut = fmacs
@@ -341,11 +416,6 @@ def grad_rows(lay: LayerTiming, rows: int, nnz: float | None) -> float:
     return float(rows) if nnz is None else nnz * rows / lay.n_out
 
 
-def work_cycles(ops: float, per_cycle: int) -> int:
-    """``ceil(ops / per_cycle)`` of a possibly fractional (mean) amount of work."""
-    return max(0, -int(-(ops / per_cycle - _EPS) // 1))
-
-
 def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
     layers, chip, opts, L = c.layers, c.chip, c.opts, len(c.layers)
     trained = opts.trained if opts.trained is not None else trained_layers(c.rule, L)
@@ -397,21 +467,25 @@ def add_sample(
     maps an unprefixed op name to further dependencies (full names) of that op,
     e.g. a barrier or the previous sample's weight update.
     """
-    c = _Ctx(g, layers, chip, rule, opts, tile_suffixes(layers, opts.n_tiles), prefix)
+    c = _Ctx(g, layers, chip, rule, opts, tile_suffixes(layers, opts.n_tiles, opts.conv), prefix)
     c.extra = extra or {}
     _add_forward(c)
     error_at = _add_transport(c, bits, proj)
+    conv_at = add_conv_transport(c, error_at, bits.get("skip", 0))
     _add_grads(c, error_at)
+    add_conv_grads(c, conv_at)
     return c.out
 
 
 def build_inference_graph(
     layers: Sequence[LayerTiming], chip: ChipTiming, opts: GraphOptions | None = None
 ) -> list[Op]:
-    """The forward ops of one sample (``fmac``, ``psum``, ``flut``, ``fact``)."""
+    """The forward ops of one sample (``fmac``, ``psum``, ``flut``, ``fact``), the
+    conv blocks' first."""
     layers = check_layers(layers)
-    c = _Ctx(Graph(), layers, chip, RuleTiming(False, "top", "C"), opts or GraphOptions(),
-             tile_suffixes(layers, (opts or GraphOptions()).n_tiles))  # fmt: skip
+    opts = opts or GraphOptions()
+    c = _Ctx(Graph(), layers, chip, RuleTiming(False, "top", "C"), opts,
+             tile_suffixes(layers, opts.n_tiles, opts.conv))  # fmt: skip
     _add_forward(c)
     return c.g.ops
 
@@ -462,9 +536,10 @@ def build_sample_graph(
     layers = check_layers(layers)
     rule = as_rule(rule)
     L = len(layers)
-    bits = resolve_msg_bits(msg_bits, dense_msg_bits(layers, chip, rule), L)
+    opts = opts or GraphOptions()
+    bits = resolve_msg_bits(msg_bits, dense_msg_bits(layers, chip, rule, bool(opts.conv)), L)
     g = Graph()
-    add_sample(g, layers, chip, rule, bits, check_proj(proj, L), opts or GraphOptions())
+    add_sample(g, layers, chip, rule, bits, check_proj(proj, L), opts)
     return g.ops
 
 

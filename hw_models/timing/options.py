@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from hw_models.timing.conv import BlockTiming, check_blocks
 from neurosim.errors import ConfigError
 
 ACCUMULATES = ("sram", "register", "online")
@@ -59,6 +60,11 @@ class GraphOptions:
     arbitration : mapping
         Link kind (``forward``, ``skip``, ``chain``) -> ``round_robin`` or
         ``fixed_priority``; missing kinds are ``round_robin``.
+    conv : tuple of BlockTiming
+        The conv blocks in front of the dense layers, first block first (their
+        ops: :mod:`hw_models.timing.graph`, *Conv blocks*); ``accumulate`` must
+        then be ``"sram"``. Their tiles come before the dense layers' in the
+        physical numbering of ``n_tiles``.
     """
 
     trained: tuple[int, ...] | None = None
@@ -67,8 +73,11 @@ class GraphOptions:
     dc_nnz: Mapping[int, float] | None = None
     n_tiles: int | None = None
     arbitration: Mapping[str, str] = field(default_factory=dict)
+    conv: tuple[BlockTiming, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "conv", tuple(self.conv))
+        check_blocks(self.conv, self.accumulate)
         if self.accumulate not in ACCUMULATES:
             raise ConfigError("accumulate", self.accumulate, f"one of {', '.join(ACCUMULATES)}")
         for kind, pol in self.arbitration.items():

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from hw_models.timing.arbiter import link_policies, schedule_arbitrated
 from hw_models.timing.batch import build_batch_graph, busy_cycles
+from hw_models.timing.conv import CONV_BACKWARD
 from hw_models.timing.graph import build_inference_graph, build_sample_graph
 from hw_models.timing.model import ChipTiming, LayerTiming, Op, ProjectionWork
 from hw_models.timing.options import GraphOptions
@@ -152,3 +153,36 @@ def sample_timing(
     inference = max((f for _, f in schedule_arbitrated(infer, pol)), default=0)
     return {"train": train, "forward": forward, "backward": train - forward,
             "inference": inference}  # fmt: skip
+
+
+def block_cycles(
+    layers: Sequence[LayerTiming],
+    chip: ChipTiming,
+    rule: object,
+    proj: Mapping[int, ProjectionWork] | None = None,
+    opts: GraphOptions | None = None,
+) -> dict[str, int]:
+    """The conv blocks' part of the schedule (zeros without blocks).
+
+    ``forward``: the cycle at which the last block's pooled map has reached
+    the first dense layer, one sample alone; ``backward``: from the first
+    start to the last finish of the blocks' backward ops (projections,
+    transposed reads, chain transfers into the blocks, gradients) in that
+    sample, dense messages on the dense layers' links; ``update``: the blocks'
+    write-back ops alone (once per minibatch). These overlap the dense layers'
+    ops: they are shares of the one schedule, not terms to add.
+    """
+    opts = opts or GraphOptions()
+    nb = len(opts.conv)
+    if not nb:
+        return {"forward": 0, "backward": 0, "update": 0}
+    pol = link_policies(opts.arbitration)
+    ops = build_batch_graph(layers, chip, rule, [None], proj, opts)
+    times = dict(zip((op.name for op in ops), schedule_arbitrated(ops, pol), strict=True))
+    back = [t for name, t in times.items() if CONV_BACKWARD.match(name)]
+    upd = [Op(op.name, op.resource, op.duration) for op in ops if op.name.startswith("updK")]
+    return {
+        "forward": times[f"s0:factK{nb}"][1],
+        "backward": max(f for _, f in back) - min(s for s, _ in back) if back else 0,
+        "update": max((f for _, f in schedule_arbitrated(upd)), default=0),
+    }

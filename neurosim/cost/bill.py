@@ -100,7 +100,9 @@ def projection_work(plan: Plan) -> dict[int, timing.ProjectionWork]:
 
 def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
     """The chip's gradient strategy, zero skipping, tiles and arbitration, and the
-    run's trained layers and mean non-zero error counts, as graph options."""
+    run's trained layers and mean non-zero error counts, as graph options; the
+    conv blocks with their mean work per sample
+    (:meth:`~neurosim.cost.conv_accounting.ConvAccountant.block_timing`)."""
     chip, rule, L = _chip(plan), plan.rule, len(plan.sizes) - 1
     n = acct.samples
     skip = chip.update.zero_skip and n > 0
@@ -111,7 +113,10 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         src = (lambda i: acct.nnz_msg["skip"]) if rule.source == "top" else (
             lambda i: acct.nnz_R[i + 1])
         dc = {i + 1: src(i) / n for i in range(L - 1)} if skip else {}
+    conv = acct.block_timing(chip.tile.rows, chip.tile.cols, chip.update.zero_skip) if (
+        plan.blocks) else ()  # fmt: skip
     return timing.GraphOptions(
+        conv=tuple(conv),
         trained=tuple(i + 1 for i in acct.trained_layers()),
         accumulate=chip.update.accumulate,
         grad_nnz=nnz,
@@ -147,7 +152,8 @@ def timing_report(plan: Plan, acct: Accountant) -> dict[str, Any]:
     whose message sizes follow the run's histogram, largest-remainder
     apportionment, :func:`hw_models.timing.representative_batch`) divided by
     its samples: the steady state. The utilisation and bottleneck are those of
-    that batch's schedule (:mod:`hw_models.timing.throughput`).
+    that batch's schedule (:mod:`hw_models.timing.throughput`). Conv blocks
+    are ops of the same graphs, before the dense layers.
     """
     chip = _chip(plan)
     layers, ct = _timing_inputs(plan)
@@ -385,18 +391,24 @@ def _memory(plan: Plan, acct: Accountant, mapping: Mapping, conv: dict | None) -
 
 
 def _conv_section(plan: Plan, acct: Accountant, cyc: dict) -> dict | None:
-    """The conv blocks' cycles (added into ``cyc``), memory and tiles; None
-    for a dense network. See :mod:`neurosim.cost.conv_accounting` for the model."""
+    """The conv blocks' share of the schedule, memory and tiles; None for a
+    dense network. See :mod:`neurosim.cost.conv_accounting` for the model.
+
+    The blocks are ops of the timing graph, so ``cyc`` (the run's cycles)
+    already holds them; ``cycles_per_sample`` here is their part of it
+    (:func:`hw_models.timing.block_cycles`): ``forward`` until the last
+    block's pooled map is at the first dense layer, ``backward`` the span of
+    their backward ops in one sample, ``update`` their write-back per sample
+    (shared by a minibatch's samples). They overlap the dense layers' ops.
+    """
     blocks, cfg, fm = plan.blocks, plan.cfg, plan.formats
     if not blocks:
         return None
     t = _chip(plan).tile
-    cc = acct.conv_cycles(t.rows, t.cols, t.macs_per_cycle, t.update_per_cycle)
-    cyc["forward"] += cc["forward"]
-    cyc["inference"] += cc["forward"]
-    cyc["backward"] += cc["backward"]
-    cyc["update"] += cc["update"]
-    cyc["train"] += cc["forward"] + cc["backward"] + cc["update"]
+    layers, ct = _timing_inputs(plan)
+    cc: dict[str, float] = dict(timing.block_cycles(
+        layers, ct, plan.rule, projection_work(plan), _graph_options(plan, acct)))  # fmt: skip
+    cc["update"] = cc["update"] * acct.batches / max(1, acct.samples)
     from neurosim.nn.conv import conv_feedback_shapes
 
     shapes = conv_feedback_shapes(cfg.rule, list(blocks), list(plan.sizes))

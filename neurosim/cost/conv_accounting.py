@@ -50,10 +50,10 @@ and the error unit keeps a running max (one add per conv output) to find it.
 Stochastic error rounding's random bits come from the engine's
 ``rng_bits:error`` count, blocks included.
 
-Cycles (:meth:`ConvAccountant.conv_cycles`): each block's tiles share its
-MACs evenly, ``ceil(MACs / (macs_per_cycle * tiles))`` per phase, blocks one
-after the other (no overlap), the kernel write-back at ``update_per_cycle``
-words per cycle per tile once per minibatch.
+Cycles: the blocks are ops of the timing graph (:mod:`hw_models.timing.graph`,
+*Conv blocks*), scheduled with the dense layers; :meth:`ConvAccountant.block_timing`
+gives the graph each block's tiles and the run's mean data-dependent work per
+sample (projection operations, gradient MACs, message bits).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hw_models import timing
 from neurosim.channel import packets
 from neurosim.channel.formats import get_format
 from neurosim.channel.formats.base import dense_macs
@@ -245,24 +246,28 @@ class ConvAccountant(Accountant):
         """Tiles of each block's kernel matrix on ``rows x cols`` tiles."""
         return [-(-blk.filters // rows) * -(-blk.fan_in // cols) for blk in self.blocks]
 
-    def conv_cycles(self, rows: int, cols: int, macs_per_cycle: int,
-                    update_per_cycle: int) -> dict[str, float]:  # fmt: skip
-        """Mean cycles per sample the blocks add: ``forward``, ``backward``
-        (projection and gradient accumulation) and ``update`` (write-back
-        shared by a minibatch's samples)."""
-        tiles = self.block_tiles(rows, cols)
+    def block_timing(self, rows: int, cols: int, zero_skip: bool) -> list[timing.BlockTiming]:
+        """Each block as the timing graph sees it, on ``rows x cols`` tiles.
+
+        The data-dependent work is the run's mean per sample (the totals over
+        ``samples``), as the dense layers' zero skipping uses: the projection
+        into the block (:meth:`conv_feedback_ops`), the gradient MACs
+        (``nnz(R_b) * fan_in`` with ``zero_skip``, else every conv output's
+        ``n_conv * fan_in``; frozen blocks none) and the bits of the block's
+        chain message (rounded up).
+        """
         n = max(1, self.samples)
-        fwd = sum(
-            -(-blk.n_conv * blk.fan_in // (macs_per_cycle * t))
-            for blk, t in zip(self.blocks, tiles, strict=True)
-        )
-        back = upd = 0.0
-        if self.rule.trains_hidden:
-            trained = self.trained_blocks()
-            for b, (blk, t) in enumerate(zip(self.blocks, tiles, strict=True)):
-                acc = self.nnz_RK[b] * blk.fan_in if b in trained else 0
-                back += (self.conv_feedback_ops()[b] + acc) / n / (macs_per_cycle * t)
-                if b in trained:
-                    words = blk.filters * (blk.fan_in + (1 if self.cfg.bias else 0))
-                    upd += -(-words // (update_per_cycle * t)) * self.batches / n
-        return {"forward": float(fwd), "backward": back, "update": upd}
+        trained = self.trained_blocks()
+        hidden = self.rule.trains_hidden
+        ops = self.conv_feedback_ops()
+        out = []
+        for b, blk in enumerate(self.blocks):
+            bits = self.conv_msg_bits.get(f"conv{b + 1}")
+            grad = self.nnz_RK[b] * blk.fan_in / n if zero_skip else None
+            out.append(timing.block_timing(
+                blk.filters, blk.fan_in, blk.height * blk.width, blk.n_pool,
+                (blk.pool * blk.pool - 1) * blk.n_pool, rows, cols,
+                proj_ops=ops[b] / n if hidden else 0.0, grad_ops=grad,
+                trained=b in trained, msg_bits=None if bits is None else -(-bits // n),
+            ))  # fmt: skip
+        return out
