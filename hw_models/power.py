@@ -246,7 +246,9 @@ def static_power(chip: Any, table: EnergyTable | None = None) -> StaticPower:
         Prices the clock estimate's register bit (default the chip's table).
     """
     s, t, n = supply(chip), chip.tile, chip.n_tiles
-    sram_bits = (t.sram_kib + t.feedback_sram_kib + t.grad_sram_kib) * KIB_BITS
+    # the memories the chip's gradient strategy builds: the gradient SRAM
+    # (sram), the batch buffer (register) or neither (online)
+    sram_bits = (t.sram_kib + t.feedback_sram_kib) * KIB_BITS + chip.update_sram_bits
     leak = s.leakage_factor
     sram_mw = n * sram_bits * sram_leak_pw_per_bit(chip) * 1e-9 * leak
     logic_mw = n * tile_gates(chip) * gate_leak_nw_per_ge(chip) * 1e-6 * leak
