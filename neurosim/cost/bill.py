@@ -225,7 +225,6 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
         "feedback_storage": plan.storage.name,
         "update": {"accumulate": chip.update.accumulate, "zero_skip": chip.update.zero_skip},
         "pipeline": chip.pipeline,
-        "pipeline": chip.pipeline,
         "energy_pj_per_sample": energy,
         "inference_energy_pj": inference,
         "cycles_per_sample": cyc,
