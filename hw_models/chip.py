@@ -281,8 +281,8 @@ class Chip:
     node_nm: float = _spec(45.0, "float", lo=technology.MIN_NODE_NM, hi=technology.MAX_NODE_NM)
     """Technology node, nm (7 to 130); energies and areas are scaled to it."""
 
-    clock_mhz: float = _spec(400.0, "float", lo=0.0, hi=100_000.0, lo_open=True)
-    """Clock frequency, MHz; turns cycles into seconds."""
+    clock_mhz: float = _spec(400.0, "float", lo=0.001, hi=100_000.0)
+    """Clock frequency, MHz (1 kHz to 100 GHz); turns cycles into seconds."""
 
     n_tiles: int = _spec(16, "int", lo=1, hi=2**31)
     """Tiles on the chip; a network needing more does not fit."""
@@ -597,6 +597,10 @@ def load_chip(name_or_path: str | Path) -> Chip:
     if not looks_like_path and s in names:
         return chip_from_dict(_preset_data(s), name=s)
     p = Path(s)
-    if looks_like_path or p.is_file():
+    try:
+        is_file = p.is_file()
+    except OSError:  # e.g. a name longer than the file system allows
+        is_file = False
+    if looks_like_path or is_file:
         return chip_from_dict(read_toml(p, "chip"), name=p.stem, base_dir=p.parent)
     raise ConfigError("chip", s, f"a preset name ({', '.join(names)}) or a chip TOML file path")

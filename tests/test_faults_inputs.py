@@ -255,3 +255,13 @@ def test_conv_geometry_and_long_values_before_the_header(tmp_path: Path) -> None
     assert line.startswith("neurosim: error: conv = ")
     line = refused(cli(*B, "--rule", "x" * 500, cwd=tmp_path), "...", "one of bp")
     assert len(line) < 200
+
+
+# ------------------------------------------------------------ chip names
+def test_chip_name_too_long_for_the_file_system(tmp_path: Path) -> None:
+    refused(cli("chip", "x" * 300, cwd=tmp_path), "chip = ", "(302 characters)")
+
+
+def test_vanishing_clock_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text('base = "ref45"\nclock_mhz = 1e-300\n')
+    refused(cli(*B, "--chip", "c.toml", cwd=tmp_path), "clock_mhz = 1e-300", "0.001")
