@@ -20,6 +20,8 @@ Resources
 ``upd{h}.{t}``
     Update unit of tile ``t`` of layer ``h`` (read-modify-write of its
     synapses, once per minibatch).
+``sramW{h}.{t}``, ``sramG{h}.{t}``, ``sramC{h}.{t}``
+    The ports of tile ``t``'s three SRAM macros, see *SRAM ports*.
 ``macK{k}.{t}``, ``updK{k}.{t}``, ``lutK{k}``, ``fwdK{k}``, ``chainK{k}``
     The same for conv block ``k`` (its kernel ``K^k``), see *Conv blocks*.
 
@@ -87,7 +89,8 @@ replaces the rule's trained layers (``freeze``); ``grad_nnz`` shortens
 (zero skipping); ``accumulate = "register"`` drops the per-sample ``grad``
 ops (the batch-end ``gsum`` of :mod:`hw_models.timing.batch` does that work),
 ``"online"`` adds ``wupd{h}.{t}`` on ``upd{h}.{t}``,
-``ceil(eff_rows * cols / update_per_cycle)`` after ``grad{h}.{t}``
+``ceil(eff_rows * cols / update_per_cycle)`` after ``grad{h}.{t}`` (and
+after the sample's ``bwt{h}.{t}``, the read of the weights it overwrites)
 (``eff_rows`` the tile's rows, or its share of ``nnz_h`` under zero
 skipping); ``dc_nnz`` adds, after the transport, ``dc{h}.{t}`` on the MAC
 array of the first tile of each row block of layer ``h``,
@@ -95,6 +98,43 @@ array of the first tile of each row block of layer ``h``,
 ``"online"`` its write-back ``dcw{h}.{t}`` on ``upd{h}.{t}``,
 ``ceil(rows * n_src / update_per_cycle)``. ``n_tiles`` maps blocks onto
 shared physical tiles (resources ``mac@p``, ``upd@p``).
+
+SRAM ports
+----------
+A tile has three SRAM macros (ref45: 32 KiB weights, 16 KiB ``C^h`` slice,
+64 KiB gradient accumulators), each with its own port; an op on one port
+never blocks one on another. A port is one access stream per cycle: an op
+that reads or writes a macro holds its port (:attr:`Op.holds`) for its
+whole duration, so the port is a resource like the units, granted by age
+(:mod:`hw_models.timing.arbiter`). The MAC array's operand stream (8 MACs of
+16-bit weights per cycle on ref45: one 128-bit word) fills the port, so two
+units cannot share it in one cycle. Who holds what:
+
+* ``sramW`` (weights ``W^h``): ``fmac``, ``bwt`` (transposed read), ``wupd``
+  (online read-modify-write) and ``upd`` (the write-back);
+* ``sramG`` (gradient accumulators; ``accumulate = "sram"`` only, other
+  strategies build no such macro): ``grad`` and ``dc`` (read-modify-write of
+  an accumulator), ``upd`` and ``dcw`` (read and clear);
+* ``sramC`` (the slice of ``C^h``; only when ``C^h`` is stored,
+  :class:`~hw_models.timing.options.GraphOptions` ``feedback_sram``):
+  ``bproj`` (read), ``dcw`` (write of the adaptive ``C^h``).
+
+The MAC array's other ops (``gsum``, which sums operands buffered in
+registers, and ``grad`` / ``dc`` under ``register`` or ``online``, whose
+products go to the update unit) hold no port; the batch buffer of
+``register`` (read only by ``gsum``) and the activation registers are not
+modelled as ports. Conv blocks: ``fmacK``, ``bwtK`` hold ``sramW``,
+``bprojK`` ``sramC``, ``gradK`` ``sramG``, ``updK`` both ``sramW`` and
+``sramG``. With shared physical tiles the ports are ``sramW@p`` etc.
+(``sfx`` of the unit). Conflicts this captures: a write-back (``upd``,
+``dcw``) against the last samples' ``dc``, ``grad`` or reads of another
+block of the same physical tile; ``online`` weight and ``C^h`` writes against
+the MAC array's reads of the same macro. Within one sample every port user
+of a tile is already ordered by its dependencies or by the MAC array, so the
+ports do not delay a sample alone. A write-back of ``W^h`` (``upd``,
+``wupd``) also waits for the transposed reads ``bwt{h}.{t}`` of the old
+weights (a dependency, whatever the ports). ``GraphOptions(ports=False)``
+builds the graphs without ports.
 
 Senders (link arbitration): ``psum{h}`` is sender 0 and ``fact{h-1}`` sender 1
 of ``fwd{h}`` (under ``fixed_priority`` the partial sums of a sample already
