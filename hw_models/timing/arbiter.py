@@ -150,6 +150,24 @@ class _Resource:
         return None
 
 
+def _resources(
+    ops: Sequence[Op], pol: Callable[[str], str]
+) -> tuple[dict[str, _Resource], dict[str, set[str]]]:
+    """The state of every resource, and for each resource of a multi-resource
+    op the resources sharing an op with it."""
+    check_holds(ops, pol)
+    senders: dict[str, set[int]] = {}
+    near: dict[str, set[str]] = {}
+    for op in ops:
+        for r in op.resources:
+            senders.setdefault(r, set()).add(op.sender)
+        if op.holds:
+            for r in op.resources:
+                near.setdefault(r, set()).update(op.resources)
+    res = {r: _Resource(check_policy(r, pol(r)), sorted(s)) for r, s in senders.items()}
+    return res, near
+
+
 def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tuple[int, int]]:
     """FAST arbitrated scheduler: ``(start, finish)`` of every op.
 
@@ -170,18 +188,8 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
         ``fixed_priority``); missing resources, or None, are ``oldest``.
     """
     check_ops(ops)
-    pol = policy_function(policies)
-    check_holds(ops, pol)
+    res, near = _resources(ops, policy_function(policies))
     n = len(ops)
-    senders: dict[str, set[int]] = {}
-    near: dict[str, set[str]] = {}  # resource -> resources sharing an op with it
-    for op in ops:
-        for r in op.resources:
-            senders.setdefault(r, set()).add(op.sender)
-        if op.holds:
-            for r in op.resources:
-                near.setdefault(r, set()).update(op.resources)
-    res = {r: _Resource(check_policy(r, pol(r)), sorted(s)) for r, s in senders.items()}
     times: list[tuple[int, int]] = [(0, 0)] * n
     started = [False] * n
     waiting = [len(set(op.deps)) for op in ops]
