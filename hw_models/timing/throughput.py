@@ -12,8 +12,9 @@ duration and waits for it when another op holds it.
 *Utilisation* of a class (``mac``, ``skip``, ``chain``, ``forward``,
 ``sram``, and also ``lut``, ``update``): busy cycles of the busiest resource
 of the class divided by the batch makespan (0 when the class has no
-resource). The *bottleneck* is the busiest resource overall (ties: the
-smallest name).
+resource); ``sram`` is the busiest port. The *bottleneck* is the busiest
+resource overall, ports included (ties: the smallest name, so a MAC array
+before the port it reads through).
 """
 
 from __future__ import annotations
