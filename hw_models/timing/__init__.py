@@ -2,13 +2,19 @@
 
 One training sample on the chip is a graph of operations (:class:`Op`); a
 minibatch is ``B`` such graphs and the batch-end update
-(:func:`build_batch_graph`), pipelined or not. Each operation occupies one
+(:func:`build_batch_graph`), pipelined or not. Each operation occupies a
 *resource* (a tile's MAC array, a layer's activation unit, a link) for a
-whole number of cycles. Two pairs of schedulers, each pair tested equal:
+whole number of cycles, and may hold further resources for the same cycles
+(:attr:`Op.holds`: the SRAM port a MAC array or an update unit reads and
+writes its arrays through). Two pairs of schedulers, each pair tested equal:
 
 * arbitrated (what runs use; semantics in :mod:`hw_models.timing.arbiter`):
-  a resource serves the ready op its policy picks (oldest first on compute
-  resources, the chip's ``round_robin`` or ``fixed_priority`` on links).
+  an op starts when all its resources are free and it wins their
+  arbitration: links serve the ready op their policy picks (the chip's
+  ``round_robin`` or ``fixed_priority``), and the other resources (units and
+  ports) are granted by age across all of them, the oldest ready op whose
+  resources are all free first; deadlock-free, since an op takes all its
+  resources in one cycle or none.
   FAST :func:`schedule_arbitrated` (event driven), GOLDEN
   :class:`GoldenArbiter` (cycle by cycle);
 * in-order (below): FAST :func:`schedule` (one pass, closed form), GOLDEN
@@ -22,16 +28,19 @@ an index smaller than ``i``. That order is also the **issue order**.
 
 1. Each resource serves its ops strictly in list order: in-order issue,
    non-preemptive, one op at a time. An op never overtakes an earlier op of
-   the same resource, even when it is ready and the earlier one is not.
+   the same resource, even when it is ready and the earlier one is not. An op
+   with ``holds`` is in the queue of each of its resources and occupies all
+   of them.
 2. An op that starts at cycle ``s`` with duration ``d > 0`` occupies its
    resource during cycles ``s .. s+d-1`` and is *finished at* ``s + d``. An op
    of duration 0 finishes at its start cycle and occupies nothing.
 3. An op may start at cycle ``c`` when every dependency is finished at some
-   cycle ``<= c`` and every earlier op of its resource is finished at some
-   cycle ``<= c``; it starts at the first such cycle (cycles count from 0).
-   So ``start = max(0, finish of each dep, finish of the previous op on the
-   same resource)`` and ``finish = start + duration``. Zero-duration ops can
-   therefore chain within one cycle.
+   cycle ``<= c`` and every earlier op of each of its resources is finished
+   at some cycle ``<= c``; it starts at the first such cycle (cycles count
+   from 0). So ``start = max(0, finish of each dep, finish of the previous op
+   on each of its resources)`` and ``finish = start + duration``.
+   Zero-duration ops can therefore chain within one cycle. No deadlock: the
+   list order is one total order that every queue follows.
 4. The makespan is the largest finish (0 for an empty list).
 
 Modules
@@ -41,7 +50,8 @@ Modules
     :class:`RuleTiming`, :class:`ProjectionWork`) and the op of a graph
     (:class:`Op`).
 :mod:`hw_models.timing.graph`
-    The resources and the op graphs of a sample and of a minibatch update.
+    The resources (SRAM ports included) and the op graphs of a sample and of
+    a minibatch update.
 :mod:`hw_models.timing.conv`
     The conv blocks' inputs (:class:`BlockTiming`) and their ops.
 :mod:`hw_models.timing.scheduler`

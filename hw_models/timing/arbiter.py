@@ -10,12 +10,27 @@ picks; the list still has to be topological, and an op's list index is its
 1. An op of duration 0 occupies nothing: it starts and finishes at the largest
    finish of its dependencies (0 without any). No arbitration.
 2. An op of duration ``d > 0`` is *ready* at cycle ``c`` when every dependency
-   has finished at a cycle ``<= c``. At every cycle ``c``, each resource that
-   no op occupies at ``c`` and that has ready, unstarted ops starts exactly one
-   of them, chosen by its policy. The op occupies cycles ``c .. c+d-1`` and
-   finishes at ``c + d`` (non-preemptive: the resource is free again at
-   ``c + d``).
-3. Policies:
+   has finished at a cycle ``<= c``. It needs its resource and every resource
+   of its ``holds`` (:attr:`Op.resources`); at cycle ``c`` it is a
+   *candidate* of each of them while it is ready, unstarted, and all of them
+   are free (no op occupies them at ``c``).
+3. *Grant.* A resource whose policy is ``round_robin`` or
+   ``fixed_priority`` (a link) is only ever needed by ops that need nothing
+   else (:class:`ConfigError` otherwise): at every cycle ``c`` at which it is
+   free and has candidates it starts the one its policy picks. Every other
+   resource is ``oldest`` and these are granted *by age across all
+   resources*: at cycle ``c`` the candidates are taken in increasing list
+   index, and each whose resources are all still free starts, taking all of
+   them at once (the next ones see them busy). An op that needs a single
+   resource thus starts the oldest candidate of that resource, as before
+   ports; an op that holds a unit and a port waits until both are free and
+   no older candidate takes either. The op occupies its resources during
+   cycles ``c .. c+d-1`` and finishes at ``c + d`` (non-preemptive: they are
+   free again at ``c + d``). No deadlock: an op never waits holding a
+   resource (it takes all of them in one cycle or none), and after cycle
+   ``c``'s grants every ready, unstarted op has a busy resource; so while ops
+   remain, one runs or one starts, and the graph is acyclic.
+4. Policies (among the candidates of one resource):
 
    ``oldest``
        the smallest list index. The compute resources (MAC arrays, update
@@ -28,13 +43,13 @@ picks; the list still has to be topological, and an op's list index is its
    ``round_robin``
        over the link's senders: let ``s_0 < ... < s_{n-1}`` be the distinct
        ``Op.sender`` values of the resource's ops and ``r`` the rank of the last
-       sender granted (initially ``n - 1``); the ready sender with the
-       smallest ``(rank - r - 1) mod n`` is granted, and its oldest ready op
-       starts.
+       sender granted (initially ``n - 1``); the sender with a candidate and
+       the smallest ``(rank - r - 1) mod n`` is granted, and its oldest
+       candidate starts.
    ``fixed_priority``
-       the ready op of the smallest sender; the oldest among that sender's.
+       the candidate of the smallest sender; the oldest among that sender's.
 
-4. The makespan is the largest finish (0 for an empty list).
+5. The makespan is the largest finish (0 for an empty list).
 """
 
 from __future__ import annotations
@@ -63,6 +78,14 @@ def link_policies(arbitration: Mapping[str, str]) -> Callable[[str], str]:
     return policy
 
 
+def check_holds(ops: Sequence[Op], pol: Callable[[str], str]) -> None:
+    """Raise :class:`ConfigError` unless every op that needs more than one
+    resource needs only ``oldest`` ones (the grant by age across resources)."""
+    for i, op in enumerate(ops):
+        if op.holds and any(pol(r) != "oldest" for r in op.resources):
+            raise ConfigError(f"ops[{i}].holds", op.resources, "only resources of policy oldest")
+
+
 def policy_function(policies: Policies) -> Callable[[str], str]:
     """A ``resource -> policy`` function from a mapping (missing: ``oldest``),
     a function, or None (every resource ``oldest``)."""
@@ -81,44 +104,80 @@ def check_policy(res: str, pol: str) -> str:
 
 
 class _Resource:
-    """Ready ops of one resource, by sender (heaps of op indices)."""
+    """Ready ops of one resource: per sender, a heap of op indices for each set
+    of other resources the ops also need (a candidate needs those free)."""
 
-    __slots__ = ("policy", "senders", "rank", "ptr", "ready", "n_ready", "free_at")
+    __slots__ = ("policy", "senders", "ptr", "groups", "free_at")
 
     def __init__(self, policy: str, senders: list[int]) -> None:
         self.policy = policy
         self.senders = senders
-        self.rank = {s: k for k, s in enumerate(senders)}
         self.ptr = len(senders) - 1
-        self.ready: dict[int, list[int]] = {s: [] for s in senders}
-        self.n_ready = 0
+        # sender -> {other resources -> heap}
+        self.groups: dict[int, dict[tuple, list[int]]] = {s: {} for s in senders}
         self.free_at = 0
 
-    def push(self, i: int, sender: int) -> None:
-        heapq.heappush(self.ready[sender], i)
-        self.n_ready += 1
+    def push(self, i: int, sender: int, others: tuple) -> None:
+        heapq.heappush(self.groups[sender].setdefault(others, []), i)
 
-    def pop(self) -> int:
+    def _head(self, sender: int, t: int, res: dict, started: list[bool]) -> int | None:
+        """The oldest candidate of one sender at cycle ``t`` (None: none)."""
+        best = None
+        for others, q in self.groups[sender].items():
+            while q and started[q[0]]:
+                heapq.heappop(q)  # started through another of its resources
+            if q and (best is None or q[0] < best) and all(res[o].free_at <= t for o in others):
+                best = q[0]
+        return best
+
+    def pick(self, t: int, res: dict, started: list[bool]) -> int | None:
+        """The candidate the policy picks at cycle ``t`` (None: none); a
+        ``round_robin`` pick moves the pointer."""
+        if self.free_at > t:
+            return None
         if self.policy == "oldest":
-            s = min((q[0], s) for s, q in self.ready.items() if q)[1]
-        elif self.policy == "fixed_priority":
-            s = next(s for s in self.senders if self.ready[s])
-        else:
-            n = len(self.senders)
-            order = ((self.ptr + 1 + j) % n for j in range(n))
-            k = next(k for k in order if self.ready[self.senders[k]])
-            self.ptr = k
-            s = self.senders[k]
-        self.n_ready -= 1
-        return heapq.heappop(self.ready[s])
+            heads = [h for s in self.senders if (h := self._head(s, t, res, started)) is not None]
+            return min(heads, default=None)
+        n = len(self.senders)
+        order = range(n) if self.policy == "fixed_priority" else (
+            (self.ptr + 1 + j) % n for j in range(n))  # fmt: skip
+        for k in order:
+            h = self._head(self.senders[k], t, res, started)
+            if h is not None:
+                if self.policy == "round_robin":
+                    self.ptr = k
+                return h
+        return None
+
+
+def _resources(
+    ops: Sequence[Op], pol: Callable[[str], str]
+) -> tuple[dict[str, _Resource], dict[str, set[str]]]:
+    """The state of every resource, and for each resource of a multi-resource
+    op the resources sharing an op with it."""
+    check_holds(ops, pol)
+    senders: dict[str, set[int]] = {}
+    near: dict[str, set[str]] = {}
+    for op in ops:
+        for r in op.resources:
+            senders.setdefault(r, set()).add(op.sender)
+        if op.holds:
+            for r in op.resources:
+                near.setdefault(r, set()).update(op.resources)
+    res = {r: _Resource(check_policy(r, pol(r)), sorted(s)) for r, s in senders.items()}
+    return res, near
 
 
 def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tuple[int, int]]:
     """FAST arbitrated scheduler: ``(start, finish)`` of every op.
 
     Event driven: a heap of finish cycles; at each event cycle the finished ops
-    free their resources and release their dependents, then every free
-    resource with ready ops starts the one its policy picks.
+    free their resources and release their dependents. The resources whose
+    candidates may have changed (those freed or given a ready op, and every
+    resource sharing an op with one of them; the others have none) then grant:
+    each link its policy's pick, and among the ``oldest`` ones the oldest head
+    of all starts, again and again until none has a candidate, which is the
+    grant by age across resources.
 
     Parameters
     ----------
@@ -129,13 +188,10 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
         ``fixed_priority``); missing resources, or None, are ``oldest``.
     """
     check_ops(ops)
-    pol = policy_function(policies)
+    res, near = _resources(ops, policy_function(policies))
     n = len(ops)
-    senders: dict[str, set[int]] = {}
-    for op in ops:
-        senders.setdefault(op.resource, set()).add(op.sender)
-    res = {r: _Resource(check_policy(r, pol(r)), sorted(s)) for r, s in senders.items()}
     times: list[tuple[int, int]] = [(0, 0)] * n
+    started = [False] * n
     waiting = [len(set(op.deps)) for op in ops]
     dependents: list[list[int]] = [[] for _ in range(n)]
     for i, op in enumerate(ops):
@@ -155,28 +211,49 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
                     waiting[k] -= 1
                     if waiting[k] == 0:
                         stack.append(k)
+            elif op.holds:
+                all_r = op.resources
+                for r in all_r:
+                    res[r].push(j, op.sender, tuple(o for o in all_r if o != r))
+                dirty.update(all_r)
             else:
-                res[op.resource].push(j, op.sender)
+                res[op.resource].push(j, op.sender, ())
                 dirty.add(op.resource)
+
+    def start(i: int, t: int) -> None:
+        started[i] = True
+        f = t + ops[i].duration
+        for o in ops[i].resources:
+            res[o].free_at = f
+        times[i] = (t, f)
+        heapq.heappush(events, (f, i))
 
     for i in [i for i in range(n) if waiting[i] == 0]:  # the roots, before any release
         release(i, 0)
     t = 0
     while True:
+        if near:
+            dirty.update(*[near[r] for r in dirty if r in near])
+        heads = {}
         for r in dirty:
-            st = res[r]
-            if st.n_ready and st.free_at <= t:
-                i = st.pop()
-                st.free_at = t + ops[i].duration
-                times[i] = (t, st.free_at)
-                heapq.heappush(events, (st.free_at, i))
+            i = res[r].pick(t, res, started)
+            if i is None:
+                continue
+            if res[r].policy == "oldest":
+                heads[r] = i
+            else:
+                start(i, t)
+        while heads:  # by age across resources: the oldest head starts
+            i = min(heads.values())
+            start(i, t)
+            heads = {r: h for r in heads if (h := res[r].pick(t, res, started)) is not None}
         dirty.clear()
         if not events:
             return times
         t = events[0][0]
         while events and events[0][0] == t:
             _, i = heapq.heappop(events)
-            dirty.add(ops[i].resource)
+            dirty.update(ops[i].resources)
             for k in dependents[i]:
                 waiting[k] -= 1
                 if waiting[k] == 0:

@@ -6,7 +6,9 @@ Samples ``k = 0 .. B-1`` are the graph of
 :mod:`hw_models.timing.arbiter`). Then the batch-end ops, unprefixed:
 
 * ``accumulate = "sram"``: ``upd{h}.{t}`` on the update unit,
-  ``ceil(rows*cols / update_per_cycle)``, after ``grad{h}.{t}`` of every sample;
+  ``ceil(rows*cols / update_per_cycle)``, after ``grad{h}.{t}`` of every sample
+  (and, for every ``upd``, after the samples' transposed reads ``bwt{h}.{t}``
+  of the weights it overwrites);
 * ``"register"``: ``gsum{h}.{t}`` on the MAC array, ``B`` times the tile's
   gradient work, after the layer's error reached the tile in every sample;
   then ``upd{h}.{t}`` after it;
@@ -45,6 +47,7 @@ from hw_models.timing.graph import (
     check_proj,
     dense_msg_bits,
     grad_rows,
+    port_holds,
     resolve_msg_bits,
     tile_suffixes,
     work_cycles,
@@ -69,7 +72,7 @@ def _prefixed(out: SampleOps, p: str) -> SampleOps:
         return {k: p + v for k, v in m.items()}
 
     return SampleOps(
-        roots=[p + r for r in out.roots], fmac=d(out.fmac), bproj=d(out.bproj),
+        roots=[p + r for r in out.roots], fmac=d(out.fmac), bproj=d(out.bproj), bwt=d(out.bwt),
         error_at={h: [p + v for v in vs] for h, vs in out.error_at.items()},
         grad=d(out.grad), wupd=d(out.wupd), dc=d(out.dc), dcw=d(out.dcw), cgrad=d(out.cgrad),
     )  # fmt: skip
@@ -145,8 +148,9 @@ def build_batch_graph(
         dur = {j: ceil_div(bits[key], w) for j, key, w in links}
         off, p = len(g.ops), f"s{k}:"
         g.ops += [
-            Op(p + name, res, dur.get(j, d0), tuple([d + off for d in deps]) + more.get(j, ()), snd)
-            for j, (name, res, d0, deps, snd) in enumerate(tmpl.ops)
+            Op(p + name, res, dur.get(j, d0), tuple([d + off for d in deps]) + more.get(j, ()),
+               snd, holds)
+            for j, (name, res, d0, deps, snd, holds) in enumerate(tmpl.ops)
         ]
         g.at.update((p + name, j + off) for name, j in tmpl.at.items())
         samples.append(_prefixed(out0, p))
@@ -179,17 +183,23 @@ def _add_batch_end(
                 rows = grad_rows(lay, tw.rows, (opts.grad_nnz or {}).get(h))
                 deps = after + [s.error_at[h][t] for s in samples]
                 dur = work_cycles(B * rows * tw.cols, chip.macs_per_cycle)
-                deps = [g.add(f"gsum{h}.{t}", "mac" + sfx[h, t], dur, deps)]
+                deps = [g.add(f"gsum{h}.{t}", "mac" + sfx[h, t], dur, deps)]  # no port
             else:
                 deps = after + [s.grad[h, t] for s in samples]
+            # the write-back waits for every transposed read of the old weights
+            deps += [s.bwt[h, t] for s in samples if (h, t) in s.bwt]
             dur = ceil_div(tw.rows * tw.cols, chip.update_per_cycle)
-            g.add(f"upd{h}.{t}", "upd" + sfx[h, t], dur, deps)
+            res = "upd" + sfx[h, t]
+            g.add(f"upd{h}.{t}", res, dur, deps, 0, port_holds("upd", res, opts))
     width = [layers[0].n_in] + [lay.n_out for lay in layers]
     for (h, t) in samples[0].dc:
         n_src = width[L] if rule.source == "top" else width[h + 1]
         dur = ceil_div(layers[h - 1].tiles[t].rows * n_src, chip.update_per_cycle)
-        g.add(f"dcw{h}.{t}", "upd" + sfx[h, t], dur, after + [s.dc[h, t] for s in samples])
-    add_conv_updates(g, opts.conv, chip, sfx, after, samples)
+        res = "upd" + sfx[h, t]
+        g.add(f"dcw{h}.{t}", res, dur, after + [s.dc[h, t] for s in samples], 0,
+              port_holds("dcw", res, opts))  # fmt: skip
+    add_conv_updates(g, opts.conv, chip, sfx, after, samples,
+                     lambda name, res: port_holds(name, res, opts))
 
 
 def representative_batch(hist: Mapping[tuple, int], size: int) -> list[tuple]:
@@ -220,8 +230,10 @@ def representative_batch(hist: Mapping[tuple, int], size: int) -> list[tuple]:
 
 
 def busy_cycles(ops: Sequence[Op]) -> Counter:
-    """Cycles each resource is occupied (the sum of its ops' durations)."""
+    """Cycles each resource is occupied (the sum of the durations of the ops
+    that need it, ``holds`` included)."""
     busy: Counter = Counter()
     for op in ops:
-        busy[op.resource] += op.duration
+        for r in op.resources:
+            busy[r] += op.duration
     return busy

@@ -223,6 +223,9 @@ def add_conv_transport(c: Any, error_at: dict[int, list[str]], skip_bits: int) -
             bwts = [c.add(f"bwtK{k + 1}.{t}", c.mac(f"K{k + 1}", t),
                           work_cycles(proj[k - 1] * up.share(t), macs), ready)[len(c.p):]
                     for t in range(len(up.kernel.tiles))]  # fmt: skip
+        key = 1 if k == nb else f"K{k + 1}"  # whose weights bwt read
+        for t, name in enumerate(bwts):
+            c.out.bwt[key, t] = c.p + name
         c.add(f"chainK{k}", f"chainK{k}", chain, bwts)
         out[k] = [f"chainK{k}"]
     return out
@@ -242,13 +245,16 @@ def add_conv_grads(c: Any, error_at: dict[int, list]) -> None:
             c.out.cgrad[k, t] = c.add(f"gradK{k}.{t}", c.mac(f"K{k}", t), dur, deps)
 
 
-def add_conv_updates(g: Any, blocks: Sequence[BlockTiming], chip: ChipTiming,
-                     sfx: dict, after: list, samples: list) -> None:  # fmt: skip
-    """Append the batch-end write-back ``updK{k}.{t}`` of the trained blocks."""
+def add_conv_updates(g: Any, blocks: Sequence[BlockTiming], chip: ChipTiming, sfx: dict,
+                     after: list, samples: list, holds: Any) -> None:  # fmt: skip
+    """Append the batch-end write-back ``updK{k}.{t}`` of the trained blocks;
+    ``holds(name, resource)`` gives the SRAM ports an op holds."""
     for k, b in enumerate(blocks, start=1):
         if not (b.trained and (k, 0) in samples[0].cgrad):
             continue
         for t, tw in enumerate(b.kernel.tiles):
             dur = ceil_div(tw.rows * tw.cols, chip.update_per_cycle)
             deps = after + [s.cgrad[k, t] for s in samples]
-            g.add(f"updK{k}.{t}", "upd" + sfx[f"K{k}", t], dur, deps)
+            deps += [s.bwt[f"K{k}", t] for s in samples if (f"K{k}", t) in s.bwt]
+            res = "upd" + sfx[f"K{k}", t]
+            g.add(f"updK{k}.{t}", res, dur, deps, 0, holds(f"updK{k}.{t}", res))

@@ -10,26 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hw_models.timing.arbiter import Policies, check_policy, policy_function
+from hw_models.timing.arbiter import Policies, check_holds, check_policy, policy_function
 from hw_models.timing.model import Op, TimingError, check_int, check_ops
 
 
 class GoldenStepper:
     """GOLDEN scheduler: every resource stepped one cycle at a time.
 
-    Per-resource state: its queue of ops in list order, the position of its
-    next op, and the op it is running with the cycles that op still needs.
+    Per-resource state: its queue of ops in list order (an op is in the queue
+    of each of its :attr:`~hw_models.timing.model.Op.resources`), the position
+    of its next op, and whether a running op holds it; per running op, the
+    cycles it still needs.
     Per-op state: the number of its dependencies not finished yet, lowered by
     the completion signal of each dependency. Each cycle ``c``:
 
     1. *retire*: a running op with no cycles left finishes at ``c``; it signals
-       its dependents and its resource becomes idle;
-    2. *issue*: every idle resource whose next op has no unfinished dependency
-       starts it at ``c``; an op of duration 0 finishes at once (signalling its
-       dependents, which may then issue in the same cycle), so issue repeats
-       until nothing more can start. An idle resource's next op can only
-       become ready through a completion signal or by becoming the next op,
-       so only those resources are examined;
+       its dependents and its resources become idle;
+    2. *issue*: an op that is the next op of every one of its resources, all
+       of them idle, and has no unfinished dependency starts at ``c``; an op
+       of duration 0 finishes at once (signalling its dependents, which may
+       then issue in the same cycle), so issue repeats until nothing more can
+       start. An op can only become startable through a completion signal or
+       by becoming the next op of a resource, so only those resources are
+       examined;
     3. *tick*: every running op consumes cycle ``c``; then ``c`` advances.
 
     Parameters
@@ -57,9 +60,11 @@ class GoldenStepper:
                 self._dependents[d].append(i)
         self._queue: dict[str, list[int]] = {}
         for i, op in enumerate(self.ops):
-            self._queue.setdefault(op.resource, []).append(i)
+            for r in op.resources:
+                self._queue.setdefault(r, []).append(i)
         self._next = dict.fromkeys(self._queue, 0)  # position of the next op in the queue
-        self._running: dict[str, list[int]] = {}  # resource -> [op, cycles left]
+        self._busy: set[str] = set()  # resources a running op holds
+        self._running: dict[int, int] = {}  # running op -> cycles left
         self._wake: list[str] = list(self._queue)  # resources to examine at issue
 
     @property
@@ -76,12 +81,21 @@ class GoldenStepper:
         op = self.ops[i]
         self.finish[i] = self.cycle
         self.n_done += 1
-        self._next[op.resource] += 1
-        self._wake.append(op.resource)
+        for r in op.resources:
+            self._next[r] += 1
+            self._busy.discard(r)
+            self._wake.append(r)
         for j in self._dependents[i]:
             self._unfinished_deps[j] -= 1
             if self._unfinished_deps[j] == 0:
                 self._wake.append(self.ops[j].resource)
+
+    def _can_issue(self, i: int) -> bool:
+        """Op ``i`` is next on every one of its resources, they are idle, its
+        dependencies have finished."""
+        return self._unfinished_deps[i] == 0 and all(
+            r not in self._busy and self._head(r) == i for r in self.ops[i].resources
+        )
 
     def step(self) -> None:
         """Simulate the current cycle (retire, issue, tick) and advance to the next.
@@ -91,22 +105,23 @@ class GoldenStepper:
         """
         c = self.cycle
         # 1. retire
-        for res in [r for r, (_, left) in self._running.items() if left == 0]:
-            i, _ = self._running.pop(res)
+        for i in [i for i, left in self._running.items() if left == 0]:
+            del self._running[i]
             self._complete(i)
         # 2. issue, until no idle resource can start its next op
         while self._wake:
             res = self._wake.pop()
-            if res in self._running:
+            if res in self._busy:
                 continue
             i = self._head(res)
-            if i is None or self._unfinished_deps[i] > 0:
+            if i is None or not self._can_issue(i):
                 continue
             self.start[i] = c
             if self.ops[i].duration == 0:
                 self._complete(i)
             else:
-                self._running[res] = [i, self.ops[i].duration]
+                self._running[i] = self.ops[i].duration
+                self._busy.update(self.ops[i].resources)
         if self.done:
             return
         if c >= self.max_cycles:
@@ -115,8 +130,8 @@ class GoldenStepper:
                 f"at cycle {c} = max_cycles"
             )
         # 3. tick
-        for state in self._running.values():
-            state[1] -= 1
+        for i in self._running:
+            self._running[i] -= 1
         self.cycle = c + 1
 
     def run(self) -> list[tuple[int, int]]:
@@ -131,15 +146,19 @@ class GoldenArbiter:
 
     The semantics are those of :mod:`hw_models.timing.arbiter`. Each cycle ``c``:
 
-    1. *retire*: every running op with no cycles left finishes at ``c``;
+    1. *retire*: every running op with no cycles left finishes at ``c`` and
+       frees all its resources;
     2. *zero-duration ops*: every unstarted op of duration 0 whose
        dependencies have all finished finishes at ``c``; repeated until none;
-    3. *arbitrate*: every idle resource scans its unstarted ops, keeps those
-       whose dependencies have all finished, and its arbiter grants one (a
-       linear scan: ``oldest`` the smallest index, ``fixed_priority`` the
-       smallest ``(sender, index)``, ``round_robin`` the smallest
-       ``((rank(sender) - pointer - 1) mod n, index)``, then the pointer moves
-       to the granted sender's rank);
+    3. *arbitrate*: a candidate is an unstarted op of duration > 0 whose
+       dependencies have all finished and whose resources are all free now.
+       Every free link (``round_robin``, ``fixed_priority``) scans every op
+       for its candidates and its arbiter grants one (a linear scan:
+       ``fixed_priority`` the smallest ``(sender, index)``, ``round_robin``
+       the smallest ``((rank(sender) - pointer - 1) mod n, index)``, then the
+       pointer moves to the granted sender's rank); then every op, in list
+       order, whose resources are all ``oldest`` starts if it is a candidate
+       at that moment, taking all its resources;
     4. *tick*: every running op consumes cycle ``c``; then ``c`` advances.
 
     Parameters
@@ -157,14 +176,16 @@ class GoldenArbiter:
         self.ops = list(ops)
         self.max_cycles = check_int("max_cycles", max_cycles, 0)
         pol = policy_function(policies)
-        self.policy = {op.resource: check_policy(op.resource, pol(op.resource)) for op in ops}
+        self.policy = {r: check_policy(r, pol(r)) for op in ops for r in op.resources}
+        check_holds(ops, pol)
         self.senders = {
-            r: sorted({op.sender for op in ops if op.resource == r}) for r in self.policy
+            r: sorted({op.sender for op in ops if r in op.resources}) for r in self.policy
         }
         self.pointer = {r: len(s) - 1 for r, s in self.senders.items()}
         self.start: list[int | None] = [None] * len(ops)
         self.finish: list[int | None] = [None] * len(ops)
-        self.running: dict[str, list[int]] = {}  # resource -> [op, cycles left]
+        self.holder: dict[str, int] = {}  # busy resource -> the op holding it
+        self.left: dict[int, int] = {}  # running op -> cycles left
         self.cycle = 0
 
     @property
@@ -175,11 +196,19 @@ class GoldenArbiter:
     def _ready(self, i: int) -> bool:
         return self.start[i] is None and all(self.finish[d] is not None for d in self.ops[i].deps)
 
+    def _candidate(self, i: int) -> bool:
+        op = self.ops[i]
+        return op.duration > 0 and self._ready(i) and not any(
+            r in self.holder for r in op.resources)
+
+    def _start(self, i: int) -> None:
+        self.start[i] = self.cycle
+        self.left[i] = self.ops[i].duration
+        for r in self.ops[i].resources:
+            self.holder[r] = i
+
     def _grant(self, res: str, cands: list[int]) -> int:
-        pol = self.policy[res]
-        if pol == "oldest":
-            return min(cands)
-        if pol == "fixed_priority":
+        if self.policy[res] == "fixed_priority":
             return min(cands, key=lambda i: (self.ops[i].sender, i))
         senders = self.senders[res]
         n, ptr = len(senders), self.pointer[res]
@@ -190,9 +219,11 @@ class GoldenArbiter:
     def step(self) -> None:
         """Simulate the current cycle and advance to the next (see the class)."""
         c = self.cycle
-        for res in [r for r, (_, left) in self.running.items() if left == 0]:
-            i, _ = self.running.pop(res)
+        for i in [i for i, left in self.left.items() if left == 0]:
+            del self.left[i]
             self.finish[i] = c
+            for r in self.ops[i].resources:
+                del self.holder[r]
         changed = True
         while changed:
             changed = False
@@ -200,21 +231,21 @@ class GoldenArbiter:
                 if op.duration == 0 and self._ready(i):
                     self.start[i] = self.finish[i] = c
                     changed = True
-        for res in self.policy:
-            if res in self.running:
-                continue
-            cands = [i for i, op in enumerate(self.ops) if op.resource == res and op.duration > 0
-                     and self._ready(i)]  # fmt: skip
-            if cands:
-                i = self._grant(res, cands)
-                self.start[i] = c
-                self.running[res] = [i, self.ops[i].duration]
+        for res, pol in self.policy.items():
+            if pol != "oldest" and res not in self.holder:
+                cands = [i for i, op in enumerate(self.ops)
+                         if op.resource == res and self._candidate(i)]  # fmt: skip
+                if cands:
+                    self._start(self._grant(res, cands))
+        for i, op in enumerate(self.ops):  # by age across the oldest resources
+            if self.policy[op.resource] == "oldest" and self._candidate(i):
+                self._start(i)
         if self.done:
             return
         if c >= self.max_cycles:
             raise TimingError(f"ops unfinished at cycle {c} = max_cycles")
-        for state in self.running.values():
-            state[1] -= 1
+        for i in self.left:
+            self.left[i] -= 1
         self.cycle = c + 1
 
     def run(self) -> list[tuple[int, int]]:

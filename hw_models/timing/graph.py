@@ -20,6 +20,8 @@ Resources
 ``upd{h}.{t}``
     Update unit of tile ``t`` of layer ``h`` (read-modify-write of its
     synapses, once per minibatch).
+``sramW{h}.{t}``, ``sramG{h}.{t}``, ``sramC{h}.{t}``
+    The ports of tile ``t``'s three SRAM macros, see *SRAM ports*.
 ``macK{k}.{t}``, ``updK{k}.{t}``, ``lutK{k}``, ``fwdK{k}``, ``chainK{k}``
     The same for conv block ``k`` (its kernel ``K^k``), see *Conv blocks*.
 
@@ -87,7 +89,8 @@ replaces the rule's trained layers (``freeze``); ``grad_nnz`` shortens
 (zero skipping); ``accumulate = "register"`` drops the per-sample ``grad``
 ops (the batch-end ``gsum`` of :mod:`hw_models.timing.batch` does that work),
 ``"online"`` adds ``wupd{h}.{t}`` on ``upd{h}.{t}``,
-``ceil(eff_rows * cols / update_per_cycle)`` after ``grad{h}.{t}``
+``ceil(eff_rows * cols / update_per_cycle)`` after ``grad{h}.{t}`` (and
+after the sample's ``bwt{h}.{t}``, the read of the weights it overwrites)
 (``eff_rows`` the tile's rows, or its share of ``nnz_h`` under zero
 skipping); ``dc_nnz`` adds, after the transport, ``dc{h}.{t}`` on the MAC
 array of the first tile of each row block of layer ``h``,
@@ -95,6 +98,43 @@ array of the first tile of each row block of layer ``h``,
 ``"online"`` its write-back ``dcw{h}.{t}`` on ``upd{h}.{t}``,
 ``ceil(rows * n_src / update_per_cycle)``. ``n_tiles`` maps blocks onto
 shared physical tiles (resources ``mac@p``, ``upd@p``).
+
+SRAM ports
+----------
+A tile has three SRAM macros (ref45: 32 KiB weights, 16 KiB ``C^h`` slice,
+64 KiB gradient accumulators), each with its own port; an op on one port
+never blocks one on another. A port is one access stream per cycle: an op
+that reads or writes a macro holds its port (:attr:`Op.holds`) for its
+whole duration, so the port is a resource like the units, granted by age
+(:mod:`hw_models.timing.arbiter`). The MAC array's operand stream (8 MACs of
+16-bit weights per cycle on ref45: one 128-bit word) fills the port, so two
+units cannot share it in one cycle. Who holds what:
+
+* ``sramW`` (weights ``W^h``): ``fmac``, ``bwt`` (transposed read), ``wupd``
+  (online read-modify-write) and ``upd`` (the write-back);
+* ``sramG`` (gradient accumulators; ``accumulate = "sram"`` only, other
+  strategies build no such macro): ``grad`` and ``dc`` (read-modify-write of
+  an accumulator), ``upd`` and ``dcw`` (read and clear);
+* ``sramC`` (the slice of ``C^h``; only when ``C^h`` is stored,
+  :class:`~hw_models.timing.options.GraphOptions` ``feedback_sram``):
+  ``bproj`` (read), ``dcw`` (write of the adaptive ``C^h``).
+
+The MAC array's other ops (``gsum``, which sums operands buffered in
+registers, and ``grad`` / ``dc`` under ``register`` or ``online``, whose
+products go to the update unit) hold no port; the batch buffer of
+``register`` (read only by ``gsum``) and the activation registers are not
+modelled as ports. Conv blocks: ``fmacK``, ``bwtK`` hold ``sramW``,
+``bprojK`` ``sramC``, ``gradK`` ``sramG``, ``updK`` both ``sramW`` and
+``sramG``. With shared physical tiles the ports are ``sramW@p`` etc.
+(``sfx`` of the unit). Conflicts this captures: a write-back (``upd``,
+``dcw``) against the last samples' ``dc``, ``grad`` or reads of another
+block of the same physical tile; ``online`` weight and ``C^h`` writes against
+the MAC array's reads of the same macro. Within one sample every port user
+of a tile is already ordered by its dependencies or by the MAC array, so the
+ports do not delay a sample alone. A write-back of ``W^h`` (``upd``,
+``wupd``) also waits for the transposed reads ``bwt{h}.{t}`` of the old
+weights (a dependency, whatever the ports). ``GraphOptions(ports=False)``
+builds the graphs without ports.
 
 Senders (link arbitration): ``psum{h}`` is sender 0 and ``fact{h-1}`` sender 1
 of ``fwd{h}`` (under ``fixed_priority`` the partial sums of a sample already
@@ -187,6 +227,7 @@ Simplifications (decisions of this model)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -263,13 +304,39 @@ class Graph:
         self.at: dict[str, int] = {}
 
     def add(
-        self, name: str, resource: str, duration: int, deps: Iterable[str] = (), sender: int = 0
+        self,
+        name: str,
+        resource: str,
+        duration: int,
+        deps: Iterable[str] = (),
+        sender: int = 0,
+        holds: tuple[str, ...] = (),
     ) -> str:
         if name in self.at:
             raise ConfigError("op name", name, "unique within a graph")
         self.at[name] = len(self.ops)
-        self.ops.append(Op(name, resource, duration, tuple(self.at[d] for d in deps), sender))
+        dep_ix = tuple(self.at[d] for d in deps)
+        self.ops.append(Op(name, resource, duration, dep_ix, sender, holds))
         return name
+
+
+# op kind -> the SRAM macros whose port it holds: W weights, G gradient
+# accumulators (accumulate = "sram" only), C the slice of C^h (when stored)
+PORTS = {"fmac": "W", "bwt": "W", "wupd": "W", "upd": "GW", "grad": "G", "dc": "G",
+         "bproj": "C", "dcw": "CG"}  # fmt: skip
+_KIND = re.compile(r"(?:s\d+:)?([a-z]+)")
+
+
+def port_holds(name: str, resource: str, opts: GraphOptions) -> tuple[str, ...]:
+    """The SRAM ports ``sram{W,G,C}{sfx}`` an op of a tile holds (see the module);
+    ``sfx`` is its unit's (``resource[3:]`` of ``mac*`` / ``upd*``)."""
+    m = _KIND.match(name)
+    macros = PORTS.get(m.group(1), "") if (m and opts.ports) else ""
+    if opts.accumulate != "sram":
+        macros = macros.replace("G", "")
+    if not opts.feedback_sram:
+        macros = macros.replace("C", "")
+    return tuple(f"sram{x}{resource[3:]}" for x in macros)
 
 
 def tile_suffixes(
@@ -293,7 +360,9 @@ class SampleOps:
     """Names of the ops of one sample that the batch graph links to.
 
     ``roots``: ops with no dependency (first layer's ``fmac``); ``error_at[h][t]``:
-    the op after which layer ``h``'s error is at tile ``t``; ``grad``,
+    the op after which layer ``h``'s error is at tile ``t``; ``bwt``: ``(h, t)``
+    (``("K{k}", t)`` for a conv block) -> the transposed read of the tile's
+    weights, which their write-back must wait for; ``grad``,
     ``wupd``, ``dc``, ``dcw``: ``(h, t)`` -> op name; ``cgrad``: ``(k, t)`` ->
     the gradient op of tile ``t`` of conv block ``k``.
     """
@@ -301,6 +370,7 @@ class SampleOps:
     roots: list[str] = field(default_factory=list)
     fmac: dict[tuple[int, int], str] = field(default_factory=dict)
     bproj: dict[tuple[int, int], str] = field(default_factory=dict)
+    bwt: dict[tuple, str] = field(default_factory=dict)
     error_at: dict[int, list[str]] = field(default_factory=dict)
     grad: dict[tuple[int, int], str] = field(default_factory=dict)
     wupd: dict[tuple[int, int], str] = field(default_factory=dict)
@@ -325,7 +395,7 @@ class _Ctx:
 
     def add(self, name: str, res: str, dur: int, deps: Iterable[str], sender: int = 0) -> str:
         full = [self.p + d for d in deps] + self.extra.get(name, [])
-        return self.g.add(self.p + name, res, dur, full, sender)
+        return self.g.add(self.p + name, res, dur, full, sender, port_holds(name, res, self.opts))
 
     def mac(self, h: int | str, t: int) -> str:
         return "mac" + self.sfx[h, t]
@@ -398,12 +468,11 @@ def _add_transport(
     else:  # matrix "W": transposed reads where W^{h+1} lives
         for h in range(L - 1, 0, -1):
             ready = [f"flut{L}"] if h + 1 == L else [f"chain{h + 1}"]
-            bwts = [
-                c.add(
-                    f"bwt{h + 1}.{t}", c.mac(h + 1, t), ceil_div(tw.rows * tw.cols, macs), ready
-                )[len(c.p):]
-                for t, tw in enumerate(layers[h].tiles)
-            ]
+            bwts = []
+            for t, tw in enumerate(layers[h].tiles):
+                dur = ceil_div(tw.rows * tw.cols, macs)
+                c.out.bwt[h + 1, t] = c.add(f"bwt{h + 1}.{t}", c.mac(h + 1, t), dur, ready)
+                bwts.append(f"bwt{h + 1}.{t}")
             dur = ceil_div(bits[f"chain{h}"], chip.chain_width_bits)
             c.add(f"chain{h}", f"chain{h}", dur, bwts)
             error_at[h] = [f"chain{h}"] * len(layers[h - 1].tiles)
@@ -435,7 +504,9 @@ def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
             c.out.grad[h, t] = c.add(f"grad{h}.{t}", c.mac(h, t), dur, deps)
             if opts.accumulate == "online":
                 dur = work_cycles(rows * tw.cols, chip.update_per_cycle)
-                c.out.wupd[h, t] = c.add(f"wupd{h}.{t}", c.upd(h, t), dur, [f"grad{h}.{t}"])
+                # the write waits for the sample's transposed read of the old weights
+                war = [f"bwt{h}.{t}"] if (h, t) in c.out.bwt else []
+                c.out.wupd[h, t] = c.add(f"wupd{h}.{t}", c.upd(h, t), dur, [f"grad{h}.{t}", *war])
     if opts.dc_nnz is None or not c.rule.trains_hidden or c.rule.matrix != "C":
         return  # dC^h: adaptive channels only
     for h in range(L - 1, 0, -1):

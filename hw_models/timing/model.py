@@ -253,6 +253,11 @@ class Op(NamedTuple):
         rotates over the distinct senders of the link in increasing order,
         ``fixed_priority`` serves the smallest sender first. Ignored by the
         list-order scheduler and by compute resources.
+    holds : tuple of str
+        Further resources the op holds for its whole duration, besides
+        ``resource`` (e.g. the SRAM port a MAC array reads its weights
+        through); distinct, none equal to ``resource``. The op starts only
+        when all of them are free (see :mod:`hw_models.timing.arbiter`).
     """
 
     name: str
@@ -260,6 +265,12 @@ class Op(NamedTuple):
     duration: int
     deps: tuple[int, ...] = ()
     sender: int = 0
+    holds: tuple[str, ...] = ()
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """``resource`` and then ``holds``: everything the op occupies."""
+        return (self.resource, *self.holds)
 
 
 # ------------------------------------------------------------------ helpers
@@ -328,9 +339,11 @@ def trained_layers(rule: object, n_layers: int) -> list[int]:
 
 
 def check_ops(ops: Sequence[Op]) -> None:
-    """Raise :class:`ConfigError` unless every op has a duration >= 0 and only
-    earlier ops as dependencies (a topological order)."""
+    """Raise :class:`ConfigError` unless every op has a duration >= 0, only
+    earlier ops as dependencies (a topological order) and distinct resources."""
     for i, op in enumerate(ops):
+        if op.holds and len(set(op.resources)) != len(op.resources):
+            raise ConfigError(f"ops[{i}].holds", op.holds, f"distinct, without {op.resource!r}")
         if check_int(f"ops[{i}].duration", op.duration, 0) != op.duration:
             raise ConfigError(f"ops[{i}].duration", op.duration, "an integer >= 0")
         for d in op.deps:

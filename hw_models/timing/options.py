@@ -65,6 +65,14 @@ class GraphOptions:
         ops: :mod:`hw_models.timing.graph`, *Conv blocks*); ``accumulate`` must
         then be ``"sram"``. Their tiles come before the dense layers' in the
         physical numbering of ``n_tiles``.
+    ports : bool
+        The tiles' SRAM ports are resources the ops hold (``sramW``,
+        ``sramG``, ``sramC``; :mod:`hw_models.timing.graph`, *SRAM ports*).
+        False: no op holds a port (the graphs as they were before ports).
+    feedback_sram : bool
+        ``C^h`` is stored in the tiles' feedback SRAM, whose port the
+        projections hold; False when the chip regenerates it
+        (``feedback_storage = "prng"``).
     """
 
     trained: tuple[int, ...] | None = None
@@ -74,6 +82,8 @@ class GraphOptions:
     n_tiles: int | None = None
     arbitration: Mapping[str, str] = field(default_factory=dict)
     conv: tuple[BlockTiming, ...] = ()
+    ports: bool = True
+    feedback_sram: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "conv", tuple(self.conv))

@@ -23,19 +23,20 @@ from hw_models.timing.model import (
 def schedule(ops: Sequence[Op]) -> list[tuple[int, int]]:
     """FAST scheduler: ``(start, finish)`` of every op, in one pass over the list.
 
-    ``start = max(0, finish of each dep, finish of the previous op on the same
-    resource)``, ``finish = start + duration``.
+    ``start = max(0, finish of each dep, finish of the previous op on each of
+    its resources)``, ``finish = start + duration``.
     """
     check_ops(ops)
     free_at: dict[str, int] = {}
     times: list[tuple[int, int]] = []
     for op in ops:
-        start = free_at.get(op.resource, 0)
+        start = max(free_at.get(r, 0) for r in op.resources)
         for d in op.deps:
             start = max(start, times[d][1])
         finish = start + op.duration
         times.append((start, finish))
-        free_at[op.resource] = finish
+        for r in op.resources:
+            free_at[r] = finish
     return times
 
 

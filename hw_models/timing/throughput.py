@@ -3,25 +3,22 @@
 Definitions
 -----------
 *Busy cycles* of a resource: the cycles an op occupies it over the batch
-schedule (the sum of its ops' durations). Each tile also has one port to its
-weight and gradient SRAM, resource ``sram{h}.{t}`` (or ``sram@p``): it is busy
-in every cycle in which the tile's MAC array or update unit runs an op that
-reads or writes those arrays (``fmac``, ``bwt``, ``grad``, ``dc``, ``upd``,
-``wupd``; not ``bproj``, which reads the feedback SRAM, nor ``gsum``, which
-sums buffered operands in registers, nor ``dcw``, which writes the feedback
-SRAM). The port is reported, not arbitrated: a cycle in which both units
-access it counts once (the port is assumed wide or banked enough for both).
+schedule (the sum of the durations of the ops that need it, as their
+``resource`` or in their ``holds``). The tiles' SRAM ports (``sramW``,
+``sramG``, ``sramC``; :mod:`hw_models.timing.graph`, *SRAM ports*) are
+scheduled resources like the others: an op holds its port for its whole
+duration and waits for it when another op holds it.
 
 *Utilisation* of a class (``mac``, ``skip``, ``chain``, ``forward``,
 ``sram``, and also ``lut``, ``update``): busy cycles of the busiest resource
 of the class divided by the batch makespan (0 when the class has no
-resource). The *bottleneck* is the busiest resource overall (ties: the
-smallest name).
+resource); ``sram`` is the busiest port. The *bottleneck* is the busiest
+resource overall, ports included (ties: the smallest name, so a MAC array
+before the port it reads through).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,10 +29,8 @@ from hw_models.timing.graph import build_inference_graph, build_sample_graph
 from hw_models.timing.model import ChipTiming, LayerTiming, Op, ProjectionWork
 from hw_models.timing.options import GraphOptions
 
-SRAM_KINDS = ("fmac", "bwt", "grad", "dc", "upd", "wupd")
 CLASSES = {"mac": "mac", "skip": "skip", "chain": "chain", "forward": "fwd", "sram": "sram",
            "lut": "lut", "update": "upd"}  # fmt: skip
-_KIND = re.compile(r"(?:s\d+:)?([a-z]+)")
 
 
 @dataclass(frozen=True)
@@ -68,28 +63,9 @@ class BatchTiming:
         return out
 
     def bottleneck(self) -> str:
-        """The busiest scheduled resource (ties: the smallest name; SRAM ports
-        left out); '' for an empty batch."""
-        cands = [r for r in self.busy if not r.startswith("sram")]
-        return min(cands, key=lambda r: (-self.busy[r], r), default="")
-
-
-def _sram_busy(ops: Sequence[Op], times: Sequence[tuple[int, int]]) -> dict[str, int]:
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for op, (s, f) in zip(ops, times, strict=True):
-        m = _KIND.match(op.name)
-        if f > s and m and m.group(1) in SRAM_KINDS:
-            port = "sram" + op.resource[3:]  # mac{sfx} / upd{sfx} -> sram{sfx}
-            spans.setdefault(port, []).append((s, f))
-    out = {}
-    for port, iv in spans.items():
-        total, end = 0, -1
-        for s, f in sorted(iv):
-            if f > end:
-                total += f - max(s, end)
-                end = f
-        out[port] = total
-    return out
+        """The busiest scheduled resource, SRAM ports included (ties: the
+        smallest name); '' for an empty batch."""
+        return min(self.busy, key=lambda r: (-self.busy[r], r), default="")
 
 
 def _phase_makespan(ops: Sequence[Op]) -> int:
@@ -99,8 +75,7 @@ def _phase_makespan(ops: Sequence[Op]) -> int:
         len(ops),
     )
     tail = [
-        Op(op.name, op.resource, op.duration, tuple(d - first for d in op.deps if d >= first))
-        for op in ops[first:]
+        op._replace(deps=tuple(d - first for d in op.deps if d >= first)) for op in ops[first:]
     ]
     return max((f for _, f in schedule_arbitrated(tail)), default=0)
 
@@ -120,7 +95,6 @@ def batch_timing(
     ops = build_batch_graph(layers, chip, rule, msgs, proj, opts, pipeline)
     times = schedule_arbitrated(ops, link_policies(opts.arbitration))
     busy = dict(busy_cycles(op for op in ops if op.duration))
-    busy.update(_sram_busy(ops, times))
     span = max((f for _, f in times), default=0)
     return BatchTiming(span, len(msgs), _phase_makespan(ops), busy)
 
@@ -180,7 +154,7 @@ def block_cycles(
     ops = build_batch_graph(layers, chip, rule, [None], proj, opts)
     times = dict(zip((op.name for op in ops), schedule_arbitrated(ops, pol), strict=True))
     back = [t for name, t in times.items() if CONV_BACKWARD.match(name)]
-    upd = [Op(op.name, op.resource, op.duration) for op in ops if op.name.startswith("updK")]
+    upd = [op._replace(deps=()) for op in ops if op.name.startswith("updK")]
     return {
         "forward": times[f"s0:factK{nb}"][1],
         "backward": max(f for _, f in back) - min(s for s, _ in back) if back else 0,

@@ -99,9 +99,9 @@ def projection_work(plan: Plan) -> dict[int, timing.ProjectionWork]:
 
 
 def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
-    """The chip's gradient strategy, zero skipping, tiles and arbitration, and the
-    run's trained layers and mean non-zero error counts, as graph options; the
-    conv blocks with their mean work per sample
+    """The chip's gradient strategy, zero skipping, tiles, arbitration and stored
+    ``C^h`` (its SRAM port), and the run's trained layers and mean non-zero
+    error counts, as graph options; the conv blocks with their mean work per sample
     (:meth:`~neurosim.cost.conv_accounting.ConvAccountant.block_timing`)."""
     chip, rule, L = _chip(plan), plan.rule, len(plan.sizes) - 1
     n = acct.samples
@@ -123,6 +123,7 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         dc_nnz=dc,
         n_tiles=chip.n_tiles,
         arbitration={k: chip.link(k).arbitration for k in ("forward", "skip", "chain")},
+        feedback_sram=chip.feedback_storage != "prng",  # regenerated C^h: no port to read
     )
 
 
