@@ -306,6 +306,23 @@ SWITCHES = [
     dict(rule="bp", channel_dropout=0.3),
 ]
 
+# where the error code sits (error_coding) and what the top layer trains on
+# (top_error), with the experiment's block-scaled codes
+BEFORE = dict(error_coding="before_derivative")
+FULL_TOP = dict(top_error="full")
+ERROR_DATAPATH = [
+    *(dict(rule=r, error_bits=k, error_scale="block", **BEFORE, **FULL_TOP,
+           **({"error_rounding": "stochastic"} if k > 1 else {}))
+      for r in ("bp", "rbp", "srbp") for k in (1, 3)),  # fmt: skip
+    *(dict(rule=r, error_bits=2, **BEFORE) for r in ("bp", "rbp", "srbp", "sbp")),
+    *(dict(rule=r, error_bits=1, **FULL_TOP) for r in ("bp", "rbp", "srbp", "sbp")),
+    dict(rule="arbp", error_bits=3, error_rounding="stochastic", **BEFORE, **FULL_TOP),
+    dict(rule="asrbp", error_bits=2, error_scale="block", **BEFORE, **FULL_TOP),
+    dict(rule="rbp", error_bits=4, no_derivative=True, bias=True, **BEFORE),
+    dict(rule="srbp", error_bits=3, channel_dropout=0.5, momentum=0.5, **BEFORE, **FULL_TOP),
+    dict(rule="top-only", error_bits=2, **FULL_TOP),
+]
+
 CONV_VARIANTS = [
     dict(rule="bp"),
     dict(rule="rbp"),
@@ -364,6 +381,8 @@ CASES: list[Case] = [
                        velocity_bits=30), steps=4, sparse=True, check=transposed_storage),
     # learning-channel switches
     *(Case("dense", v, check=weights_moved) for v in SWITCHES),
+    # the error datapath switches
+    *(Case("dense", v, check=weights_moved) for v in ERROR_DATAPATH),
     # conv blocks
     *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_VARIANTS),
 ]
@@ -373,6 +392,7 @@ FLOAT_CASES: list[Case] = [
     *(Case("float", dict(rule=r)) for r in RULES),
     *(Case("float", v) for v in (*SWITCHES, *(dict(v, bias=True) for v in BIAS_VARIANTS))),
     *(Case("float", {"momentum": 0.9, **v}) for v in MOMENTUM_VARIANTS[:4]),
+    *(Case("float", v) for v in ERROR_DATAPATH),
     *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
 ]
 """Float engines on the same variants: a run repeats bit for bit."""

@@ -227,3 +227,21 @@ def test_digits_energy_ordering(tmp_path) -> None:
         ratio[acc] = h["energy_pj_per_sample"]["by_phase"]["update"] / h["inference_energy_pj"]
     assert ratio["register"] < ratio["sram"] / 2
     assert ratio["online"] < ratio["sram"] / 2
+
+
+def test_uncoded_errors_take_a_multiplier_in_the_update() -> None:
+    """Log-coded R^h multiply by shift-adds; with B^h coded before f'
+    (``error_coding``) or the top layer on its full error (``top_error``)
+    that layer's gradient products are MACs of the 16-bit error word."""
+    _, _, coded = run("sram", error_bits=2)
+    up = phase(coded, "update")
+    n = PRODUCTS[True]
+    assert up[("shift_add", (32,))] == n and not up[("mac", (16, 8))]
+    _, _, top = run("sram", error_bits=2, top_error="full")
+    up = phase(top, "update")  # W^2 (the top layer): 2 x 4 products
+    assert (up[("shift_add", (32,))], up[("mac", (16, 8))]) == (3 * 6, 2 * 4)
+    _, _, both = run("sram", error_bits=2, top_error="full", error_coding="before_derivative")
+    up = phase(both, "update")
+    assert up[("mac", (16, 8))] == n and not up[("shift_add", (32,))]
+    # the rest of the bill is the same datapath
+    assert phase(both, "feedback") == phase(coded, "feedback")

@@ -25,6 +25,7 @@ from neurosim.experiments.paper import (
     _sparsity_claims,
     run_experiment,
 )
+from neurosim.experiments.paper.error_bits import ERROR_BITS, MODES, RULES
 
 MISSING = ["higgs", "convolution-cifar"]  # their data files are not in the empty data dir
 RUN_HERE = [n for n in EXPERIMENTS if n not in MISSING]
@@ -108,23 +109,27 @@ def test_claims_hold_and_fail_on_hand_made_numbers() -> None:
     assert all(c.holds for c in _rules_claims(_fake(good)))
     bad = good | {"RBP (no f′)": 0.895, "top-only": 0.875}
     assert [c.holds for c in _rules_claims(_fake(bad))] == [False, True, False, True, True]
-    # the claims are checked for each series alone: fixed alpha (here a
-    # cliff at 3 bits), block exponent, block exponent with stochastic rounding
-    fixed = {f"SRBP {b}-bit": 0.1 if b <= 3 else 0.9 for b in range(1, 11)}
-    bits = fixed | {f"SRBP {b}-bit block": 0.80 + 0.01 * b for b in range(1, 11)}
-    bits |= {f"SRBP {b}-bit block, stochastic": 0.85 + 0.003 * b for b in range(1, 11)}
-    ok = _error_bits_claims(_fake(bits | {"SRBP linear": 0.875, "top-only": 0.7}))
-    assert [c.holds for c in ok] == [False, True, False, True, True, True, True, True, True]
-    assert [c.statement.rsplit("(", 1)[1] for c in ok[::3]] == [
-        "fixed alpha)", "block exponent)", "block exponent, stochastic)"]  # fmt: skip
-    assert ok[0].measured == "1 bit 0.1000; top-only 0.7000"
-    assert "(3 to 2 bits)" not in ok[2].measured and "(4 to 3 bits)" in ok[2].measured
-    cliff = bits | {"SRBP 3-bit block": 0.3, "SRBP 2-bit block": 0.2, "SRBP 1-bit block": 0.1}
-    worse = _error_bits_claims(_fake(cliff | {"SRBP linear": 0.95, "top-only": 0.7}))
-    assert [c.holds for c in worse[3:6]] == [False, False, False]
-    # a 1-bit block run just above top-only, but not by the margin CLEAR
-    near = bits | {"SRBP 1-bit block": 0.71}
-    assert not _error_bits_claims(_fake(near | {"SRBP linear": 0.875, "top-only": 0.7}))[3].holds
+    # error-bits: the claims are checked for each (rule, mode) series alone
+    bits = {f"{r} {m} {b}-bit": 0.85 + 0.003 * b for r in RULES for m in MODES
+            for b in ERROR_BITS}  # fmt: skip
+    bits |= {f"{r} {m} linear": 0.875 for r in RULES for m in MODES}
+    bits |= {f"top-only {m}": 0.7 for m in MODES}
+    ok = _error_bits_claims(_fake(bits))
+    assert len(ok) == 3 * len(RULES) * len(MODES) and all(c.holds for c in ok)
+    assert ok[0].statement.endswith("(SRBP, float)") and ok[0].measured == (
+        "1 bit 0.8530; top-only 0.7000")
+    # a cliff below 3 bits in one series; a 1-bit run above top-only by less
+    # than 5 points in another
+    cliff = bits | {"RBP fixed 2-bit": 0.2, "RBP fixed 1-bit": 0.1, "BP float 1-bit": 0.74}
+    bad = [c.statement for c in _error_bits_claims(_fake(cliff)) if not c.holds]
+    assert bad == [
+        "With 1-bit (sign) errors BP beats top-only by 5 points (BP, float)",
+        "Accuracy degrades gracefully: a step down in width never costs more than 5 points "
+        "(BP, float)",
+        "With 1-bit (sign) errors RBP beats top-only by 5 points (RBP, fixed)",
+        "Accuracy degrades gracefully: a step down in width never costs more than 5 points "
+        "(RBP, fixed)",
+    ]
     sp = {f"sparse n={n}": 0.85 for n in range(11)} | {"sparse n=0": 0.7, "sparse n=10": 0.7}
     assert all(c.holds for c in _sparsity_claims(_fake(sp | {"dense SRBP": 0.86,
                                                              "top-only": 0.7})))  # fmt: skip

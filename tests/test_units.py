@@ -129,3 +129,51 @@ def test_error_unit_rounds_and_saturates_before_coding() -> None:
     assert eng.counts["sat:R^1"] == 2
     ref = RefErrorUnit(cfg, eng.fm, Counter(), [0])
     assert [ref.value(int(v), None, e.frac + 3, "s") for v in p[0]] == out[0].tolist()
+
+
+# error_coding = "before_derivative", SRBP, 3-bit codes (alpha 1, Q16.12 word),
+# f' codes UQ8.7: B^h (7 feedback fraction bits above the word) rounded onto
+# the word and coded, then R^h = round_half_even(Q(B^h) * f' / 2**7), not
+# coded again. B word, f' code -> Q(B) -> R^h
+BEFORE_DERIVATIVE = [
+    (725, 128, 1024, 1024),  # f' = 1
+    (1448, 64, 1024, 512),  # f' = 1/2: no longer a power of two below
+    (2897, 96, 4096, 3072),  # f' = 3/4
+    (-1449, 32, -2048, -512),
+    (724, 128, 0, 0),  # below the lowest level: zero whatever f'
+    (30000, 1, 4096, 32),  # a saturated unit's tiny f' stays a brake
+    (1024, 3, 1024, 24),
+    (725, 0, 1024, 0),
+]
+
+
+def test_error_unit_codes_b_before_the_derivative() -> None:
+    cfg = TrainConfig(mode="fixed", hidden=(2,), batch=1, error_bits=3, rule="srbp",
+                      error_coding="before_derivative").validate()  # fmt: skip
+    eng = FixedEngine(make_plan(cfg, 3, 2))
+    err = eng.err
+    assert (eng.fm.error.frac, eng.fm.deriv.frac, err.pfrac()) == (12, 7, 19)
+    p = np.array([[b << 7 for b, *_ in BEFORE_DERIVATIVE]], np.float64)
+    d = np.array([[f for _, f, *_ in BEFORE_DERIVATIVE]], np.float32)
+    r = err.finish(0, p, d, 0)
+    assert r[0].tolist() == [v for *_, v in BEFORE_DERIVATIVE]
+    assert err.r_max == eng.fm.error.max_abs  # R^h is a full error word
+    ref = RefErrorUnit(cfg, eng.fm, Counter(), [0])
+    q = ref.code([ref.value(b << 7, None, 19, "s") for b, *_ in BEFORE_DERIVATIVE], 0, 0, 0, 0)
+    assert q == [c for *_, c, _ in BEFORE_DERIVATIVE]
+    assert [ref.value(v, f, 12, "s") for v, (_, f, *_) in zip(q, BEFORE_DERIVATIVE,
+            strict=True)] == [v for *_, v in BEFORE_DERIVATIVE]  # fmt: skip
+
+
+def test_full_top_error_trains_on_the_word_and_sends_its_code() -> None:
+    cfg = TrainConfig(mode="fixed", hidden=(2,), batch=1, error_bits=1,
+                      top_error="full").validate()  # fmt: skip
+    eng = FixedEngine(make_plan(cfg, 3, 2))
+    out = eng.fm.out
+    o = np.array([[round(0.3 * 2**out.frac), round(0.7 * 2**out.frac)]], np.float32)
+    t = np.array([[1.0, 0.0]], np.float32)
+    word, msg = eng.err.output_errors(o, t, 0)
+    e = eng.fm.error
+    up = 1 << (e.frac - out.frac)  # T - O^L onto the wider error word: exact
+    assert word[0].tolist() == [(2**out.frac - o[0, 0]) * up, -o[0, 1] * up]  # not a code
+    assert msg[0].tolist() == [2**e.frac, -(2**e.frac)]  # 1 bit: +-alpha

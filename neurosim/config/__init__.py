@@ -20,11 +20,13 @@ from neurosim.config.core import FIELD_ORDER, TrainConfig, output_units, parse_h
 from neurosim.config.presets import PRESETS
 from neurosim.config.sections import (
     ACTIVATIONS,
+    ERROR_CODINGS,
     ERROR_SCALES,
     FEEDBACK_SIGNS,
     MODES,
     OUTPUTS,
     SECTIONS,
+    TOP_ERRORS,
     UPDATE_MODES,
     ChannelSection,
     DatasetSection,
@@ -37,6 +39,7 @@ from neurosim.tomlfile import read_toml
 
 __all__ = [
     "ACTIVATIONS",
+    "ERROR_CODINGS",
     "ERROR_SCALES",
     "FEEDBACK_SIGNS",
     "FIELD_ORDER",
@@ -44,6 +47,7 @@ __all__ = [
     "OUTPUTS",
     "PRESETS",
     "SECTIONS",
+    "TOP_ERRORS",
     "UPDATE_MODES",
     "ChannelSection",
     "DatasetSection",

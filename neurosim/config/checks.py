@@ -72,6 +72,7 @@ def check_numerics(cfg: Any) -> None:
             "nearest when error_bits = 0 (stochastic rounding of error codes needs "
             "log-coded errors, error_bits >= 1)",
         )
+    _check_error_datapath(cfg)
     if cfg.mode == "fixed" and cfg.error_bits:
         frac = cfg.error_word_bits - 1 - cfg.error_int_bits
         if cfg.error_alpha_log2 + frac < 0:
@@ -79,6 +80,22 @@ def check_numerics(cfg: Any) -> None:
                 "error_alpha_log2",
                 cfg.error_alpha_log2,
                 f"at least -{frac} (alpha must be one LSB of the error word or more)",
+            )
+
+
+def _check_error_datapath(cfg: Any) -> None:
+    """``error_coding`` and ``top_error`` move the log coder: they need one
+    (``error_bits >= 1``) and the dense error path (no conv blocks, no
+    per-synapse feedback)."""
+    for name, default in (("error_coding", "after_derivative"), ("top_error", "coded")):
+        value = getattr(cfg, name)
+        if value == default:
+            continue
+        if cfg.error_bits < 1:
+            raise ConfigError(name, value, f"{default} when error_bits = 0 (nothing is coded)")
+        if cfg.conv or cfg.feedback_per_synapse:
+            raise ConfigError(
+                name, value, f"{default} with conv blocks or feedback_per_synapse"
             )
 
 

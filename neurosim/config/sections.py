@@ -41,6 +41,8 @@ OUTPUTS = ("softmax", "sigmoid", "linear")
 MODES = ("float", "fixed")
 ROUNDINGS = ("nearest", "stochastic")
 ERROR_SCALES = ("fixed", "block")
+ERROR_CODINGS = ("after_derivative", "before_derivative")
+TOP_ERRORS = ("coded", "full")
 UPDATE_MODES = ("full", "sign", "magnitude")
 FEEDBACK_KINDS = FEEDBACK_FORMATS
 FEEDBACK_DISTRIBUTIONS = ("uniform", "normal")
@@ -213,6 +215,37 @@ class NumericsSection:
 
     error_int_bits: int = setting(3, "error word integer bits", unit="bits")
     """Integer bits of the error word, -8 to ``error_word_bits - 1``."""
+
+    error_coding: str = setting(
+        "after_derivative",
+        "where hidden errors are log-coded (before_derivative: code B^h, f' in the tile)",
+        choices=ERROR_CODINGS,
+    )
+    """Where the log coder (``error_bits``) sits on a hidden layer's error
+    path, a datapath choice. ``after_derivative`` (default): ``R^h =
+    Q(f'(S^h) * B^h)``, the coded ``R^h`` is what the update unit multiplies
+    (a shift-add). ``before_derivative``: the projected signal ``B^h`` is
+    coded and ``f'`` is applied afterwards in full precision in the tile,
+    ``R^h = f'(S^h) * Q(B^h)`` rounded onto the error word; ``f'`` keeps
+    braking saturated units at 1 bit, but ``R^h`` is no longer a power of two
+    and its gradient products need a real multiplier. The messages on the
+    chain are coded too: BP sends ``Q(B^h)``, ``B^h = (W^{h+1})^T R^{h+1}``
+    computed where ``W^{h+1}`` lives; RBP sends ``Q(R^{h+1})`` and SRBP the
+    skip message ``Q(R^L)``, and the tile re-codes ``B^h = C^h Q(msg)`` before
+    ``f'``. Needs ``error_bits >= 1``; dense layers only."""
+
+    top_error: str = setting(
+        "coded",
+        "what the output layer trains on (full: its own error word, only messages coded)",
+        choices=TOP_ERRORS,
+    )
+    """What the output layer's update uses, a datapath choice. ``coded``
+    (default): the log-coded ``R^L = Q(T - O^L)`` it also sends. ``full``:
+    its own error ``R^L = T - O^L`` in the error word, computed where it
+    lives; only the message sent on the skip bus or chain (``Q(R^L)``) is
+    coded, and BP's top projection ``(W^L)^T R^L`` reads the full word. The
+    top gradient then needs a real multiplier. Needs ``error_bits >= 1``;
+    dense layers only."""
 
     feedback_bits: int = setting(8, "C^h entry width", range=(2, 24), unit="bits")
     """Learning-channel matrix C^h format (signed) in fixed mode: 2 to 24 bits."""

@@ -134,8 +134,8 @@ def message_specs(
     for h in range(L - 1, 0, -1):
         if rule.matrix == "C":
             n, logc = sizes[h + 1], log
-        elif rule.source == "next":  # BP: the projection, linear words
-            n, logc = sizes[h], False
+        elif rule.source == "next":  # BP: the projection, linear words (coded before f')
+            n, logc = sizes[h], log and cfg.error_coding == "before_derivative"
         else:  # SBP
             n, logc = sizes[h], log
         out.append(MessageSpec(f"chain{h}", "chain", layout(n, logc)))
@@ -378,14 +378,33 @@ class Accountant:
         else:
             ops = n_i * nnz_src
             wb = fm.weight.bits
-            c["feedback", "shift_add" if log else "mac", (wb,) if log else (wb, ew)] += ops
+            # the transposed read multiplies R^{h+1}: a shift-add for a log
+            # code (SBP's chain signal is one below the top)
+            L = len(sizes) - 1
+            src_log = log if self.rule.source == "next_raw" and i < L - 2 else (
+                gradients.error_is_code(cfg, L, i + 1))  # fmt: skip
+            c["feedback", "shift_add" if src_log else "mac",
+              (wb,) if src_log else (wb, ew)] += ops  # fmt: skip
             c["feedback", "sram_read", ("weights",)] += ops * wb
         if not cfg.no_derivative:
             c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
         if log:
-            c["feedback", "add", (ew,)] += n_i * self.samples  # log encoder
-            if cfg.error_scale == "block":  # the running max for the exponent
-                c["feedback", "add", (ew,)] += n_i * self.samples
+            self._encoders(c, n_i)  # R^h's (B^h's when coded before f')
+            if self._codes_chain_message(i):  # RBP: R^{h+1} coded for the chain
+                self._encoders(c, sizes[i + 2])
+
+    def _encoders(self, c: Counter, n: int) -> None:
+        """Log encoders of ``n`` components per sample."""
+        c["feedback", "add", (self.formats.error.bits,)] += n * self.samples
+        if self.cfg.error_scale == "block":  # the running max for the exponent
+            c["feedback", "add", (self.formats.error.bits,)] += n * self.samples
+
+    def _codes_chain_message(self, i: int) -> bool:
+        """RBP with ``error_coding = "before_derivative"``: the hidden
+        ``R^{h+1}`` (a full word) is log-coded before it goes down the chain."""
+        rule, L = self.rule, len(self.sizes) - 1
+        return (rule.matrix == "C" and rule.source == "next" and i + 1 < L - 1
+                and self.cfg.error_coding == "before_derivative")  # fmt: skip
 
     def _write_back(
         self, c: Counter, n: int, bits: int, changed: int, memory: str = "weights"

@@ -11,12 +11,12 @@ component of every sample (``n_err * samples``) without it; the products are
 ``work * n_opd``.
 
 ``sram`` (the minibatch in a gradient SRAM)
-    Per product a MAC (a ``shift_add`` of ``acc_bits`` for log-coded errors;
-    an ``add`` of ``acc_bits`` for a bias) and a read-modify-write of one
-    ``acc_bits`` word in the ``grad`` memory. Per batch and parameter the
-    write-back: read and clear the accumulator, multiply by the learning rate
-    (``mult`` of ``acc_bits x lr_frac``), read the parameter, add, write the
-    words that changed.
+    Per product a MAC (a ``shift_add`` of ``acc_bits`` when the error is a
+    log code, :func:`error_is_code`; an ``add`` of ``acc_bits`` for a bias)
+    and a read-modify-write of one ``acc_bits`` word in the ``grad`` memory.
+    Per batch and parameter the write-back: read and clear the accumulator,
+    multiply by the learning rate (``mult`` of ``acc_bits x lr_frac``), read
+    the parameter, add, write the words that changed.
 
 ``register`` (the minibatch in a batch buffer, summed in the accumulators)
     Per sample the tile writes the layer's inputs and errors into its
@@ -146,6 +146,21 @@ def error_code_bits(acct: Any) -> int:
     return acct.cfg.error_bits or acct.formats.error.bits
 
 
+def error_is_code(cfg: Any, L: int, i: int) -> bool:
+    """Whether layer ``i``'s ``R`` (0-based; ``L - 1`` is the output layer) is
+    a log code, a signed power of two that the update unit and BP's
+    transposed read multiply with a shift-add. It is not without
+    ``error_bits``, for the output layer with ``top_error = "full"`` (its own
+    error word), and for hidden layers with ``error_coding =
+    "before_derivative"`` (``f' * Q(B^h)``, a full error word): those
+    products take a real multiplier (``mac`` of the error word's width)."""
+    if not cfg.error_bits:
+        return False
+    if i == L - 1:
+        return cfg.top_error == "coded"
+    return cfg.error_coding == "after_derivative"
+
+
 def _blocks(acct: Any, i: int) -> tuple[int, int]:
     """(row blocks, column blocks) of layer ``i + 1``'s tiles (1, 1 without a mapping)."""
     cb = acct.col_blocks[i] if acct.col_blocks else 1
@@ -158,10 +173,10 @@ def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
     (a :class:`neurosim.cost.accounting.Accountant`) to ``c``, gathered and
     applied as its strategy (:attr:`Accountant.grads`) says."""
     cfg, fm, sizes, gr = acct.cfg, acct.formats, acct.sizes, acct.grads
-    log = bool(cfg.error_bits)
     ew, g = fm.error.bits, cfg.acc_bits
-    code = error_code_bits(acct)
     for i in acct.trained_layers():
+        log = error_is_code(cfg, len(sizes) - 1, i)
+        code = cfg.error_bits if log else ew  # the error word as the tile keeps it
         n_in, n_out = sizes[i], sizes[i + 1]
         a_bits = fm.inp.bits if i == 0 else fm.act.bits
         work = gr.work(acct.nnz_R[i], n_out)

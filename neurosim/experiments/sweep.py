@@ -326,6 +326,8 @@ ID_NEUTRAL: dict[str, Any] = {
     "bias": False,
     "momentum": 0.0,
     "velocity_bits": 24,
+    "error_coding": "after_derivative",
+    "top_error": "coded",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field

@@ -213,7 +213,7 @@ class ConvReferenceEngine(ReferenceEngine):
         for s in range(x.shape[0]):
             z, states = self.conv_forward_sample(x[s])
             A, D = self.fwd.sample(self.W, self.b, z, self.counts)
-            R = self.dense_errors(A, D, t[s], s, keep)
+            R, _ = self.dense_errors(A, D, t[s], s, keep)
             for i in trained:
                 G[i] = G[i] + outer(R[i], A[i])
                 GB[i] = GB[i] + np.array([R[i]], dtype=object)

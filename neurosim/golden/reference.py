@@ -92,38 +92,62 @@ class ReferenceEngine:
                 self.counts["rng_bits:channel"] += 8 * keep[i].size
         return keep
 
-    def dense_errors(self, A: list, D: list, t, s: int, keep: dict) -> list:
+    def dense_errors(self, A: list, D: list, t, s: int, keep: dict) -> tuple[list, dict]:
         """``R`` of every dense layer for sample ``s`` of the batch (one
-        message per layer and sample), following the rule table."""
+        message per layer and sample), following the rule table, and what
+        each hidden layer's tile received (the source it projected)."""
         fm, rule, L, err, step = self.fm, self.rule, self.L, self.err, self.step_index
-        r_top = err.code(err.output(A[-1], t, f"sat:R^{L}"), L - 1, 0, s, step)
+        cfg = self.cfg
+        word = err.output(A[-1], t, f"sat:R^{L}")
+        msg_top = err.code(word, L - 1, 0, s, step)
+        r_top = word if cfg.top_error == "full" else msg_top
+        before = cfg.error_coding == "before_derivative"
         R: list = [None] * L
         R[L - 1] = raw = r_top
+        srcs: dict = {}
         if not rule.trains_hidden:
-            return R
+            return R, srcs
         pfrac = fm.error.frac + (fm.weight if rule.matrix == "W" else fm.feedback).frac
         for i in range(L - 2, -1, -1):
-            src = {"top": r_top, "next": R[i + 1], "next_raw": raw}[rule.source]
+            if rule.source == "top":
+                src = msg_top
+            elif rule.source == "next_raw" or rule.matrix == "W":
+                src = raw if rule.source == "next_raw" else R[i + 1]
+            elif i + 1 == L - 1:
+                src = msg_top
+            else:  # RBP: R^{h+1} coded on the chain when R^{h+1} is a word
+                src = err.code(R[i + 1], i + 1, 1, s, step) if before else R[i + 1]
+            srcs[i] = src
             n_i = len(self.W[i])
-            frac = pfrac
             if rule.matrix == "W":  # rounded where W^{h+1} lives, then sent
                 wn = self.W[i + 1]
                 p = [sum(src[k] * wn[k][j] for k in range(len(src))) for j in range(n_i)]
                 p = [err.sat(ref_shift_nearest(v, pfrac - fm.error.frac), f"sat:d^{i + 1}")
                      for v in p]  # fmt: skip
-                if rule.source == "next_raw":
+                if rule.source == "next_raw" or before:
                     p = raw = err.code(p, i, 1, s, step)
-                frac = fm.error.frac
             else:
                 c = self.C[i]
                 p = [sum(c[j][k] * src[k] for k in range(len(src))) for j in range(n_i)]
-            d = None if self.cfg.no_derivative else D[i]
-            r = [err.value(v, None if d is None else d[j], frac, f"sat:R^{i + 1}")
-                 for j, v in enumerate(p)]  # fmt: skip
-            R[i] = err.code(r, i, 0, s, step)
+                if before:  # B^h onto the error word, then coded
+                    p = [err.value(v, None, pfrac, f"sat:d^{i + 1}") for v in p]
+                    p = err.code(p, i, 0, s, step)
+            R[i] = self._hidden_r(i, p, D[i], pfrac if rule.matrix == "C" else fm.error.frac,
+                                  before, s)  # fmt: skip
             if i in keep:  # learning-channel dropout
                 R[i] = [v if keep[i][s, j] else 0 for j, v in enumerate(R[i])]
-        return R
+        return R, srcs
+
+    def _hidden_r(self, i: int, p: list, d: list, frac: int, before: bool, s: int) -> list:
+        """Layer ``i``'s ``R`` from what it holds: ``Q(f' p)``, or with
+        ``error_coding = "before_derivative"`` ``f' p`` (``p`` already coded,
+        in the error word) rounded onto the error word and not coded."""
+        err, name = self.err, f"sat:R^{i + 1}"
+        dd = None if self.cfg.no_derivative else d
+        if before:
+            frac = self.fm.error.frac
+        r = [err.value(v, None if dd is None else dd[j], frac, name) for j, v in enumerate(p)]
+        return r if before else err.code(r, i, 0, s, self.step_index)
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> None:
         """One minibatch step, sample by sample, then the update."""
@@ -136,13 +160,13 @@ class ReferenceEngine:
         keep = self._keep(x.shape[0], {i: len(self.W[i]) for i in range(L - 1)})
         for b in range(x.shape[0]):
             A, D = self.forward_sample(x[b])
-            R = self.dense_errors(A, D, t[b], b, keep)
+            R, srcs = self.dense_errors(A, D, t[b], b, keep)
             for i in trained:
                 G[i] = G[i] + outer(R[i], A[i])
                 GB[i] = GB[i] + np.array([R[i]], dtype=object)
             if rule.adaptive:
                 for i in range(L - 1):
-                    GC[i] = GC[i] + outer(A[i + 1], R[L - 1] if rule.source == "top" else R[i + 1])
+                    GC[i] = GC[i] + outer(A[i + 1], srcs[i])
         mult = int(round(self.lr / x.shape[0] * (1 << self.cfg.lr_frac)))
         self._dense_updates(trained, G, GB, mult)
         if rule.adaptive:

@@ -21,7 +21,7 @@ from neurosim.nn.rules import Rule, trained_layers
 from neurosim.plan import Plan
 
 
-def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
+def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, dict, dict]:
     """Error signals of all layers, following the rule table.
 
     Parameters
@@ -31,13 +31,19 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
     L : int
         Number of weight layers.
     r_top : array
-        Quantized output error ``R^L``, shape ``(B, N_L)``.
+        The output layer's error ``R^L``, shape ``(B, N_L)``: log-coded, or
+        its full error word with ``top_error = "full"``.
     ops : object
         The engine: ``project(i, src)`` gives ``src`` carried to layer ``i``
         by ``W[i+1]^T`` or ``C[i]``; ``carry(i, p, log)`` rounds a
         projection made at layer ``i+1`` into the error word sent down the
         chain (log-coded if ``log``); ``finish(i, p)`` turns what layer ``i``
-        holds into its quantized ``R``.
+        holds into its ``R``; ``message(h, r)`` log-codes hidden layer
+        ``h``'s ``R`` as the chain message (RBP with ``error_coding =
+        "before_derivative"``, whose ``R^h`` is not coded).
+    msg_top : array, optional
+        The coded ``R^L`` message sent on the skip bus or chain (default:
+        ``r_top``).
 
     Returns
     -------
@@ -48,8 +54,11 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
         or ``chain{h}`` (1-based: from layer h+1 down to layer h), each
         ``(B, n)``.
     sources : dict
-        Per hidden layer ``i``, the array that was projected for it.
+        Per hidden layer ``i``, the array that was projected for it (what
+        reached its tile: adaptive rules update ``C^h`` with it).
     """
+    msg_top = r_top if msg_top is None else msg_top
+    before = ops.cfg.error_coding == "before_derivative"
     R: list = [None] * L
     R[L - 1] = r_top
     messages: dict = {}
@@ -57,22 +66,27 @@ def hidden_errors(rule: Rule, L: int, r_top, ops) -> tuple[list, dict, dict]:
     if not rule.trains_hidden:
         return R, messages, sources
     if rule.source == "top":
-        messages["skip"] = r_top
+        messages["skip"] = msg_top
     raw_next = r_top
     for i in range(L - 2, -1, -1):
         if rule.source == "top":
-            src = r_top
-        elif rule.source == "next":
-            src = R[i + 1]
-        else:  # "next_raw": SBP carries the signal without the f' of layers above
+            src = msg_top
+        elif rule.source == "next_raw":  # SBP carries the signal without the f' above
             src = raw_next
+        elif rule.matrix == "W":  # BP: the transposed read sees R^{h+1} where it lives
+            src = R[i + 1]
+        elif i + 1 == L - 1:  # RBP: the message R^{h+1}, coded on the chain
+            src = msg_top
+        else:
+            src = ops.message(i + 1, R[i + 1]) if before else R[i + 1]
         sources[i] = src
         p = ops.project(i, src)
         if rule.matrix == "W":
             # the transposed read happens where W^{h+1} lives; layer h receives
-            # the projection rounded to the error word (log-coded for SBP) and
-            # computes its R^h from what it received
-            p = ops.carry(i, p, rule.source == "next_raw")
+            # the projection rounded to the error word (log-coded for SBP, and
+            # for every W rule when B^h is coded before f') and computes its
+            # R^h from what it received
+            p = ops.carry(i, p, rule.source == "next_raw" or before)
             messages[f"chain{i + 1}"] = raw_next = p
         elif rule.source == "next":
             messages[f"chain{i + 1}"] = src

@@ -132,10 +132,13 @@ class FloatEngine(Engine):
         if not np.isfinite(out).all():
             raise FloatingPointError("non-finite output")
         self._err_rng = None  # this step's error-rounding stream, drawn on first use
-        r_top = self._q(t - out)
+        # the coded R^L message; with top_error = "full" the output layer
+        # trains on its own uncoded error
+        msg_top = self._q(t - out)
+        r_top = t - out if self.cfg.top_error == "full" else msg_top
         self._A, self._S = A, S
         self._channel_step()
-        R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self)
+        R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self, msg_top)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
         scale = np.float32(self.lr / x.shape[0])
@@ -161,10 +164,8 @@ class FloatEngine(Engine):
                 np.multiply(dw, scale, out=dw)
                 self._step(f"W{i}", self.W[i], dw)
         if self.rule.adaptive:
-            src_top = self.rule.source == "top"
-            for i in range(self.L - 1):
-                src = R[self.L - 1] if src_top else R[i + 1]
-                self._step(f"C{i}", self.C[i], self._update_q((A[i + 1].T @ src) * scale))
+            for i in range(self.L - 1):  # with the message that reached C^h's tile
+                self._step(f"C{i}", self.C[i], self._update_q((A[i + 1].T @ srcs[i]) * scale))
         self.step_index += 1
         return out
 
@@ -228,6 +229,16 @@ class FloatEngine(Engine):
         return self._q(p) if log else p
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
+        if self.cfg.error_coding == "before_derivative":
+            # R^h = f'(S^h) * Q(B^h): W rules received B^h coded (carry)
+            q = p if self.rule.matrix == "W" else self._q(p)
+            if self.cfg.no_derivative:
+                return q
+            return q * deriv_float(self.cfg.act, self._S[i], self._A[i + 1])
         if self.cfg.no_derivative:
             return self._q(p)
         return self._q(p * deriv_float(self.cfg.act, self._S[i], self._A[i + 1]))
+
+    def message(self, i: int, r: np.ndarray) -> np.ndarray:
+        """Layer ``i``'s ``R`` coded as the chain message."""
+        return self._q(r)

@@ -103,15 +103,17 @@ class FixedEngine(Engine):
         self._cols = self.fwd.input_columns(a0, ws)
         A, self._D = self.forward(a0, ws=ws, cols=self._cols)
         self.mem.channel_step(self.step_index)
-        R, msgs, srcs = hidden_errors(self.rule, self.L, self.output_error(A[-1], t), self)
+        r_top, msg_top = self.err.output_errors(A[-1], t, self.step_index)
+        R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self, msg_top)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
-        self._apply_updates(A, R, x.shape[0])
+        self._apply_updates(A, R, x.shape[0], srcs)
         self.step_index += 1
         return self.fm.out.to_real(A[-1])
 
-    def _apply_updates(self, A: list, R: list, batch: int) -> None:
-        """The dense layers' updates (trained layers, then the adaptive C^h)."""
+    def _apply_updates(self, A: list, R: list, batch: int, srcs: dict | None = None) -> None:
+        """The dense layers' updates (trained layers, then the adaptive C^h,
+        with the message that reached each ``C^h``: ``srcs``)."""
         mult, step, upd = self.lr_register(batch), self.step_index, self.upd
         for i in self.trained_layers():
             upd.dense_layer(self.mem, i, A[i], R[i], mult, self.hidden_update_mode(i), step,
@@ -119,7 +121,8 @@ class FixedEngine(Engine):
         if self.rule.adaptive:
             for i in range(self.L - 1):
                 src = R[self.L - 1] if self.rule.source == "top" else R[i + 1]
-                upd.feedback(i, self.C[i], A[i + 1], src, mult, step)
+                upd.feedback(i, self.C[i], A[i + 1], src if srcs is None else srcs[i], mult,
+                             step)  # fmt: skip
 
     # the error path's operations for hidden_errors
     def project(self, i: int, src: np.ndarray) -> np.ndarray:
@@ -133,3 +136,7 @@ class FixedEngine(Engine):
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         """Layer ``i``'s quantized ``R`` from what it holds."""
         return self.err.finish(i, p, self._D[i], self.step_index)
+
+    def message(self, i: int, r: np.ndarray) -> np.ndarray:
+        """Layer ``i``'s ``R`` coded as the chain message."""
+        return self.err.message(i, r, self.step_index)

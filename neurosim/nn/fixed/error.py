@@ -93,6 +93,9 @@ class ErrorUnit:
             self.r_q = float(1 << (self.lq.top - self.lq.emax))
         else:
             self._log = (0, 0, np.zeros(0), np.zeros(1))
+        self.before = cfg.error_coding == "before_derivative"
+        if not self.lq or self.before or cfg.top_error == "full":
+            # some R^h (or R^L) is a linear error word, not a log code
             self.r_max = float(fm.error.max_abs)
             self.r_q = 1.0
         m = fm.weight if self.rule.matrix == "W" else fm.feedback
@@ -107,7 +110,7 @@ class ErrorUnit:
 
     def error(
         self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str, step: int,
-        log: bool = True, layer: int = 0, kind: int = 0,
+        log: bool = True, layer: int = 0, kind: int = 0, buf: str | None = None,
     ) -> np.ndarray:  # fmt: skip
         """Fused error unit: times ``f'`` (``d``, or none), round half even by
         ``shift`` bits, saturate, log-quantize (if ``log``).
@@ -115,10 +118,11 @@ class ErrorUnit:
         With block scaling each row (one message) is log-quantized with its
         own exponent (:func:`kernels.error_kernel_block`). With stochastic
         rounding the log stage rounds with the words of ``layer``'s key and
-        message ``kind`` in minibatch ``step``. Saturations count as ``name``.
+        message ``kind`` in minibatch ``step``. Saturations count as ``name``;
+        the result lands in the step array ``buf`` (default ``name``).
         """
         e = self.fm.error
-        out = self.ws.get(name, p.shape)
+        out = self.ws.get(buf or name, p.shape)
         if log and self.stochastic:
             return self._stochastic(p, d, shift, name, step, layer, kind, out)
         if log and self.block:
@@ -170,6 +174,30 @@ class ErrorUnit:
             r, None, fm.out.frac - fm.error.frac, f"sat:R^{self.L}", step, layer=self.L - 1
         )
 
+    def output_errors(
+        self, out: np.ndarray, t: np.ndarray, step: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(R^L, message)``: what the output layer trains on and the coded
+        ``R^L`` it sends. With ``top_error = "full"`` ``R^L`` is the error
+        word of ``T - O^L`` and the message its log code (the same code, and
+        the same rounding words, as ``coded``'s ``R^L``)."""
+        if self.cfg.top_error != "full":
+            r = self.output_error(out, t, step)
+            return r, r
+        fm, name = self.fm, f"sat:R^{self.L}"
+        r = self.ws.get("T-O", out.shape)
+        np.multiply(t, np.float32(1 << fm.out.frac), out=r)
+        np.subtract(r, out, out=r)
+        word = self.error(r, None, fm.out.frac - fm.error.frac, name, step, False,
+                          buf="word:" + name)  # fmt: skip
+        return word, self.error(word, None, 0, name, step, layer=self.L - 1, buf="msg:" + name)
+
+    def message(self, h: int, r: np.ndarray, step: int) -> np.ndarray:
+        """Layer ``h``'s error word ``R`` log-coded as the chain message
+        (rounding words of ``h``'s key, message kind 1)."""
+        name = f"sat:R^{h + 1}"
+        return self.error(r, None, 0, name, step, layer=h, kind=1, buf="msg:" + name)
+
     def pfrac(self) -> int:
         """Fraction bits of a projection (error times weight or feedback code)."""
         m = self.fm.weight if self.rule.matrix == "W" else self.fm.feedback
@@ -211,7 +239,21 @@ class ErrorUnit:
         fm = self.fm
         # C rules project locally (wide sums); W rules receive error words
         frac = self.pfrac() if self.rule.matrix == "C" else fm.error.frac
+        if self.before:
+            return self._finish_before(i, p, d, frac, step)
         if self.cfg.no_derivative:
             return self.error(p, None, frac - fm.error.frac, f"sat:R^{i + 1}", step, layer=i)
         shift = frac + fm.deriv.frac - fm.error.frac
         return self.error(p, d, shift, f"sat:R^{i + 1}", step, layer=i)
+
+    def _finish_before(self, i: int, p: np.ndarray, d: np.ndarray, frac: int,
+                       step: int) -> np.ndarray:  # fmt: skip
+        """``R^h = f'(S^h) * Q(B^h)`` (``error_coding = "before_derivative"``):
+        ``B^h`` coded (W rules received it coded), then times the ``f'`` code,
+        rounded onto the error word and saturated, not coded again."""
+        fm, name = self.fm, f"sat:R^{i + 1}"
+        if self.rule.matrix == "C":  # B^h onto the error word, then its code
+            p = self.error(p, None, frac - fm.error.frac, f"sat:d^{i + 1}", step, layer=i)
+        if self.cfg.no_derivative:
+            return self.error(p, None, 0, name, step, False)
+        return self.error(p, d, fm.deriv.frac, name, step, False)
