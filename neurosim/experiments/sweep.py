@@ -326,6 +326,8 @@ ID_NEUTRAL: dict[str, Any] = {
     "bias": False,
     "momentum": 0.0,
     "velocity_bits": 24,
+    "validation": None,
+    "init": "glorot",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field
