@@ -198,7 +198,7 @@ def _setting(cfg: Any, quick: bool, proto: Protocol, seeds: list[int], sweep: _S
     )
     lr = (
         f"lr tuned per run from {{{', '.join(f'{x:g}' for x in proto.grid)}}} on the last "
-        f"{sweep.validation} training samples held out ({sweep.tune_epochs} epochs per "
+        f"{sweep.validation} training samples held out ({sweep.tune_epochs} epoch(s) per "
         "tuning run; the lr column)" if proto.tune else f"lr {cfg.lr}"
     )  # fmt: skip
     seed = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
