@@ -113,7 +113,7 @@ def test_protocol_defaults() -> None:
     assert Protocol.default(True, {}) == Protocol(seeds=1, tune=False)
     assert not Protocol.default(False, {"lr": 0.1}).tune  # --lr: the fixed-lr runs
     assert Protocol.default(False, {}, tune=False).seeds == 3
-    assert Protocol().epochs_for_tuning(20) == 5 and Protocol().epochs_for_tuning(2) == 1
+    assert Protocol().epochs_for_tuning(20) == 10 and Protocol().epochs_for_tuning(1) == 1
     with pytest.raises(ConfigError):
         Protocol.default(False, {}, seeds=0)
 

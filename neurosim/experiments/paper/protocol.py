@@ -7,16 +7,17 @@ For every variant of an experiment and every seed ``s0 .. s0 + n - 1``:
    :data:`VALIDATION_FRACTION` of the seed's training set is held out
    (``validation`` config field, :func:`neurosim.data.base.hold_out`); the
    variant trains on the rest with each learning rate of :data:`LR_GRID` for
-   ``tune_epochs`` epochs (default a quarter of the experiment's epochs, at
-   least 1) and is scored on the held-out samples. The test set is not used:
-   the held-out run never reads it.
+   ``tune_epochs`` epochs (default half the experiment's epochs, at least
+   1; a quarter favoured large rates more) and is scored on the held-out
+   samples. The test set is not used: the held-out run never reads it.
 2. **Final run** with the learning rate of the best validation score (ties:
    the smaller rate) on the whole training set for the full epochs, scored on
    the test set.
 
-Each seed tunes on its own validation split, so no seed's learning rate is
-chosen on samples that another seed's split puts into its test set (the
-``mnist5k`` and ``digits`` splits are seeded permutations). Every run goes
+Each seed tunes on its own validation split, so a run's learning rate is
+never chosen on samples of its own test set (the ``mnist5k`` and ``digits``
+splits are seeded permutations: one split's training samples are another's
+test samples). Every run goes
 through the experiment's result store; a rerun skips what is stored.
 """
 
@@ -51,7 +52,7 @@ class Protocol:
     grid : tuple of float
         The learning rates tried.
     tune_epochs : int or None
-        Epochs of a tuning run (None: a quarter of the experiment's, at least 1).
+        Epochs of a tuning run (None: half the experiment's, at least 1).
     """
 
     seeds: int = 3
@@ -76,7 +77,7 @@ class Protocol:
 
     def epochs_for_tuning(self, epochs: int) -> int:
         """Epochs of a tuning run for an experiment of `epochs` epochs."""
-        return self.tune_epochs if self.tune_epochs is not None else max(1, epochs // 4)
+        return self.tune_epochs if self.tune_epochs is not None else max(1, epochs // 2)
 
 
 def validation_size(n_train: int) -> int:
