@@ -213,9 +213,13 @@ def _add_paper(sub: Any) -> None:
         ("limit", "override the training subset size"),
         ("mode", "override the mode: fixed (default) or float"),
         ("data", "override the data set, e.g. fashion-mnist"),
-        ("seed", "override the seed (default 0)"),
+        ("seed", "the first seed (default 0)"),
+        ("lr", "one fixed learning rate for every run (no tuning)"),
     ):
         pp.add_argument(f"--{name}", type=types[name], help=help_)
+    pp.add_argument("--seeds", type=int, help="seeds per run (default 3; --quick: 1)")
+    pp.add_argument("--no-tune", action="store_true",
+                    help="no learning-rate tuning: every run at the experiment's lr")  # fmt: skip
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -433,6 +437,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
             args.experiment, args.out, data_dir=args.data_dir, quick=args.quick,
             workers=args.workers, epochs=args.epochs, limit=args.limit, mode=args.mode,
             data=args.data, seed=args.seed, progress=not args.no_progress, skipped=skipped,
+            seeds=args.seeds, tune=False if args.no_tune else None, lr=args.lr,
         )  # fmt: skip
     except api.RunFailed as e:
         print(f"neurosim: {e}", file=sys.stderr)

@@ -143,6 +143,7 @@ def test_flat_order_repr_and_toml_unchanged() -> None:
         "feedback_n", "rank", "no_derivative", "freeze", "update_mode", "feedback_resample",
         "feedback_sign", "channel_dropout", "feedback_per_synapse", "packets", "chip", "seed",
         "error_coding", "top_error",
+        "validation", "init",
     ]  # fmt: skip
     assert repr(cfg) == (
         "TrainConfig(data='digits', limit=500, hidden=(32, 16), feedback='sparse', "

@@ -252,6 +252,9 @@ def run_paper(
     seed: int | None = None,
     progress: bool = False,
     skipped: list[tuple[str, str]] | None = None,
+    seeds: int | None = None,
+    tune: bool | None = None,
+    lr: float | None = None,
 ) -> list[ExperimentResult]:
     """Rerun one of the paper's experiments (or ``"all"``) and check its claims.
 
@@ -281,12 +284,21 @@ def run_paper(
     data : str, optional
         Override the data set (e.g. ``"fashion-mnist"``).
     seed : int, optional
-        Override the seed (default 0).
+        The first seed (default 0); runs use ``seed .. seed + seeds - 1``.
     progress : bool
         Show a progress bar on stderr.
     skipped : list, optional
         With ``"all"``: experiments whose data set is missing are skipped and
         appended here as ``(name, reason)`` instead of stopping the others.
+    seeds : int, optional
+        Seeds per run (default 3; 1 with `quick`). Figures are the mean and
+        standard deviation over them, claims are judged on the means.
+    tune : bool, optional
+        Choose each run's learning rate from a small grid on a validation
+        split of the training set (default: on, off with `quick`).
+    lr : float, optional
+        One fixed learning rate for every run (no tuning): reproduces the
+        fixed-lr runs (``lr = 0.1``).
 
     Returns
     -------
@@ -307,6 +319,7 @@ def run_paper(
         A training run failed (it stays in the store as failed).
     """
     from neurosim.experiments.paper import run_experiment
+    from neurosim.experiments.paper.protocol import Protocol
     from neurosim.experiments.safe_io import check_output_dir
 
     check_output_dir("out", out_dir)  # before anything trains
@@ -314,9 +327,12 @@ def run_paper(
         not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
     ):
         raise ConfigError("workers", workers, "a positive integer")
-    given = (("epochs", epochs), ("limit", limit), ("mode", mode), ("data", data), ("seed", seed))
+    given = (("epochs", epochs), ("limit", limit), ("mode", mode), ("data", data), ("seed", seed),
+             ("lr", lr))  # fmt: skip
     overrides = {k: v for k, v in given if v is not None}
+    protocol = Protocol.default(quick, overrides, seeds, tune)
     return run_experiment(
         experiment, out_dir, data_dir=None if data_dir is None else str(data_dir),
         quick=quick, workers=workers, overrides=overrides, progress=progress, skipped=skipped,
+        protocol=protocol,
     )  # fmt: skip

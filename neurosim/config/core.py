@@ -40,6 +40,8 @@ FIELD_ORDER: tuple[str, ...] = (
     "no_derivative", "freeze", "update_mode", "feedback_resample", "feedback_sign",
     "channel_dropout", "feedback_per_synapse", "packets", "chip", "seed",
     "error_coding", "top_error",
+    # dataset and network fields added later
+    "validation", "init",
 )  # fmt: skip
 """The flat field order (records, TOML, repr and point ids depend on it; new
 fields go at the end)."""

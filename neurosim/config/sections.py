@@ -48,6 +48,7 @@ FEEDBACK_KINDS = FEEDBACK_FORMATS
 FEEDBACK_DISTRIBUTIONS = ("uniform", "normal")
 FEEDBACK_SIGNS = ("random", "concordant")
 PACKET_KINDS = ("dense", "event")
+INITS = ("glorot", "he")
 
 
 def setting(
@@ -88,6 +89,21 @@ class DatasetSection:
     """Train on the first `limit` training samples only (None: all); the test
     set is unchanged. From 1 to 2**62."""
 
+    validation: int | None = setting(
+        None,
+        "hold out the last N training samples (after --limit) and evaluate on them instead of "
+        "the test set",
+        range=(1, 2**62),
+        unit="samples",
+    )
+    """Hold out the last `validation` samples of the training set (after
+    `limit`) as the evaluation set: the run trains on the samples before them
+    and reports its accuracy ("test" figures of the record) on them; the test
+    set is not used at all. For choosing settings such as the learning rate
+    without looking at the test set (see :func:`neurosim.data.base.hold_out`).
+    None (default): train on the whole training set, evaluate on the test
+    set. From 1 to 2**62, less than the training samples."""
+
 
 @dataclass(frozen=True)
 class NetworkSection:
@@ -116,6 +132,14 @@ class NetworkSection:
 
     act: str = setting("tanh", "hidden activation", choices=ACTIVATIONS)
     """Hidden activation: ``tanh``, ``logistic``, ``relu``, ``linear``."""
+
+    init: str = setting("glorot", "initial hidden weights: glorot or he", choices=INITS)
+    """Distribution of the initial weights ``W^1 .. W^{L-1}`` of the hidden
+    layers: ``glorot`` (default; uniform, variance ``2 / (fan_in + fan_out)``)
+    or ``he`` (uniform ``U(-a, a)``, ``a = sqrt(6 / fan_in)``: variance
+    ``2 / fan_in``, the usual choice for relu units). The output layer
+    ``W^L`` and conv kernels always start Glorot uniform. Both draw from the
+    ``init_weights`` stream (see :func:`neurosim.nn.draws.init_weights`)."""
 
     output: str = setting("softmax", "output activation", choices=OUTPUTS)
     """Output activation: ``softmax``, ``sigmoid``, ``linear``

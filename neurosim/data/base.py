@@ -3,6 +3,7 @@ file helpers (reading, stamping for the cache, scaling to features, splitting)."
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import importlib.util
 import zlib
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.errors import DataError, show_path
+from neurosim.errors import ConfigError, DataError, show_path
 
 ENV_VAR = "NEUROSIM_DATA"
 """Environment variable naming an extra directory that holds data files."""
@@ -96,6 +97,43 @@ class Dataset:
     def n_features(self) -> int:
         """Number of features ``D`` per sample (e.g. 784 for 28x28 images)."""
         return int(self.x_train.shape[1])
+
+
+def hold_out(ds: Dataset, n: int | None) -> Dataset:
+    """`ds` with its last `n` training samples as the evaluation set.
+
+    The run trains on ``x_train[:-n]`` and evaluates on ``x_train[-n:]``; the
+    test set is dropped (not copied, not read), so nothing chosen on the
+    result can depend on it. This is the config's ``validation`` field.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The data set (already cut to ``limit`` training samples).
+    n : int or None
+        Samples held out; None returns `ds` unchanged.
+
+    Returns
+    -------
+    Dataset
+        Views of `ds`'s training arrays: ``N_train - n`` training rows, `n`
+        evaluation rows in ``x_test`` / ``y_test``.
+
+    Raises
+    ------
+    ConfigError
+        If `n` is not less than the training samples.
+    """
+    if n is None:
+        return ds
+    n_train = int(ds.x_train.shape[0])
+    if not 0 < n < n_train:
+        raise ConfigError("validation", n, f"1 to {n_train - 1} (the training samples less one)")
+    cut = n_train - n
+    return dataclasses.replace(
+        ds, x_train=ds.x_train[:cut], y_train=ds.y_train[:cut],
+        x_test=ds.x_train[cut:], y_test=ds.y_train[cut:],
+    )  # fmt: skip
 
 
 def package_dir(package: str) -> Path:

@@ -16,6 +16,7 @@ from hw_models.chip import load_chip
 from neurosim.config import TrainConfig, output_units
 from neurosim.cost.bill import hardware_report
 from neurosim.cost.factory import make_accountant
+from neurosim.data.base import hold_out
 from neurosim.data.datasets import SIGNED_INPUT, Dataset, load_dataset
 from neurosim.errors import ConfigError, NumericalError
 from neurosim.experiments.metrics import roc_auc
@@ -296,6 +297,7 @@ def _training_data(cfg: TrainConfig, dataset: Dataset | None) -> Dataset:
             ds = replace(ds, x_train=ds.x_train[: cfg.limit], y_train=ds.y_train[: cfg.limit])
     else:
         ds = load_dataset(cfg.data, cfg.data_dir, cfg.seed, cfg.limit)
+    ds = hold_out(ds, cfg.validation)  # evaluate on held-out training samples
     if ds.signed != (cfg.data in SIGNED_INPUT):
         raise ConfigError(
             "data", cfg.data, f"the name of the data set passed in ({ds.name!r}: its input"

@@ -37,6 +37,7 @@ import numpy as np
 from neurosim.channel.feedback import make_feedback
 from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
+from neurosim.nn.network import glorot_uniform
 from neurosim.nn.rules import Rule, feedback_shapes
 from neurosim.numerics import streams
 
@@ -45,6 +46,30 @@ def error_counter(step: int, kind: int, batch: int, n: int) -> int:
     """First counter of a message batch (sample 0, component 0); see
     the "error_rounding" layout above."""
     return (2 * step + kind) * batch * n
+
+
+def he_uniform(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
+    """He uniform init ``U(-a, a)``, ``a = sqrt(6 / n_in)``: variance ``2 / n_in``."""
+    a = math.sqrt(6.0 / n_in)
+    return rng.uniform(-a, a, size=(n_out, n_in))
+
+
+def init_weights(cfg: TrainConfig, sizes: list[int]) -> list[np.ndarray]:
+    """Initial forward weights ``W^h`` (float64, shape ``(N_h, N_{h-1})``).
+
+    Drawn in layer order from the ``"init_weights"`` stream, one uniform draw
+    of ``N_h * N_{h-1}`` values per layer, so ``init = "glorot"`` gives the
+    weights every earlier run had. ``init = "he"`` scales the hidden layers
+    ``W^1 .. W^{L-1}`` by ``sqrt(6 / N_{h-1})`` instead (the same uniform
+    numbers, another bound); the output layer stays Glorot.
+    """
+    rng = streams.generator(cfg.seed, "init_weights")
+    L = len(sizes) - 1
+    out = []
+    for i in range(L):
+        draw = he_uniform if cfg.init == "he" and i < L - 1 else glorot_uniform
+        out.append(draw(rng, sizes[i + 1], sizes[i]))
+    return out
 
 
 def build_feedback(

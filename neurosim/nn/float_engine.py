@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from neurosim.nn.base import Engine, hidden_errors
-from neurosim.nn.draws import build_feedback, build_synapse_feedback, init_biases
-from neurosim.nn.network import act_float, deriv_float, init_weights, softmax_float
+from neurosim.nn.draws import build_feedback, build_synapse_feedback, init_biases, init_weights
+from neurosim.nn.network import act_float, deriv_float, softmax_float
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import (
     LogQuantizer,
@@ -36,7 +36,7 @@ class FloatEngine(Engine):
     def __init__(self, plan: Plan) -> None:
         super().__init__(plan)
         cfg = plan.cfg
-        self.W = [w.astype(np.float32) for w in init_weights(cfg.seed, self.sizes)]
+        self.W = [w.astype(np.float32) for w in init_weights(cfg, self.sizes)]
         self.b = init_biases(cfg, self.sizes, np.float32)
         self.C = [c.astype(np.float32) for c in build_feedback(cfg, self.rule, self.sizes)]
         self._C_mag = [np.abs(c) for c in self.C]  # sign-concordant: magnitudes

@@ -9,8 +9,9 @@ a resumable store; the experiment then writes under ``<out>/<name>/``:
 
 * ``<name>.png`` and ``.svg`` -- the figure (accuracy or AUC, and the chip's
   energy per training sample, per run),
-* ``<name>.csv`` -- one row per run: its settings, accuracy, AUC, energy,
-  error bits and cycles per sample,
+* ``<name>.csv`` -- one row per run: its settings, learning rate, and the
+  mean and standard deviation over the seeds of accuracy, AUC, energy, error
+  bits and cycles per sample; ``<name>_seeds.csv`` the same per seed,
 * ``<name>.md`` -- the same table, then each claim next to what was measured
   and whether it holds,
 * ``<name>.db`` -- the result store (a rerun skips finished points).
@@ -28,12 +29,18 @@ networks), the table says so.
 Settings
 --------
 Full runs follow the paper's MNIST setup: 784-100-100-100-100-10 tanh,
-Glorot initialisation, minibatches of 100, lr 0.1, 20 epochs, on
+Glorot initialisation (He for relu), minibatches of 100, 20 epochs, on
 ``mnist5k`` (``--data fashion-mnist`` for the larger real-data check), on the
 chip in fixed mode (16-bit weights, 8-bit activations, linear 16-bit errors
 unless the experiment varies them).  ``--quick`` uses scikit-learn's
 ``digits``, two hidden layers of 16 units and 5 epochs: seconds per run.
 ``higgs`` uses the ``higgs`` preset (see :mod:`neurosim.config`).
+
+Protocol (:mod:`.protocol`, :mod:`.stats`): every run is repeated over 3
+seeds (``--seeds``), its learning rate chosen per seed from a small grid on a
+validation split held out of the training set (``--no-tune``, ``--lr``), and
+each claim judged on the means over the seeds: a difference counts when it
+exceeds twice its standard error. ``--quick`` runs one seed at the fixed lr.
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ ACT_SERIES = (("no bias", "", False), ("bias", ", bias", True))
 
 def _act_variants(cfg: Any) -> list[Variant]:
     # the paper's networks (Keras Dense layers) have biases; the chip's do
-    # only with `bias`: both series, same runs otherwise
+    # only with `bias`: both series, same runs otherwise. relu units start
+    # with He initialisation (variance 2 / fan-in), the others Glorot
     return [
-        Variant(f"{rule_label(r)} {a}{suffix}", {"rule": r, "act": a, "bias": bias})
+        Variant(f"{rule_label(r)} {a}{suffix}",
+                {"rule": r, "act": a, "bias": bias, "init": "he" if a == "relu" else "glorot"})
         for _, suffix, bias in ACT_SERIES
         for a in ACTS
         for r in ("srbp", "rbp", "top-only")

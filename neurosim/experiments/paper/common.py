@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurosim.experiments.paper import stats
+
 
 class RunFailed(RuntimeError):
     """A training run of an experiment failed (it stays in the store as failed)."""
@@ -124,18 +126,57 @@ def rule_label(rule: str, no_derivative: bool = False) -> str:
 
 
 def score(run: dict[str, Any]) -> float:
-    """The figure of merit: test AUC for binary data, else test accuracy."""
+    """The figure of merit: test AUC for binary data, else test accuracy (the
+    mean over the run's seeds)."""
     return run["test_auc"] if run.get("test_auc") is not None else run["test_accuracy"]
 
 
+def values(run: dict[str, Any]) -> list[float]:
+    """The figure of merit per seed (one value for a run without seeds)."""
+    per = run.get("per_seed")
+    if not per:
+        return [score(run)]
+    auc = per.get("test_auc")
+    return list(auc if auc and auc[0] is not None else per["test_accuracy"])
+
+
+def of(runs: dict, x: str | float) -> list[float] | float:
+    """A run's per-seed scores by label, or a constant (e.g. chance) as is."""
+    return x if isinstance(x, int | float) else values(runs[x])
+
+
+def beats(runs: dict, a: str, b: str | float, margin: float) -> bool:
+    """Run `a` beats `b` by `margin` on the means, and the difference counts
+    (see :mod:`.stats`)."""
+    return stats.beats(values(runs[a]), of(runs, b), margin)
+
+
+def beyond(runs: dict, a: str, b: str | float, margin: float) -> bool:
+    """Run `a` is above `b` by more than `margin` and the difference counts:
+    what refutes "a is no better than b (within margin)"."""
+    return stats.beyond(values(runs[a]), of(runs, b), margin)
+
+
+def show(run: dict[str, Any]) -> str:
+    """A run's score in claims: the mean, ``± sd`` over several seeds."""
+    v = values(run)
+    return fmt4(score(run)) + (f" ± {stats.mean_std(v)[1]:.4f}" if len(v) > 1 else "")
+
+
+def gap(runs: dict, a: str, b: str) -> str:
+    """``Δ`` of two runs' means, with ``± 2 SE`` over several seeds."""
+    d, se = stats.paired_diff(values(runs[a]), values(runs[b]))
+    return f"Δ {d:+.4f}" + (f" ± {2 * se:.4f} (2 SE)" if len(values(runs[a])) > 1 else "")
+
+
 def above(runs: dict, labels: list[str], base: str, statement: str) -> Claim:
-    """Claim: every run in `labels` beats run `base` by at least CLEAR."""
-    b = score(runs[base])
-    got = ", ".join(f"{lab} {fmt4(score(runs[lab]))}" for lab in labels)
+    """Claim: every run in `labels` beats run `base` by at least CLEAR (on the
+    means, the difference counting)."""
+    got = ", ".join(f"{lab} {show(runs[lab])}" for lab in labels)
     return Claim(
         statement,
-        f"{got}; {base} {fmt4(b)}",
-        all(score(runs[lab]) >= b + CLEAR for lab in labels),
+        f"{got}; {base} {show(runs[base])}",
+        all(beats(runs, lab, base, CLEAR) for lab in labels),
     )
 
 
@@ -143,12 +184,12 @@ def derivative_claims(runs: dict, rules: tuple[str, ...]) -> list[Claim]:
     """Claims: dropping f′ from each rule's learning rule hurts (by NEAR or more)."""
     out = []
     for r in rules:
-        w, wo = score(runs[r]), score(runs[f"{r} (no f′)"])
+        wo = f"{r} (no f′)"
         out.append(
             Claim(
                 f"Dropping f′ from {r}'s learning rule hurts",
-                f"with f′ {fmt4(w)}, without {fmt4(wo)} (Δ {w - wo:+.4f})",
-                w >= wo + NEAR,
+                f"with f′ {show(runs[r])}, without {show(runs[wo])} ({gap(runs, r, wo)})",
+                beats(runs, r, wo, NEAR),
             )
         )
     return out

@@ -10,9 +10,9 @@ from neurosim.experiments.paper.common import (
     Experiment,
     Variant,
     above,
-    fmt4,
+    beyond,
     rule_label,
-    score,
+    show,
 )
 
 
@@ -28,14 +28,13 @@ def _fixed_layers_variants(cfg: Any) -> list[Variant]:
 
 
 def _fixed_layers_claims(runs: dict) -> list[Claim]:
-    top = score(runs["top-only"])
     fixed = [f"{r} {w} fixed" for r in ("SRBP", "RBP") for w in ("top", "top two")]
     return [
         Claim("Fixing the top layer(s) and training the lower ones with RBP or SRBP does not "
               "learn: no better than top-only",
-              ", ".join(f"{lab} {fmt4(score(runs[lab]))}" for lab in fixed)
-              + f"; top-only {fmt4(top)}",
-              all(score(runs[lab]) <= top + NEAR for lab in fixed)),
+              ", ".join(f"{lab} {show(runs[lab])}" for lab in fixed)
+              + f"; top-only {show(runs['top-only'])}",
+              not any(beyond(runs, lab, "top-only", NEAR) for lab in fixed)),
         above(runs, ["BP top fixed"], "top-only",
               "Unlike gradient descent: BP with the top layer fixed still learns"),
     ]  # fmt: skip

@@ -9,6 +9,7 @@ from neurosim.experiments.paper.common import (
     Claim,
     Experiment,
     Variant,
+    beats,
     derivative_claims,
     fmt4,
     score,
@@ -21,13 +22,13 @@ def _higgs_claims(runs: dict) -> list[Claim]:
         Claim(
             "BP, RBP and SRBP learn (test AUC well above chance, 0.5)",
             ", ".join(f"{r} {fmt4(score(runs[r]))}" for r in ("BP", "RBP", "SRBP")),
-            all(score(runs[r]) >= 0.5 + 5 * NEAR for r in ("BP", "RBP", "SRBP")),
+            all(beats(runs, r, 0.5, 5 * NEAR) for r in ("BP", "RBP", "SRBP")),
         ),
         Claim(
             "Training the top layer only does clearly worse than BP, RBP and SRBP",
             f"top-only {fmt4(score(runs['top-only']))} vs the weakest of the three "
             f"{fmt4(min(score(runs[r]) for r in ('BP', 'RBP', 'SRBP')))}",
-            all(score(runs[r]) >= score(runs["top-only"]) + NEAR for r in ("BP", "RBP", "SRBP")),
+            all(beats(runs, r, "top-only", NEAR) for r in ("BP", "RBP", "SRBP")),
         ),
     ]
     claims += derivative_claims(runs, ("BP", "RBP", "SRBP"))

@@ -7,38 +7,62 @@ import io
 from pathlib import Path
 
 from neurosim.experiments.paper.common import Experiment, ExperimentResult, score
+from neurosim.experiments.paper.protocol import FIGURES, lr_text
 from neurosim.experiments.safe_io import write_text, writing
 
 
-def _write_outputs(exp: Experiment, result: ExperimentResult, keys: list[str], summary) -> list:
-    out, name = result.out_dir, result.name
-    figures = ["test_accuracy", "test_auc", "energy_nj_per_sample",
-               "transport_bits_per_sample", "cycles_per_sample"]  # fmt: skip
+def _csv(rows: list[list]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["label", *keys, *figures])
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def _pm(r: dict, f: str, digits: int) -> str:
+    """``mean ± sd`` of figure `f` (the mean alone for one seed)."""
+    sd = r.get(f + "_std")
+    return f"{r[f]:.{digits}f}" + (f" ± {sd:.{digits}f}" if len(r.get("seeds", ())) > 1 else "")
+
+
+def _write_outputs(exp: Experiment, result: ExperimentResult, keys: list[str], summary) -> list:
+    """Write ``<name>.csv`` (per run: mean and sd of every figure over the
+    seeds, the learning rates), ``<name>_seeds.csv`` (one row per run and
+    seed), ``<name>.md`` and the figure; return their paths."""
+    out, name = result.out_dir, result.name
+    rows = [["label", *keys, "lr", "seeds",
+             *(c for f in FIGURES for c in (f, f + "_std"))]]  # fmt: skip
+    long = [["label", *keys, "seed", "lr", *FIGURES]]
     for label, r in result.runs.items():
         v = r["variant"]
-        w.writerow([label, *(v.fields.get(k, "") for k in keys), *(r[f] for f in figures)])
-    csv_path = out / f"{name}.csv"
-    write_text(csv_path, buf.getvalue(), what="table")
+        fields = [v.fields.get(k, "") for k in keys]
+        rows.append([label, *fields, lr_text(r["lr"]), len(r["seeds"]),
+                     *(r[c] for f in FIGURES for c in (f, f + "_std"))])  # fmt: skip
+        for i, seed in enumerate(r["seeds"]):
+            long.append([label, *fields, seed, r["lr"][i], *(r["per_seed"][f][i] for f in FIGURES)])
+    csv_path, seeds_path = out / f"{name}.csv", out / f"{name}_seeds.csv"
+    write_text(csv_path, _csv(rows), what="table")
+    write_text(seeds_path, _csv(long), what="table")
     png, svg = _figure(exp, result)
     binary = any(r["test_auc"] is not None for r in result.runs.values())
+    n_seeds = max(len(r["seeds"]) for r in result.runs.values())
     md = [
         f"# Paper experiment: {name} — {exp.title}",
         "",
         f"Setting: {result.setting}.",
         "",
-        f"Runs: {summary.total} ({summary.skipped} taken from the store, {summary.done} run now).",
+        f"Runs: {summary.total} ({summary.tuning} of them tuning runs; {summary.skipped} taken "
+        f"from the store, {summary.done} run now)."
+        + (f" Figures are the mean ± standard deviation over {n_seeds} seeds (per seed: "
+           f"`{seeds_path.name}`); claims are judged on the means, a difference counting when "
+           "it exceeds twice its standard error (paired by seed)." if n_seeds > 1 else ""),
         "",
-        "| run | test accuracy |" + (" test AUC |" if binary else "")
+        "| run | lr | test accuracy |" + (" test AUC |" if binary else "")
         + " energy (nJ/sample) | error bits/sample | cycles/sample |",
-        "|---|---|" + ("---|" if binary else "") + "---|---|---|",
+        "|---|---|---|" + ("---|" if binary else "") + "---|---|---|",
     ]  # fmt: skip
     for label, r in result.runs.items():
         md.append(
-            f"| {label} | {r['test_accuracy']:.4f} |"
-            + (f" {r['test_auc']:.4f} |" if binary else "")
+            f"| {label} | {lr_text(r['lr'])} | {_pm(r, 'test_accuracy', 4)} |"
+            + (f" {_pm(r, 'test_auc', 4)} |" if binary else "")
             + f" {r['energy_nj_per_sample']:.1f} | {r['transport_bits_per_sample']:.1f} |"
             f" {r['cycles_per_sample']:.0f} |"
         )
@@ -49,7 +73,13 @@ def _write_outputs(exp: Experiment, result: ExperimentResult, keys: list[str], s
     md += ["", f"![{name}]({png.name})", ""]
     md_path = out / f"{name}.md"
     write_text(md_path, "\n".join(md), what="table")
-    return [md_path, csv_path, png, svg]
+    return [md_path, csv_path, seeds_path, png, svg]
+
+
+def _sd(r: dict) -> float:
+    """The standard deviation of a run's score over its seeds (0 for one seed)."""
+    f = "test_auc" if r.get("test_auc") is not None else "test_accuracy"
+    return r.get(f + "_std") or 0.0
 
 
 def _figure(exp: Experiment, result: ExperimentResult) -> tuple[Path, Path]:
@@ -76,15 +106,18 @@ def _figure(exp: Experiment, result: ExperimentResult) -> tuple[Path, Path]:
                                         if r["variant"].x is not None))  # fmt: skip
             for i, s in enumerate(series):
                 mine = [r for r in runs.values() if r["variant"].series == s]
-                pts = sorted((r["variant"].x, score(r), r["energy_nj_per_sample"])
+                pts = sorted((r["variant"].x, score(r), r["energy_nj_per_sample"], _sd(r))
                              for r in mine if r["variant"].x is not None)  # fmt: skip
                 xs = [p[0] for p in pts]
-                ax.plot(xs, [p[1] for p in pts], "o-", color=cmap(i), label=s, ms=4)
+                ax.errorbar(xs, [p[1] for p in pts], yerr=[p[3] for p in pts], fmt="o-",
+                            color=cmap(i), label=s, ms=4, capsize=3)  # fmt: skip
                 bx.plot(xs, [p[2] for p in pts], "o-", color=cmap(i), label=s, ms=4)
             refs = [(lab, r) for lab, r in runs.items() if r["variant"].x is None]
             for j, (lab, r) in enumerate(refs):
                 c = cmap(len(series) + j)
                 ax.axhline(score(r), color=c, ls="--", lw=1.2, label=lab)
+                if _sd(r):  # the reference's spread over seeds: a band of +- sd
+                    ax.axhspan(score(r) - _sd(r), score(r) + _sd(r), color=c, alpha=0.12)
                 bx.axhline(r["energy_nj_per_sample"], color=c, ls="--", lw=1.2, label=lab)
             for a in (ax, bx):
                 a.set_xlabel(exp.x_label)
@@ -97,7 +130,8 @@ def _figure(exp: Experiment, result: ExperimentResult) -> tuple[Path, Path]:
         else:
             labels = list(runs)
             colors = [cmap(i % 10) for i in range(len(labels))]
-            ax.barh(labels, [score(runs[lab]) for lab in labels], color=colors)
+            ax.barh(labels, [score(runs[lab]) for lab in labels], color=colors,
+                    xerr=[_sd(runs[lab]) for lab in labels], capsize=3)
             ax.invert_yaxis()
             lo = min(score(r) for r in runs.values())
             ax.set_xlim(max(0.0, lo - 0.1), 1.0)

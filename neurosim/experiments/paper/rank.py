@@ -10,9 +10,12 @@ from neurosim.experiments.paper.common import (
     Claim,
     Experiment,
     Variant,
+    beats,
+    beyond,
     channel_sweep,
     fmt4,
     score,
+    show,
 )
 
 
@@ -23,13 +26,14 @@ def _rank_variants(cfg: Any) -> list[Variant]:
 def _rank_claims(runs: dict) -> list[Claim]:
     rs = sorted(int(lab.split()[1]) for lab in runs if lab.startswith("rank "))
     acc = {r: score(runs[f"rank {r}"]) for r in rs}
-    top, full = score(runs["top-only"]), acc[rs[-1]]
     return [
         Claim("Accuracy falls as the rank of C^h goes to 0",
               ", ".join(f"{r}: {fmt4(acc[r])}" for r in rs),
-              acc[0] <= min(acc[r] for r in rs[1:]) and full >= acc[0] + CLEAR),
+              not any(beyond(runs, "rank 0", f"rank {r}", 0.0) for r in rs[1:])
+              and beats(runs, f"rank {rs[-1]}", "rank 0", CLEAR)),
         Claim("Rank 0 (no feedback) is no better than top-only",
-              f"rank 0 {fmt4(acc[0])}; top-only {fmt4(top)}", acc[0] <= top + NEAR),
+              f"rank 0 {show(runs['rank 0'])}; top-only {show(runs['top-only'])}",
+              not beyond(runs, "rank 0", "top-only", NEAR)),
     ]  # fmt: skip
 
 

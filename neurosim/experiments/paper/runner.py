@@ -4,11 +4,26 @@ its claims and outputs."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from neurosim.errors import ConfigError, DataError
-from neurosim.experiments.paper.common import FULL, QUICK, Experiment, ExperimentResult, RunFailed
+from neurosim.experiments.paper.common import (
+    FULL,
+    QUICK,
+    Experiment,
+    ExperimentResult,
+    RunFailed,
+    Variant,
+    score,
+)
 from neurosim.experiments.paper.outputs import _write_outputs
+from neurosim.experiments.paper.protocol import (
+    Protocol,
+    aggregate,
+    choose_lr,
+    validation_size,
+)
 from neurosim.experiments.paper.table import EXPERIMENTS
 
 
@@ -48,54 +63,132 @@ def run_one(
     workers: int | None = None,
     overrides: dict[str, Any] | None = None,
     progress: bool = False,
+    protocol: Protocol | None = None,
 ) -> ExperimentResult:
-    """Run one experiment and write its figure, CSV and Markdown table."""
+    """Run one experiment by `protocol` (see :mod:`.protocol`; default 3 seeds
+    and tuned learning rates, ``quick``: 1 seed, the fixed lr) and write its
+    figure, CSV tables and Markdown table."""
     if exp.runner is not None:
         return exp.runner(out_dir, quick)
     from neurosim.config import TrainConfig
     from neurosim.data.datasets import load_dataset
-    from neurosim.experiments.store import Store
-    from neurosim.experiments.sweep import SweepSpec, point_id, run_sweep
 
-    base = _base(exp, quick, data_dir, overrides or {})
+    overrides = overrides or {}
+    proto = protocol or Protocol.default(quick, overrides)
+    base = _base(exp, quick, data_dir, overrides)
     head = {"preset": exp.preset, **base} if exp.preset else base
     cfg0 = TrainConfig.from_dict(head).validate()  # bad settings name their field
     variants = exp.variants(cfg0)
-    keys: list[str] = []
-    for v in variants:
-        keys += [k for k in v.fields if k not in keys]
     for v in variants:
         TrainConfig.from_dict({**head, **v.fields}).validate()
     # the data must be there before any worker starts (and HIGGS's cache built once)
-    load_dataset(cfg0.data, cfg0.data_dir, cfg0.seed, cfg0.limit)
-    spec = SweepSpec(
-        name=f"paper-{exp.name}",
-        preset=exp.preset,
-        base=base,
-        zips={"run": {k: [v.fields.get(k, getattr(cfg0, k)) for v in variants] for k in keys}},
-    )
-    spec.points()  # validates every point
+    ds = load_dataset(cfg0.data, cfg0.data_dir, cfg0.seed, cfg0.limit)
+    seeds = [cfg0.seed + i for i in range(proto.seeds)]
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = out_dir / f"{exp.name}.db"
-    summary = run_sweep(spec, store_path, workers=workers, progress=progress)
-    with Store(store_path) as st:
-        stored = {p["id"]: p for p in st.points()}
+    sweep = _Sweeper(exp, head, base, cfg0, store_path, workers, progress)
+    if proto.tune:
+        lrs = _tune(sweep, variants, seeds, proto, validation_size(ds.x_train.shape[0]))
+    else:
+        lrs = {(v.label, s): v.fields.get("lr", cfg0.lr) for v in variants for s in seeds}
+    points = {(v.label, s): {**v.fields, "seed": s, "lr": lrs[v.label, s]}
+              for v in variants for s in seeds}  # fmt: skip
+    records = sweep.run(list(points.values()), "")
     runs: dict[str, dict[str, Any]] = {}
     for v in variants:
-        pid = point_id(TrainConfig.from_dict({**head, **v.fields}).validate())
-        row = stored.get(pid)
-        if row is None or row["record"] is None:
-            err = row.get("error") if row else "not run"
-            raise RunFailed(f"{exp.name}: run {v.label!r} failed ({err}); store {store_path}")
-        runs[v.label] = {"variant": v, **_measure(row["record"])}
+        got = [records[_key(points[v.label, s])] for s in seeds]
+        for s, rec in zip(seeds, got, strict=True):
+            if isinstance(rec, str):
+                raise RunFailed(f"{exp.name}: run {v.label!r} seed {s} failed ({rec}); "
+                                f"store {store_path}")  # fmt: skip
+        lr = [lrs[v.label, s] for s in seeds]
+        runs[v.label] = {"variant": v, **aggregate([_measure(r) for r in got], lr, seeds)}
     result = ExperimentResult(name=exp.name, out_dir=out_dir, runs=runs)
     result.claims = exp.claims(runs)
-    result.setting = _setting(cfg0, quick)
-    result.files = _write_outputs(exp, result, keys, summary)
+    result.setting = _setting(cfg0, quick, proto, seeds, sweep)
+    result.files = _write_outputs(exp, result, sweep.keys(variants), sweep.summary)
     return result
 
 
-def _setting(cfg: Any, quick: bool) -> str:
+def _key(fields: dict[str, Any]) -> str:
+    return repr(sorted(fields.items()))
+
+
+class _Sweeper:
+    """Runs lists of points (config fields over the experiment's settings)
+    through one result store, counting what ran and what was stored."""
+
+    def __init__(self, exp, head, base, cfg0, store_path, workers, progress) -> None:
+        self.exp, self.head, self.base, self.cfg0 = exp, head, base, cfg0
+        self.store_path, self.workers, self.progress = store_path, workers, progress
+        self.summary = SimpleNamespace(total=0, skipped=0, done=0, tuning=0)
+        self.validation: int | None = None
+        self.tune_epochs: int | None = None
+
+    def keys(self, variants: list[Variant]) -> list[str]:
+        """The config fields the variants set, in first-seen order."""
+        keys: list[str] = []
+        for v in variants:
+            keys += [k for k in v.fields if k not in keys]
+        return keys
+
+    def run(self, points: list[dict[str, Any]], stage: str) -> dict[str, Any]:
+        """Run `points`; return ``_key(point) -> record`` (or the error text)."""
+        from neurosim.config import TrainConfig
+        from neurosim.experiments.store import Store
+        from neurosim.experiments.sweep import SweepSpec, point_id, run_sweep
+
+        keys: list[str] = []
+        for p in points:
+            keys += [k for k in p if k not in keys]
+        spec = SweepSpec(
+            name=f"paper-{self.exp.name}{stage}",
+            preset=self.exp.preset,
+            base=self.base,
+            zips={"run": {k: [p.get(k, getattr(self.cfg0, k)) for p in points] for k in keys}},
+        )
+        spec.points()  # validates every point
+        s = run_sweep(spec, self.store_path, workers=self.workers, progress=self.progress)
+        self.summary.total += s.total
+        self.summary.skipped += s.skipped
+        self.summary.done += s.done
+        self.summary.tuning += s.total if stage else 0
+        with Store(self.store_path) as st:
+            stored = {p["id"]: p for p in st.points()}
+        out = {}
+        for p in points:
+            row = stored.get(point_id(TrainConfig.from_dict({**self.head, **p}).validate()))
+            ok = row is not None and row["record"] is not None
+            out[_key(p)] = row["record"] if ok else (row.get("error") if row else "not run")
+        return out
+
+
+def _tune(sweep: _Sweeper, variants: list[Variant], seeds: list[int], proto: Protocol,
+          validation: int) -> dict[tuple[str, int], float]:  # fmt: skip
+    """Each variant's learning rate per seed, chosen on `validation` held-out
+    training samples (the test set is not read); see :mod:`.protocol`."""
+    epochs = proto.epochs_for_tuning(sweep.cfg0.epochs)
+    sweep.validation, sweep.tune_epochs = validation, epochs
+    extra = {"validation": validation, "epochs": epochs}
+    points = {(v.label, s, lr): {**v.fields, **extra, "seed": s, "lr": lr}
+              for v in variants for s in seeds for lr in proto.grid}  # fmt: skip
+    records = sweep.run(list(points.values()), "-tune")
+    out = {}
+    for v in variants:
+        for s in seeds:
+            scores = {}
+            for lr in proto.grid:
+                rec = records[_key(points[v.label, s, lr])]
+                scores[lr] = None if isinstance(rec, str) else score(_measure(rec))
+            try:
+                out[v.label, s] = choose_lr(scores)
+            except ValueError:
+                raise RunFailed(f"{sweep.exp.name}: every tuning run of {v.label!r} seed {s} "
+                                f"failed; store {sweep.store_path}") from None  # fmt: skip
+    return out
+
+
+def _setting(cfg: Any, quick: bool, proto: Protocol, seeds: list[int], sweep: _Sweeper) -> str:
     widths = (
         f" (W {cfg.weight_bits} bits, O {cfg.act_bits} bits, errors "
         f"{'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}"
@@ -103,12 +196,18 @@ def _setting(cfg: Any, quick: bool) -> str:
         if cfg.mode == "fixed"
         else ""
     )
+    lr = (
+        f"lr tuned per run from {{{', '.join(f'{x:g}' for x in proto.grid)}}} on the last "
+        f"{sweep.validation} training samples held out ({sweep.tune_epochs} epoch(s) per "
+        "tuning run; the lr column)" if proto.tune else f"lr {cfg.lr}"
+    )  # fmt: skip
+    seed = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
     return (
         f"{cfg.data}" + (f" (first {cfg.limit} training samples)" if cfg.limit else "")
         + (f", conv {cfg.conv}" if cfg.conv else "")
         + f", hidden {'-'.join(map(str, cfg.hidden))} {cfg.act}, output {cfg.output},"
-        f" batch {cfg.batch}, lr {cfg.lr}, {cfg.epochs} epochs, mode {cfg.mode}{widths},"
-        f" chip {cfg.chip}, seed {cfg.seed}" + (" — quick mode" if quick else "")
+        f" batch {cfg.batch}, {lr}, {cfg.epochs} epochs, mode {cfg.mode}{widths},"
+        f" chip {cfg.chip}, {seed}" + (" — quick mode" if quick else "")
     )  # fmt: skip
 
 
@@ -121,6 +220,7 @@ def run_experiment(
     overrides: dict[str, Any] | None = None,
     progress: bool = False,
     skipped: list[tuple[str, str]] | None = None,
+    protocol: Protocol | None = None,
 ) -> list[ExperimentResult]:
     """Run one experiment (or ``all``) and write its outputs.
 
@@ -144,6 +244,9 @@ def run_experiment(
     skipped : list, optional
         With ``all``: experiments whose data set is missing are skipped and
         appended here as ``(name, reason)`` instead of stopping the others.
+    protocol : Protocol, optional
+        Seeds and learning-rate tuning (default :meth:`Protocol.default`: 3
+        seeds and tuned learning rates, ``quick`` 1 seed and the fixed lr).
 
     Returns
     -------
@@ -166,7 +269,7 @@ def run_experiment(
         try:
             out.append(
                 run_one(EXPERIMENTS[n], Path(out_dir) / n, data_dir, quick, workers,
-                        overrides, progress)  # fmt: skip
+                        overrides, progress, protocol)  # fmt: skip
             )
         except DataError as e:
             if name != "all" or skipped is None:

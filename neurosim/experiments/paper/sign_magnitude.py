@@ -10,9 +10,9 @@ from neurosim.experiments.paper.common import (
     Experiment,
     Variant,
     above,
-    fmt4,
+    beyond,
     rule_label,
-    score,
+    show,
 )
 
 
@@ -24,13 +24,13 @@ def _sign_variants(cfg: Any) -> list[Variant]:
 
 
 def _sign_claims(runs: dict) -> list[Claim]:
-    top = score(runs["top-only"])
-    mag = {r: score(runs[f"{r} magnitude"]) for r in ("SRBP", "RBP")}
+    mag = [f"{r} magnitude" for r in ("SRBP", "RBP")]
     return [
         Claim("Keeping only the magnitude of the hidden updates (no sign) does not learn: "
               "no better than top-only",
-              ", ".join(f"{r} {fmt4(a)}" for r, a in mag.items()) + f"; top-only {fmt4(top)}",
-              all(a <= top + NEAR for a in mag.values())),
+              ", ".join(f"{lab} {show(runs[lab])}" for lab in mag)
+              + f"; top-only {show(runs['top-only'])}",
+              not any(beyond(runs, lab, "top-only", NEAR) for lab in mag)),
         above(runs, ["SRBP sign", "RBP sign"], "top-only",
               "Keeping only the sign (a 1-bit update, the precision result) still learns"),
     ]  # fmt: skip

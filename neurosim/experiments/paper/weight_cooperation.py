@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurosim.experiments.paper.common import NEAR, Claim, Experiment, Variant, fmt4, score
+from neurosim.experiments.paper.common import (
+    NEAR,
+    Claim,
+    Experiment,
+    Variant,
+    beyond,
+    show,
+)
 
 
 def _cooperation_variants(cfg: Any) -> list[Variant]:
@@ -16,12 +23,12 @@ def _cooperation_variants(cfg: Any) -> list[Variant]:
 
 
 def _cooperation_claims(runs: dict) -> list[Claim]:
-    top, ps = score(runs["top-only"]), score(runs["SRBP per synapse"])
     return [
         Claim("A separate random feedback weight per synapse (no weight cooperation) does "
               "not learn: no better than top-only",
-              f"per synapse {fmt4(ps)}; top-only {fmt4(top)}; SRBP {fmt4(score(runs['SRBP']))}",
-              ps <= top + NEAR),
+              f"per synapse {show(runs['SRBP per synapse'])}; top-only {show(runs['top-only'])};"
+              f" SRBP {show(runs['SRBP'])}",
+              not beyond(runs, "SRBP per synapse", "top-only", NEAR)),
     ]  # fmt: skip
 
 

@@ -14,8 +14,8 @@ from collections import Counter
 
 import numpy as np
 
-from neurosim.nn.draws import build_feedback, init_biases
-from neurosim.nn.network import Formats, init_weights
+from neurosim.nn.draws import build_feedback, init_biases, init_weights
+from neurosim.nn.network import Formats
 from neurosim.numerics import kernels
 from neurosim.plan import Plan
 
@@ -51,7 +51,7 @@ class DenseMemory:
         cfg, sizes = plan.cfg, list(plan.sizes)
         self.plan, self.fm, self.counts = plan, fm, counts
         self.W = []
-        for i, w in enumerate(init_weights(cfg.seed, sizes)):
+        for i, w in enumerate(init_weights(cfg, sizes)):
             q, n = fm.weight.quantize(w)
             counts[f"sat:W^{i + 1}:init"] += n
             self.W.append(q.astype(np.float32))
