@@ -142,7 +142,7 @@ def test_flat_order_repr_and_toml_unchanged() -> None:
         "rounding", "momentum", "velocity_bits", "feedback", "feedback_dist", "feedback_mean",
         "feedback_n", "rank", "no_derivative", "freeze", "update_mode", "feedback_resample",
         "feedback_sign", "channel_dropout", "feedback_per_synapse", "packets", "chip", "seed",
-        "error_coding", "top_error",
+        "error_coding", "top_error", "error_sign_scale",
     ]  # fmt: skip
     assert repr(cfg) == (
         "TrainConfig(data='digits', limit=500, hidden=(32, 16), feedback='sparse', "

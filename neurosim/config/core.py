@@ -39,7 +39,7 @@ FIELD_ORDER: tuple[str, ...] = (
     "velocity_bits", "feedback", "feedback_dist", "feedback_mean", "feedback_n", "rank",
     "no_derivative", "freeze", "update_mode", "feedback_resample", "feedback_sign",
     "channel_dropout", "feedback_per_synapse", "packets", "chip", "seed",
-    "error_coding", "top_error",
+    "error_coding", "top_error", "error_sign_scale",
 )  # fmt: skip
 """The flat field order (records, TOML, repr and point ids depend on it; new
 fields go at the end)."""

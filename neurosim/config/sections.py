@@ -43,6 +43,7 @@ ROUNDINGS = ("nearest", "stochastic")
 ERROR_SCALES = ("fixed", "block")
 ERROR_CODINGS = ("after_derivative", "before_derivative")
 TOP_ERRORS = ("coded", "full")
+SIGN_SCALES = ("max", "rms")
 UPDATE_MODES = ("full", "sign", "magnitude")
 FEEDBACK_KINDS = FEEDBACK_FORMATS
 FEEDBACK_DISTRIBUTIONS = ("uniform", "normal")
@@ -245,6 +246,26 @@ class NumericsSection:
     lives; only the message sent on the skip bus or chain (``Q(R^L)``) is
     coded, and BP's top projection ``(W^L)^T R^L`` reads the full word. The
     top gradient then needs a real multiplier. Needs ``error_bits >= 1``;
+    dense layers only."""
+
+    error_sign_scale: str = setting(
+        "max",
+        "scale of a 1-bit block code (rms: the message's rms, not its largest value)",
+        choices=SIGN_SCALES,
+    )
+    """The shared scale of a 1-bit block-scaled code, a datapath choice.
+    ``max`` (default): ``alpha = 2**ceil(log2 max|r|)``, every component
+    sent at the message's largest magnitude. ``rms``: ``alpha`` is the power
+    of two nearest (in the log domain) to the message's root mean square,
+    ``top`` the smallest ``t`` (clipped to the error word's range) with
+    ``sum r^2 < n * 2**(2t + 1)``: the sign code then keeps the message's
+    energy, so a projection of it is as large as the projection of the
+    message. With ``max`` each coded layer inflates the error by the
+    message's peak-to-rms ratio and the inflation compounds down RBP's and
+    BP's chains (1-bit RBP collapsed to chance). The exponent unit squares
+    and sums the components instead of keeping a running max. Needs
+    ``error_bits = 1``, ``error_scale = "block"``, ``error_rounding =
+    "nearest"`` (a stochastic sign is unbiased only with ``alpha >= max``);
     dense layers only."""
 
     feedback_bits: int = setting(8, "C^h entry width", range=(2, 24), unit="bits")

@@ -102,5 +102,6 @@ class RefErrorUnit:
             self.counts["rng_bits:error"] += drawn
             return out
         if c.error_scale == "block":
-            return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits)[0]
+            return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits,
+                                          c.error_sign_scale == "rms")[0]  # fmt: skip
         return [ref_log_quantize(v, c.error_bits, self.top, self.emax) for v in row]

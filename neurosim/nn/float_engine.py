@@ -16,6 +16,7 @@ import numpy as np
 from neurosim.nn.base import Engine, hidden_errors
 from neurosim.nn.draws import build_feedback, build_synapse_feedback, init_biases
 from neurosim.nn.network import act_float, deriv_float, init_weights, softmax_float
+from neurosim.nn.rules import projects_at_sender
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import (
     LogQuantizer,
@@ -100,7 +101,8 @@ class FloatEngine(Engine):
             return self._q_stochastic(r)
         if self.block:
             k = self.lq.bits
-            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None)
+            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None,
+                                      self.cfg.error_sign_scale == "rms")  # fmt: skip
             return q.astype(np.float32)
         return self.lq(r).astype(np.float32)
 
@@ -230,8 +232,8 @@ class FloatEngine(Engine):
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         if self.cfg.error_coding == "before_derivative":
-            # R^h = f'(S^h) * Q(B^h): W rules received B^h coded (carry)
-            q = p if self.rule.matrix == "W" else self._q(p)
+            # R^h = f'(S^h) * Q(B^h): BP and RBP received B^h coded (carry)
+            q = p if projects_at_sender(self.rule, self.cfg) else self._q(p)
             if self.cfg.no_derivative:
                 return q
             return q * deriv_float(self.cfg.act, self._S[i], self._A[i + 1])
@@ -239,6 +241,3 @@ class FloatEngine(Engine):
             return self._q(p)
         return self._q(p * deriv_float(self.cfg.act, self._S[i], self._A[i + 1]))
 
-    def message(self, i: int, r: np.ndarray) -> np.ndarray:
-        """Layer ``i``'s ``R`` coded as the chain message."""
-        return self._q(r)
