@@ -231,9 +231,12 @@ class NumericsSection:
     braking saturated units at 1 bit, but ``R^h`` is no longer a power of two
     and its gradient products need a real multiplier. The messages on the
     chain are coded too: BP sends ``Q(B^h)``, ``B^h = (W^{h+1})^T R^{h+1}``
-    computed where ``W^{h+1}`` lives; RBP sends ``Q(R^{h+1})`` and SRBP the
-    skip message ``Q(R^L)``, and the tile re-codes ``B^h = C^h Q(msg)`` before
-    ``f'``. Needs ``error_bits >= 1``; dense layers only."""
+    computed where ``W^{h+1}`` lives; RBP likewise sends ``Q(B^h)``, ``B^h =
+    C^h R^{h+1}`` computed where ``R^{h+1}`` lives (one code per layer: coding
+    the message ``R^{h+1}`` and then ``B^h`` again dropped ``f'`` and, at 1
+    bit, compounded the code's inflation down the chain); SRBP sends the skip
+    message ``Q(R^L)`` and the tile codes ``B^h = C^h Q(R^L)`` before ``f'``.
+    Needs ``error_bits >= 1``; dense layers only."""
 
     top_error: str = setting(
         "coded",
