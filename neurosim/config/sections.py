@@ -253,20 +253,25 @@ class NumericsSection:
 
     error_sign_scale: str = setting(
         "max",
-        "scale of a 1-bit block code (rms: the message's rms, not its largest value)",
+        "scale of 1-bit block codes on the chain (rms: the message's rms, not its max)",
         choices=SIGN_SCALES,
     )
-    """The shared scale of a 1-bit block-scaled code, a datapath choice.
-    ``max`` (default): ``alpha = 2**ceil(log2 max|r|)``, every component
-    sent at the message's largest magnitude. ``rms``: ``alpha`` is the power
-    of two nearest (in the log domain) to the message's root mean square,
-    ``top`` the smallest ``t`` (clipped to the error word's range) with
-    ``sum r^2 < n * 2**(2t + 1)``: the sign code then keeps the message's
-    energy, so a projection of it is as large as the projection of the
-    message. With ``max`` each coded layer inflates the error by the
-    message's peak-to-rms ratio and the inflation compounds down RBP's and
-    BP's chains (1-bit RBP collapsed to chance). The exponent unit squares
-    and sums the components instead of keeping a running max. Needs
+    """The shared scale of the 1-bit block codes sent down the chain (BP's
+    and RBP's ``Q(B^h)`` with ``error_coding = "before_derivative"``, SBP's
+    chain signal), a datapath choice. ``max`` (default): ``alpha =
+    2**ceil(log2 max|r|)``, every component sent at the message's largest
+    magnitude. ``rms``: ``alpha`` is the power of two nearest (in the log
+    domain) to the message's root mean square, ``top`` the smallest ``t``
+    (clipped to the error word's range) with ``sum r^2 < n * 2**(2t + 1)``:
+    the sign code keeps the message's energy, so its projection is as large
+    as the message's. With ``max`` each coded layer inflates the error by
+    the message's peak-to-rms ratio and, on a chain, the next layer
+    projects and codes the inflated error again: the inflation compounds
+    (1-bit RBP fell below top-only). Codes that feed no further code (the
+    skip message ``Q(R^L)``, SRBP's ``Q(B^h)``) keep ``max``: their
+    inflation happens once and only scales a layer's step. The exponent
+    unit squares and sums the components instead of keeping a running max.
+    Needs
     ``error_bits = 1``, ``error_scale = "block"``, ``error_rounding =
     "nearest"`` (a stochastic sign is unbiased only with ``alpha >= max``);
     dense layers only."""

@@ -53,7 +53,7 @@ from neurosim.config import TrainConfig
 from neurosim.cost import gradients
 from neurosim.cost.gradients import Gradients, velocity_bits
 from neurosim.nn.network import Formats
-from neurosim.nn.rules import Rule, projects_at_sender, trained_layers
+from neurosim.nn.rules import Rule, codes_chain, projects_at_sender, trained_layers
 from neurosim.numerics import kernels
 from neurosim.numerics.fixedpoint import block_exp_bits
 
@@ -394,13 +394,13 @@ class Accountant:
         if not cfg.no_derivative:
             c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
         if log:
-            self._encoders(c, n_i)  # R^h's (B^h's when coded before f')
+            self._encoders(c, n_i, codes_chain(self.rule, cfg))  # R^h's (B^h's before f')
 
-    def _encoders(self, c: Counter, n: int) -> None:
-        """Log encoders of ``n`` components per sample."""
-        c["feedback", "add", (self.formats.error.bits,)] += n * self.samples
+    def _encoders(self, c: Counter, n: int, chain: bool = False) -> None:
+        """Log encoders of ``n`` components per sample (``chain``: chain words)."""
         ew = self.formats.error.bits
-        if self.cfg.error_sign_scale == "rms":  # the sum of squares for the exponent
+        c["feedback", "add", (ew,)] += n * self.samples
+        if chain and self.cfg.error_sign_scale == "rms":  # sum of squares for the exponent
             c["feedback", "mult", (ew, ew)] += n * self.samples
             c["feedback", "add", (2 * ew,)] += n * self.samples
         elif self.cfg.error_scale == "block":  # the running max for the exponent

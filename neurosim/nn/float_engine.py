@@ -93,16 +93,18 @@ class FloatEngine(Engine):
         """Output ``O^L`` as real values, shape ``(B, N_L)``."""
         return self.forward(x.astype(np.float32))[2]
 
-    def _q(self, r: np.ndarray) -> np.ndarray:
-        """Log-quantize error messages (rows of ``r``) as configured."""
+    def _q(self, r: np.ndarray, chain: bool = False) -> np.ndarray:
+        """Log-quantize error messages (rows of ``r``) as configured
+        (``chain``: words sent down the chain, rms-scaled at 1 bit with
+        ``error_sign_scale = "rms"``)."""
         if self.lq is None:
             return r
         if self.stochastic_errors:
             return self._q_stochastic(r)
         if self.block:
             k = self.lq.bits
-            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None,
-                                      self.cfg.error_sign_scale == "rms")  # fmt: skip
+            rms = chain and self.cfg.error_sign_scale == "rms"
+            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None, rms)
             return q.astype(np.float32)
         return self.lq(r).astype(np.float32)
 
@@ -228,7 +230,7 @@ class FloatEngine(Engine):
         return src @ self.C[i].T
 
     def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
-        return self._q(p) if log else p
+        return self._q(p, chain=True) if log else p
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         if self.cfg.error_coding == "before_derivative":

@@ -155,3 +155,12 @@ def projects_at_sender(rule: Rule, cfg: Any) -> bool:
     if rule.matrix == "W":
         return True
     return rule.source == "next" and cfg.error_coding == "before_derivative"
+
+
+def codes_chain(rule: Rule, cfg: Any) -> bool:
+    """Whether the words sent down the chain are log codes (SBP's chain
+    signal; BP's and RBP's ``Q(B^h)`` with ``error_coding =
+    "before_derivative"``): the codes that ``error_sign_scale`` applies to."""
+    if not (cfg.error_bits and projects_at_sender(rule, cfg)):
+        return False
+    return rule.source == "next_raw" or cfg.error_coding == "before_derivative"

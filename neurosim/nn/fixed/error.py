@@ -113,6 +113,7 @@ class ErrorUnit:
     def error(
         self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str, step: int,
         log: bool = True, layer: int = 0, kind: int = 0, buf: str | None = None,
+        chain: bool = False,
     ) -> np.ndarray:  # fmt: skip
         """Fused error unit: times ``f'`` (``d``, or none), round half even by
         ``shift`` bits, saturate, log-quantize (if ``log``).
@@ -120,7 +121,8 @@ class ErrorUnit:
         With block scaling each row (one message) is log-quantized with its
         own exponent (:func:`kernels.error_kernel_block`). With stochastic
         rounding the log stage rounds with the words of ``layer``'s key and
-        message ``kind`` in minibatch ``step``. Saturations count as ``name``;
+        message ``kind`` in minibatch ``step``. ``chain``: a word sent down the
+        chain, rms-scaled at 1 bit with ``error_sign_scale = "rms"``. Saturations count as ``name``;
         the result lands in the step array ``buf`` (default ``name``).
         """
         e = self.fm.error
@@ -132,7 +134,7 @@ class ErrorUnit:
             self.counts[name] += kernels.error_kernel_block(
                 p, p if d is None else d, d is not None, shift, e.qmin, e.qmax,
                 self.cfg.error_bits, self.block_emax, e.bits - 1, self.f64_exact, out, tops,
-                self.cfg.error_sign_scale == "rms",
+                chain and self.cfg.error_sign_scale == "rms",
             )  # fmt: skip
             return out
         bits, top, thr, levels = self._log if log else (0, 0, *self._log[2:])
@@ -229,7 +231,8 @@ class ErrorUnit:
         """A projection made at layer ``i+1`` rounded into the error word
         sent down the chain (log-coded if ``log``: SBP's chain signal)."""
         shift = self.pfrac() - self.fm.error.frac
-        return self.error(p, None, shift, f"sat:d^{i + 1}", step, log, layer=i, kind=1)
+        return self.error(p, None, shift, f"sat:d^{i + 1}", step, log, layer=i, kind=1,
+                          chain=True)  # fmt: skip
 
     def finish(self, i: int, p: np.ndarray, d: np.ndarray, step: int) -> np.ndarray:
         """Layer ``i``'s quantized ``R`` from what it holds (``d``: its ``f'`` codes)."""
