@@ -328,6 +328,7 @@ ID_NEUTRAL: dict[str, Any] = {
     "velocity_bits": 24,
     "error_coding": "after_derivative",
     "top_error": "coded",
+    "error_sign_scale": "max",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field
