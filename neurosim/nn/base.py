@@ -38,9 +38,9 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
         by ``W[i+1]^T`` or ``C[i]``; ``carry(i, p, log)`` rounds a
         projection made at layer ``i+1`` into the error word sent down the
         chain (log-coded if ``log``); ``finish(i, p)`` turns what layer ``i``
-        holds into its ``R``; ``message(h, r)`` log-codes hidden layer
-        ``h``'s ``R`` as the chain message (RBP with ``error_coding =
-        "before_derivative"``, whose ``R^h`` is not coded).
+        holds into its ``R``. BP, SBP and RBP with ``error_coding =
+        "before_derivative"`` project where ``R^{h+1}`` lives and send the
+        projection (:func:`neurosim.nn.rules.projects_at_sender`).
     msg_top : array, optional
         The coded ``R^L`` message sent on the skip bus or chain (default:
         ``r_top``).
@@ -74,12 +74,10 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
             src = msg_top
         elif rule.source == "next_raw":  # SBP carries the signal without the f' above
             src = raw_next
-        elif sender:  # BP, and RBP coding B^h: the projection is made where R^{h+1} lives
+        elif sender or i + 1 < L - 1:  # R^{h+1}: where it lives, or RBP's coded message
             src = R[i + 1]
-        elif i + 1 == L - 1:  # RBP: the message R^{h+1}, coded on the chain
+        else:  # RBP: the coded R^L message on the chain
             src = msg_top
-        else:
-            src = R[i + 1]
         sources[i] = src
         p = ops.project(i, src)
         if sender:
