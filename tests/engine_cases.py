@@ -321,6 +321,11 @@ ERROR_DATAPATH = [
     dict(rule="rbp", error_bits=4, no_derivative=True, bias=True, **BEFORE),
     dict(rule="srbp", error_bits=3, channel_dropout=0.5, momentum=0.5, **BEFORE, **FULL_TOP),
     dict(rule="top-only", error_bits=2, **FULL_TOP),
+    # 1-bit codes scaled by the message's rms (error_sign_scale)
+    *(dict(rule=r, error_bits=1, error_scale="block", error_sign_scale="rms", **BEFORE,
+           **FULL_TOP) for r in ("bp", "rbp", "srbp", "arbp")),  # fmt: skip
+    dict(rule="sbp", error_bits=1, error_scale="block", error_sign_scale="rms"),
+    dict(rule="rbp", error_bits=1, error_scale="block", error_sign_scale="rms", bias=True),
 ]
 
 CONV_VARIANTS = [

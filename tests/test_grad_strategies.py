@@ -245,3 +245,32 @@ def test_uncoded_errors_take_a_multiplier_in_the_update() -> None:
     assert up[("mac", (16, 8))] == n and not up[("shift_add", (32,))]
     # the rest of the bill is the same datapath
     assert phase(both, "feedback") == phase(coded, "feedback")
+
+
+def _rbp(**kw) -> Counter:
+    """RBP on the 6-4-3 net, one batch of 2: R^2 projected where it lives
+    (``error_coding = "before_derivative"``), the chain carries ``Q(B^1)``."""
+    cfg = TrainConfig(hidden=(4,), mode="fixed", batch=2, rule="rbp", error_bits=1,
+                      error_scale="block", error_coding="before_derivative", **kw)  # fmt: skip
+    acct = make_accountant(make_plan(cfg, 6, 3, chip=chip("sram")))
+    acct.observe([R1, R2], {"chain1": np.sign(R1 + 0.5)}, {0: R2})
+    return phase(acct.actions(CHANGED), "feedback")
+
+
+def test_rbp_coding_b_projects_the_full_word_and_codes_the_chain_once() -> None:
+    from neurosim.cost.accounting import message_specs
+    from neurosim.nn.rules import get_rule
+
+    kw = dict(hidden=(4,), rule="rbp", error_bits=1, error_scale="block")
+    cfg = TrainConfig(**kw, error_coding="before_derivative")
+    (spec,) = message_specs(cfg, get_rule("rbp"), SIZES)
+    assert (spec.name, spec.layout.n, spec.layout.encoding) == ("chain1", 4, "log")
+    after = message_specs(TrainConfig(**kw), get_rule("rbp"), SIZES)
+    assert after[0].layout.n == 3  # R^2 itself goes down the chain
+    fb = _rbp(top_error="full")
+    # C^1 R^2 with R^2 a full error word: MACs, not shift-adds (2 non-zero x 4 rows)
+    assert fb[("mac", (8, 16))] == 2 * 4 and not fb[("shift_add", (8,))]
+    # the rms exponent squares and sums the chain words instead of a running max
+    rms = _rbp(top_error="full", error_sign_scale="rms")
+    assert rms[("mult", (16, 16))] == 4 * 2 and rms[("add", (32,))] == 4 * 2
+    assert fb[("add", (16,))] - rms[("add", (16,))] == 4 * 2

@@ -177,3 +177,45 @@ def test_full_top_error_trains_on_the_word_and_sends_its_code() -> None:
     up = 1 << (e.frac - out.frac)  # T - O^L onto the wider error word: exact
     assert word[0].tolist() == [(2**out.frac - o[0, 0]) * up, -o[0, 1] * up]  # not a code
     assert msg[0].tolist() == [2**e.frac, -(2**e.frac)]  # 1 bit: +-alpha
+
+
+# error_sign_scale = "rms": a 1-bit block code at the power of two nearest (in
+# the log domain) to the message's rms, the smallest t with
+# sum r^2 < n * 2**(2t + 1). row, t, by hand:
+RMS_TOP = [
+    ([3, -4], 2),  # rms 3.54: 2**1.5 = 2.83 <= 3.54 < 5.66
+    ([1], 0),
+    ([2], 1),  # rms 2 = 2**1 exactly
+    ([5, 0, 0, 0], 1),  # rms 2.5 < 2.83, though the max is 5 (max scale: 8)
+    ([-32768], 15),  # clipped to the word's largest exponent
+    ([1, 1, 1, 1, 1, 1, 1, 1, 1, 40], 4),  # rms 12.7: 11.3 <= 12.7 < 22.6
+    ([0, 0], -1),  # all-zero message
+]
+
+
+@pytest.mark.parametrize("row,top", RMS_TOP)
+def test_rms_sign_scale_by_hand(row: list[int], top: int) -> None:
+    from neurosim.numerics import kernels
+    from neurosim.numerics.fixedpoint import block_log_quantize, ref_block_log_quantize
+
+    want = [0] * len(row) if top < 0 else [-(1 << top) if v < 0 else 1 << top for v in row]
+    assert ref_block_log_quantize(row, 1, 16, rms=True) == (want, top)
+    q, t = block_log_quantize(np.array([row], np.float64), 1, 0, 15, 0, 0, rms=True)
+    assert q[0].tolist() == want and t.tolist() == [top]
+    for dt in (np.float32, np.float64):  # the fused error unit
+        p = np.array([row], dtype=dt)
+        out, tops = np.empty_like(p), np.empty(1, np.int64)
+        kernels.error_kernel_block(p, p, False, 0, -32768, 32767, 1, 0, 15, True, out, tops,
+                                   rms=True)  # fmt: skip
+        assert out[0].tolist() == want and tops.tolist() == [top]
+
+
+def test_rms_sign_scale_needs_a_deterministic_one_bit_block_code() -> None:
+    from neurosim.errors import ConfigError
+
+    ok = dict(error_bits=1, error_scale="block", error_sign_scale="rms")
+    TrainConfig(**ok).validate()
+    for bad in (dict(error_bits=2), dict(error_scale="fixed"),
+                dict(error_rounding="stochastic")):  # fmt: skip
+        with pytest.raises(ConfigError, match="error_sign_scale"):
+            TrainConfig(**{**ok, **bad}).validate()

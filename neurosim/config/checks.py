@@ -97,6 +97,15 @@ def _check_error_datapath(cfg: Any) -> None:
             raise ConfigError(
                 name, value, f"{default} with conv blocks or feedback_per_synapse"
             )
+    if cfg.error_sign_scale == "rms" and not (
+        cfg.error_bits == 1 and cfg.error_scale == "block" and cfg.error_rounding == "nearest"
+        and not cfg.conv and not cfg.feedback_per_synapse
+    ):  # fmt: skip
+        raise ConfigError(
+            "error_sign_scale", "rms",
+            "max unless error_bits = 1, error_scale = block, error_rounding = nearest "
+            "(dense layers, no feedback_per_synapse)",
+        )  # fmt: skip
 
 
 def check_optimizer(cfg: Any) -> None:

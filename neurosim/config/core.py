@@ -42,6 +42,8 @@ FIELD_ORDER: tuple[str, ...] = (
     "error_coding", "top_error",
     # dataset and network fields added later
     "validation", "init",
+    # error-coding fields added later
+    "error_sign_scale",
 )  # fmt: skip
 """The flat field order (records, TOML, repr and point ids depend on it; new
 fields go at the end)."""

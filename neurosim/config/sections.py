@@ -43,6 +43,7 @@ ROUNDINGS = ("nearest", "stochastic")
 ERROR_SCALES = ("fixed", "block")
 ERROR_CODINGS = ("after_derivative", "before_derivative")
 TOP_ERRORS = ("coded", "full")
+SIGN_SCALES = ("max", "rms")
 UPDATE_MODES = ("full", "sign", "magnitude")
 FEEDBACK_KINDS = FEEDBACK_FORMATS
 FEEDBACK_DISTRIBUTIONS = ("uniform", "normal")
@@ -254,9 +255,12 @@ class NumericsSection:
     braking saturated units at 1 bit, but ``R^h`` is no longer a power of two
     and its gradient products need a real multiplier. The messages on the
     chain are coded too: BP sends ``Q(B^h)``, ``B^h = (W^{h+1})^T R^{h+1}``
-    computed where ``W^{h+1}`` lives; RBP sends ``Q(R^{h+1})`` and SRBP the
-    skip message ``Q(R^L)``, and the tile re-codes ``B^h = C^h Q(msg)`` before
-    ``f'``. Needs ``error_bits >= 1``; dense layers only."""
+    computed where ``W^{h+1}`` lives; RBP likewise sends ``Q(B^h)``, ``B^h =
+    C^h R^{h+1}`` computed where ``R^{h+1}`` lives (one code per layer: coding
+    the message ``R^{h+1}`` and then ``B^h`` again dropped ``f'`` and, at 1
+    bit, compounded the code's inflation down the chain); SRBP sends the skip
+    message ``Q(R^L)`` and the tile codes ``B^h = C^h Q(R^L)`` before ``f'``.
+    Needs ``error_bits >= 1``; dense layers only."""
 
     top_error: str = setting(
         "coded",
@@ -269,6 +273,31 @@ class NumericsSection:
     lives; only the message sent on the skip bus or chain (``Q(R^L)``) is
     coded, and BP's top projection ``(W^L)^T R^L`` reads the full word. The
     top gradient then needs a real multiplier. Needs ``error_bits >= 1``;
+    dense layers only."""
+
+    error_sign_scale: str = setting(
+        "max",
+        "scale of 1-bit block codes on the chain (rms: the message's rms, not its max)",
+        choices=SIGN_SCALES,
+    )
+    """The shared scale of the 1-bit block codes sent down the chain (BP's
+    and RBP's ``Q(B^h)`` with ``error_coding = "before_derivative"``, SBP's
+    chain signal), a datapath choice. ``max`` (default): ``alpha =
+    2**ceil(log2 max|r|)``, every component sent at the message's largest
+    magnitude. ``rms``: ``alpha`` is the power of two nearest (in the log
+    domain) to the message's root mean square, ``top`` the smallest ``t``
+    (clipped to the error word's range) with ``sum r^2 < n * 2**(2t + 1)``:
+    the sign code keeps the message's energy, so its projection is as large
+    as the message's. With ``max`` each coded layer inflates the error by
+    the message's peak-to-rms ratio and, on a chain, the next layer
+    projects and codes the inflated error again: the inflation compounds
+    (1-bit RBP fell below top-only). Codes that feed no further code (the
+    skip message ``Q(R^L)``, SRBP's ``Q(B^h)``) keep ``max``: their
+    inflation happens once and only scales a layer's step. The exponent
+    unit squares and sums the components instead of keeping a running max.
+    Needs
+    ``error_bits = 1``, ``error_scale = "block"``, ``error_rounding =
+    "nearest"`` (a stochastic sign is unbiased only with ``alpha >= max``);
     dense layers only."""
 
     feedback_bits: int = setting(8, "C^h entry width", range=(2, 24), unit="bits")

@@ -53,7 +53,7 @@ from neurosim.config import TrainConfig
 from neurosim.cost import gradients
 from neurosim.cost.gradients import Gradients, velocity_bits
 from neurosim.nn.network import Formats
-from neurosim.nn.rules import Rule, trained_layers
+from neurosim.nn.rules import Rule, codes_chain, projects_at_sender, trained_layers
 from neurosim.numerics import kernels
 from neurosim.numerics.fixedpoint import block_exp_bits
 
@@ -132,9 +132,9 @@ def message_specs(
         return [MessageSpec("skip", "skip", layout(sizes[L], log))]
     out = []
     for h in range(L - 1, 0, -1):
-        if rule.matrix == "C":
+        if rule.matrix == "C" and not projects_at_sender(rule, cfg):
             n, logc = sizes[h + 1], log
-        elif rule.source == "next":  # BP: the projection, linear words (coded before f')
+        elif rule.source == "next":  # BP, RBP coding B^h: the projection (coded before f')
             n, logc = sizes[h], log and cfg.error_coding == "before_derivative"
         else:  # SBP
             n, logc = sizes[h], log
@@ -368,7 +368,12 @@ class Accountant:
         if self.rule.matrix == "C":
             fmt = self.feedback
             p = channel_projection(self, i)
-            fmt.project(c, p, fm.feedback.bits, ew, log)
+            # RBP coding B^h projects R^{h+1} where it lives: a full word
+            # unless it is a code (R^L with top_error = "coded")
+            L = len(sizes) - 1
+            src_log = (gradients.error_is_code(cfg, L, i + 1)
+                       if projects_at_sender(self.rule, cfg) else log)  # fmt: skip
+            fmt.project(c, p, fm.feedback.bits, ew, src_log)
             if cfg.feedback_sign == "concordant":  # the sign bit of W^{h+1}
                 c["feedback", "sram_read", ("weights",)] += fmt.projection_ops(p)
             if cfg.feedback_resample:  # a fresh C^h drawn and stored per minibatch
@@ -389,22 +394,17 @@ class Accountant:
         if not cfg.no_derivative:
             c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
         if log:
-            self._encoders(c, n_i)  # R^h's (B^h's when coded before f')
-            if self._codes_chain_message(i):  # RBP: R^{h+1} coded for the chain
-                self._encoders(c, sizes[i + 2])
+            self._encoders(c, n_i, codes_chain(self.rule, cfg))  # R^h's (B^h's before f')
 
-    def _encoders(self, c: Counter, n: int) -> None:
-        """Log encoders of ``n`` components per sample."""
-        c["feedback", "add", (self.formats.error.bits,)] += n * self.samples
-        if self.cfg.error_scale == "block":  # the running max for the exponent
-            c["feedback", "add", (self.formats.error.bits,)] += n * self.samples
-
-    def _codes_chain_message(self, i: int) -> bool:
-        """RBP with ``error_coding = "before_derivative"``: the hidden
-        ``R^{h+1}`` (a full word) is log-coded before it goes down the chain."""
-        rule, L = self.rule, len(self.sizes) - 1
-        return (rule.matrix == "C" and rule.source == "next" and i + 1 < L - 1
-                and self.cfg.error_coding == "before_derivative")  # fmt: skip
+    def _encoders(self, c: Counter, n: int, chain: bool = False) -> None:
+        """Log encoders of ``n`` components per sample (``chain``: chain words)."""
+        ew = self.formats.error.bits
+        c["feedback", "add", (ew,)] += n * self.samples
+        if chain and self.cfg.error_sign_scale == "rms":  # sum of squares for the exponent
+            c["feedback", "mult", (ew, ew)] += n * self.samples
+            c["feedback", "add", (2 * ew,)] += n * self.samples
+        elif self.cfg.error_scale == "block":  # the running max for the exponent
+            c["feedback", "add", (ew,)] += n * self.samples
 
     def _write_back(
         self, c: Counter, n: int, bits: int, changed: int, memory: str = "weights"

@@ -330,6 +330,7 @@ ID_NEUTRAL: dict[str, Any] = {
     "top_error": "coded",
     "validation": None,
     "init": "glorot",
+    "error_sign_scale": "max",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field

@@ -79,7 +79,7 @@ class RefErrorUnit:
 
     def code(self, row: list[int], source: int, kind: int, sample: int, step: int) -> list[int]:
         """Log-code one message of message source ``source`` (layer ``i`` or
-        conv ``L + b``), message ``kind`` (0 ``R``, 1 SBP's chain signal),
+        conv ``L + b``), message ``kind`` (0 ``R``, 1 a word sent down the chain),
         sample ``sample`` of minibatch ``step``."""
         c = self.cfg
         if not c.error_bits:
@@ -102,5 +102,7 @@ class RefErrorUnit:
             self.counts["rng_bits:error"] += drawn
             return out
         if c.error_scale == "block":
-            return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits)[0]
+            # kind 1, the chain's words: rms-scaled at 1 bit (error_sign_scale)
+            rms = kind == 1 and c.error_sign_scale == "rms"
+            return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits, rms)[0]
         return [ref_log_quantize(v, c.error_bits, self.top, self.emax) for v in row]

@@ -23,7 +23,7 @@ from neurosim.golden.error import RefErrorUnit
 from neurosim.golden.forward import RefForwardUnit
 from neurosim.golden.update import RefUpdateUnit
 from neurosim.nn.draws import build_feedback, channel_keep
-from neurosim.nn.rules import trained_layers
+from neurosim.nn.rules import projects_at_sender, trained_layers
 from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import FixedFormat, ref_quantize, ref_shift_nearest
 
@@ -102,6 +102,7 @@ class ReferenceEngine:
         msg_top = err.code(word, L - 1, 0, s, step)
         r_top = word if cfg.top_error == "full" else msg_top
         before = cfg.error_coding == "before_derivative"
+        sender = projects_at_sender(rule, cfg)
         R: list = [None] * L
         R[L - 1] = raw = r_top
         srcs: dict = {}
@@ -111,28 +112,29 @@ class ReferenceEngine:
         for i in range(L - 2, -1, -1):
             if rule.source == "top":
                 src = msg_top
-            elif rule.source == "next_raw" or rule.matrix == "W":
+            elif rule.source == "next_raw" or sender:
                 src = raw if rule.source == "next_raw" else R[i + 1]
             elif i + 1 == L - 1:
                 src = msg_top
-            else:  # RBP: R^{h+1} coded on the chain when R^{h+1} is a word
-                src = err.code(R[i + 1], i + 1, 1, s, step) if before else R[i + 1]
+            else:  # RBP: R^{h+1} (a log code) on the chain
+                src = R[i + 1]
             srcs[i] = src
             n_i = len(self.W[i])
-            if rule.matrix == "W":  # rounded where W^{h+1} lives, then sent
+            if rule.matrix == "W":
                 wn = self.W[i + 1]
                 p = [sum(src[k] * wn[k][j] for k in range(len(src))) for j in range(n_i)]
+            else:
+                c = self.C[i]
+                p = [sum(c[j][k] * src[k] for k in range(len(src))) for j in range(n_i)]
+            if sender:  # rounded where W^{h+1} (or C^h) and R^{h+1} live, then sent
                 p = [err.sat(ref_shift_nearest(v, pfrac - fm.error.frac), f"sat:d^{i + 1}")
                      for v in p]  # fmt: skip
                 if rule.source == "next_raw" or before:
                     p = raw = err.code(p, i, 1, s, step)
-            else:
-                c = self.C[i]
-                p = [sum(c[j][k] * src[k] for k in range(len(src))) for j in range(n_i)]
-                if before:  # B^h onto the error word, then coded
-                    p = [err.value(v, None, pfrac, f"sat:d^{i + 1}") for v in p]
-                    p = err.code(p, i, 0, s, step)
-            R[i] = self._hidden_r(i, p, D[i], pfrac if rule.matrix == "C" else fm.error.frac,
+            elif before:  # SRBP: B^h onto the error word, then coded
+                p = [err.value(v, None, pfrac, f"sat:d^{i + 1}") for v in p]
+                p = err.code(p, i, 0, s, step)
+            R[i] = self._hidden_r(i, p, D[i], fm.error.frac if sender else pfrac,
                                   before, s)  # fmt: skip
             if i in keep:  # learning-channel dropout
                 R[i] = [v if keep[i][s, j] else 0 for j, v in enumerate(R[i])]

@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 
 from neurosim.nn.draws import channel_keep
-from neurosim.nn.rules import Rule, trained_layers
+from neurosim.nn.rules import Rule, projects_at_sender, trained_layers
 from neurosim.plan import Plan
 
 
@@ -38,9 +38,9 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
         by ``W[i+1]^T`` or ``C[i]``; ``carry(i, p, log)`` rounds a
         projection made at layer ``i+1`` into the error word sent down the
         chain (log-coded if ``log``); ``finish(i, p)`` turns what layer ``i``
-        holds into its ``R``; ``message(h, r)`` log-codes hidden layer
-        ``h``'s ``R`` as the chain message (RBP with ``error_coding =
-        "before_derivative"``, whose ``R^h`` is not coded).
+        holds into its ``R``. BP, SBP and RBP with ``error_coding =
+        "before_derivative"`` project where ``R^{h+1}`` lives and send the
+        projection (:func:`neurosim.nn.rules.projects_at_sender`).
     msg_top : array, optional
         The coded ``R^L`` message sent on the skip bus or chain (default:
         ``r_top``).
@@ -68,24 +68,23 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
     if rule.source == "top":
         messages["skip"] = msg_top
     raw_next = r_top
+    sender = projects_at_sender(rule, ops.cfg)
     for i in range(L - 2, -1, -1):
         if rule.source == "top":
             src = msg_top
         elif rule.source == "next_raw":  # SBP carries the signal without the f' above
             src = raw_next
-        elif rule.matrix == "W":  # BP: the transposed read sees R^{h+1} where it lives
+        elif sender or i + 1 < L - 1:  # R^{h+1}: where it lives, or RBP's coded message
             src = R[i + 1]
-        elif i + 1 == L - 1:  # RBP: the message R^{h+1}, coded on the chain
+        else:  # RBP: the coded R^L message on the chain
             src = msg_top
-        else:
-            src = ops.message(i + 1, R[i + 1]) if before else R[i + 1]
         sources[i] = src
         p = ops.project(i, src)
-        if rule.matrix == "W":
-            # the transposed read happens where W^{h+1} lives; layer h receives
-            # the projection rounded to the error word (log-coded for SBP, and
-            # for every W rule when B^h is coded before f') and computes its
-            # R^h from what it received
+        if sender:
+            # the projection happens where W^{h+1} (or RBP's C^h) and R^{h+1}
+            # live; layer h receives it rounded to the error word (log-coded
+            # for SBP, and for every rule when B^h is coded before f') and
+            # computes its R^h from what it received
             p = ops.carry(i, p, rule.source == "next_raw" or before)
             messages[f"chain{i + 1}"] = raw_next = p
         elif rule.source == "next":

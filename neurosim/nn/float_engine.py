@@ -16,6 +16,7 @@ import numpy as np
 from neurosim.nn.base import Engine, hidden_errors
 from neurosim.nn.draws import build_feedback, build_synapse_feedback, init_biases, init_weights
 from neurosim.nn.network import act_float, deriv_float, softmax_float
+from neurosim.nn.rules import projects_at_sender
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import (
     LogQuantizer,
@@ -92,15 +93,18 @@ class FloatEngine(Engine):
         """Output ``O^L`` as real values, shape ``(B, N_L)``."""
         return self.forward(x.astype(np.float32))[2]
 
-    def _q(self, r: np.ndarray) -> np.ndarray:
-        """Log-quantize error messages (rows of ``r``) as configured."""
+    def _q(self, r: np.ndarray, chain: bool = False) -> np.ndarray:
+        """Log-quantize error messages (rows of ``r``) as configured
+        (``chain``: words sent down the chain, rms-scaled at 1 bit with
+        ``error_sign_scale = "rms"``)."""
         if self.lq is None:
             return r
         if self.stochastic_errors:
             return self._q_stochastic(r)
         if self.block:
             k = self.lq.bits
-            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None)
+            rms = chain and self.cfg.error_sign_scale == "rms"
+            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None, rms)
             return q.astype(np.float32)
         return self.lq(r).astype(np.float32)
 
@@ -226,12 +230,12 @@ class FloatEngine(Engine):
         return src @ self.C[i].T
 
     def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
-        return self._q(p) if log else p
+        return self._q(p, chain=True) if log else p
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         if self.cfg.error_coding == "before_derivative":
-            # R^h = f'(S^h) * Q(B^h): W rules received B^h coded (carry)
-            q = p if self.rule.matrix == "W" else self._q(p)
+            # R^h = f'(S^h) * Q(B^h): BP and RBP received B^h coded (carry)
+            q = p if projects_at_sender(self.rule, self.cfg) else self._q(p)
             if self.cfg.no_derivative:
                 return q
             return q * deriv_float(self.cfg.act, self._S[i], self._A[i + 1])
@@ -239,6 +243,3 @@ class FloatEngine(Engine):
             return self._q(p)
         return self._q(p * deriv_float(self.cfg.act, self._S[i], self._A[i + 1]))
 
-    def message(self, i: int, r: np.ndarray) -> np.ndarray:
-        """Layer ``i``'s ``R`` coded as the chain message."""
-        return self._q(r)

@@ -25,6 +25,7 @@ code of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from neurosim.errors import ConfigError
 
@@ -135,3 +136,31 @@ def split_freeze(freeze: tuple[int, ...], n_blocks: int) -> tuple[set[int], tupl
     takes it)."""
     blocks = {h - 1 for h in freeze if h <= n_blocks}
     return blocks, tuple(h - n_blocks for h in freeze if h > n_blocks)
+
+
+def projects_at_sender(rule: Rule, cfg: Any) -> bool:
+    """Whether hidden layer ``h``'s projection ``B^h`` is made where
+    ``R^{h+1}`` lives and sent down the chain as an error word.
+
+    BP and SBP always: the transposed read happens where ``W^{h+1}`` lives. RBP-type
+    rules with ``error_coding = "before_derivative"`` too (``C^h`` kept next
+    to ``W^{h+1}``): the chain then carries ``Q(B^h)``, the one code per
+    layer, and ``R^{h+1}`` keeps its ``f'``. Coding the message ``R^{h+1}``
+    and then ``B^h`` again would code twice per layer; at 1 bit each code
+    gives every component the message's largest magnitude and drops ``f'``,
+    and the inflation compounds down the chain (RBP collapsed to chance).
+    """
+    if not rule.trains_hidden:
+        return False
+    if rule.matrix == "W":
+        return True
+    return rule.source == "next" and cfg.error_coding == "before_derivative"
+
+
+def codes_chain(rule: Rule, cfg: Any) -> bool:
+    """Whether the words sent down the chain are log codes (SBP's chain
+    signal; BP's and RBP's ``Q(B^h)`` with ``error_coding =
+    "before_derivative"``): the codes that ``error_sign_scale`` applies to."""
+    if not (cfg.error_bits and projects_at_sender(rule, cfg)):
+        return False
+    return rule.source == "next_raw" or cfg.error_coding == "before_derivative"

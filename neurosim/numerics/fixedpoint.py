@@ -514,9 +514,45 @@ def block_exp_bits(word_bits: int) -> int:
     return int(word_bits).bit_length()
 
 
+def rms_top(x: np.ndarray, top_lo: int, top_hi: int) -> np.ndarray:
+    """Per row, the exponent of a 1-bit code scaled by the row's rms.
+
+    The smallest ``t`` with ``sum_j x_j**2 < n * 2**(2t + 1)`` (the power of
+    two nearest to the rms in the log domain, ties up), clipped to
+    ``[top_lo, top_hi]``; an all-zero row gets ``top_lo - 1``. Exact for
+    integer rows whose sums of squares stay below ``2**53``.
+
+    ``x``: ndarray of shape (B, N); ``top_lo, top_hi``: the exponent's range
+    in the units of ``x``. Returns int64 of shape (B,).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, s = max(x.shape[1], 1), (x * x).sum(axis=1)
+    with np.errstate(all="ignore"):
+        t = np.floor((np.log2(np.maximum(s, 1.0) / n) - 1) / 2).astype(np.int64) + 1
+    # the float log2 may be off by one next to a boundary: settle it exactly
+    t += s >= n * np.ldexp(1.0, 2 * t + 1)
+    t -= s < n * np.ldexp(1.0, 2 * t - 1)
+    t = np.clip(t, top_lo, top_hi)
+    t[s == 0] = top_lo - 1
+    return t
+
+
+def ref_rms_top(row: list[int], word_bits: int) -> int:
+    """:func:`rms_top` of one message of error-word codes (integer units,
+    exponents ``0 .. word_bits - 1``; -1 for an all-zero row)."""
+    s, n = sum(v * v for v in row), len(row)
+    if s == 0:
+        return -1
+    t = 0
+    while t < word_bits - 1 and s >= n << (2 * t + 1):
+        t += 1
+    return t
+
+
 def block_log_quantize(
-    x: np.ndarray, bits: int, top_lo: int, top_hi: int, emax: int, floor: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+    x: np.ndarray, bits: int, top_lo: int, top_hi: int, emax: int, floor: int | None,
+    rms: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Block log quantization: every row shares one exponent (vectorised).
 
     Row ``b`` (one error message) gets ``top_b = ceil(log2 max_j |x_bj|)``,
@@ -546,6 +582,9 @@ def block_log_quantize(
     floor : int or None
         log2 of the finest level that exists (0: one LSB of a fixed-point
         word); ``None`` for the float reference (no floor).
+    rms : bool
+        With ``bits = 1``: the exponent is :func:`rms_top`'s, not the max's
+        (``error_sign_scale = "rms"``).
 
     Returns
     -------
@@ -565,6 +604,9 @@ def block_log_quantize(
     t = top[:, None]
     sign = np.where(x < 0, -1.0, 1.0)
     if bits == 1:
+        if rms:
+            top = rms_top(x, top_lo, top_hi)
+            t = np.maximum(top, top_lo)[:, None]
         out = sign * np.ldexp(1.0, t)
         out[zero_row] = 0.0
         return out, top
@@ -580,14 +622,17 @@ def block_log_quantize(
     return out, top
 
 
-def ref_block_log_quantize(row: list[int], bits: int, word_bits: int) -> tuple[list[int], int]:
+def ref_block_log_quantize(
+    row: list[int], bits: int, word_bits: int, rms: bool = False
+) -> tuple[list[int], int]:
     """Block log quantization of one message of error-word codes (reference).
 
     Integer operations only: ``top`` is the smallest ``t >= 0`` with
     ``max|q| <= 2**t`` (``(max - 1).bit_length()``), at most
     ``word_bits - 1``; then :func:`ref_log_quantize` with
     ``emax = min(2**(bits-1) - 2, top)`` (no level below one LSB), or the
-    sign alone for ``bits = 1``. An all-zero row stays zero with ``top = -1``.
+    sign alone for ``bits = 1`` (with ``rms``, at :func:`ref_rms_top`'s
+    exponent). An all-zero row stays zero with ``top = -1``.
 
     Parameters
     ----------
@@ -610,6 +655,8 @@ def ref_block_log_quantize(row: list[int], bits: int, word_bits: int) -> tuple[l
         return [0] * len(row), -1
     top = min((m - 1).bit_length(), word_bits - 1)
     if bits == 1:
+        if rms:  # error_sign_scale = "rms": the exponent of the row's rms
+            top = ref_rms_top(row, word_bits)
         return [-(1 << top) if v < 0 else 1 << top for v in row], top
     emax = min((1 << (bits - 1)) - 2, top)
     return [ref_log_quantize(v, bits, top, emax) for v in row], top

@@ -8,7 +8,11 @@ signal ``B^h`` is coded before ``f'`` (``error_coding =
 and only the messages are coded (``top_error = "full"``), each message has a
 shared exponent (``error_scale = "block"``) and is rounded stochastically
 from 2 bits up (at 1 bit the deterministic sign: a stochastic sign is
-noise). The contrast series is the chip's default datapath (``R^h = Q(f'
+noise; the words on the chain scaled by their rms, ``error_sign_scale =
+"rms"``: scaled by its largest value every coded layer inflates the error,
+the inflation compounds down the chain and 1-bit RBP falls below top-only).
+RBP codes once per layer, as BP does: the chain carries ``Q(C^h R^{h+1})``.
+The contrast series is the chip's default datapath (``R^h = Q(f'
 B^h)``, the top layer on its coded ``R^L``, one fixed alpha), which collapses
 to chance at low widths: at 1 bit every hidden component is ``+-alpha``
 whatever ``f'`` says, so saturated units keep receiving full-size updates.
@@ -42,9 +46,11 @@ CONTRAST = "SRBP, coded after f′ (default datapath)"
 
 def graceful(bits: int) -> dict[str, Any]:
     """Fields of the main series at ``bits``: stochastic rounding from 2 bits,
-    the deterministic sign at 1 bit."""
-    return {**GRACEFUL, "error_bits": bits,
-            "error_rounding": "stochastic" if bits > 1 else "nearest"}  # fmt: skip
+    the deterministic sign at 1 bit (chain words scaled by their rms)."""
+    if bits == 1:
+        return {**GRACEFUL, "error_bits": 1, "error_rounding": "nearest",
+                "error_sign_scale": "rms"}  # fmt: skip
+    return {**GRACEFUL, "error_bits": bits, "error_rounding": "stochastic"}
 
 
 def _label(rule: str, mode: str, bits: int | None) -> str:

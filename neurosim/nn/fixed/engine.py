@@ -136,7 +136,3 @@ class FixedEngine(Engine):
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         """Layer ``i``'s quantized ``R`` from what it holds."""
         return self.err.finish(i, p, self._D[i], self.step_index)
-
-    def message(self, i: int, r: np.ndarray) -> np.ndarray:
-        """Layer ``i``'s ``R`` coded as the chain message."""
-        return self.err.message(i, r, self.step_index)

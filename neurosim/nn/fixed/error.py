@@ -22,6 +22,7 @@ from neurosim.errors import ConfigError
 from neurosim.nn.draws import error_counter
 from neurosim.nn.fixed.memory import DenseMemory
 from neurosim.nn.network import Formats
+from neurosim.nn.rules import projects_at_sender
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import LogQuantizer
 from neurosim.plan import Plan
@@ -94,6 +95,7 @@ class ErrorUnit:
         else:
             self._log = (0, 0, np.zeros(0), np.zeros(1))
         self.before = cfg.error_coding == "before_derivative"
+        self.sender = projects_at_sender(self.rule, cfg)  # B^h made where R^{h+1} lives
         if not self.lq or self.before or cfg.top_error == "full":
             # some R^h (or R^L) is a linear error word, not a log code
             self.r_max = float(fm.error.max_abs)
@@ -111,6 +113,7 @@ class ErrorUnit:
     def error(
         self, p: np.ndarray, d: np.ndarray | None, shift: int, name: str, step: int,
         log: bool = True, layer: int = 0, kind: int = 0, buf: str | None = None,
+        chain: bool = False,
     ) -> np.ndarray:  # fmt: skip
         """Fused error unit: times ``f'`` (``d``, or none), round half even by
         ``shift`` bits, saturate, log-quantize (if ``log``).
@@ -118,7 +121,8 @@ class ErrorUnit:
         With block scaling each row (one message) is log-quantized with its
         own exponent (:func:`kernels.error_kernel_block`). With stochastic
         rounding the log stage rounds with the words of ``layer``'s key and
-        message ``kind`` in minibatch ``step``. Saturations count as ``name``;
+        message ``kind`` in minibatch ``step``. ``chain``: a word sent down the
+        chain, rms-scaled at 1 bit with ``error_sign_scale = "rms"``. Saturations count as ``name``;
         the result lands in the step array ``buf`` (default ``name``).
         """
         e = self.fm.error
@@ -130,6 +134,7 @@ class ErrorUnit:
             self.counts[name] += kernels.error_kernel_block(
                 p, p if d is None else d, d is not None, shift, e.qmin, e.qmax,
                 self.cfg.error_bits, self.block_emax, e.bits - 1, self.f64_exact, out, tops,
+                chain and self.cfg.error_sign_scale == "rms",
             )  # fmt: skip
             return out
         bits, top, thr, levels = self._log if log else (0, 0, *self._log[2:])
@@ -192,12 +197,6 @@ class ErrorUnit:
                           buf="word:" + name)  # fmt: skip
         return word, self.error(word, None, 0, name, step, layer=self.L - 1, buf="msg:" + name)
 
-    def message(self, h: int, r: np.ndarray, step: int) -> np.ndarray:
-        """Layer ``h``'s error word ``R`` log-coded as the chain message
-        (rounding words of ``h``'s key, message kind 1)."""
-        name = f"sat:R^{h + 1}"
-        return self.error(r, None, 0, name, step, layer=h, kind=1, buf="msg:" + name)
-
     def pfrac(self) -> int:
         """Fraction bits of a projection (error times weight or feedback code)."""
         m = self.fm.weight if self.rule.matrix == "W" else self.fm.feedback
@@ -232,13 +231,14 @@ class ErrorUnit:
         """A projection made at layer ``i+1`` rounded into the error word
         sent down the chain (log-coded if ``log``: SBP's chain signal)."""
         shift = self.pfrac() - self.fm.error.frac
-        return self.error(p, None, shift, f"sat:d^{i + 1}", step, log, layer=i, kind=1)
+        return self.error(p, None, shift, f"sat:d^{i + 1}", step, log, layer=i, kind=1,
+                          chain=True)  # fmt: skip
 
     def finish(self, i: int, p: np.ndarray, d: np.ndarray, step: int) -> np.ndarray:
         """Layer ``i``'s quantized ``R`` from what it holds (``d``: its ``f'`` codes)."""
         fm = self.fm
-        # C rules project locally (wide sums); W rules receive error words
-        frac = self.pfrac() if self.rule.matrix == "C" else fm.error.frac
+        # projections made locally are wide sums; sent ones arrive as error words
+        frac = fm.error.frac if self.sender else self.pfrac()
         if self.before:
             return self._finish_before(i, p, d, frac, step)
         if self.cfg.no_derivative:
@@ -249,10 +249,10 @@ class ErrorUnit:
     def _finish_before(self, i: int, p: np.ndarray, d: np.ndarray, frac: int,
                        step: int) -> np.ndarray:  # fmt: skip
         """``R^h = f'(S^h) * Q(B^h)`` (``error_coding = "before_derivative"``):
-        ``B^h`` coded (W rules received it coded), then times the ``f'`` code,
+        ``B^h`` coded (BP and RBP received it coded), then times the ``f'`` code,
         rounded onto the error word and saturated, not coded again."""
         fm, name = self.fm, f"sat:R^{i + 1}"
-        if self.rule.matrix == "C":  # B^h onto the error word, then its code
+        if not self.sender:  # SRBP: B^h onto the error word, then its code
             p = self.error(p, None, frac - fm.error.frac, f"sat:d^{i + 1}", step, layer=i)
         if self.cfg.no_derivative:
             return self.error(p, None, 0, name, step, False)

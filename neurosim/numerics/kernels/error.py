@@ -138,8 +138,23 @@ def _row_top(out, b, top_hi):
     return min(top, np.int64(top_hi))
 
 
+@nb.njit(cache=True, inline="always")
+def _row_rms_top(out, b, top_hi):
+    # error_sign_scale = "rms": the smallest t with sum_j r_j**2 < n * 2**(2t+1)
+    # (exact: integer codes, sums far below 2**53), clipped to top_hi
+    s = 0.0
+    n = out.shape[1]
+    for j in range(n):
+        v = np.float64(out[b, j])
+        s += v * v
+    t = np.int64(0)
+    while t < top_hi and s >= n * math.ldexp(1.0, 2 * t + 1):
+        t += 1
+    return t
+
+
 @nb.njit(cache=True)
-def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi, tops):
+def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi, tops, rms):
     # per row: top = ceil(log2 max|r|) (exact: frexp of an integer), clipped
     # to top_hi; then the row's log levels 2**top .. 2**max(top - emax, 0),
     # or the sign alone (lbits = 1); an all-zero row stays zero, top = -1
@@ -150,6 +165,9 @@ def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi
         if top < 0:
             continue
         if lbits == 1:
+            if rms:
+                top = _row_rms_top(out, b, top_hi)
+                tops[b] = top
             lvl = float(np.int64(1) << top)
             for j in range(n):
                 out[b, j] = -lvl if out[b, j] < 0 else lvl
@@ -159,21 +177,22 @@ def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi
 
 
 @nb.njit(cache=True)
-def _error_unit_block(p, d, use_d, shift, lo, hi, f64_exact, lbits, emax, top_hi, tops, out):
+def _error_unit_block(p, d, use_d, shift, lo, hi, f64_exact, lbits, emax, top_hi, tops, out,
+                      rms):  # fmt: skip
     # error_kernel with a shared exponent per row: the linear word, then the
     # block log stage on the bits of out (float32 or float64)
     sat = _error_linear(p, d, use_d, shift, lo, hi, 0.0, f64_exact, out)
     if out.itemsize == 4:
         flat = out.view(np.int32).ravel()
-        _block_pass(out, flat, 23, 127, _K32, -(1 << 31), lbits, emax, top_hi, tops)
+        _block_pass(out, flat, 23, 127, _K32, -(1 << 31), lbits, emax, top_hi, tops, rms)
     else:
         flat = out.view(np.int64).ravel()
-        _block_pass(out, flat, 52, 1023, _K64, -(1 << 63), lbits, emax, top_hi, tops)
+        _block_pass(out, flat, 52, 1023, _K64, -(1 << 63), lbits, emax, top_hi, tops, rms)
     return sat
 
 
 def error_kernel_block(
-    p, d, use_d, shift, qmin, qmax, lbits, emax, top_hi, f64_exact, out, tops
+    p, d, use_d, shift, qmin, qmax, lbits, emax, top_hi, f64_exact, out, tops, rms=False
 ) -> int:
     """Error unit with block (shared-exponent) log quantization.
 
@@ -185,6 +204,9 @@ def error_kernel_block(
     ``lbits >= 2`` the levels ``2**top_b .. 2**max(top_b - emax, 0)`` and
     zero (``emax = 2**(lbits-1) - 2``). An all-zero row stays zero and gets
     ``top_b = -1``. ``tops`` (int64, length ``B``) receives the exponents.
+    With ``rms`` (``error_sign_scale = "rms"``) a 1-bit row's exponent is
+    the smallest ``t`` with ``sum_j r_bj**2 < n * 2**(2t + 1)`` (the rms
+    rounded in the log domain), at most ``top_hi``.
     Returns the saturations of the error word.
     """
     if not out.flags.c_contiguous:
@@ -192,7 +214,8 @@ def error_kernel_block(
     if out.size == 0:
         return _error_linear(p, d, use_d, shift, float(qmin), float(qmax), 0.0, f64_exact, out)
     return _error_unit_block(
-        p, d, use_d, shift, float(qmin), float(qmax), f64_exact, lbits, emax, top_hi, tops, out
+        p, d, use_d, shift, float(qmin), float(qmax), f64_exact, lbits, emax, top_hi, tops, out,
+        bool(rms),
     )
 
 
