@@ -351,7 +351,8 @@ def test_paper_higgs_quick_writes_figure_csv_and_claims(tmp_path: Path, capsys) 
     assert float(top["transport_bits_per_sample"]) == 0.0  # no error leaves the top layer
     # a rerun takes every point from the store
     assert main(argv) == 0
-    assert "Runs: 7 (7 taken from the store, 0 run now)" in (d / "higgs.md").read_text()
+    runs = "Runs: 7 (0 of them tuning runs; 7 taken from the store, 0 run now)"
+    assert runs in (d / "higgs.md").read_text()
 
 
 def test_paper_errors_exit_2(tmp_path: Path, capsys, monkeypatch) -> None:
