@@ -188,6 +188,17 @@ def test_he_init_has_variance_two_over_fan_in() -> None:
     assert np.allclose(ws[0] / math.sqrt(6 / 784), g[0] / math.sqrt(6 / (784 + 400)))
 
 
+def test_glorot_logistic_init_is_glorot_times_four_on_hidden_layers() -> None:
+    sizes = [64, 32, 16, 10]
+    ws = init_weights(TrainConfig(init="glorot-logistic", seed=2), sizes)
+    g = glorot_weights(2, sizes)
+    for w, gw in zip(ws[:-1], g[:-1], strict=True):
+        assert np.array_equal(w, 4.0 * gw)
+    assert np.array_equal(ws[-1], g[-1])  # the output layer stays Glorot
+    # the bound of Glorot and Bengio (2010) for the logistic sigmoid
+    assert np.abs(ws[0]).max() <= 4 * math.sqrt(6 / (64 + 32))
+
+
 # ------------------------------------------------------------ outputs
 def test_per_seed_values_in_the_csv(tmp_path: Path) -> None:
     res = run_experiment("adaptive", tmp_path, quick=True, workers=2,

@@ -49,7 +49,7 @@ FEEDBACK_KINDS = FEEDBACK_FORMATS
 FEEDBACK_DISTRIBUTIONS = ("uniform", "normal")
 FEEDBACK_SIGNS = ("random", "concordant")
 PACKET_KINDS = ("dense", "event")
-INITS = ("glorot", "he")
+INITS = ("glorot", "he", "glorot-logistic")
 
 
 def setting(
@@ -134,11 +134,17 @@ class NetworkSection:
     act: str = setting("tanh", "hidden activation", choices=ACTIVATIONS)
     """Hidden activation: ``tanh``, ``logistic``, ``relu``, ``linear``."""
 
-    init: str = setting("glorot", "initial hidden weights: glorot or he", choices=INITS)
+    init: str = setting(
+        "glorot", "initial hidden weights: glorot, he or glorot-logistic", choices=INITS
+    )
     """Distribution of the initial weights ``W^1 .. W^{L-1}`` of the hidden
-    layers: ``glorot`` (default; uniform, variance ``2 / (fan_in + fan_out)``)
-    or ``he`` (uniform ``U(-a, a)``, ``a = sqrt(6 / fan_in)``: variance
-    ``2 / fan_in``, the usual choice for relu units). The output layer
+    layers: ``glorot`` (default; uniform, variance ``2 / (fan_in + fan_out)``),
+    ``he`` (uniform ``U(-a, a)``, ``a = sqrt(6 / fan_in)``: variance
+    ``2 / fan_in``, the usual choice for relu units) or ``glorot-logistic``
+    (Glorot's bound times 4, which Glorot and Bengio (2010) give for the
+    logistic sigmoid: its slope at 0 is 1/4, so the tanh bound lets the
+    input-dependent part of the signal shrink about 16-fold per layer, and
+    four layers leave features that barely differ between inputs). The output layer
     ``W^L`` and conv kernels always start Glorot uniform. Both draw from the
     ``init_weights`` stream (see :func:`neurosim.nn.draws.init_weights`)."""
 

@@ -61,14 +61,20 @@ def init_weights(cfg: TrainConfig, sizes: list[int]) -> list[np.ndarray]:
     of ``N_h * N_{h-1}`` values per layer, so ``init = "glorot"`` gives the
     weights every earlier run had. ``init = "he"`` scales the hidden layers
     ``W^1 .. W^{L-1}`` by ``sqrt(6 / N_{h-1})`` instead (the same uniform
-    numbers, another bound); the output layer stays Glorot.
+    numbers, another bound); ``init = "glorot-logistic"`` multiplies their
+    Glorot bound by 4 (Glorot and Bengio, AISTATS 2010, for the logistic
+    sigmoid). The output layer stays Glorot.
     """
     rng = streams.generator(cfg.seed, "init_weights")
     L = len(sizes) - 1
     out = []
     for i in range(L):
-        draw = he_uniform if cfg.init == "he" and i < L - 1 else glorot_uniform
-        out.append(draw(rng, sizes[i + 1], sizes[i]))
+        hidden = i < L - 1
+        draw = he_uniform if cfg.init == "he" and hidden else glorot_uniform
+        w = draw(rng, sizes[i + 1], sizes[i])
+        if cfg.init == "glorot-logistic" and hidden:
+            w *= 4.0  # exact in float64: a power of two
+        out.append(w)
     return out
 
 

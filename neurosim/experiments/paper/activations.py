@@ -7,6 +7,9 @@ from typing import Any
 from neurosim.experiments.paper.common import Claim, Experiment, Variant, above, rule_label
 
 ACTS = ("linear", "logistic", "tanh", "relu")
+# the initialisation practice calls for with each unit: He for relu, Glorot's
+# logistic bound (4x) for logistic units, Glorot for the others
+INIT_FOR = {"linear": "glorot", "logistic": "glorot-logistic", "tanh": "glorot", "relu": "he"}
 
 
 # the activations series: (name in claims, label suffix of its runs, bias)
@@ -15,11 +18,11 @@ ACT_SERIES = (("no bias", "", False), ("bias", ", bias", True))
 
 def _act_variants(cfg: Any) -> list[Variant]:
     # the paper's networks (Keras Dense layers) have biases; the chip's do
-    # only with `bias`: both series, same runs otherwise. relu units start
-    # with He initialisation (variance 2 / fan-in), the others Glorot
+    # only with `bias`: both series, same runs otherwise; each unit starts
+    # from the initialisation of INIT_FOR
     return [
         Variant(f"{rule_label(r)} {a}{suffix}",
-                {"rule": r, "act": a, "bias": bias, "init": "he" if a == "relu" else "glorot"})
+                {"rule": r, "act": a, "bias": bias, "init": INIT_FOR[a]})
         for _, suffix, bias in ACT_SERIES
         for a in ACTS
         for r in ("srbp", "rbp", "top-only")
