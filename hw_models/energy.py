@@ -473,37 +473,34 @@ _DRAM_LAW = (
     "proportional to the access width (a fixed energy per bit moved); no node or "
     "supply scaling: the energy is the off-chip DRAM's (law offchip)"
 )
+
+
+def _dram_row(name: str, source: str) -> EnergyRow:
+    """A DRAM access row: 1.3 nJ per 64-bit access at any node (off-chip)."""
+    return EnergyRow(
+        name=name,
+        unit="pJ per access",
+        params=(Param("bits", 64, 1.0, "bits"),),
+        reference=(("bits", 64),),
+        node_nm=45,
+        energy_pj=1300.0,
+        anchors=((64, 1300.0),),
+        interp="proportional",
+        abscissa=_access,
+        scaling="offchip",
+        law=_DRAM_LAW,
+        source=source,
+    )
+
+
 DEFAULT_ROWS += (
-    EnergyRow(
-        name="dram_read",
-        unit="pJ per access",
-        params=(Param("bits", 64, 1.0, "bits"),),
-        reference=(("bits", 64),),
-        node_nm=45,
-        energy_pj=1300.0,
-        anchors=((64, 1300.0),),
-        interp="proportional",
-        abscissa=_access,
-        scaling="offchip",
-        law=_DRAM_LAW,
-        source=(
-            f"{H14}, 45 nm: DRAM 64-bit access 1.3-2.6 nJ; the low end (a low-power "
-            "mobile DRAM; the figure accelerator studies reuse)"
-        ),
+    _dram_row(
+        "dram_read",
+        f"{H14}, 45 nm: DRAM 64-bit access 1.3-2.6 nJ; the low end (a low-power "
+        "mobile DRAM; the figure accelerator studies reuse)",
     ),
-    EnergyRow(
-        name="dram_write",
-        unit="pJ per access",
-        params=(Param("bits", 64, 1.0, "bits"),),
-        reference=(("bits", 64),),
-        node_nm=45,
-        energy_pj=1300.0,
-        anchors=((64, 1300.0),),
-        interp="proportional",
-        abscissa=_access,
-        scaling="offchip",
-        law=_DRAM_LAW,
-        source=f"{H14_SHORT} gives one DRAM figure for read and write: equal to dram_read",
+    _dram_row(
+        "dram_write", f"{H14_SHORT} gives one DRAM figure for read and write: equal to dram_read"
     ),
 )
 
