@@ -123,7 +123,7 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         dc_nnz=dc,
         n_tiles=chip.n_tiles,
         arbitration={k: chip.link(k).arbitration for k in ("forward", "skip", "chain")},
-        feedback_sram=chip.feedback_storage != "prng",  # regenerated C^h: no port to read
+        feedback_sram=not plan.storage.regenerated,  # regenerated C^h: no port to read
     )
 
 
@@ -177,12 +177,6 @@ def timing_report(plan: Plan, acct: Accountant) -> dict[str, Any]:
     per["train"] = bt.makespan / size if chip.pipeline else tot["train"] / n + per["update"]
     return {"cycles_per_sample": per, "latency_cycles_per_sample": tot["train"] / n,
             "utilization": bt.utilization(), "bottleneck": bt.bottleneck()}  # fmt: skip
-
-
-def cycles(plan: Plan, acct: Accountant) -> dict[str, float]:
-    """Mean cycles per training sample, per inference and per phase
-    (``cycles_per_sample`` of :func:`timing_report`)."""
-    return timing_report(plan, acct)["cycles_per_sample"]
 
 
 def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int]) -> dict[str, Any]:
