@@ -220,6 +220,8 @@ def _add_paper(sub: Any) -> None:
     pp.add_argument("--seeds", type=int, help="seeds per run (default 3; --quick: 1)")
     pp.add_argument("--no-tune", action="store_true",
                     help="no learning-rate tuning: every run at the experiment's lr")  # fmt: skip
+    pp.add_argument("--tune-epochs", type=int,
+                    help="epochs of each tuning run (default: half the experiment's)")  # fmt: skip
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -438,6 +440,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
             workers=args.workers, epochs=args.epochs, limit=args.limit, mode=args.mode,
             data=args.data, seed=args.seed, progress=not args.no_progress, skipped=skipped,
             seeds=args.seeds, tune=False if args.no_tune else None, lr=args.lr,
+            tune_epochs=args.tune_epochs,
         )  # fmt: skip
     except api.RunFailed as e:
         print(f"neurosim: {e}", file=sys.stderr)

@@ -255,6 +255,7 @@ def run_paper(
     seeds: int | None = None,
     tune: bool | None = None,
     lr: float | None = None,
+    tune_epochs: int | None = None,
 ) -> list[ExperimentResult]:
     """Rerun one of the paper's experiments (or ``"all"``) and check its claims.
 
@@ -299,6 +300,9 @@ def run_paper(
     lr : float, optional
         One fixed learning rate for every run (no tuning): reproduces the
         fixed-lr runs (``lr = 0.1``).
+    tune_epochs : int, optional
+        Epochs of each tuning run (default: half the experiment's epochs, at
+        least 1).
 
     Returns
     -------
@@ -330,7 +334,7 @@ def run_paper(
     given = (("epochs", epochs), ("limit", limit), ("mode", mode), ("data", data), ("seed", seed),
              ("lr", lr))  # fmt: skip
     overrides = {k: v for k, v in given if v is not None}
-    protocol = Protocol.default(quick, overrides, seeds, tune)
+    protocol = Protocol.default(quick, overrides, seeds, tune, tune_epochs)
     return run_experiment(
         experiment, out_dir, data_dir=None if data_dir is None else str(data_dir),
         quick=quick, workers=workers, overrides=overrides, progress=progress, skipped=skipped,

@@ -10,6 +10,11 @@ ACTS = ("linear", "logistic", "tanh", "relu")
 # the initialisation practice calls for with each unit: He for relu, Glorot's
 # logistic bound (4x) for logistic units, Glorot for the others
 INIT_FOR = {"linear": "glorot", "logistic": "glorot-logistic", "tanh": "glorot", "relu": "he"}
+# relu outputs are unbounded: the chip's default activation format Q(8, 7)
+# holds [-1, 1) and clips every O^h above 1 while the f' table still says 1
+# there, so relu units get range for their outputs (Q(8, 4): [0, 8)) and the
+# LUT input range to reach it (Q(12, 6): [-32, 32))
+FORMATS_FOR = {"relu": {"act_int_bits": 3, "lut_int_bits": 5}}
 
 
 # the activations series: (name in claims, label suffix of its runs, bias)
@@ -22,7 +27,8 @@ def _act_variants(cfg: Any) -> list[Variant]:
     # from the initialisation of INIT_FOR
     return [
         Variant(f"{rule_label(r)} {a}{suffix}",
-                {"rule": r, "act": a, "bias": bias, "init": INIT_FOR[a]})
+                {"rule": r, "act": a, "bias": bias, "init": INIT_FOR[a],
+                 **FORMATS_FOR.get(a, {})})
         for _, suffix, bias in ACT_SERIES
         for a in ACTS
         for r in ("srbp", "rbp", "top-only")

@@ -63,17 +63,24 @@ class Protocol:
     @classmethod
     def default(
         cls, quick: bool, overrides: dict[str, Any], seeds: int | None = None,
-        tune: bool | None = None,
+        tune: bool | None = None, tune_epochs: int | None = None,
     ) -> Protocol:  # fmt: skip
         """The protocol of a full run (3 seeds, tuned) or of ``--quick`` (1 seed,
-        the fixed lr); a given `lr` override turns tuning off."""
+        the fixed lr); a given `lr` override turns tuning off; `tune_epochs`
+        sets the length of a tuning run (None: half the experiment's epochs)."""
         n = seeds if seeds is not None else (1 if quick else 3)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             from neurosim.errors import ConfigError
 
             raise ConfigError("seeds", n, "a positive integer")
+        if tune_epochs is not None and (
+            isinstance(tune_epochs, bool) or not isinstance(tune_epochs, int) or tune_epochs < 1
+        ):
+            from neurosim.errors import ConfigError
+
+            raise ConfigError("tune_epochs", tune_epochs, "a positive integer")
         t = (not quick) if tune is None else tune
-        return cls(seeds=n, tune=t and "lr" not in overrides)
+        return cls(seeds=n, tune=t and "lr" not in overrides, tune_epochs=tune_epochs)
 
     def epochs_for_tuning(self, epochs: int) -> int:
         """Epochs of a tuning run for an experiment of `epochs` epochs."""
