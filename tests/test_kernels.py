@@ -340,7 +340,7 @@ def run_act(kind, acc, shift, out_f, out_d):
     """The output layer's LUT (``f`` only) or a hidden layer's (``f`` and ``f'``)."""
     if kind == "f":
         return kernels.act_kernel(acc, shift, -4, 3, LUT_F, out_f)
-    return kernels.act_deriv_kernel(acc, shift, -4, 3, LUT_FD, out_f, out_d)
+    return kernels.act_deriv_kernel(acc, shift, -4, 3, LUT_FD, out_f, out_d)[:2]
 
 
 @pytest.mark.parametrize("kind", ["f", "f_and_df"])
@@ -361,6 +361,11 @@ def test_act_kernel_table(kind):
     else:
         assert (out_d == -1).all()
     assert rowsum == 10 * sum(abs(x) for x in v[0])
+    if kind == "f_and_df":
+        # unclipped table indices 2..6 (v = -2..2): 4 lookups below, 3 above
+        got = kernels.act_deriv_kernel(acc, 1, -4, 3, LUT_FD, out_f, out_d, 2, 6)
+        assert got == (3, rowsum, 7)
+        assert kernels.act_deriv_kernel(acc, 1, -4, 3, LUT_FD, out_f, out_d)[2] == 0
 
 
 @pytest.mark.parametrize("kind", ["f", "f_and_df"])
@@ -743,7 +748,7 @@ def test_act_deriv_kernel_equals_act_kernel():
     acc = rng.integers(-100, 100, size=(5, 11)).astype(np.float64)
     f, f2, d2 = (np.empty(acc.shape, np.float32) for _ in range(3))
     want = kernels.act_kernel(acc, 3, -4, 3, LUT_F, f)
-    assert kernels.act_deriv_kernel(acc, 3, -4, 3, LUT_FD, f2, d2) == want
+    assert kernels.act_deriv_kernel(acc, 3, -4, 3, LUT_FD, f2, d2)[:2] == want
     assert want[0] > 0
     np.testing.assert_array_equal(f2, f)
     idx = np.clip(np.rint(acc / 8), -4, 3).astype(np.int64) + 4

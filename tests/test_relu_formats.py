@@ -5,8 +5,11 @@ falls far below float; with the ``activations`` experiment's formats
 
 from __future__ import annotations
 
+import pytest
+
 import neurosim
 from neurosim.experiments.paper.activations import FORMATS_FOR, _act_variants
+from tests.engine_cases import Case, assert_bit_exact, run_pair
 
 BASE = dict(data="digits", act="relu", init="he", rule="srbp", hidden=[32, 32, 32],
             epochs=10, batch=32, lr=0.03, seed=0)  # fmt: skip
@@ -31,3 +34,41 @@ def test_activations_experiment_gives_relu_its_formats() -> None:
         want = FORMATS_FOR["relu"] if v.fields["act"] == "relu" else {}
         assert {k: v.fields[k] for k in want} == want
         assert ("act_int_bits" in v.fields) == (v.fields["act"] == "relu")
+
+
+def test_unclipped_interval_by_hand() -> None:
+    # Q(8, 7) outputs hold [-1, 127/128]: a real f(S) more than one LSB
+    # (1/128) outside is clipped; LUT input Q(12, 8): index = 256 s + 2048
+    from neurosim.nn.network import Formats, Luts
+
+    fm = Formats.from_config(neurosim.make_config(None, data="digits", mode="fixed"))
+    assert Luts.build("tanh", "softmax", fm).unclipped == (0, 4095)  # bounded: never
+    assert Luts.build("logistic", "softmax", fm).unclipped == (0, 4095)
+    # relu: clipped for s > 1.0 (s = 1.0 is 128/128, one LSB above 127/128)
+    assert Luts.build("relu", "softmax", fm).unclipped == (0, 256 + 2048)
+    # linear: also below -1 - 1/128 = -258/256
+    assert Luts.build("linear", "softmax", fm).unclipped == (-258 + 2048, 256 + 2048)
+
+
+def test_clipped_relu_outputs_are_counted() -> None:
+    clipped = neurosim.run(neurosim.make_config(None, **{**BASE, "epochs": 1}, mode="fixed"))
+    ranged = neurosim.run(neurosim.make_config(None, **{**BASE, "epochs": 1}, mode="fixed",
+                                               **FORMATS_FOR["relu"]))  # fmt: skip
+    def out_clips(run: neurosim.Run) -> int:
+        sat = run.to_record()["results"]["saturations"]
+        return sum(v for k, v in sat.items() if k.startswith("O^") and k != "O^0")
+
+    assert out_clips(clipped) > 0
+    assert out_clips(ranged) == 0
+
+
+@pytest.mark.parametrize("pair", ["dense", "conv"])
+@pytest.mark.parametrize("act", ["relu", "linear"])
+def test_clipped_outputs_counted_bit_exact_against_golden(pair: str, act: str) -> None:
+    # He-scaled big weights and a large rate push S^h past 1: outputs clip;
+    # the golden reference decides each clip from the real function
+    case = Case(pair, dict(rule="srbp", act=act, init="he", lr=0.5), steps=3)
+    fast, ref, x = run_pair(case)
+    assert_bit_exact(fast, ref, x)
+    key = "sat:O^" if pair == "dense" else "sat:OK^"
+    assert sum(v for k, v in fast.counts.items() if k.startswith(key)) > 0

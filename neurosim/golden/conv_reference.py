@@ -82,6 +82,7 @@ class ConvReferenceEngine(ReferenceEngine):
                                       acc_fmt, src.frac, counts, f"sat:accK^{b + 1}")  # fmt: skip
                 for f, s in enumerate(accs):
                     c = fwd.lut_index(s, acc_fmt.frac, counts, f"sat:SK^{b + 1}")
+                    counts[f"sat:OK^{b + 1}"] += fwd.is_clipped(c)
                     O[i][j][f], D[i][j][f] = fwd.f[c], fwd.df[c]
         ho, wo = blk.pooled
         P, arg = grid(ho, wo, F), grid(ho, wo, F)

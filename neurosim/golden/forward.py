@@ -10,6 +10,7 @@ formats and the LUT contents.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -31,10 +32,16 @@ class RefForwardUnit:
         Accumulator width.
     luts : Luts
         The activation tables (copied as Python ints).
+    act : str
+        The hidden activation: whether a looked-up output was clipped by the
+        activation format is decided from the real function here, not from
+        the table's :attr:`Luts.unclipped`.
     """
 
-    def __init__(self, fm: Formats, output: str, acc_bits: int, luts: Luts) -> None:
-        self.fm, self.output, self.acc_bits = fm, output, acc_bits
+    def __init__(
+        self, fm: Formats, output: str, acc_bits: int, luts: Luts, act: str
+    ) -> None:
+        self.fm, self.output, self.acc_bits, self.act = fm, output, acc_bits, act
         self.f = [int(v) for v in luts.f]
         self.df = [int(v) for v in luts.df]
         self.fout = None if luts.out is None else [int(v) for v in luts.out]
@@ -49,6 +56,16 @@ class RefForwardUnit:
             counts["sat:O^0"] += n
             out.append(q)
         return out
+
+    def is_clipped(self, c: int) -> bool:
+        """Whether ``f`` at LUT index ``c`` lies more than one LSB outside the
+        activation format (the real function, in Python floats)."""
+        lut, out = self.fm.lut, self.fm.act
+        s = (c + lut.qmin) / (1 << lut.frac)
+        real = {"tanh": math.tanh, "relu": lambda x: max(x, 0.0), "linear": lambda x: x,
+                "logistic": lambda x: 1.0 / (1.0 + math.exp(-x))}[self.act](s)  # fmt: skip
+        lsb = 1.0 / (1 << out.frac)
+        return real > out.qmax * lsb + lsb or real < out.qmin * lsb - lsb
 
     def lut_index(self, s: int, acc_frac: int, counts: Counter, name: str) -> int:
         """Accumulator ``s`` to a LUT index (round, saturate; counted as ``name``)."""
@@ -96,6 +113,7 @@ class RefForwardUnit:
                 continue
             codes = [self.lut_index(s, acc_fmt.frac, counts, f"sat:S^{i + 1}") for s in accs]
             if not last:
+                counts[f"sat:O^{i + 1}"] += sum(self.is_clipped(c) for c in codes)
                 A.append([self.f[c] for c in codes])
                 D.append([self.df[c] for c in codes])
             elif self.output == "sigmoid":

@@ -60,7 +60,7 @@ class ReferenceEngine:
         self.counts: Counter = Counter()
         self.step_index = 0
         self.lr = fast.lr
-        self.fwd = RefForwardUnit(self.fm, cfg.output, cfg.acc_bits, fast.luts)
+        self.fwd = RefForwardUnit(self.fm, cfg.output, cfg.acc_bits, fast.luts, cfg.act)
         self.err = RefErrorUnit(cfg, self.fm, self.counts, self._tiles())
         self.upd = RefUpdateUnit(cfg, self.counts)
         self.V = self.upd.V  # momentum: velocity codes per parameter name ("W^1", ...)

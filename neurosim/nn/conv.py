@@ -547,12 +547,14 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             acc = np.ascontiguousarray(acc)
             o = np.empty(acc.shape, dtype=np.float32)
             d = np.empty(acc.shape, dtype=np.float32)
-            n2, _ = kernels.act_deriv_kernel(
-                acc, acc_fmt.frac - lut.frac, lut.qmin, lut.qmax, self.fwd.fd, o, d
+            n2, _, nclip = kernels.act_deriv_kernel(
+                acc, acc_fmt.frac - lut.frac, lut.qmin, lut.qmax, self.fwd.fd, o, d,
+                *self.fwd.luts.unclipped,
             )
             if count:
                 self.counts[f"sat:accK^{b + 1}"] += nsat
                 self.counts[f"sat:SK^{b + 1}"] += n2
+                self.counts[f"sat:OK^{b + 1}"] += nclip
             X, idx = maxpool(o.reshape(-1, blk.height, blk.width, blk.filters), blk.pool,
                              blk.stride)  # fmt: skip
             self._st.append((cols, acc, o, d, idx))

@@ -132,12 +132,20 @@ class Luts:
         Output activation for ``sigmoid`` (None otherwise).
     exp : ndarray of int64, shape (2**lut_bits,)
         ``exp(-d)`` for ``d = 0 .. 2**lut_bits - 1`` LSBs of S (softmax).
+    unclipped : (int, int)
+        The first and last index whose ``f`` entry is not clipped by the
+        activation format: an entry is clipped when the real ``f(S)`` lies
+        more than one LSB outside the format's range (a bounded unit's
+        limit, e.g. tanh's 1.0 one LSB above ``Q(8, 7)``'s largest code,
+        is not a clip; relu and linear outputs beyond the range are). Every
+        activation is monotone, so the unclipped indices are one interval.
     """
 
     f: np.ndarray
     df: np.ndarray
     out: np.ndarray | None
     exp: np.ndarray
+    unclipped: tuple[int, int] = (0, 0)
 
     @classmethod
     def build(cls, act: str, output: str, fm: Formats) -> Luts:
@@ -154,7 +162,22 @@ class Luts:
         )
         d = np.arange(0, 1 << fm.lut.bits, dtype=np.float64)
         e, _ = fm.exp.quantize(np.exp(-fm.lut.to_real(d)))
-        return cls(f=f, df=df, out=out, exp=e.astype(np.int64))
+        return cls(f=f, df=df, out=out, exp=e.astype(np.int64),
+                   unclipped=_unclipped(act, fm.lut, fm.act))  # fmt: skip
+
+
+def clipped(real: np.ndarray, out: FixedFormat) -> np.ndarray:
+    """Where real activations lie more than one LSB outside ``out``'s range."""
+    lsb = 2.0**-out.frac
+    return (real > out.to_real(out.qmax) + lsb) | (real < out.to_real(out.qmin) - lsb)
+
+
+def _unclipped(act: str, lut: FixedFormat, out: FixedFormat) -> tuple[int, int]:
+    codes = np.arange(lut.qmin, lut.qmax + 1, dtype=np.float64)
+    ok = np.flatnonzero(~clipped(act_float(act, lut.to_real(codes)), out))
+    if ok.size == 0:  # every entry clipped: an empty interval
+        return 1, 0
+    return int(ok[0]), int(ok[-1])
 
 
 def _deriv_of(act: str, s: np.ndarray) -> np.ndarray:

@@ -32,7 +32,9 @@ class ForwardUnit:
     mem : DenseMemory
         The weights and biases it reads.
     counts : Counter
-        Receives ``sat:O^0``, ``sat:acc^h`` and ``sat:S^h``.
+        Receives ``sat:O^0``, ``sat:acc^h``, ``sat:S^h`` and ``sat:O^h``
+        (hidden outputs clipped by the activation format, see
+        :attr:`Luts.unclipped`).
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class ForwardUnit:
                 (fm.inp if i == 0 else fm.act).max_abs, float(fm.weight.max_abs),
                 self.acc_fmt[i].qmax, self.acc_fmt[i].frac - fm.lut.frac,
                 f"acc{i}", f"O{i + 1}", f"D{i + 1}", f"sat:acc^{i + 1}", f"sat:S^{i + 1}",
+                f"sat:O^{i + 1}",
             )
             for i in range(self.L)
         ]  # fmt: skip
@@ -137,7 +140,7 @@ class ForwardUnit:
         rowsum = self.rowsum0
         last = self.L - 1
         for i in range(self.L):
-            max_a, max_w, _acc_max, sh, _k_acc, k_o, k_d, c_acc, c_s = self._layers[i]
+            max_a, max_w, _acc_max, sh, _k_acc, k_o, k_d, c_acc, c_s, c_o = self._layers[i]
             a = A[-1]
             bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
             init = None
@@ -150,7 +153,11 @@ class ForwardUnit:
             out = ws.get(k_o, acc.shape)
             if i < last:
                 d = ws.get(k_d, acc.shape)
-                n2, rowsum = kernels.act_deriv_kernel(acc, sh, lut.qmin, lut.qmax, self.fd, out, d)
+                n2, rowsum, nclip = kernels.act_deriv_kernel(
+                    acc, sh, lut.qmin, lut.qmax, self.fd, out, d, *luts.unclipped
+                )
+                if count:
+                    counts[c_o] += nclip
                 D.append(d)
             elif self.output == "sigmoid":
                 n2, _ = kernels.act_kernel(acc, sh, lut.qmin, lut.qmax, luts.out, out)

@@ -102,16 +102,22 @@ def act_kernel(acc, shift, qmin, qmax, f, out_f):
 
 
 @nb.njit(cache=True, fastmath=_FAST)
-def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d):
+def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d, klo=0, khi=-1):
     """:func:`act_kernel` for a hidden layer, which also needs ``f'``: from
     the table ``fd`` of ``(f, f')`` pairs (shape ``(2**lut_bits, 2)``), one
-    lookup fetches both into ``out_f`` and ``out_d``."""
+    lookup fetches both into ``out_f`` and ``out_d``.
+
+    Returns ``(saturations of S, max row sum of |out_f|, clipped outputs)``:
+    the last counts the lookups outside the table's unclipped index interval
+    ``[klo, khi]`` (``Luts.unclipped``; the default counts none)."""
     sat = 0
+    clip = 0
     scale = 2.0 ** (-shift)
     lo = float(qmin)
     hi = float(qmax)
     best = 0.0
     n = acc.shape[1]
+    count_clip = khi >= klo
     idx = np.empty(n, dtype=np.int32)
     for b in range(acc.shape[0]):
         for j in range(n):
@@ -128,8 +134,10 @@ def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d):
             of[j] = o
             od[j] = fd[k, 1]
             t += abs(o)
+            if count_clip:
+                clip += (k < klo) | (k > khi)
         best = max(best, t)
-    return sat, best
+    return sat, best, clip
 
 
 @nb.njit(cache=True)
