@@ -116,6 +116,11 @@ def test_protocol_defaults() -> None:
     assert Protocol().epochs_for_tuning(20) == 10 and Protocol().epochs_for_tuning(1) == 1
     with pytest.raises(ConfigError):
         Protocol.default(False, {}, seeds=0)
+    # --tune-epochs: the tuning runs' length, whatever the experiment's epochs
+    assert Protocol.default(False, {}, tune_epochs=2).epochs_for_tuning(20) == 2
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ConfigError, match="tune_epochs"):
+            Protocol.default(False, {}, tune_epochs=bad)
 
 
 def test_hold_out_takes_the_last_training_samples_and_drops_the_test_set() -> None:
