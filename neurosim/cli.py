@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one network and report accuracy",
         description="Train one network on the simulated chip (or in float32) and report.",
     )
+    # short spellings of two run fields (before the generated flags, which own the dest)
+    t.add_argument("--energy", dest="accelergy_ert", default=None, metavar="ERT.yaml",
+                   help="the same as --accelergy-ert: an Accelergy energy reference table "
+                   "pricing the run's actions")  # fmt: skip
+    t.add_argument("--energy-partial", dest="accelergy_partial", action="store_const",
+                   const=True, default=None, help="the same as --accelergy-partial")  # fmt: skip
     _add_config_flags(t)
     t.add_argument(
         "--preset",
