@@ -15,6 +15,10 @@ A chip file is TOML with the field names below (units in the names)::
     [energy_overrides]        # or: energy_overrides = "my_energy.toml"
     add = 0.02
 
+A chip file may instead name an Accelergy energy reference table,
+``accelergy_ert = "ERT.yaml"`` (relative to the chip file; see
+:mod:`hw_models.accelergy`), which then prices the run's actions.
+
 Fields not given keep the defaults below (which are the ``ref45`` preset's
 values) or the ``base`` preset's. :func:`load_chip` takes a preset name
 (``hw_models/presets/*.toml``) or a path. Every field is checked for type,
@@ -35,6 +39,7 @@ from typing import Any
 from hw_models import area as _area
 from hw_models import power as _power
 from hw_models import technology
+from hw_models.accelergy import Ert, read_ert
 from hw_models.energy import KIB_BITS, EnergyTable, Override, parse_overrides
 from neurosim.errors import ConfigError
 from neurosim.tomlfile import read_toml
@@ -316,6 +321,15 @@ class Chip:
     energy_overrides: tuple[Override, ...] = _spec((), "overrides")
     """Rows of the energy table this chip replaces (a TOML table or the path of one)."""
 
+    accelergy_ert: str | None = _spec(None, "str", optional=True)
+    """Path of an Accelergy energy reference table (``ERT.yaml``) that prices the
+    run's actions instead of the energy table (mapping: :mod:`hw_models.accelergy`);
+    in a chip file, relative to the file. Unset: the energy table prices them."""
+
+    accelergy_partial: bool = _spec(False, "bool")
+    """With ``accelergy_ert``: true prices the actions the ERT lacks from the
+    energy table; false (default) makes a missing action an error."""
+
     def __post_init__(self) -> None:
         _check_fields(self, "")
         _power.check_supply(self)
@@ -344,6 +358,13 @@ class Chip:
             )
         EnergyTable.default().with_overrides(ov, where="energy_overrides")
         object.__setattr__(self, "energy_overrides", ov)
+        self.ert()  # a bad ERT fails when the chip is built
+
+    def ert(self) -> Ert | None:
+        """The Accelergy ERT of ``accelergy_ert`` (parsed, cached), or None."""
+        if self.accelergy_ert is None:
+            return None
+        return read_ert(self.accelergy_ert, self.accelergy_partial)
 
     # ------------------------------------------------------------ derived
     def energy_table(self, base: EnergyTable | None = None) -> EnergyTable:
@@ -580,6 +601,9 @@ def chip_from_dict(
         raise ConfigError(
             "energy_overrides", ov, "a table of row = energy_pj, or the path of a TOML file"
         )
+    ert = data.get("accelergy_ert")
+    if isinstance(ert, str) and base_dir is not None and not Path(ert).is_absolute():
+        data["accelergy_ert"] = str(Path(base_dir) / ert)  # relative to the chip file
     # the defaults of the dataclass fields, without validating a half-built chip
     default = Chip()
     return _build(Chip, data, "", default)

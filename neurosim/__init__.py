@@ -48,6 +48,7 @@ _API = (
     "results",
     "run",
     "run_sweep",
+    "write_accelergy_counts",
 )
 _LAZY = {
     "TrainConfig": "neurosim.config",

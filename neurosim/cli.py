@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one network and report accuracy",
         description="Train one network on the simulated chip (or in float32) and report.",
     )
+    # short spellings of two run fields (before the generated flags, which own the dest)
+    t.add_argument("--energy", dest="accelergy_ert", default=None, metavar="ERT.yaml",
+                   help="the same as --accelergy-ert: an Accelergy energy reference table "
+                   "pricing the run's actions")  # fmt: skip
+    t.add_argument("--energy-partial", dest="accelergy_partial", action="store_const",
+                   const=True, default=None, help="the same as --accelergy-partial")  # fmt: skip
     _add_config_flags(t)
     t.add_argument(
         "--preset",
@@ -96,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="TOML file of config fields, flat or in section tables (flags override it)",
     )
     t.add_argument("--json", help="write the run's JSON record here")
+    t.add_argument("--accelergy-counts", metavar="PATH",
+                   help="write the run's action counts per training sample in Accelergy's "
+                   "action-count YAML format (needs PyYAML)")  # fmt: skip
     _add_max_memory(t)
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     c = sub.add_parser(
@@ -119,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
     sw.add_argument("--max-points", type=_positive(int), default=None,
                     help="refuse a grid of more points (default 100000)")  # fmt: skip
+    sw.add_argument("--energy", help="Accelergy ERT.yaml pricing every point "
+                    "(sets accelergy_ert in the spec's base)")  # fmt: skip
+    sw.add_argument("--energy-partial", action="store_true",
+                    help="actions the ERT lacks are priced from neurosim's own table")
     _add_max_memory(sw)
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     r = sub.add_parser(
@@ -247,6 +260,11 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
     cfg = resolve_config(args)
     if args.json is not None:
         _check_output_file("json", args.json)
+    if args.accelergy_counts is not None:
+        _check_output_file("accelergy_counts", args.accelergy_counts)
+        from hw_models.accelergy import _yaml
+
+        _yaml("accelergy_counts")  # PyYAML missing: say so before the run
     ds = api.load_data(cfg)
     from neurosim.config.memory import check_memory
 
@@ -323,6 +341,9 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
     if result.hardware:
         print_hardware(result.hardware)
     print(f"weights sha256 {result.weights_sha256[:16]}")
+    if args.accelergy_counts is not None:
+        api.write_accelergy_counts(result, args.accelergy_counts)
+        print(f"action counts  {args.accelergy_counts} (Accelergy format, per training sample)")
     if args.json == "-":
         record_out.write(result.to_json())
     elif args.json is not None:
@@ -359,6 +380,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     # every point validated (and the grid's size bounded) before anything runs
     spec = load_spec(args.spec, args.max_points or MAX_POINTS, args.max_memory_gib)
+    if args.energy is not None or args.energy_partial:
+        spec = _with_ert(spec, args.energy, args.energy_partial)
     store = str(Path(args.spec).with_suffix(".db")) if args.store is None else args.store
     if args.dry_run:
         lines = api.list_points(spec, store)
@@ -374,6 +397,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"{s.done} run ok, {s.failed} failed, wall {s.wall_seconds:.1f} s; store {store}"
     )
     return 1 if s.failed else 0
+
+
+def _with_ert(spec: Any, path: str | None, partial: bool) -> Any:
+    """The sweep with an Accelergy ERT in its base (every point re-validated)."""
+    base = dict(spec.base)
+    if path is not None:
+        base["accelergy_ert"] = path
+    if partial:
+        base["accelergy_partial"] = True
+    new = dataclasses.replace(spec, base=base)
+    new.points()
+    return new
 
 
 def cmd_results(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from hw_models.accelergy import Ert
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 
@@ -51,11 +52,22 @@ class Pricing:
         The chip: its node, memory sizes and link lengths.
     widths : Widths
         The run's widths.
+    ert : Ert or None
+        An Accelergy energy reference table that prices the actions it maps
+        (:mod:`hw_models.accelergy`) instead of ``table``; None: ``table`` only.
     """
 
     table: EnergyTable
     chip: Chip
     widths: Widths
+    ert: Ert | None = None
+
+    @property
+    def run_widths(self) -> dict[str, int]:
+        """The run widths an ERT names as action arguments (``acc_bits`` of a
+        ``mac``; ``in_bits``, ``out_bits`` of a ``lut``)."""
+        w = self.widths
+        return {"acc_bits": w.acc_bits, "in_bits": w.lut_in_bits, "out_bits": w.act_bits}
 
     @property
     def node_nm(self) -> float:

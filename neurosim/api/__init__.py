@@ -87,6 +87,7 @@ __all__ = [
     "results",
     "run",
     "run_sweep",
+    "write_accelergy_counts",
 ]
 
 
@@ -365,3 +366,27 @@ def run(
         cfg, dataset, progress=progress, on_epoch=on_epoch, chip_accounting=chip_accounting
     )
     return Run(result, engine)
+
+
+def write_accelergy_counts(run: Any, path: str | Path) -> dict[str, Any]:
+    """Write a run's action counts per training sample in Accelergy's format.
+
+    The names follow the mapping of :mod:`hw_models.accelergy`
+    (``docs/howto/accelergy.md``), so that the counts times an ERT's energies
+    give the run's dynamic energy per training sample.
+
+    Parameters
+    ----------
+    run : Run, TrainResult or mapping
+        A run with chip accounting, or its JSON record.
+    path : str or Path
+        The YAML file to write (needs PyYAML: ``pip install 'neurosim[yaml]'``).
+
+    Returns
+    -------
+    dict
+        The document written (``action_counts``: ``version``, ``per``, ``local``).
+    """
+    from neurosim.cost.interop import write_accelergy_counts as _write
+
+    return _write(run, path)

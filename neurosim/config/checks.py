@@ -199,7 +199,8 @@ def _check_switches(cfg: Any) -> None:
 
 
 def check_run(cfg: Any) -> None:
-    """Load the chip (a preset or a chip file) so that a bad one fails before any run."""
+    """Load the chip (a preset or a chip file) and the Accelergy ERT, if any, so
+    that a bad one fails before any run."""
     from hw_models.chip import load_chip
 
     try:
@@ -208,6 +209,10 @@ def check_run(cfg: Any) -> None:
         if e.field == "chip":  # unknown preset, unreadable file: already names the chip
             raise
         raise ConfigError("chip", cfg.chip, f"a valid chip ({e})") from None
+    if cfg.accelergy_ert is not None:  # a bad ERT fails before any run
+        from hw_models.accelergy import read_ert
+
+        read_ert(cfg.accelergy_ert, cfg.accelergy_partial)
 
 
 CHECKS = {

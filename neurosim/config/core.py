@@ -44,6 +44,8 @@ FIELD_ORDER: tuple[str, ...] = (
     "validation", "init",
     # error-coding fields added later
     "error_sign_scale",
+    # run fields added later
+    "accelergy_ert", "accelergy_partial",
 )  # fmt: skip
 """The flat field order (records, TOML, repr and point ids depend on it; new
 fields go at the end)."""

@@ -470,6 +470,21 @@ class RunSection:
     """Seed of the data split, initial weights, feedback and rounding bits,
     0 to 2**63 - 1."""
 
+    accelergy_ert: str | None = setting(
+        None, "Accelergy energy reference table (ERT.yaml) pricing the run's actions"
+    )
+    """Path of an Accelergy / Timeloop energy reference table (``ERT.yaml``) that
+    prices the run's actions instead of the chip's energy table (the mapping of
+    :mod:`hw_models.accelergy`, ``docs/howto/accelergy.md``); None: the chip's own
+    (a chip file may name one with its ``accelergy_ert`` key). Needs PyYAML."""
+
+    accelergy_partial: bool = setting(
+        False, "actions the ERT lacks are priced from neurosim's own table (else an error)"
+    )
+    """With an ERT: true prices the actions it lacks from neurosim's own energy
+    table; false (default) makes an action the run needs and the ERT lacks a
+    :class:`~neurosim.errors.ConfigError` naming it."""
+
 
 SECTIONS: dict[str, type] = {
     "dataset": DatasetSection,

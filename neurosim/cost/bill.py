@@ -34,7 +34,8 @@ def pricing(plan: Plan, table: EnergyTable | None = None) -> parts.Pricing:
     plan : Plan
         The run (its chip must be set).
     table : EnergyTable, optional
-        The energy table; default the chip's (:meth:`Chip.energy_table`).
+        The energy table; default the chip's (:meth:`Chip.energy_table`). A
+        chip with an Accelergy ERT (``accelergy_ert``) prices from the ERT first.
     """
     chip = _chip(plan)
     widths = parts.Widths(
@@ -42,7 +43,8 @@ def pricing(plan: Plan, table: EnergyTable | None = None) -> parts.Pricing:
         lut_in_bits=plan.formats.lut.bits,
         act_bits=plan.formats.act.bits,
     )
-    return parts.Pricing(chip.energy_table() if table is None else table, chip, widths)
+    table = chip.energy_table() if table is None else table
+    return parts.Pricing(table, chip, widths, ert=chip.ert())
 
 
 def unit_energy_pj(key: tuple, plan: Plan, table: EnergyTable | None = None) -> float:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from neurosim.experiments.report_table import (
 )
 from neurosim.experiments.safe_io import write_text, writing
 from neurosim.experiments.store import Store
+from neurosim.experiments.svg_titles import add_titles
 from neurosim.nn.rules import RULES
 
 BIT_FIELDS: tuple[tuple[str, str], ...] = (
@@ -126,6 +128,7 @@ def _save(fig: Figure, out_dir: Path, name: str, title: str, caption: str) -> Fi
             fig.savefig(png, format="png", dpi=DPI, metadata=PNG_META)
         with writing(svg, "figure"):
             fig.savefig(svg, format="svg", metadata=SVG_META)
+            add_titles(svg, getattr(fig, "point_titles", {}))  # hover text per point
     return FigureFile(
         name, title, caption, png, svg, base64.b64encode(png.read_bytes()).decode("ascii")
     )
@@ -159,18 +162,41 @@ def pareto_front(xy: list[tuple[float, float]]) -> list[tuple[float, float]]:
 # the figures (each returns None when it has nothing to draw)
 
 
-def _scatter_by_rule(ax, data: list[tuple], **kw: Any) -> None:
-    """Scatter ``(point, x, y)`` triples, one colour and legend entry per rule."""
+TITLE_WIDTHS = ("weight_bits", "act_bits", "error_bits", "feedback_bits")
+"""Config fields every point's hover text names (with the swept ones)."""
+
+
+def _point_title(p: Point, keys: list[str], what: tuple[str, str], x: float, y: float) -> str:
+    """Hover text of one plotted point: its configuration, its two values, its id."""
+    conf = "; ".join(f"{k} = {p.row.get(k)}" for k in keys if p.row.get(k) is not None)
+    return f"{conf}\n{what[0]} {x:.6g}, {what[1]} {y:.6g}\npoint {p.id}"
+
+
+def _scatter_by_rule(
+    ax, data: list[tuple], what: tuple[str, str] = ("energy nJ", "accuracy %"), **kw: Any
+) -> None:
+    """Scatter ``(point, x, y)`` triples, one colour and legend entry per rule.
+
+    Each rule's markers get a ``gid``, and the figure's ``point_titles`` maps it
+    to one hover text per marker (:func:`_point_title`; ``what`` names x and y),
+    which :func:`_save` writes into the SVG as ``<title>`` elements.
+    """
+    keys = swept_keys([p for p, _, _ in data])
+    keys += [k for k in TITLE_WIDTHS if k not in keys]
+    titles = ax.figure.__dict__.setdefault("point_titles", {})
     for rule in _rule_order(p.rule for p, _, _ in data):
-        ax.scatter(
-            [x for p, x, _ in data if p.rule == rule],
-            [y for p, _, y in data if p.rule == rule],
+        sel = [(p, x, y) for p, x, y in data if p.rule == rule]
+        coll = ax.scatter(
+            [x for _, x, _ in sel], [y for _, _, y in sel],
             s=28, color=_rule_color(rule), label=rule, **kw,
         )  # fmt: skip
+        gid = f"points-{len(titles)}"
+        coll.set_gid(gid)
+        titles[gid] = [_point_title(p, keys, what, x, y) for p, x, y in sel]
 
 
 def _fig_energy_metric(
-    data: list[tuple], ylabel: str, title: str, pareto: bool
+    data: list[tuple], ylabel: str, title: str, pareto: bool, what: str = "accuracy %"
 ) -> Figure | None:
     """Energy per sample (x) against a figure of merit (y), one colour per rule."""
     data = [(p, e, a) for p, e, a in data if e is not None and a is not None]
@@ -178,7 +204,7 @@ def _fig_energy_metric(
         return None
     fig = _new_figure(6.4, 4.4)
     ax = fig.add_subplot()
-    _scatter_by_rule(ax, data, zorder=3)
+    _scatter_by_rule(ax, data, ("energy nJ", what), zorder=3)
     if pareto:
         front = pareto_front([(e, a) for _, e, a in data])
         fx, fy = [x for x, _ in front], [y for _, y in front]
@@ -205,7 +231,7 @@ def _fig_energy_accuracy(pts: list[Point]) -> Figure | None:
 def _fig_energy_auc(pts: list[Point]) -> Figure | None:
     return _fig_energy_metric(
         [(p, p.energy_nj, p.auc) for p in pts], "test ROC AUC",
-        "Energy to learn vs AUC (binary classification)", pareto=False,
+        "Energy to learn vs AUC (binary classification)", pareto=False, what="AUC",
     )  # fmt: skip
 
 
@@ -349,7 +375,7 @@ def _fig_cycles(pts: list[Point]) -> Figure | None:
         return None
     fig = _new_figure(6.4, 4.2)
     ax = fig.add_subplot()
-    _scatter_by_rule(ax, data)
+    _scatter_by_rule(ax, data, ("cycles", "accuracy %"))
     _log_if_wide(ax, [c for _, c, _ in data])
     ax.set_xlabel("cycles per training sample")
     ax.set_ylabel("test accuracy (%)")
@@ -518,13 +544,23 @@ SECTIONS: tuple[tuple[str, str, str, Callable[[list[Point]], Figure | None], str
 section at all when the note is empty and there is nothing to draw)."""
 
 
+def store_name(store: Path, out_dir: Path) -> str:
+    """The store's path relative to the report's directory (``../sweep.db``), so
+    that the report names no directory of the machine that wrote it."""
+    try:
+        return Path(os.path.relpath(store.resolve(), out_dir.resolve())).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return store.name
+
+
 def _summary(
-    points: list[Point], ok: list[Point], failed: list[Point], source: Path
+    points: list[Point], ok: list[Point], failed: list[Point], source: str
 ) -> list[str]:
-    """The paragraphs above the figures: the store, its counts, its sweeps, common settings."""
+    """The paragraphs above the figures: the store (``source``, relative to the
+    report), its counts, its sweeps, common settings."""
     sweeps = sorted({p.row.get("sweep") for p in points if p.row.get("sweep")})
     summary = [
-        f"<p>Store <code>{html.escape(str(source))}</code>: {len(points)} points,"
+        f"<p>Store <code>{html.escape(source)}</code>: {len(points)} points,"
         f" {len(ok)} finished, {len(failed)} failed or unfinished."
     ]
     if sweeps:
@@ -623,7 +659,7 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
     front = set(pareto_front(list(xy.values())))
     front_ids = {k for k, v in xy.items() if v in front}
 
-    summary = _summary(points, ok, failed, source)
+    summary = _summary(points, ok, failed, store_name(source, out))
     if not ok:
         sections = []
 

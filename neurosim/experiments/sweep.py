@@ -331,6 +331,8 @@ ID_NEUTRAL: dict[str, Any] = {
     "validation": None,
     "init": "glorot",
     "error_sign_scale": "max",
+    "accelergy_ert": None,
+    "accelergy_partial": False,
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field

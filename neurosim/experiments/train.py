@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hw_models.chip import load_chip
+from hw_models.chip import Chip, load_chip
 from neurosim.config import TrainConfig, output_units
 from neurosim.cost.bill import hardware_report
 from neurosim.cost.factory import make_accountant
@@ -220,7 +220,7 @@ def train(
     """
     t0 = time.perf_counter()
     cfg.validate()
-    chip = load_chip(cfg.chip) if chip_accounting else None  # a bad chip fails first
+    chip = run_chip(cfg) if chip_accounting else None  # a bad chip fails first
     ds = _training_data(cfg, dataset)
     n_out = output_units(ds.n_classes, cfg.output)
     binary = ds.n_classes == 2
@@ -286,6 +286,19 @@ def train(
     result.weights_sha256 = weights_hash(engine)
     result.wall_seconds = time.perf_counter() - t0
     return result, engine
+
+
+def run_chip(cfg: TrainConfig) -> Chip:
+    """The chip that prices ``cfg``'s run: ``cfg.chip``, with the config's
+    Accelergy ERT (``accelergy_ert``, ``accelergy_partial``) when it names one."""
+    chip = load_chip(cfg.chip)
+    if cfg.accelergy_ert is not None or cfg.accelergy_partial:
+        chip = replace(
+            chip,
+            accelergy_ert=cfg.accelergy_ert or chip.accelergy_ert,
+            accelergy_partial=cfg.accelergy_partial or chip.accelergy_partial,
+        )
+    return chip
 
 
 def _training_data(cfg: TrainConfig, dataset: Dataset | None) -> Dataset:
