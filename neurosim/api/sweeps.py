@@ -277,13 +277,10 @@ def run_paper(
         Tiny networks and subsets (seconds; what the tests run).
     workers : int, optional
         Worker processes (default: the CPU count).
-    epochs, limit : int, optional
-        Override the experiment's epochs and training subset size (samples).
-    mode : str, optional
-        Override the arithmetic: ``"fixed"`` (the experiments' default) or
-        ``"float"``.
-    data : str, optional
-        Override the data set (e.g. ``"fashion-mnist"``).
+    epochs, limit, mode, data : optional
+        Override the experiment's epochs, training subset size (samples),
+        arithmetic (``"fixed"``, the default, or ``"float"``) and data set
+        (e.g. ``"fashion-mnist"``).
     seed : int, optional
         The first seed (default 0); runs use ``seed .. seed + seeds - 1``.
     progress : bool
