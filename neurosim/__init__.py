@@ -48,6 +48,8 @@ _API = (
     "results",
     "run",
     "run_sweep",
+    "run_search",
+    "search_front",
 )
 _LAZY = {
     "TrainConfig": "neurosim.config",

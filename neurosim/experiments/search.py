@@ -47,7 +47,7 @@ from neurosim.experiments.search_spec import (
     first_value,
     load_search_spec,
 )
-from neurosim.experiments.store import STATUS_OK, TABLE, Store, StoreError
+from neurosim.experiments.store import STATUS_OK, TABLE, Store, StoreError, query
 from neurosim.experiments.sweep import CONNECT_TIMEOUT, Point, _dask_client, point_id, run_point
 
 TRIALS = "search_trials"
@@ -181,7 +181,7 @@ def ensure_tables(store: Store) -> None:
 
 def has_search_tables(store: Store) -> bool:
     """Whether the store holds search trials."""
-    rows = store.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+    rows = query(store, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
                        (TRIALS,))  # fmt: skip
     return bool(rows)
 
@@ -197,7 +197,7 @@ def stored_trials(store: Store, name: str | None = None) -> list[dict[str, Any]]
         sql += " WHERE search = ?"
         args = (name,)
     out = []
-    for r in store.query(sql + " ORDER BY search, number", args):
+    for r in query(store, sql + " ORDER BY search, number", args):
         out.append({
             "search": r[0], "number": r[1], "point_id": r[2], "state": r[3],
             "params": json.loads(r[4]), "values": None if r[5] is None else json.loads(r[5]),
@@ -211,7 +211,7 @@ def search_names(store: Store) -> list[str]:
     """Names of the searches a store holds."""
     if not has_search_tables(store):
         return []
-    return [r[0] for r in store.query(f"SELECT name FROM {SEARCHES} ORDER BY name")]
+    return [r[0] for r in query(store, f"SELECT name FROM {SEARCHES} ORDER BY name")]
 
 
 def _check_fingerprint(store_path: Path, spec: SearchSpec) -> None:
@@ -222,7 +222,7 @@ def _check_fingerprint(store_path: Path, spec: SearchSpec) -> None:
     with Store(store_path, readonly=True) as st:
         if not has_search_tables(st):
             return
-        rows = st.query(f"SELECT fingerprint FROM {SEARCHES} WHERE name = ?", (spec.name,))
+        rows = query(st, f"SELECT fingerprint FROM {SEARCHES} WHERE name = ?", (spec.name,))
     if rows and rows[0][0] != spec.fingerprint():
         raise ConfigError(
             "search.name", spec.name, "the name of this search in the store: the store holds a "
@@ -232,7 +232,7 @@ def _check_fingerprint(store_path: Path, spec: SearchSpec) -> None:
 
 def _record_of(store: Store, pid: str) -> tuple[str, Any] | None:
     """``("ok", record)`` or ``("failed", error)`` of a stored point; None if absent."""
-    rows = store.query(f"SELECT status, error, record_json FROM {TABLE} WHERE id = ?", (pid,))
+    rows = query(store, f"SELECT status, error, record_json FROM {TABLE} WHERE id = ?", (pid,))
     if not rows:
         return None
     status, error, rec = rows[0]

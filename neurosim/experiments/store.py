@@ -462,15 +462,6 @@ class Store:
             out.append(d)
         return out
 
-    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        """Rows of one read-only SQL statement (for tables other modules add, such
-        as a search's trials); an SQLite error becomes a StoreError."""
-        with self._lock:
-            try:
-                return self._db().execute(sql, args).fetchall()
-            except sqlite3.Error as e:
-                raise StoreError(f"result store {self.path}: cannot read: {e}") from None
-
     def __len__(self) -> int:
         with self._lock:
             return int(self._db().execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
@@ -514,6 +505,16 @@ class Store:
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
         return f"Store({str(self.path)!r}, {state})"
+
+
+def query(store: Store, sql: str, args: tuple = ()) -> list[tuple]:
+    """Rows of one reading SQL statement on `store` (for tables other modules add,
+    such as a search's trials); an SQLite error becomes a StoreError."""
+    with store._lock:
+        try:
+            return store._db().execute(sql, args).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"result store {store.path}: cannot read: {e}") from None
 
 
 def _check_put(
