@@ -326,3 +326,14 @@ def test_results_and_report_show_the_front(resumed, tmp_path, capsys) -> None:
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "Search tiny: energy vs accuracy, Pareto front" in page and "Hypervolume" in page
     assert (tmp_path / "rep" / "search_0.svg").is_file()
+
+
+def test_the_shipped_search_and_its_grid_share_a_space() -> None:
+    from neurosim.experiments.sweep import load_spec
+
+    root = Path(__file__).resolve().parents[1] / "reports" / "search"
+    spec = load_search_spec(root / "search-mnist5k.toml")
+    grid = load_spec(root / "grid-mnist5k.toml").points()
+    assert len(grid) == 40 and spec.sampler == "nsga2"
+    for p in grid:  # every grid point is a configuration of the search, held out alike
+        assert p.config == spec.config(p.values, 800)
