@@ -49,6 +49,8 @@ _API = (
     "run",
     "run_sweep",
     "write_accelergy_counts",
+    "run_search",
+    "search_front",
 )
 _LAZY = {
     "TrainConfig": "neurosim.config",

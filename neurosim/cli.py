@@ -1,4 +1,5 @@
-"""Command-line interface: ``neurosim train``, ``chip``, ``sweep``, ``results``, ``report``.
+"""Command-line interface: ``neurosim train``, ``chip``, ``sweep``, ``results``, ``report``,
+``search``.
 
 A thin layer over :mod:`neurosim.api`: it parses flags, calls the API and
 prints. Only this module prints and exits. Errors neurosim raises on purpose
@@ -141,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("store", help="SQLite store written by neurosim sweep")
     r.add_argument("--csv", help="write every row and column as CSV to this file ('-': stdout)")
+    r.add_argument("--front", action="store_true",
+                   help="only the Pareto front of the store's searches")  # fmt: skip
     rp = sub.add_parser(
         "report",
         help="energy-versus-accuracy report of a result store",
@@ -149,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("store", help="SQLite store written by neurosim sweep")
     rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
     _add_paper(sub)
+    _add_search(sub)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
@@ -236,6 +240,63 @@ def _add_paper(sub: Any) -> None:
     pp.add_argument("--tune-epochs", type=int,
                     help="epochs of each tuning run (default: half the experiment's)")  # fmt: skip
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_search(sub: Any) -> None:
+    """``neurosim search``: a multi-objective search into a store."""
+    se = sub.add_parser(
+        "search",
+        help="multi-objective design-space search (Optuna) into a result store",
+        description="Search the [space] of a spec (TOML: [search], [base], [space]) for the "
+        "Pareto front of validation accuracy and energy (and area, throughput); trials go "
+        "into a SQLite store and a rerun continues them; the front is tested at the end.",
+    )
+    se.add_argument("spec", help="search spec TOML file")
+    se.add_argument("--trials", type=_positive(int), help="trials in all, stored ones included")
+    se.add_argument("-o", "--store", help="SQLite store (default: the spec's path with .db)")
+    se.add_argument("--workers", type=int, help="worker processes and trials per batch "
+                    "(default: the CPU count)")  # fmt: skip
+    se.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    se.add_argument("--seed", type=int, help="the sampler's seed (default: the spec's, else 0)")
+    se.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """``neurosim search``: run a search, print its summary and front."""
+    from pathlib import Path
+
+    store = str(Path(args.spec).with_suffix(".db")) if args.store is None else args.store
+    with api.run_search(
+        args.spec, store, trials=args.trials, workers=args.workers, scheduler=args.scheduler,
+        seed=args.seed, progress=not args.no_progress,
+    ) as st:  # fmt: skip
+        s = st.summary
+        print(
+            f"search {s.name!r}: {s.trials} trials ({s.resumed} stored before, {s.run} trained, "
+            f"{s.reused} reused a stored run, {s.failed} failed); front of {s.front}, "
+            f"{s.test_runs} test runs; wall {s.wall_seconds:.1f} s; store {store}"
+        )
+        _print_front(st)
+    return 0
+
+
+def _print_front(store: Any) -> None:
+    """The Pareto front of each search in `store`, as a table (nothing without searches)."""
+    rows = api.search_front(store)
+    for name in dict.fromkeys(r["search"] for r in rows):
+        mine = [r for r in rows if r["search"] == name]
+        params, objectives = list(mine[0]["params"]), list(mine[0]["objectives"])
+        units = {"accuracy": "val acc", "energy": "val nJ", "area": "mm2", "throughput": "smp/s"}
+        head = ["trial", *params, *(units[o] for o in objectives), "test acc"]
+        table = [[str(r["number"]), *(str(r["params"][k]) for k in params),
+                  *(format(r["objectives"][o], ".4g") for o in objectives),
+                  _fmt(r["test_accuracy"], ".4f")] for r in mine]  # fmt: skip
+        widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(head)]
+        print(f"\nPareto front of search {name!r} ({len(mine)} trials; validation objectives, "
+              "test accuracy of the front trained on the whole training set):")  # fmt: skip
+        print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
+        for row in table:
+            print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
 
 
 def resolve_config(args: argparse.Namespace):
@@ -419,7 +480,11 @@ def cmd_results(args: argparse.Namespace) -> int:
         if args.csv is not None:
             api.export_csv(st, sys.stdout if args.csv == "-" else args.csv)
             return 0
+        if args.front:
+            _print_front(st)
+            return 0
         rows = api.results(st)
+        front_after = bool(api.search_front(st))
     if not rows:
         print("no points stored")
         return 0
@@ -444,6 +509,9 @@ def cmd_results(args: argparse.Namespace) -> int:
     failed = [r for r in rows if r["status"] != "ok"]
     for r in failed:
         print(f"failed {r['id'][:12]}: {r.get('error')}")
+    if front_after:  # a search's store: its front after the points
+        with api.open_store(args.store) as st:
+            _print_front(st)
     return 0
 
 
@@ -512,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "paper":
             return cmd_paper(args)
+        if args.command == "search":
+            return cmd_search(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurosim.api.record import Run
+from neurosim.api.search import run_search, search_front
 from neurosim.api.sweeps import (
     export_csv,
     list_points,
@@ -88,6 +89,8 @@ __all__ = [
     "run",
     "run_sweep",
     "write_accelergy_counts",
+    "run_search",
+    "search_front",
 ]
 
 

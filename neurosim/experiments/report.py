@@ -50,6 +50,7 @@ from neurosim.experiments.report_table import (
     swept_keys,
 )
 from neurosim.experiments.safe_io import write_text, writing
+from neurosim.experiments.search_report import search_sections
 from neurosim.experiments.store import Store
 from neurosim.experiments.svg_titles import add_titles
 from neurosim.nn.rules import RULES
@@ -654,6 +655,7 @@ def make_report(store_or_path: Store | str | Path, out_dir: str | Path) -> Path:
                 continue
             sections.append(_figure_html(_save(fig, out, name, title, caption)))
 
+    sections += search_sections(store_or_path, out)  # searches' fronts (none: nothing)
     xy = {p.id: (p.energy_nj, p.accuracy) for p in ok}
     xy = {k: v for k, v in xy.items() if v[0] is not None and v[1] is not None}
     front = set(pareto_front(list(xy.values())))

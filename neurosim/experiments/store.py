@@ -507,6 +507,16 @@ class Store:
         return f"Store({str(self.path)!r}, {state})"
 
 
+def query(store: Store, sql: str, args: tuple = ()) -> list[tuple]:
+    """Rows of one reading SQL statement on `store` (for tables other modules add,
+    such as a search's trials); an SQLite error becomes a StoreError."""
+    with store._lock:
+        try:
+            return store._db().execute(sql, args).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"result store {store.path}: cannot read: {e}") from None
+
+
 def _check_put(
     path: Path, point_id: Any, status: Any, swept: Iterable[str], names: list[str]
 ) -> list[str]:
