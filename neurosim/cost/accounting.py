@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neurosim.channel import packets
-from neurosim.channel.label import LabelLayout
 from neurosim.channel.formats import FeedbackFormat, get_format
 from neurosim.channel.formats.base import Projection
+from neurosim.channel.label import LabelLayout
 from neurosim.config import TrainConfig
 from neurosim.cost import gradients
 from neurosim.cost.gradients import Gradients, velocity_bits
