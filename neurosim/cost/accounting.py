@@ -370,13 +370,7 @@ class Accountant:
         n_i = sizes[i + 1]
         nnz_src = self._src_work(i)
         if self.rule.source == "target":  # DRTP: the label's column, no product
-            self.feedback.select(c, channel_projection(self, i), fm.feedback.bits)
-            self._resampled(c, i)
-            if not cfg.no_derivative:  # f' times the selected C^h entry
-                c["feedback", "mult", (fm.deriv.bits, fm.feedback.bits)] += n_i * self.samples
-            if log:
-                self._encoders(c, n_i)
-            return
+            return target_layer(self, c, i)
         if self.rule.matrix == "C":
             fmt = self.feedback
             p = channel_projection(self, i)
@@ -388,7 +382,7 @@ class Accountant:
             fmt.project(c, p, fm.feedback.bits, ew, src_log)
             if cfg.feedback_sign == "concordant":  # the sign bit of W^{h+1}
                 c["feedback", "sram_read", ("weights",)] += fmt.projection_ops(p)
-            self._resampled(c, i)
+            resampled(self, c, i)
         else:
             ops = n_i * nnz_src
             wb = fm.weight.bits
@@ -404,14 +398,6 @@ class Accountant:
             c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
         if log:
             self._encoders(c, n_i, codes_chain(self.rule, cfg))  # R^h's (B^h's before f')
-
-    def _resampled(self, c: Counter, i: int) -> None:
-        """``feedback_resample``: a fresh ``C^{i+1}`` drawn and stored per minibatch."""
-        if self.cfg.feedback_resample:
-            bits = self.feedback.read_bits(self.formats.feedback.bits)
-            drawn = self.sizes[i + 1] * self._n_src(i) * bits * self.batches
-            c["feedback", "rng", ()] += drawn
-            c["feedback", "sram_write", ("feedback",)] += drawn
 
     def _encoders(self, c: Counter, n: int, chain: bool = False) -> None:
         """Log encoders of ``n`` components per sample (``chain``: chain words)."""
@@ -440,11 +426,10 @@ class Accountant:
         )  # fmt: skip
 
     def _src_work(self, i: int) -> int:
-        """Source components of the projection to hidden layer ``i + 1`` that
-        do work: the non-zero ones with ``zero_skip``, else all of them."""
-        if self.zero_skip or self.rule.source == "target":  # a label selects one column
-            return self.nnz_src[i]
-        return self._n_src_components(i)
+        """Source components of the projection to hidden layer ``i + 1`` that do
+        work: the non-zero ones with ``zero_skip`` or a label (DRTP), else all."""
+        skip = self.zero_skip or self.rule.source == "target"
+        return self.nnz_src[i] if skip else self._n_src_components(i)
 
     def _n_src_components(self, i: int) -> int:
         """Components of the error projected to hidden layer ``i + 1``, all samples."""
@@ -462,6 +447,29 @@ class Accountant:
         c["update", "mult", (bits, self.cfg.lr_frac)] += n * b
         c["update", "add", (bits,)] += n * b
         c["update", "sram_write", ("velocity",)] += n * bits * b
+
+
+def resampled(acct: Accountant, c: Counter, i: int) -> None:
+    """``feedback_resample``: a fresh ``C^{i+1}`` drawn and stored per minibatch."""
+    if acct.cfg.feedback_resample:
+        bits = acct.feedback.read_bits(acct.formats.feedback.bits)
+        drawn = acct.sizes[i + 1] * acct._n_src(i) * bits * acct.batches
+        c["feedback", "rng", ()] += drawn
+        c["feedback", "sram_write", ("feedback",)] += drawn
+
+
+def target_layer(acct: Accountant, c: Counter, i: int) -> None:
+    """DRTP's error at hidden layer ``i + 1``: the label's column of
+    ``C^{i+1}`` (the format's column select, no product), ``f'`` times the
+    selected entry (a ``mult`` of the ``f'`` code and the ``C^h`` word) and
+    the log encoders of ``R^h``."""
+    cfg, fm, n_i = acct.cfg, acct.formats, acct.sizes[i + 1]
+    acct.feedback.select(c, channel_projection(acct, i), fm.feedback.bits)
+    resampled(acct, c, i)
+    if not cfg.no_derivative:
+        c["feedback", "mult", (fm.deriv.bits, fm.feedback.bits)] += n_i * acct.samples
+    if cfg.error_bits:
+        acct._encoders(c, n_i)
 
 
 def channel_format(cfg: TrainConfig, rule: Rule) -> FeedbackFormat:
