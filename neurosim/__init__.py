@@ -2,7 +2,8 @@
 
 The learning rules are those of Baldi, Sadowski and Lu, "Learning in the
 Machine: Random Backpropagation and the Deep Learning Channel" (Artificial
-Intelligence 260, 2018): BP, RBP, SRBP, SBP, ARBP, ASRBP and top-only.
+Intelligence 260, 2018): BP, RBP, SRBP, SBP, ARBP, ASRBP and top-only; and
+DRTP (Frenkel, Lefebvre and Bol, Frontiers in Neuroscience 15, 2021).
 
 The public API (:mod:`neurosim.api`) is importable from the package::
 

@@ -262,7 +262,7 @@ DENSE_VARIANTS = [
     dict(rule="bp", weight_bits=20, error_word_bits=22, act_bits=10, error_bits=5),
 ]
 
-BIAS_RULES = ["bp", "rbp", "srbp", "sbp", "top-only"]
+BIAS_RULES = ["bp", "rbp", "srbp", "sbp", "top-only", "drtp"]
 BIAS_VARIANTS = [
     dict(rule="srbp", update_mode="sign"),
     dict(rule="rbp", update_mode="magnitude", error_bits=3),
@@ -313,9 +313,9 @@ FULL_TOP = dict(top_error="full")
 ERROR_DATAPATH = [
     *(dict(rule=r, error_bits=k, error_scale="block", **BEFORE, **FULL_TOP,
            **({"error_rounding": "stochastic"} if k > 1 else {}))
-      for r in ("bp", "rbp", "srbp") for k in (1, 3)),  # fmt: skip
+      for r in ("bp", "rbp", "srbp", "drtp") for k in (1, 3)),  # fmt: skip
     *(dict(rule=r, error_bits=2, **BEFORE) for r in ("bp", "rbp", "srbp", "sbp")),
-    *(dict(rule=r, error_bits=1, **FULL_TOP) for r in ("bp", "rbp", "srbp", "sbp")),
+    *(dict(rule=r, error_bits=1, **FULL_TOP) for r in ("bp", "rbp", "srbp", "sbp", "drtp")),
     dict(rule="arbp", error_bits=3, error_rounding="stochastic", **BEFORE, **FULL_TOP),
     dict(rule="asrbp", error_bits=2, error_scale="block", **BEFORE, **FULL_TOP),
     dict(rule="rbp", error_bits=4, no_derivative=True, bias=True, **BEFORE),

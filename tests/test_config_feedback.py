@@ -66,7 +66,8 @@ def test_feedback_shapes_follow_rule() -> None:
     assert feedback_shapes(get_rule("rbp"), sizes) == [(100, 50), (50, 20), (20, 10)]
     assert feedback_shapes(get_rule("bp"), sizes) == []
     assert feedback_shapes(get_rule("top-only"), sizes) == []
-    assert set(RULES) == {"bp", "rbp", "srbp", "sbp", "arbp", "asrbp", "top-only"}
+    assert feedback_shapes(get_rule("drtp"), sizes) == [(100, 10), (50, 10), (20, 10)]
+    assert set(RULES) == {"bp", "rbp", "srbp", "sbp", "arbp", "asrbp", "top-only", "drtp"}
 
 
 def test_binary_feedback_is_one_bit_of_sign() -> None:

@@ -50,6 +50,14 @@ Error transport and projection, only when the rule trains hidden layers:
   ``ceil(msg_bits["skip"] / skip_width_bits)`` after ``flut{L}``; then for
   ``h = L-1 .. 1`` and each tile ``bproj{h}.{t}`` on ``mac{h}.{t}``,
   ``ceil(proj[h].ops(rows) / macs_per_cycle)`` after ``skip``.
+* source ``"target"`` (DRTP): ``skip`` on ``skip`` carries the sample's
+  label, ``ceil(msg_bits["skip"] / skip_width_bits)``, with no dependency
+  (the label enters with the sample: a root of the sample's graph); then for
+  ``h = L-1 .. 1`` and each tile ``bproj{h}.{t}`` on ``mac{h}.{t}``,
+  ``ceil(proj[h].ops(rows) / macs_per_cycle)`` (the label's column of
+  ``C^h`` times ``f'``) after ``skip`` and ``flut{h}`` (its ``f'``). No op of
+  a hidden layer waits for the output layer: ``grad{h}.{t}`` of a hidden
+  layer can run while the forward pass is still above it.
 * matrix ``"C"``, source ``"next"`` (RBP, ARBP): for ``h = L-1 .. 1``:
   ``chain{h}`` on ``chain{h}``, ``ceil(msg_bits["chain{h}"] /
   chain_width_bits)``, after ``flut{L}`` (``h = L-1``) or after every
@@ -59,7 +67,8 @@ Error transport and projection, only when the rule trains hidden layers:
 ``proj`` maps ``h`` to the :class:`~hw_models.timing.model.ProjectionWork` of
 ``C^h`` in the run's format; a missing ``h`` is a dense ``C^h``,
 ``ProjectionWork(n_src)`` with ``n_src`` = ``n_L`` (source ``"top"``) or
-``n_{h+1}``: ``rows * n_src`` MACs.
+``n_{h+1}``: ``rows * n_src`` MACs; for source ``"target"`` a dense column
+select, ``ProjectionWork(1)``: ``rows`` operations.
 * matrix ``"W"`` (BP with source ``"next"``, SBP with ``"next_raw"``): the
   transposed read happens where ``W^{h+1}`` lives. For ``h = L-1 .. 1``:
   ``bwt{h+1}.{t}`` on ``mac{h+1}.{t}`` for every tile of layer ``h+1``,
@@ -259,7 +268,8 @@ def dense_msg_bits(
 ) -> dict[str, int]:
     """Dense sizes of every error message of the rule (the defaults of ``msg_bits``).
 
-    ``skip``: ``n_L`` components; ``chain{h}``: ``n_{h+1}`` components for a
+    ``skip``: ``n_L`` components (source ``"target"``: the label,
+    ``max(1, ceil(log2 n_L))`` bits); ``chain{h}``: ``n_{h+1}`` components for a
     ``"C"`` rule, ``n_h`` for a ``"W"`` rule; each component
     ``error_bits_per_component`` bits, no header. Empty when the rule trains no
     hidden layer (and, without ``conv`` blocks, when ``L = 1``: with them
@@ -272,6 +282,8 @@ def dense_msg_bits(
     width = [layers[0].n_in] + [lay.n_out for lay in layers]  # width[h] = n_h
     if not rule.trains_hidden or (L == 1 and not (conv and rule.source == "top")):
         return {}
+    if rule.source == "target":  # the label: ceil(log2 n_L) bits, at least 1
+        return {"skip": max(1, (width[L] - 1).bit_length())}
     if rule.source == "top":
         return {"skip": width[L] * eb}
     if rule.matrix == "C":
@@ -449,7 +461,14 @@ def _add_transport(
     error_at: dict[int, list[str]] = {L: [f"flut{L}"] * len(layers[L - 1].tiles)}
     if not (rule.trains_hidden and L > 1):
         return error_at
-    if rule.source == "top":
+    if rule.source == "target":  # the label enters with the sample
+        c.out.roots.append(c.add("skip", "skip", ceil_div(bits["skip"], chip.skip_width_bits), []))
+        for h in range(L - 1, 0, -1):
+            error_at[h] = [
+                bproj(h, t, 1, tw.rows, ["skip", f"flut{h}"])
+                for t, tw in enumerate(layers[h - 1].tiles)
+            ]
+    elif rule.source == "top":
         c.add("skip", "skip", ceil_div(bits["skip"], chip.skip_width_bits), [f"flut{L}"])
         for h in range(L - 1, 0, -1):
             error_at[h] = [
@@ -510,7 +529,7 @@ def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
     if opts.dc_nnz is None or not c.rule.trains_hidden or c.rule.matrix != "C":
         return  # dC^h: adaptive channels only
     for h in range(L - 1, 0, -1):
-        n_src = width[L] if c.rule.source == "top" else width[h + 1]
+        n_src = width[L] if c.rule.source in ("top", "target") else width[h + 1]
         lay = layers[h - 1]
         for t in range(0, len(lay.tiles), lay.col_blocks):  # first tile of each row block
             rows = lay.tiles[t].rows

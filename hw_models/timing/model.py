@@ -15,10 +15,10 @@ from typing import NamedTuple
 
 from neurosim.errors import ConfigError, NeuroSimError
 
-SOURCES = ("top", "next", "next_raw")
+SOURCES = ("top", "next", "next_raw", "target")
 MATRICES = ("W", "C")
 # (source, matrix) pairs that describe a rule of neurosim.nn.rules.
-_VALID_PAIRS = (("top", "C"), ("next", "C"), ("next", "W"), ("next_raw", "W"))
+_VALID_PAIRS = (("top", "C"), ("next", "C"), ("next", "W"), ("next_raw", "W"), ("target", "C"))
 
 
 class TimingError(NeuroSimError):
@@ -204,8 +204,10 @@ class RuleTiming:
     trains_hidden : bool
         False for the top-only baseline: only the output layer learns.
     source : str
-        ``"top"`` (``R^L`` over the skip bus), ``"next"`` (``R^{h+1}``) or
-        ``"next_raw"`` (layer ``h+1``'s signal before its ``f'``, SBP).
+        ``"top"`` (``R^L`` over the skip bus), ``"next"`` (``R^{h+1}``),
+        ``"next_raw"`` (layer ``h+1``'s signal before its ``f'``, SBP) or
+        ``"target"`` (the sample's label over the skip bus, known when the
+        sample enters: DRTP).
     matrix : str
         ``"W"`` (transposed forward weights) or ``"C"`` (learning channel).
     """

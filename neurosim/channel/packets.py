@@ -2,7 +2,8 @@ r"""Error message formats of the chip, defined bit by bit.
 
 An error message carries one error vector of ``n`` components from one tile
 to another (or to all tiles): the output error on the SRBP skip bus, or a
-layer's error on the BP/RBP backward chain. Every component is a
+layer's error on the BP/RBP backward chain. (DRTP's skip message is a class
+label, :mod:`neurosim.channel.label`.) Every component is a
 ``value_bits``-wide *code*: a log code (sign + magnitude exponent, see
 :class:`neurosim.numerics.fixedpoint.LogQuantizer`) or, when errors are not
 log-quantized, the two's complement bit pattern of the linear error word.
@@ -622,7 +623,12 @@ def event_bits(layout: PacketLayout, nnz: int | np.ndarray) -> int | np.ndarray:
 
 
 def message_bits(layout: PacketLayout, nnz: int | np.ndarray) -> int | np.ndarray:
-    """Bits of messages of ``layout.kind`` with ``nnz`` non-zero components each."""
+    """Bits of messages of ``layout.kind`` with ``nnz`` non-zero components each
+    (a DRTP label, :class:`neurosim.channel.label.LabelLayout`: its fixed
+    ``bits`` whatever ``nnz``)."""
+    if layout.kind == "label":
+        arr, scalar = _nnz(layout, nnz)
+        return layout.bits if scalar else np.full(arr.shape, layout.bits, dtype=np.int64)
     if layout.kind == "event":
         return event_bits(layout, nnz)
     arr, scalar = _nnz(layout, nnz)

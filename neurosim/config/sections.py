@@ -330,7 +330,8 @@ class ChannelSection:
 
     rule: str = setting("srbp", "learning rule", choices=RULE_NAMES)
     """Learning rule: ``bp``, ``rbp``, ``srbp``, ``sbp``, ``arbp``, ``asrbp``,
-    ``top-only`` (see :mod:`neurosim.nn.rules`)."""
+    ``top-only``, ``drtp`` (see :mod:`neurosim.nn.rules`; ``drtp`` dense
+    layers only)."""
 
     feedback: str = setting("dense", "C^h format", choices=FEEDBACK_KINDS)
     """C^h construction: ``dense``, ``sparse`` (Bernoulli, p = n / fan-in,

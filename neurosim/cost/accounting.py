@@ -49,6 +49,7 @@ import numpy as np
 from neurosim.channel import packets
 from neurosim.channel.formats import FeedbackFormat, get_format
 from neurosim.channel.formats.base import Projection
+from neurosim.channel.label import LabelLayout
 from neurosim.config import TrainConfig
 from neurosim.cost import gradients
 from neurosim.cost.gradients import Gradients, velocity_bits
@@ -73,13 +74,13 @@ class MessageSpec:
         ``skip`` or ``chain{h}`` (from layer h+1 down to layer h, 1-based).
     link : str
         ``skip`` or ``chain``.
-    layout : packets.PacketLayout
+    layout : packets.PacketLayout or LabelLayout
         Its bit layout.
     """
 
     name: str
     link: str
-    layout: packets.PacketLayout
+    layout: packets.PacketLayout | LabelLayout
 
 
 def message_specs(
@@ -95,7 +96,8 @@ def message_specs(
     the all-ones address reserved for broadcast: ``ceil(log2(n_tiles + 1))``
     bits (one tile per layer when ``n_tiles`` is not given).
 
-    SRBP-type rules send ``R^L`` once on the skip bus; RBP-type rules send
+    SRBP-type rules send ``R^L`` once on the skip bus (DRTP the class label,
+    :class:`~neurosim.channel.label.LabelLayout`); RBP-type rules send
     ``R^{h+1}`` down the chain; BP sends the projection ``(W^{h+1})^T R^{h+1}``
     (computed where ``W^{h+1}`` lives) as linear error words; SBP sends its
     log-quantized chain signal. With ``error_scale = "block"`` every
@@ -128,6 +130,8 @@ def message_specs(
             exp_bits=exp_bits if logc else 0,
         )
 
+    if rule.source == "target":  # DRTP: the class label, no header
+        return [MessageSpec("skip", "skip", LabelLayout(sizes[L]))]
     if rule.source == "top":
         return [MessageSpec("skip", "skip", layout(sizes[L], log))]
     out = []
@@ -355,7 +359,7 @@ class Accountant:
     def _n_src(self, i: int) -> int:
         """Columns of ``C^{i+1}``: ``N_L`` (top source) or ``N_{i+2}``."""
         L = len(self.sizes) - 1
-        return self.sizes[L] if self.rule.source == "top" else self.sizes[i + 2]
+        return self.sizes[L] if self.rule.skip else self.sizes[i + 2]
 
     def _feedback_layer(self, c: Counter, i: int) -> None:
         """Carry the error to hidden layer ``i + 1``: the projection (through
@@ -365,6 +369,8 @@ class Accountant:
         ew = fm.error.bits
         n_i = sizes[i + 1]
         nnz_src = self._src_work(i)
+        if self.rule.source == "target":  # DRTP: the label's column, no product
+            return target_layer(self, c, i)
         if self.rule.matrix == "C":
             fmt = self.feedback
             p = channel_projection(self, i)
@@ -376,10 +382,7 @@ class Accountant:
             fmt.project(c, p, fm.feedback.bits, ew, src_log)
             if cfg.feedback_sign == "concordant":  # the sign bit of W^{h+1}
                 c["feedback", "sram_read", ("weights",)] += fmt.projection_ops(p)
-            if cfg.feedback_resample:  # a fresh C^h drawn and stored per minibatch
-                drawn = n_i * self._n_src(i) * fmt.read_bits(fm.feedback.bits) * self.batches
-                c["feedback", "rng", ()] += drawn
-                c["feedback", "sram_write", ("feedback",)] += drawn
+            resampled(self, c, i)
         else:
             ops = n_i * nnz_src
             wb = fm.weight.bits
@@ -423,9 +426,10 @@ class Accountant:
         )  # fmt: skip
 
     def _src_work(self, i: int) -> int:
-        """Source components of the projection to hidden layer ``i + 1`` that
-        do work: the non-zero ones with ``zero_skip``, else all of them."""
-        return self.nnz_src[i] if self.zero_skip else self._n_src_components(i)
+        """Source components of the projection to hidden layer ``i + 1`` that do
+        work: the non-zero ones with ``zero_skip`` or a label (DRTP), else all."""
+        skip = self.zero_skip or self.rule.source == "target"
+        return self.nnz_src[i] if skip else self._n_src_components(i)
 
     def _n_src_components(self, i: int) -> int:
         """Components of the error projected to hidden layer ``i + 1``, all samples."""
@@ -443,6 +447,29 @@ class Accountant:
         c["update", "mult", (bits, self.cfg.lr_frac)] += n * b
         c["update", "add", (bits,)] += n * b
         c["update", "sram_write", ("velocity",)] += n * bits * b
+
+
+def resampled(acct: Accountant, c: Counter, i: int) -> None:
+    """``feedback_resample``: a fresh ``C^{i+1}`` drawn and stored per minibatch."""
+    if acct.cfg.feedback_resample:
+        bits = acct.feedback.read_bits(acct.formats.feedback.bits)
+        drawn = acct.sizes[i + 1] * acct._n_src(i) * bits * acct.batches
+        c["feedback", "rng", ()] += drawn
+        c["feedback", "sram_write", ("feedback",)] += drawn
+
+
+def target_layer(acct: Accountant, c: Counter, i: int) -> None:
+    """DRTP's error at hidden layer ``i + 1``: the label's column of
+    ``C^{i+1}`` (the format's column select, no product), ``f'`` times the
+    selected entry (a ``mult`` of the ``f'`` code and the ``C^h`` word) and
+    the log encoders of ``R^h``."""
+    cfg, fm, n_i = acct.cfg, acct.formats, acct.sizes[i + 1]
+    acct.feedback.select(c, channel_projection(acct, i), fm.feedback.bits)
+    resampled(acct, c, i)
+    if not cfg.no_derivative:
+        c["feedback", "mult", (fm.deriv.bits, fm.feedback.bits)] += n_i * acct.samples
+    if cfg.error_bits:
+        acct._encoders(c, n_i)
 
 
 def channel_format(cfg: TrainConfig, rule: Rule) -> FeedbackFormat:
@@ -484,6 +511,6 @@ def velocity_memory_bits(
     bits = n * velocity_bits(cfg)
     if rule.adaptive:
         for i in range(L - 1):
-            n_src = sizes[L] if rule.source == "top" else sizes[i + 2]
+            n_src = sizes[L] if rule.skip else sizes[i + 2]
             bits += sizes[i + 1] * n_src * velocity_bits(cfg, "C")
     return bits

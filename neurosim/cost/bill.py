@@ -88,14 +88,17 @@ def projection_work(plan: Plan) -> dict[int, timing.ProjectionWork]:
     """Operations of a tile's projection through each ``C^h`` (``h`` 1-based),
     as the run's format does it (:func:`channel_format`; a chip that
     regenerates ``C^h`` runs the same datapath); empty for rules without a
-    learning channel."""
+    learning channel. DRTP's is its column select
+    (:meth:`~neurosim.channel.formats.FeedbackFormat.select_work`)."""
     if plan.rule.matrix != "C" or not plan.rule.trains_hidden:
         return {}
     fmt, cfg = channel_format(plan.cfg, plan.rule), plan.cfg
+    # DRTP selects the label's column of C^h instead of a product
+    work = fmt.select_work if plan.rule.source == "target" else fmt.projection_work
     out = {}
     for h, shape in enumerate(plan.feedback_shapes, start=1):
         if shape is not None:
-            per_row, per_tile = fmt.projection_work(shape[1], cfg.feedback_n, cfg.rank)
+            per_row, per_tile = work(shape[1], cfg.feedback_n, cfg.rank)
             out[h] = timing.ProjectionWork(per_row, per_tile)
     return out
 

@@ -99,8 +99,15 @@ class ReferenceEngine:
         fm, rule, L, err, step = self.fm, self.rule, self.L, self.err, self.step_index
         cfg = self.cfg
         word = err.output(A[-1], t, f"sat:R^{L}")
-        msg_top = err.code(word, L - 1, 0, s, step)
-        r_top = word if cfg.top_error == "full" else msg_top
+        if rule.source == "target":
+            # DRTP: the label travels, -T; R^L is coded only for the top's
+            # own update. -1 as a multiple of 2**-error.frac, so the
+            # projection has an SRBP projection's fraction bits
+            r_top = word if cfg.top_error == "full" else err.code(word, L - 1, 0, s, step)
+            msg_top = [-int(v) * (1 << fm.error.frac) for v in t]
+        else:
+            msg_top = err.code(word, L - 1, 0, s, step)
+            r_top = word if cfg.top_error == "full" else msg_top
         before = cfg.error_coding == "before_derivative"
         sender = projects_at_sender(rule, cfg)
         R: list = [None] * L
@@ -110,7 +117,7 @@ class ReferenceEngine:
             return R, srcs
         pfrac = fm.error.frac + (fm.weight if rule.matrix == "W" else fm.feedback).frac
         for i in range(L - 2, -1, -1):
-            if rule.source == "top":
+            if rule.skip:
                 src = msg_top
             elif rule.source == "next_raw" or sender:
                 src = raw if rule.source == "next_raw" else R[i + 1]

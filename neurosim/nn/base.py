@@ -43,15 +43,16 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
         projection (:func:`neurosim.nn.rules.projects_at_sender`).
     msg_top : array, optional
         The coded ``R^L`` message sent on the skip bus or chain (default:
-        ``r_top``).
+        ``r_top``); for DRTP (source ``"target"``) the skip message ``-T``
+        (the engine's codes of it), which every hidden layer projects.
 
     Returns
     -------
     R : list
         ``R`` per layer (``None`` for layers the rule does not train).
     messages : dict
-        What travels between tiles per sample: ``skip`` (``R^L`` broadcast)
-        or ``chain{h}`` (1-based: from layer h+1 down to layer h), each
+        What travels between tiles per sample: ``skip`` (``R^L`` or, for
+        DRTP, ``-T`` broadcast) or ``chain{h}`` (1-based: from layer h+1 down to layer h), each
         ``(B, n)``.
     sources : dict
         Per hidden layer ``i``, the array that was projected for it (what
@@ -65,12 +66,12 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
     sources: dict = {}
     if not rule.trains_hidden:
         return R, messages, sources
-    if rule.source == "top":
+    if rule.skip:
         messages["skip"] = msg_top
     raw_next = r_top
     sender = projects_at_sender(rule, ops.cfg)
     for i in range(L - 2, -1, -1):
-        if rule.source == "top":
+        if rule.skip:
             src = msg_top
         elif rule.source == "next_raw":  # SBP carries the signal without the f' above
             src = raw_next

@@ -138,8 +138,14 @@ class FloatEngine(Engine):
         self._err_rng = None  # this step's error-rounding stream, drawn on first use
         # the coded R^L message; with top_error = "full" the output layer
         # trains on its own uncoded error
-        msg_top = self._q(t - out)
-        r_top = t - out if self.cfg.top_error == "full" else msg_top
+        if self.rule.source == "target":
+            # DRTP: the skip message is the label, -T (the paper's sign, see
+            # neurosim.nn.rules), never coded; R^L stays the top's own error
+            msg_top = -t.astype(np.float32)
+            r_top = t - out if self.cfg.top_error == "full" else self._q(t - out)
+        else:
+            msg_top = self._q(t - out)
+            r_top = t - out if self.cfg.top_error == "full" else msg_top
         self._A, self._S = A, S
         self._channel_step()
         R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self, msg_top)

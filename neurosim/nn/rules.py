@@ -15,11 +15,32 @@ sbp       R^h = f'(S^h) * (W^{h+1})^T ... (W^L)^T R^L       chain, W^T, no f' ab
 arbp      as rbp; C^h learns: dC^h = eta O^h (R^{h+1})^T    chain, C^h
 asrbp     as srbp; C^h learns: dC^h = eta O^h (R^L)^T       skip, C^h
 top-only  no hidden update (the baseline)                   --
+drtp      R^h = f'(S^h) * C^h (-T)                          skip, C^h
 ========  ================================================  ============
 
 ``C^h`` has shape ``(N_h, N_src)`` where ``N_src`` is ``N_{h+1}`` for chain
 rules and ``N_L`` for skip rules. The engines read these fields; no rule has
 code of its own.
+
+DRTP (direct random target projection; Frenkel, Lefebvre and Bol, "Learning
+without feedback", Frontiers in Neuroscience 15, 2021) is SRBP with the
+one-hot target in place of the output error on the skip path; the output
+layer still trains on its own ``R^L = T - O^L``. The sign is the paper's.
+Frenkel et al. write DFA as ``dW^h = -eta (B_h^T e * f'(S^h)) (O^{h-1})^T``
+with ``e = O^L - T`` (their published code: the gradient estimate of a
+hidden layer's output is ``(y - labels) B`` for DFA and ``labels B`` for
+DRTP, then autograd applies ``f'`` and SGD subtracts ``eta`` times it), and
+DRTP replaces ``e`` by ``T``. With ``C^h = B_h^T``, DFA is exactly SRBP here
+(``R^L = T - O^L = -e``), and the paper's DRTP is ``R^h = -f'(S^h) * C^h T``:
+the skip message is ``-T``. With a zero-mean symmetric ``C^h`` (dense,
+binary, ternary, low rank of a dense draw) ``C^h`` and ``-C^h`` are equally
+likely and the two signs learn alike in distribution; with the sparse
+{0, 1} format or a ``feedback_mean`` they do not, and the paper's sign is
+the one kept. On the chip the message is the label: ``ceil(log2 N_L)`` bits
+on the skip bus (:class:`neurosim.channel.packets.LabelLayout`), known when
+the sample enters, and ``C^h (-T)`` is minus the label's column of ``C^h``:
+``N_h`` reads (or PRNG draws), no product
+(:meth:`neurosim.channel.formats.FeedbackFormat.select`).
 """
 
 from __future__ import annotations
@@ -45,8 +66,9 @@ class Rule:
         ``"C"``: the learning-channel matrix ``C^h`` does.
     source : str
         What layer ``h`` receives: ``"next"`` (``R^{h+1}``), ``"top"``
-        (``R^L``, over the skip bus), or ``"next_raw"`` (layer ``h+1``'s
-        signal before its own ``f'`` is applied, as in SBP).
+        (``R^L``, over the skip bus), ``"next_raw"`` (layer ``h+1``'s
+        signal before its own ``f'`` is applied, as in SBP), or
+        ``"target"`` (``-T``, the sample's label, over the skip bus: DRTP).
     adaptive : bool
         ``C^h`` is updated by ``dC^h = eta O^h (R^src)^T``.
     """
@@ -56,6 +78,12 @@ class Rule:
     matrix: str
     source: str
     adaptive: bool = False
+
+    @property
+    def skip(self) -> bool:
+        """True when one message on the skip bus reaches every hidden layer
+        (``R^L`` or the label): every ``C^h`` has ``N_L`` columns."""
+        return self.source in ("top", "target")
 
     @property
     def uses_feedback(self) -> bool:
@@ -73,6 +101,7 @@ RULES: dict[str, Rule] = {
         Rule("arbp", True, "C", "next", adaptive=True),
         Rule("asrbp", True, "C", "top", adaptive=True),
         Rule("top-only", False, "C", "top"),
+        Rule("drtp", True, "C", "target"),
     )
 }
 
@@ -103,7 +132,7 @@ def feedback_shapes(rule: Rule, sizes: list[int]) -> list[tuple[int, int]]:
     if not rule.uses_feedback:
         return []
     L = len(sizes) - 1
-    return [(sizes[h], sizes[L] if rule.source == "top" else sizes[h + 1]) for h in range(1, L)]
+    return [(sizes[h], sizes[L] if rule.skip else sizes[h + 1]) for h in range(1, L)]
 
 
 def trained_layers(rule: Rule, n_layers: int, freeze: tuple[int, ...] = ()) -> list[int]:

@@ -21,6 +21,13 @@ hidden neuron receives):
 5. how many operations a tile's projection takes **per sample**, as
    ``per_row * rows + per_tile``: :meth:`FeedbackFormat.projection_work`
    (the timing model's ``bproj`` ops take that over ``macs_per_cycle``).
+
+DRTP projects the one-hot target: ``C^h (-T)`` is minus the label's column,
+a **column select** rather than a product (:meth:`FeedbackFormat.select`,
+its time :meth:`FeedbackFormat.select_work`). A working source component is
+then the label's one (one per sample; none for the ``0`` target of a
+single-output network). The tile keeps ``C^h`` so that a column is
+contiguous (the same bits; DRTP never reads a row).
 """
 
 from __future__ import annotations
@@ -337,6 +344,24 @@ class FeedbackFormat:
         component taken as non-zero, as the timing model does). Default:
         ``(n_src, 0)``, one MAC per entry."""
         return n_src, 0
+
+    def select(self, c: Counter, p: Projection, feedback_bits: int) -> None:
+        """Add the actions of DRTP's column select ``p`` to ``c``.
+
+        Default (dense, binary, ternary): per row and working source
+        component (:attr:`Projection.entries`) one entry read,
+        :meth:`read_bits` from the ``feedback`` memory; no multiply, no add
+        (the negation is folded into the ``f'`` multiply that follows, and a
+        sign format's power-of-two scale into its rounding shift).
+        """
+        c["feedback", "sram_read", ("feedback",)] += p.entries * self.read_bits(feedback_bits)
+
+    def select_work(self, n_src: int, n: int | None, rank: int | None) -> tuple[int, int]:
+        """Operations of one tile's column select for one sample, as
+        ``(per_row, per_tile)`` (:meth:`projection_work`'s form). Default:
+        ``(1, 0)``, one entry per row (one lane of the MAC array's operand
+        stream each)."""
+        return 1, 0
 
     def regenerate(self, c: Counter) -> None:
         """Stored formats: nothing (see :mod:`neurosim.channel.formats.prng`)."""

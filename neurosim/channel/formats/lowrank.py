@@ -104,5 +104,20 @@ class LowRank(FeedbackFormat):
         r = rank or 0
         return r, r * n_src
 
+    def select(self, c: Counter, p: Projection, feedback_bits: int) -> None:
+        """DRTP's column select: the label's column of ``V`` (``r`` factor
+        reads per working source component), then ``U`` times it: a MAC of
+        two factor entries and a ``U`` read per entry (``rows * r`` per
+        working source component). The column of ``C^h`` is not stored, so
+        low rank still multiplies."""
+        r = p.rank or 0
+        c["feedback", "sram_read", ("feedback",)] += r * p.nnz_src * p.copies * feedback_bits
+        dense_macs(c, p.rows * r * p.nnz_src * p.copies, feedback_bits, feedback_bits, False)
+
+    def select_work(self, n_src: int, n: int | None, rank: int | None) -> tuple[int, int]:
+        """``(r, r)``: ``U`` times the column per row, the column read once per tile."""
+        r = rank or 0
+        return r, r
+
 
 FORMAT = LowRank()

@@ -117,5 +117,21 @@ class Sparse(FeedbackFormat):
         """``(n, 0)``: an add per expected non-zero of a row."""
         return check_n(n, n_src), 0
 
+    def select(self, c: Counter, p: Projection, feedback_bits: int) -> None:
+        """DRTP's column select: per working source component (the label)
+        every row's list is walked, one index read (``index_bits(n_src)``)
+        and one compare with the label (an ``add`` of the index's width) per
+        stored non-zero; a match is the entry (the scale is a shift folded
+        into the rounding), so no error-word add."""
+        walked = p.stored_nonzeros * p.nnz_src * p.copies
+        ib = index_bits(p.n_src)
+        c["feedback", "sram_read", ("feedback",)] += walked * ib
+        if ib:
+            c["feedback", "add", (ib,)] += walked
+
+    def select_work(self, n_src: int, n: int | None, rank: int | None) -> tuple[int, int]:
+        """``(n, 0)``: a compare per expected non-zero of a row."""
+        return check_n(n, n_src), 0
+
 
 FORMAT = Sparse()

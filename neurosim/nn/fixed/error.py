@@ -102,7 +102,10 @@ class ErrorUnit:
             self.r_q = 1.0
         m = fm.weight if self.rule.matrix == "W" else fm.feedback
         worst = float(fm.error.max_abs) * m.max_abs * max(fan_ins) * fm.deriv.qmax
-        self.f64_exact = worst < 2.0**53  # the unit may multiply in float64
+        # the unit may multiply in float64; DRTP's projections are one C^h code
+        # (< 2**24) times a power of two (the label's carrier), so p * f' is
+        # exact in float64 whatever the bound on error words says
+        self.f64_exact = worst < 2.0**53 or self.rule.source == "target"
         if worst >= 2.0**62:
             raise ConfigError(
                 "error_word_bits",
@@ -186,16 +189,29 @@ class ErrorUnit:
         ``R^L`` it sends. With ``top_error = "full"`` ``R^L`` is the error
         word of ``T - O^L`` and the message its log code (the same code, and
         the same rounding words, as ``coded``'s ``R^L``)."""
+        target = self.rule.source == "target"
         if self.cfg.top_error != "full":
             r = self.output_error(out, t, step)
-            return r, r
+            return r, self.target_message(t) if target else r
         fm, name = self.fm, f"sat:R^{self.L}"
         r = self.ws.get("T-O", out.shape)
         np.multiply(t, np.float32(1 << fm.out.frac), out=r)
         np.subtract(r, out, out=r)
         word = self.error(r, None, fm.out.frac - fm.error.frac, name, step, False,
                           buf="word:" + name)  # fmt: skip
+        if target:  # DRTP sends the label: R^L is never coded for a message
+            return word, self.target_message(t)
         return word, self.error(word, None, 0, name, step, layer=self.L - 1, buf="msg:" + name)
+
+    def target_message(self, t: np.ndarray) -> np.ndarray:
+        """DRTP's skip message ``-T`` (:mod:`neurosim.nn.rules`) in error-word
+        units: ``-T * 2**error.frac`` (float32, exact). Only a carrier of the
+        label: it never passes the error word's rounding or saturation, so
+        ``C^h (-T)`` is minus the label's column of ``C^h`` whatever the
+        word's range, with the fraction bits of an SRBP projection."""
+        m = self.ws.get("msg:target", t.shape)
+        np.multiply(t, np.float32(-(1 << self.fm.error.frac)), out=m)
+        return m
 
     def pfrac(self) -> int:
         """Fraction bits of a projection (error times weight or feedback code)."""
@@ -211,6 +227,8 @@ class ErrorUnit:
         """``src`` carried to hidden layer ``i`` by ``W[i+1]^T`` or ``C[i]``;
         SRBP-type channels make one product for every hidden layer."""
         fm, ws, rmax, rq, mem = self.fm, self.ws, self.r_max, self.r_q, self.mem
+        if self.rule.source == "target":  # -T * 2**frac: one term a row per label
+            rmax = rq = float(1 << fm.error.frac)
         if mem.C_all is not None and self.rule.matrix == "C":
             if i == self.L - 2:  # first hidden layer asked: one product for all of them
                 bound = kernels.partial_sum_bound(src, rmax, fm.feedback.max_abs, quantum=rq)

@@ -61,9 +61,9 @@ class DenseMemory:
             q, n = fm.feedback.quantize(c)
             counts[f"sat:C^{i + 1}:init"] += n
             qs.append(q.astype(np.float32))
-        # SRBP-type C^h all take R^L: stack them so one product feeds every
-        # hidden layer; C[i] are row views into the stack
-        self.C_all = np.vstack(qs) if qs and plan.rule.source == "top" else None
+        # SRBP-type C^h all take R^L (DRTP's: the label): stack them so one
+        # product feeds every hidden layer; C[i] are row views into the stack
+        self.C_all = np.vstack(qs) if qs and plan.rule.skip else None
         if self.C_all is not None:
             edges = np.cumsum([0] + [q.shape[0] for q in qs])
             self.C = [self.C_all[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
