@@ -48,6 +48,7 @@ _API = (
     "results",
     "run",
     "run_sweep",
+    "validate",
 )
 _LAZY = {
     "TrainConfig": "neurosim.config",

@@ -1,4 +1,5 @@
-"""Command-line interface: ``neurosim train``, ``chip``, ``sweep``, ``results``, ``report``.
+"""Command-line interface: ``neurosim train``, ``chip``, ``sweep``, ``results``, ``report``,
+``paper``, ``validate``.
 
 A thin layer over :mod:`neurosim.api`: it parses flags, calls the API and
 prints. Only this module prints and exits. Errors neurosim raises on purpose
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("store", help="SQLite store written by neurosim sweep")
     rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
     _add_paper(sub)
+    _add_validate(sub)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
@@ -223,6 +225,21 @@ def _add_paper(sub: Any) -> None:
     pp.add_argument("--tune-epochs", type=int,
                     help="epochs of each tuning run (default: half the experiment's)")  # fmt: skip
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_validate(sub: Any) -> None:
+    """``neurosim validate``: published chips against their re-models."""
+    va = sub.add_parser(
+        "validate",
+        help="compare published on-chip learning chips with their neurosim re-models",
+        description="Run the validation cases (SPOON, Han et al. VLSI 2019, DF-LNPU) and write "
+        "one table: published figure, simulated value, ratio, direction, within 2x "
+        "(OUT/validation.md and OUT/validation.csv; see docs/validation.md).",
+    )
+    va.add_argument("--chip", help="only this chip's cases: spoon28, han-vlsi19 or dflnpu65")
+    va.add_argument("-o", "--out", default="reports/validation",
+                    help="output directory (default: reports/validation)")  # fmt: skip
+    va.add_argument("--json", help="also write the rows as a JSON list here ('-': stdout)")
 
 
 def resolve_config(args: argparse.Namespace):
@@ -456,6 +473,19 @@ def cmd_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``neurosim validate``: run the cases, print the table, write the files."""
+    from neurosim.experiments.validation import to_markdown
+
+    rows = api.validate(chip=args.chip, out_dir=args.out, json_path=args.json)
+    if args.json != "-":
+        print(to_markdown(rows), end="")
+        held = sum(bool(r["within_2x"]) for r in rows)
+        print(f"{held} of {len(rows)} rows within 2x; wrote {args.out}/validation.md, "
+              f"{args.out}/validation.csv" + (f", {args.json}" if args.json else ""))  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurosim`` console script."""
     try:
@@ -477,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "paper":
             return cmd_paper(args)
+        if args.command == "validate":
+            return cmd_validate(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
