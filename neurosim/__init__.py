@@ -52,6 +52,7 @@ _API = (
     "write_accelergy_counts",
     "run_search",
     "search_front",
+    "validate",
 )
 _LAZY = {
     "TrainConfig": "neurosim.config",

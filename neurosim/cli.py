@@ -1,5 +1,5 @@
 """Command-line interface: ``neurosim train``, ``chip``, ``sweep``, ``results``, ``report``,
-``search``.
+``paper``, ``search``, ``validate``.
 
 A thin layer over :mod:`neurosim.api`: it parses flags, calls the API and
 prints. Only this module prints and exits. Errors neurosim raises on purpose
@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--out", default="report", help="output directory (default: report)")
     _add_paper(sub)
     _add_search(sub)
+    _add_validate(sub)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
@@ -297,6 +298,19 @@ def _print_front(store: Any) -> None:
         print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
         for row in table:
             print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+def _add_validate(sub: Any) -> None:
+    """``neurosim validate``: published chips against their re-models."""
+    va = sub.add_parser(
+        "validate",
+        help="compare published on-chip learning chips with their neurosim re-models",
+        description="Run the validation cases (SPOON, Han et al. VLSI 2019, DF-LNPU) and write "
+        "one table: published figure, simulated value, ratio, direction, within 2x "
+        "(OUT/validation.md and OUT/validation.csv; see docs/validation.md).",
+    )
+    va.add_argument("--chip", help="only this chip's cases: spoon28, han-vlsi19 or dflnpu65")
+    va.add_argument("-o", "--out", default="reports/validation",
+                    help="output directory (default: reports/validation)")  # fmt: skip
+    va.add_argument("--json", help="also write the rows as a JSON list here ('-': stdout)")
 
 
 def resolve_config(args: argparse.Namespace):
@@ -559,6 +573,19 @@ def cmd_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``neurosim validate``: run the cases, print the table, write the files."""
+    from neurosim.experiments.validation import to_markdown
+
+    rows = api.validate(chip=args.chip, out_dir=args.out, json_path=args.json)
+    if args.json != "-":
+        print(to_markdown(rows), end="")
+        held = sum(bool(r["within_2x"]) for r in rows)
+        print(f"{held} of {len(rows)} rows within 2x; wrote {args.out}/validation.md, "
+              f"{args.out}/validation.csv" + (f", {args.json}" if args.json else ""))  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurosim`` console script."""
     try:
@@ -582,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_paper(args)
         if args.command == "search":
             return cmd_search(args)
+        if args.command == "validate":
+            return cmd_validate(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -91,6 +91,7 @@ __all__ = [
     "write_accelergy_counts",
     "run_search",
     "search_front",
+    "validate",
 ]
 
 
@@ -393,3 +394,49 @@ def write_accelergy_counts(run: Any, path: str | Path) -> dict[str, Any]:
     from neurosim.cost.interop import write_accelergy_counts as _write
 
     return _write(run, path)
+# --------------------------------------------------------------- validation
+def validate(
+    chip: str | None = None,
+    out_dir: str | Path | None = None,
+    json_path: str | Path | None = None,
+) -> list[dict[str, Any]]:
+    """Re-model published on-chip learning chips and compare with their measurements.
+
+    Runs every validation case (short runs of the ``spoon28``, ``han-vlsi19``
+    and ``dflnpu65`` presets; see :mod:`neurosim.experiments.validation` and
+    docs/validation.md) and returns one row per published figure.
+
+    Parameters
+    ----------
+    chip : str, optional
+        Only this chip's cases; default all.
+    out_dir : str or Path, optional
+        Write ``validation.md`` (Markdown table) and ``validation.csv`` here.
+    json_path : str or Path, optional
+        Write the rows as a JSON list here (``"-"``: stdout).
+
+    Returns
+    -------
+    list of dict
+        Keys ``chip``, ``quantity``, ``published``, ``simulated``, ``ratio``,
+        ``relative``, ``direction_ok``, ``within_2x`` (and ``published_range``,
+        ``source``, ``notes``). Relative rows compare effects in percent,
+        ``100 * (with / without - 1)``; ``ratio`` is simulated over published.
+
+    Raises
+    ------
+    ConfigError
+        ``chip`` has no validation cases, or an output path cannot be written
+        (checked before anything runs).
+    """
+    from neurosim.experiments import safe_io
+    from neurosim.experiments import validation as v
+
+    if out_dir is not None:
+        safe_io.check_output_dir("--out", out_dir)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    if json_path is not None and str(json_path) != "-":
+        safe_io.check_output_file("--json", json_path)
+    rows = v.validate(chip)
+    v.write(rows, out_dir, json_path)
+    return rows
