@@ -145,7 +145,7 @@ def test_flat_order_repr_and_toml_unchanged() -> None:
         "feedback_sign", "channel_dropout", "feedback_per_synapse", "packets", "chip", "seed",
         "error_coding", "top_error",
         "validation", "init",
-        "error_sign_scale",
+        "error_sign_scale", "accelergy_ert", "accelergy_partial",
     ]  # fmt: skip
     assert repr(cfg) == (
         "TrainConfig(data='digits', limit=500, hidden=(32, 16), feedback='sparse', "
