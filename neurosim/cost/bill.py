@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from hw_models import parts, power, timing
+from hw_models import area, parts, power, timing
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
@@ -64,6 +64,23 @@ def _chip(plan: Plan) -> Chip:
     if plan.chip is None:
         raise ValueError("the run's plan has no chip to price it on")
     return plan.chip
+
+
+def learning_shape(plan: Plan) -> area.LearningShape:
+    """What the run's learning hardware is built for (:mod:`hw_models.area`):
+    the projection datapath of its feedback format (none for DRTP's column
+    select or a rule without ``C^h``), its word widths and label logic."""
+    cfg, rule, fm = plan.cfg, plan.rule, plan.formats
+    if rule.matrix != "C" or not rule.trains_hidden or rule.source == "target":
+        datapath = "none"
+    else:
+        datapath = area.FORMAT_DATAPATH.get(channel_format(cfg, rule).name, "multiplier")
+    return area.LearningShape(
+        projection=datapath, feedback_bits=fm.feedback.bits,
+        error_bits=cfg.error_bits or fm.error.bits, acc_bits=cfg.acc_bits,
+        lr_frac=cfg.lr_frac, act_bits=fm.act.bits, classes=plan.sizes[-1],
+        target=rule.source == "target", rank=cfg.rank or 1, n_src=plan.sizes[-1],
+    )  # fmt: skip
 
 
 def _timing_inputs(plan: Plan) -> tuple[list[timing.LayerTiming], timing.ChipTiming]:
@@ -232,7 +249,7 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
         **tr,  # latency_cycles_per_sample, utilization, bottleneck
         "bus": _bus(acct, actions),
         "memory_bits": _memory(plan, acct, mapping, conv),
-        "area_mm2": chip.area_mm2(),
+        "area_mm2": chip.area_mm2(learning_shape(plan)),
         "tiles": {
             "used": mapping.tiles,
             "available": chip.n_tiles,

@@ -127,9 +127,7 @@ def _spoon_energy_nj(runs: Runs) -> float:
 
 
 def _spoon_area(runs: Runs) -> float:
-    from hw_models.chip import load_chip
-
-    return load_chip("spoon28").area_mm2()
+    return runs.hardware(SPOON)["area_mm2"]
 
 
 def _spoon_power_overhead(runs: Runs) -> float:
@@ -138,16 +136,18 @@ def _spoon_power_overhead(runs: Runs) -> float:
 
 
 def _spoon_area_overhead(runs: Runs) -> float:
-    """Tiles with the learning hardware (update adders, feedback SRAM, the
-    gradient strategy's memory) over the same tiles without it."""
-    from hw_models import area
+    """The chip with its learning hardware (built for the run: update unit,
+    PRNG, DRTP label logic, ``f'`` table, learning memories;
+    :meth:`hw_models.chip.Chip.learning_area_mm2`) over the same chip
+    without it."""
     from hw_models.chip import load_chip
+    from neurosim.cost.bill import learning_shape
+    from neurosim.plan import make_plan
 
     chip = load_chip("spoon28")
-    ta = chip.tile_area()
-    learning_bits = chip.tile.feedback_sram_bits + chip.update_sram_bits
-    learning = ta.update_mm2 + area.sram_mm2(learning_bits, chip.node_nm)
-    return percent(ta.total_mm2, ta.total_mm2 - learning)
+    plan = make_plan(runs.config(SPOON), 784, 10, chip=chip)  # mnist5k: 784 in, 10 classes
+    total = chip.area_mm2(learning_shape(plan))
+    return percent(total, total - chip.n_tiles * chip.learning_area_mm2(learning_shape(plan)))
 
 
 def _han_tops_w(runs: Runs) -> float:
@@ -207,8 +207,9 @@ CASES: tuple[Case, ...] = (
          notes=f"{SPOON_NOTE}; the forward pass's actions plus static power over its cycles; "
          "missing: the conv layer, event-driven control and neuron-state memory"),
     Case("spoon28", "area, mm^2", 0.32, SPOON_SRC, _spoon_area,
-         notes="tile estimate of hw_models.area (SRAM, MAC and update datapaths; no LUTs, "
-         "control, PRNG, I/O or wiring: a lower bound); tiles sized for 784-100-10 (assumption)"),
+         notes="tile estimate of hw_models.area (SRAM, MAC array, update unit with its "
+         "learning-rate multipliers, PRNG, label logic, f' table; no forward LUT, control, "
+         "I/O or wiring: a lower bound); tiles sized for 784-100-10 (assumption)"),
     Case("spoon28", "on-chip learning power overhead, %", 16.8, SPOON_SRC,
          _spoon_power_overhead, relative=True,
          notes=f"{SPOON_NOTE}; training sample over classification, on-chip energy at the same "
@@ -216,9 +217,10 @@ CASES: tuple[Case, ...] = (
          "(online), where SPOON's learning touches fewer synapses per event"),
     Case("spoon28", "on-chip learning area overhead, %", 11.8, SPOON_SRC,
          _spoon_area_overhead, relative=True,
-         notes="learning hardware in the area model = update adders + C^h and gradient "
-         "memories (none: PRNG, online); missing: the PRNG, DRTP target logic, learning "
-         "control and neuron-state storage for the update"),
+         notes="learning hardware = update unit (8 lanes of an 8-bit adder and the "
+         "32 x 16-bit learning-rate multiplier the energy model charges), PRNG, DRTP label "
+         "logic, f' table (no C^h or gradient memory: PRNG, online); the 8 multipliers are "
+         "most of it"),
     Case("han-vlsi19", "energy efficiency, TOPS/W (on chip)", 1.32, HAN_SRC, _han_tops_w,
          notes=f"{WORKLOAD_NOTE}; 2 ops per MAC of forward, direct projections and gradients "
          "over on-chip training energy (DRAM excluded, as a chip measurement); 1.1 V "
