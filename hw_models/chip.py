@@ -115,6 +115,25 @@ class UpdateSpec:
     projection the entries it would multiply), in time as in energy; False:
     the datapath does that work whatever the error."""
 
+    input_skip: bool = _spec(False, "bool")
+    """True (event-driven chips, such as SPOON): a synapse whose presynaptic
+    input ``O^{h-1}`` is zero does no gradient or update work for that sample
+    (its product is zero): the dense layers' gradient products are
+    ``sum_s nnz(R_s^h) nnz(O_s^{h-1})`` (with ``zero_skip``; else
+    ``N_h nnz(O_s^{h-1})``), in time as in energy. False: every input's
+    synapse is worked."""
+
+    zero_update_skip: bool = _spec(False, "bool")
+    """True: a weight whose update code is zero is not read (nor added to, nor
+    written). ``online``: the code comes from the error, the input and the
+    learning rate, not from the weight, so a zero code touches no weight word
+    at all. ``sram`` and ``register``: the accumulator is still read and
+    cleared (the code is not known before), only the weight's read and add are
+    skipped. The words counted are those that changed (``changed:W^h``): a
+    non-zero code on a weight already at its bound is not counted. False:
+    every worked synapse is read and added to; only changed words are written
+    (always)."""
+
 
 @dataclass(frozen=True)
 class DramSpec:

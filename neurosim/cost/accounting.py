@@ -197,6 +197,8 @@ class Accountant:
     nnz_R: Counter = field(default_factory=Counter)
     nnz_msg: Counter = field(default_factory=Counter)
     nnz_src: Counter = field(default_factory=Counter)
+    nnz_in: Counter = field(default_factory=Counter)
+    nnz_in_R: Counter = field(default_factory=Counter)
     src_components: Counter = field(default_factory=Counter)
     regenerated: bool = False
     n_tiles: int | None = None
@@ -206,6 +208,7 @@ class Accountant:
     feedback_nnz: list[int] | None = None
     accumulate: str | None = None
     zero_skip: bool | None = None
+    changed_W: dict = field(default_factory=dict)
 
     @classmethod
     def from_plan(cls, plan: Plan, **kwargs) -> Accountant:
@@ -220,6 +223,8 @@ class Accountant:
             self.accumulate = update.accumulate if update else "sram"
         if self.zero_skip is None:
             self.zero_skip = update.zero_skip if update else True
+        self.input_skip = bool(update.input_skip) if update else False
+        self.zero_update_skip = bool(update.zero_update_skip) if update else False
         self.feedback: FeedbackFormat = channel_format(self.cfg, self.rule)
         self.specs = message_specs(self.cfg, self.rule, self.sizes, self.n_tiles, self.formats)
         self._by_name = {s.name: s for s in self.specs}
@@ -235,6 +240,17 @@ class Accountant:
         self._hist = np.zeros(self._n_codes if self._n_codes <= 1 << 16 else 0, dtype=np.int64)
         self._code_counts: Counter = Counter()  # for wide tuples: code -> samples
         self._tuple_counts: Counter = Counter()  # beyond int64 codes: bits tuple -> samples
+
+    def observe_inputs(self, R: list, inputs: list) -> None:
+        """Tally one minibatch's layer inputs ``O^{h-1}`` (``inputs[i]``,
+        ``(B, N_i)``, beside ``R[i]``): the non-zero inputs and the gradient
+        products whose error and input are both non-zero, ``sum_s nnz(R_s^h)
+        nnz(O_s^{h-1})`` (what ``update.input_skip`` works)."""
+        for i, a in enumerate(inputs):
+            if i < len(R) and R[i] is not None:
+                nz_a = np.count_nonzero(a, axis=1)
+                self.nnz_in[i] += int(nz_a.sum())
+                self.nnz_in_R[i] += int(np.count_nonzero(R[i], axis=1) @ nz_a)
 
     def observe(self, R: list, messages: dict[str, np.ndarray], sources: dict) -> None:
         """Tally one minibatch: error signals, messages sent, projected sources."""
@@ -334,6 +350,11 @@ class Accountant:
         engine_counts : dict
             The engine's event counts (``changed:W^h``, ``rng_bits``, ...).
         """
+        # words each dense layer changed: the non-zero update codes that the
+        # timing's online write-back does with update.zero_update_skip
+        self.changed_W = {
+            i: engine_counts.get(f"changed:W^{i + 1}", 0) for i in range(len(self.sizes) - 1)
+        }
         c: Counter = Counter()
         for k, v in self.forward_per_sample().items():
             c[k] += v * self.samples
@@ -422,7 +443,7 @@ class Accountant:
         cfg = self.cfg
         return Gradients(
             self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac,
-            self.samples, self.batches, bool(cfg.momentum),
+            self.samples, self.batches, bool(cfg.momentum), self.zero_update_skip,
         )  # fmt: skip
 
     def _src_work(self, i: int) -> int:

@@ -21,6 +21,7 @@ from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
 from neurosim.cost import dram
 from neurosim.cost.accounting import Accountant, channel_format, velocity_memory_bits
+from neurosim.cost.gradients import gradient_products
 from neurosim.plan import Plan
 
 PHASES = ("forward", "transport", "feedback", "update", "dram")
@@ -135,6 +136,17 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         src = (lambda i: acct.nnz_msg["skip"]) if rule.source == "top" else (
             lambda i: acct.nnz_R[i + 1])
         dc = {i + 1: src(i) / n for i in range(L - 1)} if skip else {}
+    # input skipping: the mean products per sample (as neurosim.cost.gradients
+    # counts them); zero update codes skipped: the mean words changed
+    prods = words = None
+    if chip.update.input_skip and n > 0:
+        prods = {i + 1: gradient_products(acct, i, 0) / n for i in acct.trained_layers()}
+    if chip.update.zero_update_skip and n > 0 and not plan.cfg.momentum:
+        words = {
+            i + 1: min(acct.changed_W.get(i, 0), gradient_products(acct, i, acct.sizes[i]
+                       * acct.grads.work(acct.nnz_R[i], acct.sizes[i + 1]))) / n
+            for i in acct.trained_layers()
+        }  # fmt: skip
     conv = acct.block_timing(chip.tile.rows, chip.tile.cols, chip.update.zero_skip) if (
         plan.blocks) else ()  # fmt: skip
     return timing.GraphOptions(
@@ -146,6 +158,8 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         n_tiles=chip.n_tiles,
         arbitration={k: chip.link(k).arbitration for k in ("forward", "skip", "chain")},
         feedback_sram=not plan.storage.regenerated,  # regenerated C^h: no port to read
+        grad_products=prods,
+        update_words=words,
     )
 
 

@@ -62,6 +62,9 @@ class Gradients:
         Samples and minibatches of the run.
     momentum : bool
         The run has a velocity per parameter.
+    zero_update_skip : bool
+        Only the words whose update code is non-zero (counted as changed)
+        are read and added to (the chip's ``update.zero_update_skip``).
     """
 
     accumulate: str = "sram"
@@ -71,6 +74,7 @@ class Gradients:
     samples: int = 0
     batches: int = 0
     momentum: bool = False
+    zero_update_skip: bool = False
 
     def work(self, nnz: int, n_err: int) -> int:
         """Error components doing gradient work over the run: ``nnz`` (the
@@ -119,6 +123,8 @@ class Gradients:
         g, b = self.acc_bits, self.batches
         if self.accumulate == "online":
             touched = n * b if self.momentum else ops
+            if self.zero_update_skip and not self.momentum:
+                touched = min(touched, changed)  # a zero code touches no word
             c["update", "sram_read", (memory,)] += touched * bits
             c["update", "add", (bits,)] += touched
             c["update", "sram_write", (memory,)] += changed * bits
@@ -127,8 +133,11 @@ class Gradients:
             c["update", "sram_read", ("grad",)] += n * g * b
             c["update", "sram_write", ("grad",)] += n * g * b  # clear for the next batch
         c["update", "mult", (g, self.lr_frac)] += n * b
-        c["update", "sram_read", (memory,)] += n * bits * b
-        c["update", "add", (bits,)] += n * b
+        # the weight is read and added to for every parameter and batch, or
+        # (zero_update_skip) only where the code is non-zero
+        touched = min(n * b, changed) if self.zero_update_skip and not self.momentum else n * b
+        c["update", "sram_read", (memory,)] += touched * bits
+        c["update", "add", (bits,)] += touched
         c["update", "sram_write", (memory,)] += changed * bits  # only changed words
 
 
@@ -168,6 +177,19 @@ def _blocks(acct: Any, i: int) -> tuple[int, int]:
     return (mapping.layers[i].row_blocks if mapping is not None else 1), cb
 
 
+def gradient_products(acct: Any, i: int, dense: int) -> int:
+    """Gradient products of dense layer ``i`` (0-based) over the run: ``dense``
+    (every input's synapse of each working error component), or with the
+    chip's ``update.input_skip`` only the synapses whose input is non-zero:
+    ``sum_s nnz(R_s) nnz(O_s)`` with zero skipping, ``N_out sum_s nnz(O_s)``
+    without."""
+    if not acct.input_skip:
+        return dense
+    if acct.zero_skip:
+        return acct.nnz_in_R[i]
+    return acct.sizes[i + 1] * acct.nnz_in[i]
+
+
 def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
     """Add the update-phase actions of the trained dense layers of ``acct``
     (a :class:`neurosim.cost.accounting.Accountant`) to ``c``, gathered and
@@ -180,7 +202,7 @@ def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
         n_in, n_out = sizes[i], sizes[i + 1]
         a_bits = fm.inp.bits if i == 0 else fm.act.bits
         work = gr.work(acct.nnz_R[i], n_out)
-        ops = work * n_in
+        ops = gradient_products(acct, i, work * n_in)
         product = ("shift_add", (g,)) if log else ("mac", (ew, a_bits))
         gr.products(c, ops, *product, a_bits)
         # register: per sample each tile of a row block writes its columns'
