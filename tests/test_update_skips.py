@@ -17,19 +17,20 @@ def test_input_products_by_hand() -> None:
     from neurosim.cost.accounting import Accountant
 
     acct = Accountant.__new__(Accountant)  # only the tallies are exercised
-    acct.nnz_in, acct.nnz_in_R = Counter(), Counter()
+    acct.skips = Counter()
     R = [np.array([[1, 0, 2], [0, 0, 0]]), None]
     a = [np.array([[0, 3, 0, 0], [1, 1, 0, 5]]), np.zeros((2, 3))]
     acct.observe_inputs(R, a)
     # sample 0: 2 non-zero errors x 1 non-zero input; sample 1: 0 x 3
-    assert acct.nnz_in_R[0] == 2 and acct.nnz_in[0] == 4
-    assert 1 not in acct.nnz_in  # no error for layer 2: nothing tallied
-    fake = SimpleNamespace(input_skip=True, zero_skip=True, nnz_in_R=Counter({0: 2}),
-                           nnz_in=Counter({0: 4}), sizes=[4, 3, 2])  # fmt: skip
+    assert acct.skips["in_R", 0] == 2 and acct.skips["in", 0] == 4
+    assert ("in", 1) not in acct.skips  # no error for layer 2: nothing tallied
+    update = SimpleNamespace(input_skip=True)
+    fake = SimpleNamespace(plan=SimpleNamespace(chip=SimpleNamespace(update=update)),
+                           zero_skip=True, skips=acct.skips, sizes=[4, 3, 2])  # fmt: skip
     assert gradient_products(fake, 0, 999) == 2
     fake.zero_skip = False  # every error component: 3 outputs x 4 non-zero inputs
     assert gradient_products(fake, 0, 999) == 12
-    fake.input_skip = False
+    update.input_skip = False
     assert gradient_products(fake, 0, 999) == 999
 
 

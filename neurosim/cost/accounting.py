@@ -52,7 +52,7 @@ from neurosim.channel.formats.base import Projection
 from neurosim.channel.label import LabelLayout
 from neurosim.config import TrainConfig
 from neurosim.cost import gradients
-from neurosim.cost.gradients import Gradients, velocity_bits
+from neurosim.cost.gradients import Gradients, update_flag, velocity_bits
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, codes_chain, projects_at_sender, trained_layers
 from neurosim.numerics import kernels
@@ -146,6 +146,18 @@ def message_specs(
     return out
 
 
+def observe_layer_inputs(self: Accountant, R: list, inputs: list) -> None:
+    """Tally one minibatch's layer inputs ``O^{h-1}`` (``inputs[i]``,
+    ``(B, N_i)``, beside ``R[i]``): the non-zero inputs and the gradient
+    products whose error and input are both non-zero, ``sum_s nnz(R_s^h)
+    nnz(O_s^{h-1})`` (what ``update.input_skip`` works)."""
+    for i, a in enumerate(inputs):
+        if i < len(R) and R[i] is not None:
+            nz_a = np.count_nonzero(a, axis=1)
+            self.skips["in", i] += int(nz_a.sum())
+            self.skips["in_R", i] += int(np.count_nonzero(R[i], axis=1) @ nz_a)
+
+
 @dataclass
 class Accountant:
     """Tallies data-dependent events batch by batch.
@@ -168,13 +180,11 @@ class Accountant:
         The run resolved (:func:`neurosim.plan.make_plan`): its formats are
         used, not re-derived from ``cfg``. :meth:`from_plan` builds one.
     feedback_nnz : list of int, optional
-        Actual non-zeros of each drawn ``C^h`` (``h = 1 .. L-1``); the sparse
-        and ternary projections use them, else the expected ``feedback_n``
-        per row.
+        Actual non-zeros of each drawn ``C^h`` (``h = 1 .. L-1``); the sparse and
+        ternary projections use them, else the expected ``feedback_n`` per row.
     accumulate : str, optional
-        Gradient strategy, ``sram``, ``register`` or ``online``
-        (:mod:`neurosim.cost.gradients`); default the plan's chip's
-        ``update.accumulate`` (``sram`` without a chip).
+        Gradient strategy (:mod:`neurosim.cost.gradients`): ``sram``, ``register``
+        or ``online``; default the chip's ``update.accumulate`` (else ``sram``).
     zero_skip : bool, optional
         A zero error component skips its gradient work and its projection
         work; default the chip's ``update.zero_skip`` (True without a chip).
@@ -197,8 +207,6 @@ class Accountant:
     nnz_R: Counter = field(default_factory=Counter)
     nnz_msg: Counter = field(default_factory=Counter)
     nnz_src: Counter = field(default_factory=Counter)
-    nnz_in: Counter = field(default_factory=Counter)
-    nnz_in_R: Counter = field(default_factory=Counter)
     src_components: Counter = field(default_factory=Counter)
     regenerated: bool = False
     n_tiles: int | None = None
@@ -208,7 +216,8 @@ class Accountant:
     feedback_nnz: list[int] | None = None
     accumulate: str | None = None
     zero_skip: bool | None = None
-    changed_W: dict = field(default_factory=dict)
+    skips: Counter = field(default_factory=Counter)  # ("in" | "in_R" | "changed", layer)
+    observe_inputs = observe_layer_inputs
 
     @classmethod
     def from_plan(cls, plan: Plan, **kwargs) -> Accountant:
@@ -223,8 +232,6 @@ class Accountant:
             self.accumulate = update.accumulate if update else "sram"
         if self.zero_skip is None:
             self.zero_skip = update.zero_skip if update else True
-        self.input_skip = bool(update.input_skip) if update else False
-        self.zero_update_skip = bool(update.zero_update_skip) if update else False
         self.feedback: FeedbackFormat = channel_format(self.cfg, self.rule)
         self.specs = message_specs(self.cfg, self.rule, self.sizes, self.n_tiles, self.formats)
         self._by_name = {s.name: s for s in self.specs}
@@ -240,17 +247,6 @@ class Accountant:
         self._hist = np.zeros(self._n_codes if self._n_codes <= 1 << 16 else 0, dtype=np.int64)
         self._code_counts: Counter = Counter()  # for wide tuples: code -> samples
         self._tuple_counts: Counter = Counter()  # beyond int64 codes: bits tuple -> samples
-
-    def observe_inputs(self, R: list, inputs: list) -> None:
-        """Tally one minibatch's layer inputs ``O^{h-1}`` (``inputs[i]``,
-        ``(B, N_i)``, beside ``R[i]``): the non-zero inputs and the gradient
-        products whose error and input are both non-zero, ``sum_s nnz(R_s^h)
-        nnz(O_s^{h-1})`` (what ``update.input_skip`` works)."""
-        for i, a in enumerate(inputs):
-            if i < len(R) and R[i] is not None:
-                nz_a = np.count_nonzero(a, axis=1)
-                self.nnz_in[i] += int(nz_a.sum())
-                self.nnz_in_R[i] += int(np.count_nonzero(R[i], axis=1) @ nz_a)
 
     def observe(self, R: list, messages: dict[str, np.ndarray], sources: dict) -> None:
         """Tally one minibatch: error signals, messages sent, projected sources."""
@@ -350,11 +346,6 @@ class Accountant:
         engine_counts : dict
             The engine's event counts (``changed:W^h``, ``rng_bits``, ...).
         """
-        # words each dense layer changed: the non-zero update codes that the
-        # timing's online write-back does with update.zero_update_skip
-        self.changed_W = {
-            i: engine_counts.get(f"changed:W^{i + 1}", 0) for i in range(len(self.sizes) - 1)
-        }
         c: Counter = Counter()
         for k, v in self.forward_per_sample().items():
             c[k] += v * self.samples
@@ -443,7 +434,7 @@ class Accountant:
         cfg = self.cfg
         return Gradients(
             self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac,
-            self.samples, self.batches, bool(cfg.momentum), self.zero_update_skip,
+            self.samples, self.batches, bool(cfg.momentum), update_flag(self, "zero_update_skip"),
         )  # fmt: skip
 
     def _src_work(self, i: int) -> int:

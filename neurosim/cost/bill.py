@@ -143,7 +143,7 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         prods = {i + 1: gradient_products(acct, i, 0) / n for i in acct.trained_layers()}
     if chip.update.zero_update_skip and n > 0 and not plan.cfg.momentum:
         words = {
-            i + 1: min(acct.changed_W.get(i, 0), gradient_products(acct, i, acct.sizes[i]
+            i + 1: min(acct.skips["changed", i], gradient_products(acct, i, acct.sizes[i]
                        * acct.grads.work(acct.nnz_R[i], acct.sizes[i + 1]))) / n
             for i in acct.trained_layers()
         }  # fmt: skip
@@ -239,6 +239,10 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
     """
     chip, mapping = _chip(plan), plan.mapping
     actions = acct.actions(engine_counts)
+    # words each dense layer changed: the non-zero update codes the timing's
+    # online write-back does with update.zero_update_skip
+    for i in range(len(plan.sizes) - 1):
+        acct.skips["changed", i] = engine_counts.get(f"changed:W^{i + 1}", 0)
     # off-chip traffic (neurosim.cost.dram): inputs, labels, multiplexed groups
     dram_run = dram.traffic(plan, acct)
     actions.update(dram.actions(dram_run))

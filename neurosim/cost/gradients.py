@@ -177,17 +177,23 @@ def _blocks(acct: Any, i: int) -> tuple[int, int]:
     return (mapping.layers[i].row_blocks if mapping is not None else 1), cb
 
 
+def update_flag(acct: Any, name: str) -> bool:
+    """The chip's ``update.<name>`` switch of ``acct``'s run (False without a chip)."""
+    chip = acct.plan.chip if acct.plan is not None else None
+    return bool(getattr(chip.update, name)) if chip is not None else False
+
+
 def gradient_products(acct: Any, i: int, dense: int) -> int:
     """Gradient products of dense layer ``i`` (0-based) over the run: ``dense``
     (every input's synapse of each working error component), or with the
     chip's ``update.input_skip`` only the synapses whose input is non-zero:
     ``sum_s nnz(R_s) nnz(O_s)`` with zero skipping, ``N_out sum_s nnz(O_s)``
     without."""
-    if not acct.input_skip:
+    if not update_flag(acct, "input_skip"):
         return dense
     if acct.zero_skip:
-        return acct.nnz_in_R[i]
-    return acct.sizes[i + 1] * acct.nnz_in[i]
+        return acct.skips["in_R", i]
+    return acct.sizes[i + 1] * acct.skips["in", i]
 
 
 def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
