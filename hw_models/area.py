@@ -13,9 +13,12 @@ Every area number of :mod:`hw_models` lives in :data:`AREA_ROWS`. The model:
   adder plus register of ``2*weight_bits + ceil(log2(cols))`` bits (wide
   enough to sum a block row exactly).
 * Update unit: per synapse updated per cycle (a lane) one ``weight_bits``
-  adder and, with a :class:`LearningShape`, the learning-rate multiplier of
-  ``acc_bits x lr_frac`` that the energy model charges per update
-  (:mod:`neurosim.cost.gradients`).
+  adder and, with a :class:`LearningShape`, the learning-rate scaling of
+  the gradient ``G`` (``grad_bits`` wide: the accumulator word of a minibatch
+  strategy, one product ``error x input`` of an online one) that the energy
+  model charges per update (:mod:`neurosim.cost.gradients`): a ``grad_bits x
+  lr_frac`` multiplier, or with ``lr_shift`` (a power-of-two learning rate) a
+  ``grad_bits``-wide barrel shifter of ``ceil(log2(lr_frac + 1))`` mux stages.
 
 The learning hardware of a tile (:func:`learning_area`, counted only with a
 :class:`LearningShape`; a chip without learning drops exactly these parts):
@@ -99,6 +102,12 @@ AREA_ROWS: tuple[AreaRow, ...] = (
         "AND2_X1 of the NanGate 45 nm Open Cell Library, 1.064 um^2",
     ),
     AreaRow(
+        "mux2",
+        2.33,
+        "GE",
+        "MUX2_X1 of the NanGate 45 nm Open Cell Library, 1.862 um^2 = 2.33 NAND2_X1",
+    ),
+    AreaRow(
         "prng_state_bits",
         32.0,
         "bits",
@@ -159,6 +168,13 @@ class LearningShape(NamedTuple):
         Rank of a low-rank ``C^h``.
     n_src : int
         Components of the projected source (a sparse unit's index width).
+    grad_bits : int
+        Width of the gradient ``G`` the update unit scales, bits (the
+        accumulator word for ``sram`` and ``register``; one product for
+        ``online``, :func:`neurosim.cost.gradients.grad_bits`).
+    lr_shift : bool
+        The update unit scales by a barrel shift (a power-of-two learning
+        rate, ``update.lr_shift``), not a multiplier.
     """
 
     projection: str = "multiplier"
@@ -171,6 +187,8 @@ class LearningShape(NamedTuple):
     target: bool = False
     rank: int = 1
     n_src: int = 10
+    grad_bits: int = 32
+    lr_shift: bool = False
 
 
 def sram_mm2(bits: float, node_nm: float) -> float:
@@ -226,13 +244,24 @@ def target_ge(classes: int) -> float:
     return math.ceil(math.log2(max(2, classes))) * _V["reg_ge_per_bit"] + classes * _V["and2"]
 
 
+def shifter_ge(bits: int, max_shift: int) -> float:
+    """Gate equivalents of a logarithmic barrel shifter of ``bits`` bits that
+    shifts by 0 to ``max_shift``: ``ceil(log2(max_shift + 1))`` stages of
+    ``bits`` 2:1 multiplexers."""
+    return bits * math.ceil(math.log2(max_shift + 1)) * _V["mux2"]
+
+
 def update_lane_ge(weight_bits: int, shape: LearningShape | None) -> float:
     """Gate equivalents of one update lane: the ``weight_bits`` adder, and
-    with ``shape`` the learning-rate multiplier ``acc_bits x lr_frac``."""
+    with ``shape`` the learning-rate scaling of a ``grad_bits`` gradient: a
+    ``grad_bits x lr_frac`` multiplier, or (``lr_shift``) a barrel shifter
+    of up to ``lr_frac`` places (:func:`shifter_ge`)."""
     ge = weight_bits * _V["adder_ge_per_bit"]
-    if shape is not None:
-        ge += shape.acc_bits * shape.lr_frac * _V["mult_ge_per_bit"]
-    return ge
+    if shape is None:
+        return ge
+    if shape.lr_shift:
+        return ge + shifter_ge(shape.grad_bits, shape.lr_frac)
+    return ge + shape.grad_bits * shape.lr_frac * _V["mult_ge_per_bit"]
 
 
 def tile_area(

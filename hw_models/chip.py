@@ -134,6 +134,16 @@ class UpdateSpec:
     every worked synapse is read and added to; only changed words are written
     (always)."""
 
+    lr_shift: bool = _spec(False, "bool")
+    """True: the update unit scales a gradient by a barrel shift, not a
+    multiplier: the learning-rate register ``M = round(lr / batch *
+    2**lr_frac)`` must be a power of two (a run whose ``M`` is not is refused,
+    :func:`neurosim.plan.check_update`, never rounded), so the update
+    ``round(G * M / 2**s)`` is the same bit for bit; each scaling is priced as
+    a ``shift`` of the gradient's width and the update lanes' area as a
+    barrel shifter (:func:`hw_models.area.update_lane_ge`). False: a
+    ``G x lr_frac`` multiplier (any learning rate)."""
+
 
 @dataclass(frozen=True)
 class DramSpec:

@@ -60,3 +60,31 @@ def test_binary_projection_unit_is_smaller() -> None:
     # 16 tiles x 16 lanes x (1440 - 448) GE at 65 nm
     want = 16 * 16 * (1440 - 448) * GE_UM2 * area.technology.factor(65, "area") / 1e6
     assert dense - binary == pytest.approx(want, rel=1e-12)
+
+
+def test_update_lane_scales_the_gradient_as_wide_as_it_is() -> None:
+    # online: the multiplier takes one 16 x 8 product (24 bits), not the 32-bit accumulator
+    online = area.LearningShape(grad_bits=24)
+    assert area.update_lane_ge(8, online) == 8 * 7 + 24 * 16 * 8
+    # shift-only (power-of-two lr): a 24-bit barrel shifter of 0..16 places,
+    # ceil(log2 17) = 5 stages of 24 MUX2 (2.33 GE: 1.862 um^2 / 0.798)
+    assert area.shifter_ge(24, 16) == pytest.approx(24 * 5 * 2.33)
+    shift = online._replace(lr_shift=True)
+    assert area.update_lane_ge(8, shift) == pytest.approx(8 * 7 + 24 * 5 * 2.33)
+    assert area.shifter_ge(32, 15) == pytest.approx(32 * 4 * 2.33)  # 0..15: 4 stages
+
+
+def test_learning_shape_follows_the_chip_update_unit() -> None:
+    from hw_models.chip import chip_from_dict
+    from neurosim.config import TrainConfig
+    from neurosim.cost.bill import learning_shape
+    from neurosim.plan import make_plan
+
+    cfg = TrainConfig(hidden=(4,), mode="fixed", batch=1, lr=0.125)  # error 16, input 8 bits
+    for accumulate, shift, g in (("online", False, 24), ("online", True, 24),
+                                 ("sram", False, 32)):  # fmt: skip
+        ch = chip_from_dict(
+            {"base": "ref45", "update": {"accumulate": accumulate, "lr_shift": shift}}
+        )
+        s = learning_shape(make_plan(cfg, 6, 3, chip=ch))
+        assert (s.grad_bits, s.lr_shift) == (g, shift)

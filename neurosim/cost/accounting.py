@@ -435,6 +435,7 @@ class Accountant:
         return Gradients(
             self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac,
             self.samples, self.batches, bool(cfg.momentum), update_flag(self, "zero_update_skip"),
+            update_flag(self, "lr_shift"),
         )  # fmt: skip
 
     def _src_work(self, i: int) -> int:

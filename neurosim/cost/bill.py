@@ -21,7 +21,7 @@ from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
 from neurosim.cost import dram
 from neurosim.cost.accounting import Accountant, channel_format, velocity_memory_bits
-from neurosim.cost.gradients import gradient_products
+from neurosim.cost.gradients import grad_bits, gradient_products
 from neurosim.plan import Plan
 
 PHASES = ("forward", "transport", "feedback", "update", "dram")
@@ -76,11 +76,15 @@ def learning_shape(plan: Plan) -> area.LearningShape:
         datapath = "none"
     else:
         datapath = area.FORMAT_DATAPATH.get(channel_format(cfg, rule).name, "multiplier")
+    upd = plan.chip.update if plan.chip is not None else None
+    g = grad_bits(upd.accumulate if upd else "sram", cfg.acc_bits, fm.error.bits,
+                  max(fm.inp.bits, fm.act.bits))  # fmt: skip
     return area.LearningShape(
         projection=datapath, feedback_bits=fm.feedback.bits,
         error_bits=cfg.error_bits or fm.error.bits, acc_bits=cfg.acc_bits,
         lr_frac=cfg.lr_frac, act_bits=fm.act.bits, classes=plan.sizes[-1],
         target=rule.source == "target", rank=cfg.rank or 1, n_src=plan.sizes[-1],
+        grad_bits=g, lr_shift=bool(upd and upd.lr_shift),
     )  # fmt: skip
 
 

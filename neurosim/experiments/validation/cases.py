@@ -83,6 +83,7 @@ class Case:
 SPOON_FIELDS = {
     "rule": SPOON_RULE, "data": "mnist5k", "hidden": (100,), "weight_bits": 8,
     "mode": "fixed", "epochs": 1, "batch": 1, "limit": 100, "seed": 0,
+    "lr": 0.125,  # a power of two: spoon28's update unit shifts (update.lr_shift)
 }  # fmt: skip
 SPOON = Workload("spoon28", "spoon28", SPOON_FIELDS)
 
@@ -208,7 +209,7 @@ CASES: tuple[Case, ...] = (
          "missing: the conv layer, event-driven control and neuron-state memory"),
     Case("spoon28", "area, mm^2", 0.32, SPOON_SRC, _spoon_area,
          notes="tile estimate of hw_models.area (SRAM, MAC array, update unit with its "
-         "learning-rate multipliers, PRNG, label logic, f' table; no forward LUT, control, "
+         "learning-rate shifters, PRNG, label logic, f' table; no forward LUT, control, "
          "I/O or wiring: a lower bound); tiles sized for 784-100-10 (assumption)"),
     Case("spoon28", "on-chip learning power overhead, %", 16.8, SPOON_SRC,
          _spoon_power_overhead, relative=True,
@@ -217,10 +218,11 @@ CASES: tuple[Case, ...] = (
          "(online), where SPOON's learning touches fewer synapses per event"),
     Case("spoon28", "on-chip learning area overhead, %", 11.8, SPOON_SRC,
          _spoon_area_overhead, relative=True,
-         notes="learning hardware = update unit (8 lanes of an 8-bit adder and the "
-         "32 x 16-bit learning-rate multiplier the energy model charges), PRNG, DRTP label "
-         "logic, f' table (no C^h or gradient memory: PRNG, online); the 8 multipliers are "
-         "most of it"),
+         notes="learning hardware = update unit (8 lanes of an 8-bit adder and a 24-bit "
+         "barrel shifter: update.lr_shift, a power-of-two learning rate, assumption), PRNG, "
+         "DRTP label logic, f' table (no C^h or gradient memory: PRNG, online); with a "
+         "24 x 16-bit learning-rate multiplier per lane instead it is +30.5 %: the published "
+         "figure lies between the two; missing: learning control, rounding logic"),
     Case("han-vlsi19", "energy efficiency, TOPS/W (on chip)", 1.32, HAN_SRC, _han_tops_w,
          notes=f"{WORKLOAD_NOTE}; 2 ops per MAC of forward, direct projections and gradients "
          "over on-chip training energy (DRAM excluded, as a chip measurement); 1.1 V "
