@@ -46,13 +46,16 @@ OUT_OF_BAND = {
         "below the chip with a shift-only update unit (+5.0 %), above it with a 24 x 16-bit "
         "multiplier per lane (+30.5 %); learning control and rounding logic not modelled",
     ("han-vlsi19", "energy efficiency, TOPS/W (on chip)"):
-        "16-bit gradient SRAM read-modify-writes every sample dominate the energy",
+        "32-bit gradient SRAM read-modify-writes every sample dominate the energy at the "
+        "assumed 1.1 V (0.7 V and register accumulation, both unsourced, would give 0.669)",
     ("han-vlsi19", "PRNG feedback energy efficiency, %"):
-        "C^h is 10 columns wide: its DRAM traffic is small next to the weights'",
+        "C^h is 10 columns wide: its DRAM traffic is small next to the weights'; conv "
+        "blocks' C_b, which would be large, never cross DRAM in the model",
     ("han-vlsi19", "heterogeneous cores energy efficiency, %"):
         "no heterogeneous cores in the model",
     ("dflnpu65", "PRNG external memory access, %"):
-        "C^h is 10 columns wide: its DRAM traffic is small next to the weights'",
+        "C^h is 10 columns wide: its DRAM traffic is small next to the weights'; conv "
+        "blocks are resident, so their C_b never crosses DRAM",
     ("dflnpu65", "adder-only binarized error area efficiency, %"):
         "the projection unit (16 lanes per tile, an assumption) is a small share of a tile "
         "whose SRAM dominates",

@@ -431,11 +431,10 @@ class Accountant:
     @property
     def grads(self) -> Gradients:
         """The run's gradient strategy (:mod:`neurosim.cost.gradients`)."""
-        cfg = self.cfg
+        cfg, flag = self.cfg, update_flag
         return Gradients(
-            self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac,
-            self.samples, self.batches, bool(cfg.momentum), update_flag(self, "zero_update_skip"),
-            update_flag(self, "lr_shift"),
+            self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac, self.samples, self.batches,
+            bool(cfg.momentum), flag(self, "zero_update_skip"), flag(self, "lr_shift"),
         )  # fmt: skip
 
     def _src_work(self, i: int) -> int:

@@ -205,8 +205,11 @@ def _dflnpu_energy_eff(runs: Runs) -> float:
 CASES: tuple[Case, ...] = (
     Case("spoon28", "energy per classification, nJ (on chip)", 313.0, SPOON_SRC,
          _spoon_energy_nj,
-         notes=f"{SPOON_NOTE}; the forward pass's actions plus static power over its cycles; "
-         "missing: the conv layer, event-driven control and neuron-state memory"),
+         notes=f"{SPOON_NOTE}; the forward pass's actions (29.5 nJ, mostly 8-bit weight SRAM "
+         "reads) plus static power over its 2,460 cycles (12.3 nJ, 0.50 mW, clock power most "
+         "of it); missing: the conv layer (its shape is not in the abstract, and conv blocks "
+         "are priced with update.accumulate = sram only, not online), event-driven control "
+         "and neuron-state memory"),
     Case("spoon28", "area, mm^2", 0.32, SPOON_SRC, _spoon_area,
          notes="tile estimate of hw_models.area (SRAM, MAC array, update unit with its "
          "learning-rate shifters, PRNG, label logic, f' table; no forward LUT, control, "
@@ -226,7 +229,9 @@ CASES: tuple[Case, ...] = (
     Case("han-vlsi19", "energy efficiency, TOPS/W (on chip)", 1.32, HAN_SRC, _han_tops_w,
          notes=f"{WORKLOAD_NOTE}; 2 ops per MAC of forward, direct projections and gradients "
          "over on-chip training energy (DRAM excluded, as a chip measurement); 1.1 V "
-         "(assumption); the paper's figure is on object tracking"),
+         "(assumption; the abstracts give no voltage for 1.32 TOPS/W): 0.117 at 1.1 V, 0.289 "
+         "at 0.7 V; gradients in SRAM (assumption): with update.accumulate = register 0.270 "
+         "at 1.1 V, 0.669 at 0.7 V; the paper's figure is on object tracking"),
     Case("han-vlsi19", "pipelined DFA learning speed, % (2.2x)", 120.0, HAN_SRC,
          _han_pipeline, relative=True,
          notes=f"{WORKLOAD_NOTE}; pipeline = true versus false with SRBP on the same chip; the "
@@ -235,7 +240,8 @@ CASES: tuple[Case, ...] = (
          relative=True,
          notes=f"{WORKLOAD_NOTE}; C^h regenerated versus stored (dense 8-bit) and moved "
          "through DRAM with each group load; total energy with DRAM (the claim is about "
-         "external memory access)"),
+         "external memory access); a conv stand-in (c16k5p2s1, 128, 10) gives +1.1 %: conv "
+         "blocks are resident in the model, so their C_b never crosses DRAM"),
     Case("han-vlsi19", "heterogeneous cores energy efficiency, %", 38.7, HAN_SRC,
          _not_modelled, relative=True,
          notes="missing: neurosim's tiles are all alike; no heterogeneous core or 11-stage "
@@ -247,7 +253,8 @@ CASES: tuple[Case, ...] = (
     Case("dflnpu65", "PRNG external memory access, %", -42.8, DFLNPU_SRC, _dflnpu_ema,
          relative=True,
          notes=f"{WORKLOAD_NOTE}; DRAM bits per sample, C^h regenerated versus stored (binary) "
-         "and loaded with each group"),
+         "and loaded with each group; missing: DRAM traffic of conv blocks' C_b (blocks are "
+         "resident), the only place DFA's backward weights rival the forward weights"),
     Case("dflnpu65", "adder-only binarized error area efficiency, %", 35.0, DFLNPU_SRC,
          _dflnpu_area_eff, relative=True,
          notes=f"{WORKLOAD_NOTE}; samples/s per mm^2, binary versus dense C^h (both PRNG); "
