@@ -258,8 +258,9 @@ CASES: tuple[Case, ...] = (
     Case("dflnpu65", "adder-only binarized error area efficiency, %", 35.0, DFLNPU_SRC,
          _dflnpu_area_eff, relative=True,
          notes=f"{WORKLOAD_NOTE}; samples/s per mm^2, binary versus dense C^h (both PRNG); "
-         "missing: the area model has no error-projection datapath of its own (projections "
-         "share the tile's MAC array), so the area cannot shrink"),
+         "the projection unit (tile.projection_lanes = 16, assumption) is built for the "
+         "format: adder lanes against multiplier lanes; it is small next to a tile's SRAM, and "
+         "the timing still runs projections on the MAC array"),
     Case("dflnpu65", "adder-only binarized error energy efficiency, %", 14.3, DFLNPU_SRC,
          _dflnpu_energy_eff, relative=True,
          notes=f"{WORKLOAD_NOTE}; on-chip training energy, binary versus dense C^h (both "
