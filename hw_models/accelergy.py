@@ -120,6 +120,7 @@ MAPPING: dict[str, Mapped] = {
     "mult": Mapped("multiplier", "mult", ("a_bits", "b_bits"), "one product"),
     "add": Mapped("adder", "add", ("bits",), "one add"),
     "shift_add": Mapped("shift_adder", "shift_add", ("bits",), "one barrel shift and add"),
+    "shift": Mapped("shift_adder", "shift", ("bits",), "one barrel shift"),
     "sram_read": Mapped("{0}_sram", "read", (), "one bit read"),
     "sram_write": Mapped("{0}_sram", "write", (), "one bit written"),
     "lut": Mapped("activation_lut", "read", ("in_bits", "out_bits"), "one lookup"),

@@ -115,6 +115,35 @@ class UpdateSpec:
     projection the entries it would multiply), in time as in energy; False:
     the datapath does that work whatever the error."""
 
+    input_skip: bool = _spec(False, "bool")
+    """True (event-driven chips, such as SPOON): a synapse whose presynaptic
+    input ``O^{h-1}`` is zero does no gradient or update work for that sample
+    (its product is zero): the dense layers' gradient products are
+    ``sum_s nnz(R_s^h) nnz(O_s^{h-1})`` (with ``zero_skip``; else
+    ``N_h nnz(O_s^{h-1})``), in time as in energy. False: every input's
+    synapse is worked."""
+
+    zero_update_skip: bool = _spec(False, "bool")
+    """True: a weight whose update code is zero is not read (nor added to, nor
+    written). ``online``: the code comes from the error, the input and the
+    learning rate, not from the weight, so a zero code touches no weight word
+    at all. ``sram`` and ``register``: the accumulator is still read and
+    cleared (the code is not known before), only the weight's read and add are
+    skipped. The words counted are those that changed (``changed:W^h``): a
+    non-zero code on a weight already at its bound is not counted. False:
+    every worked synapse is read and added to; only changed words are written
+    (always)."""
+
+    lr_shift: bool = _spec(False, "bool")
+    """True: the update unit scales a gradient by a barrel shift, not a
+    multiplier: the learning-rate register ``M = round(lr / batch *
+    2**lr_frac)`` must be a power of two (a run whose ``M`` is not is refused,
+    :func:`neurosim.plan.check_update`, never rounded), so the update
+    ``round(G * M / 2**s)`` is the same bit for bit; each scaling is priced as
+    a ``shift`` of the gradient's width and the update lanes' area as a
+    barrel shifter (:func:`hw_models.area.update_lane_ge`). False: a
+    ``G x lr_frac`` multiplier (any learning rate)."""
+
 
 @dataclass(frozen=True)
 class DramSpec:
@@ -239,6 +268,13 @@ class TileSpec:
 
     update_per_cycle: int = _spec(8, "int", lo=1, hi=2**31)
     """Synapses the update unit read-modify-writes per cycle (at most rows*cols)."""
+
+    projection_lanes: int = _spec(0, "int", lo=0, hi=2**31)
+    """Lanes of a dedicated error-projection unit (as DF-LNPU's direct error
+    propagation core), built for the run's feedback format and counted in
+    the area (:func:`hw_models.area.projection_ge`). 0: the projections run
+    on the tile's MAC array and there is no unit of its own. Area only: the
+    timing model runs projections on the MAC array either way."""
 
     area_mm2: float | None = _spec(None, "float", lo=0.0, hi=1e6, lo_open=True, optional=True)
     """Known tile area, mm^2; unset (None) uses the estimate of :mod:`hw_models.area`."""
@@ -373,11 +409,14 @@ class Chip:
             self.energy_overrides, where="energy_overrides"
         )
 
-    def tile_area(self) -> _area.TileArea:
+    def tile_area(self, learning: _area.LearningShape | None = None) -> _area.TileArea:
         """Estimated area of one tile at this node (see :mod:`hw_models.area`):
         its weight and feedback SRAMs and the memory of its gradient strategy
         (the gradient SRAM for ``sram``, the batch buffer for ``register``,
-        none for ``online``)."""
+        none for ``online``); with ``learning`` (what the learning hardware
+        is built for) also the update lanes' learning-rate multipliers, the
+        projection unit (``tile.projection_lanes``), the PRNG (``C^h``
+        regenerated), the label logic and the ``f'`` table."""
         t = self.tile
         return _area.tile_area(
             node_nm=self.node_nm,
@@ -386,17 +425,34 @@ class Chip:
             weight_bits=self.weight_bits,
             cols=t.cols,
             updates=t.update_per_cycle,
+            learning=learning,
+            projection_lanes=t.projection_lanes,
+            prng=self.feedback_storage == "prng",
+            lut_ports=t.lut_lookups_per_cycle,
         )
 
-    def tile_area_mm2(self) -> float:
-        """Tile area, mm^2: ``tile.area_mm2`` when given, else the estimate."""
+    def learning_area_mm2(self, learning: _area.LearningShape) -> float:
+        """Area of one tile's learning hardware, mm^2: what a chip without
+        on-chip learning would not build (update unit, projection unit, PRNG,
+        label logic, ``f'`` table, feedback SRAM and the gradient strategy's
+        memory)."""
+        ta = self.tile_area(learning)
+        mem = self.tile.feedback_sram_bits + self.update_sram_bits
+        return (
+            ta.update_mm2 + ta.projection_mm2 + ta.prng_mm2 + ta.target_mm2 + ta.deriv_lut_mm2
+            + _area.sram_mm2(mem, self.node_nm)
+        )  # fmt: skip
+
+    def tile_area_mm2(self, learning: _area.LearningShape | None = None) -> float:
+        """Tile area, mm^2: ``tile.area_mm2`` when given, else the estimate
+        (with the learning hardware built for ``learning``, when given)."""
         if self.tile.area_mm2 is not None:
             return self.tile.area_mm2
-        return self.tile_area().total_mm2
+        return self.tile_area(learning).total_mm2
 
-    def area_mm2(self) -> float:
+    def area_mm2(self, learning: _area.LearningShape | None = None) -> float:
         """Area of all tiles, mm^2 (links, I/O and control not counted)."""
-        return self.n_tiles * self.tile_area_mm2()
+        return self.n_tiles * self.tile_area_mm2(learning)
 
     @property
     def update_sram_bits(self) -> float:

@@ -116,6 +116,30 @@ def check_update(cfg: TrainConfig, chip: Chip, conv: bool = False) -> None:
             f"no conv blocks on chip {chip.name!r} with update.accumulate = {acc!r}: "
             "conv blocks are priced with update.accumulate = \"sram\" only",
         )  # fmt: skip
+    if chip.update.lr_shift:
+        for epoch in range(cfg.epochs):
+            check_lr_shift(cfg.lr * cfg.lr_decay**epoch, cfg.batch, cfg.lr_frac, chip.name)
+
+
+def check_lr_shift(lr: float, batch: int, lr_frac: int, chip: str) -> None:
+    """Refuse a learning rate that a shift-only update unit
+    (``update.lr_shift``) cannot apply: its register ``M = round(lr / batch *
+    2**lr_frac)`` must be a power of two (the engine multiplies by ``M``; a
+    power of two makes that a shift, bit for bit). Nothing is rounded.
+
+    Raises
+    ------
+    ConfigError
+        ``lr`` when ``M`` is not a power of two.
+    """
+    m = int(round(lr / batch * (1 << lr_frac)))
+    if m < 1 or m & (m - 1):
+        raise ConfigError(
+            "lr", lr,
+            f"a power of two times the batch on chip {chip!r} (update.lr_shift: the "
+            f"update unit shifts; lr / batch * 2^lr_frac = {lr / batch * (1 << lr_frac):g} "
+            f"with batch {batch}, lr_frac {lr_frac})",
+        )  # fmt: skip
 
 
 def make_plan(

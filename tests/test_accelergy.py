@@ -41,7 +41,7 @@ def own_price(key: tuple, chip, acc_bits: int, lut_in: int, act_bits: int) -> fl
         return t.energy_pj("mac", NODE, a_bits=d[0], b_bits=d[1], acc_bits=acc_bits)
     if action == "mult":
         return t.energy_pj("mult", NODE, a_bits=d[0], b_bits=d[1])
-    if action in ("add", "shift_add"):
+    if action in ("add", "shift_add", "shift"):
         return t.energy_pj(action, NODE, bits=d[0])
     if action in ("sram_read", "sram_write"):
         return t.energy_pj(action, NODE, kib=chip.memory_kib(d[0]))
@@ -76,8 +76,9 @@ def ert_entry(key: tuple, widths: dict) -> tuple[str, str, dict | None]:
         return "mac", "mac", {"a_bits": d[0], "b_bits": d[1], "acc_bits": widths["acc"]}
     if action == "mult":
         return "multiplier", "mult", {"a_bits": d[0], "b_bits": d[1]}
-    if action in ("add", "shift_add"):
-        return {"add": "adder", "shift_add": "shift_adder"}[action], action, {"bits": d[0]}
+    if action in ("add", "shift_add", "shift"):
+        part = {"add": "adder", "shift_add": "shift_adder", "shift": "shift_adder"}[action]
+        return part, action, {"bits": d[0]}
     if action in ("sram_read", "sram_write"):
         return f"{d[0]}_sram", action[5:], None
     if action == "lut":

@@ -97,11 +97,13 @@ def test_online_by_hand(zero_skip: bool) -> None:
     plan, acct, c = run("online", zero_skip)
     assert acct.batches == 2 and acct.samples == 2
     p = PRODUCTS[zero_skip]
-    # per product: the MAC, the learning-rate multiply, a weight read and add;
-    # the changed words written; no gradient memory, no write-back
+    # per product: the MAC, the learning-rate multiply (of the product itself:
+    # 16-bit error x 8-bit input = 24 bits, no accumulator in between), a
+    # weight read and add; the changed words written; no gradient memory, no
+    # write-back
     want = Counter({
         ("mac", (16, 8)): p,
-        ("mult", (32, 16)): p,
+        ("mult", (24, 16)): p,
         ("sram_read", ("weights",)): p * 16,
         ("add", (16,)): p,
         ("sram_write", ("weights",)): (5 + 4) * 16,
@@ -117,8 +119,10 @@ def test_online_with_momentum_moves_every_weight_every_sample() -> None:
     # still follow the non-zero errors
     assert u["sram_read", ("weights",)] == PARAMS * 2 * 16
     assert u["mac", (16, 8)] == PRODUCTS[True]
-    assert u["mult", (32, 16)] == PRODUCTS[True]
+    # the lr multiply of each 24-bit product, and the decay multiply of each
+    # 24-bit velocity word by mu per sample
     vb = TrainConfig().velocity_bits
+    assert vb == 24 and u["mult", (24, 16)] == PRODUCTS[True] + PARAMS * 2
     assert u["sram_read", ("velocity",)] == PARAMS * 2 * vb
 
 
@@ -131,8 +135,9 @@ def test_bias_follows_the_strategy(accumulate: str) -> None:
     diff = +diff
     work, n, b = 3 + 2, 4 + 3, 1  # working components, biases, batches
     if accumulate == "online":
-        # per working component the lr multiply, a bias read and add; changed writes
-        want = {("mult", (32, 16)): work, ("sram_read", ("weights",)): work * 16,
+        # per working component the lr multiply of its 16-bit error word, a bias
+        # read and add; changed writes
+        want = {("mult", (16, 16)): work, ("sram_read", ("weights",)): work * 16,
                 ("add", (16,)): work, ("sram_write", ("weights",)): 3 * 16}  # fmt: skip
     else:
         want = {("add", (32,)): work, ("mult", (32, 16)): n * b,
@@ -274,3 +279,70 @@ def test_rbp_coding_b_projects_the_full_word_and_codes_the_chain_once() -> None:
     rms = _rbp(top_error="full", error_sign_scale="rms")
     assert rms[("mult", (16, 16))] == 4 * 2 and rms[("add", (32,))] == 4 * 2
     assert fb[("add", (16,))] - rms[("add", (16,))] == 4 * 2
+
+
+def _shift_chip(accumulate: str):
+    return chip_from_dict(
+        {"base": "ref45", "update": {"accumulate": accumulate, "lr_shift": True}}
+    )
+
+
+def test_shift_only_update_unit_shifts_instead_of_multiplying() -> None:
+    """update.lr_shift: every learning-rate scaling is a barrel shift of the
+    gradient's width (online: the 24-bit product, a bias its 16-bit error
+    word; sram: the 32-bit accumulator word); nothing else changes."""
+    for accumulate, batch in (("online", 1), ("sram", 2)):
+        # lr = batch / 16: the register 2^12 is a power of two
+        cfg = TrainConfig(hidden=(4,), mode="fixed", batch=batch, rule="srbp", bias=True,
+                          lr=batch / 16)  # fmt: skip
+        counts = []
+        for ch in (chip(accumulate), _shift_chip(accumulate)):
+            acct = make_accountant(make_plan(cfg, 6, 3, chip=ch))
+            for rows in ([0, 1],) if batch == 2 else ([0], [1]):
+                acct.observe([R1[rows], R2[rows]], {"skip": R2[rows]}, {0: R2[rows]})
+            counts.append(phase(acct.actions(CHANGED), "update"))
+        mult, shift = counts
+        if accumulate == "online":
+            want = {("shift", (24,)): PRODUCTS[True], ("shift", (16,)): 3 + 2}
+            gone = {("mult", (24, 16)): PRODUCTS[True], ("mult", (16, 16)): 3 + 2}
+        else:
+            want = {("shift", (32,)): PARAMS + 7}  # 36 weights and 7 biases, one batch
+            gone = {("mult", (32, 16)): PARAMS + 7}
+        assert +(shift - mult) == Counter(want)
+        assert +(mult - shift) == Counter(gone)
+
+
+def test_shift_only_update_unit_refuses_other_learning_rates() -> None:
+    ch = _shift_chip("online")
+    # 0.1 x 2^16 = 6553.6 rounds to 6554, not a power of two: refused, not rounded
+    with pytest.raises(ConfigError, match="lr"):
+        make_plan(TrainConfig(hidden=(4,), mode="fixed", batch=1, lr=0.1), 6, 3, chip=ch)
+    # 2^-3: the register is 2^13
+    make_plan(TrainConfig(hidden=(4,), mode="fixed", batch=1, lr=0.125), 6, 3, chip=ch)
+    # a decaying lr must stay a power of two every epoch (0.125 x 0.75 is not)
+    with pytest.raises(ConfigError, match="lr"):
+        make_plan(TrainConfig(hidden=(4,), mode="fixed", batch=1, lr=0.125, lr_decay=0.75,
+                              epochs=2), 6, 3, chip=ch)  # fmt: skip
+
+
+def test_shift_only_update_unit_trains_the_same_weights() -> None:
+    """A power-of-two register makes the multiply a shift: the engine on a
+    shift-only chip trains bit for bit as on the plain chip; a last, smaller
+    minibatch whose register is no power of two is refused, not rounded."""
+    from neurosim.experiments.train import one_hot
+    from neurosim.nn.engine import FixedEngine
+
+    cfg = TrainConfig(hidden=(5,), mode="fixed", batch=4, rule="srbp", lr=0.25)  # M = 2^12
+    rng = np.random.default_rng(1)
+    x = (rng.integers(0, 256, size=(4, 6)) / 256).astype(np.float32)
+    y = one_hot(rng.integers(0, 3, size=4), 3)
+    weights = []
+    for ch in (chip("sram"), _shift_chip("sram")):
+        eng = FixedEngine(make_plan(cfg, 6, 3, chip=ch))
+        for _ in range(3):
+            eng.train_batch(x, y)
+        weights.append([w.copy() for w in eng.mem.W])
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="lr"):  # a batch of 3: 0.25 / 3 x 2^16
+        eng.train_batch(x[:3], y[:3])

@@ -34,21 +34,23 @@ class Adder(Part):
 class ShiftAdder(Part):
     """The shift-and-add datapath that replaces a multiplier when one operand is
     log-coded (``+-2^-e``): the update unit's gradient products and the
-    error projection of log-coded errors.
+    error projection of log-coded errors; and the bare barrel shifter of a
+    shift-only update unit (``update.lr_shift``: a power-of-two learning rate).
 
     Action ``shift_add``, detail ``(bits,)``: one barrel shift of ``bits``
-    bits and one add of ``bits`` bits.
+    bits and one add of ``bits`` bits. Action ``shift``, detail ``(bits,)``:
+    one barrel shift of ``bits`` bits.
 
-    Source and scaling: energy table row ``shift_add`` = ``shift(bits) +
-    add(bits)``; ``shift`` is an estimate (a barrel shifter is priced as one
-    add of the same width), ``add`` is Horowitz, ISSCC 2014, 45 nm, linear in
-    bits; x the logic node factor.
+    Source and scaling: energy table rows ``shift_add`` = ``shift(bits) +
+    add(bits)`` and ``shift``; ``shift`` is an estimate (a barrel shifter is
+    priced as one add of the same width), ``add`` is Horowitz, ISSCC 2014,
+    45 nm, linear in bits; x the logic node factor.
     """
 
     name: ClassVar[str] = "shift-adder"
-    actions: ClassVar[tuple[str, ...]] = ("shift_add",)
-    rows: ClassVar[tuple[str, ...]] = ("shift_add",)
+    actions: ClassVar[tuple[str, ...]] = ("shift_add", "shift")
+    rows: ClassVar[tuple[str, ...]] = ("shift_add", "shift")
 
     def energy_pj(self, action: str, detail: tuple, pricing: Pricing) -> float:
-        """Energy of one shift-and-add of ``detail = (bits,)``, pJ."""
-        return pricing.table.energy_pj("shift_add", pricing.node_nm, bits=detail[0])
+        """Energy of one shift-and-add or shift of ``detail = (bits,)``, pJ."""
+        return pricing.table.energy_pj(action, pricing.node_nm, bits=detail[0])

@@ -46,7 +46,7 @@ from hw_models.timing.graph import (
     add_sample,
     check_proj,
     dense_msg_bits,
-    grad_rows,
+    grad_products,
     port_holds,
     resolve_msg_bits,
     tile_suffixes,
@@ -180,9 +180,9 @@ def _add_batch_end(
         lay = layers[h - 1]
         for t, tw in enumerate(lay.tiles):
             if opts.accumulate == "register":
-                rows = grad_rows(lay, tw.rows, (opts.grad_nnz or {}).get(h))
+                work = grad_products(lay, h, tw.rows, tw.cols, opts)
                 deps = after + [s.error_at[h][t] for s in samples]
-                dur = work_cycles(B * rows * tw.cols, chip.macs_per_cycle)
+                dur = work_cycles(B * work, chip.macs_per_cycle)
                 deps = [g.add(f"gsum{h}.{t}", "mac" + sfx[h, t], dur, deps)]  # no port
             else:
                 deps = after + [s.grad[h, t] for s in samples]

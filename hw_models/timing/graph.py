@@ -105,7 +105,10 @@ skipping); ``dc_nnz`` adds, after the transport, ``dc{h}.{t}`` on the MAC
 array of the first tile of each row block of layer ``h``,
 ``ceil(rows * dc_nnz[h] / macs_per_cycle)``, after ``bproj{h}.{t}``, and with
 ``"online"`` its write-back ``dcw{h}.{t}`` on ``upd{h}.{t}``,
-``ceil(rows * n_src / update_per_cycle)``. ``n_tiles`` maps blocks onto
+``ceil(rows * n_src / update_per_cycle)``. ``grad_products`` (input skipping) replaces the ``grad``
+work by the tile's share ``rows * cols / (n_h * n_{h-1})`` of the layer's
+mean products per sample, and ``update_words`` (zero update codes skipped)
+the ``wupd`` work likewise. ``n_tiles`` maps blocks onto
 shared physical tiles (resources ``mac@p``, ``upd@p``).
 
 SRAM ports
@@ -504,10 +507,19 @@ def grad_rows(lay: LayerTiming, rows: int, nnz: float | None) -> float:
     return float(rows) if nnz is None else nnz * rows / lay.n_out
 
 
+def grad_products(lay: LayerTiming, h: int, rows: int, cols: int, opts: GraphOptions) -> float:
+    """Gradient products per sample of a ``rows x cols`` tile of layer ``h``:
+    its rows of work (:func:`grad_rows`) times its columns, or, with
+    ``opts.grad_products`` (input skipping), its share ``rows * cols /
+    (n_out * n_in)`` of the layer's mean products."""
+    if opts.grad_products is not None and h in opts.grad_products:
+        return opts.grad_products[h] * rows * cols / (lay.n_out * lay.n_in)
+    return grad_rows(lay, rows, (opts.grad_nnz or {}).get(h)) * cols
+
+
 def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
     layers, chip, opts, L = c.layers, c.chip, c.opts, len(c.layers)
     trained = opts.trained if opts.trained is not None else trained_layers(c.rule, L)
-    nnz = opts.grad_nnz or {}
     width = [layers[0].n_in] + [lay.n_out for lay in layers]
     for h in sorted(trained, reverse=True):
         if not 1 <= h <= L:
@@ -517,12 +529,14 @@ def _add_grads(c: _Ctx, error_at: dict[int, list[str]]) -> None:
             c.out.error_at.setdefault(h, []).append(c.p + error_at[h][t])
             if opts.accumulate == "register":
                 continue
-            rows = grad_rows(lay, tw.rows, nnz.get(h))
+            work = grad_products(lay, h, tw.rows, tw.cols, opts)
             deps = [f"fmac{h}.{t}", error_at[h][t]]
-            dur = work_cycles(rows * tw.cols, chip.macs_per_cycle)
+            dur = work_cycles(work, chip.macs_per_cycle)
             c.out.grad[h, t] = c.add(f"grad{h}.{t}", c.mac(h, t), dur, deps)
             if opts.accumulate == "online":
-                dur = work_cycles(rows * tw.cols, chip.update_per_cycle)
+                if opts.update_words is not None and h in opts.update_words:  # non-zero codes
+                    work = opts.update_words[h] * tw.rows * tw.cols / (lay.n_out * lay.n_in)
+                dur = work_cycles(work, chip.update_per_cycle)
                 # the write waits for the sample's transposed read of the old weights
                 war = [f"bwt{h}.{t}"] if (h, t) in c.out.bwt else []
                 c.out.wupd[h, t] = c.add(f"wupd{h}.{t}", c.upd(h, t), dur, [f"grad{h}.{t}", *war])

@@ -45,6 +45,15 @@ class GraphOptions:
         (zero skipping). A tile of ``rows`` of the layer's ``n_h`` rows then
         does ``nnz_h * rows / n_h`` rows of gradient work (the non-zeros spread
         over the tiles by their rows). Missing layers, or None: dense.
+    grad_products : mapping, optional
+        ``h`` -> mean gradient products of layer ``h`` per sample when the
+        chip skips zero inputs (``update.input_skip``): ``sum_s nnz(R_s)
+        nnz(O_s^{h-1}) / S``. A tile does its share ``rows * cols / (n_h *
+        n_{h-1})``. Overrides ``grad_nnz`` for the layers it has.
+    update_words : mapping, optional
+        ``h`` -> mean weight words of layer ``h`` per sample that ``online``
+        read-modify-writes when zero update codes are skipped
+        (``update.zero_update_skip``); a tile's share as above.
     dc_nnz : mapping, optional
         Adaptive rules: ``h`` -> mean non-zero components per sample of the
         source that ``dC^h`` multiplies (``R^L`` or ``R^{h+1}``). Each row
@@ -84,6 +93,8 @@ class GraphOptions:
     conv: tuple[BlockTiming, ...] = ()
     ports: bool = True
     feedback_sram: bool = True
+    grad_products: Mapping[int, float] | None = None
+    update_words: Mapping[int, float] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "conv", tuple(self.conv))

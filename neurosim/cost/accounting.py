@@ -52,7 +52,7 @@ from neurosim.channel.formats.base import Projection
 from neurosim.channel.label import LabelLayout
 from neurosim.config import TrainConfig
 from neurosim.cost import gradients
-from neurosim.cost.gradients import Gradients, velocity_bits
+from neurosim.cost.gradients import Gradients, update_flag, velocity_bits
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, codes_chain, projects_at_sender, trained_layers
 from neurosim.numerics import kernels
@@ -146,6 +146,18 @@ def message_specs(
     return out
 
 
+def observe_layer_inputs(self: Accountant, R: list, inputs: list) -> None:
+    """Tally one minibatch's layer inputs ``O^{h-1}`` (``inputs[i]``,
+    ``(B, N_i)``, beside ``R[i]``): the non-zero inputs and the gradient
+    products whose error and input are both non-zero, ``sum_s nnz(R_s^h)
+    nnz(O_s^{h-1})`` (what ``update.input_skip`` works)."""
+    for i, a in enumerate(inputs):
+        if i < len(R) and R[i] is not None:
+            nz_a = np.count_nonzero(a, axis=1)
+            self.skips["in", i] += int(nz_a.sum())
+            self.skips["in_R", i] += int(np.count_nonzero(R[i], axis=1) @ nz_a)
+
+
 @dataclass
 class Accountant:
     """Tallies data-dependent events batch by batch.
@@ -168,13 +180,11 @@ class Accountant:
         The run resolved (:func:`neurosim.plan.make_plan`): its formats are
         used, not re-derived from ``cfg``. :meth:`from_plan` builds one.
     feedback_nnz : list of int, optional
-        Actual non-zeros of each drawn ``C^h`` (``h = 1 .. L-1``); the sparse
-        and ternary projections use them, else the expected ``feedback_n``
-        per row.
+        Actual non-zeros of each drawn ``C^h`` (``h = 1 .. L-1``); the sparse and
+        ternary projections use them, else the expected ``feedback_n`` per row.
     accumulate : str, optional
-        Gradient strategy, ``sram``, ``register`` or ``online``
-        (:mod:`neurosim.cost.gradients`); default the plan's chip's
-        ``update.accumulate`` (``sram`` without a chip).
+        Gradient strategy (:mod:`neurosim.cost.gradients`): ``sram``, ``register``
+        or ``online``; default the chip's ``update.accumulate`` (else ``sram``).
     zero_skip : bool, optional
         A zero error component skips its gradient work and its projection
         work; default the chip's ``update.zero_skip`` (True without a chip).
@@ -206,6 +216,8 @@ class Accountant:
     feedback_nnz: list[int] | None = None
     accumulate: str | None = None
     zero_skip: bool | None = None
+    skips: Counter = field(default_factory=Counter)  # ("in" | "in_R" | "changed", layer)
+    observe_inputs = observe_layer_inputs
 
     @classmethod
     def from_plan(cls, plan: Plan, **kwargs) -> Accountant:
@@ -419,10 +431,10 @@ class Accountant:
     @property
     def grads(self) -> Gradients:
         """The run's gradient strategy (:mod:`neurosim.cost.gradients`)."""
-        cfg = self.cfg
+        cfg, flag = self.cfg, update_flag
         return Gradients(
-            self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac,
-            self.samples, self.batches, bool(cfg.momentum),
+            self.accumulate, self.zero_skip, cfg.acc_bits, cfg.lr_frac, self.samples, self.batches,
+            bool(cfg.momentum), flag(self, "zero_update_skip"), flag(self, "lr_shift"),
         )  # fmt: skip
 
     def _src_work(self, i: int) -> int:

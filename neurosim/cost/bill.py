@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from hw_models import parts, power, timing
+from hw_models import area, parts, power, timing
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
 from neurosim.cost import dram
 from neurosim.cost.accounting import Accountant, channel_format, velocity_memory_bits
+from neurosim.cost.gradients import grad_bits, gradient_products
 from neurosim.plan import Plan
 
 PHASES = ("forward", "transport", "feedback", "update", "dram")
@@ -64,6 +65,27 @@ def _chip(plan: Plan) -> Chip:
     if plan.chip is None:
         raise ValueError("the run's plan has no chip to price it on")
     return plan.chip
+
+
+def learning_shape(plan: Plan) -> area.LearningShape:
+    """What the run's learning hardware is built for (:mod:`hw_models.area`):
+    the projection datapath of its feedback format (none for DRTP's column
+    select or a rule without ``C^h``), its word widths and label logic."""
+    cfg, rule, fm = plan.cfg, plan.rule, plan.formats
+    if rule.matrix != "C" or not rule.trains_hidden or rule.source == "target":
+        datapath = "none"
+    else:
+        datapath = area.FORMAT_DATAPATH.get(channel_format(cfg, rule).name, "multiplier")
+    upd = plan.chip.update if plan.chip is not None else None
+    g = grad_bits(upd.accumulate if upd else "sram", cfg.acc_bits, fm.error.bits,
+                  max(fm.inp.bits, fm.act.bits))  # fmt: skip
+    return area.LearningShape(
+        projection=datapath, feedback_bits=fm.feedback.bits,
+        error_bits=cfg.error_bits or fm.error.bits, acc_bits=cfg.acc_bits,
+        lr_frac=cfg.lr_frac, act_bits=fm.act.bits, classes=plan.sizes[-1],
+        target=rule.source == "target", rank=cfg.rank or 1, n_src=plan.sizes[-1],
+        grad_bits=g, lr_shift=bool(upd and upd.lr_shift),
+    )  # fmt: skip
 
 
 def _timing_inputs(plan: Plan) -> tuple[list[timing.LayerTiming], timing.ChipTiming]:
@@ -118,6 +140,17 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         src = (lambda i: acct.nnz_msg["skip"]) if rule.source == "top" else (
             lambda i: acct.nnz_R[i + 1])
         dc = {i + 1: src(i) / n for i in range(L - 1)} if skip else {}
+    # input skipping: the mean products per sample (as neurosim.cost.gradients
+    # counts them); zero update codes skipped: the mean words changed
+    prods = words = None
+    if chip.update.input_skip and n > 0:
+        prods = {i + 1: gradient_products(acct, i, 0) / n for i in acct.trained_layers()}
+    if chip.update.zero_update_skip and n > 0 and not plan.cfg.momentum:
+        words = {
+            i + 1: min(acct.skips["changed", i], gradient_products(acct, i, acct.sizes[i]
+                       * acct.grads.work(acct.nnz_R[i], acct.sizes[i + 1]))) / n
+            for i in acct.trained_layers()
+        }  # fmt: skip
     conv = acct.block_timing(chip.tile.rows, chip.tile.cols, chip.update.zero_skip) if (
         plan.blocks) else ()  # fmt: skip
     return timing.GraphOptions(
@@ -129,6 +162,8 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
         n_tiles=chip.n_tiles,
         arbitration={k: chip.link(k).arbitration for k in ("forward", "skip", "chain")},
         feedback_sram=not plan.storage.regenerated,  # regenerated C^h: no port to read
+        grad_products=prods,
+        update_words=words,
     )
 
 
@@ -208,6 +243,10 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
     """
     chip, mapping = _chip(plan), plan.mapping
     actions = acct.actions(engine_counts)
+    # words each dense layer changed: the non-zero update codes the timing's
+    # online write-back does with update.zero_update_skip
+    for i in range(len(plan.sizes) - 1):
+        acct.skips["changed", i] = engine_counts.get(f"changed:W^{i + 1}", 0)
     # off-chip traffic (neurosim.cost.dram): inputs, labels, multiplexed groups
     dram_run = dram.traffic(plan, acct)
     actions.update(dram.actions(dram_run))
@@ -232,7 +271,7 @@ def hardware_report(plan: Plan, acct: Accountant, engine_counts: dict[str, int])
         **tr,  # latency_cycles_per_sample, utilization, bottleneck
         "bus": _bus(acct, actions),
         "memory_bits": _memory(plan, acct, mapping, conv),
-        "area_mm2": chip.area_mm2(),
+        "area_mm2": chip.area_mm2(learning_shape(plan)),
         "tiles": {
             "used": mapping.tiles,
             "available": chip.n_tiles,

@@ -35,6 +35,14 @@ component of every sample (``n_err * samples``) without it; the products are
     no write-back. With momentum every parameter moves every sample (its
     velocity decays): the parameter read and add are then per sample and
     parameter, the velocity's own read-modify-write as for a batch.
+
+The learning-rate scaling takes the gradient ``G`` as wide as it is
+(:func:`grad_bits`): the ``acc_bits`` accumulator word of ``sram`` and
+``register``; for ``online`` one product, ``error word + operand word`` bits
+(a bias: the error word), at most ``acc_bits``, since no accumulator sits
+between the MAC and the multiplier. It is a ``mult`` of ``G x lr_frac``, or
+with the chip's ``update.lr_shift`` (a power-of-two learning rate) a
+``shift`` of ``G``'s width.
 """
 
 from __future__ import annotations
@@ -62,6 +70,9 @@ class Gradients:
         Samples and minibatches of the run.
     momentum : bool
         The run has a velocity per parameter.
+    zero_update_skip : bool
+        Only the words whose update code is non-zero (counted as changed)
+        are read and added to (the chip's ``update.zero_update_skip``).
     """
 
     accumulate: str = "sram"
@@ -71,17 +82,32 @@ class Gradients:
     samples: int = 0
     batches: int = 0
     momentum: bool = False
+    zero_update_skip: bool = False
+    lr_shift: bool = False
+
+    def scale(self, c: Counter, n: int, bits: int) -> None:
+        """``n`` learning-rate scalings of a ``bits``-wide gradient (at most
+        ``acc_bits``): a ``mult`` by the ``lr_frac`` register, or a ``shift``
+        (``lr_shift``)."""
+        bits = min(bits, self.acc_bits)
+        if self.lr_shift:
+            c["update", "shift", (bits,)] += n
+        else:
+            c["update", "mult", (bits, self.lr_frac)] += n
 
     def work(self, nnz: int, n_err: int) -> int:
         """Error components doing gradient work over the run: ``nnz`` (the
         non-zero ones) with zero skipping, else ``n_err * samples``."""
         return nnz if self.zero_skip else n_err * self.samples
 
-    def products(self, c: Counter, ops: int, action: str, detail: tuple, opd_bits: int) -> None:
+    def products(
+        self, c: Counter, ops: int, action: str, detail: tuple, opd_bits: int, prod_bits: int
+    ) -> None:
         """``ops`` gradient products (``action``/``detail``: the MAC, shift-add
         or add that forms one) and their accumulation traffic; ``opd_bits``:
         the operand word the ``register`` strategy reads from its buffer per
-        product (0: none, a bias)."""
+        product (0: none, a bias); ``prod_bits``: the width of one product
+        (what ``online`` scales)."""
         g = self.acc_bits
         c["update", action, detail] += ops
         if self.accumulate == "sram":
@@ -90,17 +116,18 @@ class Gradients:
         elif self.accumulate == "register":
             c["update", "sram_read", ("buffer",)] += ops * opd_bits
         else:  # online: the product times the learning rate, now
-            c["update", "mult", (g, self.lr_frac)] += ops
+            self.scale(c, ops, prod_bits)
 
-    def bias_sums(self, c: Counter, work: int) -> None:
+    def bias_sums(self, c: Counter, work: int, error_bits: int) -> None:
         """A bias's gradient: per working error component one ``add`` of
         ``acc_bits`` into its accumulator (``sram``: with the ``grad``
         read-modify-write; ``register``: of the error word already read for
-        the row), or (``online``, nothing to sum) the learning-rate ``mult``."""
+        the row), or (``online``, nothing to sum) the learning-rate scaling of
+        the ``error_bits`` error word."""
         if self.accumulate == "online":
-            c["update", "mult", (self.acc_bits, self.lr_frac)] += work
+            self.scale(c, work, error_bits)
         else:
-            self.products(c, work, "add", (self.acc_bits,), 0)
+            self.products(c, work, "add", (self.acc_bits,), 0, error_bits)
 
     def buffer(self, c: Counter, write_bits: int, read_bits: int) -> None:
         """``register`` only: ``write_bits`` written into the batch buffer over
@@ -119,6 +146,8 @@ class Gradients:
         g, b = self.acc_bits, self.batches
         if self.accumulate == "online":
             touched = n * b if self.momentum else ops
+            if self.zero_update_skip and not self.momentum:
+                touched = min(touched, changed)  # a zero code touches no word
             c["update", "sram_read", (memory,)] += touched * bits
             c["update", "add", (bits,)] += touched
             c["update", "sram_write", (memory,)] += changed * bits
@@ -126,10 +155,23 @@ class Gradients:
         if self.accumulate == "sram":
             c["update", "sram_read", ("grad",)] += n * g * b
             c["update", "sram_write", ("grad",)] += n * g * b  # clear for the next batch
-        c["update", "mult", (g, self.lr_frac)] += n * b
-        c["update", "sram_read", (memory,)] += n * bits * b
-        c["update", "add", (bits,)] += n * b
+        self.scale(c, n * b, g)
+        # the weight is read and added to for every parameter and batch, or
+        # (zero_update_skip) only where the code is non-zero
+        touched = min(n * b, changed) if self.zero_update_skip and not self.momentum else n * b
+        c["update", "sram_read", (memory,)] += touched * bits
+        c["update", "add", (bits,)] += touched
         c["update", "sram_write", (memory,)] += changed * bits  # only changed words
+
+
+def grad_bits(accumulate: str, acc_bits: int, error_bits: int, operand_bits: int) -> int:
+    """Width of the gradient ``G`` the update unit scales by the learning
+    rate, bits: the ``acc_bits`` accumulator word (``sram``, ``register``),
+    or for ``online`` one product of an ``error_bits`` error word and an
+    ``operand_bits`` operand, at most ``acc_bits``."""
+    if accumulate == "online":
+        return min(acc_bits, error_bits + operand_bits)
+    return acc_bits
 
 
 def velocity_bits(cfg: Any, kind: str = "W") -> int:
@@ -168,6 +210,25 @@ def _blocks(acct: Any, i: int) -> tuple[int, int]:
     return (mapping.layers[i].row_blocks if mapping is not None else 1), cb
 
 
+def update_flag(acct: Any, name: str) -> bool:
+    """The chip's ``update.<name>`` switch of ``acct``'s run (False without a chip)."""
+    chip = acct.plan.chip if acct.plan is not None else None
+    return bool(getattr(chip.update, name)) if chip is not None else False
+
+
+def gradient_products(acct: Any, i: int, dense: int) -> int:
+    """Gradient products of dense layer ``i`` (0-based) over the run: ``dense``
+    (every input's synapse of each working error component), or with the
+    chip's ``update.input_skip`` only the synapses whose input is non-zero:
+    ``sum_s nnz(R_s) nnz(O_s)`` with zero skipping, ``N_out sum_s nnz(O_s)``
+    without."""
+    if not update_flag(acct, "input_skip"):
+        return dense
+    if acct.zero_skip:
+        return acct.skips["in_R", i]
+    return acct.sizes[i + 1] * acct.skips["in", i]
+
+
 def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
     """Add the update-phase actions of the trained dense layers of ``acct``
     (a :class:`neurosim.cost.accounting.Accountant`) to ``c``, gathered and
@@ -180,9 +241,9 @@ def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
         n_in, n_out = sizes[i], sizes[i + 1]
         a_bits = fm.inp.bits if i == 0 else fm.act.bits
         work = gr.work(acct.nnz_R[i], n_out)
-        ops = work * n_in
+        ops = gradient_products(acct, i, work * n_in)
         product = ("shift_add", (g,)) if log else ("mac", (ew, a_bits))
-        gr.products(c, ops, *product, a_bits)
+        gr.products(c, ops, *product, a_bits, ew + a_bits)
         # register: per sample each tile of a row block writes its columns'
         # inputs and each of a row's tiles its rows' errors; a row's tiles
         # each read the row's error words once per sample
@@ -195,7 +256,7 @@ def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
         gr.apply(c, n_out * n_in, fm.weight.bits, changed, ops)
         acct._velocity(c, n_out * n_in, cfg.velocity_bits)
         if cfg.bias:  # b^h: its gradient adds R^h, one add per working component
-            gr.bias_sums(c, work)
+            gr.bias_sums(c, work, ew)
             changed = engine_counts.get(f"changed:b^{i + 1}", 0)
             gr.apply(c, n_out, fm.weight.bits, changed, work)
             acct._velocity(c, n_out, cfg.velocity_bits)
@@ -213,7 +274,7 @@ def adaptive_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> No
         nnz = acct.nnz_msg["skip"] if acct.rule.source == "top" else acct.nnz_R[i + 1]
         ops = gr.work(nnz, n_src) * n_i
         product = ("shift_add", (g,)) if log else ("mac", (ew, fm.act.bits))
-        gr.products(c, ops, *product, fm.act.bits)
+        gr.products(c, ops, *product, fm.act.bits, ew + fm.act.bits)
         # register: O^h of the slice's rows and the source error, per sample
         per_sample = n_i * fm.act.bits + n_src * code
         gr.buffer(c, per_sample * acct.samples, n_src * code * acct.samples)

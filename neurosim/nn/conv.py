@@ -409,6 +409,7 @@ class ConvFloatEngine(_ConvLayers, FloatEngine):
         Rc, cmsgs = self.conv_errors(R)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
+            self.accountant.observe_inputs(R, A[:-1])
             self.accountant.observe_conv(R, Rc, cmsgs)
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
@@ -636,6 +637,7 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         Rc, cmsgs = self.conv_errors(R)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
+            self.accountant.observe_inputs(R, A[:-1])
             self.accountant.observe_conv(R, Rc, cmsgs)
         self._apply_updates(A, R, x.shape[0])
         self._conv_updates(Rc, x.shape[0])

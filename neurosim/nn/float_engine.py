@@ -151,6 +151,7 @@ class FloatEngine(Engine):
         R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self, msg_top)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
+            self.accountant.observe_inputs(R, A[:-1])
         scale = np.float32(self.lr / x.shape[0])
         for i in self.trained_layers():
             mode = self.hidden_update_mode(i)

@@ -83,6 +83,7 @@ class Case:
 SPOON_FIELDS = {
     "rule": SPOON_RULE, "data": "mnist5k", "hidden": (100,), "weight_bits": 8,
     "mode": "fixed", "epochs": 1, "batch": 1, "limit": 100, "seed": 0,
+    "lr": 0.125,  # a power of two: spoon28's update unit shifts (update.lr_shift)
 }  # fmt: skip
 SPOON = Workload("spoon28", "spoon28", SPOON_FIELDS)
 
@@ -127,9 +128,7 @@ def _spoon_energy_nj(runs: Runs) -> float:
 
 
 def _spoon_area(runs: Runs) -> float:
-    from hw_models.chip import load_chip
-
-    return load_chip("spoon28").area_mm2()
+    return runs.hardware(SPOON)["area_mm2"]
 
 
 def _spoon_power_overhead(runs: Runs) -> float:
@@ -138,16 +137,18 @@ def _spoon_power_overhead(runs: Runs) -> float:
 
 
 def _spoon_area_overhead(runs: Runs) -> float:
-    """Tiles with the learning hardware (update adders, feedback SRAM, the
-    gradient strategy's memory) over the same tiles without it."""
-    from hw_models import area
+    """The chip with its learning hardware (built for the run: update unit,
+    PRNG, DRTP label logic, ``f'`` table, learning memories;
+    :meth:`hw_models.chip.Chip.learning_area_mm2`) over the same chip
+    without it."""
     from hw_models.chip import load_chip
+    from neurosim.cost.bill import learning_shape
+    from neurosim.plan import make_plan
 
     chip = load_chip("spoon28")
-    ta = chip.tile_area()
-    learning_bits = chip.tile.feedback_sram_bits + chip.update_sram_bits
-    learning = ta.update_mm2 + area.sram_mm2(learning_bits, chip.node_nm)
-    return percent(ta.total_mm2, ta.total_mm2 - learning)
+    plan = make_plan(runs.config(SPOON), 784, 10, chip=chip)  # mnist5k: 784 in, 10 classes
+    total = chip.area_mm2(learning_shape(plan))
+    return percent(total, total - chip.n_tiles * chip.learning_area_mm2(learning_shape(plan)))
 
 
 def _han_tops_w(runs: Runs) -> float:
@@ -204,11 +205,15 @@ def _dflnpu_energy_eff(runs: Runs) -> float:
 CASES: tuple[Case, ...] = (
     Case("spoon28", "energy per classification, nJ (on chip)", 313.0, SPOON_SRC,
          _spoon_energy_nj,
-         notes=f"{SPOON_NOTE}; the forward pass's actions plus static power over its cycles; "
-         "missing: the conv layer, event-driven control and neuron-state memory"),
+         notes=f"{SPOON_NOTE}; the forward pass's actions (29.5 nJ, mostly 8-bit weight SRAM "
+         "reads) plus static power over its 2,460 cycles (12.3 nJ, 0.50 mW, clock power most "
+         "of it); missing: the conv layer (its shape is not in the abstract, and conv blocks "
+         "are priced with update.accumulate = sram only, not online), event-driven control "
+         "and neuron-state memory"),
     Case("spoon28", "area, mm^2", 0.32, SPOON_SRC, _spoon_area,
-         notes="tile estimate of hw_models.area (SRAM, MAC and update datapaths; no LUTs, "
-         "control, PRNG, I/O or wiring: a lower bound); tiles sized for 784-100-10 (assumption)"),
+         notes="tile estimate of hw_models.area (SRAM, MAC array, update unit with its "
+         "learning-rate shifters, PRNG, label logic, f' table; no forward LUT, control, "
+         "I/O or wiring: a lower bound); tiles sized for 784-100-10 (assumption)"),
     Case("spoon28", "on-chip learning power overhead, %", 16.8, SPOON_SRC,
          _spoon_power_overhead, relative=True,
          notes=f"{SPOON_NOTE}; training sample over classification, on-chip energy at the same "
@@ -216,13 +221,17 @@ CASES: tuple[Case, ...] = (
          "(online), where SPOON's learning touches fewer synapses per event"),
     Case("spoon28", "on-chip learning area overhead, %", 11.8, SPOON_SRC,
          _spoon_area_overhead, relative=True,
-         notes="learning hardware in the area model = update adders + C^h and gradient "
-         "memories (none: PRNG, online); missing: the PRNG, DRTP target logic, learning "
-         "control and neuron-state storage for the update"),
+         notes="learning hardware = update unit (8 lanes of an 8-bit adder and a 24-bit "
+         "barrel shifter: update.lr_shift, a power-of-two learning rate, assumption), PRNG, "
+         "DRTP label logic, f' table (no C^h or gradient memory: PRNG, online); with a "
+         "24 x 16-bit learning-rate multiplier per lane instead it is +30.5 %: the published "
+         "figure lies between the two; missing: learning control, rounding logic"),
     Case("han-vlsi19", "energy efficiency, TOPS/W (on chip)", 1.32, HAN_SRC, _han_tops_w,
          notes=f"{WORKLOAD_NOTE}; 2 ops per MAC of forward, direct projections and gradients "
          "over on-chip training energy (DRAM excluded, as a chip measurement); 1.1 V "
-         "(assumption); the paper's figure is on object tracking"),
+         "(assumption; the abstracts give no voltage for 1.32 TOPS/W): 0.117 at 1.1 V, 0.289 "
+         "at 0.7 V; gradients in SRAM (assumption): with update.accumulate = register 0.270 "
+         "at 1.1 V, 0.669 at 0.7 V; the paper's figure is on object tracking"),
     Case("han-vlsi19", "pipelined DFA learning speed, % (2.2x)", 120.0, HAN_SRC,
          _han_pipeline, relative=True,
          notes=f"{WORKLOAD_NOTE}; pipeline = true versus false with SRBP on the same chip; the "
@@ -231,7 +240,8 @@ CASES: tuple[Case, ...] = (
          relative=True,
          notes=f"{WORKLOAD_NOTE}; C^h regenerated versus stored (dense 8-bit) and moved "
          "through DRAM with each group load; total energy with DRAM (the claim is about "
-         "external memory access)"),
+         "external memory access); a conv stand-in (c16k5p2s1, 128, 10) gives +1.1 %: conv "
+         "blocks are resident in the model, so their C_b never crosses DRAM"),
     Case("han-vlsi19", "heterogeneous cores energy efficiency, %", 38.7, HAN_SRC,
          _not_modelled, relative=True,
          notes="missing: neurosim's tiles are all alike; no heterogeneous core or 11-stage "
@@ -243,12 +253,14 @@ CASES: tuple[Case, ...] = (
     Case("dflnpu65", "PRNG external memory access, %", -42.8, DFLNPU_SRC, _dflnpu_ema,
          relative=True,
          notes=f"{WORKLOAD_NOTE}; DRAM bits per sample, C^h regenerated versus stored (binary) "
-         "and loaded with each group"),
+         "and loaded with each group; missing: DRAM traffic of conv blocks' C_b (blocks are "
+         "resident), the only place DFA's backward weights rival the forward weights"),
     Case("dflnpu65", "adder-only binarized error area efficiency, %", 35.0, DFLNPU_SRC,
          _dflnpu_area_eff, relative=True,
          notes=f"{WORKLOAD_NOTE}; samples/s per mm^2, binary versus dense C^h (both PRNG); "
-         "missing: the area model has no error-projection datapath of its own (projections "
-         "share the tile's MAC array), so the area cannot shrink"),
+         "the projection unit (tile.projection_lanes = 16, assumption) is built for the "
+         "format: adder lanes against multiplier lanes; it is small next to a tile's SRAM, and "
+         "the timing still runs projections on the MAC array"),
     Case("dflnpu65", "adder-only binarized error energy efficiency, %", 14.3, DFLNPU_SRC,
          _dflnpu_energy_eff, relative=True,
          notes=f"{WORKLOAD_NOTE}; on-chip training energy, binary versus dense C^h (both "

@@ -107,6 +107,7 @@ class FixedEngine(Engine):
         R, msgs, srcs = hidden_errors(self.rule, self.L, r_top, self, msg_top)
         if self.accountant is not None:
             self.accountant.observe(R, msgs, srcs)
+            self.accountant.observe_inputs(R, A[:-1])
         self._apply_updates(A, R, x.shape[0], srcs)
         self.step_index += 1
         return self.fm.out.to_real(A[-1])

@@ -32,7 +32,7 @@ from neurosim.nn.fixed.memory import DenseMemory
 from neurosim.nn.network import Formats
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import FixedFormat
-from neurosim.plan import Plan
+from neurosim.plan import Plan, check_lr_shift
 
 
 class UpdateUnit:
@@ -70,6 +70,9 @@ class UpdateUnit:
         self.cfg, self.fm, self.counts, self.ws = cfg, fm, counts, ws
         self.r_max, self.r_q = r_max, r_q
         self.stochastic = cfg.rounding == "stochastic"
+        chip = plan.chip
+        self.lr_shift = bool(chip is not None and chip.update.lr_shift)
+        self.chip_name = chip.name if chip is not None else ""
         L = plan.L
         self.w_keys = [streams.counter_key(cfg.seed, "weight_update", i) for i in range(L)]
         self.c_keys = [streams.counter_key(cfg.seed, "feedback_update", i) for i in range(L)]
@@ -146,7 +149,12 @@ class UpdateUnit:
 
     # --- the unit ---------------------------------------------------------
     def register(self, lr: float, batch: int) -> int:
-        """The multiplier ``round(lr / batch * 2**lr_frac)``."""
+        """The multiplier ``round(lr / batch * 2**lr_frac)``; on a chip with a
+        shift-only update unit (``update.lr_shift``) a power of two, or the
+        run is refused (:func:`neurosim.plan.check_update`; checked here too
+        for a last, smaller minibatch)."""
+        if self.lr_shift:
+            check_lr_shift(lr, batch, self.cfg.lr_frac, self.chip_name)
         return int(round(lr / batch * (1 << self.cfg.lr_frac)))
 
     def grad(self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str):
