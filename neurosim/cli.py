@@ -57,8 +57,9 @@ def config_flags() -> list[dict[str, Any]]:
         if t != "bool" and f.default is not None:
             help_ += f" (default {_show_default(f.default)})"
         typ = (
-            None if t == "bool" else int if t.startswith("int") else float if t == "float" else str
-        )
+            None if t == "bool" else str if f.metadata["per_layer"]  # "8" or "16,8,16"
+            else int if t.startswith("int") else float if t == "float" else str
+        )  # fmt: skip
         out.append({"flag": flag_of(f), "dest": f.name, "section": f.metadata["section"],
                     "type": typ, "choices": choices, "help": help_})  # fmt: skip
     return out
@@ -358,8 +359,9 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
         block = " block exponent" if cfg.error_bits and cfg.error_scale == "block" else ""
         if cfg.error_bits and cfg.error_rounding == "stochastic":
             block += " stochastic"
+        w = "/".join(str(f) for f in fm.weights) if len(set(fm.weights)) > 1 else str(fm.weights[0])
         print(
-            f"  formats: W {fm.weight}  {'b ' + str(fm.weight) + '  ' if cfg.bias else ''}"
+            f"  formats: W {w}  {'b ' + w + '  ' if cfg.bias else ''}"
             f"O {fm.act}  input {fm.inp}  C {fm.feedback}  "
             f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
             f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}"
@@ -367,7 +369,7 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
             f"rounding {cfg.rounding}"
             + (
                 f"; momentum {cfg.momentum:g} (velocity Q{cfg.velocity_bits}."
-                f"{fm.weight.frac + cfg.velocity_bits - cfg.weight_bits})"
+                f"{fm.weight.frac + cfg.velocity_bits - fm.weight.bits})"
                 if cfg.momentum
                 else ""
             )
