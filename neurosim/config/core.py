@@ -348,14 +348,8 @@ def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
 
 def _per_layer(path: str, value: Any) -> int | tuple[int, ...]:
     """One integer (every layer), or a list of integers (one per dense weight
-    layer): from TOML, JSON, Python or a flag's text (``"8"``, ``"16,8,16"``)."""
-    allowed = "an integer, or a list of integers, one per dense weight layer (e.g. 16,8,16)"
-    if isinstance(value, str):
-        try:
-            parts = [int(v) for v in value.split(",")]
-        except ValueError:
-            raise ConfigError(path, value, allowed) from None
-        return parts[0] if len(parts) == 1 and "," not in value else tuple(parts)
+    layer, kept as a tuple)."""
+    allowed = "an integer, or a list of integers, one per dense weight layer (e.g. [16, 8, 16])"
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, (list, tuple)) and value and all(
