@@ -25,7 +25,7 @@ def check_declared(cfg: Any) -> None:
         value = getattr(cfg, name)
         if f.metadata["choices"]:
             _choice(name, value, f.metadata["choices"])
-        elif f.metadata["per_layer"] and isinstance(value, tuple):
+        elif f.metadata["per_layer"] and isinstance(value, (tuple, list)):
             for i, v in enumerate(value):
                 if f.metadata["range"] is not None:
                     _int_range(f"{name}[{i}]", v, *f.metadata["range"])
@@ -59,7 +59,7 @@ def check_per_layer(cfg: Any) -> None:
     L = cfg.n_dense()
     for name in PER_LAYER:
         value = getattr(cfg, name)
-        if not isinstance(value, tuple):
+        if not isinstance(value, (tuple, list)):
             continue
         if cfg.conv:
             raise ConfigError(
@@ -73,9 +73,10 @@ def check_per_layer(cfg: Any) -> None:
                 f"{len(cfg.hidden)} hidden and the output)",
             )  # fmt: skip
     ints, widths = cfg.per_layer("weight_int_bits"), cfg.per_layer("weight_bits")
-    listed = isinstance(cfg.weight_int_bits, tuple) or isinstance(cfg.weight_bits, tuple)
+    listed = isinstance(cfg.weight_int_bits, (tuple, list)) or isinstance(
+        cfg.weight_bits, (tuple, list))  # fmt: skip
     for i, (k, b) in enumerate(zip(ints, widths, strict=True)):
-        where = f"weight_int_bits[{i}]" if isinstance(cfg.weight_int_bits, tuple) else (
+        where = f"weight_int_bits[{i}]" if isinstance(cfg.weight_int_bits, (tuple, list)) else (
             "weight_int_bits")  # fmt: skip
         _int_range(where, k, -8, b - 1)
         if not listed:
