@@ -305,8 +305,7 @@ class Accountant:
         c: Counter = Counter()
         for i in range(L):
             n_in, n_out = sizes[i], sizes[i + 1]
-            a_bits = fm.inp.bits if i == 0 else fm.act.bits
-            w_bits = fm.weights[i].bits  # layer i+1's own weight width
+            a_bits, w_bits = (fm.inp if i == 0 else fm.act).bits, fm.weights[i].bits  # layer's own
             c["forward", "mac", (w_bits, a_bits)] += n_out * n_in
             c["forward", "sram_read", ("weights",)] += n_out * n_in * w_bits
             if cfg.bias:  # b^h read once per neuron, the accumulator's start value
