@@ -8,7 +8,8 @@ synapses, ``row_blocks = ceil(N_h / rows)``, ``col_blocks = ceil(N_{h-1} /
 cols)``; the last row block and the last column block hold the remainders.
 Each block is one tile; tiles are numbered row-block-major (tile ``t = i *
 col_blocks + j`` is row block ``i``, column block ``j``). A tile's weight
-memory is ``rows_used * cols_used * weight_bits``; the layer's utilisation is
+memory is ``rows_used * cols_used * weight_bits`` (layer ``h``'s own width when
+the widths are given per layer); the layer's utilisation is
 ``N_h * N_{h-1} / (tiles * rows * cols)``.
 
 Feedback memory
@@ -213,8 +214,8 @@ class Mapping:
         The chip.
     sizes : tuple of int
         ``(N_0, ..., N_L)``.
-    weight_bits : int
-        Synapse width.
+    weight_bits : int or tuple of int
+        Synapse width: one for every layer, or layer ``h``'s at index ``h - 1``.
     feedback_storage : str
         Name of the storage format of ``C^h``.
     layers : tuple of LayerMap
@@ -228,7 +229,7 @@ class Mapping:
 
     chip: Chip
     sizes: tuple[int, ...]
-    weight_bits: int
+    weight_bits: int | tuple[int, ...]
     feedback_storage: str
     layers: tuple[LayerMap, ...]
     violations: tuple[Violation, ...]
@@ -400,12 +401,12 @@ def map_network(
     chip: Chip,
     sizes: Sequence[int],
     feedback_shapes: Sequence[tuple[int, int]],
-    weight_bits: int,
+    weight_bits: int | Sequence[int],
     storage: FeedbackStorage,
     *,
     nnz: Sequence[int | Sequence[int] | None] | None = None,
     replicate_feedback: bool = False,
-    bias_bits: int = 0,
+    bias_bits: int | Sequence[int] = 0,
 ) -> Mapping:
     """Cut every ``W^h`` into tile blocks and place each ``C^h`` slice.
 
@@ -418,8 +419,9 @@ def map_network(
     feedback_shapes : sequence of (int, int)
         ``(N_h, N_src)`` of ``C^h`` for ``h = 1 .. L-1``
         (:func:`neurosim.nn.rules.feedback_shapes`); empty when the rule has none.
-    weight_bits : int
-        Bits per forward synapse.
+    weight_bits : int or sequence of int
+        Bits per forward synapse: one width for every layer, or one per layer
+        (``L`` entries, layer ``h``'s at index ``h - 1``).
     storage : FeedbackStorage
         How ``C^h`` is stored: the bits of each tile's slice (e.g.
         ``get_format(name).storage(feedback_bits, n, rank)`` of
@@ -431,8 +433,9 @@ def map_network(
         expected count.
     replicate_feedback : bool
         Every tile of a row block keeps a copy of the row block's slice.
-    bias_bits : int
-        Bits per neuron bias ``b^h`` (0: no biases). The first tile of each
+    bias_bits : int or sequence of int
+        Bits per neuron bias ``b^h`` (0: no biases), one for every layer or
+        one per layer (a bias has its layer's weight width). The first tile of each
         row block (column block 0, where the partial sums start) keeps the
         biases of its rows next to its weights: they count in its
         ``weight_memory_bits``.
@@ -443,7 +446,15 @@ def map_network(
         raise ConfigError("sizes", sizes, "a list of at least two layer widths")
     sizes = tuple(_int(f"sizes[{i}]", n, 1) for i, n in enumerate(sizes))
     L = len(sizes) - 1
-    weight_bits = _int("weight_bits", weight_bits, 1)
+    if isinstance(weight_bits, Sequence) and not isinstance(weight_bits, (str, bytes)):
+        if len(weight_bits) != L:
+            raise ConfigError("weight_bits", weight_bits, f"one width or {L}, one per layer")
+        weight_bits = tuple(_int(f"weight_bits[{i}]", b, 1) for i, b in enumerate(weight_bits))
+        per_layer = weight_bits
+    else:
+        weight_bits = _int("weight_bits", weight_bits, 1)
+        per_layer = (weight_bits,) * L
+    bias_per = tuple(bias_bits) if isinstance(bias_bits, Sequence) else (bias_bits,) * L
     shapes = list(feedback_shapes)
     _check_shapes(sizes, shapes, storage, nnz)
     counted = nnz if storage.counts_nonzeros else None
@@ -460,7 +471,7 @@ def map_network(
             per_block = _row_nnz(h, counted[h - 1], n_out, shape[1], starts, ends)
         lay = _layer(
             chip, h, n_out, n_in, shape, storage, per_block,  # type: ignore[arg-type]
-            weight_bits, bias_bits, replicate_feedback,
+            per_layer[h - 1], bias_per[h - 1], replicate_feedback,
         )  # fmt: skip
         layers.append(lay)
         violations += _overflows(chip, lay, storage.name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 from typing import Any
 
@@ -57,11 +58,24 @@ def config_flags() -> list[dict[str, Any]]:
         if t != "bool" and f.default is not None:
             help_ += f" (default {_show_default(f.default)})"
         typ = (
-            None if t == "bool" else int if t.startswith("int") else float if t == "float" else str
-        )
+            None if t == "bool" else _per_layer if f.metadata["per_layer"]  # "8", "16,8,16"
+            else int if t.startswith("int") else float if t == "float" else str
+        )  # fmt: skip
         out.append({"flag": flag_of(f), "dest": f.name, "section": f.metadata["section"],
                     "type": typ, "choices": choices, "help": help_})  # fmt: skip
     return out
+
+
+def _per_layer(text: str) -> int | tuple[int, ...]:
+    """A per-layer flag's value: one integer (``8``), or one per dense weight
+    layer separated by commas (``16,8,16``: a tuple); the config checks the
+    count and the ranges."""
+    if not re.fullmatch(r"\s*-?\d+\s*(,\s*-?\d+\s*)*", text):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: an integer, or one per dense weight layer (16,8,16)"
+        )
+    parts = tuple(int(v) for v in text.split(","))
+    return parts if "," in text else parts[0]
 
 
 def _show_default(value: Any) -> str:
@@ -358,8 +372,9 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
         block = " block exponent" if cfg.error_bits and cfg.error_scale == "block" else ""
         if cfg.error_bits and cfg.error_rounding == "stochastic":
             block += " stochastic"
+        w = "/".join(str(f) for f in fm.weights) if len(set(fm.weights)) > 1 else str(fm.weights[0])
         print(
-            f"  formats: W {fm.weight}  {'b ' + str(fm.weight) + '  ' if cfg.bias else ''}"
+            f"  formats: W {w}  {'b ' + w + '  ' if cfg.bias else ''}"
             f"O {fm.act}  input {fm.inp}  C {fm.feedback}  "
             f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
             f"errors {'log ' + str(cfg.error_bits) + '-bit' if cfg.error_bits else 'linear'}"
@@ -367,7 +382,7 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
             f"rounding {cfg.rounding}"
             + (
                 f"; momentum {cfg.momentum:g} (velocity Q{cfg.velocity_bits}."
-                f"{fm.weight.frac + cfg.velocity_bits - cfg.weight_bits})"
+                f"{fm.weight.frac + cfg.velocity_bits - fm.weight.bits})"
                 if cfg.momentum
                 else ""
             )

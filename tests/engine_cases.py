@@ -86,7 +86,10 @@ class Case:
 
     @property
     def id(self) -> str:
-        tag = "-".join(f"{k}={v}" for k, v in self.fields.items())
+        def show(k: str, v) -> str:  # per-layer widths read 16x8x10x16
+            return "x".join(map(str, v)) if k.startswith("weight_") and isinstance(v, tuple) else v
+
+        tag = "-".join(f"{k}={show(k, v)}" for k, v in self.fields.items())
         return f"{self.pair}[{self.steps}]-{tag}" + ("-sparse" if self.sparse else "")
 
 
@@ -239,7 +242,8 @@ def transposed_storage(fast, fields: dict) -> None:
     """``W^1``, its transposed storage and its float64 copy stay equal."""
     mem = fast.mem
     np.testing.assert_array_equal(mem.WT0, fast.W[0].T)
-    if fields.get("weight_bits") == 24:
+    wb = fields.get("weight_bits")
+    if wb == 24 or (isinstance(wb, tuple) and wb[0] == 24):  # W^1 at 24 bits
         assert mem.W64T0 is not None
         np.testing.assert_array_equal(mem.W64T0, mem.WT0)
         for m, w in zip(mem.W64, fast.W, strict=True):
@@ -328,6 +332,25 @@ ERROR_DATAPATH = [
     dict(rule="rbp", error_bits=1, error_scale="block", error_sign_scale="rms", bias=True),
 ]
 
+# per-layer weight formats (weight_bits, weight_int_bits: one per dense layer,
+# HIDDEN gives L = 4): each layer's codes, accumulators, projections and updates
+# at its own width
+PER_LAYER_W = dict(weight_bits=(16, 8, 10, 16))
+PER_LAYER_VARIANTS = [
+    *(dict(rule=r, **PER_LAYER_W) for r in RULES),
+    dict(rule="bp", weight_bits=(8, 12, 6, 16), weight_int_bits=(0, 1, -1, 2), bias=True,
+         error_bits=3),  # fmt: skip
+    dict(rule="srbp", weight_bits=(8, 12, 6, 16), weight_int_bits=(0, 1, -1, 2), bias=True,
+         error_bits=3, update_mode="sign"),  # fmt: skip
+    dict(rule="rbp", weight_bits=(16, 8, 8, 8), error_bits=2, **BEFORE),
+    dict(rule="bp", weight_bits=(12, 6, 20, 8), error_bits=1, error_scale="block", **BEFORE,
+         **FULL_TOP),  # fmt: skip
+    dict(rule="sbp", weight_bits=(10, 10, 12, 6), rounding="nearest", update_bits=3),
+    dict(rule="srbp", weight_bits=(10, 8, 8, 12), acc_bits=12, lr=0.5),  # saturating
+    dict(rule="asrbp", weight_bits=(16, 8, 8, 16), weight_int_bits=2, error_bits=4),
+    dict(rule="bp", weight_bits=(8, 8, 8, 8), momentum=0.9, velocity_bits=16),  # uniform list
+]
+
 CONV_VARIANTS = [
     dict(rule="bp"),
     dict(rule="rbp"),
@@ -388,6 +411,11 @@ CASES: list[Case] = [
     *(Case("dense", v, check=weights_moved) for v in SWITCHES),
     # the error datapath switches
     *(Case("dense", v, check=weights_moved) for v in ERROR_DATAPATH),
+    # per-layer weight formats
+    *(Case("dense", v, check=narrow_accumulator if v.get("acc_bits") else weights_moved)
+      for v in PER_LAYER_VARIANTS),  # fmt: skip
+    Case("dense", dict(rule="bp", n_in=100, weight_bits=(24, 8, 8, 12), act_bits=12),
+         steps=4, sparse=True, check=transposed_storage),  # fmt: skip
     # conv blocks
     *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_VARIANTS),
 ]
@@ -398,6 +426,7 @@ FLOAT_CASES: list[Case] = [
     *(Case("float", v) for v in (*SWITCHES, *(dict(v, bias=True) for v in BIAS_VARIANTS))),
     *(Case("float", {"momentum": 0.9, **v}) for v in MOMENTUM_VARIANTS[:4]),
     *(Case("float", v) for v in ERROR_DATAPATH),
+    *(Case("float", v) for v in PER_LAYER_VARIANTS[:3]),
     *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
 ]
 """Float engines on the same variants: a run repeats bit for bit."""

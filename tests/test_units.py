@@ -152,7 +152,7 @@ def test_error_unit_codes_b_before_the_derivative() -> None:
                       error_coding="before_derivative").validate()  # fmt: skip
     eng = FixedEngine(make_plan(cfg, 3, 2))
     err = eng.err
-    assert (eng.fm.error.frac, eng.fm.deriv.frac, err.pfrac()) == (12, 7, 19)
+    assert (eng.fm.error.frac, eng.fm.deriv.frac, err.pfrac(0)) == (12, 7, 19)
     p = np.array([[b << 7 for b, *_ in BEFORE_DERIVATIVE]], np.float64)
     d = np.array([[f for _, f, *_ in BEFORE_DERIVATIVE]], np.float32)
     r = err.finish(0, p, d, 0)

@@ -200,7 +200,8 @@ def formats(config: TrainConfig) -> Formats:
     Returns
     -------
     Formats
-        ``weight``, ``act``, ``inp``, ``out``, ``feedback``, ``error``,
+        ``weights`` (one per dense weight layer; ``weight`` when they are
+        one format), ``act``, ``inp``, ``out``, ``feedback``, ``error``,
         ``lut``, ``deriv``, ``exp``; ``str()`` of each reads ``Qb.f``
         (signed, ``b`` bits, ``f`` fraction bits) or ``UQb.f``.
     """

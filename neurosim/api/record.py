@@ -166,8 +166,12 @@ class Run:
             return [np.asarray(m, dtype=np.float64).copy() for m in mats]
         from neurosim.nn.network import Formats
 
-        lsb = getattr(Formats.from_config(self.config), kind).lsb
-        return [np.asarray(m, dtype=np.float64) * lsb for m in mats]
+        fm = Formats.from_config(self.config)
+        if kind == "weight" and len(mats) == len(fm.weights):  # each layer's own LSB
+            lsbs = [w.lsb for w in fm.weights]
+        else:
+            lsbs = [getattr(fm, kind).lsb] * len(mats)
+        return [np.asarray(m, dtype=np.float64) * lsb for m, lsb in zip(mats, lsbs, strict=True)]
 
     def __repr__(self) -> str:
         e = self.energy_pj_per_sample

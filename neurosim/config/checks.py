@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from neurosim.channel.formats import FORMATS
-from neurosim.config.sections import SECTIONS, section_fields
+from neurosim.config.sections import PER_LAYER, SECTIONS, section_fields
 from neurosim.errors import ConfigError
 from neurosim.nn.rules import RULES, feedback_shapes, trained_layers
 
@@ -25,6 +25,10 @@ def check_declared(cfg: Any) -> None:
         value = getattr(cfg, name)
         if f.metadata["choices"]:
             _choice(name, value, f.metadata["choices"])
+        elif f.metadata["per_layer"] and isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                if f.metadata["range"] is not None:
+                    _int_range(f"{name}[{i}]", v, *f.metadata["range"])
         elif f.metadata["range"] is not None and not (value is None and "None" in str(f.type)):
             _int_range(name, value, *f.metadata["range"])
 
@@ -47,11 +51,49 @@ def check_network(cfg: Any) -> None:
         raise ConfigError("bias", cfg.bias, "true or false")
 
 
+def check_per_layer(cfg: Any) -> None:
+    """Per-layer lists (:data:`~neurosim.config.sections.PER_LAYER`): one entry
+    per dense weight layer, dense networks only; the weight's integer bits
+    within each layer's width; with momentum in fixed mode, one weight width
+    (the velocity word is ``velocity_bits`` wide for every layer)."""
+    L = cfg.n_dense()
+    for name in PER_LAYER:
+        value = getattr(cfg, name)
+        if not isinstance(value, (tuple, list)):
+            continue
+        if cfg.conv:
+            raise ConfigError(
+                name, list(value),
+                "a single integer with conv blocks (per-layer widths: dense networks only)",
+            )  # fmt: skip
+        if len(value) != L:
+            raise ConfigError(
+                name, list(value),
+                f"one integer, or a list of {L} (one per dense weight layer: "
+                f"{len(cfg.hidden)} hidden and the output)",
+            )  # fmt: skip
+    ints, widths = cfg.per_layer("weight_int_bits"), cfg.per_layer("weight_bits")
+    listed = isinstance(cfg.weight_int_bits, (tuple, list)) or isinstance(
+        cfg.weight_bits, (tuple, list))  # fmt: skip
+    for i, (k, b) in enumerate(zip(ints, widths, strict=True)):
+        where = f"weight_int_bits[{i}]" if isinstance(cfg.weight_int_bits, (tuple, list)) else (
+            "weight_int_bits")  # fmt: skip
+        _int_range(where, k, -8, b - 1)
+        if not listed:
+            break
+    if cfg.momentum and cfg.mode == "fixed" and len(set(zip(ints, widths, strict=True))) > 1:
+        raise ConfigError(
+            "momentum", cfg.momentum,
+            "0 with per-layer weight formats in fixed mode (one velocity format for "
+            "every layer: give weight_bits and weight_int_bits one value each)",
+        )  # fmt: skip
+
+
 def check_numerics(cfg: Any) -> None:
     """Integer bits within each format, and the log quantizer's settings."""
     _int_range("input_int_bits", cfg.input_int_bits, 0, cfg.act_bits - 1)
+    check_per_layer(cfg)
     for name, total in (
-        ("weight_int_bits", cfg.weight_bits),
         ("act_int_bits", cfg.act_bits),
         ("error_int_bits", cfg.error_word_bits),
         ("feedback_int_bits", cfg.feedback_bits),
@@ -117,16 +159,17 @@ def check_optimizer(cfg: Any) -> None:
     if not (isinstance(cfg.momentum, float) and 0.0 <= cfg.momentum < 1.0):
         raise ConfigError("momentum", cfg.momentum, "a number in [0, 1)")
     if cfg.momentum and cfg.mode == "fixed":
-        if cfg.velocity_bits < cfg.weight_bits:
+        wb = cfg.per_layer("weight_bits")[0]  # one width with momentum (check_per_layer)
+        if cfg.velocity_bits < wb:
             raise ConfigError(
                 "velocity_bits", cfg.velocity_bits,
-                f"an integer from weight_bits = {cfg.weight_bits} to 32 with momentum",
+                f"an integer from weight_bits = {wb} to 32 with momentum",
             )  # fmt: skip
-        wide = cfg.feedback_bits + cfg.velocity_bits - cfg.weight_bits
+        wide = cfg.feedback_bits + cfg.velocity_bits - wb
         if RULES[cfg.rule].adaptive and wide > 32:
             raise ConfigError(
                 "velocity_bits", cfg.velocity_bits,
-                f"at most {32 - cfg.feedback_bits + cfg.weight_bits} for {cfg.rule} "
+                f"at most {32 - cfg.feedback_bits + wb} for {cfg.rule} "
                 "(the velocity of C^h is feedback_bits + velocity_bits - weight_bits "
                 "<= 32 bits)",
             )  # fmt: skip

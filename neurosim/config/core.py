@@ -18,6 +18,7 @@ from typing import Any
 from neurosim.config.checks import CHECKS, check_declared
 from neurosim.config.presets import PRESETS
 from neurosim.config.sections import (
+    PER_LAYER,
     SECTIONS,
     ChannelSection,
     DatasetSection,
@@ -155,6 +156,9 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
         d["freeze"] = list(self.freeze)
+        for name in PER_LAYER:  # a per-layer list stays a list (JSON, TOML, point ids)
+            if isinstance(d[name], tuple):
+                d[name] = list(d[name])
         return d
 
     def changed(self) -> dict[str, Any]:
@@ -266,6 +270,21 @@ class TrainConfig:
         """Layer widths ``[N_0, N_1, ..., N_L]`` for a data set."""
         return [n_in, *self.hidden, n_out]
 
+    def n_dense(self) -> int:
+        """Dense weight layers ``L`` (the hidden layers and the output layer)."""
+        return len(self.hidden) + 1
+
+    def per_layer(self, name: str) -> tuple[int, ...]:
+        """A per-layer field (:data:`~neurosim.config.sections.PER_LAYER`) as one
+        value per dense weight layer ``h = 1 .. L`` (index ``h - 1``): a single
+        integer repeated ``L`` times, or the list as given."""
+        v = getattr(self, name)
+        return tuple(v) if isinstance(v, (tuple, list)) else (v,) * self.n_dense()
+
+    def is_per_layer(self) -> bool:
+        """True when some per-layer field holds a list of differing values."""
+        return any(len(set(self.per_layer(n))) > 1 for n in PER_LAYER)
+
 
 def output_units(n_classes: int, output: str) -> int:
     """Output units N_L: `n_classes`, or 1 for a binary data set without
@@ -288,6 +307,8 @@ def parse_hidden(value: str, name: str = "hidden") -> tuple[int, ...]:
 def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
     """`value` as field `f`'s type, or a ConfigError naming `path`."""
     t = f.type if isinstance(f.type, str) else str(f.type)
+    if f.metadata.get("per_layer"):
+        return _per_layer(path, value)
     if f.name in ("hidden", "freeze"):
         if isinstance(value, str):
             return parse_hidden(value, f.name)
@@ -305,6 +326,10 @@ def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, (list, tuple)) or (isinstance(value, str) and "," in value):
+            raise ConfigError(
+                path, value, f"an integer (per-layer lists: {', '.join(PER_LAYER)} only)"
+            )
         raise ConfigError(path, value, "an integer")
     if t == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -319,6 +344,19 @@ def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
             return value
         raise ConfigError(path, value, "a string")
     return value
+
+
+def _per_layer(path: str, value: Any) -> int | tuple[int, ...]:
+    """One integer (every layer), or a list of integers (one per dense weight
+    layer, kept as a tuple)."""
+    allowed = "an integer, or a list of integers, one per dense weight layer (e.g. [16, 8, 16])"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return tuple(value)
+    raise ConfigError(path, value, allowed)
 
 
 def _toml_value(v: Any) -> str:

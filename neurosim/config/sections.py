@@ -14,6 +14,10 @@ allowed values) and metadata made by :func:`setting`:
     The field's unit (``bits``, ``samples``, ...), empty if none.
 ``flag``
     The command-line flag; ``--`` and the name with dashes unless given.
+``per_layer``
+    The field takes one integer (every layer) or a list of one integer per
+    dense weight layer ``h = 1 .. L`` (``weight_bits = [16, 8, 16]``; the flag
+    ``--weight-bits 16,8,16``); see :data:`PER_LAYER`.
 
 :class:`~neurosim.config.TrainConfig` is built from these fields (one flat
 record, the names unchanged) and shows each section as a view
@@ -60,9 +64,12 @@ def setting(
     range: tuple[int, int] | None = None,  # noqa: A002
     unit: str = "",
     flag: str | None = None,
+    per_layer: bool = False,
 ) -> Any:
-    """A config field: its default and the metadata the CLI and validation read."""
-    meta = {"help": help, "choices": choices, "range": range, "unit": unit, "flag": flag}
+    """A config field: its default and the metadata the CLI and validation read
+    (``per_layer``: an integer, or a list of one per dense weight layer)."""
+    meta = {"help": help, "choices": choices, "range": range, "unit": unit, "flag": flag,
+            "per_layer": per_layer}  # fmt: skip
     return field(default=default, metadata=meta)
 
 
@@ -180,11 +187,22 @@ class NumericsSection:
     )  # fmt: skip
     """``float`` (float32 reference) or ``fixed`` (bit-exact integer chip)."""
 
-    weight_bits: int = setting(16, "forward weight width", range=(2, 24), unit="bits")
-    """Forward weight format W^h: total bits, 2 to 24."""
+    weight_bits: int | tuple[int, ...] = setting(
+        16, "forward weight width (one, or one per layer: 16,8,16)", range=(2, 24), unit="bits",
+        per_layer=True,
+    )  # fmt: skip
+    """Forward weight format W^h: total bits, 2 to 24. One integer (every
+    layer) or a list of one per dense weight layer ``h = 1 .. L``
+    (``[16, 8, 16]`` for 784-100-100-10): ``W^h``, its bias ``b^h``, its
+    update and the MACs that read it take layer ``h``'s width (see
+    docs/concepts/fixed-point.md, "Per-layer formats"). Dense networks only."""
 
-    weight_int_bits: int = setting(1, "weight integer bits, sign excluded", unit="bits")
-    """Integer bits of the weight format (sign excluded), -8 to ``weight_bits - 1``."""
+    weight_int_bits: int | tuple[int, ...] = setting(
+        1, "weight integer bits, sign excluded (one, or one per layer)", unit="bits",
+        per_layer=True,
+    )  # fmt: skip
+    """Integer bits of the weight format (sign excluded), -8 to ``weight_bits - 1``;
+    one integer or a list of one per dense weight layer, as ``weight_bits``."""
 
     act_bits: int = setting(8, "activation width", range=(2, 16), unit="bits")
     """Activation format O^h (signed), 2 to 16 bits; inputs use an unsigned
@@ -496,6 +514,12 @@ SECTIONS: dict[str, type] = {
     "run": RunSection,
 }
 """Section name (a TOML table, a :class:`TrainConfig` view) -> its dataclass."""
+
+
+PER_LAYER: tuple[str, ...] = tuple(
+    f.name for cls in SECTIONS.values() for f in fields(cls) if f.metadata["per_layer"]
+)
+"""The fields that take one integer per dense weight layer (``per_layer``)."""
 
 
 def section_fields() -> dict[str, tuple[str, Field]]:

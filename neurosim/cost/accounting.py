@@ -317,11 +317,11 @@ class Accountant:
         c: Counter = Counter()
         for i in range(L):
             n_in, n_out = sizes[i], sizes[i + 1]
-            a_bits = fm.inp.bits if i == 0 else fm.act.bits
-            c["forward", "mac", (fm.weight.bits, a_bits)] += n_out * n_in
-            c["forward", "sram_read", ("weights",)] += n_out * n_in * fm.weight.bits
+            a_bits, w_bits = (fm.inp if i == 0 else fm.act).bits, fm.weights[i].bits  # layer's own
+            c["forward", "mac", (w_bits, a_bits)] += n_out * n_in
+            c["forward", "sram_read", ("weights",)] += n_out * n_in * w_bits
             if cfg.bias:  # b^h read once per neuron, the accumulator's start value
-                c["forward", "sram_read", ("weights",)] += n_out * fm.weight.bits
+                c["forward", "sram_read", ("weights",)] += n_out * w_bits
                 c["forward", "add", (cfg.acc_bits,)] += n_out
             cb = self.col_blocks[i] if self.col_blocks else 1
             if cb > 1:
@@ -397,7 +397,7 @@ class Accountant:
             resampled(self, c, i)
         else:
             ops = n_i * nnz_src
-            wb = fm.weight.bits
+            wb = fm.weights[i + 1].bits  # the transposed read of W^{h+1}
             # the transposed read multiplies R^{h+1}: a shift-add for a log
             # code (SBP's chain signal is one below the top)
             L = len(sizes) - 1

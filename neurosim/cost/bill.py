@@ -408,7 +408,9 @@ def _memory(plan: Plan, acct: Accountant, mapping: Mapping, conv: dict | None) -
         for t, g, buf in zip(memory["per_tile"], upd.grad_bits, upd.buffer_bits, strict=True):
             t["grad"], t["buffer"] = g, buf
     if cfg.bias:  # part of "forward": b^h sits with the first tile of its rows
-        memory["bias"] = sum(plan.sizes[1:]) * plan.formats.weight.bits
+        memory["bias"] = sum(
+            n * w.bits for n, w in zip(plan.sizes[1:], plan.formats.weights, strict=True)
+        )  # b^h at its layer's weight width
         if conv:  # one bias per filter, with the block's first tile
             memory["bias"] += conv["memory_bits"]["bias"]
     if cfg.momentum:  # one velocity word per trained parameter, next to it in its tile

@@ -178,7 +178,7 @@ def velocity_bits(cfg: Any, kind: str = "W") -> int:
     """Width of a velocity word: ``velocity_bits`` for weights and biases,
     ``feedback_bits + velocity_bits - weight_bits`` for adaptive ``C^h``."""
     if kind == "C":
-        return cfg.feedback_bits + cfg.velocity_bits - cfg.weight_bits
+        return cfg.feedback_bits + cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
     return cfg.velocity_bits
 
 
@@ -253,12 +253,12 @@ def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
             cb * n_out * code * acct.samples,
         )  # fmt: skip
         changed = engine_counts.get(f"changed:W^{i + 1}", 0)
-        gr.apply(c, n_out * n_in, fm.weight.bits, changed, ops)
+        gr.apply(c, n_out * n_in, fm.weights[i].bits, changed, ops)  # layer's own width
         acct._velocity(c, n_out * n_in, cfg.velocity_bits)
         if cfg.bias:  # b^h: its gradient adds R^h, one add per working component
             gr.bias_sums(c, work, ew)
             changed = engine_counts.get(f"changed:b^{i + 1}", 0)
-            gr.apply(c, n_out, fm.weight.bits, changed, work)
+            gr.apply(c, n_out, fm.weights[i].bits, changed, work)
             acct._velocity(c, n_out, cfg.velocity_bits)
 
 

@@ -36,7 +36,9 @@ def chip_mapping(
     shapes = feedback_shapes(rule, sizes)
     if cfg.feedback_per_synapse:  # neuron i of layer h keeps a C^h_ij row per synapse j
         shapes = [(n, c * sizes[i]) for i, (n, c) in enumerate(shapes)]
+    wbits = [w.bits for w in fm.weights]  # W^h (and b^h) at layer h's own width
+    per_layer = wbits if len(set(wbits)) > 1 else wbits[0]
     return map_network(
-        chip, sizes, shapes, fm.weight.bits, run_storage(cfg, chip, fm.feedback.bits),
-        replicate_feedback=True, bias_bits=fm.weight.bits if cfg.bias else 0,
+        chip, sizes, shapes, per_layer, run_storage(cfg, chip, fm.feedback.bits),
+        replicate_feedback=True, bias_bits=per_layer if cfg.bias else 0,
     )  # fmt: skip

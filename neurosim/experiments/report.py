@@ -236,10 +236,25 @@ def _fig_energy_auc(pts: list[Point]) -> Figure | None:
     )  # fmt: skip
 
 
+def _width(v: Any) -> Any:
+    """A width as a dict key: an integer, or a per-layer list as a tuple."""
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _width_order(v: Any) -> tuple:
+    """Widths ordered by their mean over the layers, then as written."""
+    vals = v if isinstance(v, tuple) else (v,)
+    return (sum(vals) / len(vals), str(v))
+
+
+def _width_label(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+
+
 def _bit_fields(pts: list[Point]) -> list[tuple[str, str]]:
     out = []
     for key, label in BIT_FIELDS:
-        vals = {p.config.get(key) for p in pts if p.accuracy is not None}
+        vals = {_width(p.config.get(key)) for p in pts if p.accuracy is not None}
         vals.discard(None)
         if len(vals) > 1:
             out.append((key, label))
@@ -254,12 +269,16 @@ def _fig_accuracy_bits(pts: list[Point]) -> Figure | None:
     fig = _new_figure(max(5.0, 4.0 * len(widths) + 0.6), 3.8)
     axes = fig.subplots(1, len(widths), squeeze=False)[0]
     for ax, (key, label) in zip(axes, widths, strict=True):
-        values = sorted({p.config[key] for p in pts if p.config.get(key) is not None})
+        got = {_width(p.config[key]) for p in pts if p.config.get(key) is not None}
+        values = sorted(got, key=_width_order)
+        # per-layer lists have no place on a number line: one tick each, in order
+        at = ({v: v for v in values} if all(isinstance(v, int) for v in values)
+              else {v: i for i, v in enumerate(values)})  # fmt: skip
         for rule in _rule_order(p.rule for p in pts):
             groups: dict[Any, list[float]] = defaultdict(list)
             for p in pts:
                 if p.rule == rule and p.config.get(key) is not None:
-                    groups[p.config[key]].append(p.accuracy)
+                    groups[at[_width(p.config[key])]].append(p.accuracy)
             if not groups:
                 continue
             xs = sorted(groups)
@@ -272,9 +291,11 @@ def _fig_accuracy_bits(pts: list[Point]) -> Figure | None:
                 [x for x in xs for _ in groups[x]], [a for x in xs for a in groups[x]],
                 s=10, color=color, alpha=0.35, zorder=1,
             )  # fmt: skip
-        ax.set_xticks(values)
+        ax.set_xticks([at[v] for v in values])
         if key == "error_bits":
-            ax.set_xticklabels(["lin" if v == 0 else str(v) for v in values])
+            ax.set_xticklabels(["lin" if v == 0 else _width_label(v) for v in values])
+        elif any(isinstance(v, tuple) for v in values):
+            ax.set_xticklabels([_width_label(v) for v in values], rotation=30, fontsize=7)
         ax.set_xlabel(f"{label}")
         ax.set_ylabel("test accuracy (%)")
     _legend(axes[0], loc="best")

@@ -115,8 +115,10 @@ class ReferenceEngine:
         srcs: dict = {}
         if not rule.trains_hidden:
             return R, srcs
-        pfrac = fm.error.frac + (fm.weight if rule.matrix == "W" else fm.feedback).frac
         for i in range(L - 2, -1, -1):
+            # the projection's fraction bits: W^{i+2}'s own format (BP) or C^{i+1}'s
+            m_fmt = fm.weights[i + 1] if rule.matrix == "W" else fm.feedback
+            pfrac = fm.error.frac + m_fmt.frac
             if rule.skip:
                 src = msg_top
             elif rule.source == "next_raw" or sender:
@@ -212,17 +214,18 @@ class ReferenceEngine:
         """Apply the batch's integer gradients ``G`` (and bias gradients ``GB``)
         of the trained dense layers; ``update_mode`` acts on hidden layers."""
         fm, cfg, L, step = self.fm, self.cfg, self.L, self.step_index
-        shift_b = fm.error.frac + cfg.lr_frac - fm.weight.frac
         for i in trained:
-            shift = fm.error.frac + self._src_fmt(i).frac + cfg.lr_frac - fm.weight.frac
+            w_fmt = fm.weights[i]  # layer i+1's own weight format
+            shift_b = fm.error.frac + cfg.lr_frac - w_fmt.frac
+            shift = fm.error.frac + self._src_fmt(i).frac + cfg.lr_frac - w_fmt.frac
             mode = cfg.update_mode if i < L - 1 else "full"
             g = self._grad(G[i], len(self.W[i]), len(self.W[i][0]), mode)
             k = 1 if mode == "sign" else cfg.update_bits
-            self.upd.update(self.W[i], g, mult, shift, fm.weight, self.w_keys[i], f"W^{i + 1}",
+            self.upd.update(self.W[i], g, mult, shift, w_fmt, self.w_keys[i], f"W^{i + 1}",
                             k, step)  # fmt: skip
             if self.b is not None:  # a weight on the constant input 1.0
                 gb = self._grad(GB[i], 1, len(self.W[i]), mode)
-                self.upd.update([self.b[i]], gb, mult, shift_b, fm.weight, self.b_keys[i],
+                self.upd.update([self.b[i]], gb, mult, shift_b, w_fmt, self.b_keys[i],
                                 f"b^{i + 1}", k, step)  # fmt: skip
 
     @staticmethod

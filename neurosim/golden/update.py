@@ -60,7 +60,7 @@ class RefUpdateUnit:
             return self.velocity[name]
         cfg = self.cfg
         kind, h = name[0], int(name[2:])
-        extra = cfg.velocity_bits - cfg.weight_bits
+        extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
         width = cfg.velocity_bits if kind != "C" else cfg.feedback_bits + extra
         key = streams.counter_key(cfg.seed, "momentum", h - 1, VELOCITY_KINDS[kind])
         return width, key, f"sat:v{kind}^{h}"
@@ -112,7 +112,7 @@ class RefUpdateUnit:
         cfg = self.cfg
         counter0 = step * len(w) * len(w[0])
         if cfg.momentum:  # the gradient lands on the velocity's LSB, `extra` bits finer
-            shift -= cfg.velocity_bits - cfg.weight_bits
+            shift -= cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
         d = self.quantize(self.steps(g, mult, shift, key, counter0), k)
         if cfg.momentum:
             d = self._velocity(w, d, fmt, name, step)
@@ -128,7 +128,7 @@ class RefUpdateUnit:
         """Momentum: ``u = sat_V(round(mu u / 2**lr_frac) + d)`` per entry, and
         the parameter's step ``round(u / 2**extra)`` (returned like ``d``)."""
         cfg = self.cfg
-        extra = cfg.velocity_bits - cfg.weight_bits
+        extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
         width, key, sat_name = self.velocity_spec(name)
         vf = FixedFormat(width, fmt.frac + extra)
         mu = int(round(cfg.momentum * (1 << cfg.lr_frac)))

@@ -480,7 +480,7 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         LSB (a left shift when the plain shift is below velocity_bits - weight_bits)."""
         cfg, fm = self.cfg, self.fm
         inp = self.in_fmt
-        extra = cfg.velocity_bits - cfg.weight_bits if cfg.momentum else 0
+        extra = cfg.velocity_bits - fm.weight.bits if cfg.momentum else 0
         for b, blk in enumerate(self.blocks):
             src = inp if b == 0 else fm.act
             terms = float(fm.error.max_abs) * cfg.batch * blk.height * blk.width

@@ -63,8 +63,12 @@ class Formats:
     out : FixedFormat
         Output O^L: unsigned ``UQ(act_bits, act_bits-1)`` for softmax and
         sigmoid (holds 1.0), ``act`` for a linear output.
-    weight, feedback, error, lut : FixedFormat
-        W^h, C^h, the linear error word R^h, and the LUT input S^h.
+    weights : tuple of FixedFormat
+        W^h (and b^h) of each dense weight layer, ``weights[h - 1]`` for
+        ``h = 1 .. L`` (``weight_bits``, ``weight_int_bits``: one value each, or
+        one per layer); :attr:`weight` is their one format when all agree.
+    feedback, error, lut : FixedFormat
+        C^h, the linear error word R^h, and the LUT input S^h.
     deriv : FixedFormat
         f'(S^h): unsigned ``UQ(act_bits, act_bits-1)``, range [0, 2).
     exp : FixedFormat
@@ -74,7 +78,7 @@ class Formats:
     inp: FixedFormat
     act: FixedFormat
     out: FixedFormat
-    weight: FixedFormat
+    weights: tuple[FixedFormat, ...]
     feedback: FixedFormat
     error: FixedFormat
     lut: FixedFormat
@@ -99,7 +103,11 @@ class Formats:
             ),
             act=act,
             out=act if c.output == "linear" else prob,
-            weight=q(c.weight_bits, c.weight_int_bits),
+            weights=tuple(
+                q(b, i)
+                for b, i in zip(c.per_layer("weight_bits"), c.per_layer("weight_int_bits"),
+                                strict=True)
+            ),  # fmt: skip
             feedback=q(c.feedback_bits, c.feedback_int_bits),
             error=q(c.error_word_bits, c.error_int_bits),
             lut=q(c.lut_bits, c.lut_int_bits),
@@ -107,10 +115,24 @@ class Formats:
             exp=FixedFormat(17, 16, signed=False),
         )
 
+    @property
+    def weight(self) -> FixedFormat:
+        """The weight format of every layer (conv kernels use it too).
+
+        Raises
+        ------
+        ValueError
+            When the layers' weight formats differ: read :attr:`weights`.
+        """
+        if len(set(self.weights)) != 1:
+            raise ValueError(f"per-layer weight formats {self.weights}: read Formats.weights")
+        return self.weights[0]
+
     def acc(self, layer: int, acc_bits: int) -> FixedFormat:
-        """Accumulator format of layer ``layer`` (0-based): W x O products."""
+        """Accumulator format of layer ``layer`` (0-based): W x O products, the
+        fraction bits of that layer's weight plus those of its input."""
         src = self.inp if layer == 0 else self.act
-        return FixedFormat(acc_bits, self.weight.frac + src.frac)
+        return FixedFormat(acc_bits, self.weights[layer].frac + src.frac)
 
 
 def _table(fn, lut: FixedFormat, out: FixedFormat) -> np.ndarray:

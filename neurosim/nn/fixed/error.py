@@ -100,8 +100,9 @@ class ErrorUnit:
             # some R^h (or R^L) is a linear error word, not a log code
             self.r_max = float(fm.error.max_abs)
             self.r_q = 1.0
-        m = fm.weight if self.rule.matrix == "W" else fm.feedback
-        worst = float(fm.error.max_abs) * m.max_abs * max(fan_ins) * fm.deriv.qmax
+        m_abs = max(w.max_abs for w in fm.weights) if self.rule.matrix == "W" else (
+            fm.feedback.max_abs)  # fmt: skip
+        worst = float(fm.error.max_abs) * m_abs * max(fan_ins) * fm.deriv.qmax
         # the unit may multiply in float64; DRTP's projections are one C^h code
         # (< 2**24) times a power of two (the label's carrier), so p * f' is
         # exact in float64 whatever the bound on error words says
@@ -213,9 +214,11 @@ class ErrorUnit:
         np.multiply(t, np.float32(-(1 << self.fm.error.frac)), out=m)
         return m
 
-    def pfrac(self) -> int:
-        """Fraction bits of a projection (error times weight or feedback code)."""
-        m = self.fm.weight if self.rule.matrix == "W" else self.fm.feedback
+    def pfrac(self, i: int) -> int:
+        """Fraction bits of the projection to hidden layer ``i + 1`` (0-based
+        ``i``): an error times a ``C^{i+1}`` code, or (BP, SBP) times a code of
+        ``W^{i+2}``, whose format is that layer's own."""
+        m = self.fm.weights[i + 1] if self.rule.matrix == "W" else self.fm.feedback
         return self.fm.error.frac + m.frac
 
     def product(self, a: np.ndarray, m: np.ndarray, max_m: float) -> np.ndarray:
@@ -239,7 +242,7 @@ class ErrorUnit:
                     col += c.shape[0]
             return self._proj.pop(i)
         if self.rule.matrix == "W":
-            m, mmax = mem.W[i + 1], fm.weight.max_abs
+            m, mmax = mem.W[i + 1], fm.weights[i + 1].max_abs
         else:
             m, mmax = mem.C[i].T, fm.feedback.max_abs
         bound = kernels.partial_sum_bound(src, rmax, mmax, quantum=rq)
@@ -248,7 +251,7 @@ class ErrorUnit:
     def carry(self, i: int, p: np.ndarray, log: bool, step: int) -> np.ndarray:
         """A projection made at layer ``i+1`` rounded into the error word
         sent down the chain (log-coded if ``log``: SBP's chain signal)."""
-        shift = self.pfrac() - self.fm.error.frac
+        shift = self.pfrac(i) - self.fm.error.frac
         return self.error(p, None, shift, f"sat:d^{i + 1}", step, log, layer=i, kind=1,
                           chain=True)  # fmt: skip
 
@@ -256,7 +259,7 @@ class ErrorUnit:
         """Layer ``i``'s quantized ``R`` from what it holds (``d``: its ``f'`` codes)."""
         fm = self.fm
         # projections made locally are wide sums; sent ones arrive as error words
-        frac = fm.error.frac if self.sender else self.pfrac()
+        frac = fm.error.frac if self.sender else self.pfrac(i)
         if self.before:
             return self._finish_before(i, p, d, frac, step)
         if self.cfg.no_derivative:

@@ -52,7 +52,7 @@ class ForwardUnit:
         # the activation unit's shift and the names of its arrays and counts
         self._layers = [
             (
-                (fm.inp if i == 0 else fm.act).max_abs, float(fm.weight.max_abs),
+                (fm.inp if i == 0 else fm.act).max_abs, float(fm.weights[i].max_abs),
                 self.acc_fmt[i].qmax, self.acc_fmt[i].frac - fm.lut.frac,
                 f"acc{i}", f"O{i + 1}", f"D{i + 1}", f"sat:acc^{i + 1}", f"sat:S^{i + 1}",
                 f"sat:O^{i + 1}",
@@ -94,7 +94,7 @@ class ForwardUnit:
         k_acc = self._layers[i][4]
         if bound > self.acc_fmt[i].qmax:  # a partial sum may saturate: the tile's order
             return kernels.exact_matmul(
-                a, w.T, self._layers[i][0], self.fm.weight.max_abs, self.acc_fmt[i],
+                a, w.T, self._layers[i][0], self.fm.weights[i].max_abs, self.acc_fmt[i],
                 rowsum, init,
             )  # fmt: skip
         w64 = w if mem.W64[i] is None else mem.W64[i]

@@ -23,6 +23,9 @@ from neurosim.plan import Plan
 class DenseMemory:
     """Parameter codes of the dense layers and their float64 mirrors.
 
+    ``W[i]`` and ``b[i]`` hold codes of layer ``i + 1``'s weight format
+    (``fm.weights[i]``: per-layer weight widths each keep their own).
+
     Parameters
     ----------
     plan : Plan
@@ -52,7 +55,7 @@ class DenseMemory:
         self.plan, self.fm, self.counts = plan, fm, counts
         self.W = []
         for i, w in enumerate(init_weights(cfg, sizes)):
-            q, n = fm.weight.quantize(w)
+            q, n = fm.weights[i].quantize(w)  # layer i+1's own format
             counts[f"sat:W^{i + 1}:init"] += n
             self.W.append(q.astype(np.float32))
         self.b = init_biases(cfg, sizes, np.float32)  # codes in the weight format
@@ -73,7 +76,7 @@ class DenseMemory:
         self.W64 = []
         for i, w in enumerate(self.W):
             src = fm.inp if i == 0 else fm.act
-            wide = w.shape[1] * src.max_abs * fm.weight.max_abs >= 16 * kernels.F32_EXACT
+            wide = w.shape[1] * src.max_abs * fm.weights[i].max_abs >= 16 * kernels.F32_EXACT
             self.W64.append(w.astype(np.float64) if wide else None)
         self.WT0 = np.ascontiguousarray(self.W[0].T)
         self.W[0] = self.WT0.T

@@ -86,7 +86,8 @@ class UpdateUnit:
         self._check(fm)
         if cfg.momentum:
             self.mu_reg = int(round(cfg.momentum * (1 << cfg.lr_frac)))
-            self.extra = cfg.velocity_bits - cfg.weight_bits
+            self.extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
+            # one weight format with momentum (the config refuses per-layer ones)
             vw = FixedFormat(cfg.velocity_bits, fm.weight.frac + self.extra)
             self.v_fmt = {
                 "W": vw, "b": vw, "K": vw, "B": vw,
@@ -100,7 +101,7 @@ class UpdateUnit:
         if cfg.momentum:
             # the gradient lands on the velocity's LSB: a shift s - e <= 0 is
             # a left shift of the product by e - s bits
-            extra = cfg.velocity_bits - cfg.weight_bits
+            extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
             s_min = min(
                 fm.error.frac + min(fm.inp.frac, fm.act.frac) + cfg.lr_frac - fm.weight.frac,
                 fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac,
@@ -220,10 +221,11 @@ class UpdateUnit:
         input codes ``a`` ``(B, N_i)`` and errors ``r`` ``(B, N_{i+1})``.
         ``cols``: the forward unit's non-zero input columns (``W^1`` only)."""
         fm, cfg = self.fm, self.cfg
-        src_fmt = fm.inp if i == 0 else fm.act
-        shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - fm.weight.frac
+        src_fmt, w_fmt = (fm.inp if i == 0 else fm.act), fm.weights[i]
+        shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - w_fmt.frac
         if mem.b is not None:
-            self.bias(f"b^{i + 1}", f"b{i}", mem.b[i], r, mult, self.b_keys[i], step, mode)
+            self.bias(f"b^{i + 1}", f"b{i}", mem.b[i], r, mult, self.b_keys[i], step, mode,
+                      w_fmt)  # fmt: skip
         direct = self.stochastic and not cfg.update_bits and shift > 0
         if mode != "full" or cfg.momentum or not direct:
             g = self.grad(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}")
@@ -237,8 +239,8 @@ class UpdateUnit:
             g = self.grad(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}")
             m = mem.W64[i]
             sat, changed, bits = kernels.apply_update_flat(
-                mem.W[i].reshape(-1), g.reshape(-1), mult, shift, fm.weight.qmin,
-                fm.weight.qmax, self.w_keys[i], step * mem.W[i].size,
+                mem.W[i].reshape(-1), g.reshape(-1), mult, shift, w_fmt.qmin,
+                w_fmt.qmax, self.w_keys[i], step * mem.W[i].size,
                 kernels._NO_MIRROR if m is None else m.reshape(-1),
             )  # fmt: skip
             self._tally(f"W^{i + 1}", sat, changed, bits)
@@ -246,12 +248,13 @@ class UpdateUnit:
     def _general(self, mem, i, g, mult, shift, step, mode, buf) -> None:
         """``W^{i+1}`` through :meth:`apply` (``W^1`` through its transposed view)."""
         mirror = mem.W64[i] if i else None
+        w_fmt = self.fm.weights[i]
         if buf is None:
-            self.apply(f"W^{i + 1}", f"W{i}", mem.W[i], g, mult, shift, self.fm.weight,
+            self.apply(f"W^{i + 1}", f"W{i}", mem.W[i], g, mult, shift, w_fmt,
                        self.w_keys[i], step, mode, mirror)  # fmt: skip
         else:  # quantized updates in a kept scratch buffer
             sat, changed, bits = kernels.apply_update(
-                mem.W[i], g, mult, shift, self.fm.weight, self.stochastic, self.w_keys[i],
+                mem.W[i], g, mult, shift, w_fmt, self.stochastic, self.w_keys[i],
                 step * mem.W[i].size, self.cfg.update_bits, mirror, buf,
             )  # fmt: skip
             self._tally(f"W^{i + 1}", sat, changed, bits)
@@ -265,22 +268,24 @@ class UpdateUnit:
         rows, a = cols if cols is not None else (rows0, a0)
         gt = self.grad(a.T, r, fm.inp.max_abs, self.r_max, "gWT0")
         sat, changed, bits = kernels.apply_update_rows_t(
-            mem.WT0, gt, rows, mult, shift, fm.weight, self.w_keys[0],
+            mem.WT0, gt, rows, mult, shift, fm.weights[0], self.w_keys[0],
             step * mem.WT0.size, mem.W64T0,
         )  # fmt: skip
         self._tally("W^1", sat, changed, bits)
 
     def bias(
         self, name: str, vname: str, p: np.ndarray, r: np.ndarray, mult: int, key: int,
-        step: int, mode: str,
+        step: int, mode: str, fmt: FixedFormat | None = None,
     ) -> None:  # fmt: skip
         """Update a bias vector as a weight on a constant input 1: integer
         gradient ``sum`` of the error rows ``r`` (codes; with conv blocks over
-        the batch and the positions), shift ``error.frac + lr_frac - weight.frac``."""
+        the batch and the positions), shift ``error.frac + lr_frac - weight.frac``;
+        ``fmt``: its layer's weight format (default: the one weight format)."""
         fm, cfg = self.fm, self.cfg
+        fmt = fmt or fm.weight
         g = r.sum(axis=0, dtype=np.float64)  # exact: rows * max|R| < 2**53
-        shift = fm.error.frac + cfg.lr_frac - fm.weight.frac
-        self.apply(name, vname, p, g, mult, shift, fm.weight, key, step, mode)
+        shift = fm.error.frac + cfg.lr_frac - fmt.frac
+        self.apply(name, vname, p, g, mult, shift, fmt, key, step, mode)
 
     def feedback(
         self, i: int, c: np.ndarray, a: np.ndarray, src: np.ndarray, mult: int, step: int

@@ -1,0 +1,229 @@
+"""Per-layer weight formats (``weight_bits``, ``weight_int_bits``: one per dense layer).
+
+The fast engine against the golden reference on mixed widths is in the shared
+suite (:data:`tests.engine_cases.PER_LAYER_VARIANTS`); here: a uniform list is
+the single value bit for bit, stored point ids of single values are unchanged,
+hand-computed memory bits and MAC widths of a tiny mixed network, the errors of
+bad lists, the CLI flag, a sweep and a search with a list value, the report.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hw_models.chip import load_chip
+from neurosim import api
+from neurosim.config import TrainConfig
+from neurosim.cost.accounting import Accountant
+from neurosim.errors import ConfigError
+from neurosim.experiments.search_spec import SearchSpec
+from neurosim.experiments.sweep import SweepSpec, point_id
+from neurosim.plan import make_plan
+
+SMALL = dict(data="digits", mode="fixed", hidden=(6, 5), epochs=1, limit=120, batch=20,
+             rule="srbp", error_bits=3, bias=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return api.load_data(TrainConfig(data="digits"))
+
+
+def _run(digits, **kw):
+    return api.run(TrainConfig(**{**SMALL, **kw}), dataset=digits)
+
+
+# ----------------------------------------------------------------------- identity
+def test_uniform_list_is_the_single_value_bit_for_bit(digits) -> None:
+    one = _run(digits, weight_bits=10, weight_int_bits=2)
+    many = _run(digits, weight_bits=[10, 10, 10], weight_int_bits=(2, 2, 2))
+    for a, b in zip(one.engine.W, many.engine.W, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(one.weights, many.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert dict(one.engine.counts) == dict(many.engine.counts)
+    h1, h2 = one.hardware, many.hardware
+    assert h1["energy_pj_per_sample"] == h2["energy_pj_per_sample"]
+    assert h1["memory_bits"] == h2["memory_bits"]
+    assert one.test_accuracy == many.test_accuracy
+    # the record shows what was asked
+    assert many.to_record()["config"]["weight_bits"] == [10, 10, 10]
+
+
+def test_point_ids_of_single_values_are_unchanged() -> None:
+    # ids of stores written before per-layer formats existed
+    assert point_id(TrainConfig()) == (
+        "3291788b4f3d5d566a8a60f3369535c4d31415f41168bb659e8a246eec6b1ead"
+    )
+    cfg = TrainConfig(rule="bp", weight_bits=8, weight_int_bits=2, mode="fixed")
+    assert point_id(cfg) == "a29e52c7389d7ce4e6bad1f686eb25d69ffcf1b4144390e6600fce44ef05dedb"
+    assert point_id(TrainConfig(weight_bits=(16,) * 5)) != point_id(TrainConfig())
+
+
+def test_mixed_widths_train_at_their_widths(digits) -> None:
+    run = _run(digits, weight_bits=(12, 6, 16), weight_int_bits=(1, 0, 2))
+    # the real weights are codes times each layer's own LSB: 2**-(b - 1 - i)
+    for w, code, frac in zip(run.weights, run.engine.W, (10, 5, 13), strict=True):
+        np.testing.assert_array_equal(w, np.asarray(code, np.float64) * 2.0**-frac)
+    assert np.abs(run.engine.W[1]).max() <= 31  # Q6.5: codes -32 .. 31
+
+
+# ----------------------------------------------------------------------- the chip
+def _plan(**kw):
+    cfg = TrainConfig(**{"mode": "fixed", "data": "digits", "hidden": (5,), **kw})
+    return make_plan(cfg, 64, 10, chip=load_chip("ref45"))
+
+
+def test_memory_bits_per_layer_hand_computed() -> None:
+    plan = _plan(weight_bits=(8, 16), bias=True)
+    layers = plan.mapping.layers
+    # W^1: 5 x 64 at 8 bits + 5 biases at 8; W^2: 10 x 5 at 16 + 10 biases at 16
+    assert layers[0].weight_memory_bits == 5 * 64 * 8 + 5 * 8
+    assert layers[1].weight_memory_bits == 10 * 5 * 16 + 10 * 16
+    assert plan.mapping.weight_memory_bits == 2600 + 960
+    assert plan.mapping.weight_bits == (8, 16)
+    assert _plan(weight_bits=(8, 8)).mapping.weight_bits == 8  # uniform: one width
+
+
+def test_mac_widths_per_layer_hand_computed() -> None:
+    plan = _plan(weight_bits=(8, 16), act_bits=8, bias=True)
+    c = Accountant.from_plan(plan).forward_per_sample()
+    # layer 1: 64 x 5 MACs of an 8-bit weight and the 8-bit input; layer 2:
+    # 5 x 10 MACs of a 16-bit weight and an 8-bit activation
+    assert c["forward", "mac", (8, 8)] == 320
+    assert c["forward", "mac", (16, 8)] == 50
+    assert c["forward", "sram_read", ("weights",)] == 320 * 8 + 5 * 8 + 50 * 16 + 10 * 16
+    # priced at their widths: mult linear in a x b through (64, 0.2 pJ) and
+    # (1024, 3.1 pJ), Horowitz 45 nm, plus a 32-bit add (0.1 pJ)
+    from neurosim.cost.bill import unit_energy_pj
+
+    mult = lambda ab: 0.2 + (ab - 64) * (3.1 - 0.2) / (1024 - 64)  # noqa: E731
+    assert unit_energy_pj(("forward", "mac", (8, 8)), plan) == pytest.approx(mult(64) + 0.1)
+    assert unit_energy_pj(("forward", "mac", (16, 8)), plan) == pytest.approx(mult(128) + 0.1)
+
+
+def test_bp_reads_the_transposed_weights_at_their_layer_width() -> None:
+    plan = _plan(rule="bp", hidden=(5, 4), weight_bits=(8, 12, 16))
+    c = Accountant.from_plan(plan).actions({})
+    # R^3 carried to layer 2 through W^3 (16 bits), R^2 to layer 1 through W^2 (12 bits)
+    macs = {k[2]: v for k, v in c.items() if k[:2] == ("feedback", "mac")}
+    assert set(macs) == {(16, 16), (12, 16)}  # (weight bits, error word bits)
+
+
+# ----------------------------------------------------------------------- bad lists
+BAD = [
+    (dict(weight_bits=[16, 8]), "weight_bits", "a list of 5"),
+    (dict(weight_bits=[16, 8, 8, 8, 30]), "weight_bits[4]", "from 2 to 24"),
+    (dict(weight_bits=[16, 1, 8, 8, 16]), "weight_bits[1]", "from 2 to 24"),
+    (dict(weight_int_bits=[1, 1, 20, 1, 1]), "weight_int_bits[2]", "-8 to 15"),
+    (dict(weight_bits=[16, 4, 8, 8, 16], weight_int_bits=4), "weight_int_bits", "-8 to 3"),
+    (dict(weight_bits=[16, 8], data="digits", conv="c2k3p2s2", hidden=(8,)), "weight_bits",
+     "conv blocks"),
+    (dict(weight_bits=[16, 8, 8, 8, 16], mode="fixed", momentum=0.9), "momentum",
+     "per-layer weight formats"),
+]
+
+
+@pytest.mark.parametrize("fields, name, allowed", BAD)
+def test_bad_lists_name_the_field_and_index(fields, name, allowed) -> None:
+    with pytest.raises(ConfigError) as ei:
+        TrainConfig(**fields).validate()
+    assert ei.value.field == name
+    assert allowed in str(ei.value)
+
+
+@pytest.mark.parametrize("value", [[], [16, "8"], [16, True], "16,8", 8.0])
+def test_bad_list_types(value) -> None:
+    with pytest.raises(ConfigError) as ei:
+        TrainConfig.from_dict({"weight_bits": value})
+    assert ei.value.field == "weight_bits"
+
+
+def test_other_widths_refuse_lists() -> None:
+    with pytest.raises(ConfigError) as ei:
+        TrainConfig.from_dict({"act_bits": [8, 8, 8, 8, 8]})
+    assert ei.value.field == "act_bits" and "weight_bits, weight_int_bits only" in str(ei.value)
+
+
+def test_toml_round_trip(tmp_path) -> None:
+    cfg = TrainConfig(weight_bits=(16, 8, 8, 8, 16), weight_int_bits=(1, 0, 0, 0, 2))
+    assert "weight_bits = [16, 8, 8, 8, 16]" in cfg.to_toml()
+    cfg.to_toml(tmp_path / "c.toml")
+    assert TrainConfig.from_toml(tmp_path / "c.toml") == cfg
+    assert cfg.per_layer("weight_bits") == (16, 8, 8, 8, 16)
+    assert TrainConfig().per_layer("weight_bits") == (16,) * 5
+
+
+# ----------------------------------------------------------------------- CLI
+def _cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "neurosim", *argv], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+def test_cli_wrong_length_exits_2() -> None:
+    p = _cli("train", "--weight-bits", "16,8", "--epochs", "1")
+    assert p.returncode == 2
+    assert "weight_bits = [16, 8]" in p.stderr and "a list of 5" in p.stderr
+
+
+def test_cli_bad_entry_exits_2() -> None:
+    p = _cli("train", "--weight-bits", "16,8,x", "--epochs", "1")
+    assert p.returncode == 2 and "--weight-bits" in p.stderr
+
+
+def test_cli_trains_per_layer(tmp_path) -> None:
+    out = tmp_path / "run.json"
+    p = _cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8", "--limit", "100",
+             "--epochs", "1", "--weight-bits", "12,8", "--weight-int-bits", "1,0",
+             "--json", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "W Q12.10/Q8.7" in p.stdout
+    rec = json.loads(out.read_text())
+    assert rec["config"]["weight_bits"] == [12, 8]
+    assert rec["config"]["weight_int_bits"] == [1, 0]
+    assert rec["hardware"]["memory_bits"]["forward"] == 8 * 64 * 12 + 10 * 8 * 8
+
+
+# ----------------------------------------------------------------------- sweeps, search
+def test_sweep_with_a_list_axis() -> None:
+    spec = SweepSpec.from_dict({
+        "base": {"data": "digits", "mode": "fixed", "hidden": [8, 8]},
+        "axes": {"weight_bits": [[16, 8, 16], 8]},
+    })  # fmt: skip
+    pts = spec.points()
+    assert [p.config.weight_bits for p in pts] == [(16, 8, 16), 8]
+    assert [p.values["weight_bits"] for p in pts] == [[16, 8, 16], 8]
+    assert len({p.id for p in pts}) == 2
+    with pytest.raises(ConfigError) as ei:
+        SweepSpec.from_dict({"base": {"hidden": [8]}, "axes": {"weight_bits": [[16, 8, 16]]}})
+    assert ei.value.field.startswith("axes.weight_bits")
+
+
+def test_search_with_a_list_choice() -> None:
+    spec = SearchSpec.from_dict({
+        "base": {"data": "digits", "mode": "fixed", "hidden": [8]},
+        "space": {"weight_bits": [[16, 8], [8, 16], 8]},
+    })  # fmt: skip
+    enc = spec.space["weight_bits"].encoded()
+    assert enc == ["16,8", "8,16", 8]
+    assert spec.decode({"weight_bits": "8,16"}) == {"weight_bits": [8, 16]}
+    assert spec.config(spec.decode({"weight_bits": "16,8"})).weight_bits == (16, 8)
+
+
+def test_report_figure_with_list_widths(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from neurosim.experiments.report import _fig_accuracy_bits
+
+    pts = [
+        SimpleNamespace(config={"weight_bits": w}, accuracy=a, rule="srbp")
+        for w, a in (([16, 8, 16], 90.0), (8, 85.0), (16, 91.0))
+    ]
+    fig = _fig_accuracy_bits(pts)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["8", "16,8,16", "16"]  # ordered by mean width
