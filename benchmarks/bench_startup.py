@@ -184,7 +184,12 @@ def median(xs: list[float]) -> float:
 def measure(runs: int, cache_dir: str) -> dict:
     env = env_for(cache_dir)
     cmds = commands(cache_dir)
-    for name in ("baseline + 1 kernel", "cli fixed", "cli float", "kernels fixed"):  # warm-up: fill the cache
+    for name in (
+        "baseline + 1 kernel",
+        "cli fixed",
+        "cli float",
+        "kernels fixed",
+    ):  # warm-up: fill the cache
         timed(cmds[name], env)
     wall: dict[str, list[float]] = {k: [] for k in cmds}
     phases: dict[str, dict[str, list[float]]] = {}
