@@ -65,6 +65,13 @@ if TYPE_CHECKING:
 Key = tuple[str, str, tuple]
 
 
+def _tallies(cfg: TrainConfig) -> ModuleType:
+    """Where a run's batch tallies come from: a float run counts with NumPy
+    (:mod:`neurosim.numerics.counts`) and never loads numba; a fixed run has
+    numba loaded for its engine, and the fused kernels are faster."""
+    return counts if cfg.mode == "float" else kernels
+
+
 @dataclass(frozen=True)
 class MessageSpec:
     """One error message a sample sends.
@@ -249,23 +256,17 @@ class Accountant:
         self._code_counts: Counter = Counter()  # for wide tuples: code -> samples
         self._tuple_counts: Counter = Counter()  # beyond int64 codes: bits tuple -> samples
 
-    def _counter(self) -> ModuleType:
-        # a float run counts with NumPy and never loads numba; a fixed run has
-        # the kernels loaded already and their fused loops are faster
-        return counts if self.cfg.mode == "float" else kernels
-
     def observe(self, R: list, messages: dict[str, np.ndarray], sources: dict) -> None:
         """Tally one minibatch: error signals, messages sent, projected sources."""
-        tally = self._counter()
         self.batches += 1
         self.samples += R[-1].shape[0]
         for i, r in enumerate(R):
             if r is not None:
-                self.nnz_R[i] += int(tally.nonzero(r))
+                self.nnz_R[i] += int(_tallies(self.cfg).nonzero(r))
         seen: dict[int, int] = {}  # SRBP projects one R^L for every layer: count it once
         for i, src in sources.items():
             if id(src) not in seen:
-                seen[id(src)] = int(tally.nonzero(src))
+                seen[id(src)] = int(_tallies(self.cfg).nonzero(src))
             self.nnz_src[i] += seen[id(src)]
             self.src_components[i] += int(src.size)
         if not messages:
@@ -273,7 +274,7 @@ class Accountant:
         if self._n_codes >= 1 << 62:  # codes would overflow int64: count tuples
             cols = []
             for s in self.specs:
-                nnz = tally.nonzero_rows(messages[s.name])
+                nnz = _tallies(self.cfg).nonzero_rows(messages[s.name])
                 bits = self._bits_of[len(cols)][nnz]
                 self.nnz_msg[s.name] += int(nnz.sum())
                 self.msg_bits[s.name] += int(bits.sum())
@@ -282,7 +283,7 @@ class Accountant:
             return
         code = np.zeros(R[-1].shape[0], dtype=np.int64)
         for s, table, radix in zip(self.specs, self._bits_of, self._radix, strict=True):
-            nnz, bits = tally.message_tally(messages[s.name], table, radix, code)
+            nnz, bits = _tallies(self.cfg).message_tally(messages[s.name], table, radix, code)
             self.nnz_msg[s.name] += nnz
             self.msg_bits[s.name] += bits
         if self._hist.size:

@@ -21,7 +21,9 @@ def nonzero(a: np.ndarray) -> int:
 
 def nonzero_rows(a: np.ndarray) -> np.ndarray:
     """Non-zero entries of each row of a 2-D array (int64, shape ``(M,)``)."""
-    return np.count_nonzero(a, axis=1).astype(np.int64, copy=False)
+    # a reduction of the boolean array straight into int64: faster than
+    # count_nonzero(axis=1) on a batch's (B, n) messages
+    return np.add.reduce(a != 0, axis=1, dtype=np.int64)
 
 
 def message_tally(
