@@ -18,7 +18,6 @@ from neurosim.numerics.fixedpoint import (
     MASK64,
     FixedFormat,
     LogQuantizer,
-    _mix64,
     derive_key,
     log_quantize,
     ref_log_quantize,
@@ -29,6 +28,7 @@ from neurosim.numerics.fixedpoint import (
     ref_shift_nearest,
     saturate,
 )
+from neurosim.numerics.kernels.rounding import _mix64
 
 Q8_7 = FixedFormat(8, 7)
 LSB7 = 2.0**-7

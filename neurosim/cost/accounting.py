@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,13 +56,20 @@ from neurosim.cost import gradients
 from neurosim.cost.gradients import Gradients, update_flag, velocity_bits
 from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, codes_chain, projects_at_sender, trained_layers
-from neurosim.numerics import kernels
+from neurosim.numerics import counts, kernels
 from neurosim.numerics.fixedpoint import block_exp_bits
 
 if TYPE_CHECKING:
     from neurosim.plan import Plan
 
 Key = tuple[str, str, tuple]
+
+
+def _tallies(cfg: TrainConfig) -> ModuleType:
+    """Where a run's batch tallies come from: a float run counts with NumPy
+    (:mod:`neurosim.numerics.counts`) and never loads numba; a fixed run has
+    numba loaded for its engine, and the fused kernels are faster."""
+    return counts if cfg.mode == "float" else kernels
 
 
 @dataclass(frozen=True)
@@ -254,11 +262,11 @@ class Accountant:
         self.samples += R[-1].shape[0]
         for i, r in enumerate(R):
             if r is not None:
-                self.nnz_R[i] += int(kernels.nonzero(r))
+                self.nnz_R[i] += int(_tallies(self.cfg).nonzero(r))
         seen: dict[int, int] = {}  # SRBP projects one R^L for every layer: count it once
         for i, src in sources.items():
             if id(src) not in seen:
-                seen[id(src)] = int(kernels.nonzero(src))
+                seen[id(src)] = int(_tallies(self.cfg).nonzero(src))
             self.nnz_src[i] += seen[id(src)]
             self.src_components[i] += int(src.size)
         if not messages:
@@ -266,7 +274,7 @@ class Accountant:
         if self._n_codes >= 1 << 62:  # codes would overflow int64: count tuples
             cols = []
             for s in self.specs:
-                nnz = kernels.nonzero_rows(messages[s.name])
+                nnz = _tallies(self.cfg).nonzero_rows(messages[s.name])
                 bits = self._bits_of[len(cols)][nnz]
                 self.nnz_msg[s.name] += int(nnz.sum())
                 self.msg_bits[s.name] += int(bits.sum())
@@ -275,7 +283,7 @@ class Accountant:
             return
         code = np.zeros(R[-1].shape[0], dtype=np.int64)
         for s, table, radix in zip(self.specs, self._bits_of, self._radix, strict=True):
-            nnz, bits = kernels.message_tally(messages[s.name], table, radix, code)
+            nnz, bits = _tallies(self.cfg).message_tally(messages[s.name], table, radix, code)
             self.nnz_msg[s.name] += nnz
             self.msg_bits[s.name] += bits
         if self._hist.size:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from neurosim.cost.accounting import Accountant
-from neurosim.cost.conv_accounting import ConvAccountant
-from neurosim.plan import Plan
+
+if TYPE_CHECKING:
+    from neurosim.plan import Plan
 
 
 def make_accountant(plan: Plan) -> Accountant:
@@ -19,7 +22,11 @@ def make_accountant(plan: Plan) -> Accountant:
     """
     if plan.chip is None or plan.mapping is None or plan.storage is None:
         raise ValueError("make_accountant needs a plan made with a chip")
-    kind = ConvAccountant if plan.blocks else Accountant
+    kind = Accountant
+    if plan.blocks:  # loaded here: a dense run needs none of the conv modules
+        from neurosim.cost.conv_accounting import ConvAccountant
+
+        kind = ConvAccountant
     return kind.from_plan(
         plan,
         col_blocks=plan.mapping.col_blocks,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import math
 
 import numpy as np
@@ -17,12 +18,19 @@ _DIGITS_SCALE = 1.0 / 32.0  # exact power of two
 @functools.lru_cache(maxsize=8)
 def cached_digits(seed: int) -> Dataset:
     """``digits``, split by a permutation seeded with `seed` (a fifth, rounded up, for test)."""
-    from sklearn.datasets import load_digits  # slow import (~1.5 s): only when needed
-
-    bunch = load_digits()
-    data = np.asarray(bunch.data)
-    target = np.asarray(bunch.target)
+    # the file scikit-learn's load_digits() reads, read as it does (gzip'd CSV
+    # through np.loadtxt, float64; last column the label) without importing
+    # scikit-learn, which costs a fresh process over a second (scipy, pandas)
     src = package_dir("sklearn") / "datasets" / "data" / "digits.csv.gz"
+    try:
+        with gzip.open(src, mode="rt", encoding="utf-8") as f:
+            table = np.loadtxt(f, delimiter=",")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{src}: cannot read the digits table: {exc}") from exc
+    if table.ndim != 2 or table.shape[1] < 2:
+        raise DataError(f"{src}: unexpected digits table shape {table.shape}")
+    data = table[:, :-1]
+    target = table[:, -1].astype(int, copy=False)
     if data.ndim != 2 or target.shape != (data.shape[0],):
         raise DataError(f"{src}: unexpected digits shapes {data.shape} / {target.shape}")
     if data.min() < 0 or data.max() > 16 or np.any(data != np.round(data)):

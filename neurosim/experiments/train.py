@@ -20,7 +20,7 @@ from neurosim.data.base import hold_out
 from neurosim.data.datasets import SIGNED_INPUT, Dataset, load_dataset
 from neurosim.errors import ConfigError, NumericalError
 from neurosim.experiments.metrics import roc_auc
-from neurosim.nn.engine import Engine
+from neurosim.nn.base import Engine
 from neurosim.nn.factory import make_engine
 from neurosim.numerics import streams
 from neurosim.plan import make_plan

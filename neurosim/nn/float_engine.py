@@ -17,13 +17,14 @@ from neurosim.nn.base import Engine, hidden_errors
 from neurosim.nn.draws import build_feedback, build_synapse_feedback, init_biases, init_weights
 from neurosim.nn.network import act_float, deriv_float, softmax_float
 from neurosim.nn.rules import projects_at_sender
-from neurosim.numerics import kernels, streams
+from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import (
     LogQuantizer,
     block_log_quantize,
     log_quantize,
     stochastic_log_quantize,
 )
+from neurosim.numerics.workspace import Workspace
 from neurosim.plan import Plan
 
 
@@ -54,7 +55,7 @@ class FloatEngine(Engine):
         # block scaling: the shared exponent ranges over the alphas the error
         # word can hold, 2**-frac .. 2**error_int_bits (real units)
         self._top_range = (-frac, cfg.error_int_bits)
-        self._ws = kernels.Workspace()
+        self._ws = Workspace()
         self._vel: dict = {}  # momentum: the velocity u of each parameter, by name
 
     def _step(self, name: str, p: np.ndarray, d: np.ndarray) -> None:

@@ -36,7 +36,6 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-import numba as nb
 import numpy as np
 
 from neurosim.errors import ConfigError
@@ -193,13 +192,6 @@ def derive_key(seed: int, *path: int) -> int:
     for p in path:
         z = ref_mix64(z ^ ((p + 1) * 0xD1B54A32D192ED03))
     return z >> 1
-
-
-@nb.njit(cache=True, inline="always")
-def _mix64(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
 
 
 # ---------------------------------------------------------------------------

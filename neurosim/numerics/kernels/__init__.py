@@ -14,81 +14,77 @@
 * :mod:`.rounding` -- the integer rounding and saturation they share.
 
 Every name the engines, the accounting and the tests use is re-exported here,
-so ``kernels.exact_matmul(...)`` and the like name the same functions.
+so ``kernels.exact_matmul(...)`` and the like name the same functions. The
+names load on first use: importing this package imports neither numba nor a
+kernel module, and a run imports (and numba loads from its cache) only the
+units it calls -- a float run none of them.
 """
 
-from neurosim.numerics.kernels.error import (
-    _stochastic_level,
-    error_kernel,
-    error_kernel_block,
-    error_kernel_block_stochastic,
-    error_kernel_stochastic,
-    log_table,
-)
-from neurosim.numerics.kernels.forward import (
-    act_deriv_kernel,
-    act_kernel,
-    quantize_kernel,
-    requant_kernel,
-    softmax_kernel,
-)
-from neurosim.numerics.kernels.matmul import (
-    F32_EXACT,
-    Workspace,
-    exact_matmul,
-    partial_sum_bound,
-    product,
-    product_into,
-)
-from neurosim.numerics.kernels.sparsity import (
-    gather_columns,
-    gather_rows,
-    message_tally,
-    nonzero,
-    nonzero_columns,
-    nonzero_rows,
-)
-from neurosim.numerics.kernels.update import (
-    _NO_MIRROR,
-    _base,
-    apply_momentum,
-    apply_update,
-    apply_update_flat,
-    apply_update_rows_t,
-    momentum_kernel,
-    update_kernel,
-)
+from __future__ import annotations
 
-__all__ = [
-    "F32_EXACT",
-    "Workspace",
-    "_NO_MIRROR",
-    "_base",
-    "_stochastic_level",
-    "act_deriv_kernel",
-    "act_kernel",
-    "apply_momentum",
-    "apply_update",
-    "apply_update_flat",
-    "apply_update_rows_t",
-    "error_kernel",
-    "error_kernel_block",
-    "error_kernel_block_stochastic",
-    "error_kernel_stochastic",
-    "exact_matmul",
-    "gather_columns",
-    "gather_rows",
-    "log_table",
-    "message_tally",
-    "momentum_kernel",
-    "nonzero",
-    "nonzero_columns",
-    "nonzero_rows",
-    "partial_sum_bound",
-    "product",
-    "product_into",
-    "quantize_kernel",
-    "requant_kernel",
-    "softmax_kernel",
-    "update_kernel",
-]
+import importlib
+from typing import Any
+
+_PKG = "neurosim.numerics.kernels"
+# name -> the module that defines it
+_WHERE = {
+    **dict.fromkeys(
+        (
+            "_stochastic_level",
+            "error_kernel",
+            "error_kernel_block",
+            "error_kernel_block_stochastic",
+            "error_kernel_stochastic",
+            "log_table",
+        ),
+        f"{_PKG}.error",
+    ),
+    **dict.fromkeys(
+        ("act_deriv_kernel", "act_kernel", "quantize_kernel", "requant_kernel", "softmax_kernel"),
+        f"{_PKG}.forward",
+    ),
+    **dict.fromkeys(
+        ("F32_EXACT", "exact_matmul", "partial_sum_bound", "product", "product_into"),
+        f"{_PKG}.matmul",
+    ),
+    "Workspace": "neurosim.numerics.workspace",
+    **dict.fromkeys(
+        (
+            "gather_columns",
+            "gather_rows",
+            "message_tally",
+            "nonzero",
+            "nonzero_columns",
+            "nonzero_rows",
+        ),
+        f"{_PKG}.sparsity",
+    ),
+    **dict.fromkeys(
+        (
+            "_NO_MIRROR",
+            "_base",
+            "apply_momentum",
+            "apply_update",
+            "apply_update_flat",
+            "apply_update_rows_t",
+            "momentum_kernel",
+            "update_kernel",
+        ),
+        f"{_PKG}.update",
+    ),
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

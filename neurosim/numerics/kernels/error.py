@@ -14,8 +14,8 @@ import math
 import numba as nb
 import numpy as np
 
-from neurosim.numerics.fixedpoint import GOLDEN, _mix64
-from neurosim.numerics.kernels.rounding import _round_shift_int
+from neurosim.numerics.fixedpoint import GOLDEN
+from neurosim.numerics.kernels.rounding import _mix64, _round_shift_int
 
 
 def log_table(bits: int, top: int, emax: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,13 +12,12 @@ order matters: :func:`matmul_saturating` then accumulates sequentially over
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
 import numpy as np
 
 from neurosim.numerics.fixedpoint import FixedFormat
 from neurosim.numerics.kernels.rounding import _clamp
+from neurosim.numerics.workspace import Workspace
 
 F32_EXACT = float(1 << 24)
 F64_EXACT = float(1 << 53)
@@ -82,48 +81,6 @@ def product(a: np.ndarray, b: np.ndarray, bound: float) -> np.ndarray:
     return matmul_int64(
         np.ascontiguousarray(a, dtype=np.int64), np.ascontiguousarray(b, dtype=np.int64)
     ).astype(np.float64)
-
-
-class Workspace:
-    """Arrays of a training step, allocated once per name, shape and dtype.
-
-    Reusing them keeps the step free of allocations: temporaries of a few
-    hundred KB would otherwise go back to the OS and fault in again every
-    step. ``Workspace(reuse=False)`` hands out fresh arrays (for callers
-    that keep the results).
-    """
-
-    def __init__(self, reuse: bool = True) -> None:
-        self.reuse = reuse
-        self._arrays: dict = {}
-
-    def get(self, name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
-        """An uninitialised C-contiguous array of this shape and dtype.
-
-        One buffer per name, grown when a request needs more room; a smaller
-        shape (the last batch of an epoch, a varying number of columns) is a
-        view of its first elements.
-        """
-        if not self.reuse:
-            return np.empty(shape, dtype)
-        ent = self._arrays.get(name)
-        if ent is not None and ent[1].shape == shape and ent[0].dtype == dtype:
-            return ent[1]
-        n = math.prod(shape)
-        buf = None if ent is None else ent[0]
-        if buf is None or buf.dtype != dtype or buf.size < n:
-            buf = np.empty(n, dtype)
-        view = buf[:n].reshape(shape)
-        self._arrays[name] = (buf, view)
-        return view
-
-    def cast(self, name: str, a: np.ndarray, dtype) -> np.ndarray:
-        """``a`` in ``dtype`` (itself when it already is)."""
-        if a.dtype == dtype:
-            return a
-        out = self.get(name, a.shape, dtype)
-        np.copyto(out, a)
-        return out
 
 
 def product_into(

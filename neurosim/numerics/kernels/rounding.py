@@ -2,7 +2,10 @@
 
 Shifting right with round half to even (the requantiser of the forward
 unit, the error unit's int64 path, nearest-rounded updates) and saturating
-a value to a word's range (the MAC's accumulator, every write-back).
+a value to a word's range (the MAC's accumulator, every write-back); and
+the SplitMix64 finaliser that makes the stochastic rounding's random words
+(:func:`neurosim.numerics.fixedpoint.ref_mix64` is its reference on Python
+ints).
 """
 
 from __future__ import annotations
@@ -31,3 +34,11 @@ def _clamp(v, lo, hi):
     if v < lo:
         return lo, 1
     return v, 0
+
+
+@nb.njit(cache=True, inline="always")
+def _mix64(z: np.uint64) -> np.uint64:
+    # SplitMix64's finaliser, equal to fixedpoint.ref_mix64 (uint64 wraps)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))

@@ -13,8 +13,8 @@ import math
 import numba as nb
 import numpy as np
 
-from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat, _mix64
-from neurosim.numerics.kernels.rounding import _clamp, _round_shift_int
+from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat
+from neurosim.numerics.kernels.rounding import _clamp, _mix64, _round_shift_int
 
 _NO_MIRROR = np.empty(0, dtype=np.float64)  # update kernels: no float64 copy
 
