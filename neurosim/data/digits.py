@@ -46,6 +46,6 @@ def cached_digits(seed: int) -> Dataset:
         x_test=readonly(to_features(data[test], _DIGITS_SCALE)),
         y_test=readonly(labels[test]),
         n_classes=10,
-        source=f"sklearn.datasets.load_digits() ({src})",
+        source=f"scikit-learn's digits table, the file load_digits() reads ({src})",
         image_shape=(1, 8, 8),
     )
