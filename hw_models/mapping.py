@@ -38,7 +38,8 @@ synapse of the tile's block (and per bias of its rows in column block 0) in
 the gradient SRAM; with ``register`` the minibatch's inputs of its columns
 and errors of its rows in the batch buffer, ``batch * (cols_used * act_bits
 + rows_used * error_bits)`` (every tile of a row block keeps its rows' errors:
-each projects them itself); with ``online`` nothing. Adaptive rules also
+each projects them itself; ``error_bits`` of layer ``h`` when the code widths
+are per layer); with ``online`` nothing. Adaptive rules also
 accumulate ``dC^h``: in the tile of each row block's last column block, an
 accumulator per entry of its ``C^h`` rows (``sram``), or a batch of ``O^h``
 of its rows and of the source error (``register``).
@@ -496,13 +497,14 @@ def _tile_update_bits(
         if sram:
             grad += b.rows_used * (b.cols_used + (1 if w["bias"] and b.col_block == 0 else 0))
         else:
-            buf += b.cols_used * w["act_bits"][lay.layer - 1] + b.rows_used * w["error_bits"]
+            buf += (b.cols_used * w["act_bits"][lay.layer - 1]
+                    + b.rows_used * w["error_bits"][lay.layer - 1])  # fmt: skip
     if adaptive and lay.feedback_shape is not None and b.col_block == lay.col_blocks - 1:
         n_src = lay.feedback_shape[1]
         if sram:
             grad += b.rows_used * n_src
         else:
-            buf += b.rows_used * w["act_bits"][lay.layer] + n_src * w["error_bits"]
+            buf += b.rows_used * w["act_bits"][lay.layer] + n_src * w["src_bits"][lay.layer - 1]
     return grad * w["acc_bits"], buf * w["batch"]
 
 
@@ -513,9 +515,10 @@ def map_update(
     batch: int,
     acc_bits: int,
     act_bits: Sequence[int],
-    error_bits: int,
+    error_bits: int | Sequence[int],
     bias: bool = False,
     adaptive: bool = False,
+    source_error_bits: Sequence[int] | None = None,
 ) -> Mapping:
     """``mapping`` with the memory of the chip's gradient strategy placed and checked.
 
@@ -532,13 +535,18 @@ def map_update(
     act_bits : sequence of int
         Width of layer ``h``'s input word ``a^{h-1}`` at index ``h - 1``
         (the input's width first), bits; ``L + 1`` entries.
-    error_bits : int
+    error_bits : int or sequence of int
         Width of a buffered error word ``R^h`` (its log code, or the linear
-        error word), bits.
+        error word), bits: one for every layer, or layer ``h``'s at index
+        ``h - 1`` (``L`` entries).
     bias : bool
         Trained biases (one more accumulator per row in column block 0).
     adaptive : bool
         ``C^h`` learns (``dC^h`` accumulated next to its slice).
+    source_error_bits : sequence of int, optional
+        Width of the source error buffered with ``C^h``'s slice, at index
+        ``h - 1`` (``L - 1`` entries; the skip message ``R^L`` or
+        ``R^{h+1}``); default layer ``h + 1``'s ``error_bits``.
 
     Returns
     -------
@@ -549,8 +557,11 @@ def map_update(
     """
     chip = mapping.chip
     acc = chip.update.accumulate
-    w = {"accumulate": acc, "batch": batch, "acc_bits": acc_bits,
-         "act_bits": list(act_bits), "error_bits": error_bits, "bias": bias}  # fmt: skip
+    n = len(mapping.layers)
+    eb = list(error_bits) if isinstance(error_bits, Sequence) else [error_bits] * n
+    src = list(source_error_bits) if source_error_bits is not None else eb[1:]
+    w = {"accumulate": acc, "batch": batch, "acc_bits": acc_bits, "act_bits": list(act_bits),
+         "error_bits": eb, "src_bits": src, "bias": bias}  # fmt: skip
     grads: list[int] = []
     bufs: list[int] = []
     violations = list(mapping.violations)

@@ -194,9 +194,13 @@ def make_plan(
             acc_bits=cfg.acc_bits,
             act_bits=[formats.inp.bits if not blocks else formats.act.bits]
             + [formats.act.bits] * L,
-            error_bits=cfg.error_bits or formats.error.bits,
+            error_bits=[b or formats.error.bits for b in cfg.per_layer("error_bits")],
             bias=cfg.bias,
             adaptive=rule.adaptive,
+            # C^h keeps the error that reached it: R^L (skip) or R^{h+1}, each its layer's code
+            source_error_bits=[b or formats.error.bits for b in (
+                cfg.per_layer("error_bits")[-1:] * (L - 1) if rule.skip
+                else cfg.per_layer("error_bits")[1:])],  # fmt: skip
         )
     return Plan(
         cfg=cfg,

@@ -87,7 +87,7 @@ class Case:
     @property
     def id(self) -> str:
         def show(k: str, v) -> str:  # per-layer widths read 16x8x10x16
-            return "x".join(map(str, v)) if k.startswith("weight_") and isinstance(v, tuple) else v
+            return "x".join(map(str, v)) if k.endswith("_bits") and isinstance(v, tuple) else v
 
         tag = "-".join(f"{k}={show(k, v)}" for k, v in self.fields.items())
         return f"{self.pair}[{self.steps}]-{tag}" + ("-sparse" if self.sparse else "")
@@ -351,6 +351,21 @@ PER_LAYER_VARIANTS = [
     dict(rule="bp", weight_bits=(8, 8, 8, 8), momentum=0.9, velocity_bits=16),  # uniform list
 ]
 
+PER_LAYER_E = dict(error_bits=(2, 5, 3, 4))  # R^1 .. R^4 of 20-12-9-7-4
+PER_LAYER_ERROR_VARIANTS = [
+    *(dict(rule=r, **PER_LAYER_E) for r in RULES),
+    dict(rule="srbp", error_bits=(1, 4, 6, 3), error_scale="block"),
+    dict(rule="srbp", error_bits=(3, 2, 5, 4), error_rounding="stochastic", bias=True),
+    dict(rule="srbp", error_bits=(4, 4, 2, 6), **BEFORE),  # each layer re-codes B^h
+    dict(rule="rbp", error_bits=(5, 2, 3, 6), error_scale="block", error_rounding="stochastic"),
+    dict(rule="rbp", error_bits=(2, 6, 3, 1), **BEFORE, **FULL_TOP),
+    dict(rule="bp", error_bits=(3, 1, 4, 2), error_scale="block", **BEFORE),
+    dict(rule="sbp", error_bits=(6, 2, 4, 3), error_rounding="stochastic"),
+    dict(rule="asrbp", error_bits=(2, 3, 4, 5), weight_bits=(16, 8, 10, 16)),
+    dict(rule="arbp", error_bits=(5, 4, 3, 2), bias=True),
+    dict(rule="rbp", error_bits=(4, 4, 4, 4), error_scale="block"),  # uniform list
+]
+
 CONV_VARIANTS = [
     dict(rule="bp"),
     dict(rule="rbp"),
@@ -416,6 +431,8 @@ CASES: list[Case] = [
       for v in PER_LAYER_VARIANTS),  # fmt: skip
     Case("dense", dict(rule="bp", n_in=100, weight_bits=(24, 8, 8, 12), act_bits=12),
          steps=4, sparse=True, check=transposed_storage),  # fmt: skip
+    # per-layer error code widths
+    *(Case("dense", v, check=weights_moved) for v in PER_LAYER_ERROR_VARIANTS),
     # conv blocks
     *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_VARIANTS),
 ]
@@ -427,6 +444,7 @@ FLOAT_CASES: list[Case] = [
     *(Case("float", {"momentum": 0.9, **v}) for v in MOMENTUM_VARIANTS[:4]),
     *(Case("float", v) for v in ERROR_DATAPATH),
     *(Case("float", v) for v in PER_LAYER_VARIANTS[:3]),
+    *(Case("float", v) for v in PER_LAYER_ERROR_VARIANTS),
     *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
 ]
 """Float engines on the same variants: a run repeats bit for bit."""

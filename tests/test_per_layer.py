@@ -144,10 +144,11 @@ def test_bad_list_types(value) -> None:
     assert ei.value.field == "weight_bits"
 
 
-def test_other_widths_refuse_lists() -> None:
+def test_other_widths_refuse_lists() -> None:  # act, feedback: one width
     with pytest.raises(ConfigError) as ei:
         TrainConfig.from_dict({"act_bits": [8, 8, 8, 8, 8]})
-    assert ei.value.field == "act_bits" and "weight_bits, weight_int_bits only" in str(ei.value)
+    assert ei.value.field == "act_bits"
+    assert "weight_bits, weight_int_bits, error_bits only" in str(ei.value)
 
 
 def test_toml_round_trip(tmp_path) -> None:
@@ -227,3 +228,157 @@ def test_report_figure_with_list_widths(tmp_path) -> None:
     fig = _fig_accuracy_bits(pts)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == ["8", "16,8,16", "16"]  # ordered by mean width
+
+
+# ======================================================================= error code widths
+# error_bits per layer: a code of an N_h-component vector has layer h's width
+# (R^L the top's, RBP's chain word R^{h+1} its sender's, B^h its receiver's)
+
+
+def test_uniform_error_list_is_the_single_value_bit_for_bit(digits) -> None:
+    one = _run(digits, error_bits=3, error_rounding="stochastic")
+    many = _run(digits, error_bits=[3, 3, 3], error_rounding="stochastic")
+    for a, b in zip(one.engine.W, many.engine.W, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert dict(one.engine.counts) == dict(many.engine.counts)
+    h1, h2 = one.hardware, many.hardware
+    assert h1["energy_pj_per_sample"] == h2["energy_pj_per_sample"]
+    assert h1["cycles_per_sample"] == h2["cycles_per_sample"]
+    assert h1["memory_bits"] == h2["memory_bits"] and h1["bus"] == h2["bus"]
+    assert many.to_record()["config"]["error_bits"] == [3, 3, 3]
+
+
+def test_point_ids_with_single_error_bits_are_unchanged() -> None:
+    cfg = TrainConfig(rule="srbp", error_bits=4, mode="fixed")
+    assert point_id(cfg) == "a81c00cef7e62d7b03c65943aae4769a55b7352ca1c248be5b3c154a5d65c413"
+
+
+def test_each_layer_codes_at_its_width() -> None:
+    # the golden coder on one message per layer of 1-, 3- and 6-bit codes:
+    # alpha = 1.0 = 2**12 LSBs of the 16-bit Q16.12 error word
+    from neurosim.golden.error import RefErrorUnit
+    from neurosim.nn.network import Formats
+
+    cfg = TrainConfig(mode="fixed", hidden=(4, 4), error_bits=(1, 3, 6), error_int_bits=3)
+    err = RefErrorUnit(cfg, Formats.from_config(cfg), __import__("collections").Counter(),
+                       [0, 1, 2])  # fmt: skip
+    # the nearest level in log2 (thresholds at geometric means: 3000 > 4096 /
+    # sqrt 2 = 2896 goes up; 700 < 1024 / sqrt 2 = 724 goes down)
+    row = [3000, -700, 90, 0]  # 0.73, -0.17, 0.022, 0 of alpha
+    assert err.code(row, 0, 0, 0, 0) == [4096, -4096, 4096, 4096]  # sign only
+    # 3 bits: levels alpha * 2**-(0..2) = 4096, 2048, 1024 and zero (below 724)
+    assert err.code(row, 1, 0, 0, 0) == [4096, 0, 0, 0]
+    # 6 bits: levels down to one LSB (emax = min(30, 12)); 90 < 64 * sqrt 2 = 90.5
+    assert err.code(row, 2, 0, 0, 0) == [4096, -512, 64, 0]
+
+
+def _bus(digits, **kw) -> dict:
+    base = dict(data="digits", mode="fixed", hidden=(5, 4), epochs=1, limit=40, batch=20)
+    run = api.run(TrainConfig(**{**base, **kw}), dataset=digits)
+    return {k: v["bits_per_sample"] for k, v in run.hardware["bus"]["messages"].items()}
+
+
+def test_bus_bits_per_layer_hand_computed(digits) -> None:
+    # 64-5-4-10, dense packets: 1 kind bit, 5-bit source and destination
+    # (the reference chip's 20 tiles and broadcast), ceil(log2(n + 1)) count bits
+    def packet(n: int, w: int) -> int:
+        return 1 + 5 + 5 + n.bit_length() + n * w
+
+    # RBP: R^3 (10 components) down to layer 2 at layer 3's 5 bits, R^2 (4) at 3
+    assert _bus(digits, rule="rbp", error_bits=(2, 3, 5)) == {
+        "chain2": packet(10, 5), "chain1": packet(4, 3)}  # 65, 26
+    # SRBP: one broadcast of R^L at the top's width
+    assert _bus(digits, rule="srbp", error_bits=(2, 3, 5)) == {"skip": packet(10, 5)}
+    # BP coding B^h before f': the projection to layer h at layer h's width
+    assert _bus(digits, rule="bp", error_bits=(2, 3, 5),
+                error_coding="before_derivative") == {
+        "chain2": packet(4, 3), "chain1": packet(5, 2)}  # fmt: skip
+    # SBP's chain signal B^h: the receiver's width too
+    assert _bus(digits, rule="sbp", error_bits=(6, 2, 4)) == {
+        "chain2": packet(4, 2), "chain1": packet(5, 6)}  # fmt: skip
+
+
+def _register_plan(**kw):
+    from hw_models.chip import chip_from_dict
+
+    chip = chip_from_dict({"base": "ref45", "update": {"accumulate": "register"}})
+    cfg = TrainConfig(hidden=(4,), mode="fixed", batch=2, **kw)
+    return make_plan(cfg, 6, 3, chip=chip)
+
+
+def test_buffer_memory_per_layer_hand_computed() -> None:
+    # 6-4-3, batch 2, register: a tile buffers its inputs (8 bits) and its rows' errors
+    plan = _register_plan(rule="srbp", error_bits=(2, 5))
+    # layer 1: 6 inputs x 8 + 4 errors x 2; layer 2: 4 x 8 + 3 x 5; two samples
+    assert plan.mapping.update.buffer_bits == ((48 + 8) * 2, (32 + 15) * 2)
+    # asrbp: C^1's slice also keeps O^1 (4 x 8) and R^L (3 x the top's 5 bits)
+    plan = _register_plan(rule="asrbp", error_bits=(2, 5))
+    assert plan.mapping.update.buffer_bits == ((48 + 8 + 32 + 15) * 2, (32 + 15) * 2)
+    # arbp on 6-4-4-3: C^1's source is R^2, layer 2's 6-bit code
+    from hw_models.chip import chip_from_dict
+
+    chip = chip_from_dict({"base": "ref45", "update": {"accumulate": "register"}})
+    cfg = TrainConfig(hidden=(4, 4), mode="fixed", batch=1, rule="arbp", error_bits=(2, 6, 3))
+    upd = make_plan(cfg, 6, 3, chip=chip).mapping.update
+    assert upd.buffer_bits == (48 + 4 * 2 + 32 + 4 * 6, 32 + 4 * 6 + 32 + 3 * 3, 32 + 3 * 3)
+
+
+def test_gradient_buffer_traffic_at_the_layer_width() -> None:
+    # register: per sample a tile writes its inputs and its rows' error codes
+    plan = _register_plan(rule="srbp", error_bits=(2, 5))
+    acct = Accountant.from_plan(plan)
+    r1, r2 = np.array([[1, 0, 0, 2], [0, 0, 3, 0]]), np.array([[1, 0, -1], [0, 0, 0]])
+    acct.observe([r1, r2], {"skip": r2}, {0: r2})
+    c = acct.actions({})
+    writes = sum(v for k, v in c.items() if k[:3] == ("update", "sram_write", ("buffer",)))
+    # two samples: layer 1 6 x 8 + 4 x 2 bits, layer 2 4 x 8 + 3 x 5 bits
+    assert writes == 2 * (48 + 8) + 2 * (32 + 15)
+
+
+ERROR_BAD = [
+    (dict(error_bits=[4, 4]), "error_bits", "a list of 5"),
+    (dict(error_bits=[4, 0, 4, 4, 4]), "error_bits[1]", "1 to 16 in a per-layer list"),
+    (dict(error_bits=[4, 4, 4, 17, 4]), "error_bits[3]", "from 0 to 16"),
+    (dict(error_bits=[1, 4, 4, 4, 4], packets="event"), "packets", "error_bits = 1 in any"),
+    (dict(error_bits=[1, 1, 2, 1, 1], error_scale="block", error_sign_scale="rms"),
+     "error_sign_scale", "error_bits = 1"),
+    (dict(error_bits=[4, 4], data="digits", conv="c2k3p2s2", hidden=(8,)), "error_bits",
+     "conv blocks"),
+]
+
+
+@pytest.mark.parametrize("fields, name, allowed", ERROR_BAD)
+def test_bad_error_lists_name_the_field_and_index(fields, name, allowed) -> None:
+    with pytest.raises(ConfigError) as ei:
+        TrainConfig(**fields).validate()
+    assert ei.value.field == name
+    assert allowed in str(ei.value)
+
+
+def test_cli_bad_error_entry_exits_2() -> None:
+    p = _cli("train", "--error-bits", "4,0,4,4,4", "--epochs", "1")
+    assert p.returncode == 2
+    assert "error_bits[1]" in p.stderr
+
+
+def test_cli_trains_per_layer_error_bits(tmp_path) -> None:
+    out = tmp_path / "run.json"
+    p = _cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8", "--limit", "100",
+             "--epochs", "1", "--rule", "srbp", "--error-bits", "2,6",
+             "--json", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "errors log 2/6-bit" in p.stdout
+    rec = json.loads(out.read_text())
+    assert rec["config"]["error_bits"] == [2, 6]
+    # R^2 (10 components) broadcast at layer 2's 6 bits
+    assert rec["hardware"]["bus"]["messages"]["skip"]["bits_per_sample"] == 11 + 4 + 60
+
+
+def test_sweep_with_an_error_list_axis() -> None:
+    spec = SweepSpec.from_dict({
+        "base": {"data": "digits", "mode": "fixed", "hidden": [8, 8], "rule": "srbp"},
+        "axes": {"error_bits": [[1, 4, 4], [4, 4, 1], 2, 4]},
+    })  # fmt: skip
+    pts = spec.points()
+    assert [p.config.error_bits for p in pts] == [(1, 4, 4), (4, 4, 1), 2, 4]
+    assert len({p.id for p in pts}) == 4

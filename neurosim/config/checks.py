@@ -72,6 +72,14 @@ def check_per_layer(cfg: Any) -> None:
                 f"one integer, or a list of {L} (one per dense weight layer: "
                 f"{len(cfg.hidden)} hidden and the output)",
             )  # fmt: skip
+    if isinstance(cfg.error_bits, (tuple, list)):  # log codes in every layer, or none
+        for i, b in enumerate(cfg.error_bits):
+            if b < 1:
+                raise ConfigError(
+                    f"error_bits[{i}]", b,
+                    "1 to 16 in a per-layer list (linear errors, 0, apply to every layer: "
+                    "give error_bits = 0)",
+                )  # fmt: skip
     ints, widths = cfg.per_layer("weight_int_bits"), cfg.per_layer("weight_bits")
     listed = isinstance(cfg.weight_int_bits, (tuple, list)) or isinstance(
         cfg.weight_bits, (tuple, list))  # fmt: skip
@@ -101,13 +109,13 @@ def check_numerics(cfg: Any) -> None:
     ):
         _int_range(name, getattr(cfg, name), -8, total - 1)
     _int_range("error_alpha_log2", cfg.error_alpha_log2, -30, cfg.error_int_bits)
-    if cfg.error_scale == "block" and cfg.error_bits < 1:
+    if cfg.error_scale == "block" and not cfg.error_bits:
         raise ConfigError(
             "error_scale",
             cfg.error_scale,
             "fixed when error_bits = 0 (block scaling needs log-coded errors, error_bits >= 1)",
         )
-    if cfg.error_rounding == "stochastic" and cfg.error_bits < 1:
+    if cfg.error_rounding == "stochastic" and not cfg.error_bits:
         raise ConfigError(
             "error_rounding",
             cfg.error_rounding,
@@ -133,14 +141,15 @@ def _check_error_datapath(cfg: Any) -> None:
         value = getattr(cfg, name)
         if value == default:
             continue
-        if cfg.error_bits < 1:
+        if not cfg.error_bits:
             raise ConfigError(name, value, f"{default} when error_bits = 0 (nothing is coded)")
         if cfg.conv or cfg.feedback_per_synapse:
             raise ConfigError(
                 name, value, f"{default} with conv blocks or feedback_per_synapse"
             )
     if cfg.error_sign_scale == "rms" and not (
-        cfg.error_bits == 1 and cfg.error_scale == "block" and cfg.error_rounding == "nearest"
+        set(cfg.per_layer("error_bits")) == {1} and cfg.error_scale == "block"
+        and cfg.error_rounding == "nearest"
         and not cfg.conv and not cfg.feedback_per_synapse
     ):  # fmt: skip
         raise ConfigError(
@@ -192,10 +201,11 @@ def check_channel(cfg: Any) -> None:
     """The feedback construction, its bounds from C^h's shapes, the packets."""
     if not (abs(cfg.feedback_mean) < 1e3):
         raise ConfigError("feedback_mean", cfg.feedback_mean, "a finite number")
-    if cfg.packets == "event" and cfg.error_bits == 1:
+    if cfg.packets == "event" and 1 in cfg.per_layer("error_bits"):
         raise ConfigError(
-            "packets", cfg.packets, "dense with error_bits = 1 (sign-only codes have no zero)"
-        )
+            "packets", cfg.packets,
+            "dense with error_bits = 1 in any layer (sign-only codes have no zero)",
+        )  # fmt: skip
     fmt = FORMATS[cfg.feedback]
     for name, allowed in fmt.params.items():  # the fields this format needs
         if getattr(cfg, name) is None:

@@ -218,10 +218,17 @@ class NumericsSection:
     values beyond saturate (counted as ``sat:O^0``). Unused for image data
     in [0, 1)."""
 
-    error_bits: int = setting(0, "log-quantized error code bits, 0 = linear", range=(0, 16),
-                              unit="bits")  # fmt: skip
+    error_bits: int | tuple[int, ...] = setting(
+        0, "log-quantized error code bits, 0 = linear (one, or one per layer: 1,4,4)",
+        range=(0, 16), unit="bits", per_layer=True,
+    )  # fmt: skip
     """Log-quantized error code width, 0 to 16 (1 = sign only); 0 keeps
-    errors linear in the error word."""
+    errors linear in the error word. One integer (every layer) or a list of
+    one per dense weight layer ``h = 1 .. L``, each 1 to 16: a code of an
+    ``N_h``-component vector (``R^h``, or ``B^h`` coded before ``f'``) has
+    layer ``h``'s width, so the skip message ``R^L`` and RBP's chain word
+    ``R^{h+1}`` have their sender's, BP's and SBP's chain word ``B^h`` its
+    receiver's (docs/concepts/fixed-point.md, "Per-layer formats")."""
 
     error_alpha_log2: int = setting(0, "log quantizer alpha = 2**this")
     """``alpha = 2**error_alpha_log2`` of the log quantizer (real units), -30

@@ -111,6 +111,9 @@ def message_specs(
     log-quantized chain signal. With ``error_scale = "block"`` every
     log-coded message's header also carries its shared exponent,
     ``block_exp_bits(error_word_bits)`` bits (linear BP words carry none).
+    A log code has the width of the layer whose vector it carries
+    (``error_bits[h - 1]`` for an ``N_h``-component message): ``R^L`` the
+    top's, RBP's ``R^{h+1}`` its sender's, ``B^h`` its receiver's.
     ``formats``: the run's (default: from ``cfg``).
     """
     if not rule.trains_hidden:
@@ -118,17 +121,17 @@ def message_specs(
     fm = formats or Formats.from_config(cfg)
     L = len(sizes) - 1
     log = bool(cfg.error_bits)
-    value_bits = cfg.error_bits if log else fm.error.bits
+    code = cfg.per_layer("error_bits")  # a message's code: its vector's layer's width
     n_tiles = n_tiles or L
     addr = max(1, math.ceil(math.log2(n_tiles + 1)))
 
     # block-scaled log messages carry their shared exponent in the header
     exp_bits = block_exp_bits(fm.error.bits) if log and cfg.error_scale == "block" else 0
 
-    def layout(n: int, logc: bool) -> packets.PacketLayout:
-        vb = value_bits if logc else fm.error.bits
+    def layout(n: int, logc: bool, h: int) -> packets.PacketLayout:
+        """A message of ``n`` components of layer ``h``'s vector (1-based)."""
         return packets.PacketLayout(
-            value_bits=vb,
+            value_bits=code[h - 1] if logc else fm.error.bits,
             n=n,
             src_bits=addr,
             dst_bits=addr,
@@ -141,16 +144,16 @@ def message_specs(
     if rule.source == "target":  # DRTP: the class label, no header
         return [MessageSpec("skip", "skip", LabelLayout(sizes[L]))]
     if rule.source == "top":
-        return [MessageSpec("skip", "skip", layout(sizes[L], log))]
+        return [MessageSpec("skip", "skip", layout(sizes[L], log, L))]  # R^L: the top's code
     out = []
     for h in range(L - 1, 0, -1):
-        if rule.matrix == "C" and not projects_at_sender(rule, cfg):
-            n, logc = sizes[h + 1], log
+        if rule.matrix == "C" and not projects_at_sender(rule, cfg):  # R^{h+1}: sender's code
+            n, logc, at = sizes[h + 1], log, h + 1
         elif rule.source == "next":  # BP, RBP coding B^h: the projection (coded before f')
-            n, logc = sizes[h], log and cfg.error_coding == "before_derivative"
-        else:  # SBP
-            n, logc = sizes[h], log
-        out.append(MessageSpec(f"chain{h}", "chain", layout(n, logc)))
+            n, logc, at = sizes[h], log and cfg.error_coding == "before_derivative", h
+        else:  # SBP: B^h, the receiver's code
+            n, logc, at = sizes[h], log, h
+        out.append(MessageSpec(f"chain{h}", "chain", layout(n, logc, at)))
     return out
 
 

@@ -81,7 +81,8 @@ def learning_shape(plan: Plan) -> area.LearningShape:
                   max(fm.inp.bits, fm.act.bits))  # fmt: skip
     return area.LearningShape(
         projection=datapath, feedback_bits=fm.feedback.bits,
-        error_bits=cfg.error_bits or fm.error.bits, acc_bits=cfg.acc_bits,
+        # the datapath is built for the widest code of any layer
+        error_bits=max(cfg.per_layer("error_bits")) or fm.error.bits, acc_bits=cfg.acc_bits,
         lr_frac=cfg.lr_frac, act_bits=fm.act.bits, classes=plan.sizes[-1],
         target=rule.source == "target", rank=cfg.rank or 1, n_src=plan.sizes[-1],
         grad_bits=g, lr_shift=bool(upd and upd.lr_shift),
@@ -91,7 +92,9 @@ def learning_shape(plan: Plan) -> area.LearningShape:
 def _timing_inputs(plan: Plan) -> tuple[list[timing.LayerTiming], timing.ChipTiming]:
     chip, fm = _chip(plan), plan.formats
     layers = timing.tiles_for_network(list(plan.sizes), chip.tile.rows, chip.tile.cols)
-    value_bits = plan.cfg.error_bits or fm.error.bits
+    # the default message size (conv blocks: one width); dense messages come
+    # sized from the accounting's layouts, each at its layer's code
+    value_bits = plan.cfg.per_layer("error_bits")[-1] or fm.error.bits
     ct = timing.ChipTiming(
         macs_per_cycle=chip.tile.macs_per_cycle,
         lut_per_cycle=chip.tile.lut_lookups_per_cycle,

@@ -182,10 +182,11 @@ def velocity_bits(cfg: Any, kind: str = "W") -> int:
     return cfg.velocity_bits
 
 
-def error_code_bits(acct: Any) -> int:
-    """Bits of an error word as a tile keeps it: its log code
-    (``error_bits``), else the linear error word."""
-    return acct.cfg.error_bits or acct.formats.error.bits
+def error_code_bits(acct: Any, i: int = -1) -> int:
+    """Bits of an error word of dense layer ``i`` (0-based; default the
+    output layer) as a tile keeps it: its log code (``error_bits[i]``), else
+    the linear error word."""
+    return acct.cfg.per_layer("error_bits")[i] or acct.formats.error.bits
 
 
 def error_is_code(cfg: Any, L: int, i: int) -> bool:
@@ -237,7 +238,7 @@ def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
     ew, g = fm.error.bits, cfg.acc_bits
     for i in acct.trained_layers():
         log = error_is_code(cfg, len(sizes) - 1, i)
-        code = cfg.error_bits if log else ew  # the error word as the tile keeps it
+        code = error_code_bits(acct, i) if log else ew  # the error word as the tile keeps it
         n_in, n_out = sizes[i], sizes[i + 1]
         a_bits = fm.inp.bits if i == 0 else fm.act.bits
         work = gr.work(acct.nnz_R[i], n_out)
@@ -268,9 +269,10 @@ def adaptive_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> No
     cfg, fm, sizes, gr = acct.cfg, acct.formats, acct.sizes, acct.grads
     log = bool(cfg.error_bits)
     ew, g = fm.error.bits, cfg.acc_bits
-    code = error_code_bits(acct)
     for i in range(len(sizes) - 2):
         n_src, n_i = acct._n_src(i), sizes[i + 1]
+        # the source error that reached C^h: R^L (skip) or R^{h+1}, at its layer's code
+        code = error_code_bits(acct, -1 if acct.rule.skip else i + 1)
         nnz = acct.nnz_msg["skip"] if acct.rule.source == "top" else acct.nnz_R[i + 1]
         ops = gr.work(nnz, n_src) * n_i
         product = ("shift_add", (g,)) if log else ("mac", (ew, fm.act.bits))

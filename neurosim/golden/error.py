@@ -49,8 +49,9 @@ class RefErrorUnit:
         self.cfg, self.fm, self.counts = cfg, fm, counts
         self.keys = [streams.counter_key(cfg.seed, "error_rounding", t) for t in tiles]
         self.top = cfg.error_alpha_log2 + fm.error.frac
-        bits = cfg.error_bits
-        self.emax = 0 if bits <= 1 else min((1 << (bits - 1)) - 2, self.top)
+        # each dense layer's code width; conv sources take the one width
+        self.bits = cfg.per_layer("error_bits")
+        self.emaxs = [0 if b <= 1 else min((1 << (b - 1)) - 2, self.top) for b in self.bits]
 
     def sat(self, v: int, name: str) -> int:
         """``v`` saturated to the error word (counted as ``name``)."""
@@ -79,30 +80,32 @@ class RefErrorUnit:
 
     def code(self, row: list[int], source: int, kind: int, sample: int, step: int) -> list[int]:
         """Log-code one message of message source ``source`` (layer ``i`` or
-        conv ``L + b``), message ``kind`` (0 ``R``, 1 a word sent down the chain),
-        sample ``sample`` of minibatch ``step``."""
+        conv ``L + b``) at that layer's code width (``error_bits[i]``),
+        message ``kind`` (0 ``R``, 1 a word sent down the chain), sample
+        ``sample`` of minibatch ``step``."""
         c = self.cfg
         if not c.error_bits:
             return list(row)
+        k = min(source, len(self.bits) - 1)  # the message's layer: its code width
+        bits, emax = self.bits[k], self.emaxs[k]
         if c.error_rounding == "stochastic":
             n = len(row)
             c0 = error_counter(step, kind, c.batch, n) + sample * n
             words = [ref_random_word(self.keys[source], c0 + j) for j in range(n)]
             if c.error_scale == "block":
                 out, _, drawn = ref_block_log_quantize_stochastic(
-                    row, c.error_bits, self.fm.error.bits, words
+                    row, bits, self.fm.error.bits, words
                 )
             else:
                 out, drawn = [], 0
                 for v, w in zip(row, words, strict=True):
-                    q, k = ref_stochastic_log_quantize(v, c.error_bits, self.top,
-                                                       self.top - self.emax, w)  # fmt: skip
+                    q, n = ref_stochastic_log_quantize(v, bits, self.top, self.top - emax, w)
                     out.append(q)
-                    drawn += k
+                    drawn += n
             self.counts["rng_bits:error"] += drawn
             return out
         if c.error_scale == "block":
             # kind 1, the chain's words: rms-scaled at 1 bit (error_sign_scale)
             rms = kind == 1 and c.error_sign_scale == "rms"
-            return ref_block_log_quantize(row, c.error_bits, self.fm.error.bits, rms)[0]
-        return [ref_log_quantize(v, c.error_bits, self.top, self.emax) for v in row]
+            return ref_block_log_quantize(row, bits, self.fm.error.bits, rms)[0]
+        return [ref_log_quantize(v, bits, self.top, emax) for v in row]

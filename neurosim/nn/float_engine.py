@@ -47,7 +47,10 @@ class FloatEngine(Engine):
             if cfg.feedback_per_synapse
             else []
         )
-        self.lq = LogQuantizer(cfg.error_bits, cfg.error_alpha_log2) if cfg.error_bits else None
+        # one quantizer per dense layer: a message takes its layer's code width
+        self.lqs = [LogQuantizer(b, cfg.error_alpha_log2) if b else None
+                    for b in cfg.per_layer("error_bits")]  # fmt: skip
+        self.lq = self.lqs[-1]
         self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
         self.stochastic_errors = bool(cfg.error_bits) and cfg.error_rounding == "stochastic"
         self._err_rng = None
@@ -94,29 +97,30 @@ class FloatEngine(Engine):
         """Output ``O^L`` as real values, shape ``(B, N_L)``."""
         return self.forward(x.astype(np.float32))[2]
 
-    def _q(self, r: np.ndarray, chain: bool = False) -> np.ndarray:
+    def _q(self, r: np.ndarray, chain: bool = False, layer: int = -1) -> np.ndarray:
         """Log-quantize error messages (rows of ``r``) as configured
         (``chain``: words sent down the chain, rms-scaled at 1 bit with
-        ``error_sign_scale = "rms"``)."""
-        if self.lq is None:
+        ``error_sign_scale = "rms"``) at the code width of dense layer
+        ``layer`` (0-based; default the output layer's, ``R^L``)."""
+        lq = self.lqs[layer]
+        if lq is None:
             return r
         if self.stochastic_errors:
-            return self._q_stochastic(r)
+            return self._q_stochastic(r, lq)
         if self.block:
-            k = self.lq.bits
             rms = chain and self.cfg.error_sign_scale == "rms"
-            q, _ = block_log_quantize(r, k, *self._top_range, self.lq.emax, None, rms)
+            q, _ = block_log_quantize(r, lq.bits, *self._top_range, lq.emax, None, rms)
             return q.astype(np.float32)
-        return self.lq(r).astype(np.float32)
+        return lq(r).astype(np.float32)
 
-    def _q_stochastic(self, r: np.ndarray) -> np.ndarray:
+    def _q_stochastic(self, r: np.ndarray, lq: LogQuantizer) -> np.ndarray:
         """Stochastic (unbiased) log quantization of messages, in float.
 
         The rule of the fixed engine (:func:`stochastic_log_quantize`) with
         uniform reals from this step's generator (stream
         ``"float_error_rounding"``), not the fixed engine's random bits.
         """
-        k, emax = self.lq.bits, self.lq.emax
+        k, emax = lq.bits, lq.emax
         if self._err_rng is None:
             self._err_rng = streams.generator(
                 self.cfg.seed, "float_error_rounding", self.step_index
@@ -128,7 +132,7 @@ class FloatEngine(Engine):
             q = stochastic_log_quantize(r, k, t, t - emax, u)
             q[top < self._top_range[0]] = 0.0  # an all-zero message stays zero
         else:
-            q = stochastic_log_quantize(r, k, self.lq.top, self.lq.top - emax, u)
+            q = stochastic_log_quantize(r, k, lq.top, lq.top - emax, u)
         return q.astype(np.float32)
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -238,16 +242,16 @@ class FloatEngine(Engine):
         return src @ self.C[i].T
 
     def carry(self, i: int, p: np.ndarray, log: bool) -> np.ndarray:
-        return self._q(p, chain=True) if log else p
+        return self._q(p, chain=True, layer=i) if log else p
 
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         if self.cfg.error_coding == "before_derivative":
             # R^h = f'(S^h) * Q(B^h): BP and RBP received B^h coded (carry)
-            q = p if projects_at_sender(self.rule, self.cfg) else self._q(p)
+            q = p if projects_at_sender(self.rule, self.cfg) else self._q(p, layer=i)
             if self.cfg.no_derivative:
                 return q
             return q * deriv_float(self.cfg.act, self._S[i], self._A[i + 1])
         if self.cfg.no_derivative:
-            return self._q(p)
-        return self._q(p * deriv_float(self.cfg.act, self._S[i], self._A[i + 1]))
+            return self._q(p, layer=i)
+        return self._q(p * deriv_float(self.cfg.act, self._S[i], self._A[i + 1]), layer=i)
 

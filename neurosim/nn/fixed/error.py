@@ -66,11 +66,13 @@ class ErrorUnit:
         )
         self.L = plan.L
         self.batch = cfg.batch
-        self.lq = (
-            LogQuantizer(cfg.error_bits, cfg.error_alpha_log2, fm.error.frac)
-            if cfg.error_bits
-            else None
-        )
+        # the code width of each layer's messages (one per dense layer h - 1)
+        self.bits = cfg.per_layer("error_bits")
+        self.lqs = [
+            LogQuantizer(b, cfg.error_alpha_log2, fm.error.frac) if b else None
+            for b in self.bits
+        ]  # fmt: skip
+        self.lq = self.lqs[-1]
         self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
         self.stochastic = bool(cfg.error_bits) and cfg.error_rounding == "stochastic"
         self.e_keys = [streams.counter_key(cfg.seed, "error_rounding", i) for i in range(self.L)]
@@ -78,22 +80,22 @@ class ErrorUnit:
         if self.lq and self.block:
             # block scaling: a message's exponent may be anything from one LSB
             # to 2**(word_bits - 1), and its finest level one LSB
-            self._log = (cfg.error_bits, 0, np.zeros(0), np.zeros(1))
-            self.block_emax = 0 if cfg.error_bits == 1 else (1 << (cfg.error_bits - 1)) - 2
+            self._logs = [(b, 0, np.zeros(0), np.zeros(1)) for b in self.bits]
+            self.block_emaxs = [0 if b == 1 else (1 << (b - 1)) - 2 for b in self.bits]
             self.r_max = float(1 << (fm.error.bits - 1))
             self.r_q = 1.0
         elif self.lq:
-            self._log = (
-                cfg.error_bits,
-                self.lq.top,
-                *kernels.log_table(cfg.error_bits, self.lq.top, self.lq.emax),
-            )
+            self._logs = [
+                (b, q.top, *kernels.log_table(b, q.top, q.emax))
+                for b, q in zip(self.bits, self.lqs, strict=True)
+            ]  # fmt: skip
             # log-coded errors are +-2**l, top - emax <= l <= top: every error
-            # is a multiple of the finest level (the quantum of their products)
+            # is a multiple of the finest level of the widest code (the
+            # quantum of their products)
             self.r_max = float(1 << self.lq.top)
-            self.r_q = float(1 << (self.lq.top - self.lq.emax))
+            self.r_q = float(1 << (self.lq.top - max(q.emax for q in self.lqs)))
         else:
-            self._log = (0, 0, np.zeros(0), np.zeros(1))
+            self._logs = [(0, 0, np.zeros(0), np.zeros(1))] * self.L
         self.before = cfg.error_coding == "before_derivative"
         self.sender = projects_at_sender(self.rule, cfg)  # B^h made where R^{h+1} lives
         if not self.lq or self.before or cfg.top_error == "full":
@@ -126,22 +128,26 @@ class ErrorUnit:
         own exponent (:func:`kernels.error_kernel_block`). With stochastic
         rounding the log stage rounds with the words of ``layer``'s key and
         message ``kind`` in minibatch ``step``. ``chain``: a word sent down the
-        chain, rms-scaled at 1 bit with ``error_sign_scale = "rms"``. Saturations count as ``name``;
+        chain, rms-scaled at 1 bit with ``error_sign_scale = "rms"``. ``layer``: the
+        dense layer whose vector the message is (0-based), whose code width
+        (``error_bits[layer]``) it takes. Saturations count as ``name``;
         the result lands in the step array ``buf`` (default ``name``).
         """
         e = self.fm.error
         out = self.ws.get(buf or name, p.shape)
         if log and self.stochastic:
             return self._stochastic(p, d, shift, name, step, layer, kind, out)
+        k = min(layer, self.L - 1)  # conv sources L + b: the one width of every layer
         if log and self.block:
             tops = self.ws.get("top:" + name, (p.shape[0],), np.int64)
             self.counts[name] += kernels.error_kernel_block(
                 p, p if d is None else d, d is not None, shift, e.qmin, e.qmax,
-                self.cfg.error_bits, self.block_emax, e.bits - 1, self.f64_exact, out, tops,
+                self.bits[k], self.block_emaxs[k], e.bits - 1, self.f64_exact, out, tops,
                 chain and self.cfg.error_sign_scale == "rms",
             )  # fmt: skip
             return out
-        bits, top, thr, levels = self._log if log else (0, 0, *self._log[2:])
+        lg = self._logs[k]  # the code of layer `layer`'s messages
+        bits, top, thr, levels = lg if log else (0, 0, *lg[2:])
         self.counts[name] += kernels.error_kernel(
             p, p if d is None else d, d is not None, shift, e.qmin, e.qmax, bits, top, thr,
             levels, self.f64_exact, out,
@@ -149,7 +155,8 @@ class ErrorUnit:
         return out
 
     def _stochastic(self, p, d, shift, name, step, layer, kind, out) -> np.ndarray:
-        e, bits = self.fm.error, self.cfg.error_bits
+        k = min(layer, self.L - 1)  # conv sources L + b: the one width of every layer
+        e, bits, lq = self.fm.error, self.bits[k], self.lqs[k]
         if p.shape[0] > self.batch:
             raise ValueError(
                 f"a minibatch of {p.shape[0]} samples exceeds batch = {self.batch}: "
@@ -161,13 +168,13 @@ class ErrorUnit:
         if self.block:
             tops = self.ws.get("top:" + name, (p.shape[0],), np.int64)
             sat, drawn = kernels.error_kernel_block_stochastic(
-                p, dd, d is not None, shift, e.qmin, e.qmax, bits, self.block_emax,
+                p, dd, d is not None, shift, e.qmin, e.qmax, bits, self.block_emaxs[k],
                 e.bits - 1, self.f64_exact, key, c0, out, tops,
             )  # fmt: skip
         else:
             sat, drawn = kernels.error_kernel_stochastic(
-                p, dd, d is not None, shift, e.qmin, e.qmax, bits, self.lq.top,
-                self.lq.emax, self.f64_exact, key, c0, out,
+                p, dd, d is not None, shift, e.qmin, e.qmax, bits, lq.top,
+                lq.emax, self.f64_exact, key, c0, out,
             )  # fmt: skip
         self.counts[name] += sat
         self.counts["rng_bits:error"] += drawn
