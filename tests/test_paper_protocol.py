@@ -241,3 +241,43 @@ def test_tuning_runs_hold_out_a_validation_split(tmp_path: Path) -> None:
     for r in res.runs.values():
         assert r["lr"][0] in (0.03, 0.3)
     assert "lr tuned per run" in res.setting
+
+
+def test_tune_seeds_tunes_the_first_seeds_and_runs_every_seed_at_their_mean_best(
+    tmp_path: Path,
+) -> None:
+    from neurosim.experiments.store import Store
+
+    proto = Protocol(seeds=3, tune=True, grid=(0.03, 0.3), tune_epochs=1, tune_seeds=2)
+    over = {"data": "fashion-mnist", "limit": 400}
+    res = run_experiment("adaptive", tmp_path, quick=True, workers=2, overrides=over,
+                         protocol=proto)[0]  # fmt: skip
+    with Store(tmp_path / "adaptive" / "adaptive.db") as st:
+        pts = [p["record"] for p in st.points()]
+    tuning = [r for r in pts if r["config"].get("validation")]
+    assert len(tuning) == 5 * 2 * 2 and len(pts) == 5 * 2 * 2 + 5 * 3
+    assert {r["config"]["seed"] for r in tuning} == {0, 1}
+    for label, run in res.runs.items():
+        # the best mean validation accuracy of seeds 0 and 1, computed here from the store
+        mine = {}
+        for lr in (0.03, 0.3):
+            acc = [r["results"]["test_accuracy"] for r in tuning
+                   if r["config"]["lr"] == lr and run["variant"].fields.items()
+                   <= r["config"].items()]  # fmt: skip
+            assert len(acc) == 2
+            mine[lr] = sum(acc) / 2
+        best = 0.03 if mine[0.03] >= mine[0.3] else 0.3
+        assert run["lr"] == [best] * 3, label
+    assert "chosen on the mean of seeds 0–1 for every seed" in res.setting
+
+
+def test_tune_seeds_refused_where_one_seeds_validation_is_anothers_test_set(
+    tmp_path: Path,
+) -> None:
+    proto = Protocol(seeds=3, tune=True, tune_seeds=1)
+    with pytest.raises(ConfigError, match="tune_seeds"):
+        run_experiment("adaptive", tmp_path, quick=True, protocol=proto)  # digits
+    assert not (tmp_path / "adaptive" / "adaptive.db").exists()
+    for bad in (0, 1.5, True):
+        with pytest.raises(ConfigError, match="tune_seeds"):
+            Protocol.default(False, {}, tune_seeds=bad)

@@ -103,6 +103,10 @@ N_CLASSES: dict[str, int] = {
 }
 """Classes of each data set (2: binary, one sigmoid output or two softmax outputs)."""
 
+SEEDED_SPLIT: frozenset[str] = frozenset({"mnist5k", "digits"})
+"""Data sets split into train and test by a seeded permutation: one seed's
+training samples are another seed's test samples."""
+
 SIGNED_INPUT: frozenset[str] = frozenset({"higgs"})
 """Data sets whose features are signed (standardised), not ``[0, 1)`` fractions."""
 

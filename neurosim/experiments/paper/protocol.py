@@ -17,7 +17,11 @@ For every variant of an experiment and every seed ``s0 .. s0 + n - 1``:
 Each seed tunes on its own validation split, so a run's learning rate is
 never chosen on samples of its own test set (the ``mnist5k`` and ``digits``
 splits are seeded permutations: one split's training samples are another's
-test samples). Every run goes
+test samples). On a data set with a standard split (``fashion-mnist``,
+``mnist``, ``cifar10``, ``higgs``) ``tune_seeds = k`` tunes only the first
+``k`` seeds and gives every seed the rate of the best mean validation score
+over them: the test set is the same for every seed and never read, and
+tuning costs ``k`` seeds' runs instead of all. Every run goes
 through the experiment's result store; a rerun skips what is stored.
 """
 
@@ -53,21 +57,29 @@ class Protocol:
         The learning rates tried.
     tune_epochs : int or None
         Epochs of a tuning run (None: half the experiment's, at least 1).
+    tune_seeds : int or None
+        Seeds that tune (the first ones); every seed then runs at the rate of
+        the best mean validation score over them. None: each seed tunes for
+        itself. Refused on data sets with seeded splits (see
+        :data:`neurosim.data.datasets.SEEDED_SPLIT`).
     """
 
     seeds: int = 3
     tune: bool = True
     grid: tuple[float, ...] = LR_GRID
     tune_epochs: int | None = None
+    tune_seeds: int | None = None
 
     @classmethod
     def default(
         cls, quick: bool, overrides: dict[str, Any], seeds: int | None = None,
         tune: bool | None = None, tune_epochs: int | None = None,
+        tune_seeds: int | None = None,
     ) -> Protocol:  # fmt: skip
         """The protocol of a full run (3 seeds, tuned) or of ``--quick`` (1 seed,
         the fixed lr); a given `lr` override turns tuning off; `tune_epochs`
-        sets the length of a tuning run (None: half the experiment's epochs)."""
+        sets the length of a tuning run (None: half the experiment's epochs);
+        `tune_seeds` the seeds that tune (None: every seed, each for itself)."""
         n = seeds if seeds is not None else (1 if quick else 3)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             from neurosim.errors import ConfigError
@@ -79,8 +91,19 @@ class Protocol:
             from neurosim.errors import ConfigError
 
             raise ConfigError("tune_epochs", tune_epochs, "a positive integer")
+        if tune_seeds is not None and (
+            isinstance(tune_seeds, bool) or not isinstance(tune_seeds, int) or tune_seeds < 1
+        ):
+            from neurosim.errors import ConfigError
+
+            raise ConfigError("tune_seeds", tune_seeds, "a positive integer")
         t = (not quick) if tune is None else tune
-        return cls(seeds=n, tune=t and "lr" not in overrides, tune_epochs=tune_epochs)
+        return cls(seeds=n, tune=t and "lr" not in overrides, tune_epochs=tune_epochs,
+                   tune_seeds=tune_seeds)  # fmt: skip
+
+    def tuning_seeds(self, seeds: list[int]) -> list[int]:
+        """The seeds of `seeds` that run tuning runs."""
+        return seeds if self.tune_seeds is None else seeds[: self.tune_seeds]
 
     def epochs_for_tuning(self, epochs: int) -> int:
         """Epochs of a tuning run for an experiment of `epochs` epochs."""

@@ -84,6 +84,13 @@ def run_one(
     # the data must be there before any worker starts (and HIGGS's cache built once)
     ds = load_dataset(cfg0.data, cfg0.data_dir, cfg0.seed, cfg0.limit)
     seeds = [cfg0.seed + i for i in range(proto.seeds)]
+    if proto.tune and proto.tune_seeds is not None and proto.tune_seeds < len(seeds):
+        from neurosim.data.datasets import SEEDED_SPLIT
+
+        if cfg0.data in SEEDED_SPLIT:
+            raise ConfigError("tune_seeds", proto.tune_seeds, f"at least the {len(seeds)} seeds "
+                              f"run on {cfg0.data}: its split is a seeded permutation, so one "
+                              "seed's validation samples are another's test samples")  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = out_dir / f"{exp.name}.db"
     sweep = _Sweeper(exp, head, base, cfg0, store_path, workers, progress)
@@ -170,22 +177,36 @@ def _tune(sweep: _Sweeper, variants: list[Variant], seeds: list[int], proto: Pro
     epochs = proto.epochs_for_tuning(sweep.cfg0.epochs)
     sweep.validation, sweep.tune_epochs = validation, epochs
     extra = {"validation": validation, "epochs": epochs}
+    tuning = proto.tuning_seeds(seeds)
     points = {(v.label, s, lr): {**v.fields, **extra, "seed": s, "lr": lr}
-              for v in variants for s in seeds for lr in proto.grid}  # fmt: skip
+              for v in variants for s in tuning for lr in proto.grid}  # fmt: skip
     records = sweep.run(list(points.values()), "-tune")
     out = {}
     for v in variants:
-        for s in seeds:
-            scores = {}
+        # each seed for itself, or one choice over the tuning seeds' mean score
+        groups = [[s] for s in seeds] if proto.tune_seeds is None else [tuning]
+        for group in groups:
+            scores: dict[float, float | None] = {}
             for lr in proto.grid:
-                rec = records[_key(points[v.label, s, lr])]
-                scores[lr] = None if isinstance(rec, str) else score(_measure(rec))
+                recs = [records[_key(points[v.label, s, lr])] for s in group]
+                ok = [score(_measure(r)) for r in recs if not isinstance(r, str)]
+                scores[lr] = sum(ok) / len(ok) if len(ok) == len(recs) else None
             try:
-                out[v.label, s] = choose_lr(scores)
+                lr = choose_lr(scores)
             except ValueError:
-                raise RunFailed(f"{sweep.exp.name}: every tuning run of {v.label!r} seed {s} "
-                                f"failed; store {sweep.store_path}") from None  # fmt: skip
+                raise RunFailed(f"{sweep.exp.name}: every tuning run of {v.label!r} seed(s) "
+                                f"{group} failed; store {sweep.store_path}") from None  # fmt: skip
+            for s in group if proto.tune_seeds is None else seeds:
+                out[v.label, s] = lr
     return out
+
+
+def _tuned_on(proto: Protocol, seeds: list[int]) -> str:
+    if proto.tune_seeds is None:
+        return ""
+    t = proto.tuning_seeds(seeds)
+    on = f"seed {t[0]}" if len(t) == 1 else f"the mean of seeds {t[0]}–{t[-1]}"
+    return f", chosen on {on} for every seed"
 
 
 def _setting(cfg: Any, quick: bool, proto: Protocol, seeds: list[int], sweep: _Sweeper) -> str:
@@ -199,7 +220,7 @@ def _setting(cfg: Any, quick: bool, proto: Protocol, seeds: list[int], sweep: _S
     lr = (
         f"lr tuned per run from {{{', '.join(f'{x:g}' for x in proto.grid)}}} on the last "
         f"{sweep.validation} training samples held out ({sweep.tune_epochs} epoch(s) per "
-        "tuning run; the lr column)" if proto.tune else f"lr {cfg.lr}"
+        f"tuning run{_tuned_on(proto, seeds)}; the lr column)" if proto.tune else f"lr {cfg.lr}"
     )  # fmt: skip
     seed = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
     return (
