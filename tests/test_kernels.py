@@ -252,22 +252,29 @@ EXP4 = np.array([65536, 24109, 8869, 3263], dtype=np.int64)  # round(exp(-d) * 2
 
 
 @pytest.mark.parametrize(
-    "codes, table, out_frac, expected",
+    "codes, shift, table, out_frac, expected",
     [
         # e = 65536, 24109, 8869; sum 98514; * 128 / sum = 85.15, 31.33, 11.52
-        ([[5, 4, 3], [0, 2, 1]], EXP4, 7, [[85, 31, 12], [12, 85, 31]]),
+        ([[5, 4, 3], [0, 2, 1]], 0, EXP4, 7, [[85, 31, 12], [12, 85, 31]]),
         # e = 5, 3; * 4 / 8 = 2.5, 1.5: ties round half up
-        ([[1, 0]], np.array([5, 3]), 2, [[3, 2]]),
-        ([[3, 3]], EXP4, 0, [[1, 1]]),  # 0.5 each
-        ([[9, 9, 9, 9]], EXP4, 1, [[1, 1, 1, 1]]),  # 0.5 each
-        ([[7]], EXP4, 8, [[256]]),
-        ([[2, 2, 1]], EXP4, 8, [[108, 108, 40]]),  # 65536*256/155181 = 108.11, 39.77
+        ([[1, 0]], 0, np.array([5, 3]), 2, [[3, 2]]),
+        ([[3, 3]], 0, EXP4, 0, [[1, 1]]),  # 0.5 each
+        ([[9, 9, 9, 9]], 0, EXP4, 1, [[1, 1, 1, 1]]),  # 0.5 each
+        ([[7]], 0, EXP4, 8, [[256]]),
+        ([[2, 2, 1]], 0, EXP4, 8, [[108, 108, 40]]),  # 65536*256/155181 = 108.11, 39.77
+        # logits far beyond a 12-bit LUT input's [-2048, 2047] are not clipped:
+        # d = 1: 65536, 24109; * 128 / 89645 = 93.57, 34.42 (clipped: 64, 64)
+        ([[3000, 2999]], 0, EXP4, 7, [[94, 34]]),
+        # d = 10 is past the table's end: its last entry, 3263; / 68799 = 121.93, 6.07
+        ([[10, 0]], 0, EXP4, 7, [[122, 6]]),
+        # shift 2: 12 / 4 = 3, 4 / 4 = 1, d = 2: 65536, 8869; / 74405 = 112.74, 15.26
+        ([[12, 4]], 2, EXP4, 7, [[113, 15]]),
     ],
 )
-def test_softmax_kernel_table(codes, table, out_frac, expected):
-    acc = np.array(codes, dtype=np.float64)  # shift 0: the codes are the LUT inputs
+def test_softmax_kernel_table(codes, shift, table, out_frac, expected):
+    acc = np.array(codes, dtype=np.float64)  # the accumulators; / 2**shift: the logits
     out = np.empty(acc.shape, dtype=np.float32)
-    assert kernels.softmax_kernel(acc, 0, -2048, 2047, table, out_frac, out) == 0
+    kernels.softmax_kernel(acc, shift, table, out_frac, out)
     assert out.tolist() == expected
 
 
@@ -421,13 +428,14 @@ EXP16 = np.array([round(np.exp(-d) * 65536) for d in range(16)], dtype=np.int64)
         ([[2.0, 2.0]], 0, [[1, 1]]),  # 0.5 each: half up
         ([[-3.0, -3.0, -3.0, -3.0]], 1, [[1, 1, 1, 1]]),
         ([[7.0, 7.0, 7.0, 7.0]], 3, [[2, 2, 2, 2]]),
-        ([[40.0, 40.0]], 2, [[2, 2]]),  # saturated codes 7, 7
+        ([[40.0, 40.0]], 2, [[2, 2]]),  # equal logits past the LUT input's range
+        ([[40.0, 39.0]], 0, [[1, 0]]),  # 0.73, 0.27: not clipped to equal codes
     ],
 )
 def test_softmax_kernel_ties(acc, out_frac, expected):
     acc = np.array(acc)
     out = np.empty(acc.shape)
-    kernels.softmax_kernel(acc, 0, -8, 7, EXP16, out_frac, out)
+    kernels.softmax_kernel(acc, 0, EXP16, out_frac, out)
     assert out.tolist() == expected
 
 
@@ -435,8 +443,7 @@ def test_softmax_kernel_hand_case():
     # shift 1: codes 5, 4, 3 and 0, 2, 1
     acc = np.array([[10.0, 8.0, 6.0], [0.0, 4.0, 2.0]])
     out = np.empty(acc.shape, dtype=np.float32)
-    sat = kernels.softmax_kernel(acc, 1, -8, 7, EXP16, 7, out)
-    assert sat == 0
+    kernels.softmax_kernel(acc, 1, EXP16, 7, out)
     assert out.tolist() == [[85, 31, 12], [12, 85, 31]]
 
 

@@ -3,8 +3,9 @@
 One sample at a time in Python integers: every MAC accumulated sequentially
 in the tile's order with saturation at each step (the accumulator starts at
 the bias), the pre-activation rounded half to even onto the LUT's index
-format and saturated, then the activation LUTs (softmax: the exp LUT and one
-integer division per output). Shares only tables with the fast path: the
+format and saturated, then the activation LUTs (softmax: the logits at the
+LUT's resolution minus the largest, never clipped to its range, the exp LUT
+and one integer division per output). Shares only tables with the fast path: the
 formats and the LUT contents.
 """
 
@@ -111,16 +112,19 @@ class RefForwardUnit:
                     out.append(v)
                 A.append(out)
                 continue
+            if last and self.output == "softmax":
+                # the largest logit first, at the LUT input's resolution, never
+                # clipped to its range; exp(-d) past the table's end is 0 anyway
+                logits = [ref_shift_nearest(s, acc_fmt.frac - fm.lut.frac) for s in accs]
+                e = [self.exp[min(max(logits) - v, len(self.exp) - 1)] for v in logits]
+                tot = sum(e)
+                A.append([(ej * (2 << fm.out.frac) + tot) // (2 * tot) for ej in e])
+                continue
             codes = [self.lut_index(s, acc_fmt.frac, counts, f"sat:S^{i + 1}") for s in accs]
             if not last:
                 counts[f"sat:O^{i + 1}"] += sum(self.is_clipped(c) for c in codes)
                 A.append([self.f[c] for c in codes])
                 D.append([self.df[c] for c in codes])
-            elif self.output == "sigmoid":
+            else:  # sigmoid
                 A.append([self.fout[c] for c in codes])
-            else:  # softmax: exp LUT, then one integer division per output
-                top = max(codes)
-                e = [self.exp[top - c] for c in codes]
-                tot = sum(e)
-                A.append([(ej * (2 << fm.out.frac) + tot) // (2 * tot) for ej in e])
         return A, D

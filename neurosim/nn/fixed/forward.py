@@ -162,7 +162,9 @@ class ForwardUnit:
             elif self.output == "sigmoid":
                 n2, _ = kernels.act_kernel(acc, sh, lut.qmin, lut.qmax, luts.out, out)
             elif self.output == "softmax":
-                n2 = kernels.softmax_kernel(acc, sh, lut.qmin, lut.qmax, luts.exp, fm.out.frac, out)
+                # logits are not clipped: the unit subtracts the largest first
+                kernels.softmax_kernel(acc, sh, luts.exp, fm.out.frac, out)
+                n2 = 0
             else:
                 sh = self.acc_fmt[i].frac - fm.out.frac
                 n2 = kernels.requant_kernel(acc, sh, fm.out.qmin, fm.out.qmax, out)

@@ -154,29 +154,30 @@ def requant_kernel(acc, shift, qmin, qmax, out) -> int:
 
 
 @nb.njit(cache=True)
-def softmax_kernel(acc, shift, qmin, qmax, exp_table, out_frac, out) -> int:
-    """Integer softmax of the LUT-input codes of ``acc``.
+def softmax_kernel(acc, shift, exp_table, out_frac, out) -> None:
+    """Integer softmax of the accumulators ``acc``.
 
-    ``e_j = EXP[max(S) - S_j]`` (exponentials in ``UQ17.16``), then
-    ``O_j = round_half_up(e_j * 2**out_frac / sum(e))`` by integer division.
-    Returns the saturations of ``S``.
+    ``S_j = round_half_even(acc_j / 2**shift)`` at the LUT input's resolution
+    but not clipped to its range (the unit subtracts the largest logit
+    first, in the accumulator's width), ``e_j = EXP[min(max(S) - S_j,
+    len(EXP) - 1)]`` (exponentials in ``UQ17.16``; the table's last entries
+    are already 0, so the index clip loses nothing), then ``O_j =
+    round_half_up(e_j * 2**out_frac / sum(e))`` by integer division.
     """
-    sat = 0
     n = acc.shape[1]
+    last = exp_table.shape[0] - 1
     codes = np.empty(n, dtype=np.int64)
     for b in range(acc.shape[0]):
-        top = qmin
+        v = _round_shift_int(np.int64(acc[b, 0]), shift)
+        top = v
         for j in range(n):
             v = _round_shift_int(np.int64(acc[b, j]), shift)
-            v, c = _clamp(v, qmin, qmax)
-            sat += c
             codes[j] = v
             if v > top:
                 top = v
         tot = np.int64(0)
         for j in range(n):
-            codes[j] = exp_table[top - codes[j]]
+            codes[j] = exp_table[min(top - codes[j], last)]
             tot += codes[j]
         for j in range(n):
             out[b, j] = (codes[j] * (np.int64(2) << out_frac) + tot) // (2 * tot)
-    return sat
