@@ -14,14 +14,10 @@ INIT_FOR = {"linear": "glorot", "logistic": "glorot-logistic", "tanh": "glorot",
 # format Q(8, 7) holds [-1, 1) and clips every O^h beyond it while the f'
 # table still says 1 there, so these units get range for their outputs
 # (Q(8, 4): [-8, 8)) and the LUT input range to reach it (Q(12, 6): [-32,
-# 32)). Logistic outputs lie in (0, 1), all positive, and the softmax
-# logits S^L they feed grow past the default LUT input's [-8, 8): a clipped
-# logit keeps its error T - O^L from ever vanishing and the output weights
-# grow until the run diverges, so logistic nets get the same LUT input.
+# 32)); logistic and tanh units keep the defaults
 FORMATS_FOR = {
     "relu": {"act_int_bits": 3, "lut_int_bits": 5},
     "linear": {"act_int_bits": 3, "lut_int_bits": 5},
-    "logistic": {"lut_int_bits": 5},
 }
 
 
