@@ -311,6 +311,19 @@ def _row_nnz(
     raise ConfigError(path, nnz, "a layer total or a list of per-row non-zero counts")
 
 
+def _storages(storage: object, L: int) -> list:
+    """``storage`` as one per ``C^h`` (``L - 1``; one for a network without
+    hidden layers): a single storage repeated, or the sequence given."""
+    if not isinstance(storage, Sequence):
+        return [storage] * max(1, L - 1)
+    if len(storage) != L - 1 or len({s.name for s in storage}) != 1:
+        raise ConfigError(
+            "storage", [s.name for s in storage],
+            f"one storage, or {L - 1} of one format (one per C^h)",
+        )  # fmt: skip
+    return list(storage)
+
+
 def _check_shapes(
     sizes: tuple[int, ...], shapes: list, storage: FeedbackStorage, nnz: object
 ) -> None:
@@ -403,7 +416,7 @@ def map_network(
     sizes: Sequence[int],
     feedback_shapes: Sequence[tuple[int, int]],
     weight_bits: int | Sequence[int],
-    storage: FeedbackStorage,
+    storage: FeedbackStorage | Sequence[FeedbackStorage],
     *,
     nnz: Sequence[int | Sequence[int] | None] | None = None,
     replicate_feedback: bool = False,
@@ -423,10 +436,12 @@ def map_network(
     weight_bits : int or sequence of int
         Bits per forward synapse: one width for every layer, or one per layer
         (``L`` entries, layer ``h``'s at index ``h - 1``).
-    storage : FeedbackStorage
+    storage : FeedbackStorage or sequence of FeedbackStorage
         How ``C^h`` is stored: the bits of each tile's slice (e.g.
         ``get_format(name).storage(feedback_bits, n, rank)`` of
-        :mod:`neurosim.channel.formats`).
+        :mod:`neurosim.channel.formats`); one for every ``C^h``, or one per
+        ``C^h`` (``L - 1`` entries, ``C^h``'s at index ``h - 1``: per-layer
+        ``feedback_bits``), all of one format.
     nnz : sequence, optional
         Storages that count non-zeros (sparse): per hidden layer, the actual
         non-zeros of ``C^h`` — a layer total (apportioned to row blocks by
@@ -457,6 +472,8 @@ def map_network(
         per_layer = (weight_bits,) * L
     bias_per = tuple(bias_bits) if isinstance(bias_bits, Sequence) else (bias_bits,) * L
     shapes = list(feedback_shapes)
+    storages = _storages(storage, L)
+    storage = storages[0]
     _check_shapes(sizes, shapes, storage, nnz)
     counted = nnz if storage.counts_nonzeros else None
     t = chip.tile
@@ -471,7 +488,8 @@ def map_network(
             ends = [min(n_out, s + t.rows) for s in starts]
             per_block = _row_nnz(h, counted[h - 1], n_out, shape[1], starts, ends)
         lay = _layer(
-            chip, h, n_out, n_in, shape, storage, per_block,  # type: ignore[arg-type]
+            chip, h, n_out, n_in, shape, storages[min(h, len(storages)) - 1],  # C^h's
+            per_block,  # type: ignore[arg-type]
             per_layer[h - 1], bias_per[h - 1], replicate_feedback,
         )  # fmt: skip
         layers.append(lay)

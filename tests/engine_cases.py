@@ -232,6 +232,12 @@ def conv_checks(fast, fields: dict) -> None:
         assert (fast.counts["rng_bits:velocity"] > 0) == stoch
 
 
+def feedback_moved(fast, fields: dict) -> None:
+    """Adaptive C^h: every C^h changed (each at its width), and weights moved."""
+    assert all(fast.counts[f"changed:C^{i + 1}"] > 0 for i in range(fast.L - 1))
+    weights_moved(fast, fields)
+
+
 def narrow_accumulator(fast, fields: dict) -> None:
     """The sequential saturating path really ran, and weights moved."""
     assert fast.counts["sat:acc^1"] > 0
@@ -366,6 +372,37 @@ PER_LAYER_ERROR_VARIANTS = [
     dict(rule="rbp", error_bits=(4, 4, 4, 4), error_scale="block"),  # uniform list
 ]
 
+# per-layer feedback widths (feedback_bits, feedback_int_bits: one per dense
+# layer, entry h - 1 for C^h; the output layer's entry is unused): each C^h's
+# codes, projections (SRBP's stacked product) and adaptive updates at its width
+PER_LAYER_F = dict(feedback_bits=(8, 4, 6, 12))
+PER_LAYER_FEEDBACK_VARIANTS = [
+    *(dict(rule=r, **PER_LAYER_F) for r in RULES),
+    dict(rule="srbp", feedback_bits=(6, 10, 3, 8), feedback_int_bits=(1, -1, 0, 0), bias=True,
+         error_bits=3),  # fmt: skip
+    dict(rule="rbp", feedback_bits=(10, 5, 7, 8), feedback_int_bits=(2, 0, -2, 3),
+         error_bits=2, **BEFORE),  # fmt: skip
+    dict(rule="srbp", feedback_bits=(12, 3, 5, 8), error_bits=(2, 5, 3, 4), error_scale="block",
+         **BEFORE, **FULL_TOP),  # fmt: skip
+    dict(rule="rbp", feedback="binary", feedback_bits=(4, 8, 3, 8)),
+    dict(rule="srbp", feedback="sparse", feedback_n=2, feedback_bits=(5, 9, 3, 8)),
+    dict(rule="rbp", feedback="lowrank", rank=2, feedback_bits=(12, 4, 6, 8)),
+    dict(rule="srbp", feedback="ternary", feedback_n=2, feedback_bits=(3, 6, 8, 8)),
+    dict(rule="drtp", feedback_bits=(3, 7, 5, 8), feedback_int_bits=(0, 1, -1, 0), bias=True),
+    dict(rule="srbp", feedback_resample=True, feedback_bits=(6, 3, 10, 8)),
+    dict(rule="rbp", feedback_sign="concordant", feedback_bits=(5, 8, 4, 8)),
+    dict(rule="arbp", feedback_bits=(12, 6, 8, 8), error_bits=3, bias=True),
+    dict(rule="asrbp", feedback_bits=(6, 12, 8, 8), feedback_int_bits=(0, 2, 1, 0),
+         weight_bits=(16, 8, 10, 16), error_bits=4),  # fmt: skip
+    dict(rule="srbp", feedback_bits=(10, 8, 16, 8), acc_bits=12, lr=0.5),  # saturating
+    dict(rule="rbp", feedback_bits=(8, 8, 8, 8), error_bits=3),  # uniform list
+]
+PER_LAYER_FEEDBACK_MOMENTUM = [
+    dict(rule="arbp", feedback_bits=(12, 6, 8, 8), momentum=0.9, velocity_bits=20),
+    dict(rule="asrbp", feedback_bits=(4, 10, 7, 8), feedback_int_bits=(1, 0, 2, 0),
+         momentum=0.5, bias=True, error_bits=3),  # fmt: skip
+]
+
 CONV_VARIANTS = [
     dict(rule="bp"),
     dict(rule="rbp"),
@@ -433,6 +470,11 @@ CASES: list[Case] = [
          steps=4, sparse=True, check=transposed_storage),  # fmt: skip
     # per-layer error code widths
     *(Case("dense", v, check=weights_moved) for v in PER_LAYER_ERROR_VARIANTS),
+    # per-layer feedback widths
+    *(Case("dense", v, check=narrow_accumulator if v.get("acc_bits") else feedback_moved
+           if RULES[v["rule"]].adaptive else weights_moved)
+      for v in PER_LAYER_FEEDBACK_VARIANTS),  # fmt: skip
+    *(Case("dense", v, steps=4, check=velocities_moved) for v in PER_LAYER_FEEDBACK_MOMENTUM),
     # conv blocks
     *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_VARIANTS),
 ]
@@ -445,6 +487,7 @@ FLOAT_CASES: list[Case] = [
     *(Case("float", v) for v in ERROR_DATAPATH),
     *(Case("float", v) for v in PER_LAYER_VARIANTS[:3]),
     *(Case("float", v) for v in PER_LAYER_ERROR_VARIANTS),
+    *(Case("float", v) for v in PER_LAYER_FEEDBACK_VARIANTS[:6]),
     *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
 ]
 """Float engines on the same variants: a run repeats bit for bit."""

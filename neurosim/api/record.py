@@ -169,6 +169,8 @@ class Run:
         fm = Formats.from_config(self.config)
         if kind == "weight" and len(mats) == len(fm.weights):  # each layer's own LSB
             lsbs = [w.lsb for w in fm.weights]
+        elif kind == "feedback" and len(mats) < len(fm.feedbacks):  # C^h: hidden layer h's
+            lsbs = [f.lsb for f in fm.feedbacks[: len(mats)]]
         else:
             lsbs = [getattr(fm, kind).lsb] * len(mats)
         return [np.asarray(m, dtype=np.float64) * lsb for m, lsb in zip(mats, lsbs, strict=True)]

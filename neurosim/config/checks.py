@@ -70,7 +70,7 @@ def check_per_layer(cfg: Any) -> None:
             raise ConfigError(
                 name, list(value),
                 f"one integer, or a list of {L} (one per dense weight layer: "
-                f"{len(cfg.hidden)} hidden and the output)",
+                f"{len(cfg.hidden)} hidden and the output{_FEEDBACK_INDEX.get(name, '')})",
             )  # fmt: skip
     if isinstance(cfg.error_bits, (tuple, list)):  # log codes in every layer, or none
         for i, b in enumerate(cfg.error_bits):
@@ -80,21 +80,32 @@ def check_per_layer(cfg: Any) -> None:
                     "1 to 16 in a per-layer list (linear errors, 0, apply to every layer: "
                     "give error_bits = 0)",
                 )  # fmt: skip
+    for kind in ("weight", "feedback"):  # integer bits within each layer's width
+        _int_bits_per_layer(cfg, f"{kind}_int_bits", f"{kind}_bits")
     ints, widths = cfg.per_layer("weight_int_bits"), cfg.per_layer("weight_bits")
-    listed = isinstance(cfg.weight_int_bits, (tuple, list)) or isinstance(
-        cfg.weight_bits, (tuple, list))  # fmt: skip
-    for i, (k, b) in enumerate(zip(ints, widths, strict=True)):
-        where = f"weight_int_bits[{i}]" if isinstance(cfg.weight_int_bits, (tuple, list)) else (
-            "weight_int_bits")  # fmt: skip
-        _int_range(where, k, -8, b - 1)
-        if not listed:
-            break
     if cfg.momentum and cfg.mode == "fixed" and len(set(zip(ints, widths, strict=True))) > 1:
         raise ConfigError(
             "momentum", cfg.momentum,
             "0 with per-layer weight formats in fixed mode (one velocity format for "
             "every layer: give weight_bits and weight_int_bits one value each)",
         )  # fmt: skip
+
+
+_FEEDBACK_INDEX = {
+    name: "; entry h sets C^h, the output layer's entry is unused but given"
+    for name in ("feedback_bits", "feedback_int_bits")
+}
+"""What a feedback list's entries set (C^h lives in hidden layer h's tiles)."""
+
+
+def _int_bits_per_layer(cfg: Any, ints_name: str, bits_name: str) -> None:
+    """Each layer's integer bits from -8 to its width - 1 (one check for single values)."""
+    ints, widths = cfg.per_layer(ints_name), cfg.per_layer(bits_name)
+    listed = isinstance(getattr(cfg, ints_name), (tuple, list))
+    for i, (k, b) in enumerate(zip(ints, widths, strict=True)):
+        _int_range(f"{ints_name}[{i}]" if listed else ints_name, k, -8, b - 1)
+        if not listed and not isinstance(getattr(cfg, bits_name), (tuple, list)):
+            break
 
 
 def check_numerics(cfg: Any) -> None:
@@ -104,7 +115,6 @@ def check_numerics(cfg: Any) -> None:
     for name, total in (
         ("act_int_bits", cfg.act_bits),
         ("error_int_bits", cfg.error_word_bits),
-        ("feedback_int_bits", cfg.feedback_bits),
         ("lut_int_bits", cfg.lut_bits),
     ):
         _int_range(name, getattr(cfg, name), -8, total - 1)
@@ -174,11 +184,12 @@ def check_optimizer(cfg: Any) -> None:
                 "velocity_bits", cfg.velocity_bits,
                 f"an integer from weight_bits = {wb} to 32 with momentum",
             )  # fmt: skip
-        wide = cfg.feedback_bits + cfg.velocity_bits - wb
+        fb = max(cfg.per_layer("feedback_bits")[:-1] or cfg.per_layer("feedback_bits"))
+        wide = fb + cfg.velocity_bits - wb  # the widest C^h's velocity
         if RULES[cfg.rule].adaptive and wide > 32:
             raise ConfigError(
                 "velocity_bits", cfg.velocity_bits,
-                f"at most {32 - cfg.feedback_bits + wb} for {cfg.rule} "
+                f"at most {32 - fb + wb} for {cfg.rule} "
                 "(the velocity of C^h is feedback_bits + velocity_bits - weight_bits "
                 "<= 32 bits)",
             )  # fmt: skip

@@ -331,11 +331,23 @@ class NumericsSection:
     "nearest"`` (a stochastic sign is unbiased only with ``alpha >= max``);
     dense layers only."""
 
-    feedback_bits: int = setting(8, "C^h entry width", range=(2, 24), unit="bits")
-    """Learning-channel matrix C^h format (signed) in fixed mode: 2 to 24 bits."""
+    feedback_bits: int | tuple[int, ...] = setting(
+        8, "C^h entry width (one, or one per layer: 8,4,4,8)", range=(2, 24), unit="bits",
+        per_layer=True,
+    )  # fmt: skip
+    """Learning-channel matrix C^h format (signed) in fixed mode: 2 to 24 bits.
+    One integer (every ``C^h``) or a list of one per dense weight layer
+    ``h = 1 .. L``, as the other per-layer fields: entry ``h - 1`` is the
+    width of ``C^h`` (the matrix kept in hidden layer ``h``'s tiles, whatever
+    the rule's source), and the last entry, the output layer's, which has no
+    ``C^h``, must be given but is unused (docs/concepts/fixed-point.md,
+    "Per-layer formats"). Dense networks only."""
 
-    feedback_int_bits: int = setting(0, "C^h integer bits", unit="bits")
-    """Integer bits of the C^h format, -8 to ``feedback_bits - 1``."""
+    feedback_int_bits: int | tuple[int, ...] = setting(
+        0, "C^h integer bits (one, or one per layer)", unit="bits", per_layer=True,
+    )  # fmt: skip
+    """Integer bits of the C^h format, -8 to ``feedback_bits - 1``; one
+    integer or a list of one per dense weight layer, as ``feedback_bits``."""
 
     acc_bits: int = setting(32, "MAC accumulator width", range=(8, 62), unit="bits")
     """MAC accumulator width, 8 to 62 bits; partial sums saturate in the

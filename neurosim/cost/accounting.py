@@ -402,7 +402,7 @@ class Accountant:
             L = len(sizes) - 1
             src_log = (gradients.error_is_code(cfg, L, i + 1)
                        if projects_at_sender(self.rule, cfg) else log)  # fmt: skip
-            fmt.project(c, p, fm.feedback.bits, ew, src_log)
+            fmt.project(c, p, fm.feedbacks[i].bits, ew, src_log)  # C^{i+1} at its width
             if cfg.feedback_sign == "concordant":  # the sign bit of W^{h+1}
                 c["feedback", "sram_read", ("weights",)] += fmt.projection_ops(p)
             resampled(self, c, i)
@@ -475,7 +475,7 @@ class Accountant:
 def resampled(acct: Accountant, c: Counter, i: int) -> None:
     """``feedback_resample``: a fresh ``C^{i+1}`` drawn and stored per minibatch."""
     if acct.cfg.feedback_resample:
-        bits = acct.feedback.read_bits(acct.formats.feedback.bits)
+        bits = acct.feedback.read_bits(acct.formats.feedbacks[i].bits)
         drawn = acct.sizes[i + 1] * acct._n_src(i) * bits * acct.batches
         c["feedback", "rng", ()] += drawn
         c["feedback", "sram_write", ("feedback",)] += drawn
@@ -487,10 +487,11 @@ def target_layer(acct: Accountant, c: Counter, i: int) -> None:
     selected entry (a ``mult`` of the ``f'`` code and the ``C^h`` word) and
     the log encoders of ``R^h``."""
     cfg, fm, n_i = acct.cfg, acct.formats, acct.sizes[i + 1]
-    acct.feedback.select(c, channel_projection(acct, i), fm.feedback.bits)
+    fb = fm.feedbacks[i].bits  # C^{i+1}'s width
+    acct.feedback.select(c, channel_projection(acct, i), fb)
     resampled(acct, c, i)
     if not cfg.no_derivative:
-        c["feedback", "mult", (fm.deriv.bits, fm.feedback.bits)] += n_i * acct.samples
+        c["feedback", "mult", (fm.deriv.bits, fb)] += n_i * acct.samples
     if cfg.error_bits:
         acct._encoders(c, n_i)
 
@@ -535,5 +536,5 @@ def velocity_memory_bits(
     if rule.adaptive:
         for i in range(L - 1):
             n_src = sizes[L] if rule.skip else sizes[i + 2]
-            bits += sizes[i + 1] * n_src * velocity_bits(cfg, "C")
+            bits += sizes[i + 1] * n_src * velocity_bits(cfg, "C", i)
     return bits

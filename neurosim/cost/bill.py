@@ -80,7 +80,8 @@ def learning_shape(plan: Plan) -> area.LearningShape:
     g = grad_bits(upd.accumulate if upd else "sram", cfg.acc_bits, fm.error.bits,
                   max(fm.inp.bits, fm.act.bits))  # fmt: skip
     return area.LearningShape(
-        projection=datapath, feedback_bits=fm.feedback.bits,
+        # built for the widest C^h of any hidden layer
+        projection=datapath, feedback_bits=max(f.bits for f in fm.feedbacks[:-1] or fm.feedbacks),
         # the datapath is built for the widest code of any layer
         error_bits=max(cfg.per_layer("error_bits")) or fm.error.bits, acc_bits=cfg.acc_bits,
         lr_frac=cfg.lr_frac, act_bits=fm.act.bits, classes=plan.sizes[-1],

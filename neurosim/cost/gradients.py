@@ -174,11 +174,13 @@ def grad_bits(accumulate: str, acc_bits: int, error_bits: int, operand_bits: int
     return acc_bits
 
 
-def velocity_bits(cfg: Any, kind: str = "W") -> int:
+def velocity_bits(cfg: Any, kind: str = "W", i: int = 0) -> int:
     """Width of a velocity word: ``velocity_bits`` for weights and biases,
-    ``feedback_bits + velocity_bits - weight_bits`` for adaptive ``C^h``."""
+    ``feedback_bits + velocity_bits - weight_bits`` for adaptive ``C^h``
+    (``C^{i+1}``'s own ``feedback_bits``, 0-based ``i``)."""
     if kind == "C":
-        return cfg.feedback_bits + cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
+        fb = cfg.per_layer("feedback_bits")[i]
+        return fb + cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
     return cfg.velocity_bits
 
 
@@ -281,5 +283,5 @@ def adaptive_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> No
         per_sample = n_i * fm.act.bits + n_src * code
         gr.buffer(c, per_sample * acct.samples, n_src * code * acct.samples)
         changed = engine_counts.get(f"changed:C^{i + 1}", 0)
-        gr.apply(c, n_i * n_src, fm.feedback.bits, changed, ops, memory="feedback")
-        acct._velocity(c, n_i * n_src, velocity_bits(cfg, "C"))
+        gr.apply(c, n_i * n_src, fm.feedbacks[i].bits, changed, ops, memory="feedback")
+        acct._velocity(c, n_i * n_src, velocity_bits(cfg, "C", i))

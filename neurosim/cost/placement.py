@@ -38,7 +38,11 @@ def chip_mapping(
         shapes = [(n, c * sizes[i]) for i, (n, c) in enumerate(shapes)]
     wbits = [w.bits for w in fm.weights]  # W^h (and b^h) at layer h's own width
     per_layer = wbits if len(set(wbits)) > 1 else wbits[0]
+    # C^h at hidden layer h's own width (no C^h: the storage only names the format)
+    fbits = [f.bits for f in fm.feedbacks[: len(shapes)]] or [fm.feedbacks[0].bits]
+    storage = (run_storage(cfg, chip, fbits[0]) if len(set(fbits)) == 1
+               else [run_storage(cfg, chip, b) for b in fbits])  # fmt: skip
     return map_network(
-        chip, sizes, shapes, per_layer, run_storage(cfg, chip, fm.feedback.bits),
+        chip, sizes, shapes, per_layer, storage,
         replicate_feedback=True, bias_bits=per_layer if cfg.bias else 0,
     )  # fmt: skip

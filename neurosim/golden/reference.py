@@ -117,7 +117,7 @@ class ReferenceEngine:
             return R, srcs
         for i in range(L - 2, -1, -1):
             # the projection's fraction bits: W^{i+2}'s own format (BP) or C^{i+1}'s
-            m_fmt = fm.weights[i + 1] if rule.matrix == "W" else fm.feedback
+            m_fmt = fm.weights[i + 1] if rule.matrix == "W" else fm.feedbacks[i]
             pfrac = fm.error.frac + m_fmt.frac
             if rule.skip:
                 src = msg_top
@@ -182,9 +182,10 @@ class ReferenceEngine:
         self._dense_updates(trained, G, GB, mult)
         if rule.adaptive:
             fm, cfg = self.fm, self.cfg
-            shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
             for i in range(L - 1):
-                self.upd.update(self.C[i], GC[i], mult, shift, fm.feedback, self.c_keys[i],
+                f = fm.feedbacks[i]  # C^{i+1}'s own format
+                shift = fm.act.frac + fm.error.frac + cfg.lr_frac - f.frac
+                self.upd.update(self.C[i], GC[i], mult, shift, f, self.c_keys[i],
                                 f"C^{i + 1}", cfg.update_bits, self.step_index)  # fmt: skip
         self.step_index += 1
 
@@ -197,7 +198,7 @@ class ReferenceEngine:
             for i, c in enumerate(fresh):
                 rows = []
                 for row in c:
-                    q = [ref_quantize(float(v), fm.feedback) for v in row]
+                    q = [ref_quantize(float(v), fm.feedbacks[i]) for v in row]
                     self.counts[f"sat:C^{i + 1}:resample"] += sum(n for _, n in q)
                     rows.append([v for v, _ in q])
                 self.C.append(rows)

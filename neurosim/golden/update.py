@@ -61,7 +61,7 @@ class RefUpdateUnit:
         cfg = self.cfg
         kind, h = name[0], int(name[2:])
         extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
-        width = cfg.velocity_bits if kind != "C" else cfg.feedback_bits + extra
+        width = cfg.velocity_bits if kind != "C" else cfg.per_layer("feedback_bits")[h - 1] + extra
         key = streams.counter_key(cfg.seed, "momentum", h - 1, VELOCITY_KINDS[kind])
         return width, key, f"sat:v{kind}^{h}"
 

@@ -67,8 +67,13 @@ class Formats:
         W^h (and b^h) of each dense weight layer, ``weights[h - 1]`` for
         ``h = 1 .. L`` (``weight_bits``, ``weight_int_bits``: one value each, or
         one per layer); :attr:`weight` is their one format when all agree.
-    feedback, error, lut : FixedFormat
-        C^h, the linear error word R^h, and the LUT input S^h.
+    feedbacks : tuple of FixedFormat
+        C^h of each dense weight layer, ``feedbacks[h - 1]`` for ``h = 1 ..
+        L`` (``feedback_bits``, ``feedback_int_bits``: one value each, or one
+        per layer); the output layer's entry has no ``C^h``. :attr:`feedback`
+        is their one format when all used entries agree.
+    error, lut : FixedFormat
+        The linear error word R^h and the LUT input S^h.
     deriv : FixedFormat
         f'(S^h): unsigned ``UQ(act_bits, act_bits-1)``, range [0, 2).
     exp : FixedFormat
@@ -79,7 +84,7 @@ class Formats:
     act: FixedFormat
     out: FixedFormat
     weights: tuple[FixedFormat, ...]
-    feedback: FixedFormat
+    feedbacks: tuple[FixedFormat, ...]
     error: FixedFormat
     lut: FixedFormat
     deriv: FixedFormat
@@ -108,7 +113,11 @@ class Formats:
                 for b, i in zip(c.per_layer("weight_bits"), c.per_layer("weight_int_bits"),
                                 strict=True)
             ),  # fmt: skip
-            feedback=q(c.feedback_bits, c.feedback_int_bits),
+            feedbacks=tuple(
+                q(b, i)
+                for b, i in zip(c.per_layer("feedback_bits"), c.per_layer("feedback_int_bits"),
+                                strict=True)
+            ),  # fmt: skip
             error=q(c.error_word_bits, c.error_int_bits),
             lut=q(c.lut_bits, c.lut_int_bits),
             deriv=prob,
@@ -127,6 +136,30 @@ class Formats:
         if len(set(self.weights)) != 1:
             raise ValueError(f"per-layer weight formats {self.weights}: read Formats.weights")
         return self.weights[0]
+
+    @property
+    def feedback(self) -> FixedFormat:
+        """The format of every ``C^h`` (conv blocks' ``C_b`` use it too): the
+        entries of the layers that have one, ``feedbacks[:-1]`` (the only
+        entry of a network without hidden layers).
+
+        Raises
+        ------
+        ValueError
+            When the hidden layers' feedback formats differ: read :attr:`feedbacks`.
+        """
+        used = self.feedbacks[:-1] or self.feedbacks
+        if len(set(used)) != 1:
+            raise ValueError(
+                f"per-layer feedback formats {self.feedbacks}: read Formats.feedbacks"
+            )
+        return used[0]
+
+    @property
+    def feedback_max_abs(self) -> int:
+        """Largest ``|C^h|`` code of any hidden layer's format (a bound on
+        products through any ``C^h``)."""
+        return max(f.max_abs for f in self.feedbacks[:-1] or self.feedbacks)
 
     def acc(self, layer: int, acc_bits: int) -> FixedFormat:
         """Accumulator format of layer ``layer`` (0-based): W x O products, the

@@ -103,7 +103,7 @@ class ErrorUnit:
             self.r_max = float(fm.error.max_abs)
             self.r_q = 1.0
         m_abs = max(w.max_abs for w in fm.weights) if self.rule.matrix == "W" else (
-            fm.feedback.max_abs)  # fmt: skip
+            fm.feedback_max_abs)  # fmt: skip
         worst = float(fm.error.max_abs) * m_abs * max(fan_ins) * fm.deriv.qmax
         # the unit may multiply in float64; DRTP's projections are one C^h code
         # (< 2**24) times a power of two (the label's carrier), so p * f' is
@@ -224,8 +224,8 @@ class ErrorUnit:
     def pfrac(self, i: int) -> int:
         """Fraction bits of the projection to hidden layer ``i + 1`` (0-based
         ``i``): an error times a ``C^{i+1}`` code, or (BP, SBP) times a code of
-        ``W^{i+2}``, whose format is that layer's own."""
-        m = self.fm.weights[i + 1] if self.rule.matrix == "W" else self.fm.feedback
+        ``W^{i+2}``, each in its layer's own format."""
+        m = self.fm.weights[i + 1] if self.rule.matrix == "W" else self.fm.feedbacks[i]
         return self.fm.error.frac + m.frac
 
     def product(self, a: np.ndarray, m: np.ndarray, max_m: float) -> np.ndarray:
@@ -241,7 +241,8 @@ class ErrorUnit:
             rmax = rq = float(1 << fm.error.frac)
         if mem.C_all is not None and self.rule.matrix == "C":
             if i == self.L - 2:  # first hidden layer asked: one product for all of them
-                bound = kernels.partial_sum_bound(src, rmax, fm.feedback.max_abs, quantum=rq)
+                # exact integer sums; each C^h's block of columns keeps its own fraction
+                bound = kernels.partial_sum_bound(src, rmax, fm.feedback_max_abs, quantum=rq)
                 p = kernels.product_into(src, mem.C_all.T, mem.C_all.T, bound, ws, "proj")
                 col = 0
                 for h, c in enumerate(mem.C):
@@ -251,7 +252,7 @@ class ErrorUnit:
         if self.rule.matrix == "W":
             m, mmax = mem.W[i + 1], fm.weights[i + 1].max_abs
         else:
-            m, mmax = mem.C[i].T, fm.feedback.max_abs
+            m, mmax = mem.C[i].T, fm.feedbacks[i].max_abs
         bound = kernels.partial_sum_bound(src, rmax, mmax, quantum=rq)
         return kernels.product_into(src, m, m, bound, ws, f"proj{i}")
 

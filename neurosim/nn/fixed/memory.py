@@ -61,7 +61,7 @@ class DenseMemory:
         self.b = init_biases(cfg, sizes, np.float32)  # codes in the weight format
         qs = []
         for i, c in enumerate(build_feedback(cfg, plan.rule, sizes)):
-            q, n = fm.feedback.quantize(c)
+            q, n = fm.feedbacks[i].quantize(c)  # C^{i+1} in hidden layer i+1's own format
             counts[f"sat:C^{i + 1}:init"] += n
             qs.append(q.astype(np.float32))
         # SRBP-type C^h all take R^L (DRTP's: the label): stack them so one
@@ -92,7 +92,7 @@ class DenseMemory:
         out = []
         plan = self.plan
         for i, c in enumerate(build_feedback(plan.cfg, plan.rule, list(plan.sizes), draw)):
-            q, n = self.fm.feedback.quantize(c)
+            q, n = self.fm.feedbacks[i].quantize(c)
             self.counts[f"sat:C^{i + 1}:resample"] += n
             out.append(q.astype(np.float32))
         return out

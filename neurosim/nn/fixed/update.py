@@ -89,10 +89,9 @@ class UpdateUnit:
             self.extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
             # one weight format with momentum (the config refuses per-layer ones)
             vw = FixedFormat(cfg.velocity_bits, fm.weight.frac + self.extra)
-            self.v_fmt = {
-                "W": vw, "b": vw, "K": vw, "B": vw,
-                "C": FixedFormat(cfg.feedback_bits + self.extra, fm.feedback.frac + self.extra),
-            }  # fmt: skip
+            self.v_fmt = {"W": vw, "b": vw, "K": vw, "B": vw}
+            for i, f in enumerate(fm.feedbacks):  # C^{i+1}'s velocity: its own format, wider
+                self.v_fmt[f"C{i}"] = FixedFormat(f.bits + self.extra, f.frac + self.extra)
 
     def _check(self, fm: Formats) -> None:
         """Refuse formats whose gradient products could overflow the int64 datapath."""
@@ -104,7 +103,7 @@ class UpdateUnit:
             extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
             s_min = min(
                 fm.error.frac + min(fm.inp.frac, fm.act.frac) + cfg.lr_frac - fm.weight.frac,
-                fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac,
+                fm.act.frac + fm.error.frac + cfg.lr_frac - max(f.frac for f in fm.feedbacks),
                 fm.error.frac + cfg.lr_frac - fm.weight.frac,
             )
             grad *= 2.0 ** max(0, extra - s_min)
@@ -206,7 +205,7 @@ class UpdateUnit:
         )
         sat, changed, bits, sat_v, bits_v = kernels.apply_momentum(
             p, v, g, mult, shift, self.extra, self.mu_reg, self.cfg.lr_frac, fmt,
-            self.v_fmt[name[0]], self.stochastic, bases, ubits, mirror,
+            self.v_fmt.get(name, self.v_fmt.get(name[0])), self.stochastic, bases, ubits, mirror,
         )  # fmt: skip
         self.counts[self._vsat[name]] += sat_v
         self.counts["rng_bits:velocity"] += bits_v
@@ -294,8 +293,9 @@ class UpdateUnit:
         activation codes, ``src`` the error the channel carries)."""
         fm, cfg = self.fm, self.cfg
         g = self.grad(a.T, src, fm.act.max_abs, self.r_max, f"gC{i}")
-        shift = fm.act.frac + fm.error.frac + cfg.lr_frac - fm.feedback.frac
-        self.apply(f"C^{i + 1}", f"C{i}", c, g, mult, shift, fm.feedback, self.c_keys[i], step)
+        f = fm.feedbacks[i]  # C^{i+1}'s own format
+        shift = fm.act.frac + fm.error.frac + cfg.lr_frac - f.frac
+        self.apply(f"C^{i + 1}", f"C{i}", c, g, mult, shift, f, self.c_keys[i], step)
 
     def conv_block(
         self, b: int, k: np.ndarray, bias: np.ndarray | None, r: np.ndarray, cols: np.ndarray,
