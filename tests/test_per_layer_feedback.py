@@ -242,3 +242,38 @@ def test_cli_trains_per_layer(tmp_path) -> None:
     rec = json.loads(out.read_text())
     assert rec["config"]["feedback_bits"] == [8, 4, 4, 8]
     assert rec["hardware"]["memory_bits"]["feedback"] == 6 * 10 * 8 + 5 * 10 * 4 + 4 * 10 * 4
+
+
+def test_float_mode_ignores_the_widths(digits) -> None:
+    one = _run(digits, mode="float", feedback_bits=8)
+    many = _run(digits, mode="float", feedback_bits=(3, 12, 8))
+    for a, b in zip(one.weights, many.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert one.test_accuracy == many.test_accuracy
+
+
+# ----------------------------------------------------------------------- sweeps, search
+def test_sweep_with_a_feedback_list_axis() -> None:
+    from neurosim.experiments.sweep import SweepSpec
+
+    spec = SweepSpec.from_dict({
+        "base": {"data": "digits", "mode": "fixed", "hidden": [8, 8], "rule": "srbp"},
+        "axes": {"feedback_bits": [[8, 4, 8], 8]},
+    })  # fmt: skip
+    pts = spec.points()
+    assert [p.config.feedback_bits for p in pts] == [(8, 4, 8), 8]
+    assert len({p.id for p in pts}) == 2
+    with pytest.raises(ConfigError) as ei:
+        SweepSpec.from_dict({"base": {"hidden": [8]}, "axes": {"feedback_bits": [[8, 4, 8]]}})
+    assert ei.value.field.startswith("axes.feedback_bits")
+
+
+def test_search_with_a_feedback_list_choice() -> None:
+    from neurosim.experiments.search_spec import SearchSpec
+
+    spec = SearchSpec.from_dict({
+        "base": {"data": "digits", "mode": "fixed", "hidden": [8], "rule": "srbp"},
+        "space": {"feedback_bits": [[8, 8], [4, 8], 6]},
+    })  # fmt: skip
+    assert spec.space["feedback_bits"].encoded() == ["8,8", "4,8", 6]
+    assert spec.config(spec.decode({"feedback_bits": "4,8"})).feedback_bits == (4, 8)
