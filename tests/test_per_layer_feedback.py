@@ -143,6 +143,10 @@ def test_feedback_memory_in_the_record(digits) -> None:
     assert m["feedback"] == 5 * 10 * 8 + 4 * 10 * 4
     per = {t["layer"]: t["feedback"] for t in m["per_tile"]}
     assert per == {1: 400, 2: 160, 3: 0}
+    from neurosim.experiments.summary import hardware_lines
+
+    line = next(x for x in hardware_lines(run.hardware) if x.startswith("memory bits"))
+    assert "feedback 560 (C^1 400, C^2 160)" in line
 
 
 def test_projection_widths_per_layer() -> None:

@@ -147,9 +147,23 @@ def _memory_lines(h: dict[str, Any]) -> list[str]:
     )
     return [
         f"bus/sample     {links}; error packets {pk}",
-        f"memory bits    forward {m['forward']}, feedback {m['feedback']}{extra}",
+        f"memory bits    forward {m['forward']}, feedback {m['feedback']}"
+        f"{_feedback_per_layer(m)}{extra}",
         f"tiles (used)   {per}",
     ]
+
+
+def _feedback_per_layer(m: dict[str, Any]) -> str:
+    """`` (C^1 a, C^2 b)``: the feedback memory of each layer that holds a
+    ``C^h`` (per-layer ``feedback_bits``), from the per-tile memory; empty
+    when fewer than two layers hold one or the record has no per-tile list."""
+    per: dict[int, int] = {}
+    for t in m.get("per_tile", []):
+        if t.get("feedback"):
+            per[t["layer"]] = per.get(t["layer"], 0) + t["feedback"]
+    if len(per) < 2:
+        return ""
+    return " (" + ", ".join(f"C^{h} {b}" for h, b in sorted(per.items())) + ")"
 
 
 def hardware_lines(h: dict[str, Any]) -> list[str]:
