@@ -281,3 +281,18 @@ def test_search_with_a_feedback_list_choice() -> None:
     })  # fmt: skip
     assert spec.space["feedback_bits"].encoded() == ["8,8", "4,8", 6]
     assert spec.config(spec.decode({"feedback_bits": "4,8"})).feedback_bits == (4, 8)
+
+
+def test_map_network_takes_one_storage_per_c() -> None:
+    from hw_models.mapping import map_network
+    from neurosim.channel.formats import get_format
+
+    chip, sizes, shapes = load_chip("ref45"), [64, 5, 4, 10], [(5, 10), (4, 10)]
+    dense = get_format("dense")
+    m = map_network(chip, sizes, shapes, 8, [dense.storage(8), dense.storage(4)])
+    assert [lay.feedback_memory_bits for lay in m.layers] == [5 * 10 * 8, 4 * 10 * 4, 0]
+    with pytest.raises(ConfigError) as ei:  # one per C^h
+        map_network(chip, sizes, shapes, 8, [dense.storage(8)] * 3)
+    assert ei.value.field == "storage" and "2 of one format" in str(ei.value)
+    with pytest.raises(ConfigError):  # one format for every C^h
+        map_network(chip, sizes, shapes, 8, [dense.storage(8), get_format("binary").storage(8)])
