@@ -298,15 +298,11 @@ def run_paper(
     lr : float, optional
         One fixed learning rate for every run (no tuning): reproduces the
         fixed-lr runs (``lr = 0.1``).
-    tune_epochs : int, optional
-        Epochs of each tuning run (default: half the experiment's epochs, at
-        least 1).
-    tune_seeds : int, optional
-        Tune only the first `tune_seeds` seeds and run every seed at the rate
-        of their best mean validation score (default: each seed tunes for
-        itself). Only on data sets with a standard split (not ``mnist5k`` or
-        ``digits``, whose seeded splits share samples between one seed's
-        validation and another's test set).
+    tune_epochs, tune_seeds : int, optional
+        Epochs of each tuning run (default: half the experiment's, at least
+        1); tune only the first `tune_seeds` seeds, every seed then at their
+        best mean rate (default: each seed tunes; refused on ``mnist5k`` and
+        ``digits``, whose seeded splits mix validation and test samples).
 
     Returns
     -------
@@ -331,13 +327,11 @@ def run_paper(
     from neurosim.experiments.safe_io import check_output_dir
 
     check_output_dir("out", out_dir)  # before anything trains
-    if workers is not None and (
-        not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
-    ):
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool)
+                                or workers < 1):  # fmt: skip
         raise ConfigError("workers", workers, "a positive integer")
-    given = (("epochs", epochs), ("limit", limit), ("mode", mode), ("data", data), ("seed", seed),
-             ("lr", lr))  # fmt: skip
-    overrides = {k: v for k, v in given if v is not None}
+    given = {"epochs": epochs, "limit": limit, "mode": mode, "data": data, "seed": seed, "lr": lr}
+    overrides = {k: v for k, v in given.items() if v is not None}
     protocol = Protocol.default(quick, overrides, seeds, tune, tune_epochs, tune_seeds)
     return run_experiment(
         experiment, out_dir, data_dir=None if data_dir is None else str(data_dir),
