@@ -99,9 +99,17 @@ def check_update(cfg: TrainConfig, chip: Chip, conv: bool = False) -> None:
     Raises
     ------
     ConfigError
-        On ``batch`` (online with ``batch > 1``) or ``conv`` (conv blocks on a
-        chip that does not accumulate in SRAM).
+        On ``batch`` (online with ``batch > 1``), ``conv`` (conv blocks on a
+        chip that does not accumulate in SRAM) or ``rule`` (an adaptive rule,
+        which writes ``C^h``, on a chip that regenerates ``C^h`` by a PRNG).
     """
+    if chip.feedback_storage == "prng" and get_rule(cfg.rule).adaptive:
+        raise ConfigError(
+            "rule", cfg.rule,
+            f"a rule with fixed C^h on chip {chip.name!r}: its feedback_storage = \"prng\" "
+            "regenerates C^h from a seed and stores nothing an adaptive rule could update "
+            "(use a chip that stores C^h)",
+        )  # fmt: skip
     acc = chip.update.accumulate
     if acc == "online" and cfg.batch != 1:
         raise ConfigError(

@@ -215,6 +215,17 @@ def test_online_refuses_a_minibatch() -> None:
     make_plan(TrainConfig(hidden=(4,), batch=1), 6, 3, chip=chip("online"))  # accepted
 
 
+@pytest.mark.parametrize("rule", ["arbp", "asrbp"])
+def test_adaptive_rules_refused_where_a_prng_regenerates_c(rule: str) -> None:
+    # ARBP and ASRBP write C^h; a PRNG chip keeps no C^h to write
+    prng = chip_from_dict({"base": "ref45", "feedback_storage": "prng"})
+    with pytest.raises(ConfigError) as e:
+        make_plan(TrainConfig(hidden=(4,), rule=rule), 6, 3, chip=prng)
+    assert e.value.field == "rule" and e.value.value == rule and "prng" in e.value.allowed
+    make_plan(TrainConfig(hidden=(4,), rule="srbp"), 6, 3, chip=prng)  # fixed C^h: accepted
+    make_plan(TrainConfig(hidden=(4,), rule=rule), 6, 3, chip=chip("sram"))  # stored C^h
+
+
 def test_digits_energy_ordering(tmp_path) -> None:
     from neurosim.experiments.train import train
 
