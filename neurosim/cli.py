@@ -378,11 +378,13 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
         w = "/".join(str(f) for f in fm.weights) if len(set(fm.weights)) > 1 else str(fm.weights[0])
         used = fm.feedbacks[:-1] or fm.feedbacks  # the output layer has no C^h
         c = "/".join(str(f) for f in used) if len(set(used)) > 1 else str(used[0])
+        o = ("/".join(str(f) for f in fm.hidden_acts) + f" out {fm.out}"
+             if len(set(fm.acts)) > 1 else str(fm.acts[0]))  # fmt: skip
         eb = "/".join(str(b) for b in cfg.per_layer("error_bits")) if isinstance(
             cfg.error_bits, (tuple, list)) else str(cfg.error_bits)  # fmt: skip
         print(
             f"  formats: W {w}  {'b ' + w + '  ' if cfg.bias else ''}"
-            f"O {fm.act}  input {fm.inp}  C {c}  "
+            f"O {o}  input {fm.inp}  C {c}  "
             f"R {fm.error}  S {fm.lut}  acc {cfg.acc_bits} bits; "
             f"errors {'log ' + eb + '-bit' if cfg.error_bits else 'linear'}"
             f"{block}; "

@@ -200,8 +200,9 @@ def make_plan(
             trained=[i + 1 for i in trained_layers(rule, L, dense_freeze)],
             batch=cfg.batch,
             acc_bits=cfg.acc_bits,
+            # O^0 .. O^L: each layer's own activation width
             act_bits=[formats.inp.bits if not blocks else formats.act.bits]
-            + [formats.act.bits] * L,
+            + [a.bits for a in formats.acts],
             error_bits=[b or formats.error.bits for b in cfg.per_layer("error_bits")],
             bias=cfg.bias,
             adaptive=rule.adaptive,

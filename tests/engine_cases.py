@@ -403,6 +403,35 @@ PER_LAYER_FEEDBACK_MOMENTUM = [
          momentum=0.5, bias=True, error_bits=3),  # fmt: skip
 ]
 
+# per-layer activation widths (act_bits, act_int_bits: one per dense layer,
+# entry h - 1 for O^h and f'(S^h), the last for O^L; O^0 as wide as the first):
+# each layer's LUTs, accumulator fractions, f' products and updates at its width
+PER_LAYER_A = dict(act_bits=(8, 6, 10, 8))
+PER_LAYER_ACT_VARIANTS = [
+    *(dict(rule=r, **PER_LAYER_A) for r in RULES),
+    dict(rule="bp", act_bits=(6, 10, 8, 7), act_int_bits=(0, 2, -1, 1), bias=True,
+         output="linear", error_bits=3),  # fmt: skip
+    dict(rule="srbp", act="relu", act_bits=(10, 6, 8, 8), act_int_bits=(2, 1, 3, 0),
+         output="sigmoid", bias=True),  # fmt: skip
+    dict(rule="rbp", act="logistic", act_bits=(12, 5, 7, 6), error_bits=(2, 5, 3, 4),
+         error_scale="block", **BEFORE),  # fmt: skip
+    dict(rule="sbp", act_bits=(7, 9, 5, 8), error_bits=4, error_rounding="stochastic"),
+    dict(rule="srbp", act_bits=(5, 8, 12, 6), error_bits=1, error_scale="block", **BEFORE,
+         **FULL_TOP),  # fmt: skip
+    dict(rule="asrbp", act_bits=(10, 6, 8, 8), act_int_bits=(1, 0, 2, 0),
+         feedback_bits=(8, 4, 6, 12), weight_bits=(16, 8, 10, 16), error_bits=4),  # fmt: skip
+    dict(rule="arbp", act_bits=(6, 12, 8, 8), bias=True, update_bits=2, rounding="nearest"),
+    dict(rule="drtp", act_bits=(9, 5, 7, 8), act_int_bits=(0, -1, 1, 0), bias=True),
+    dict(rule="srbp", act_bits=(12, 8, 6, 8), acc_bits=12, weight_bits=10, lr=0.5),  # saturating
+    dict(rule="rbp", act_bits=(10, 6, 8, 8), no_derivative=True, error_bits=3),
+    dict(rule="bp", act_bits=(6, 6, 6, 6), error_bits=3),  # uniform list
+]
+PER_LAYER_ACT_MOMENTUM = [
+    dict(rule="bp", act_bits=(10, 6, 8, 8), momentum=0.9, velocity_bits=20),
+    dict(rule="asrbp", act_bits=(6, 10, 7, 8), act_int_bits=(1, 0, 2, 0), momentum=0.5,
+         bias=True, error_bits=3),  # fmt: skip
+]
+
 CONV_VARIANTS = [
     dict(rule="bp"),
     dict(rule="rbp"),
@@ -475,6 +504,14 @@ CASES: list[Case] = [
            if RULES[v["rule"]].adaptive else weights_moved)
       for v in PER_LAYER_FEEDBACK_VARIANTS),  # fmt: skip
     *(Case("dense", v, steps=4, check=velocities_moved) for v in PER_LAYER_FEEDBACK_MOMENTUM),
+    # per-layer activation widths
+    *(Case("dense", v, check=narrow_accumulator if v.get("acc_bits") else feedback_moved
+           if RULES[v["rule"]].adaptive else weights_moved)
+      for v in PER_LAYER_ACT_VARIANTS),  # fmt: skip
+    *(Case("dense", v, steps=4, check=velocities_moved) for v in PER_LAYER_ACT_MOMENTUM),
+    Case("dense", dict(rule="bp", n_in=100, act_bits=(12, 8, 6, 8), weight_bits=24,
+                       momentum=0.9, velocity_bits=30), steps=4, sparse=True,
+         check=transposed_storage),  # fmt: skip
     # conv blocks
     *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_VARIANTS),
 ]
@@ -488,6 +525,7 @@ FLOAT_CASES: list[Case] = [
     *(Case("float", v) for v in PER_LAYER_VARIANTS[:3]),
     *(Case("float", v) for v in PER_LAYER_ERROR_VARIANTS),
     *(Case("float", v) for v in PER_LAYER_FEEDBACK_VARIANTS[:6]),
+    *(Case("float", v) for v in PER_LAYER_ACT_VARIANTS[:3]),
     *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
 ]
 """Float engines on the same variants: a run repeats bit for bit."""

@@ -144,12 +144,12 @@ def test_bad_list_types(value) -> None:
     assert ei.value.field == "weight_bits"
 
 
-def test_other_widths_refuse_lists() -> None:  # act: one width
+def test_other_widths_refuse_lists() -> None:  # the LUT input: one width
     with pytest.raises(ConfigError) as ei:
-        TrainConfig.from_dict({"act_bits": [8, 8, 8, 8, 8]})
-    assert ei.value.field == "act_bits"
-    assert ("weight_bits, weight_int_bits, error_bits, feedback_bits, feedback_int_bits only"
-            in str(ei.value))  # fmt: skip
+        TrainConfig.from_dict({"lut_bits": [12, 12, 12, 12, 12]})
+    assert ei.value.field == "lut_bits"
+    assert ("weight_bits, weight_int_bits, act_bits, act_int_bits, error_bits, feedback_bits, "
+            "feedback_int_bits only" in str(ei.value))  # fmt: skip
 
 
 def test_toml_round_trip(tmp_path) -> None:

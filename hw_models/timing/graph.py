@@ -42,7 +42,7 @@ Forward, ``h = 1 .. L`` (this part alone is the inference graph):
 * ``flut{h}`` on ``lut{h}``, ``ceil(n_h / lut_per_cycle)``, after ``psum{h}``
   (or after every ``fmac{h}.*`` when there is no ``psum{h}``);
 * ``fact{h}`` on ``fwd{h+1}`` for ``h < L``:
-  ``ceil(n_h * act_bits / fwd_width_bits)``, after ``flut{h}``.
+  ``ceil(n_h * act_bits_h / fwd_width_bits)`` (``O^h``'s own width), after ``flut{h}``.
 
 Error transport and projection, only when the rule trains hidden layers:
 
@@ -443,7 +443,7 @@ def _add_forward(c: _Ctx) -> None:
             before_lut = [f"psum{h}"]
         c.add(f"flut{h}", f"lut{h}", ceil_div(lay.n_out, chip.lut_per_cycle), before_lut)
         if h < L:
-            bits = lay.n_out * chip.act_bits
+            bits = lay.n_out * chip.fwd_act_bits(h)  # O^h at its layer's width
             c.add(f"fact{h}", f"fwd{h + 1}", ceil_div(bits, chip.fwd_width_bits), [f"flut{h}"], 1)
 
 

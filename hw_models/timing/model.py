@@ -142,11 +142,16 @@ class ChipTiming:
     chain_width_bits : int
         Bits per cycle of a backward-chain link.
     act_bits : int
-        Bits of one activation on the forward link.
+        Bits of one activation on the forward link (every layer's, unless
+        ``layer_act_bits`` gives one per layer; conv blocks' pooled maps).
     psum_bits : int
         Bits of one partial sum sent between tiles of a layer.
     error_bits_per_component : int
         Bits of one error component in a dense message (no header).
+    layer_act_bits : tuple of int
+        Bits of one hidden activation ``O^h`` of dense layer ``h``,
+        ``[h - 1]`` for ``h = 1 .. L-1`` (per-layer activation widths);
+        empty (default): ``act_bits`` for every layer.
     """
 
     macs_per_cycle: int
@@ -158,10 +163,22 @@ class ChipTiming:
     act_bits: int
     psum_bits: int
     error_bits_per_component: int
+    layer_act_bits: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
+            if name == "layer_act_bits":
+                object.__setattr__(self, name, tuple(
+                    check_int(f"chip.{name}[{i}]", v, 1) for i, v in enumerate(self.layer_act_bits)
+                ))  # fmt: skip
+                continue
             object.__setattr__(self, name, check_int(f"chip.{name}", getattr(self, name), 1))
+
+    def fwd_act_bits(self, h: int) -> int:
+        """Bits of one activation ``O^h`` of dense layer ``h`` (1-based) on the forward link."""
+        if self.layer_act_bits and h <= len(self.layer_act_bits):
+            return self.layer_act_bits[h - 1]
+        return self.act_bits
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,10 @@ def check_network(cfg: Any) -> None:
 
 def check_per_layer(cfg: Any) -> None:
     """Per-layer lists (:data:`~neurosim.config.sections.PER_LAYER`): one entry
-    per dense weight layer, dense networks only; the weight's integer bits
-    within each layer's width; with momentum in fixed mode, one weight width
-    (the velocity word is ``velocity_bits`` wide for every layer)."""
+    per dense weight layer, dense networks only; the weight's, feedback's and
+    activation's integer bits within each layer's width; with momentum in
+    fixed mode, one weight width (the velocity word is ``velocity_bits`` wide
+    for every layer)."""
     L = cfg.n_dense()
     for name in PER_LAYER:
         value = getattr(cfg, name)
@@ -80,7 +81,7 @@ def check_per_layer(cfg: Any) -> None:
                     "1 to 16 in a per-layer list (linear errors, 0, apply to every layer: "
                     "give error_bits = 0)",
                 )  # fmt: skip
-    for kind in ("weight", "feedback"):  # integer bits within each layer's width
+    for kind in ("weight", "feedback", "act"):  # integer bits within each layer's width
         _int_bits_per_layer(cfg, f"{kind}_int_bits", f"{kind}_bits")
     ints, widths = cfg.per_layer("weight_int_bits"), cfg.per_layer("weight_bits")
     if cfg.momentum and cfg.mode == "fixed" and len(set(zip(ints, widths, strict=True))) > 1:
@@ -95,7 +96,17 @@ _FEEDBACK_INDEX = {
     name: "; entry h sets C^h, the output layer's entry is unused but given"
     for name in ("feedback_bits", "feedback_int_bits")
 }
-"""What a feedback list's entries set (C^h lives in hidden layer h's tiles)."""
+_FEEDBACK_INDEX.update({
+    name: "; entry h sets O^h and f'(S^h), the last the output O^L"
+    for name in ("act_bits", "act_int_bits")
+})
+"""What a feedback list's entries set (C^h lives in hidden layer h's tiles),
+and an activation list's."""
+
+
+def _listed(cfg: Any, name: str) -> bool:
+    """Whether field ``name`` holds a per-layer list."""
+    return isinstance(getattr(cfg, name), (tuple, list))
 
 
 def _int_bits_per_layer(cfg: Any, ints_name: str, bits_name: str) -> None:
@@ -110,10 +121,16 @@ def _int_bits_per_layer(cfg: Any, ints_name: str, bits_name: str) -> None:
 
 def check_numerics(cfg: Any) -> None:
     """Integer bits within each format, and the log quantizer's settings."""
-    _int_range("input_int_bits", cfg.input_int_bits, 0, cfg.act_bits - 1)
     check_per_layer(cfg)
+    # the input format is as wide as the first layer's activations
+    b0 = cfg.per_layer("act_bits")[0]
+    if _listed(cfg, "act_bits") and cfg.input_int_bits > b0 - 1:
+        raise ConfigError(
+            "input_int_bits", cfg.input_int_bits,
+            f"an integer from 0 to {b0 - 1} (the input O^0 is act_bits[0] = {b0} bits wide)",
+        )  # fmt: skip
+    _int_range("input_int_bits", cfg.input_int_bits, 0, b0 - 1)
     for name, total in (
-        ("act_int_bits", cfg.act_bits),
         ("error_int_bits", cfg.error_word_bits),
         ("lut_int_bits", cfg.lut_bits),
     ):

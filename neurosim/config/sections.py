@@ -204,17 +204,30 @@ class NumericsSection:
     """Integer bits of the weight format (sign excluded), -8 to ``weight_bits - 1``;
     one integer or a list of one per dense weight layer, as ``weight_bits``."""
 
-    act_bits: int = setting(8, "activation width", range=(2, 16), unit="bits")
-    """Activation format O^h (signed), 2 to 16 bits; inputs use an unsigned
-    format of ``act_bits`` bits, all fraction (data lie in [0, 1))."""
+    act_bits: int | tuple[int, ...] = setting(
+        8, "activation width (one, or one per layer: 8,6,6,8)", range=(2, 16), unit="bits",
+        per_layer=True,
+    )  # fmt: skip
+    """Activation format O^h (signed), 2 to 16 bits. One integer (every
+    layer) or a list of one per dense weight layer ``h = 1 .. L``: entry
+    ``h`` sets hidden ``O^h`` and its ``f'(S^h)`` (``UQ(b, b-1)``), the last
+    entry the output ``O^L`` (softmax and sigmoid: ``UQ(b, b-1)``). Inputs
+    use an unsigned format as wide as the first entry, all fraction (data
+    lie in [0, 1)). The LUT input ``S^h`` and the softmax exp table stay one
+    format each (docs/concepts/fixed-point.md, "Per-layer activation
+    widths"). Dense networks only."""
 
-    act_int_bits: int = setting(0, "activation integer bits", unit="bits")
-    """Integer bits of the activation format, -8 to ``act_bits - 1``."""
+    act_int_bits: int | tuple[int, ...] = setting(
+        0, "activation integer bits (one, or one per layer)", unit="bits", per_layer=True,
+    )  # fmt: skip
+    """Integer bits of the activation format, -8 to ``act_bits - 1``; one
+    integer or a list of one per dense weight layer, as ``act_bits`` (the
+    output entry counts only for a linear output)."""
 
     input_int_bits: int = setting(2, "signed input integer bits (higgs)", unit="bits")
     """Integer bits of the signed input format used for signed data
-    (standardised ``higgs``): ``act_bits`` total, range
-    ``[-2**input_int_bits, 2**input_int_bits)``, 0 to ``act_bits - 1``;
+    (standardised ``higgs``): the first ``act_bits`` entry total, range
+    ``[-2**input_int_bits, 2**input_int_bits)``, 0 to that width - 1;
     values beyond saturate (counted as ``sat:O^0``). Unused for image data
     in [0, 1)."""
 

@@ -328,7 +328,7 @@ class Accountant:
         c: Counter = Counter()
         for i in range(L):
             n_in, n_out = sizes[i], sizes[i + 1]
-            a_bits, w_bits = (fm.inp if i == 0 else fm.act).bits, fm.weights[i].bits  # layer's own
+            a_bits, w_bits = fm.src(i).bits, fm.weights[i].bits  # the layer's own widths
             c["forward", "mac", (w_bits, a_bits)] += n_out * n_in
             c["forward", "sram_read", ("weights",)] += n_out * n_in * w_bits
             if cfg.bias:  # b^h read once per neuron, the accumulator's start value
@@ -339,7 +339,7 @@ class Accountant:
                 c["forward", "wire", ("forward",)] += (cb - 1) * n_out * cfg.acc_bits
             if i < L - 1:
                 c["forward", "lut", ()] += 2 * n_out  # f and f'
-                c["forward", "wire", ("forward",)] += n_out * fm.act.bits
+                c["forward", "wire", ("forward",)] += n_out * fm.acts[i].bits  # O^{i+1}
             elif cfg.output == "sigmoid":
                 c["forward", "lut", ()] += n_out
             elif cfg.output == "softmax":
@@ -418,7 +418,7 @@ class Accountant:
               (wb,) if src_log else (wb, ew)] += ops  # fmt: skip
             c["feedback", "sram_read", ("weights",)] += ops * wb
         if not cfg.no_derivative:
-            c["feedback", "mult", (fm.deriv.bits, ew)] += n_i * self.samples
+            c["feedback", "mult", (fm.derivs[i].bits, ew)] += n_i * self.samples
         if log:
             self._encoders(c, n_i, codes_chain(self.rule, cfg))  # R^h's (B^h's before f')
 
@@ -491,7 +491,7 @@ def target_layer(acct: Accountant, c: Counter, i: int) -> None:
     acct.feedback.select(c, channel_projection(acct, i), fb)
     resampled(acct, c, i)
     if not cfg.no_derivative:
-        c["feedback", "mult", (fm.deriv.bits, fb)] += n_i * acct.samples
+        c["feedback", "mult", (fm.derivs[i].bits, fb)] += n_i * acct.samples
     if cfg.error_bits:
         acct._encoders(c, n_i)
 

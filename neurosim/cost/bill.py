@@ -42,7 +42,7 @@ def pricing(plan: Plan, table: EnergyTable | None = None) -> parts.Pricing:
     widths = parts.Widths(
         acc_bits=plan.cfg.acc_bits,
         lut_in_bits=plan.formats.lut.bits,
-        act_bits=plan.formats.act.bits,
+        act_bits=plan.formats.lut_entry_bits,  # every tile's LUT: the widest entry
     )
     table = chip.energy_table() if table is None else table
     return parts.Pricing(table, chip, widths, ert=chip.ert())
@@ -78,13 +78,13 @@ def learning_shape(plan: Plan) -> area.LearningShape:
         datapath = area.FORMAT_DATAPATH.get(channel_format(cfg, rule).name, "multiplier")
     upd = plan.chip.update if plan.chip is not None else None
     g = grad_bits(upd.accumulate if upd else "sram", cfg.acc_bits, fm.error.bits,
-                  max(fm.inp.bits, fm.act.bits))  # fmt: skip
+                  max(fm.inp.bits, fm.lut_entry_bits))  # fmt: skip
     return area.LearningShape(
         # built for the widest C^h of any hidden layer
         projection=datapath, feedback_bits=max(f.bits for f in fm.feedbacks[:-1] or fm.feedbacks),
         # the datapath is built for the widest code of any layer
         error_bits=max(cfg.per_layer("error_bits")) or fm.error.bits, acc_bits=cfg.acc_bits,
-        lr_frac=cfg.lr_frac, act_bits=fm.act.bits, classes=plan.sizes[-1],
+        lr_frac=cfg.lr_frac, act_bits=fm.lut_entry_bits, classes=plan.sizes[-1],
         target=rule.source == "target", rank=cfg.rank or 1, n_src=plan.sizes[-1],
         grad_bits=g, lr_shift=bool(upd and upd.lr_shift),
     )  # fmt: skip
@@ -103,9 +103,10 @@ def _timing_inputs(plan: Plan) -> tuple[list[timing.LayerTiming], timing.ChipTim
         fwd_width_bits=chip.link("forward").width_bits,
         skip_width_bits=chip.link("skip").width_bits,
         chain_width_bits=chip.link("chain").width_bits,
-        act_bits=fm.act.bits,
+        act_bits=fm.acts[0].bits,  # conv blocks' pooled maps (one width with conv)
         psum_bits=plan.cfg.acc_bits,
         error_bits_per_component=value_bits,
+        layer_act_bits=tuple(a.bits for a in fm.hidden_acts),  # each O^h at its own width
     )
     return layers, ct
 

@@ -153,7 +153,7 @@ def _inputs(s: _Schedule, per_sample: Counter) -> None:
         per_sample["dram_read", "input"] += plan.n_in * fm.inp.bits
     for h in range(L):  # O^h (O^0 = x) feeds layer h+1
         lay = s.mapping.layers[h]
-        bits = fm.inp.bits if h == 0 else fm.act.bits
+        bits = fm.src(h).bits  # O^h at its own width
         kind = "input" if h == 0 and not plan.blocks else "activations"
         cols = [
             {s.group_of[(h + 1, i, j)] for i in range(lay.row_blocks)}
@@ -183,11 +183,11 @@ def _hidden(s: _Schedule, per_sample: Counter) -> None:
                 per_sample[action, "partial_sums"] += splits * rows * cfg.acc_bits
             q = gs[-1]
             if h < L and s.forms_error(h) and q != s.last:
-                stash = 0 if cfg.no_derivative else rows * fm.deriv.bits
+                stash = 0 if cfg.no_derivative else rows * fm.derivs[h - 1].bits
                 for action in ("dram_write", "dram_read"):
                     per_sample[action, "derivatives"] += stash
                     if plan.rule.adaptive:  # dC^h needs O^h of these rows
-                        per_sample[action, "activations"] += rows * fm.act.bits
+                        per_sample[action, "activations"] += rows * fm.acts[h - 1].bits
             others = set(gs) - {q}
             if h in s.trained and others and (h == L or s.forms_error(h)):
                 per_sample["dram_write", "errors"] += rows * fm.error.bits

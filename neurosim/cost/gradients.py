@@ -242,7 +242,7 @@ def dense_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> None:
         log = error_is_code(cfg, len(sizes) - 1, i)
         code = error_code_bits(acct, i) if log else ew  # the error word as the tile keeps it
         n_in, n_out = sizes[i], sizes[i + 1]
-        a_bits = fm.inp.bits if i == 0 else fm.act.bits
+        a_bits = fm.src(i).bits  # the layer's input at its own width
         work = gr.work(acct.nnz_R[i], n_out)
         ops = gradient_products(acct, i, work * n_in)
         product = ("shift_add", (g,)) if log else ("mac", (ew, a_bits))
@@ -277,10 +277,11 @@ def adaptive_updates(acct: Any, c: Counter, engine_counts: dict[str, int]) -> No
         code = error_code_bits(acct, -1 if acct.rule.skip else i + 1)
         nnz = acct.nnz_msg["skip"] if acct.rule.source == "top" else acct.nnz_R[i + 1]
         ops = gr.work(nnz, n_src) * n_i
-        product = ("shift_add", (g,)) if log else ("mac", (ew, fm.act.bits))
-        gr.products(c, ops, *product, fm.act.bits, ew + fm.act.bits)
+        a_bits = fm.acts[i].bits  # O^{i+1} at its own width
+        product = ("shift_add", (g,)) if log else ("mac", (ew, a_bits))
+        gr.products(c, ops, *product, a_bits, ew + a_bits)
         # register: O^h of the slice's rows and the source error, per sample
-        per_sample = n_i * fm.act.bits + n_src * code
+        per_sample = n_i * a_bits + n_src * code
         gr.buffer(c, per_sample * acct.samples, n_src * code * acct.samples)
         changed = engine_counts.get(f"changed:C^{i + 1}", 0)
         gr.apply(c, n_i * n_src, fm.feedbacks[i].bits, changed, ops, memory="feedback")

@@ -42,7 +42,8 @@ def run_widths(cfg: TrainConfig) -> dict[str, int]:
     from neurosim.nn.network import Formats
 
     fm = Formats.from_config(cfg)
-    return {"acc_bits": cfg.acc_bits, "in_bits": fm.lut.bits, "out_bits": fm.act.bits}
+    # every tile's LUT holds the widest activation entry (per-layer widths)
+    return {"acc_bits": cfg.acc_bits, "in_bits": fm.lut.bits, "out_bits": fm.lut_entry_bits}
 
 
 def _parts(run: Any) -> tuple[TrainConfig, Mapping[str, Any]]:

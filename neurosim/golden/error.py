@@ -59,14 +59,19 @@ class RefErrorUnit:
         self.counts[name] += n
         return v
 
-    def value(self, v: int, d: int | None, frac: int, name: str) -> int:
+    def value(
+        self, v: int, d: int | None, frac: int, name: str, dfrac: int | None = None
+    ) -> int:
         """The unit before the log stage: times ``f'`` code ``d`` (or none),
-        round from ``frac`` fraction bits onto the error word, saturate."""
+        round from ``frac`` fraction bits onto the error word, saturate.
+        ``dfrac``: the fraction bits of ``d``'s format (default: the one f'
+        format)."""
         fm = self.fm
         if d is None:
             v = ref_shift_nearest(v, frac - fm.error.frac)
         else:
-            v = ref_shift_nearest(v * d, frac + fm.deriv.frac - fm.error.frac)
+            dfrac = fm.deriv.frac if dfrac is None else dfrac
+            v = ref_shift_nearest(v * d, frac + dfrac - fm.error.frac)
         return self.sat(v, name)
 
     def output(self, out: list[int], t, name: str) -> list[int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -31,8 +32,10 @@ class RefForwardUnit:
         Output kind (linear, sigmoid, softmax).
     acc_bits : int
         Accumulator width.
-    luts : Luts
-        The activation tables (copied as Python ints).
+    luts : Luts or sequence of Luts
+        The activation tables (copied as Python ints): one set, or one per
+        hidden layer (``[h - 1]``, each layer's own f and f' formats); the
+        output and exp tables are the first's.
     act : str
         The hidden activation: whether a looked-up output was clipped by the
         activation format is decided from the real function here, not from
@@ -40,11 +43,14 @@ class RefForwardUnit:
     """
 
     def __init__(
-        self, fm: Formats, output: str, acc_bits: int, luts: Luts, act: str
+        self, fm: Formats, output: str, acc_bits: int, luts: Luts | Sequence[Luts], act: str
     ) -> None:
         self.fm, self.output, self.acc_bits, self.act = fm, output, acc_bits, act
-        self.f = [int(v) for v in luts.f]
-        self.df = [int(v) for v in luts.df]
+        layers = [luts] if isinstance(luts, Luts) else list(luts)
+        luts = layers[0]
+        self.fs = [[int(v) for v in t.f] for t in layers]  # per hidden layer
+        self.dfs = [[int(v) for v in t.df] for t in layers]
+        self.f, self.df = self.fs[0], self.dfs[0]
         self.fout = None if luts.out is None else [int(v) for v in luts.out]
         self.exp = [int(v) for v in luts.exp]
 
@@ -58,10 +64,11 @@ class RefForwardUnit:
             out.append(q)
         return out
 
-    def is_clipped(self, c: int) -> bool:
+    def is_clipped(self, c: int, out: FixedFormat | None = None) -> bool:
         """Whether ``f`` at LUT index ``c`` lies more than one LSB outside the
-        activation format (the real function, in Python floats)."""
-        lut, out = self.fm.lut, self.fm.act
+        activation format ``out`` (default: the one activation format; the
+        real function, in Python floats)."""
+        lut, out = self.fm.lut, out or self.fm.act
         s = (c + lut.qmin) / (1 << lut.frac)
         real = {"tanh": math.tanh, "relu": lambda x: max(x, 0.0), "linear": lambda x: x,
                 "logistic": lambda x: 1.0 / (1.0 + math.exp(-x))}[self.act](s)  # fmt: skip
@@ -100,7 +107,7 @@ class RefForwardUnit:
         L = len(W)
         for i, w in enumerate(W):
             acc_fmt = fm.acc(i, self.acc_bits)
-            src_frac = (fm.inp if i == 0 else fm.act).frac
+            src_frac = fm.src(i).frac
             accs = self.accumulate(w, None if b is None else b[i], A[-1], acc_fmt, src_frac,
                                    counts, f"sat:acc^{i + 1}")  # fmt: skip
             last = i == L - 1
@@ -122,9 +129,11 @@ class RefForwardUnit:
                 continue
             codes = [self.lut_index(s, acc_fmt.frac, counts, f"sat:S^{i + 1}") for s in accs]
             if not last:
-                counts[f"sat:O^{i + 1}"] += sum(self.is_clipped(c) for c in codes)
-                A.append([self.f[c] for c in codes])
-                D.append([self.df[c] for c in codes])
+                a_fmt = fm.acts[i]  # O^{i+1}'s own format and tables
+                counts[f"sat:O^{i + 1}"] += sum(self.is_clipped(c, a_fmt) for c in codes)
+                f, df = self.fs[min(i, len(self.fs) - 1)], self.dfs[min(i, len(self.dfs) - 1)]
+                A.append([f[c] for c in codes])
+                D.append([df[c] for c in codes])
             else:  # sigmoid
                 A.append([self.fout[c] for c in codes])
         return A, D

@@ -60,7 +60,8 @@ class ReferenceEngine:
         self.counts: Counter = Counter()
         self.step_index = 0
         self.lr = fast.lr
-        self.fwd = RefForwardUnit(self.fm, cfg.output, cfg.acc_bits, fast.luts, cfg.act)
+        self.fwd = RefForwardUnit(self.fm, cfg.output, cfg.acc_bits, fast.layer_luts,
+                                  cfg.act)  # fmt: skip
         self.err = RefErrorUnit(cfg, self.fm, self.counts, self._tiles())
         self.upd = RefUpdateUnit(cfg, self.counts)
         self.V = self.upd.V  # momentum: velocity codes per parameter name ("W^1", ...)
@@ -75,7 +76,7 @@ class ReferenceEngine:
 
     def _src_fmt(self, i: int) -> FixedFormat:
         """Format of what dense layer ``i`` reads (the input for ``i = 0``)."""
-        return self.fm.inp if i == 0 else self.fm.act
+        return self.fm.src(i)
 
     def forward_sample(self, x: np.ndarray, count: bool = True) -> tuple[list, list]:
         """Forward pass of one sample: codes ``O^0..O^L`` and hidden ``f'`` codes."""
@@ -157,7 +158,9 @@ class ReferenceEngine:
         dd = None if self.cfg.no_derivative else d
         if before:
             frac = self.fm.error.frac
-        r = [err.value(v, None if dd is None else dd[j], frac, name) for j, v in enumerate(p)]
+        dfrac = self.fm.derivs[i].frac  # layer i+1's own f' format
+        r = [err.value(v, None if dd is None else dd[j], frac, name, dfrac)
+             for j, v in enumerate(p)]  # fmt: skip
         return r if before else err.code(r, i, 0, s, self.step_index)
 
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> None:
@@ -184,7 +187,8 @@ class ReferenceEngine:
             fm, cfg = self.fm, self.cfg
             for i in range(L - 1):
                 f = fm.feedbacks[i]  # C^{i+1}'s own format
-                shift = fm.act.frac + fm.error.frac + cfg.lr_frac - f.frac
+                # dC^{i+1} = eta O^{i+1} R: O^{i+1}'s own format
+                shift = fm.acts[i].frac + fm.error.frac + cfg.lr_frac - f.frac
                 self.upd.update(self.C[i], GC[i], mult, shift, f, self.c_keys[i],
                                 f"C^{i + 1}", cfg.update_bits, self.step_index)  # fmt: skip
         self.step_index += 1

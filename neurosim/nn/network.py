@@ -55,14 +55,19 @@ class Formats:
     Attributes
     ----------
     inp : FixedFormat
-        Input O^0: unsigned ``act_bits``, all fraction bits (data in [0, 1));
-        for signed data (``higgs``) signed ``act_bits`` with
-        ``input_int_bits`` integer bits.
-    act : FixedFormat
-        Hidden activations O^h.
+        Input O^0: unsigned, the first ``act_bits`` entry wide, all fraction
+        bits (data in [0, 1)); for signed data (``higgs``) signed, as wide,
+        with ``input_int_bits`` integer bits.
+    acts : tuple of FixedFormat
+        ``acts[h - 1]`` for ``h = 1 .. L``: the signed format
+        ``Q(act_bits[h-1], act_int_bits[h-1])`` of hidden activations O^h
+        (``h < L``) and of a linear output O^L (``h = L``). ``act_bits``,
+        ``act_int_bits``: one value each, or one per dense layer; :attr:`act`
+        is their one format when all agree.
     out : FixedFormat
-        Output O^L: unsigned ``UQ(act_bits, act_bits-1)`` for softmax and
-        sigmoid (holds 1.0), ``act`` for a linear output.
+        Output O^L: unsigned ``UQ(b, b-1)`` with ``b`` the last ``act_bits``
+        entry for softmax and sigmoid (holds 1.0), ``acts[-1]`` for a linear
+        output.
     weights : tuple of FixedFormat
         W^h (and b^h) of each dense weight layer, ``weights[h - 1]`` for
         ``h = 1 .. L`` (``weight_bits``, ``weight_int_bits``: one value each, or
@@ -74,20 +79,22 @@ class Formats:
         is their one format when all used entries agree.
     error, lut : FixedFormat
         The linear error word R^h and the LUT input S^h.
-    deriv : FixedFormat
-        f'(S^h): unsigned ``UQ(act_bits, act_bits-1)``, range [0, 2).
+    derivs : tuple of FixedFormat
+        f'(S^h) of hidden layer h, ``derivs[h - 1]``: unsigned ``UQ(b, b-1)``
+        with ``b = act_bits[h-1]``, range [0, 2) (the output layer's entry
+        has no f'). :attr:`deriv` is their one format when all agree.
     exp : FixedFormat
         Softmax exponentials ``exp(-(max S - S))``: ``UQ(17, 16)``.
     """
 
     inp: FixedFormat
-    act: FixedFormat
+    acts: tuple[FixedFormat, ...]
     out: FixedFormat
     weights: tuple[FixedFormat, ...]
     feedbacks: tuple[FixedFormat, ...]
     error: FixedFormat
     lut: FixedFormat
-    deriv: FixedFormat
+    derivs: tuple[FixedFormat, ...]
     exp: FixedFormat
 
     @classmethod
@@ -97,17 +104,23 @@ class Formats:
         def q(bits: int, ints: int) -> FixedFormat:
             return FixedFormat(bits, bits - 1 - ints)
 
-        act = q(c.act_bits, c.act_int_bits)
-        prob = FixedFormat(c.act_bits, c.act_bits - 1, signed=False)
+        def prob(bits: int) -> FixedFormat:
+            return FixedFormat(bits, bits - 1, signed=False)
+
+        widths = c.per_layer("act_bits")
+        acts = tuple(
+            q(b, i) for b, i in zip(widths, c.per_layer("act_int_bits"), strict=True)
+        )
+        b0 = widths[0]  # the input is as wide as the first layer's activations
         signed_input = c.data in SIGNED_INPUT
         return cls(
             inp=(
-                q(c.act_bits, c.input_int_bits)
+                q(b0, c.input_int_bits)
                 if signed_input
-                else FixedFormat(c.act_bits, c.act_bits, signed=False)
+                else FixedFormat(b0, b0, signed=False)
             ),
-            act=act,
-            out=act if c.output == "linear" else prob,
+            acts=acts,
+            out=acts[-1] if c.output == "linear" else prob(widths[-1]),
             weights=tuple(
                 q(b, i)
                 for b, i in zip(c.per_layer("weight_bits"), c.per_layer("weight_int_bits"),
@@ -120,9 +133,52 @@ class Formats:
             ),  # fmt: skip
             error=q(c.error_word_bits, c.error_int_bits),
             lut=q(c.lut_bits, c.lut_int_bits),
-            deriv=prob,
+            derivs=tuple(prob(b) for b in widths),
             exp=FixedFormat(17, 16, signed=False),
         )
+
+    @property
+    def act(self) -> FixedFormat:
+        """The activation format of every layer (conv blocks use it too).
+
+        Raises
+        ------
+        ValueError
+            When the layers' activation formats differ: read :attr:`acts`.
+        """
+        if len(set(self.acts)) != 1:
+            raise ValueError(f"per-layer activation formats {self.acts}: read Formats.acts")
+        return self.acts[0]
+
+    @property
+    def deriv(self) -> FixedFormat:
+        """The f' format of every hidden layer (conv blocks use it too).
+
+        Raises
+        ------
+        ValueError
+            When the layers' widths differ: read :attr:`derivs`.
+        """
+        if len(set(self.derivs)) != 1:
+            raise ValueError(f"per-layer f' formats {self.derivs}: read Formats.derivs")
+        return self.derivs[0]
+
+    @property
+    def lut_entry_bits(self) -> int:
+        """Entry width of every tile's activation LUT (tiles are one design):
+        the widest activation of any layer (its f' and a softmax or sigmoid
+        output are as wide)."""
+        return max(a.bits for a in self.acts)
+
+    def src(self, layer: int) -> FixedFormat:
+        """Format of what dense layer ``layer`` (0-based) reads: the input
+        ``O^0`` for ``layer = 0``, else hidden ``O^layer`` (``acts[layer - 1]``)."""
+        return self.inp if layer == 0 else self.acts[layer - 1]
+
+    @property
+    def hidden_acts(self) -> tuple[FixedFormat, ...]:
+        """Formats of the hidden activations O^1 .. O^{L-1} (empty without hidden layers)."""
+        return self.acts[:-1]
 
     @property
     def weight(self) -> FixedFormat:
@@ -164,8 +220,7 @@ class Formats:
     def acc(self, layer: int, acc_bits: int) -> FixedFormat:
         """Accumulator format of layer ``layer`` (0-based): W x O products, the
         fraction bits of that layer's weight plus those of its input."""
-        src = self.inp if layer == 0 else self.act
-        return FixedFormat(acc_bits, self.weights[layer].frac + src.frac)
+        return FixedFormat(acc_bits, self.weights[layer].frac + self.src(layer).frac)
 
 
 def _table(fn, lut: FixedFormat, out: FixedFormat) -> np.ndarray:
@@ -203,13 +258,16 @@ class Luts:
     unclipped: tuple[int, int] = (0, 0)
 
     @classmethod
-    def build(cls, act: str, output: str, fm: Formats) -> Luts:
-        """Tabulate f, f', the output function and exp for these formats."""
-        f = _table(lambda s: act_float(act, s), fm.lut, fm.act)
+    def build(cls, act: str, output: str, fm: Formats, layer: int = 1) -> Luts:
+        """Tabulate f and f' of hidden layer ``layer`` (1-based: its
+        activation and f' formats, ``fm.acts[layer - 1]`` and
+        ``fm.derivs[layer - 1]``), the output function and exp."""
+        a_fmt, d_fmt = fm.acts[layer - 1], fm.derivs[layer - 1]
+        f = _table(lambda s: act_float(act, s), fm.lut, a_fmt)
         if act == "relu":
-            df = _table(lambda s: (s > 0).astype(np.float64), fm.lut, fm.deriv)
+            df = _table(lambda s: (s > 0).astype(np.float64), fm.lut, d_fmt)
         else:
-            df = _table(lambda s: _deriv_of(act, s), fm.lut, fm.deriv)
+            df = _table(lambda s: _deriv_of(act, s), fm.lut, d_fmt)
         out = (
             _table(lambda s: act_float("logistic", s), fm.lut, fm.out)
             if output == "sigmoid"
@@ -218,7 +276,21 @@ class Luts:
         d = np.arange(0, 1 << fm.lut.bits, dtype=np.float64)
         e, _ = fm.exp.quantize(np.exp(-fm.lut.to_real(d)))
         return cls(f=f, df=df, out=out, exp=e.astype(np.int64),
-                   unclipped=_unclipped(act, fm.lut, fm.act))  # fmt: skip
+                   unclipped=_unclipped(act, fm.lut, a_fmt))  # fmt: skip
+
+    @classmethod
+    def per_layer(cls, act: str, output: str, fm: Formats) -> tuple[Luts, ...]:
+        """One set of tables per hidden layer ``h = 1 .. L-1`` (``[h - 1]``;
+        one entry, layer 1's, without hidden layers); layers whose activation
+        and f' formats agree share one object."""
+        built: dict = {}
+        out = []
+        for h in range(1, max(len(fm.acts) - 1, 1) + 1):
+            key = (fm.acts[h - 1], fm.derivs[h - 1])
+            if key not in built:
+                built[key] = cls.build(act, output, fm, h)
+            out.append(built[key])
+        return tuple(out)
 
 
 def clipped(real: np.ndarray, out: FixedFormat) -> np.ndarray:

@@ -51,7 +51,7 @@ class FixedEngine(Engine):
         self.mem = DenseMemory(plan, fm, self.counts)
         self.W, self.b, self.C = self.mem.W, self.mem.b, self.mem.C
         self.fwd = ForwardUnit(fm, cfg.act, cfg.output, cfg.acc_bits, self.mem, self.counts)
-        self.luts = self.fwd.luts
+        self.luts, self.layer_luts = self.fwd.luts, self.fwd.layer_luts
         self.err = ErrorUnit(plan, fm, self.mem, self.counts, self._ws, self._fan_ins())
         self.upd = UpdateUnit(plan, fm, self.counts, self._ws, self.err.r_max, self.err.r_q)
         self.upd.add_dense(self.mem, self.rule.adaptive)

@@ -104,7 +104,8 @@ class ErrorUnit:
             self.r_q = 1.0
         m_abs = max(w.max_abs for w in fm.weights) if self.rule.matrix == "W" else (
             fm.feedback_max_abs)  # fmt: skip
-        worst = float(fm.error.max_abs) * m_abs * max(fan_ins) * fm.deriv.qmax
+        worst = float(fm.error.max_abs) * m_abs * max(fan_ins) * max(
+            d.qmax for d in fm.derivs)
         # the unit may multiply in float64; DRTP's projections are one C^h code
         # (< 2**24) times a power of two (the label's carrier), so p * f' is
         # exact in float64 whatever the bound on error words says
@@ -272,7 +273,7 @@ class ErrorUnit:
             return self._finish_before(i, p, d, frac, step)
         if self.cfg.no_derivative:
             return self.error(p, None, frac - fm.error.frac, f"sat:R^{i + 1}", step, layer=i)
-        shift = frac + fm.deriv.frac - fm.error.frac
+        shift = frac + fm.derivs[i].frac - fm.error.frac  # layer i+1's own f' format
         return self.error(p, d, shift, f"sat:R^{i + 1}", step, layer=i)
 
     def _finish_before(self, i: int, p: np.ndarray, d: np.ndarray, frac: int,
@@ -285,4 +286,4 @@ class ErrorUnit:
             p = self.error(p, None, frac - fm.error.frac, f"sat:d^{i + 1}", step, layer=i)
         if self.cfg.no_derivative:
             return self.error(p, None, 0, name, step, False)
-        return self.error(p, d, fm.deriv.frac, name, step, False)
+        return self.error(p, d, fm.derivs[i].frac, name, step, False)

@@ -42,8 +42,16 @@ class ForwardUnit:
         counts: Counter,
     ) -> None:  # fmt: skip
         self.fm, self.output, self.mem, self.counts = fm, output, mem, counts
-        self.luts = Luts.build(act, output, fm)
-        self.fd = np.ascontiguousarray(np.stack([self.luts.f, self.luts.df], axis=1))
+        # one f and f' table pair per hidden layer (shared where formats agree);
+        # ``luts``/``fd``: layer 1's, with the output and exp tables (conv blocks)
+        self.layer_luts = Luts.per_layer(act, output, fm)
+        self.luts = self.layer_luts[0]
+        fds: dict = {}
+        self.fds = [
+            fds.setdefault(id(t), np.ascontiguousarray(np.stack([t.f, t.df], axis=1)))
+            for t in self.layer_luts
+        ]
+        self.fd = self.fds[0]
         self.L = len(mem.W)
         self.acc_fmt = [fm.acc(i, acc_bits) for i in range(self.L)]
         self.rows0 = np.arange(mem.W[0].shape[1], dtype=np.int64)
@@ -52,7 +60,7 @@ class ForwardUnit:
         # the activation unit's shift and the names of its arrays and counts
         self._layers = [
             (
-                (fm.inp if i == 0 else fm.act).max_abs, float(fm.weights[i].max_abs),
+                fm.src(i).max_abs, float(fm.weights[i].max_abs),
                 self.acc_fmt[i].qmax, self.acc_fmt[i].frac - fm.lut.frac,
                 f"acc{i}", f"O{i + 1}", f"D{i + 1}", f"sat:acc^{i + 1}", f"sat:S^{i + 1}",
                 f"sat:O^{i + 1}",
@@ -85,7 +93,7 @@ class ForwardUnit:
     def bias_init(self, i: int) -> np.ndarray:
         """Accumulator start values of layer ``i``: ``b_code * 2**src.frac``
         (float64), the bias on the accumulator's LSB."""
-        src = self.fm.inp if i == 0 else self.fm.act
+        src = self.fm.src(i)
         return self.mem.b[i].astype(np.float64) * float(1 << src.frac)
 
     def _accumulate(self, i: int, a: np.ndarray, bound: float, init, rowsum, ws, cols) -> tuple:
@@ -131,7 +139,7 @@ class ForwardUnit:
         A : list of ndarray
             ``O^0 .. O^L`` codes.
         D : list of ndarray
-            ``f'(S^h)`` codes of hidden layers (format ``deriv``).
+            ``f'(S^h)`` codes of hidden layers (format ``derivs[h - 1]``).
         """
         fm, luts, lut = self.fm, self.luts, self.fm.lut
         ws = ws or kernels.Workspace(False)
@@ -154,8 +162,9 @@ class ForwardUnit:
             if i < last:
                 d = ws.get(k_d, acc.shape)
                 n2, rowsum, nclip = kernels.act_deriv_kernel(
-                    acc, sh, lut.qmin, lut.qmax, self.fd, out, d, *luts.unclipped
-                )
+                    acc, sh, lut.qmin, lut.qmax, self.fds[i], out, d,
+                    *self.layer_luts[i].unclipped,
+                )  # fmt: skip
                 if count:
                     counts[c_o] += nclip
                 D.append(d)

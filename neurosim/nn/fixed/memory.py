@@ -75,7 +75,7 @@ class DenseMemory:
         self.C_mag = [np.abs(c) for c in self.C]  # sign-concordant: magnitudes
         self.W64 = []
         for i, w in enumerate(self.W):
-            src = fm.inp if i == 0 else fm.act
+            src = fm.src(i)
             wide = w.shape[1] * src.max_abs * fm.weights[i].max_abs >= 16 * kernels.F32_EXACT
             self.W64.append(w.astype(np.float64) if wide else None)
         self.WT0 = np.ascontiguousarray(self.W[0].T)

@@ -96,14 +96,16 @@ class UpdateUnit:
     def _check(self, fm: Formats) -> None:
         """Refuse formats whose gradient products could overflow the int64 datapath."""
         cfg = self.cfg
-        grad = float(fm.error.max_abs) * fm.act.max_abs * cfg.batch * (1 << cfg.lr_frac)
+        a_max = max(a.max_abs for a in fm.acts)
+        grad = float(fm.error.max_abs) * a_max * cfg.batch * (1 << cfg.lr_frac)
         if cfg.momentum:
             # the gradient lands on the velocity's LSB: a shift s - e <= 0 is
             # a left shift of the product by e - s bits
             extra = cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
+            a_frac = min(a.frac for a in fm.acts)
             s_min = min(
-                fm.error.frac + min(fm.inp.frac, fm.act.frac) + cfg.lr_frac - fm.weight.frac,
-                fm.act.frac + fm.error.frac + cfg.lr_frac - max(f.frac for f in fm.feedbacks),
+                fm.error.frac + min(fm.inp.frac, a_frac) + cfg.lr_frac - fm.weight.frac,
+                a_frac + fm.error.frac + cfg.lr_frac - max(f.frac for f in fm.feedbacks),
                 fm.error.frac + cfg.lr_frac - fm.weight.frac,
             )
             grad *= 2.0 ** max(0, extra - s_min)
@@ -220,7 +222,7 @@ class UpdateUnit:
         input codes ``a`` ``(B, N_i)`` and errors ``r`` ``(B, N_{i+1})``.
         ``cols``: the forward unit's non-zero input columns (``W^1`` only)."""
         fm, cfg = self.fm, self.cfg
-        src_fmt, w_fmt = (fm.inp if i == 0 else fm.act), fm.weights[i]
+        src_fmt, w_fmt = fm.src(i), fm.weights[i]
         shift = fm.error.frac + src_fmt.frac + cfg.lr_frac - w_fmt.frac
         if mem.b is not None:
             self.bias(f"b^{i + 1}", f"b{i}", mem.b[i], r, mult, self.b_keys[i], step, mode,
@@ -292,9 +294,10 @@ class UpdateUnit:
         """Adaptive channel: ``dC^{i+1} = eta O^{i+1} R`` (``a`` the layer's
         activation codes, ``src`` the error the channel carries)."""
         fm, cfg = self.fm, self.cfg
-        g = self.grad(a.T, src, fm.act.max_abs, self.r_max, f"gC{i}")
+        a_fmt = fm.acts[i]  # O^{i+1}'s own format
+        g = self.grad(a.T, src, a_fmt.max_abs, self.r_max, f"gC{i}")
         f = fm.feedbacks[i]  # C^{i+1}'s own format
-        shift = fm.act.frac + fm.error.frac + cfg.lr_frac - f.frac
+        shift = a_fmt.frac + fm.error.frac + cfg.lr_frac - f.frac
         self.apply(f"C^{i + 1}", f"C{i}", c, g, mult, shift, f, self.c_keys[i], step)
 
     def conv_block(
