@@ -220,10 +220,12 @@ def test_train_flags_are_generated_from_the_config_fields() -> None:
         if f.default not in (None, False, "", ()):
             assert "(default " in action.help
     assert "ref45-prng" in specs["chip"]["help"]
-    assert actions["bias"].const is True and actions["act_bits"].type is int
+    assert actions["bias"].const is True and actions["lut_bits"].type is int
     # per-layer fields: one integer or one per layer (neurosim.cli._per_layer)
     assert actions["weight_bits"].type("8") == 8
     assert actions["weight_bits"].type("16,8,16") == (16, 8, 16)
+    assert actions["act_bits"].type("8") == 8
+    assert actions["act_bits"].type("8,6,6,8") == (8, 6, 6, 8)
 
 
 def test_paper_help_lists_every_experiment() -> None:
