@@ -378,8 +378,7 @@ def _train(args: argparse.Namespace, record_out: Any) -> int:
         w = "/".join(str(f) for f in fm.weights) if len(set(fm.weights)) > 1 else str(fm.weights[0])
         used = fm.feedbacks[:-1] or fm.feedbacks  # the output layer has no C^h
         c = "/".join(str(f) for f in used) if len(set(used)) > 1 else str(used[0])
-        o = ("/".join(str(f) for f in fm.hidden_acts) + f" out {fm.out}"
-             if len(set(fm.acts)) > 1 else str(fm.acts[0]))  # fmt: skip
+        o = f"{'/'.join(map(str, fm.hidden_acts))} out {fm.out}" if len({*fm.acts}) > 1 else fm.act
         eb = "/".join(str(b) for b in cfg.per_layer("error_bits")) if isinstance(
             cfg.error_bits, (tuple, list)) else str(cfg.error_bits)  # fmt: skip
         print(
