@@ -283,17 +283,13 @@ def _check_switches(cfg: Any) -> None:
 
 def _check_rescale(cfg: Any) -> None:
     """``channel_dropout_rescale`` scales linear error words only: a scaled
-    log code (a signed power of two) would no longer be a code."""
+    log code (a signed power of two) would no longer be a code. Conv blocks
+    take only ``after_derivative``: with ``error_bits`` their ``R_b`` is coded."""
     if cfg.error_bits and cfg.error_coding == "after_derivative":
         raise ConfigError(
             "channel_dropout_rescale", True,
             "false with log-coded hidden errors (error_bits with error_coding = "
             "after_derivative); error_coding = before_derivative keeps R^h a linear word",
-        )  # fmt: skip
-    if cfg.error_bits and cfg.conv:
-        raise ConfigError(
-            "channel_dropout_rescale", True,
-            "false with conv blocks and error_bits (a block's R_b is log-coded)",
         )  # fmt: skip
 
 

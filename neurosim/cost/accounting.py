@@ -392,6 +392,7 @@ class Accountant:
         ew = fm.error.bits
         n_i = sizes[i + 1]
         nnz_src = self._src_work(i)
+        gradients.rescale_mults(c, cfg, ew, n_i * self.samples)
         if self.rule.source == "target":  # DRTP: the label's column, no product
             return target_layer(self, c, i)
         if self.rule.matrix == "C":
