@@ -18,12 +18,20 @@ from neurosim.cost.factory import make_accountant
 from neurosim.errors import ConfigError
 from neurosim.experiments.sweep import point_id
 from neurosim.golden.reference import ReferenceEngine
+from neurosim.nn.conv import ConvFixedEngine
 from neurosim.nn.draws import rescale_float, rescale_register
 from neurosim.nn.fixed import FixedEngine
-from neurosim.nn.conv import ConvFixedEngine
 from neurosim.plan import make_plan
 from tests.engine_cases import (
-    B, HIDDEN, IMG, N_IN, N_OUT, _conv_batches, batches, engine_for, plan_for,
+    HIDDEN,
+    IMG,
+    N_IN,
+    N_OUT,
+    B,
+    _conv_batches,
+    batches,
+    engine_for,
+    plan_for,
 )  # fmt: skip
 
 # p -> (k = min(255, round(256 p)), G = round_half_even(2**18 / (256 - k)))
