@@ -469,6 +469,27 @@ CONV_VARIANTS = [
     dict(rule="bp", momentum=0.5, bias=True, freeze=[1], velocity_bits=16),
 ]
 
+# inverted channel dropout (channel_dropout_rescale): kept errors times the
+# UQ9.10 register, rounded back onto the error word; linear R^h only (log codes
+# with before_derivative); p = 0.9 on a 10-bit error word saturates
+RESCALE = dict(channel_dropout_rescale=True)
+RESCALE_VARIANTS = [
+    dict(rule="rbp", channel_dropout=0.25, **RESCALE),
+    dict(rule="srbp", channel_dropout=0.5, **RESCALE),
+    dict(rule="bp", channel_dropout=0.3, bias=True, **RESCALE),
+    dict(rule="rbp", channel_dropout=0.9, error_word_bits=10, lr=0.5, **RESCALE),
+    dict(rule="srbp", channel_dropout=0.25, error_bits=3, error_rounding="stochastic", **BEFORE,
+         **RESCALE),
+    dict(rule="rbp", channel_dropout=0.5, error_bits=3, error_scale="block", bias=True, **BEFORE,
+         **FULL_TOP, **RESCALE),
+    dict(rule="rbp", channel_dropout=0.25, momentum=0.9, **RESCALE),
+]
+CONV_RESCALE_VARIANTS = [
+    dict(rule="rbp", channel_dropout=0.25, **RESCALE),
+    dict(rule="srbp", channel_dropout=0.5, bias=True, **RESCALE),
+    dict(rule="bp", channel_dropout=0.3, **RESCALE),
+]
+
 CASES: list[Case] = [
     # every rule at every width
     *(Case("dense", dict(rule=r, **w), check=narrow_accumulator if n == "narrow-acc" and
@@ -514,6 +535,9 @@ CASES: list[Case] = [
          check=transposed_storage),  # fmt: skip
     # conv blocks
     *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_VARIANTS),
+    # inverted channel dropout
+    *(Case("dense", v, steps=3, check=weights_moved) for v in RESCALE_VARIANTS),
+    *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_RESCALE_VARIANTS),
 ]
 """Every (engine pair, config variant) checked bit for bit."""
 
@@ -527,5 +551,7 @@ FLOAT_CASES: list[Case] = [
     *(Case("float", v) for v in PER_LAYER_FEEDBACK_VARIANTS[:6]),
     *(Case("float", v) for v in PER_LAYER_ACT_VARIANTS[:3]),
     *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
+    *(Case("float", v) for v in RESCALE_VARIANTS),
+    *(Case("convfloat", v, steps=2) for v in CONV_RESCALE_VARIANTS),
 ]
 """Float engines on the same variants: a run repeats bit for bit."""

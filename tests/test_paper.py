@@ -266,3 +266,15 @@ def test_theory_quick_claims(quick_all) -> None:
 
 def _runs_by(path: Path, key: str) -> dict[str, dict]:
     return {r[key]: r for r in csv.DictReader(path.read_text().splitlines())}
+
+
+def test_dropout_experiment_uses_inverted_dropout() -> None:
+    from neurosim.experiments.paper import dropout
+
+    variants = dropout._dropout_variants(TrainConfig())
+    chained = [v for v in variants if v.label != "top-only"]
+    assert len(chained) == 8
+    for v in chained:
+        assert v.fields["channel_dropout_rescale"] is True
+        TrainConfig(**v.fields).validate()  # accepted, also at p = 0
+    assert "channel_dropout_rescale" not in variants[-1].fields  # top-only: no dropout

@@ -253,6 +253,8 @@ def _check_switches(cfg: Any) -> None:
         raise ConfigError("channel_dropout", cfg.channel_dropout, "a probability in [0, 1)")
     if cfg.channel_dropout and not rule.trains_hidden:
         raise ConfigError("channel_dropout", cfg.channel_dropout, f"0 for {cfg.rule}")
+    if cfg.channel_dropout_rescale and cfg.channel_dropout:  # inert at p = 0
+        _check_rescale(cfg)
     if cfg.feedback_resample and not rule.uses_feedback:
         raise ConfigError("feedback_resample", True, f"false for {cfg.rule} (no C^h)")
     if cfg.feedback_resample and rule.adaptive:
@@ -277,6 +279,18 @@ def _check_switches(cfg: Any) -> None:
             )  # fmt: skip
     if cfg.bias and cfg.feedback_per_synapse:
         raise ConfigError("bias", True, "false with feedback_per_synapse")
+
+
+def _check_rescale(cfg: Any) -> None:
+    """``channel_dropout_rescale`` scales linear error words only: a scaled
+    log code (a signed power of two) would no longer be a code. Conv blocks
+    take only ``after_derivative``: with ``error_bits`` their ``R_b`` is coded."""
+    if cfg.error_bits and cfg.error_coding == "after_derivative":
+        raise ConfigError(
+            "channel_dropout_rescale", True,
+            "false with log-coded hidden errors (error_bits with error_coding = "
+            "after_derivative); error_coding = before_derivative keeps R^h a linear word",
+        )  # fmt: skip
 
 
 def check_run(cfg: Any) -> None:

@@ -47,6 +47,8 @@ FIELD_ORDER: tuple[str, ...] = (
     "error_sign_scale",
     # run fields added later
     "accelergy_ert", "accelergy_partial",
+    # channel fields added later
+    "channel_dropout_rescale",
 )  # fmt: skip
 """The flat field order (records, TOML, repr and point ids depend on it; new
 fields go at the end)."""

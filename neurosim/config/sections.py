@@ -423,7 +423,8 @@ class ChannelSection:
     """Probability in [0, 1) of dropping each hidden error component
     ``R^h_i`` of each sample in the learning channel (resolved to 1/256; 8
     random bits per component). A dropped component neither updates that
-    neuron's weights nor travels further down the chain. No rescaling."""
+    neuron's weights nor travels further down the chain. No rescaling unless
+    ``channel_dropout_rescale``."""
 
     feedback_per_synapse: bool = setting(
         False, "no weight cooperation: a random feedback row per synapse (srbp, float)"
@@ -438,6 +439,20 @@ class ChannelSection:
     """Error message encoding on the chip: ``dense`` (every component) or
     ``event`` (only non-zero components, each with its address; not with
     ``error_bits = 1``, whose codes have no zero)."""
+
+    channel_dropout_rescale: bool = setting(
+        False, "inverted channel dropout: scale kept errors by 1/(1-p)"
+    )
+    """Inverted dropout in the learning channel: every kept ``R^h_i`` is
+    multiplied by ``1 / (1 - k/256)`` (``k`` the resolved threshold of
+    ``channel_dropout``), as Keras and PyTorch do. Fixed mode: times the
+    register ``G = round_half_even(2**18 / (256 - k))`` (UQ9.10, 19 bits),
+    rounded half to even back onto the error word and saturated (one ``mult``
+    per component of each dropped message). Float mode: times
+    ``256 / (256 - k)``. Inert with ``channel_dropout = 0`` (no dropout unit,
+    nothing scaled). Needs linear hidden errors: not with log-coded ``R^h``
+    (``error_bits`` with ``error_coding = "after_derivative"``, or conv
+    blocks with ``error_bits``), whose scaled codes would no longer be codes."""
 
 
 @dataclass(frozen=True)

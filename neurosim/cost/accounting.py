@@ -389,9 +389,9 @@ class Accountant:
         ``C^h`` in the run's format, or ``W^T``), ``f'`` and the log encoder."""
         cfg, fm, sizes = self.cfg, self.formats, self.sizes
         log = bool(cfg.error_bits)
-        ew = fm.error.bits
-        n_i = sizes[i + 1]
+        ew, n_i = fm.error.bits, sizes[i + 1]
         nnz_src = self._src_work(i)
+        gradients.rescale_mults(c, cfg, ew, n_i * self.samples)
         if self.rule.source == "target":  # DRTP: the label's column, no product
             return target_layer(self, c, i)
         if self.rule.matrix == "C":

@@ -69,6 +69,7 @@ from hw_models import timing
 from neurosim.channel import packets
 from neurosim.channel.formats import get_format
 from neurosim.channel.formats.base import dense_macs
+from neurosim.cost import gradients
 from neurosim.cost.accounting import Accountant
 from neurosim.nn.conv import ConvBlock
 from neurosim.nn.rules import split_freeze, trained_layers
@@ -213,6 +214,7 @@ class ConvAccountant(Accountant):
             c["feedback", "add", (ew,)] += blk.n_pool * self.samples  # routing to the argmax
             if not cfg.no_derivative:
                 c["feedback", "mult", (fm.deriv.bits, ew)] += blk.n_conv * self.samples
+            gradients.rescale_mults(c, cfg, ew, blk.n_conv * self.samples)
             if log:
                 c["feedback", "add", (ew,)] += blk.n_conv * self.samples  # log encoder
                 if cfg.error_scale == "block":  # the running max for the exponent

@@ -51,6 +51,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from neurosim.nn.draws import RESCALE_BITS
+
 
 @dataclass(frozen=True)
 class Gradients:
@@ -204,6 +206,15 @@ def error_is_code(cfg: Any, L: int, i: int) -> bool:
     if i == L - 1:
         return cfg.top_error == "coded"
     return cfg.error_coding == "after_derivative"
+
+
+def rescale_mults(c: Counter, cfg: Any, error_bits: int, n: int) -> None:
+    """Inverted channel dropout (``channel_dropout_rescale``): ``n`` products
+    of an error word (``error_bits`` wide) by the 19-bit register ``G``, one
+    per component of each dropped message (a dropped one multiplies its zero);
+    none without dropout."""
+    if cfg.channel_dropout and cfg.channel_dropout_rescale:
+        c["feedback", "mult", (error_bits, RESCALE_BITS)] += n
 
 
 def _blocks(acct: Any, i: int) -> tuple[int, int]:

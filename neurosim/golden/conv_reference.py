@@ -175,7 +175,7 @@ class ConvReferenceEngine(ReferenceEngine):
         ]  # fmt: skip
         row = err.code(row, self.L + b, 0, s, self.step_index)
         if self.L + b in keep:  # learning-channel dropout
-            row = [v if keep[self.L + b][s, j] else 0 for j, v in enumerate(row)]
+            row = self._drop(row, keep[self.L + b][s], f"sat:RK^{b + 1}")
         W = blk.width
         return [[row[(i * W + j) * F : (i * W + j + 1) * F] for j in range(W)]
                 for i in range(blk.height)]  # fmt: skip

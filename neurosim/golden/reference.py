@@ -22,7 +22,7 @@ import numpy as np
 from neurosim.golden.error import RefErrorUnit
 from neurosim.golden.forward import RefForwardUnit
 from neurosim.golden.update import RefUpdateUnit
-from neurosim.nn.draws import build_feedback, channel_keep
+from neurosim.nn.draws import RESCALE_FRAC, build_feedback, channel_keep, rescale_register
 from neurosim.nn.rules import projects_at_sender, trained_layers
 from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import FixedFormat, ref_quantize, ref_shift_nearest
@@ -93,6 +93,16 @@ class ReferenceEngine:
                 self.counts["rng_bits:channel"] += 8 * keep[i].size
         return keep
 
+    def _drop(self, row: list, keep, name: str) -> list:
+        """One message through the dropout gate; with ``channel_dropout_rescale``
+        each component times the register ``G`` (UQ9.10), rounded half to
+        even onto the error word and saturated (counted as ``name``)."""
+        row = [v if keep[j] else 0 for j, v in enumerate(row)]
+        if not self.cfg.channel_dropout_rescale:
+            return row
+        g = rescale_register(self.cfg.channel_dropout)
+        return [self.err.sat(ref_shift_nearest(v * g, RESCALE_FRAC), name) for v in row]
+
     def dense_errors(self, A: list, D: list, t, s: int, keep: dict) -> tuple[list, dict]:
         """``R`` of every dense layer for sample ``s`` of the batch (one
         message per layer and sample), following the rule table, and what
@@ -147,7 +157,7 @@ class ReferenceEngine:
             R[i] = self._hidden_r(i, p, D[i], fm.error.frac if sender else pfrac,
                                   before, s)  # fmt: skip
             if i in keep:  # learning-channel dropout
-                R[i] = [v if keep[i][s, j] else 0 for j, v in enumerate(R[i])]
+                R[i] = self._drop(R[i], keep[i][s], f"sat:R^{i + 1}")
         return R, srcs
 
     def _hidden_r(self, i: int, p: list, d: list, frac: int, before: bool, s: int) -> list:

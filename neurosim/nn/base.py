@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from neurosim.nn.draws import channel_keep
+from neurosim.nn.draws import channel_keep, rescale_float
 from neurosim.nn.rules import Rule, projects_at_sender, trained_layers
 from neurosim.plan import Plan
 
@@ -136,6 +136,14 @@ class Engine:
         keep = channel_keep(self.cfg, self.step_index, i, r.shape)
         self.counts["rng_bits:channel"] += 8 * keep.size
         np.multiply(r, keep, out=r)
+        if self.cfg.channel_dropout_rescale:
+            r = self.rescale(i, r)
+        return r
+
+    def rescale(self, i: int, r: np.ndarray) -> np.ndarray:
+        """Inverted dropout: scale the kept components of ``R^h`` (float32)
+        by ``256 / (256 - k)`` in place (``channel_dropout_rescale``)."""
+        np.multiply(r, r.dtype.type(rescale_float(self.cfg.channel_dropout)), out=r)
         return r
 
     def hidden_update_mode(self, i: int) -> str:

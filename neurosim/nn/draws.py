@@ -129,6 +129,37 @@ DROPOUT_LEVELS = 256
 """Resolution of ``channel_dropout``: one 8-bit random word per component."""
 
 
+RESCALE_FRAC = 10
+"""Fraction bits of the inverted-dropout register ``G`` (``channel_dropout_rescale``)."""
+
+RESCALE_BITS = 19
+"""Width of ``G`` (unsigned UQ9.10): up to ``256 / 1 = 2**8`` at ``k = 255``."""
+
+
+def dropout_threshold(p: float) -> int:
+    """The threshold ``k = min(255, round(256 p))``: a component is dropped
+    when its 8-bit word is below ``k`` (drop probability ``k / 256``)."""
+    return min(DROPOUT_LEVELS - 1, round(p * DROPOUT_LEVELS))
+
+
+def rescale_register(p: float) -> int:
+    """The inverted-dropout register ``G = 256 * 2**10 / (256 - k)`` rounded
+    half to even onto an integer (UQ9.10, 19 bits unsigned), ``k`` the
+    resolved threshold of ``p``: ``G / 2**10`` approximates ``1 / (1 - k/256)``
+    (exact when ``256 - k`` is a power of two: 1024 at k = 0, 2048 at k = 128;
+    1365 at k = 64, i.e. 1.33301 for 4/3)."""
+    num, den = DROPOUT_LEVELS << RESCALE_FRAC, DROPOUT_LEVELS - dropout_threshold(p)
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q & 1):
+        q += 1
+    return q
+
+
+def rescale_float(p: float) -> float:
+    """Float mode's inverted-dropout factor ``256 / (256 - k)`` = ``1 / (1 - p')``."""
+    return DROPOUT_LEVELS / (DROPOUT_LEVELS - dropout_threshold(p))
+
+
 def channel_keep(cfg: TrainConfig, step: int, layer: int, shape: tuple[int, int]) -> np.ndarray:
     """Keep mask of the learning channel's dropout for one hidden layer.
 
@@ -149,7 +180,7 @@ def channel_keep(cfg: TrainConfig, step: int, layer: int, shape: tuple[int, int]
         True where ``R^h`` is kept: an 8-bit word ``u`` is drawn per
         component and ``u >= round(256 p)`` keeps it.
     """
-    thr = min(DROPOUT_LEVELS - 1, round(cfg.channel_dropout * DROPOUT_LEVELS))
+    thr = dropout_threshold(cfg.channel_dropout)
     rng = streams.generator(cfg.seed, "channel_dropout", step, layer)
     return rng.integers(0, DROPOUT_LEVELS, size=shape, dtype=np.int16) >= thr
 

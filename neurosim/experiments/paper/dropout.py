@@ -1,4 +1,11 @@
-"""``dropout``: RBP and SRBP with dropout in the learning channel."""
+"""``dropout``: RBP and SRBP with dropout in the learning channel.
+
+Inverted dropout, as Keras and PyTorch apply it (and the paper's authors
+used): every variant sets ``channel_dropout_rescale = true``, so each kept
+component of ``R^h`` is scaled by ``1 / (1 - p)`` (inert at ``p = 0``).
+Without the rescale each layer of RBP's chain passes down ``1 - p`` of its
+message and the bottom layers learn at ``(1 - p)**(L - 1)`` of the rate.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +26,8 @@ DROPOUT_P = (0.0, 0.1, 0.25, 0.5)
 
 
 def _dropout_variants(cfg: Any) -> list[Variant]:
-    out = [Variant(f"{rule_label(r)} p={p}", {"rule": r, "channel_dropout": p},
+    out = [Variant(f"{rule_label(r)} p={p}",
+                   {"rule": r, "channel_dropout": p, "channel_dropout_rescale": True},
                    rule_label(r), p)
            for r in ("srbp", "rbp") for p in DROPOUT_P]  # fmt: skip
     out.append(Variant("top-only", {"rule": "top-only", "channel_dropout": 0.0}))

@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.nn.base import Engine, hidden_errors
+from neurosim.nn.draws import RESCALE_FRAC, rescale_register
 from neurosim.nn.fixed.error import ErrorUnit
 from neurosim.nn.fixed.forward import ForwardUnit
 from neurosim.nn.fixed.memory import DenseMemory
 from neurosim.nn.fixed.update import UpdateUnit
 from neurosim.nn.network import Formats
 from neurosim.numerics import kernels
+from neurosim.numerics.fixedpoint import saturate
 from neurosim.plan import Plan
 
 
@@ -137,3 +139,21 @@ class FixedEngine(Engine):
     def finish(self, i: int, p: np.ndarray) -> np.ndarray:
         """Layer ``i``'s quantized ``R`` from what it holds."""
         return self.err.finish(i, p, self._D[i], self.step_index)
+
+    def rescale(self, i: int, r: np.ndarray) -> np.ndarray:
+        """Inverted dropout on the chip: every component of message source
+        ``i``'s ``R`` (error-word codes, dropped ones already 0) times the
+        register ``G`` (UQ9.10, :func:`neurosim.nn.draws.rescale_register`),
+        rounded half to even from 10 fraction bits back onto the error word,
+        saturated (counted as ``sat:R^h``, conv ``sat:RK^b``); in place."""
+        g = rescale_register(self.cfg.channel_dropout)
+        v = r.astype(np.int64) * g
+        q = v >> RESCALE_FRAC  # floor, also for negative products
+        rem = v - (q << RESCALE_FRAC)
+        half = 1 << (RESCALE_FRAC - 1)
+        q += (rem > half) | ((rem == half) & (q & 1 == 1))
+        name = f"sat:R^{i + 1}" if i < self.L else f"sat:RK^{i - self.L + 1}"
+        out, n = saturate(q.astype(np.float64), self.fm.error)
+        self.counts[name] += n
+        r[...] = out
+        return r
