@@ -47,6 +47,8 @@ FIELD_ORDER: tuple[str, ...] = (
     "error_sign_scale",
     # run fields added later
     "accelergy_ert", "accelergy_partial",
+    # optimizer fields added later
+    "update_code_rounding",
 )  # fmt: skip
 """The flat field order (records, TOML, repr and point ids depend on it; new
 fields go at the end)."""

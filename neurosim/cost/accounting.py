@@ -372,6 +372,8 @@ class Accountant:
             gradients.adaptive_updates(self, c, engine_counts)
         c["update", "rng", ()] += engine_counts.get("rng_bits", 0)
         c["update", "rng", ()] += engine_counts.get("rng_bits:velocity", 0)  # momentum
+        # stochastic rounding of log-coded updates (update_code_rounding)
+        c["update", "rng", ()] += engine_counts.get("rng_bits:update_code", 0)
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:channel", 0)  # dropout masks
         # stochastic rounding of log-coded error messages (error_rounding)
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:error", 0)

@@ -333,6 +333,7 @@ ID_NEUTRAL: dict[str, Any] = {
     "error_sign_scale": "max",
     "accelergy_ert": None,
     "accelergy_partial": False,
+    "update_code_rounding": "nearest",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field
