@@ -6,8 +6,8 @@ nothing), the optional log quantizer over the array (``update_bits``; 1 bit
 is the sign times the array's top power of two; with ``update_code_rounding
 = "stochastic"`` each code rounds stochastically with the word of its entry
 in the ``"update_code"`` stream, counted as ``rng_bits:update_code``),
-momentum's velocity word, then the saturating write. Shares only tables with the fast path: the stream
-keys (:mod:`neurosim.numerics.streams`) and the formats.
+momentum's velocity word, then the saturating write. Shares only tables
+with the fast path: the stream keys (:mod:`neurosim.numerics.streams`) and the formats.
 """
 
 from __future__ import annotations

@@ -32,12 +32,24 @@ from collections import Counter
 
 import numpy as np
 
+from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
 from neurosim.nn.fixed.memory import DenseMemory
 from neurosim.nn.network import Formats
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import FixedFormat
 from neurosim.plan import Plan, check_lr_shift
+
+
+def update_code_key(cfg: TrainConfig, vname: str, ubits: int) -> int | None:
+    """The ``"update_code"`` key of dense parameter ``vname`` (``"W0"``,
+    ``"b0"``, ``"C0"``: kind 0, 1, 2 on tile 0) when its ``ubits``-bit log code
+    rounds stochastically (``update_code_rounding``); None when it rounds to
+    the nearest level."""
+    if cfg.update_code_rounding != "stochastic" or ubits < 2:
+        return None
+    kind = {"W": 0, "b": 1, "C": 2}[vname[0]]
+    return streams.counter_key(cfg.seed, "update_code", int(vname[1:]), kind)
 
 
 class UpdateUnit:
@@ -190,26 +202,17 @@ class UpdateUnit:
         if mode == "magnitude":
             np.abs(g, out=g)
         ubits = 1 if mode == "sign" else cfg.update_bits
-        code_key = self.code_key(vname, ubits)
+        ckey = update_code_key(cfg, vname, ubits)
         if cfg.momentum:
             sat, changed, bits = self._momentum(vname, p, g, mult, shift, fmt, key, ubits,
-                                                step, mirror, code_key)  # fmt: skip
+                                                step, mirror, ckey)  # fmt: skip
         else:
             sat, changed, bits, code_bits = kernels.apply_update_coded(
                 p, g, mult, shift, fmt, self.stochastic, key, step * p.size, ubits, mirror,
-                None, code_key,
+                None, ckey,
             )  # fmt: skip
             self._code_tally(code_bits)
         self._tally(name, sat, changed, bits)
-
-    def code_key(self, vname: str, ubits: int) -> int | None:
-        """The ``"update_code"`` key of dense parameter ``vname`` (``"W0"``,
-        ``"b0"``, ``"C0"``: kind 0, 1, 2 on tile 0) when its ``ubits``-bit log
-        code rounds stochastically; None when it rounds to the nearest level."""
-        if not (self.code_stochastic and ubits >= 2):
-            return None
-        kind = {"W": 0, "b": 1, "C": 2}[vname[0]]
-        return streams.counter_key(self.cfg.seed, "update_code", int(vname[1:]), kind)
 
     def _code_tally(self, bits: int) -> None:
         if self.code_stochastic:  # the key exists only for runs that draw code bits
@@ -284,7 +287,7 @@ class UpdateUnit:
             sat, changed, bits, code_bits = kernels.apply_update_coded(
                 mem.W[i], g, mult, shift, w_fmt, self.stochastic, self.w_keys[i],
                 step * mem.W[i].size, self.cfg.update_bits, mirror, buf,
-                self.code_key(f"W{i}", self.cfg.update_bits),
+                update_code_key(self.cfg, f"W{i}", self.cfg.update_bits),
             )  # fmt: skip
             self._code_tally(code_bits)
             self._tally(f"W^{i + 1}", sat, changed, bits)
