@@ -146,6 +146,7 @@ def test_flat_order_repr_and_toml_unchanged() -> None:
         "error_coding", "top_error",
         "validation", "init",
         "error_sign_scale", "accelergy_ert", "accelergy_partial",
+        "update_code_rounding",
     ]  # fmt: skip
     assert repr(cfg) == (
         "TrainConfig(data='digits', limit=500, hidden=(32, 16), feedback='sparse', "
