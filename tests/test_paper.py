@@ -266,3 +266,15 @@ def test_theory_quick_claims(quick_all) -> None:
 
 def _runs_by(path: Path, key: str) -> dict[str, dict]:
     return {r[key]: r for r in csv.DictReader(path.read_text().splitlines())}
+
+
+def test_update_bits_experiment_rounds_codes_stochastically_from_two_bits() -> None:
+    from neurosim.experiments.paper.update_bits import EXPERIMENT, UPDATE_BITS
+
+    variants = {v.label: v for v in EXPERIMENT.variants(TrainConfig())}
+    for b in UPDATE_BITS:
+        fields = variants[f"SRBP {b}-bit dW"].fields
+        assert fields["update_bits"] == b
+        assert fields["update_code_rounding"] == ("stochastic" if b >= 2 else "nearest")
+        TrainConfig(**fields).validate()  # every point is a valid run
+    assert "update_code_rounding" not in variants["SRBP full dW"].fields
