@@ -490,6 +490,32 @@ CONV_RESCALE_VARIANTS = [
     dict(rule="bp", channel_dropout=0.3, **RESCALE),
 ]
 
+STOCH_CODES = dict(update_code_rounding="stochastic")
+UPDATE_CODE_VARIANTS = [
+    *(dict(rule=r, update_bits=k, **STOCH_CODES)
+      for r, k in (("bp", 2), ("rbp", 3), ("srbp", 2), ("sbp", 4), ("drtp", 2))),  # fmt: skip
+    dict(rule="srbp", update_bits=2, rounding="nearest", bias=True, **STOCH_CODES),
+    dict(rule="bp", update_bits=3, bias=True, update_mode="magnitude", **STOCH_CODES),
+    dict(rule="asrbp", update_bits=2, bias=True, **STOCH_CODES),  # adaptive C^h codes
+    dict(rule="arbp", update_bits=3, rounding="nearest", **STOCH_CODES),
+    dict(rule="srbp", update_bits=2, weight_bits=(10, 12, 8, 16), **STOCH_CODES),
+    dict(rule="sbp", update_bits=3, weight_bits=(8, 8, 12, 6), rounding="nearest", bias=True,
+         error_bits=3, **STOCH_CODES),  # fmt: skip
+    dict(rule="rbp", update_bits=8, error_bits=4, error_rounding="stochastic", **STOCH_CODES),
+]
+UPDATE_CODE_MOMENTUM = [
+    dict(rule="srbp", momentum=0.9, update_bits=2, **STOCH_CODES),
+    dict(rule="bp", momentum=0.5, update_bits=3, bias=True, rounding="nearest", **STOCH_CODES),
+    dict(rule="asrbp", momentum=0.9, update_bits=2, bias=True, **STOCH_CODES),
+]
+
+
+def update_codes_drawn(fast, fields: dict) -> None:
+    """Stochastic update codes drew their bits, and weights moved."""
+    assert fast.counts["rng_bits:update_code"] > 0
+    weights_moved(fast, fields)
+
+
 CASES: list[Case] = [
     # every rule at every width
     *(Case("dense", dict(rule=r, **w), check=narrow_accumulator if n == "narrow-acc" and
@@ -538,6 +564,11 @@ CASES: list[Case] = [
     # inverted channel dropout
     *(Case("dense", v, steps=3, check=weights_moved) for v in RESCALE_VARIANTS),
     *(Case("conv", v, steps=2, check=conv_checks) for v in CONV_RESCALE_VARIANTS),
+    # stochastic update codes
+    *(Case("dense", v, check=update_codes_drawn) for v in UPDATE_CODE_VARIANTS),
+    *(Case("dense", v, steps=4, check=update_codes_drawn) for v in UPDATE_CODE_MOMENTUM),
+    Case("dense", dict(rule="bp", n_in=100, update_bits=2, **STOCH_CODES), steps=4,
+         sparse=True, check=transposed_storage),  # fmt: skip
 ]
 """Every (engine pair, config variant) checked bit for bit."""
 
@@ -553,5 +584,6 @@ FLOAT_CASES: list[Case] = [
     *(Case("convfloat", v, steps=2) for v in CONV_VARIANTS[:4] + CONV_VARIANTS[13:26]),
     *(Case("float", v) for v in RESCALE_VARIANTS),
     *(Case("convfloat", v, steps=2) for v in CONV_RESCALE_VARIANTS),
+    *(Case("float", v) for v in (*UPDATE_CODE_VARIANTS, *UPDATE_CODE_MOMENTUM)),
 ]
 """Float engines on the same variants: a run repeats bit for bit."""

@@ -147,6 +147,7 @@ def test_flat_order_repr_and_toml_unchanged() -> None:
         "validation", "init",
         "error_sign_scale", "accelergy_ert", "accelergy_partial",
         "channel_dropout_rescale",
+        "update_code_rounding",
     ]  # fmt: skip
     assert repr(cfg) == (
         "TrainConfig(data='digits', limit=500, hidden=(32, 16), feedback='sparse', "

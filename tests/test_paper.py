@@ -278,3 +278,15 @@ def test_dropout_experiment_uses_inverted_dropout() -> None:
         assert v.fields["channel_dropout_rescale"] is True
         TrainConfig(**v.fields).validate()  # accepted, also at p = 0
     assert "channel_dropout_rescale" not in variants[-1].fields  # top-only: no dropout
+
+
+def test_update_bits_experiment_rounds_codes_stochastically_from_two_bits() -> None:
+    from neurosim.experiments.paper.update_bits import EXPERIMENT, UPDATE_BITS
+
+    variants = {v.label: v for v in EXPERIMENT.variants(TrainConfig())}
+    for b in UPDATE_BITS:
+        fields = variants[f"SRBP {b}-bit dW"].fields
+        assert fields["update_bits"] == b
+        assert fields["update_code_rounding"] == ("stochastic" if b >= 2 else "nearest")
+        TrainConfig(**fields).validate()  # every point is a valid run
+    assert "update_code_rounding" not in variants["SRBP full dW"].fields

@@ -210,6 +210,7 @@ def check_optimizer(cfg: Any) -> None:
                 "(the velocity of C^h is feedback_bits + velocity_bits - weight_bits "
                 "<= 32 bits)",
             )  # fmt: skip
+    _check_update_codes(cfg)
     # with conv blocks the layers are numbered blocks first, then dense
     n_layers = len(cfg.hidden) + 1 + (len(cfg.conv.split(",")) if cfg.conv else 0)
     for i, h in enumerate(cfg.freeze):
@@ -222,6 +223,30 @@ def check_optimizer(cfg: Any) -> None:
             "freeze", list(cfg.freeze),
             f"layer numbers that leave a layer to train (with rule {cfg.rule} and "
             f"{n_layers} layers nothing would be updated)",
+        )  # fmt: skip
+
+
+def _check_update_codes(cfg: Any) -> None:
+    """``update_code_rounding = "stochastic"`` needs a code with a zero level
+    (``update_bits >= 2``; a 1-bit code is the sign code), no sign-only hidden
+    updates and a dense network."""
+    if cfg.update_code_rounding != "stochastic":
+        return
+    if cfg.update_bits < 2:
+        raise ConfigError(
+            "update_code_rounding", cfg.update_code_rounding,
+            f"nearest when update_bits = {cfg.update_bits} (stochastic update codes need "
+            "update_bits >= 2; a 1-bit code is the sign code, it has no zero level)",
+        )  # fmt: skip
+    if cfg.update_mode == "sign":
+        raise ConfigError(
+            "update_code_rounding", cfg.update_code_rounding,
+            "nearest with update_mode = sign (a 1-bit sign code, nothing to round)",
+        )  # fmt: skip
+    if cfg.conv:
+        raise ConfigError(
+            "update_code_rounding", cfg.update_code_rounding,
+            "nearest with conv blocks (stochastic update codes: dense networks only)",
         )  # fmt: skip
 
 

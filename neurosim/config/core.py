@@ -49,6 +49,8 @@ FIELD_ORDER: tuple[str, ...] = (
     "accelergy_ert", "accelergy_partial",
     # channel fields added later
     "channel_dropout_rescale",
+    # optimizer fields added later
+    "update_code_rounding",
 )  # fmt: skip
 """The flat field order (records, TOML, repr and point ids depend on it; new
 fields go at the end)."""

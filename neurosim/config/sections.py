@@ -522,6 +522,31 @@ class OptimizerSection:
     ``n_blocks + 1 ..`` the dense layers, the last number the output layer.
     Distinct numbers."""
 
+    update_code_rounding: str = setting(
+        "nearest",
+        "update_bits code rounding (stochastic: unbiased, counted RNG bits)",
+        choices=ROUNDINGS,
+    )
+    """How the ``update_bits`` code picks a level for each update ``d`` of an
+    array (levels ``+-2**l``, ``top - emax <= l <= top``, and 0; ``2**top``
+    the smallest power of two at or above the array's largest ``|d|``):
+    ``nearest`` (default: the level nearest in the log domain; every ``|d|``
+    below ``2**(top - emax - 1/2)`` becomes 0, so a 2-bit code, levels
+    ``{0, +-2**top}``, applies only the updates above ``2**(top - 1/2)``) or
+    ``stochastic`` (unbiased: ``|d|`` between two neighbouring levels
+    ``2**l`` and ``2**(l+1)`` goes up with probability ``(|d| - 2**l) / 2**l``;
+    below the lowest level ``2**lo`` it becomes ``2**lo`` with probability
+    ``|d| / 2**lo`` and 0 otherwise, so the expected update is ``d``). Applies
+    to every log-coded update (``W^h``, ``b^h``, adaptive ``C^h``; with
+    momentum the step added to the velocity). In fixed mode the random bits
+    come from the counter stream ``"update_code"`` and count as
+    ``rng_bits:update_code`` (priced as update-unit RNG bits); the float
+    engine draws uniform reals (stream ``"float_update_code"``).
+    ``stochastic`` needs ``update_bits >= 2``: a 1-bit code has no zero level,
+    it is the sign code (``update_bits = 1`` or ``update_mode = "sign"``) and
+    is refused with stochastic rounding rather than silently kept; and a
+    dense network (no conv blocks)."""
+
 
 @dataclass(frozen=True)
 class RunSection:

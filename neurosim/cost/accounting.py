@@ -370,8 +370,8 @@ class Accountant:
         gradients.dense_updates(self, c, engine_counts)
         if self.rule.adaptive:
             gradients.adaptive_updates(self, c, engine_counts)
-        c["update", "rng", ()] += engine_counts.get("rng_bits", 0)
-        c["update", "rng", ()] += engine_counts.get("rng_bits:velocity", 0)  # momentum
+        for key in ("rng_bits", "rng_bits:velocity", "rng_bits:update_code"):
+            c["update", "rng", ()] += engine_counts.get(key, 0)  # rounding, momentum, codes
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:channel", 0)  # dropout masks
         # stochastic rounding of log-coded error messages (error_rounding)
         c["feedback", "rng", ()] += engine_counts.get("rng_bits:error", 0)

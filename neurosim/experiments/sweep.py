@@ -334,6 +334,7 @@ ID_NEUTRAL: dict[str, Any] = {
     "accelergy_ert": None,
     "accelergy_partial": False,
     "channel_dropout_rescale": False,
+    "update_code_rounding": "nearest",
 }
 """Fields added after stores existed, with the value that leaves a run as it
 was: at that value a field is left out of the point id, so adding a field

@@ -3,9 +3,11 @@
 Entry by entry in Python integers: ``d = round(g * mult / 2**shift)``
 (stochastic: the top ``shift`` bits of the entry's word; a zero draws
 nothing), the optional log quantizer over the array (``update_bits``; 1 bit
-is the sign times the array's top power of two), momentum's velocity word,
-then the saturating write. Shares only tables with the fast path: the stream
-keys (:mod:`neurosim.numerics.streams`) and the formats.
+is the sign times the array's top power of two; with ``update_code_rounding
+= "stochastic"`` each code rounds stochastically with the word of its entry
+in the ``"update_code"`` stream, counted as ``rng_bits:update_code``),
+momentum's velocity word, then the saturating write. Shares only tables
+with the fast path: the stream keys (:mod:`neurosim.numerics.streams`) and the formats.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from neurosim.numerics.fixedpoint import (
     ref_random_word,
     ref_saturate,
     ref_shift_nearest,
+    ref_stochastic_log_quantize,
 )
 
 VELOCITY_KINDS = {"W": 0, "b": 1, "C": 2}
@@ -103,6 +106,32 @@ class RefUpdateUnit:
         emax = min((1 << (k - 1)) - 2, top)
         return {rc: ref_log_quantize(v, k, top, emax) for rc, v in d.items()}
 
+    def quantize_stochastic(self, d: dict, k: int, key: int, counter0: int, cols: int) -> dict:
+        """The ``k``-bit (``k >= 2``) log code over the array, each entry
+        ``(r, c)`` rounded stochastically between its neighbouring levels with
+        the ``"update_code"`` word of counter ``counter0 + r * cols + c``
+        (:func:`ref_stochastic_log_quantize`; levels ``2**(top - emax) ..
+        2**top`` as :meth:`quantize`)."""
+        mx = max(abs(v) for v in d.values())
+        if not mx:
+            return d
+        top = (mx - 1).bit_length()
+        lo = top - min((1 << (k - 1)) - 2, top)
+        out = {}
+        for (r, c), v in d.items():
+            word = ref_random_word(key, counter0 + r * cols + c)
+            out[r, c], n = ref_stochastic_log_quantize(v, k, top, lo, word)
+            self.counts["rng_bits:update_code"] += n
+        return out
+
+    def code_key(self, name: str, k: int) -> int | None:
+        """``"update_code"`` key of parameter ``name`` (``"W^1"``, ``"b^1"``,
+        ``"C^1"``) when its ``k``-bit code rounds stochastically, else None."""
+        if self.cfg.update_code_rounding != "stochastic" or k < 2:
+            return None
+        kind, h = name[0], int(name[2:])
+        return streams.counter_key(self.cfg.seed, "update_code", h - 1, VELOCITY_KINDS[kind])
+
     def update(
         self, w: list, g: np.ndarray, mult: int, shift: int, fmt: FixedFormat, key: int,
         name: str, k: int, step: int,
@@ -113,7 +142,13 @@ class RefUpdateUnit:
         counter0 = step * len(w) * len(w[0])
         if cfg.momentum:  # the gradient lands on the velocity's LSB, `extra` bits finer
             shift -= cfg.velocity_bits - cfg.per_layer("weight_bits")[0]
-        d = self.quantize(self.steps(g, mult, shift, key, counter0), k)
+        d = self.steps(g, mult, shift, key, counter0)
+        code_key = self.code_key(name, k)
+        if code_key is None:
+            d = self.quantize(d, k)
+        else:
+            self.counts["rng_bits:update_code"] += 0  # the key exists even when 0
+            d = self.quantize_stochastic(d, k, code_key, counter0, len(w[0]))
         if cfg.momentum:
             d = self._velocity(w, d, fmt, name, step)
         for (r, c), dv in d.items():

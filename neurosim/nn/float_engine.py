@@ -54,6 +54,7 @@ class FloatEngine(Engine):
         self.block = bool(cfg.error_bits) and cfg.error_scale == "block"
         self.stochastic_errors = bool(cfg.error_bits) and cfg.error_rounding == "stochastic"
         self._err_rng = None
+        self._code_rng = None
         frac = cfg.error_word_bits - 1 - cfg.error_int_bits
         # block scaling: the shared exponent ranges over the alphas the error
         # word can hold, 2**-frac .. 2**error_int_bits (real units)
@@ -141,6 +142,7 @@ class FloatEngine(Engine):
         if not np.isfinite(out).all():
             raise FloatingPointError("non-finite output")
         self._err_rng = None  # this step's error-rounding stream, drawn on first use
+        self._code_rng = None  # this step's update-code stream, drawn on first use
         # the coded R^L message; with top_error = "full" the output layer
         # trains on its own uncoded error
         if self.rule.source == "target":
@@ -226,6 +228,11 @@ class FloatEngine(Engine):
         return e.sum(axis=0)
 
     def _update_q(self, d: np.ndarray) -> np.ndarray:
+        """The ``update_bits`` log code of one update array: ``alpha = 2**top``
+        the smallest power of two >= max ``|d|``; nearest, or stochastic
+        (``update_code_rounding``) with uniform reals from this step's
+        generator of the stream ``"float_update_code"`` (drawn on first use,
+        one real per entry in the order the arrays are updated)."""
         k = self.cfg.update_bits
         if not k:
             return d
@@ -233,7 +240,15 @@ class FloatEngine(Engine):
         if m == 0.0:
             return d
         top = math.ceil(math.log2(m))
-        return log_quantize(d, k, top, (1 << (k - 1)) - 2 if k > 1 else 0).astype(np.float32)
+        emax = (1 << (k - 1)) - 2 if k > 1 else 0
+        if k >= 2 and self.cfg.update_code_rounding == "stochastic":
+            if self._code_rng is None:
+                self._code_rng = streams.generator(
+                    self.cfg.seed, "float_update_code", self.step_index
+                )
+            u = self._code_rng.random(d.shape)
+            return stochastic_log_quantize(d, k, top, top - emax, u).astype(np.float32)
+        return log_quantize(d, k, top, emax).astype(np.float32)
 
     # ops for hidden_errors
     def project(self, i: int, src: np.ndarray) -> np.ndarray:

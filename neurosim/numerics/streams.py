@@ -70,6 +70,10 @@ _ALL = (
     Stream("error_rounding", 2, "counter", "stochastic rounding of log-coded error messages"),
     Stream("bias_update", 3, "counter", "stochastic rounding of b^h updates"),
     Stream("momentum", 7, "counter", "stochastic rounding of the velocity (kind 0 W, 1 b, 2 C)"),
+    Stream("update_code", 10, "counter", "stochastic rounding of log-coded updates "
+           "(update_code_rounding; kind 0 W, 1 b, 2 C)"),  # fmt: skip
+    Stream("float_update_code", 11, "generator", "the float engine's stochastic rounding of "
+           "log-coded updates, [seed, 11, step]"),  # fmt: skip
 )
 STREAMS: dict[str, Stream] = {s.name: s for s in _ALL}
 """Every stream of a run, by name."""

@@ -1,4 +1,15 @@
-"""``update-bits``: SRBP with log-quantized weight updates of 1 to 8 bits."""
+"""``update-bits``: SRBP with log-quantized weight updates of 1 to 8 bits.
+
+From 2 bits up every code rounds stochastically between its neighbouring
+levels (``update_code_rounding = "stochastic"``: the expected update is the
+unquantized one), as the ``error-bits`` experiment's graceful series rounds
+its error codes. At 1 bit the code is the sign (every update applied at the
+layer's top level), which has no zero level to round to. With nearest codes
+a 2-bit code, levels ``{0, +-2**top}``, zeroes every update below
+``2**(top - 1/2)``, so only the few largest updates of a layer are applied:
+a defect of that rounding (mnist5k, 20 epochs: 0.613 at 2 bits against
+0.922 at 1 bit and 0.916 at 3), not of quantized updates.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +30,14 @@ from neurosim.experiments.paper.common import (
 UPDATE_BITS = tuple(range(1, 9))
 
 
+def _coded(bits: int) -> dict:
+    """SRBP with ``bits``-bit update codes: stochastic from 2 bits, the sign at 1."""
+    rounding = "stochastic" if bits >= 2 else "nearest"
+    return {"rule": "srbp", "update_bits": bits, "update_code_rounding": rounding}
+
+
 def _update_bits_variants(cfg: Any) -> list[Variant]:
-    out = [Variant(f"SRBP {b}-bit dW", {"rule": "srbp", "update_bits": b}, "SRBP", b)
-           for b in UPDATE_BITS]  # fmt: skip
+    out = [Variant(f"SRBP {b}-bit dW", _coded(b), "SRBP", b) for b in UPDATE_BITS]
     out.append(Variant("SRBP full dW", {"rule": "srbp", "update_bits": 0}))
     out.append(Variant("top-only", {"rule": "top-only", "update_bits": 0}))
     return out

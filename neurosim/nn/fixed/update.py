@@ -12,13 +12,18 @@ takes a 1-bit log-quantized update, magnitude ``|g|``; ``update_bits``
 log-quantizes the update over the array. With momentum the gradient lands on
 a velocity word ``velocity_bits`` wide (:func:`kernels.momentum_kernel`),
 whose saturations count as ``sat:v<name>`` and its random bits as
-``rng_bits:velocity``. The golden reference is :mod:`neurosim.golden.update`.
+``rng_bits:velocity``. With ``update_code_rounding = "stochastic"`` the log
+code rounds stochastically between its neighbouring levels, with the words of
+the stream ``"update_code"``, counted as ``rng_bits:update_code``. The golden
+reference is :mod:`neurosim.golden.update`.
 
 Streams (registry :mod:`neurosim.numerics.streams`, counter layouts in
 :mod:`neurosim.nn.draws`): ``"weight_update"``, ``"bias_update"``,
 ``"feedback_update"`` and ``"momentum"`` (kind 0 weights or kernel, 1
 biases, 2 ``C^h``) on tile ``i`` for dense layer ``i`` and on tile
-``streams.CONV_TILE + b`` for conv block ``b``.
+``streams.CONV_TILE + b`` for conv block ``b``; ``"update_code"`` (kind 0
+``W^{i+1}``, 1 ``b^{i+1}``, 2 ``C^{i+1}`` on tile ``i``, counter
+``step * P.size + j`` for entry ``j``).
 """
 
 from __future__ import annotations
@@ -27,12 +32,24 @@ from collections import Counter
 
 import numpy as np
 
+from neurosim.config import TrainConfig
 from neurosim.errors import ConfigError
 from neurosim.nn.fixed.memory import DenseMemory
 from neurosim.nn.network import Formats
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import FixedFormat
 from neurosim.plan import Plan, check_lr_shift
+
+
+def update_code_key(cfg: TrainConfig, vname: str, ubits: int) -> int | None:
+    """The ``"update_code"`` key of dense parameter ``vname`` (``"W0"``,
+    ``"b0"``, ``"C0"``: kind 0, 1, 2 on tile 0) when its ``ubits``-bit log code
+    rounds stochastically (``update_code_rounding``); None when it rounds to
+    the nearest level."""
+    if cfg.update_code_rounding != "stochastic" or ubits < 2:
+        return None
+    kind = {"W": 0, "b": 1, "C": 2}[vname[0]]
+    return streams.counter_key(cfg.seed, "update_code", int(vname[1:]), kind)
 
 
 class UpdateUnit:
@@ -44,8 +61,9 @@ class UpdateUnit:
     fm : Formats
         The dense part's formats.
     counts : Counter
-        Receives ``sat:<p>``, ``changed:<p>``, ``rng_bits``, ``sat:v<p>`` and
-        ``rng_bits:velocity``.
+        Receives ``sat:<p>``, ``changed:<p>``, ``rng_bits``, ``sat:v<p>``,
+        ``rng_bits:velocity`` and (stochastic update codes)
+        ``rng_bits:update_code``.
     ws : kernels.Workspace
         The engine's step arrays (gradients).
     r_max, r_q : float
@@ -70,6 +88,7 @@ class UpdateUnit:
         self.cfg, self.fm, self.counts, self.ws = cfg, fm, counts, ws
         self.r_max, self.r_q = r_max, r_q
         self.stochastic = cfg.rounding == "stochastic"
+        self.code_stochastic = cfg.update_code_rounding == "stochastic"
         chip = plan.chip
         self.lr_shift = bool(chip is not None and chip.update.lr_shift)
         self.chip_name = chip.name if chip is not None else ""
@@ -183,18 +202,26 @@ class UpdateUnit:
         if mode == "magnitude":
             np.abs(g, out=g)
         ubits = 1 if mode == "sign" else cfg.update_bits
+        ckey = update_code_key(cfg, vname, ubits)
         if cfg.momentum:
             sat, changed, bits = self._momentum(vname, p, g, mult, shift, fmt, key, ubits,
-                                                step, mirror)  # fmt: skip
+                                                step, mirror, ckey)  # fmt: skip
         else:
-            sat, changed, bits = kernels.apply_update(
+            sat, changed, bits, code_bits = kernels.apply_update_coded(
                 p, g, mult, shift, fmt, self.stochastic, key, step * p.size, ubits, mirror,
+                None, ckey,
             )  # fmt: skip
+            self._code_tally(code_bits)
         self._tally(name, sat, changed, bits)
+
+    def _code_tally(self, bits: int) -> None:
+        if self.code_stochastic:  # the key exists only for runs that draw code bits
+            self.counts["rng_bits:update_code"] += bits
 
     def _momentum(
         self, name: str, p: np.ndarray, g: np.ndarray, mult: int, shift: int,
         fmt: FixedFormat, key: int, ubits: int, step: int, mirror: np.ndarray | None,
+        code_key: int | None = None,
     ) -> tuple[int, int, int]:  # fmt: skip
         """The update with momentum (:func:`kernels.momentum_kernel`); returns
         the parameter's ``(sat, changed, bits)``."""
@@ -205,10 +232,13 @@ class UpdateUnit:
             kernels._base(mkey, 2 * step * n),
             kernels._base(mkey, (2 * step + 1) * n),
         )
-        sat, changed, bits, sat_v, bits_v = kernels.apply_momentum(
+        code_base = None if code_key is None else kernels._base(code_key, step * n)
+        sat, changed, bits, sat_v, bits_v, code_bits = kernels.apply_momentum(
             p, v, g, mult, shift, self.extra, self.mu_reg, self.cfg.lr_frac, fmt,
             self.v_fmt.get(name, self.v_fmt.get(name[0])), self.stochastic, bases, ubits, mirror,
+            code_base,
         )  # fmt: skip
+        self._code_tally(code_bits)
         self.counts[self._vsat[name]] += sat_v
         self.counts["rng_bits:velocity"] += bits_v
         return sat, changed, bits
@@ -254,10 +284,12 @@ class UpdateUnit:
             self.apply(f"W^{i + 1}", f"W{i}", mem.W[i], g, mult, shift, w_fmt,
                        self.w_keys[i], step, mode, mirror)  # fmt: skip
         else:  # quantized updates in a kept scratch buffer
-            sat, changed, bits = kernels.apply_update(
+            sat, changed, bits, code_bits = kernels.apply_update_coded(
                 mem.W[i], g, mult, shift, w_fmt, self.stochastic, self.w_keys[i],
                 step * mem.W[i].size, self.cfg.update_bits, mirror, buf,
+                update_code_key(self.cfg, f"W{i}", self.cfg.update_bits),
             )  # fmt: skip
+            self._code_tally(code_bits)
             self._tally(f"W^{i + 1}", sat, changed, bits)
         if i == 0 and mem.W64T0 is not None:  # W^1 is a view: refresh its copy
             np.copyto(mem.W64T0, mem.WT0)

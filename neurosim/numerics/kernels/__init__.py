@@ -65,6 +65,7 @@ _WHERE = {
             "_base",
             "apply_momentum",
             "apply_update",
+            "apply_update_coded",
             "apply_update_flat",
             "apply_update_rows_t",
             "momentum_kernel",

@@ -14,6 +14,7 @@ import numba as nb
 import numpy as np
 
 from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat
+from neurosim.numerics.kernels.error import _stochastic_level
 from neurosim.numerics.kernels.rounding import _clamp, _mix64, _round_shift_int
 
 _NO_MIRROR = np.empty(0, dtype=np.float64)  # update kernels: no float64 copy
@@ -46,6 +47,37 @@ def _sign_level(d, top):
     return -(np.int64(1) << top) if d < 0 else (np.int64(1) << top)
 
 
+@nb.njit(cache=True)
+def _code_updates(buf, n, ubits, mx, code_stoch, code_base):
+    # the ubits-bit log code of buf[:n] in place, over the array: alpha =
+    # 2**top the smallest power of two >= mx = max |d| > 0, levels no finer
+    # than one LSB (lo = top - emax >= 0). Nearest (1 bit: the sign code) or
+    # stochastic (ubits >= 2: the top bits of the word of entry i under
+    # code_base, as ref_stochastic_log_quantize). Returns the bits drawn.
+    top = np.int64(0)
+    while (np.int64(1) << top) < mx:
+        top += 1
+    emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
+    if emax > top:
+        emax = top
+    gold = np.uint64(GOLDEN)
+    drawn = 0
+    for i in range(n):
+        d = buf[i]
+        if d == 0:
+            continue
+        if ubits == 1:
+            buf[i] = _sign_level(d, top)
+        elif code_stoch:
+            w = _mix64(code_base + np.uint64(i) * gold)
+            q, k = _stochastic_level(d, ubits, top, top - emax, w)
+            buf[i] = q
+            drawn += k
+        else:
+            buf[i] = _log_level(d, top, emax)
+    return drawn
+
+
 @nb.njit(cache=True, inline="always")
 def _write(fw, fm, i, d, qmin, qmax):
     # saturating write-back of one update (to the codes and their mirror, if
@@ -61,7 +93,10 @@ def _write(fw, fm, i, d, qmin, qmax):
 
 
 @nb.njit(cache=True)
-def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubits, buf, mirror):
+def update_kernel(
+    w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubits, buf, mirror, code_stoch,
+    code_base,
+):  # fmt: skip
     """Fused update unit: ``w += Q(round(g * mult / 2**shift))``, saturating.
 
     Parameters
@@ -87,10 +122,17 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
     mirror : ndarray of float64, same size or empty, modified in place
         A second copy of the codes (float64 for BLAS) that receives every
         write; empty when there is none.
+    code_stoch : bool
+        ``ubits >= 2``: round each update's log code stochastically between
+        its neighbouring levels (``update_code_rounding``), entry ``i`` with
+        the word ``mix64(code_base + i * GOLDEN)``; else nearest.
+    code_base : uint64
+        The code words' base (``key + counter0 * GOLDEN`` of the
+        ``"update_code"`` stream).
 
     Returns
     -------
-    (saturations, changed, rng_bits)
+    (saturations, changed, rng_bits, code_rng_bits)
     """
     fw = w.ravel()
     fm = mirror.ravel()
@@ -100,7 +142,8 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
     base = np.uint64(key) + np.uint64(counter0) * gold
     use_rng = stochastic and shift > 0
     if use_rng and ubits == 0:
-        return _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base)
+        sat, changed, drawn = _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base)
+        return sat, changed, drawn, 0
     sat = 0
     changed = 0
     drawn = 0
@@ -124,23 +167,16 @@ def update_kernel(w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubit
             s, c = _write(fw, fm, i, d, qmin, qmax)
             sat += s
             changed += c
+    code_bits = 0
     if ubits > 0 and mx > 0:
-        top = np.int64(0)
-        while (np.int64(1) << top) < mx:
-            top += 1
-        emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
-        if emax > top:
-            emax = top
+        code_bits = _code_updates(buf, n, ubits, mx, code_stoch, code_base)
         for i in range(n):
             d = buf[i]
-            if d == 0:
-                continue
-            d = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
             if d != 0:
                 s, c = _write(fw, fm, i, d, qmin, qmax)
                 sat += s
                 changed += c
-    return sat, changed, drawn * shift
+    return sat, changed, drawn * shift, code_bits
 
 
 @nb.njit(cache=True)
@@ -275,7 +311,34 @@ def apply_update(
 
     ``mirror`` (float64, C-contiguous, ``w``'s shape) receives the same writes;
     ``buf`` is int64 scratch of ``w.size`` for quantized updates (allocated
-    when not given). Returns ``(saturations, changed, rng_bits)``.
+    when not given). Log codes round to the nearest level. Returns
+    ``(saturations, changed, rng_bits)``.
+    """
+    out = apply_update_coded(
+        w, g, mult, shift, fmt, stochastic, key, counter0, update_bits, mirror, buf
+    )
+    return out[:3]
+
+
+def apply_update_coded(
+    w: np.ndarray,
+    g: np.ndarray,
+    mult: int,
+    shift: int,
+    fmt: FixedFormat,
+    stochastic: bool,
+    key: int,
+    counter0: int,
+    update_bits: int = 0,
+    mirror: np.ndarray | None = None,
+    buf: np.ndarray | None = None,
+    code_key: int | None = None,
+) -> tuple[int, int, int, int]:
+    """:func:`apply_update` with the log code's rounding: ``code_key`` None
+    (nearest) or the ``"update_code"`` stream key whose words, counters
+    ``counter0 + flat index``, round each code stochastically
+    (``update_bits >= 2``). Returns ``(saturations, changed, rng_bits,
+    code_rng_bits)``.
     """
     if not update_bits:
         buf = _EMPTY_BUF
@@ -283,15 +346,17 @@ def apply_update(
         buf = np.empty(w.size, dtype=np.int64)
     # the kernel writes through ravel(), a copy for non-contiguous arrays
     target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
+    code_base = _base(0 if code_key is None else code_key, counter0)
     # Python ints below 2**63 reach numba as int64, like np.int64
-    sat, changed, bits = update_kernel(
+    out = update_kernel(
         target, g if g.flags.c_contiguous else np.ascontiguousarray(g), int(mult), int(shift),
         int(fmt.qmin), int(fmt.qmax), bool(stochastic), int(key), int(counter0),
         int(update_bits), buf, _NO_MIRROR if mirror is None else mirror,
+        code_key is not None, code_base,
     )  # fmt: skip
     if target is not w:
         w[...] = target
-    return int(sat), int(changed), int(bits)
+    return tuple(int(x) for x in out)
 
 
 # --- momentum: the update unit with a velocity word --------------------------
@@ -315,7 +380,7 @@ def _rnd_shift(v, shift, stochastic, base, i):
 @nb.njit(cache=True)
 def momentum_kernel(
     w, v, g, mult, shift_v, extra, mu, mu_frac, qmin, qmax, vmin, vmax, stochastic,
-    base_g, base_decay, base_step, ubits, buf, mirror,
+    base_g, base_decay, base_step, ubits, buf, mirror, code_stoch, code_base,
 ):  # fmt: skip
     """Update unit with momentum, fused over one parameter array.
 
@@ -325,11 +390,13 @@ def momentum_kernel(
     (as :func:`update_kernel`, levels no finer than one velocity LSB);
     ``u = sat_V(round(mu * v / 2**mu_frac) + d)`` (words of ``base_decay``);
     ``v = u``; ``w = sat_W(w + round(u / 2**extra))`` (words of
-    ``base_step``). Rounding is stochastic or half-to-even for all three.
+    ``base_step``). Rounding is stochastic or half-to-even for all three;
+    the log code rounds as ``code_stoch`` and ``code_base`` say
+    (:func:`update_kernel`).
 
     Returns
     -------
-    (sat_w, changed, rng_bits_gradient, sat_v, rng_bits_velocity)
+    (sat_w, changed, rng_bits_gradient, sat_v, rng_bits_velocity, code_rng_bits)
     """
     fw = w.ravel()
     fv = v.ravel()
@@ -346,17 +413,9 @@ def momentum_kernel(
         a = -d if d < 0 else d
         if a > mx:
             mx = a
+    code_bits = 0
     if ubits > 0 and mx > 0:
-        top = np.int64(0)
-        while (np.int64(1) << top) < mx:
-            top += 1
-        emax = (np.int64(1) << (ubits - 1)) - 2 if ubits > 1 else np.int64(0)
-        if emax > top:
-            emax = top
-        for i in range(n):
-            d = buf[i]
-            if d != 0:
-                buf[i] = _sign_level(d, top) if ubits == 1 else _log_level(d, top, emax)
+        code_bits = _code_updates(buf, n, ubits, mx, code_stoch, code_base)
     sat_w = 0
     sat_v = 0
     changed = 0
@@ -372,7 +431,7 @@ def momentum_kernel(
             s, c = _write(fw, fm, i, step, qmin, qmax)
             sat_w += s
             changed += c
-    return sat_w, changed, drawn_g, sat_v, drawn_m
+    return sat_w, changed, drawn_g, sat_v, drawn_m, code_bits
 
 
 def _base(key: int, counter0: int) -> np.uint64:
@@ -394,7 +453,8 @@ def apply_momentum(
     keys: tuple[int, int, int],
     update_bits: int = 0,
     mirror: np.ndarray | None = None,
-) -> tuple[int, int, int, int, int]:
+    code_base: int | None = None,
+) -> tuple[int, int, int, int, int, int]:
     """Run :func:`momentum_kernel` on ``w`` (codes) and ``v`` (int64 velocity
     codes, C-contiguous, ``w``'s shape) in place.
 
@@ -403,9 +463,13 @@ def apply_momentum(
     ``keys`` are the three generator bases ``_base(key, counter0)`` of the
     gradient's rounding words (the parameter's usual update stream) and of
     the momentum stream's decay and step words. ``mirror`` (float64)
-    receives the same writes as ``w``.
+    receives the same writes as ``w``. ``code_base``: None (the log code
+    rounds to the nearest level) or the generator base ``_base(code_key,
+    counter0)`` of the ``"update_code"`` words that round it stochastically
+    (:func:`apply_update_coded`).
 
-    Returns ``(sat_w, changed, rng_bits, sat_v, rng_bits_velocity)``.
+    Returns ``(sat_w, changed, rng_bits, sat_v, rng_bits_velocity,
+    code_rng_bits)``.
     """
     base_g, base_decay, base_step = (np.uint64(k) for k in keys)
     target = w if w.flags.c_contiguous else np.ascontiguousarray(w)
@@ -415,6 +479,7 @@ def apply_momentum(
         int(shift - extra), int(extra), int(mu), int(mu_frac), int(fmt.qmin), int(fmt.qmax),
         int(vfmt.qmin), int(vfmt.qmax), bool(stochastic), base_g, base_decay, base_step,
         int(update_bits), buf, _NO_MIRROR if mirror is None else mirror,
+        code_base is not None, np.uint64(code_base or 0),
     )  # fmt: skip
     if target is not w:
         w[...] = target
