@@ -243,6 +243,8 @@ def test_tuning_runs_hold_out_a_validation_split(tmp_path: Path) -> None:
     assert "lr tuned per run" in res.setting
 
 
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="dataset-fashion-mnist is not installed")
 def test_tune_seeds_tunes_the_first_seeds_and_runs_every_seed_at_their_mean_best(
     tmp_path: Path,
 ) -> None:
