@@ -10,8 +10,6 @@ bad lists, the CLI flag, a sweep and a search with a list value, the report.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,24 +22,13 @@ from neurosim.errors import ConfigError
 from neurosim.experiments.search_spec import SearchSpec
 from neurosim.experiments.sweep import SweepSpec, point_id
 from neurosim.plan import make_plan
-
-SMALL = dict(data="digits", mode="fixed", hidden=(6, 5), epochs=1, limit=120, batch=20,
-             rule="srbp", error_bits=3, bias=True)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return api.load_data(TrainConfig(data="digits"))
-
-
-def _run(digits, **kw):
-    return api.run(TrainConfig(**{**SMALL, **kw}), dataset=digits)
+from tests.per_layer_cases import cli, run_small
 
 
 # ----------------------------------------------------------------------- identity
 def test_uniform_list_is_the_single_value_bit_for_bit(digits) -> None:
-    one = _run(digits, weight_bits=10, weight_int_bits=2)
-    many = _run(digits, weight_bits=[10, 10, 10], weight_int_bits=(2, 2, 2))
+    one = run_small(digits, weight_bits=10, weight_int_bits=2)
+    many = run_small(digits, weight_bits=[10, 10, 10], weight_int_bits=(2, 2, 2))
     for a, b in zip(one.engine.W, many.engine.W, strict=True):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(one.weights, many.weights, strict=True):
@@ -66,7 +53,7 @@ def test_point_ids_of_single_values_are_unchanged() -> None:
 
 
 def test_mixed_widths_train_at_their_widths(digits) -> None:
-    run = _run(digits, weight_bits=(12, 6, 16), weight_int_bits=(1, 0, 2))
+    run = run_small(digits, weight_bits=(12, 6, 16), weight_int_bits=(1, 0, 2))
     # the real weights are codes times each layer's own LSB: 2**-(b - 1 - i)
     for w, code, frac in zip(run.weights, run.engine.W, (10, 5, 13), strict=True):
         np.testing.assert_array_equal(w, np.asarray(code, np.float64) * 2.0**-frac)
@@ -162,25 +149,20 @@ def test_toml_round_trip(tmp_path) -> None:
 
 
 # ----------------------------------------------------------------------- CLI
-def _cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neurosim", *argv], capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-
-
 def test_cli_wrong_length_exits_2() -> None:
-    p = _cli("train", "--weight-bits", "16,8", "--epochs", "1")
+    p = cli("train", "--weight-bits", "16,8", "--epochs", "1")
     assert p.returncode == 2
     assert "weight_bits = [16, 8]" in p.stderr and "a list of 5" in p.stderr
 
 
 def test_cli_bad_entry_exits_2() -> None:
-    p = _cli("train", "--weight-bits", "16,8,x", "--epochs", "1")
+    p = cli("train", "--weight-bits", "16,8,x", "--epochs", "1")
     assert p.returncode == 2 and "--weight-bits" in p.stderr
 
 
 def test_cli_trains_per_layer(tmp_path) -> None:
     out = tmp_path / "run.json"
-    p = _cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8", "--limit", "100",
+    p = cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8", "--limit", "100",
              "--epochs", "1", "--weight-bits", "12,8", "--weight-int-bits", "1,0",
              "--json", str(out))  # fmt: skip
     assert p.returncode == 0, p.stderr
@@ -237,8 +219,8 @@ def test_report_figure_with_list_widths(tmp_path) -> None:
 
 
 def test_uniform_error_list_is_the_single_value_bit_for_bit(digits) -> None:
-    one = _run(digits, error_bits=3, error_rounding="stochastic")
-    many = _run(digits, error_bits=[3, 3, 3], error_rounding="stochastic")
+    one = run_small(digits, error_bits=3, error_rounding="stochastic")
+    many = run_small(digits, error_bits=[3, 3, 3], error_rounding="stochastic")
     for a, b in zip(one.engine.W, many.engine.W, strict=True):
         np.testing.assert_array_equal(a, b)
     assert dict(one.engine.counts) == dict(many.engine.counts)
@@ -357,14 +339,14 @@ def test_bad_error_lists_name_the_field_and_index(fields, name, allowed) -> None
 
 
 def test_cli_bad_error_entry_exits_2() -> None:
-    p = _cli("train", "--error-bits", "4,0,4,4,4", "--epochs", "1")
+    p = cli("train", "--error-bits", "4,0,4,4,4", "--epochs", "1")
     assert p.returncode == 2
     assert "error_bits[1]" in p.stderr
 
 
 def test_cli_trains_per_layer_error_bits(tmp_path) -> None:
     out = tmp_path / "run.json"
-    p = _cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8", "--limit", "100",
+    p = cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8", "--limit", "100",
              "--epochs", "1", "--rule", "srbp", "--error-bits", "2,6",
              "--json", str(out))  # fmt: skip
     assert p.returncode == 0, p.stderr

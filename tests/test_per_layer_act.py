@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from hw_models.chip import chip_from_dict, load_chip
 from hw_models.timing import ChipTiming, build_inference_graph, tiles_for_network
-from neurosim import api
 from neurosim.config import TrainConfig
 from neurosim.cost.accounting import Accountant
 from neurosim.errors import ConfigError
@@ -31,25 +28,14 @@ from neurosim.experiments.sweep import SweepSpec, point_id
 from neurosim.nn.network import Formats, Luts
 from neurosim.numerics.fixedpoint import FixedFormat
 from neurosim.plan import make_plan
-
-SMALL = dict(data="digits", mode="fixed", hidden=(6, 5), epochs=1, limit=120, batch=20,
-             rule="srbp", error_bits=3, bias=True)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return api.load_data(TrainConfig(data="digits"))
-
-
-def _run(digits, **kw):
-    return api.run(TrainConfig(**{**SMALL, **kw}), dataset=digits)
+from tests.per_layer_cases import cli, run_small
 
 
 # ----------------------------------------------------------------------- identity
 @pytest.mark.parametrize("rule", ["srbp", "bp", "rbp", "asrbp", "drtp", "sbp"])
 def test_uniform_list_is_the_single_value_bit_for_bit(digits, rule) -> None:
-    one = _run(digits, rule=rule, act_bits=7, act_int_bits=1)
-    many = _run(digits, rule=rule, act_bits=[7, 7, 7], act_int_bits=(1, 1, 1))
+    one = run_small(digits, rule=rule, act_bits=7, act_int_bits=1)
+    many = run_small(digits, rule=rule, act_bits=[7, 7, 7], act_int_bits=(1, 1, 1))
     for a, b in zip(one.engine.W, many.engine.W, strict=True):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(one.engine.C, many.engine.C, strict=True):
@@ -72,8 +58,8 @@ def test_point_ids_of_single_values_are_unchanged() -> None:
 
 
 def test_float_mode_ignores_the_widths(digits) -> None:
-    one = _run(digits, mode="float", act_bits=8)
-    many = _run(digits, mode="float", act_bits=(4, 12, 6))
+    one = run_small(digits, mode="float", act_bits=8)
+    many = run_small(digits, mode="float", act_bits=(4, 12, 6))
     for a, b in zip(one.engine.W, many.engine.W, strict=True):
         np.testing.assert_array_equal(a, b)
     assert one.test_accuracy == many.test_accuracy
@@ -122,7 +108,7 @@ def test_each_hidden_layer_has_its_own_tables() -> None:
 
 
 def test_each_layer_computes_at_its_width(digits) -> None:
-    run = _run(digits, rule="bp", act_bits=(5, 12, 8), act_int_bits=(0, 0, 0))
+    run = run_small(digits, rule="bp", act_bits=(5, 12, 8), act_int_bits=(0, 0, 0))
     fast = run.engine
     x = digits.x_test[:20].astype(np.float32)
     a0 = fast.fwd.quantize_input(x)
@@ -168,7 +154,7 @@ def test_forward_link_cycles_per_layer() -> None:
 
 
 def test_record_forward_bus_bits_per_layer(digits) -> None:
-    run = _run(digits, act_bits=(6, 10, 8), rule="srbp")
+    run = run_small(digits, act_bits=(6, 10, 8), rule="srbp")
     # 64-6-5-10: O^1 6 x 6 bits and O^2 5 x 10 bits per sample on the forward link
     assert run.hardware["bus"]["bits_per_sample"]["forward"] == 6 * 6 + 5 * 10
 
@@ -282,14 +268,9 @@ def test_toml_round_trip(tmp_path) -> None:
 
 
 # ----------------------------------------------------------------------- CLI
-def _cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neurosim", *argv], capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-
-
 def test_cli_trains_per_layer(tmp_path) -> None:
     out = tmp_path / "run.json"
-    p = _cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8,8,8", "--limit",
+    p = cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "8,8,8", "--limit",
              "100", "--epochs", "1", "--act-bits", "8,6,6,8", "--json", str(out))  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert "O Q8.7/Q6.5/Q6.5 out UQ8.7" in p.stdout
@@ -300,12 +281,12 @@ def test_cli_trains_per_layer(tmp_path) -> None:
 
 
 def test_cli_bad_entry_exits_2() -> None:
-    p = _cli("train", "--act-bits", "8,x,6,8", "--epochs", "1")
+    p = cli("train", "--act-bits", "8,x,6,8", "--epochs", "1")
     assert p.returncode == 2 and "--act-bits" in p.stderr
 
 
 def test_cli_wrong_entry_names_the_index() -> None:
-    p = _cli("train", "--act-bits", "8,6,20,6,8", "--epochs", "1")
+    p = cli("train", "--act-bits", "8,6,20,6,8", "--epochs", "1")
     assert p.returncode == 2 and "act_bits[2]" in p.stderr
 
 
@@ -334,9 +315,9 @@ def test_search_with_an_act_list_choice() -> None:
     assert spec.config(spec.decode({"act_bits": "8,6"})).act_bits == (8, 6)
 
 
-def test_mixed_widths_move_the_run(digits) -> None:
-    one = _run(digits, act_bits=8)
-    mixed = _run(digits, act_bits=(8, 4, 8))
+def test_mixed_widths_move_therun_small(digits) -> None:
+    one = run_small(digits, act_bits=8)
+    mixed = run_small(digits, act_bits=(8, 4, 8))
     assert any(not np.array_equal(a, b) for a, b in zip(one.engine.W, mixed.engine.W,
                                                          strict=True))  # fmt: skip
     assert mixed.engine.counts["sat:O^2"] >= 0

@@ -13,8 +13,6 @@ feedback memory, projection widths and velocity memory, bad lists, the CLI.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -28,25 +26,14 @@ from neurosim.experiments.sweep import point_id
 from neurosim.nn.draws import build_feedback
 from neurosim.nn.rules import RULES
 from neurosim.plan import make_plan
-
-SMALL = dict(data="digits", mode="fixed", hidden=(6, 5), epochs=1, limit=120, batch=20,
-             rule="srbp", error_bits=3, bias=True)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return api.load_data(TrainConfig(data="digits"))
-
-
-def _run(digits, **kw):
-    return api.run(TrainConfig(**{**SMALL, **kw}), dataset=digits)
+from tests.per_layer_cases import SMALL, cli, run_small
 
 
 # ----------------------------------------------------------------------- identity
 @pytest.mark.parametrize("rule", ["srbp", "arbp"])
 def test_uniform_list_is_the_single_value_bit_for_bit(digits, rule) -> None:
-    one = _run(digits, rule=rule, feedback_bits=6, feedback_int_bits=1)
-    many = _run(digits, rule=rule, feedback_bits=[6, 6, 6], feedback_int_bits=(1, 1, 1))
+    one = run_small(digits, rule=rule, feedback_bits=6, feedback_int_bits=1)
+    many = run_small(digits, rule=rule, feedback_bits=[6, 6, 6], feedback_int_bits=(1, 1, 1))
     for a, b in zip(one.engine.W + one.engine.C, many.engine.W + many.engine.C, strict=True):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(one.feedback, many.feedback, strict=True):
@@ -87,15 +74,15 @@ def test_each_c_at_its_width(digits, rule) -> None:
         hand = np.clip(np.round(c * 2.0**frac), -(2 ** (b - 1)), 2 ** (b - 1) - 1)
         np.testing.assert_array_equal(code, hand)
     # the record's real C^h: codes times each layer's own LSB
-    run = _run(digits, rule=rule, feedback_bits=bits, feedback_int_bits=ints)
+    run = run_small(digits, rule=rule, feedback_bits=bits, feedback_int_bits=ints)
     for real, code, b, k in zip(run.feedback, run.engine.C, bits, ints, strict=False):
         np.testing.assert_array_equal(real, np.asarray(code, np.float64) * 2.0 ** -(b - 1 - k))
 
 
-def test_mixed_widths_move_the_run(digits) -> None:
-    a = _run(digits, feedback_bits=(8, 8, 8))
-    b = _run(digits, feedback_bits=(8, 3, 8))  # C^2 coarser: R^2 changes
-    c = _run(digits, feedback_bits=(8, 8, 3))  # the output layer's entry: unused
+def test_mixed_widths_move_therun_small(digits) -> None:
+    a = run_small(digits, feedback_bits=(8, 8, 8))
+    b = run_small(digits, feedback_bits=(8, 3, 8))  # C^2 coarser: R^2 changes
+    c = run_small(digits, feedback_bits=(8, 8, 3))  # the output layer's entry: unused
     assert not np.array_equal(a.engine.W[1], b.engine.W[1])
     np.testing.assert_array_equal(a.engine.W[0], c.engine.W[0])
     assert dict(a.engine.counts) == dict(c.engine.counts)
@@ -220,25 +207,20 @@ def test_toml_round_trip(tmp_path) -> None:
 
 
 # ----------------------------------------------------------------------- CLI
-def _cli(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neurosim", *argv], capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-
-
 def test_cli_bad_entry_exits_2() -> None:
-    p = _cli("train", "--feedback-bits", "8,4,x,8", "--epochs", "1")
+    p = cli("train", "--feedback-bits", "8,4,x,8", "--epochs", "1")
     assert p.returncode == 2 and "--feedback-bits" in p.stderr
 
 
 def test_cli_wrong_length_exits_2() -> None:
-    p = _cli("train", "--feedback-bits", "8,4", "--epochs", "1")
+    p = cli("train", "--feedback-bits", "8,4", "--epochs", "1")
     assert p.returncode == 2
     assert "feedback_bits = [8, 4]" in p.stderr and "entry h sets C^h" in p.stderr
 
 
 def test_cli_trains_per_layer(tmp_path) -> None:
     out = tmp_path / "run.json"
-    p = _cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "6,5,4", "--limit",
+    p = cli("train", "--data", "digits", "--mode", "fixed", "--hidden", "6,5,4", "--limit",
              "100", "--epochs", "1", "--rule", "srbp", "--feedback-bits", "8,4,4,8",
              "--feedback-int-bits", "1,0,0,0", "--json", str(out))  # fmt: skip
     assert p.returncode == 0, p.stderr
@@ -249,8 +231,8 @@ def test_cli_trains_per_layer(tmp_path) -> None:
 
 
 def test_float_mode_ignores_the_widths(digits) -> None:
-    one = _run(digits, mode="float", feedback_bits=8)
-    many = _run(digits, mode="float", feedback_bits=(3, 12, 8))
+    one = run_small(digits, mode="float", feedback_bits=8)
+    many = run_small(digits, mode="float", feedback_bits=(3, 12, 8))
     for a, b in zip(one.weights, many.weights, strict=True):
         np.testing.assert_array_equal(a, b)
     assert one.test_accuracy == many.test_accuracy
