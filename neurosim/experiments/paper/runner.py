@@ -183,9 +183,10 @@ def _tune(sweep: _Sweeper, variants: list[Variant], seeds: list[int], proto: Pro
     records = sweep.run(list(points.values()), "-tune")
     out = {}
     for v in variants:
-        # each seed for itself, or one choice over the tuning seeds' mean score
-        groups = [[s] for s in seeds] if proto.tune_seeds is None else [tuning]
-        for group in groups:
+        # (tuning seeds, seeds that take their choice): each seed for itself,
+        # or one choice over the tuning seeds' mean score for every seed
+        groups = [([s], [s]) for s in seeds] if proto.tune_seeds is None else [(tuning, seeds)]
+        for group, takers in groups:
             scores: dict[float, float | None] = {}
             for lr in proto.grid:
                 recs = [records[_key(points[v.label, s, lr])] for s in group]
@@ -196,7 +197,7 @@ def _tune(sweep: _Sweeper, variants: list[Variant], seeds: list[int], proto: Pro
             except ValueError:
                 raise RunFailed(f"{sweep.exp.name}: every tuning run of {v.label!r} seed(s) "
                                 f"{group} failed; store {sweep.store_path}") from None  # fmt: skip
-            for s in group if proto.tune_seeds is None else seeds:
+            for s in takers:
                 out[v.label, s] = lr
     return out
 

@@ -168,13 +168,9 @@ def softmax_kernel(acc, shift, exp_table, out_frac, out) -> None:
     last = exp_table.shape[0] - 1
     codes = np.empty(n, dtype=np.int64)
     for b in range(acc.shape[0]):
-        v = _round_shift_int(np.int64(acc[b, 0]), shift)
-        top = v
         for j in range(n):
-            v = _round_shift_int(np.int64(acc[b, j]), shift)
-            codes[j] = v
-            if v > top:
-                top = v
+            codes[j] = _round_shift_int(np.int64(acc[b, j]), shift)
+        top = codes.max()
         tot = np.int64(0)
         for j in range(n):
             codes[j] = exp_table[min(top - codes[j], last)]
