@@ -109,6 +109,8 @@ def test_numpy_tallies_equal_the_kernels(a: np.ndarray) -> None:
     want = sparsity.message_tally(a, bits_of, a.shape[1] + 1, code_nb)
     assert got == tuple(int(v) for v in want)
     assert np.array_equal(code_np, code_nb)
+    r = a[:, ::-1].copy()
+    assert counts.input_tally(a, r) == tuple(int(v) for v in sparsity.input_tally(a, r))
 
 
 def test_digits_equal_scikit_learn_load_digits() -> None:

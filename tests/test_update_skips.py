@@ -6,6 +6,7 @@ from collections import Counter
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from hw_models.timing.graph import grad_products
 from hw_models.timing.model import LayerTiming, TileWork
@@ -13,11 +14,13 @@ from hw_models.timing.options import GraphOptions
 from neurosim.cost.gradients import Gradients, gradient_products
 
 
-def test_input_products_by_hand() -> None:
+@pytest.mark.parametrize("mode", ["fixed", "float"])  # numba kernel, NumPy twin
+def test_input_products_by_hand(mode: str) -> None:
     from neurosim.cost.accounting import Accountant
 
     acct = Accountant.__new__(Accountant)  # only the tallies are exercised
     acct.skips = Counter()
+    acct.cfg = SimpleNamespace(mode=mode)
     R = [np.array([[1, 0, 2], [0, 0, 0]]), None]
     a = [np.array([[0, 3, 0, 0], [1, 1, 0, 5]]), np.zeros((2, 3))]
     acct.observe_inputs(R, a)

@@ -162,11 +162,12 @@ def observe_layer_inputs(self: Accountant, R: list, inputs: list) -> None:
     ``(B, N_i)``, beside ``R[i]``): the non-zero inputs and the gradient
     products whose error and input are both non-zero, ``sum_s nnz(R_s^h)
     nnz(O_s^{h-1})`` (what ``update.input_skip`` works)."""
+    tally = _tallies(self.cfg).input_tally
     for i, a in enumerate(inputs):
         if i < len(R) and R[i] is not None:
-            nz_a = np.count_nonzero(a, axis=1)
-            self.skips["in", i] += int(nz_a.sum())
-            self.skips["in_R", i] += int(np.count_nonzero(R[i], axis=1) @ nz_a)
+            n_in, n_pairs = tally(a, R[i])
+            self.skips["in", i] += int(n_in)
+            self.skips["in_R", i] += int(n_pairs)
 
 
 @dataclass

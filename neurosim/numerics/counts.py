@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["message_tally", "nonzero", "nonzero_rows"]
+__all__ = ["input_tally", "message_tally", "nonzero", "nonzero_rows"]
 
 
 def nonzero(a: np.ndarray) -> int:
@@ -24,6 +24,13 @@ def nonzero_rows(a: np.ndarray) -> np.ndarray:
     # a reduction of the boolean array straight into int64: faster than
     # count_nonzero(axis=1) on a batch's (B, n) messages
     return np.add.reduce(a != 0, axis=1, dtype=np.int64)
+
+
+def input_tally(a: np.ndarray, r: np.ndarray) -> tuple[int, int]:
+    """Non-zero inputs and (error, input) pairs of a batch: ``(sum_s nnz(a_s),
+    sum_s nnz(r_s) nnz(a_s))`` for inputs ``a`` ``(B, n)`` and errors ``r`` ``(B, m)``."""
+    na = nonzero_rows(a)
+    return int(na.sum()), int(nonzero_rows(r) @ na)
 
 
 def message_tally(

@@ -52,6 +52,7 @@ _WHERE = {
         (
             "gather_columns",
             "gather_rows",
+            "input_tally",
             "message_tally",
             "nonzero",
             "nonzero_columns",

@@ -80,6 +80,25 @@ def message_tally(msg, bits_of, radix, code):
 
 
 @nb.njit(cache=True)
+def input_tally(a, r):
+    """A layer's inputs ``a`` (``(B, n)``) beside its errors ``r`` (``(B, m)``):
+    ``(sum_s nnz(a_s), sum_s nnz(r_s) * nnz(a_s))`` -- the non-zero inputs and
+    the gradient products whose error and input are both non-zero."""
+    n_in = 0
+    n_pairs = 0
+    for s in range(a.shape[0]):
+        na = 0
+        for j in range(a.shape[1]):
+            na += a[s, j] != 0
+        nr = 0
+        for j in range(r.shape[1]):
+            nr += r[s, j] != 0
+        n_in += na
+        n_pairs += na * nr
+    return n_in, n_pairs
+
+
+@nb.njit(cache=True)
 def nonzero(a) -> int:
     """Non-zero entries of a 2-D array (``np.count_nonzero`` without a bool temporary)."""
     n = 0
