@@ -611,6 +611,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurosim`` console script."""
+    from neurosim.numerics.pages import huge_pages
+
+    huge_pages(False)  # first touches of large arrays: see neurosim.numerics.pages
     try:
         parser = build_parser()  # imports the config (numpy): seconds on a cold start
         args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.errors import ConfigError, DataError, show_path
+from neurosim.numerics.pages import small_pages
 
 ENV_VAR = "NEUROSIM_DATA"
 """Environment variable naming an extra directory that holds data files."""
@@ -174,7 +175,8 @@ def readonly(a: np.ndarray) -> np.ndarray:
 
 def to_features(codes: np.ndarray, scale: float) -> np.ndarray:
     """``codes * scale`` as a C-contiguous float32 array (exact for 2**-k scales)."""
-    x = codes.astype(np.float32, order="C")  # always a fresh, writable copy
+    with small_pages():  # a data set's features: a fresh 4 MiB+ array
+        x = codes.astype(np.float32, order="C")  # always a fresh, writable copy
     x *= np.float32(scale)
     return x
 
