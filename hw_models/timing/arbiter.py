@@ -246,7 +246,17 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
         while heads:  # by age across resources: the oldest head starts
             i = min(heads.values())
             start(i, t)
-            heads = {r: h for r in heads if (h := res[r].pick(t, res, started)) is not None}
+            # only i's resources, and those sharing an op with one of them,
+            # can have a new pick (the others' candidates are untouched)
+            touched = set(ops[i].resources)
+            if near:
+                touched.update(*[near[r] for r in ops[i].resources if r in near])
+            for r in [r for r in heads if r in touched]:
+                h = res[r].pick(t, res, started)
+                if h is None:
+                    del heads[r]
+                else:
+                    heads[r] = h
         dirty.clear()
         if not events:
             return times
