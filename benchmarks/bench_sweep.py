@@ -1,0 +1,91 @@
+"""Sweep scaling: the same sweep on 1 and on 2 worker processes.
+
+Runs ``neurosim sweep`` on a small grid (mnist5k, 784-100x4-10, fixed mode,
+the ``ref45`` chip, BP/RBP/SRBP x 8/16-bit weights x 2/4-bit errors: 12
+points of 2 epochs by default) into fresh stores, once with ``--workers 1``
+and once with ``--workers 2``, alternating the order over ``--pairs`` pairs,
+and prints the wall times and the speed-up (one worker's wall over two
+workers'; 2.0 is perfect scaling on this 2-core machine). Every worker
+process pins its thread pools to one thread, as ``neurosim sweep`` does.
+
+    python benchmarks/bench_sweep.py
+    python benchmarks/bench_sweep.py --epochs 1 --pairs 3 --json sweep.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = """[sweep]
+name = "bench-sweep"
+
+[base]
+data = "mnist5k"
+mode = "fixed"
+epochs = {epochs}
+hidden = [100, 100, 100, 100]
+act_bits = 8
+packets = "event"
+chip = "ref45"
+seed = 0
+
+[axes]
+rule = ["bp", "rbp", "srbp"]
+weight_bits = [8, 16]
+error_bits = [2, 4]
+"""
+
+
+def run(spec: Path, workers: int, tmp: Path) -> float:
+    """Wall seconds of one sweep into a fresh store."""
+    store = tmp / f"w{workers}-{time.monotonic_ns()}.db"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, "-m", "neurosim", "sweep", str(spec), "--store", str(store),
+           "--workers", str(workers), "--no-progress"]  # fmt: skip
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--pairs", type=int, default=2)
+    ap.add_argument("--json", type=Path, metavar="PATH")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        spec = tmp / "bench-sweep.toml"
+        spec.write_text(SPEC.format(epochs=args.epochs))
+        one, two, ratios = [], [], []
+        for p in range(args.pairs):
+            order = (1, 2) if p % 2 == 0 else (2, 1)
+            wall = {w: run(spec, w, tmp) for w in order}
+            one.append(wall[1])
+            two.append(wall[2])
+            ratios.append(wall[1] / wall[2])
+            print(f"pair {p + 1}: 1 worker {wall[1]:.1f} s, 2 workers {wall[2]:.1f} s, "
+                  f"speed-up {ratios[-1]:.2f}x", flush=True)  # fmt: skip
+    speedup = statistics.median(ratios)
+    print(f"\n12 points x {args.epochs} epochs: 1 worker {statistics.median(one):.1f} s, "
+          f"2 workers {statistics.median(two):.1f} s (medians); speed-up {speedup:.2f}x "
+          f"(median of {args.pairs} pairs)")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"one": one, "two": two, "ratios": ratios,
+                                         "speedup": speedup}, indent=1))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
