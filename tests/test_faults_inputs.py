@@ -201,6 +201,40 @@ def test_ctrl_c_during_a_sweep_is_one_line_and_130(tmp_path: Path) -> None:
         assert err.splitlines() == ["neurosim: interrupted"], err
 
 
+@pytest.mark.skipif(
+    not hasattr(signal, "pthread_sigmask") or not Path("/proc/self/status").exists(),
+    reason="needs pthread_sigmask and /proc",
+)
+def test_a_ctrl_c_while_workers_start_is_held_back_not_lost() -> None:
+    """SIGINT is ignored while sweep workers are spawned (they inherit that);
+    one that reaches this thread meanwhile still interrupts it afterwards."""
+    import multiprocessing
+
+    from neurosim.experiments.workers import sigint_ignored
+
+    inside = False
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_ignored():
+            child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(5,))
+            child.start()
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(0.05)  # held back: no KeyboardInterrupt inside the window
+            inside = True
+        for _ in range(1000):  # the restored handler runs once the window closes
+            pass
+    try:
+        status = Path(f"/proc/{child.pid}/status").read_text()
+        line = next(ln for ln in status.splitlines() if ln.startswith("SigIgn:"))
+        ignored = int(line.split()[1], 16)
+        assert ignored & (1 << (signal.SIGINT - 1)), "the worker must ignore SIGINT"
+    finally:
+        child.terminate()
+        child.join()
+    assert inside
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

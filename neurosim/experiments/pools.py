@@ -43,9 +43,13 @@ class LocalPool:
         # every worker starts now, with SIGINT ignored (a spawned Python keeps
         # the disposition it inherits): Ctrl-C then reaches only this process,
         # and the later submits, which start no process, never ignore it
-        with sigint_ignored():
-            for _ in range(self.capacity):
-                self.pool.submit(int)
+        try:
+            with sigint_ignored():
+                for _ in range(self.capacity):
+                    self.pool.submit(int)
+        except BaseException as e:  # e.g. a Ctrl-C held back while they started
+            self.__exit__(type(e))
+            raise
         return self
 
     def submit(self, point: Any) -> Any:

@@ -46,17 +46,35 @@ def sigint_ignored() -> Iterator[None]:
     """SIGINT ignored while worker processes are started: a spawned Python
     inherits the ignored signal and keeps it, so Ctrl-C (sent to the whole
     process group) reaches only this process, which stops the workers; no
-    worker prints a traceback, even while it is still importing."""
+    worker prints a traceback, even while it is still importing.
+
+    SIGINT is also blocked in this thread meanwhile (where the platform has
+    ``pthread_sigmask``): the kernel discards an ignored signal but keeps a
+    blocked one pending, so a Ctrl-C routed to this thread inside the window
+    raises ``KeyboardInterrupt`` here once the handler is back, instead of
+    being lost (the sweep would run on to its end). One routed to another
+    thread of this process that does not block it (a BLAS thread) is still
+    discarded; the window lasts as long as spawning the workers."""
     import signal
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    block = hasattr(signal, "pthread_sigmask")
+    if block:
+        # the first spawn starts multiprocessing's resource tracker, which
+        # unblocks SIGINT when it is up: started now, it cannot undo the block
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+        if block:  # a Ctrl-C held back is delivered now, to the restored handler
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def stop_pool(pool: Any) -> None:
