@@ -177,6 +177,12 @@ def test_a_run_that_trains_nothing_is_refused(tmp_path: Path, args) -> None:
 
 
 # ------------------------------------------------- interrupts, schedulers
+def _interruptible() -> None:
+    # a test run started in the background of a non-interactive shell inherits
+    # SIGINT ignored (POSIX), and so would the CLI: give it the default back
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_a_sweep_is_one_line_and_130(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(
         '[base]\ndata = "digits"\nhidden = [64]\nepochs = 400\n[axes]\nseed = [0, 1, 2, 3, 4, 5]\n'
@@ -187,7 +193,7 @@ def test_ctrl_c_during_a_sweep_is_one_line_and_130(tmp_path: Path) -> None:
             [sys.executable, "-m", "neurosim.cli", "sweep", "s.toml", "--workers", "2",
              "--no-progress"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_interruptible,
         )  # fmt: skip
         time.sleep(delay)
         os.killpg(p.pid, signal.SIGINT)  # as Ctrl-C: the whole process group
@@ -213,6 +219,8 @@ def test_a_ctrl_c_while_workers_start_is_held_back_not_lost() -> None:
     from neurosim.experiments.workers import sigint_ignored
 
     inside = False
+    # the handler a Python started with SIGINT ignored (a background job) lacks
+    prev = signal.signal(signal.SIGINT, signal.default_int_handler)
     with pytest.raises(KeyboardInterrupt):
         with sigint_ignored():
             child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(5,))
@@ -233,6 +241,7 @@ def test_a_ctrl_c_while_workers_start_is_held_back_not_lost() -> None:
     assert inside
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    signal.signal(signal.SIGINT, prev)
 
 
 def _free_port() -> int:
