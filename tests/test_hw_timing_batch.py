@@ -20,10 +20,12 @@ from hw_models.timing import (
     link_policies,
     representative_batch,
     sample_timing,
+    sample_timings,
     schedule,
     schedule_arbitrated,
     tiles_for_network,
 )
+from hw_models.timing.arbiter import chained, schedule_chained
 from hw_models.timing.graph import tile_suffixes
 from neurosim.errors import ConfigError
 
@@ -151,6 +153,37 @@ def test_serial_batch_is_the_sum_of_its_samples(case):
     assert bt.makespan == one + bt.update
     assert bt.makespan >= batch_timing(layers, chip, rule, msgs, proj, opts, True).makespan - (
         0 if opts.accumulate != "online" else bt.makespan)  # pipelining never loses w/o online
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch_cases())
+def test_many_samples_at_once_equal_each_alone(case):
+    layers, chip, rule, msgs, proj, opts, _ = case
+    many = msgs + msgs[:1] + [{k: v + 1 for k, v in msgs[0].items()}]  # a repeat, a neighbour
+    got = sample_timings(layers, chip, rule, many, proj, opts)
+    assert got == [sample_timing(layers, chip, rule, m, proj, opts) for m in many]
+
+
+def test_chained_by_hand():
+    # B waits for A on the same MAC: chained; C shares the link with D but not an ancestry
+    a, b = Op("A", "mac", 3, ()), Op("B", "mac", 2, (0,))
+    assert chained([a, b]) and schedule_chained([a, b]) == [(0, 3), (3, 5)]
+    c, d = Op("C", "link", 2, ()), Op("D", "link", 2, ())
+    assert not chained([c, d])  # they compete: the arbiter decides
+    # a held port counts as a resource too
+    e, f = Op("E", "mac", 1, (), holds=("port",)), Op("F", "sram", 1, (), holds=("port",))
+    assert not chained([e, f])
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_chained_sample_graphs_take_the_one_pass_schedule_of_the_arbiter(rule):
+    for layers in (TINY, tiles_for_network([20, 9, 7, 5, 3], 4, 6)):
+        ops = build_sample_graph(layers, CHIP, rule)
+        # the random-feedback rules' sample graphs are chained; BP's and SBP's
+        # (a tile's gradient and its transposed read may overlap) are not
+        assert chained(ops) == (rule not in (BP, SBP))
+        if chained(ops):
+            assert schedule_chained(ops) == both(ops)
 
 
 @pytest.mark.parametrize("rule", RULES)

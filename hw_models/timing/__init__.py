@@ -93,7 +93,13 @@ from hw_models.timing.model import (
 )
 from hw_models.timing.options import GraphOptions
 from hw_models.timing.scheduler import batch_update_cycles, makespan, sample_cycles, schedule
-from hw_models.timing.throughput import BatchTiming, batch_timing, block_cycles, sample_timing
+from hw_models.timing.throughput import (
+    BatchTiming,
+    batch_timing,
+    block_cycles,
+    sample_timing,
+    sample_timings,
+)
 
 __all__ = [
     "BatchTiming",
@@ -107,6 +113,7 @@ __all__ = [
     "link_policies",
     "representative_batch",
     "sample_timing",
+    "sample_timings",
     "schedule_arbitrated",
     "ChipTiming",
     "GoldenStepper",

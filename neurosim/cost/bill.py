@@ -208,9 +208,11 @@ def timing_report(plan: Plan, acct: Accountant) -> dict[str, Any]:
     hist = _message_histogram(plan, acct)
     tot: Counter = Counter()
     n = 0
-    for tup, count in hist.items():
-        c = timing.sample_timing(layers, ct, plan.rule, dict(zip(names, tup, strict=True)),
-                                 proj, opts)  # fmt: skip
+    tuples = list(hist.items())
+    each = timing.sample_timings(
+        layers, ct, plan.rule, [dict(zip(names, tup, strict=True)) for tup, _ in tuples], proj, opts
+    )
+    for (_, count), c in zip(tuples, each, strict=True):
         for k in ("train", "forward", "backward", "inference"):
             tot[k] += c[k] * count
         n += count
