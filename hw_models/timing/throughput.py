@@ -30,8 +30,13 @@ from hw_models.timing.arbiter import (
 )
 from hw_models.timing.batch import build_batch_graph, busy_cycles
 from hw_models.timing.conv import CONV_BACKWARD
-from hw_models.timing.graph import build_inference_graph, build_sample_graph
-from hw_models.timing.model import ChipTiming, LayerTiming, Op, ProjectionWork
+from hw_models.timing.graph import (
+    build_inference_graph,
+    build_sample_graph,
+    dense_msg_bits,
+    resolve_msg_bits,
+)
+from hw_models.timing.model import ChipTiming, LayerTiming, Op, ProjectionWork, ceil_div
 from hw_models.timing.options import GraphOptions
 
 CLASSES = {"mac": "mac", "skip": "skip", "chain": "chain", "forward": "fwd", "sram": "sram",
@@ -143,37 +148,82 @@ def sample_timings(
     opts: GraphOptions | None = None,
 ) -> list[dict[str, int]]:
     """:func:`sample_timing` of every message-size tuple in ``msg_bits``, the
-    same numbers computed once where they can be: the inference graph, which
-    no message changes, is scheduled once, and sample graphs that come out
-    identical (message sizes that give every op the same duration: a packet
-    of 61 or 64 bits on a 32-bit link takes the same cycles) are scheduled
-    once. A run's histogram of message sizes has thousands of tuples (RBP's
-    four chain messages at 4 bits: 1,859 on mnist5k in two epochs). A sample
-    graph whose resources are :func:`~hw_models.timing.arbiter.chained` is
-    scheduled in one pass (:func:`~hw_models.timing.arbiter.schedule_chained`,
-    the same schedule).
+    same numbers computed once where they can be.
+
+    A run's histogram of message sizes has thousands of tuples (RBP's four
+    chain messages at 4 bits: 1,859 on mnist5k in two epochs). The inference
+    graph, which no message changes, is scheduled once. A message's size sets
+    only the duration of its link op (``skip`` or ``chain{h}``:
+    ``ceil(bits / width)``), so the dense layers' sample graph is built once;
+    when its resources are :func:`~hw_models.timing.arbiter.chained` (nothing
+    competes: every op starts when its last dependency finishes) each tuple
+    is one longest-path pass over it with its own link durations, else each
+    distinct graph goes to the arbiter. The shared graph is checked against
+    a fresh build for the first and the last tuple.
     """
     opts = opts or GraphOptions()
     pol = link_policies(opts.arbitration)
     infer = build_inference_graph(layers, chip, opts)
     inference = max((f for _, f in schedule_arbitrated(infer, pol)), default=0)
-    done: dict[tuple[Op, ...], tuple[int, int]] = {}
-    is_chained: dict[tuple[Op, ...], bool] = {}  # by structure: durations do not matter
+    n_fwd = len(infer)
+    done: dict[tuple, tuple[int, int]] = {}
+    each = _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd, done)
+    if each is None:  # rebuild per tuple: arbiter (or one pass) per distinct graph
+        each = []
+        for bits in msg_bits:
+            ops = tuple(build_sample_graph(layers, chip, rule, bits, proj, opts))
+            if ops not in done:
+                times = schedule_chained(ops) if chained(ops) else schedule_arbitrated(ops, pol)
+                done[ops] = (
+                    max((f for _, f in times), default=0),
+                    max((f for _, f in times[:n_fwd]), default=0),
+                )
+            each.append(done[ops])
+    return [{"train": t, "forward": f, "backward": t - f, "inference": inference}
+            for t, f in each]  # fmt: skip
+
+
+def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd, done):
+    """``[(train, forward)]`` per tuple from one chained graph whose link ops
+    take each tuple's durations; None where that does not apply."""
+    if not msg_bits or opts.conv:
+        return None
+    first = build_sample_graph(layers, chip, rule, msg_bits[0], proj, opts)
+    if not chained(first):
+        return None
+    dense = dense_msg_bits(layers, chip, rule)
+    width = {k: chip.skip_width_bits if k == "skip" else chip.chain_width_bits for k in dense}
+    index = {op.name: i for i, op in enumerate(first)}
+    if not set(dense) <= set(index):
+        return None
+    links = [(index[k], k, width[k]) for k in sorted(dense)]
+    deps = [op.deps for op in first]
+    dur = [op.duration for op in first]
+
+    def durations(bits) -> tuple[int, ...]:
+        b = resolve_msg_bits(bits, dense, len(layers))
+        return tuple(ceil_div(b[k], w) for _, k, w in links)
+
+    def patched(key: tuple[int, ...]) -> list[Op]:
+        ops = list(first)
+        for (i, _, _), d in zip(links, key, strict=True):
+            ops[i] = ops[i]._replace(duration=d)
+        return ops
+
+    for bits in (msg_bits[0], msg_bits[-1]):  # the shared graph is what a build gives
+        if patched(durations(bits)) != build_sample_graph(layers, chip, rule, bits, proj, opts):
+            return None
     out = []
     for bits in msg_bits:
-        ops = tuple(build_sample_graph(layers, chip, rule, bits, proj, opts))
-        if ops not in done:
-            shape = tuple(op._replace(duration=0) for op in ops)
-            if shape not in is_chained:
-                is_chained[shape] = chained(ops)
-            times = schedule_chained(ops) if is_chained[shape] else schedule_arbitrated(ops, pol)
-            done[ops] = (
-                max((f for _, f in times), default=0),
-                max((f for _, f in times[: len(infer)]), default=0),
-            )
-        train, forward = done[ops]
-        out.append({"train": train, "forward": forward, "backward": train - forward,
-                    "inference": inference})  # fmt: skip
+        key = durations(bits)
+        if key not in done:
+            for (i, _, _), d in zip(links, key, strict=True):
+                dur[i] = d
+            finish: list[int] = []
+            for dp, d in zip(deps, dur, strict=True):
+                finish.append(max((finish[j] for j in dp), default=0) + d)
+            done[key] = (max(finish, default=0), max(finish[:n_fwd], default=0))
+        out.append(done[key])
     return out
 
 
