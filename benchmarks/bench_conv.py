@@ -33,26 +33,23 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench import glorot, run_epoch  # noqa: E402  (the dense benchmark's helpers)
+
 CONV = "c64k5p3s2,c64k5p3s2,c64k5p3s2"
 HIDDEN = (1024,)
 LR = 0.1
 SEED = 0
 CONTESTANTS = ("fixed w8", "float", "numpy DFA", "torch DFA")
 REF = "numpy DFA"
-
-
-def glorot(rng, n_out: int, n_in: int):
-    a = math.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-a, a, size=(n_out, n_in))
 
 
 def geometry(shape: tuple[int, int, int]) -> list[tuple[int, ...]]:
@@ -242,17 +239,6 @@ def build(name: str, shape, n_in: int, n_out: int):
     if name == "torch DFA":
         return TorchConvDFA(shape, n_out, LR, SEED)
     raise ValueError(f"unknown contestant {name!r}")
-
-
-def run_epoch(model, batches) -> tuple[float, float]:
-    outs = []
-    t0 = time.perf_counter()
-    for x, t, y in batches:
-        outs.append(model.train_batch(x, t, y))
-    dt = time.perf_counter() - t0
-    pairs = zip(outs, batches, strict=True)
-    correct = sum(int((o.argmax(axis=1) == y).sum()) for o, (_, _, y) in pairs)
-    return dt, correct / sum(len(y) for _, _, y in batches)
 
 
 def worker(args) -> int:

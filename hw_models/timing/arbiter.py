@@ -296,12 +296,19 @@ def chained(ops: Sequence[Op]) -> bool:
     return True
 
 
+def chained_finishes(deps: Sequence[Sequence[int]], durations: Sequence[int]) -> list[int]:
+    """Finish cycle of every op of a :func:`chained` graph given as its ops'
+    ``deps`` and ``durations``: each op starts when its last dependency
+    finishes (roots at cycle 0)."""
+    finish: list[int] = []
+    for dp, d in zip(deps, durations, strict=True):
+        finish.append(max((finish[j] for j in dp), default=0) + d)
+    return finish
+
+
 def schedule_chained(ops: Sequence[Op]) -> list[tuple[int, int]]:
-    """``(start, finish)`` of every op of a :func:`chained` graph: each op
-    starts when its last dependency finishes (roots at cycle 0)."""
-    times: list[tuple[int, int]] = []
-    for op in ops:
-        start = max((times[d][1] for d in op.deps), default=0)
-        times.append((start, start + op.duration))
-    return times
+    """``(start, finish)`` of every op of a :func:`chained` graph
+    (:func:`chained_finishes`)."""
+    finish = chained_finishes([op.deps for op in ops], [op.duration for op in ops])
+    return [(f - op.duration, f) for op, f in zip(ops, finish, strict=True)]
 

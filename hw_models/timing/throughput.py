@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from hw_models.timing.arbiter import (
     chained,
+    chained_finishes,
     link_policies,
     schedule_arbitrated,
     schedule_chained,
@@ -166,9 +167,9 @@ def sample_timings(
     infer = build_inference_graph(layers, chip, opts)
     inference = max((f for _, f in schedule_arbitrated(infer, pol)), default=0)
     n_fwd = len(infer)
-    done: dict[tuple, tuple[int, int]] = {}
-    each = _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd, done)
+    each = _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd)
     if each is None:  # rebuild per tuple: arbiter (or one pass) per distinct graph
+        done: dict[tuple[Op, ...], tuple[int, int]] = {}
         each = []
         for bits in msg_bits:
             ops = tuple(build_sample_graph(layers, chip, rule, bits, proj, opts))
@@ -183,7 +184,7 @@ def sample_timings(
             for t, f in each]  # fmt: skip
 
 
-def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd, done):
+def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd):
     """``[(train, forward)]`` per tuple from one chained graph whose link ops
     take each tuple's durations; None where that does not apply."""
     if not msg_bits or opts.conv:
@@ -213,15 +214,14 @@ def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd, done):
     for bits in (msg_bits[0], msg_bits[-1]):  # the shared graph is what a build gives
         if patched(durations(bits)) != build_sample_graph(layers, chip, rule, bits, proj, opts):
             return None
+    done: dict[tuple[int, ...], tuple[int, int]] = {}
     out = []
     for bits in msg_bits:
         key = durations(bits)
         if key not in done:
             for (i, _, _), d in zip(links, key, strict=True):
                 dur[i] = d
-            finish: list[int] = []
-            for dp, d in zip(deps, dur, strict=True):
-                finish.append(max((finish[j] for j in dp), default=0) + d)
+            finish = chained_finishes(deps, dur)
             done[key] = (max(finish, default=0), max(finish[:n_fwd], default=0))
         out.append(done[key])
     return out
