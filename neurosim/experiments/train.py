@@ -243,17 +243,22 @@ def train(
         for s in steps:
             if s % chunk == 0:
                 # gather a chunk of batches at once: the steps take row slices
-                # (contiguous views) instead of a gather and targets each
+                # (contiguous views) instead of a gather and targets each; a
+                # fixed engine quantizes the chunk's inputs in the same pass
                 ci = order[s : s + chunk]
-                xc, yc = ds.x_train[ci], ds.y_train[ci]
+                pre = engine.input_chunk(ds.x_train, ci, cfg.batch)
+                xc = ds.x_train[ci] if pre is None else None
+                yc = ds.y_train[ci]
                 tc = targets(yc, n_out)
             lo = s % chunk
-            x = xc[lo : lo + cfg.batch]
             y = yc[lo : lo + cfg.batch]
             t = tc[lo : lo + cfg.batch]
             try:
                 with np.errstate(over="raise", invalid="raise"):
-                    out = engine.train_batch(x, t)
+                    if pre is None:
+                        out = engine.train_batch(xc[lo : lo + cfg.batch], t)
+                    else:
+                        out = engine.train_batch(None, t, codes=pre.part(lo // cfg.batch))
             except FloatingPointError:
                 raise NumericalError(
                     f"training diverged (NaN/Inf) in epoch {epoch + 1}, step {s // cfg.batch + 1};"

@@ -13,6 +13,7 @@ output layer. Activations are batch-major ``(B, N)``.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,6 +97,34 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
     return R, messages, sources
 
 
+@dataclass
+class InputChunk:
+    """The input quantizer's output for consecutive minibatches, computed in
+    one pass over the rows they gather (:meth:`Engine.input_chunk`).
+
+    Attributes
+    ----------
+    codes : ndarray of float32, shape (rows, N_0)
+        ``O^0`` codes (integers), minibatch ``b`` in rows ``b*B .. b*B+B-1``.
+    sat : ndarray of int64, shape (batches,)
+        Saturations of each minibatch's inputs (``sat:O^0``).
+    rowmax : ndarray of float64, shape (batches,)
+        Each minibatch's largest row sum of ``|O^0|`` (partial-sum bounds).
+    batch : int
+        ``B``, rows per minibatch.
+    """
+
+    codes: np.ndarray
+    sat: np.ndarray
+    rowmax: np.ndarray
+    batch: int
+
+    def part(self, b: int) -> tuple[np.ndarray, int, float]:
+        """Minibatch ``b``: its codes (a view), saturations and row-sum bound."""
+        B = self.batch
+        return self.codes[b * B : (b + 1) * B], int(self.sat[b]), float(self.rowmax[b])
+
+
 class Engine:
     """Common state of every engine.
 
@@ -126,6 +155,12 @@ class Engine:
         self.step_index = 0
         self.lr = plan.cfg.lr
         self.accountant = None  # set by the caller to tally chip events
+
+    def input_chunk(self, x: np.ndarray, idx: np.ndarray, batch: int) -> InputChunk | None:
+        """The input codes of rows ``idx`` of ``x`` for the ``batch``-sized
+        minibatches they make, computed at once (:class:`InputChunk`), or None
+        when this engine takes real inputs per minibatch (the default)."""
+        return None
 
     def start_epoch(self, epoch: int) -> None:
         """Set the epoch's learning rate ``lr * lr_decay**epoch``."""

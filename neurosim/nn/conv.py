@@ -627,6 +627,10 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             Rc[b] = r.reshape(-1, blk.filters)
         return Rc, msgs
 
+    def input_chunk(self, x: np.ndarray, idx: np.ndarray, batch: int) -> None:
+        """None: the conv blocks quantize their images per minibatch."""
+        return None
+
     def train_batch(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One minibatch step on the chip; returns ``O^L`` (real) before the update."""
         ws = self._ws

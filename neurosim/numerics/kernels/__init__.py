@@ -40,7 +40,14 @@ _WHERE = {
         f"{_PKG}.error",
     ),
     **dict.fromkeys(
-        ("act_deriv_kernel", "act_kernel", "quantize_kernel", "requant_kernel", "softmax_kernel"),
+        (
+            "act_deriv_kernel",
+            "act_kernel",
+            "gather_quantize_kernel",
+            "quantize_kernel",
+            "requant_kernel",
+            "softmax_kernel",
+        ),
         f"{_PKG}.forward",
     ),
     **dict.fromkeys(

@@ -54,6 +54,35 @@ def _quantize32(x, frac, qmin, qmax, out):
     return sat, best
 
 
+@nb.njit(cache=True, fastmath=_FAST)
+def gather_quantize_kernel(x, idx, frac, qmin, qmax, batch, out, sat, rowmax):
+    """:func:`quantize_kernel` on the rows ``idx`` of float32 ``x``, gathered
+    into ``out[:idx.size]`` in one pass (no float copy of the rows), with
+    the tallies of each ``batch`` consecutive rows (row ``r`` belongs to
+    batch ``r // batch``): ``sat[b]`` its saturations, ``rowmax[b]`` its
+    largest row sum of ``|out|`` (what :func:`quantize_kernel` returns for
+    that batch). ``qmin``/``qmax`` exact in float32.
+    """
+    scale = np.float32(2.0**frac)
+    lo = np.float32(qmin)
+    hi = np.float32(qmax)
+    sat[:] = 0
+    rowmax[:] = 0.0
+    for r in range(idx.size):
+        src = x[idx[r]]
+        b = r // batch
+        t = 0.0
+        s = 0
+        for j in range(x.shape[1]):
+            v = np.rint(src[j] * scale)
+            c = min(max(v, lo), hi)
+            s += c != v
+            out[r, j] = c + np.float32(0.0)
+            t += np.float64(abs(c))
+        sat[b] += s
+        rowmax[b] = max(rowmax[b], t)
+
+
 def quantize_kernel(x, frac, qmin, qmax, out) -> tuple[int, float]:
     """``out = saturate(round_half_even(x * 2**frac))`` for reals ``x`` (2-D).
 
