@@ -6,6 +6,10 @@ import os
 
 import pytest
 
+# before any test module imports numba: the kernels' CPU features (512-bit
+# vectors where the CPU has AVX-512), as every neurosim process sets them
+import neurosim.numerics.kernels._target  # noqa: F401
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_data_cache(tmp_path_factory):

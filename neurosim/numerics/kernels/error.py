@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from neurosim.numerics.fixedpoint import GOLDEN
+from neurosim.numerics.kernels._target import nb
 from neurosim.numerics.kernels.rounding import _mix64, _round_shift_int
 
 

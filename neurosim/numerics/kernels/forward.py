@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from neurosim.numerics.kernels._target import nb
 from neurosim.numerics.kernels.matmul import _F32
 from neurosim.numerics.kernels.rounding import _clamp, _round_shift_int
 

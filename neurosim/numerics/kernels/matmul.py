@@ -12,10 +12,10 @@ order matters: :func:`matmul_saturating` then accumulates sequentially over
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from neurosim.numerics.fixedpoint import FixedFormat
+from neurosim.numerics.kernels._target import nb
 from neurosim.numerics.kernels.rounding import _clamp
 from neurosim.numerics.workspace import Workspace
 

@@ -10,8 +10,9 @@ ints).
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from neurosim.numerics.kernels._target import nb
 
 
 @nb.njit(cache=True)

@@ -6,8 +6,9 @@ bits); the gathers let the forward pass skip input columns that are all zero.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from neurosim.numerics.kernels._target import nb
 
 
 @nb.njit(cache=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat
+from neurosim.numerics.kernels._target import nb
 from neurosim.numerics.kernels.error import _stochastic_level
 from neurosim.numerics.kernels.rounding import _clamp, _mix64, _round_shift_int
 
