@@ -2,7 +2,8 @@
 
 Runs ``neurosim sweep`` on a small grid (mnist5k, 784-100x4-10, fixed mode,
 the ``ref45`` chip, BP/RBP/SRBP x 8/16-bit weights x 2/4-bit errors: 12
-points of 2 epochs by default) into fresh stores, once with ``--workers 1``
+points of 2 epochs by default; ``--seeds N`` repeats the grid over N seeds)
+into fresh stores, once with ``--workers 1``
 and once with ``--workers 2``, alternating the order over ``--pairs`` pairs,
 and prints the wall times and the speed-up (one worker's wall over two
 workers'; 2.0 is perfect scaling on this 2-core machine). Every worker
@@ -10,6 +11,11 @@ process pins its thread pools to one thread, as ``neurosim sweep`` does.
 
     python benchmarks/bench_sweep.py
     python benchmarks/bench_sweep.py --epochs 1 --pairs 3 --json sweep.json
+    python benchmarks/bench_sweep.py --epochs 10 --seeds 3 --pairs 2   # 36 points
+
+A sweep pays a fixed start (the parent, a worker's interpreter, numba's
+initialisation: about 1 s) that a second worker does not shorten, and ends
+with one worker idle for up to one point: short sweeps scale less.
 """
 
 from __future__ import annotations
@@ -37,12 +43,12 @@ hidden = [100, 100, 100, 100]
 act_bits = 8
 packets = "event"
 chip = "ref45"
-seed = 0
 
 [axes]
 rule = ["bp", "rbp", "srbp"]
 weight_bits = [8, 16]
 error_bits = [2, 4]
+seed = {seeds}
 """
 
 
@@ -62,12 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=2)
+    ap.add_argument("--seeds", type=int, default=1, help="repeat the grid over this many seeds")
     ap.add_argument("--json", type=Path, metavar="PATH")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         spec = tmp / "bench-sweep.toml"
-        spec.write_text(SPEC.format(epochs=args.epochs))
+        spec.write_text(SPEC.format(epochs=args.epochs, seeds=list(range(args.seeds))))
         one, two, ratios = [], [], []
         for p in range(args.pairs):
             order = (1, 2) if p % 2 == 0 else (2, 1)
@@ -78,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pair {p + 1}: 1 worker {wall[1]:.1f} s, 2 workers {wall[2]:.1f} s, "
                   f"speed-up {ratios[-1]:.2f}x", flush=True)  # fmt: skip
     speedup = statistics.median(ratios)
-    print(f"\n12 points x {args.epochs} epochs: 1 worker {statistics.median(one):.1f} s, "
-          f"2 workers {statistics.median(two):.1f} s (medians); speed-up {speedup:.2f}x "
+    print(f"\n{12 * args.seeds} points x {args.epochs} epochs: "
+          f"1 worker {statistics.median(one):.1f} s, 2 workers {statistics.median(two):.1f} s "
+          f"(medians); speed-up {speedup:.2f}x "
           f"(median of {args.pairs} pairs)")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({"one": one, "two": two, "ratios": ratios,
