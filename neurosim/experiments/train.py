@@ -236,40 +236,8 @@ def train(
         engine.start_epoch(epoch)
         sat_before = _sat_total(engine)
         order = rng.permutation(n)
-        loss_sum, correct = 0.0, 0
-        steps = range(0, n, cfg.batch)
         bar = _progress_bar(n, epoch, cfg.epochs) if progress else None
-        chunk = cfg.batch * CHUNK_BATCHES
-        for s in steps:
-            if s % chunk == 0:
-                # gather a chunk of batches at once: the steps take row slices
-                # (contiguous views) instead of a gather and targets each; a
-                # fixed engine quantizes the chunk's inputs in the same pass
-                ci = order[s : s + chunk]
-                pre = engine.input_chunk(ds.x_train, ci, cfg.batch)
-                xc = ds.x_train[ci] if pre is None else None
-                yc = ds.y_train[ci]
-                tc = targets(yc, n_out)
-            lo = s % chunk
-            y = yc[lo : lo + cfg.batch]
-            t = tc[lo : lo + cfg.batch]
-            try:
-                with np.errstate(over="raise", invalid="raise"):
-                    if pre is None:
-                        out = engine.train_batch(xc[lo : lo + cfg.batch], t)
-                    else:
-                        out = engine.train_batch(None, t, codes=pre.part(lo // cfg.batch))
-            except FloatingPointError:
-                raise NumericalError(
-                    f"training diverged (NaN/Inf) in epoch {epoch + 1}, step {s // cfg.batch + 1};"
-                    f" try a smaller lr (now {cfg.lr})"
-                ) from None
-            loss_sum += sample_loss(out, y)
-            correct += int((predictions(out) == y).sum())
-            if bar is not None:
-                bar.update(len(y))
-        if bar is not None:
-            bar.close()
+        loss_sum, correct = _train_epoch(engine, ds, order, cfg, n_out, epoch, bar)
         if not np.isfinite(loss_sum):
             raise NumericalError(f"loss is not finite in epoch {epoch + 1}")
         test_acc, test_auc = evaluate_all(engine, ds.x_test, ds.y_test, binary)
@@ -291,6 +259,46 @@ def train(
     result.weights_sha256 = weights_hash(engine)
     result.wall_seconds = time.perf_counter() - t0
     return result, engine
+
+
+def _train_epoch(
+    engine: Engine, ds: Dataset, order: np.ndarray, cfg: TrainConfig, n_out: int, epoch: int,
+    bar,
+) -> tuple[float, int]:  # fmt: skip
+    """One epoch's minibatch steps in ``order``; (summed loss, correct outputs)."""
+    loss_sum, correct = 0.0, 0
+    chunk = cfg.batch * CHUNK_BATCHES
+    for s in range(0, order.size, cfg.batch):
+        if s % chunk == 0:
+            # gather a chunk of batches at once: the steps take row slices
+            # (contiguous views) instead of a gather and targets each; a
+            # fixed engine quantizes the chunk's inputs in the same pass
+            ci = order[s : s + chunk]
+            pre = engine.input_chunk(ds.x_train, ci, cfg.batch)
+            xc = ds.x_train[ci] if pre is None else None
+            yc = ds.y_train[ci]
+            tc = targets(yc, n_out)
+        lo = s % chunk
+        y = yc[lo : lo + cfg.batch]
+        t = tc[lo : lo + cfg.batch]
+        try:
+            with np.errstate(over="raise", invalid="raise"):
+                if pre is None:
+                    out = engine.train_batch(xc[lo : lo + cfg.batch], t)
+                else:
+                    out = engine.train_batch(None, t, codes=pre.part(lo // cfg.batch))
+        except FloatingPointError:
+            raise NumericalError(
+                f"training diverged (NaN/Inf) in epoch {epoch + 1}, step {s // cfg.batch + 1};"
+                f" try a smaller lr (now {cfg.lr})"
+            ) from None
+        loss_sum += sample_loss(out, y)
+        correct += int((predictions(out) == y).sum())
+        if bar is not None:
+            bar.update(len(y))
+    if bar is not None:
+        bar.close()
+    return loss_sum, correct
 
 
 def run_chip(cfg: TrainConfig) -> Chip:
