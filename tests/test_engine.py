@@ -388,3 +388,36 @@ def test_float_engine_stochastic_error_rounding(scale: str) -> None:
     assert np.abs(q.mean(axis=0) - r).max() < 0.1
     eng.step_index, eng._err_rng = 3, None
     np.testing.assert_array_equal(eng._q(r), qs[3])
+
+
+@pytest.mark.parametrize("acc_bits", [32, 26])
+def test_forward_bounds_by_the_codes_held_not_the_format(acc_bits: int, monkeypatch) -> None:
+    # 16-bit weights: the format's largest code (2**15) makes every partial-sum
+    # bound pass the accumulator's range (the saturating path) and 2**24 (float64
+    # BLAS); the codes Glorot's init holds are far smaller, so the forward unit
+    # bounds by them: off the saturating path, the same sums as the tile's
+    # sequential order (checked against the path the format's bound takes)
+    from neurosim.numerics import kernels
+
+    n_in, b = 784, 16
+    cfg = TrainConfig(mode="fixed", hidden=(40,), batch=b, weight_bits=16, error_bits=4,
+                      acc_bits=acc_bits).validate()  # fmt: skip
+    fast = FixedEngine(make_plan(cfg, n_in, N_OUT))
+    x = (0.8 + 0.2 * np.random.default_rng(5).random((b, n_in))).astype(np.float32)
+    a0 = fast.quantize_input(x)
+    fm, acc = fast.fm, fast.fwd.acc_fmt[0]
+    rowsum = np.abs(a0).sum(axis=1).max()
+    assert rowsum * fm.weights[0].max_abs > acc.qmax  # the format's bound
+    calls = []
+    real = kernels.exact_matmul
+    monkeypatch.setattr(kernels, "exact_matmul", lambda *a: calls.append(1) or real(*a))
+    A, _ = fast.forward(a0, count=False)
+    tight = len(calls)
+    with monkeypatch.context() as m:  # bound by the format, as before
+        m.setattr(kernels, "max_abs", lambda w: float(fm.weights[0].max_abs))
+        B, _ = fast.forward(a0, count=False)
+    assert len(calls) > tight  # the format's bound takes the saturating path
+    for a, c in zip(A, B, strict=True):
+        np.testing.assert_array_equal(a, c)
+    if acc_bits == 32:
+        assert tight == 0

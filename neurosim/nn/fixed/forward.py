@@ -96,15 +96,17 @@ class ForwardUnit:
         src = self.fm.src(i)
         return self.mem.b[i].astype(np.float64) * float(1 << src.frac)
 
-    def _accumulate(self, i: int, a: np.ndarray, bound: float, init, rowsum, ws, cols) -> tuple:
-        """Layer ``i``'s accumulators ``a @ W^T (+ bias)`` and their saturations."""
+    def _accumulate(
+        self, i: int, a: np.ndarray, bound: float, init, rowsum, ws, cols, max_w: float
+    ) -> tuple:
+        """Layer ``i``'s accumulators ``a @ W^T (+ bias)`` and their saturations
+        (``max_w``: the bound on ``|W|`` that ``bound`` used)."""
         mem, w = self.mem, self.mem.W[i]
         k_acc = self._layers[i][4]
         if bound > self.acc_fmt[i].qmax:  # a partial sum may saturate: the tile's order
             return kernels.exact_matmul(
-                a, w.T, self._layers[i][0], self.fm.weights[i].max_abs, self.acc_fmt[i],
-                rowsum, init,
-            )  # fmt: skip
+                a, w.T, self._layers[i][0], max_w, self.acc_fmt[i], rowsum, init
+            )
         w64 = w if mem.W64[i] is None else mem.W64[i]
         if i == 0 and cols is not None:
             # only the input columns with a non-zero entry, and the rows of
@@ -151,13 +153,19 @@ class ForwardUnit:
             max_a, max_w, _acc_max, sh, _k_acc, k_o, k_d, c_acc, c_s, c_o = self._layers[i]
             a = A[-1]
             bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
+            if bound >= kernels.F32_EXACT:
+                # the format's largest code is a loose bound on |W|: the
+                # largest code W holds now may keep the product in float32
+                # BLAS, or off the saturating path (the same exact sums)
+                max_w = kernels.max_abs(self.mem.WT0 if i == 0 else self.mem.W[i])
+                bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
             init = None
             if self.mem.b is not None:
                 # the accumulator starts at the bias: b^h in the accumulator's
                 # fraction (weight.frac + src.frac), i.e. b_code << src.frac
                 init = self.bias_init(i)
                 bound += float(np.abs(init).max()) if init.size else 0.0
-            acc, nsat = self._accumulate(i, a, bound, init, rowsum, ws, cols)
+            acc, nsat = self._accumulate(i, a, bound, init, rowsum, ws, cols, max_w)
             out = ws.get(k_o, acc.shape)
             if i < last:
                 d = ws.get(k_d, acc.shape)

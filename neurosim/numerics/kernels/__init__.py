@@ -51,7 +51,14 @@ _WHERE = {
         f"{_PKG}.forward",
     ),
     **dict.fromkeys(
-        ("F32_EXACT", "exact_matmul", "partial_sum_bound", "product", "product_into"),
+        (
+            "F32_EXACT",
+            "exact_matmul",
+            "max_abs",
+            "partial_sum_bound",
+            "product",
+            "product_into",
+        ),
         f"{_PKG}.matmul",
     ),
     "Workspace": "neurosim.numerics.workspace",

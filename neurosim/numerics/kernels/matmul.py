@@ -38,6 +38,15 @@ def _max_row_abs_sum(a) -> float:
     return best
 
 
+def max_abs(x: np.ndarray) -> float:
+    """Largest ``|x|`` (0.0 when empty): NumPy's vectorised max and min, no
+    temporary (a numba loop's max does not vectorise: 92 against 10 us for
+    784 x 100 float32)."""
+    if x.size == 0:
+        return 0.0
+    return max(float(x.max()), -float(x.min()))
+
+
 def partial_sum_bound(
     a: np.ndarray,
     max_a: float,
