@@ -255,6 +255,9 @@ class ErrorUnit:
         else:
             m, mmax = mem.C[i].T, fm.feedbacks[i].max_abs
         bound = kernels.partial_sum_bound(src, rmax, mmax, quantum=rq)
+        if bound >= kernels.F32_EXACT and self.rule.matrix == "W":
+            # as the forward unit: the largest code W holds now, not the format's
+            bound = kernels.partial_sum_bound(src, rmax, kernels.max_abs(m), quantum=rq)
         return kernels.product_into(src, m, m, bound, ws, f"proj{i}")
 
     def carry(self, i: int, p: np.ndarray, log: bool, step: int) -> np.ndarray:
