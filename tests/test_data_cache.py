@@ -107,6 +107,19 @@ def test_turned_off_or_unwritable_costs_time_only(tmp_path, cache_home, monkeypa
     assert_same(got, Decoder(src)())
 
 
+def test_no_home_directory_reads_the_source(tmp_path, monkeypatch):
+    src = source_file(tmp_path)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    dec = Decoder(src)
+    assert_same(cache.decoded(src, "test", dec), Decoder(src)())
+    assert dec.calls == 1
+
+
 def test_a_failing_decode_caches_nothing(tmp_path, cache_home):
     src = source_file(tmp_path)
 

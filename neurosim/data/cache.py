@@ -118,7 +118,10 @@ def decoded(
     """
     if not enabled():
         return decode()
-    target = cache_file(source, kind)
+    try:
+        target = cache_file(source, kind)
+    except (RuntimeError, KeyError):  # no home directory to resolve: no cache
+        return decode()
     stamp = _stamp(source, kind)
     arrays = _read(target, stamp)
     if arrays is not None:
