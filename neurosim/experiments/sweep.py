@@ -571,6 +571,7 @@ def _run_points(
     live sweep elsewhere is not run here; a dead claimant's points are.
     """
     from neurosim.experiments import claims
+    from neurosim.experiments.order import longest_first
     from neurosim.experiments.pools import POLL_S, DaskPool, LocalPool
 
     bar = _progress_bar(name, len(todo), summary, progress)
@@ -589,7 +590,10 @@ def _run_points(
         bar.update(1)
 
     owner, since = claims.new_owner(), claims.now_iso()
-    queue = list(todo)
+    # on several workers the longest points start first, so the last to
+    # finish are short (neurosim.experiments.order)
+    many = client is not None or (workers or os.cpu_count() or 1) > 1
+    queue = longest_first(todo) if many and len(todo) > 1 else list(todo)
     try:
         with (
             LocalPool(run_point, workers or os.cpu_count() or 1, len(todo)) if client is None
