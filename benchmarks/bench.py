@@ -215,14 +215,21 @@ def make_batches(samples: int, batch: int):
     rng = np.random.default_rng([SEED, 3])
     n = ds.x_train.shape[0]
     order = np.concatenate([rng.permutation(n) for _ in range(-(-samples // n))])[:samples]
+    return as_batches(ds, order, batch), ds.n_features, ds.n_classes
+
+
+def as_batches(ds, order, batch: int) -> list:
+    """``(x, one-hot t, y)`` minibatches of ``ds``'s training rows in ``order``."""
+    import numpy as np
+
     out = []
-    for s in range(0, samples, batch):
+    for s in range(0, len(order), batch):
         idx = order[s : s + batch]
         y = ds.y_train[idx].astype(np.int64)
         t = np.zeros((len(idx), ds.n_classes), dtype=np.float32)
         t[np.arange(len(idx)), y] = 1
         out.append((np.ascontiguousarray(ds.x_train[idx], dtype=np.float32), t, y))
-    return out, ds.n_features, ds.n_classes
+    return out
 
 
 def run_epoch(model, batches) -> tuple[float, float]:

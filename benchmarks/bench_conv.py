@@ -42,7 +42,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench import glorot, run_epoch  # noqa: E402  (the dense benchmark's helpers)
+from bench import as_batches, glorot, run_epoch  # noqa: E402  (the dense benchmark's helpers)
 
 CONV = "c64k5p3s2,c64k5p3s2,c64k5p3s2"
 HIDDEN = (1024,)
@@ -219,14 +219,7 @@ def make_batches(samples: int, batch: int):
     ds = load_dataset("fashion-mnist")
     rng = np.random.default_rng([SEED, 5])
     order = rng.permutation(samples)
-    out = []
-    for s in range(0, samples, batch):
-        idx = order[s : s + batch]
-        y = ds.y_train[idx].astype(np.int64)
-        t = np.zeros((len(idx), ds.n_classes), dtype=np.float32)
-        t[np.arange(len(idx)), y] = 1
-        out.append((np.ascontiguousarray(ds.x_train[idx], dtype=np.float32), t, y))
-    return out, ds.image_shape, ds.n_features, ds.n_classes
+    return as_batches(ds, order, batch), ds.image_shape, ds.n_features, ds.n_classes
 
 
 def build(name: str, shape, n_in: int, n_out: int):

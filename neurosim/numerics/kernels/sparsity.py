@@ -11,15 +11,21 @@ import numpy as np
 from neurosim.numerics.kernels._target import nb
 
 
+@nb.njit(cache=True, inline="always")
+def _row_nnz(a, i):
+    # non-zero entries of row i of a 2-D array
+    n = 0
+    for j in range(a.shape[1]):
+        n += a[i, j] != 0
+    return n
+
+
 @nb.njit(cache=True)
 def nonzero_rows(a):
     """Non-zero entries of each row of a 2-D array (int64, shape ``(M,)``)."""
     out = np.zeros(a.shape[0], dtype=np.int64)
     for i in range(a.shape[0]):
-        n = 0
-        for j in range(a.shape[1]):
-            n += a[i, j] != 0
-        out[i] = n
+        out[i] = _row_nnz(a, i)
     return out
 
 
@@ -71,9 +77,7 @@ def message_tally(msg, bits_of, radix, code):
     nnz_tot = 0
     bits = 0
     for i in range(msg.shape[0]):
-        n = 0
-        for j in range(msg.shape[1]):
-            n += msg[i, j] != 0
+        n = _row_nnz(msg, i)
         nnz_tot += n
         bits += bits_of[n]
         code[i] = code[i] * radix + n
@@ -88,12 +92,8 @@ def input_tally(a, r):
     n_in = 0
     n_pairs = 0
     for s in range(a.shape[0]):
-        na = 0
-        for j in range(a.shape[1]):
-            na += a[s, j] != 0
-        nr = 0
-        for j in range(r.shape[1]):
-            nr += r[s, j] != 0
+        na = _row_nnz(a, s)
+        nr = _row_nnz(r, s)
         n_in += na
         n_pairs += na * nr
     return n_in, n_pairs
