@@ -748,6 +748,56 @@ def test_apply_update_rows_t_equals_full_update(mirror):
     np.testing.assert_array_equal(rows, np.delete(full, zero, axis=1).T)
 
 
+@pytest.mark.parametrize("mirror", [False, True])
+@pytest.mark.parametrize(
+    ("bits", "mult", "shift"), [(8, 3, 9), (8, 102, 30), (16, 5, 1), (16, 1, 52)]
+)
+def test_update_float64_path_equals_reference(bits, mult, shift, mirror):
+    # with a bound on |g| (gmax) the unit computes in float64; where that is
+    # exact (gmax * mult + 2**shift <= 2**53) it must give the int64 path's
+    # bits and counts, which are ref_update's: saturation at both ends, zero
+    # and -0.0 gradients (no bits drawn), -0.0 codes, the largest |g| allowed
+    rng = np.random.default_rng(bits + shift)
+    fmt = FixedFormat(bits, bits - 2)
+    n = 600
+    w = rng.integers(fmt.qmin, fmt.qmax + 1, size=n).astype(np.float32)
+    w[:4] = [fmt.qmax, fmt.qmin, -0.0, 0.0]
+    gmax = (2.0**53 - 2.0**shift) / mult  # the largest bound the float path takes
+    gmax = float(2 ** int(np.log2(gmax)))  # a power of two: exact in float32
+    g = (rng.integers(-(2**20), 2**20, size=n) * (gmax / 2**20)).astype(np.float32)
+    g[:8] = [gmax, -gmax, 0.0, -0.0, gmax, -gmax, 1.0, -1.0]
+    g[10:20] = 0.0
+    assert kernels.update._f64_exact(gmax, mult, shift)
+    want_w, *want = ref_update(w, g, mult, shift, fmt, True, 99, 4321, 0)
+    m = w.astype(np.float64) if mirror else kernels._NO_MIRROR
+    got = kernels.apply_update_flat(w, g, mult, shift, fmt.qmin, fmt.qmax, 99, 4321, m, gmax)
+    assert got == tuple(want) and want[0] > 0 and want[2] > 0
+    assert [int(v) for v in w] == want_w
+    assert not np.signbit(w).any() or (w[np.signbit(w)] != 0).all()  # no -0.0 codes
+    if mirror:
+        np.testing.assert_array_equal(m, w)
+    # the transposed W^1 form: the same bits as the full update of W
+    w0 = rng.integers(fmt.qmin, fmt.qmax + 1, size=(7, 40)).astype(np.float32)
+    g2 = g[:280].reshape(7, 40).copy()
+    g2[:, [0, 5, 39]] = 0
+    idx = np.zeros(40, dtype=np.int64)
+    k = kernels.nonzero_columns(g2, idx)
+    gt = np.ascontiguousarray(g2.T[idx[:k]])
+    full, wt = w0.copy(), np.ascontiguousarray(w0.T)
+    want = kernels.apply_update(full, g2, mult, shift, fmt, True, 77, 1234)
+    got = kernels.apply_update_rows_t(wt, gt, idx, mult, shift, fmt, 77, 1234, None, gmax)
+    assert got == want
+    np.testing.assert_array_equal(wt.T, full)
+
+
+def test_update_float64_path_only_where_exact():
+    exact = kernels.update._f64_exact
+    assert exact(2.0**52, 1, 52) and exact(2.0**30, 2**22, 52)
+    assert not exact(2.0**52 + 2, 1, 52)  # |v| + 2**shift passes 2**53
+    assert not exact(1.0, 1, 53)  # a word's 53 bits: not every sum is exact
+    assert not exact(None, 1, 8)  # no bound known: int64
+
+
 def test_act_deriv_kernel_equals_act_kernel():
     # the hidden layers' paired lookup gives the output layer's f, saturations
     # and row sums, and f' from the same table indices

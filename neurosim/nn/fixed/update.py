@@ -180,9 +180,16 @@ class UpdateUnit:
 
     def grad(self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str):
         """Exact batch-summed gradient ``a @ b`` in the workspace array ``name``."""
+        return self.grad_bounded(a, b, max_a, max_b, name)[0]
+
+    def grad_bounded(
+        self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str
+    ) -> tuple[np.ndarray, float]:
+        """:meth:`grad` and a bound on its entries' magnitude (the partial-sum
+        bound that chose the product's arithmetic)."""
         # one factor is an error, so every product is a multiple of the error quantum
         bound = kernels.partial_sum_bound(a, max_a, max_b, quantum=self.r_q)
-        return kernels.product_into(a, b, b, bound, self.ws, name)
+        return kernels.product_into(a, b, b, bound, self.ws, name), bound * self.r_q
 
     def _tally(self, name: str, sat: int, changed: int, bits: int) -> None:
         self.counts[f"sat:{name}"] += sat
@@ -267,12 +274,12 @@ class UpdateUnit:
         elif i == 0:
             self._first(mem, a, r, mult, shift, step, cols, rows0)
         else:  # the common case: stochastic rounding straight onto the codes
-            g = self.grad(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}")
+            g, gmax = self.grad_bounded(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}")
             m = mem.W64[i]
             sat, changed, bits = kernels.apply_update_flat(
                 mem.W[i].reshape(-1), g.reshape(-1), mult, shift, w_fmt.qmin,
                 w_fmt.qmax, self.w_keys[i], step * mem.W[i].size,
-                kernels._NO_MIRROR if m is None else m.reshape(-1),
+                kernels._NO_MIRROR if m is None else m.reshape(-1), gmax,
             )  # fmt: skip
             self._tally(f"W^{i + 1}", sat, changed, bits)
 
@@ -299,10 +306,10 @@ class UpdateUnit:
         # for the input columns that are non-zero in this batch
         fm = self.fm
         rows, a = cols if cols is not None else (rows0, a0)
-        gt = self.grad(a.T, r, fm.inp.max_abs, self.r_max, "gWT0")
+        gt, gmax = self.grad_bounded(a.T, r, fm.inp.max_abs, self.r_max, "gWT0")
         sat, changed, bits = kernels.apply_update_rows_t(
             mem.WT0, gt, rows, mult, shift, fm.weights[0], self.w_keys[0],
-            step * mem.WT0.size, mem.W64T0,
+            step * mem.WT0.size, mem.W64T0, gmax,
         )  # fmt: skip
         self._tally("W^1", sat, changed, bits)
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from neurosim.numerics.fixedpoint import GOLDEN
 from neurosim.numerics.kernels._target import nb
-from neurosim.numerics.kernels.rounding import _mix64, _round_shift_int
+from neurosim.numerics.kernels.rounding import _clip, _mix64, _round_shift_int
 
 
 def log_table(bits: int, top: int, emax: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +62,7 @@ def _error_linear(p, d, use_d, shift, lo, hi, sign_level, f64_exact, out) -> int
                 if use_d:
                     iv = iv * np.int64(d[b, j])
                 v = float(_round_shift_int(iv, shift))
-            c = min(max(v, lo), hi)
+            c = _clip(v, lo, hi)
             sat += c != v
             if sign_level > 0:
                 c = -sign_level if c < 0 else sign_level

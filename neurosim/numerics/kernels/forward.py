@@ -6,9 +6,9 @@ import numpy as np
 
 from neurosim.numerics.kernels._target import nb
 from neurosim.numerics.kernels.matmul import _F32
-from neurosim.numerics.kernels.rounding import _clamp, _round_shift_int
+from neurosim.numerics.kernels.rounding import _clamp, _clip, _round_shift_int
 
-# Kernels below are written branch-free (min/max instead of if/else) so LLVM
+# Kernels below are written branch-free (saturation as two selects, _clip) so LLVM
 # vectorises them. ``reassoc`` only lets it reorder the row sums: they add
 # exact integers far below 2**53, so any order gives the same result.
 _FAST = {"reassoc"}
@@ -25,7 +25,7 @@ def _quantize64(x, frac, qmin, qmax, out):
         t = 0.0
         for j in range(x.shape[1]):
             v = np.rint(np.float64(x[i, j]) * scale)  # exact scaling; rint = half even
-            c = min(max(v, lo), hi)
+            c = _clip(v, lo, hi)
             sat += c != v
             out[i, j] = c + 0.0  # -0.0 (rint of a small negative) stored as 0
             t += abs(c)
@@ -46,7 +46,7 @@ def _quantize32(x, frac, qmin, qmax, out):
         t = 0.0
         for j in range(x.shape[1]):
             v = np.rint(x[i, j] * scale)
-            c = min(max(v, lo), hi)
+            c = _clip(v, lo, hi)
             sat += c != v
             out[i, j] = c + np.float32(0.0)
             t += np.float64(abs(c))
@@ -75,7 +75,7 @@ def gather_quantize_kernel(x, idx, frac, qmin, qmax, batch, out, sat, rowmax):
         s = 0
         for j in range(x.shape[1]):
             v = np.rint(src[j] * scale)
-            c = min(max(v, lo), hi)
+            c = _clip(v, lo, hi)
             s += c != v
             out[r, j] = c + np.float32(0.0)
             t += np.float64(abs(c))
@@ -118,7 +118,7 @@ def act_kernel(acc, shift, qmin, qmax, f, out_f):
     for b in range(acc.shape[0]):
         for j in range(n):
             v = np.rint(np.float64(acc[b, j]) * scale)
-            c = min(max(v, lo), hi)
+            c = _clip(v, lo, hi)
             sat += c != v
             idx[j] = np.int32(c - lo)
         t = 0.0
@@ -151,7 +151,7 @@ def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d, klo=0, khi=-1):
     for b in range(acc.shape[0]):
         for j in range(n):
             v = np.rint(np.float64(acc[b, j]) * scale)
-            c = min(max(v, lo), hi)
+            c = _clip(v, lo, hi)
             sat += c != v
             idx[j] = np.int32(c - lo)
         t = 0.0

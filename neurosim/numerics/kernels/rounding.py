@@ -38,6 +38,14 @@ def _clamp(v, lo, hi):
 
 
 @nb.njit(cache=True, inline="always")
+def _clip(v, lo, hi):
+    # v saturated to [lo, hi] (lo <= hi, no NaN) as two selects: unlike
+    # min/max, which keep NaN's order rules, these vectorise on AVX2 too
+    v = v if v < hi else hi
+    return v if v > lo else lo
+
+
+@nb.njit(cache=True, inline="always")
 def _mix64(z: np.uint64) -> np.uint64:
     # SplitMix64's finaliser, equal to fixedpoint.ref_mix64 (uint64 wraps)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)

@@ -15,7 +15,7 @@ import numpy as np
 from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat
 from neurosim.numerics.kernels._target import nb
 from neurosim.numerics.kernels.error import _stochastic_level
-from neurosim.numerics.kernels.rounding import _clamp, _mix64, _round_shift_int
+from neurosim.numerics.kernels.rounding import _clamp, _clip, _mix64, _round_shift_int
 
 _NO_MIRROR = np.empty(0, dtype=np.float64)  # update kernels: no float64 copy
 
@@ -239,6 +239,78 @@ def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
     return sat, changed, drawn * shift
 
 
+@nb.njit(cache=True)
+def _update_stochastic_f64(fw, fm, fg, mult, shift, qmin, qmax, base):
+    # _update_stochastic in float64 arithmetic, for |g| * mult + 2**shift <=
+    # 2**53 (the caller checks): every value below is an integer (or an
+    # integer times 2**-shift) that float64 holds exactly, so the floor is
+    # the arithmetic shift and the result is the same bits. Without AVX-512
+    # there are no vector int64 multiplies nor float<->int64 conversions;
+    # this form leaves only the word's two multiplies in int64.
+    gold = np.uint64(GOLDEN)
+    rshift = np.uint64(64 - shift)
+    scale = 2.0 ** (-shift)
+    fmult = np.float64(mult)
+    lo = np.float64(qmin)
+    hi = np.float64(qmax)
+    mirrored = fm.size > 0
+    sat = 0
+    changed = 0
+    drawn = 0
+    for i in range(fw.size):
+        v = np.float64(fg[i]) * fmult
+        r = np.float64(_mix64(base + np.uint64(i) * gold) >> rshift)
+        drawn += v != 0
+        old = np.float64(fw[i])
+        t = old + np.floor((v + r) * scale)
+        # never -0.0: the floor is +0.0 or <= -1, and -0.0 + +0.0 is +0.0
+        x = _clip(t, lo, hi)
+        sat += x != t
+        changed += x != old
+        fw[i] = x
+        if mirrored:
+            fm[i] = x
+    return sat, changed, drawn * shift
+
+
+@nb.njit(cache=True)
+def _update_stochastic_rows_t_f64(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
+    # _update_stochastic_rows_t in float64 arithmetic (as _update_stochastic_f64)
+    n_in = wt.shape[0]
+    gold = np.uint64(GOLDEN)
+    rshift = np.uint64(64 - shift)
+    scale = 2.0 ** (-shift)
+    fmult = np.float64(mult)
+    lo = np.float64(qmin)
+    hi = np.float64(qmax)
+    mirrored = mt.size > 0
+    sat = 0
+    changed = 0
+    drawn = 0
+    for q in range(gt.shape[0]):
+        p = rows[q]
+        wrow = wt[p]
+        grow = gt[q]
+        for r in range(grow.size):
+            v = np.float64(grow[r]) * fmult
+            rnd = np.float64(_mix64(base + np.uint64(r * n_in + p) * gold) >> rshift)
+            drawn += v != 0
+            old = np.float64(wrow[r])
+            t = old + np.floor((v + rnd) * scale)
+            x = _clip(t, lo, hi)
+            sat += x != t
+            changed += x != old
+            wrow[r] = x
+            if mirrored:
+                mt[p, r] = x
+    return sat, changed, drawn * shift
+
+
+def _f64_exact(gmax: float | None, mult: int, shift: int) -> bool:
+    # float64 holds |g| * mult + a word's 2**shift exactly (shift <= 52)
+    return gmax is not None and shift <= 52 and gmax * abs(mult) + 2.0**shift <= 2.0**53
+
+
 def apply_update_flat(
     w: np.ndarray,
     g: np.ndarray,
@@ -249,15 +321,20 @@ def apply_update_flat(
     key: int,
     counter0: int,
     mirror: np.ndarray = _NO_MIRROR,
+    gmax: float | None = None,
 ) -> tuple[int, int, int]:
     """:func:`apply_update`'s common case (stochastic rounding, no update
     quantizer, ``shift > 0``) on 1-D views: ``w`` and ``g`` are the flat
     (C-order) codes and gradients, ``mirror`` the flat float64 copy or empty.
-    No checks: the engine's hot path.
+    ``gmax``, a bound on ``|g|`` when the caller knows one, lets the unit
+    compute in float64 (the same bits, faster without AVX-512) where
+    ``gmax * mult + 2**shift <= 2**53``. No checks: the engine's hot path.
 
     Returns ``(saturations, changed, rng_bits)``.
     """
     base = np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
+    if _f64_exact(gmax, mult, shift):
+        return _update_stochastic_f64(w, mirror, g, mult, shift, qmin, qmax, base)
     return _update_stochastic(w, mirror, g, mult, shift, qmin, qmax, base)
 
 
@@ -271,13 +348,14 @@ def apply_update_rows_t(
     key: int,
     counter0: int,
     mirror_t: np.ndarray | None = None,
+    gmax: float | None = None,
 ) -> tuple[int, int, int]:
     """:func:`apply_update` of ``W`` (stochastic rounding, no update
     quantizer, ``shift > 0``) stored transposed as ``wt = W.T`` (C-contiguous,
     ``(n_in, n_out)``), when only the rows ``rows[:k]`` of ``wt`` can have
     non-zero gradients, given as ``gt`` (``(k, n_out)``): the same bits and
     counts as the full update of ``W``. ``mirror_t`` (float64, like ``wt``)
-    receives the same writes.
+    receives the same writes; ``gmax`` as in :func:`apply_update_flat`.
 
     Returns ``(saturations, changed, rng_bits)``.
     """
@@ -285,7 +363,10 @@ def apply_update_rows_t(
         raise ValueError("apply_update_rows_t needs shift > 0 and a C-contiguous wt")
     base = np.uint64((key + counter0 * GOLDEN) & ((1 << 64) - 1))
     m = np.empty((0, 0)) if mirror_t is None else mirror_t
-    sat, changed, bits = _update_stochastic_rows_t(
+    kernel = _update_stochastic_rows_t_f64 if _f64_exact(gmax, mult, shift) else (
+        _update_stochastic_rows_t
+    )
+    sat, changed, bits = kernel(
         wt, m, gt, rows, int(mult), int(shift), int(fmt.qmin), int(fmt.qmax), base
     )
     return int(sat), int(changed), int(bits)
