@@ -185,8 +185,7 @@ class UpdateUnit:
     def grad_bounded(
         self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str
     ) -> tuple[np.ndarray, float]:
-        """:meth:`grad` and a bound on its entries' magnitude (the partial-sum
-        bound that chose the product's arithmetic)."""
+        """:meth:`grad` and the bound on its entries' magnitude that chose its arithmetic."""
         # one factor is an error, so every product is a multiple of the error quantum
         bound = kernels.partial_sum_bound(a, max_a, max_b, quantum=self.r_q)
         return kernels.product_into(a, b, b, bound, self.ws, name), bound * self.r_q
