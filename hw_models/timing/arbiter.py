@@ -81,9 +81,17 @@ def link_policies(arbitration: Mapping[str, str]) -> Callable[[str], str]:
 def check_holds(ops: Sequence[Op], pol: Callable[[str], str]) -> None:
     """Raise :class:`ConfigError` unless every op that needs more than one
     resource needs only ``oldest`` ones (the grant by age across resources)."""
+    seen: dict[str, str] = {}  # a resource's policy, asked once
     for i, op in enumerate(ops):
-        if op.holds and any(pol(r) != "oldest" for r in op.resources):
-            raise ConfigError(f"ops[{i}].holds", op.resources, "only resources of policy oldest")
+        if op.holds:
+            for r in op.resources:
+                p = seen.get(r)
+                if p is None:
+                    p = seen[r] = pol(r)
+                if p != "oldest":
+                    raise ConfigError(
+                        f"ops[{i}].holds", op.resources, "only resources of policy oldest"
+                    )
 
 
 def policy_function(policies: Policies) -> Callable[[str], str]:
@@ -123,11 +131,24 @@ class _Resource:
     def _head(self, sender: int, t: int, res: dict, started: list[bool]) -> int | None:
         """The oldest candidate of one sender at cycle ``t`` (None: none)."""
         best = None
-        for others, q in self.groups[sender].items():
+        groups = self.groups[sender]
+        drained = None
+        for others, q in groups.items():
             while q and started[q[0]]:
                 heapq.heappop(q)  # started through another of its resources
-            if q and (best is None or q[0] < best) and all(res[o].free_at <= t for o in others):
+            if not q:
+                drained = (drained or []) + [others]
+                continue
+            if best is not None and q[0] > best:
+                continue
+            for o in others:  # a candidate needs every other resource free
+                if res[o].free_at > t:
+                    break
+            else:
                 best = q[0]
+        if drained:  # empty heaps go (push makes them again): later looks skip them
+            for others in drained:
+                del groups[others]
         return best
 
     def pick(self, t: int, res: dict, started: list[bool]) -> int | None:
@@ -136,8 +157,14 @@ class _Resource:
         if self.free_at > t:
             return None
         if self.policy == "oldest":
-            heads = [h for s in self.senders if (h := self._head(s, t, res, started)) is not None]
-            return min(heads, default=None)
+            if len(self.senders) == 1:  # the usual case: a compute resource
+                return self._head(self.senders[0], t, res, started)
+            best = None
+            for s in self.senders:
+                h = self._head(s, t, res, started)
+                if h is not None and (best is None or h < best):
+                    best = h
+            return best
         n = len(self.senders)
         order = range(n) if self.policy == "fixed_priority" else (
             (self.ptr + 1 + j) % n for j in range(n))  # fmt: skip
@@ -159,11 +186,12 @@ def _resources(
     senders: dict[str, set[int]] = {}
     near: dict[str, set[str]] = {}
     for op in ops:
-        for r in op.resources:
+        rs = op.resources
+        for r in rs:
             senders.setdefault(r, set()).add(op.sender)
         if op.holds:
-            for r in op.resources:
-                near.setdefault(r, set()).update(op.resources)
+            for r in rs:
+                near.setdefault(r, set()).update(rs)
     res = {r: _Resource(check_policy(r, pol(r)), sorted(s)) for r, s in senders.items()}
     return res, near
 
@@ -190,6 +218,7 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
     check_ops(ops)
     res, near = _resources(ops, policy_function(policies))
     n = len(ops)
+    res_of = [op.resources for op in ops]  # resource, then holds: a property, built once
     times: list[tuple[int, int]] = [(0, 0)] * n
     started = [False] * n
     waiting = [len(set(op.deps)) for op in ops]
@@ -212,7 +241,7 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
                     if waiting[k] == 0:
                         stack.append(k)
             elif op.holds:
-                all_r = op.resources
+                all_r = res_of[j]
                 for r in all_r:
                     res[r].push(j, op.sender, tuple(o for o in all_r if o != r))
                 dirty.update(all_r)
@@ -223,7 +252,7 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
     def start(i: int, t: int) -> None:
         started[i] = True
         f = t + ops[i].duration
-        for o in ops[i].resources:
+        for o in res_of[i]:
             res[o].free_at = f
         times[i] = (t, f)
         heapq.heappush(events, (f, i))
@@ -248,9 +277,9 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
             start(i, t)
             # only i's resources, and those sharing an op with one of them,
             # can have a new pick (the others' candidates are untouched)
-            touched = set(ops[i].resources)
+            touched = set(res_of[i])
             if near:
-                touched.update(*[near[r] for r in ops[i].resources if r in near])
+                touched.update(*[near[r] for r in res_of[i] if r in near])
             for r in [r for r in heads if r in touched]:
                 h = res[r].pick(t, res, started)
                 if h is None:
@@ -263,7 +292,7 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
         t = events[0][0]
         while events and events[0][0] == t:
             _, i = heapq.heappop(events)
-            dirty.update(ops[i].resources)
+            dirty.update(res_of[i])
             for k in dependents[i]:
                 waiting[k] -= 1
                 if waiting[k] == 0:
