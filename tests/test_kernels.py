@@ -784,10 +784,13 @@ def test_update_float64_path_equals_reference(bits, mult, shift, mirror):
     k = kernels.nonzero_columns(g2, idx)
     gt = np.ascontiguousarray(g2.T[idx[:k]])
     full, wt = w0.copy(), np.ascontiguousarray(w0.T)
+    mt = wt.astype(np.float64) if mirror else None
     want = kernels.apply_update(full, g2, mult, shift, fmt, True, 77, 1234)
-    got = kernels.apply_update_rows_t(wt, gt, idx, mult, shift, fmt, 77, 1234, None, gmax)
+    got = kernels.apply_update_rows_t(wt, gt, idx, mult, shift, fmt, 77, 1234, mt, gmax)
     assert got == want
     np.testing.assert_array_equal(wt.T, full)
+    if mirror:
+        np.testing.assert_array_equal(mt, wt)
 
 
 def test_update_float64_path_only_where_exact():
