@@ -196,6 +196,15 @@ def _resources(
     return res, near
 
 
+def _dependents(ops: Sequence[Op]) -> list[list[int]]:
+    """For every op, the ops that depend on it (each once, in list order)."""
+    dependents: list[list[int]] = [[] for _ in ops]
+    for i, op in enumerate(ops):
+        for d in set(op.deps):
+            dependents[d].append(i)
+    return dependents
+
+
 def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tuple[int, int]]:
     """FAST arbitrated scheduler: ``(start, finish)`` of every op.
 
@@ -222,10 +231,7 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
     times: list[tuple[int, int]] = [(0, 0)] * n
     started = [False] * n
     waiting = [len(set(op.deps)) for op in ops]
-    dependents: list[list[int]] = [[] for _ in range(n)]
-    for i, op in enumerate(ops):
-        for d in set(op.deps):
-            dependents[d].append(i)
+    dependents = _dependents(ops)
     events: list[tuple[int, int]] = []
     dirty: set[str] = set()
 
