@@ -137,7 +137,8 @@ class _Resource:
             while q and started[q[0]]:
                 heapq.heappop(q)  # started through another of its resources
             if not q:
-                drained = (drained or []) + [others]
+                drained = drained or []
+                drained.append(others)
                 continue
             if best is not None and q[0] > best:
                 continue

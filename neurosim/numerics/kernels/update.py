@@ -239,70 +239,65 @@ def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
     return sat, changed, drawn * shift
 
 
-@nb.njit(cache=True)
-def _update_stochastic_f64(fw, fm, fg, mult, shift, qmin, qmax, base):
-    # _update_stochastic in float64 arithmetic, for |g| * mult + 2**shift <=
-    # 2**53 (the caller checks): every value below is an integer (or an
-    # integer times 2**-shift) that float64 holds exactly, so the floor is
-    # the arithmetic shift and the result is the same bits. Without AVX-512
-    # there are no vector int64 multiplies nor float<->int64 conversions;
-    # this form leaves only the word's two multiplies in int64.
-    gold = np.uint64(GOLDEN)
-    rshift = np.uint64(64 - shift)
-    scale = 2.0 ** (-shift)
-    fmult = np.float64(mult)
-    lo = np.float64(qmin)
-    hi = np.float64(qmax)
-    mirrored = fm.size > 0
+@nb.njit(cache=True, inline="always")
+def _row_update_f64(w, m, g, fmult, scale, rshift, lo, hi, base, step):
+    # the stochastic update of one row of codes w (mirror m, or empty) in
+    # float64 arithmetic, entry i drawing the word mix64(base + i * step):
+    # for |g| * mult + 2**shift <= 2**53 (the caller checks) every value is
+    # an integer (or an integer times 2**-shift) that float64 holds exactly,
+    # so the floor is the arithmetic shift: _update_stochastic's bits. Without
+    # AVX-512 there are no vector int64 multiplies nor float<->int64
+    # conversions; only the word's two multiplies stay in int64.
+    mirrored = m.size > 0
     sat = 0
     changed = 0
     drawn = 0
-    for i in range(fw.size):
-        v = np.float64(fg[i]) * fmult
-        r = np.float64(_mix64(base + np.uint64(i) * gold) >> rshift)
+    for i in range(w.size):
+        v = np.float64(g[i]) * fmult
+        r = np.float64(_mix64(base + np.uint64(i) * step) >> rshift)
         drawn += v != 0
-        old = np.float64(fw[i])
+        old = np.float64(w[i])
         t = old + np.floor((v + r) * scale)
         # never -0.0: the floor is +0.0 or <= -1, and -0.0 + +0.0 is +0.0
         x = _clip(t, lo, hi)
         sat += x != t
         changed += x != old
-        fw[i] = x
+        w[i] = x
         if mirrored:
-            fm[i] = x
+            m[i] = x
+    return sat, changed, drawn
+
+
+@nb.njit(cache=True)
+def _update_stochastic_f64(fw, fm, fg, mult, shift, qmin, qmax, base):
+    # _update_stochastic in float64 arithmetic (_row_update_f64 on the flat codes)
+    sat, changed, drawn = _row_update_f64(
+        fw, fm, fg, np.float64(mult), 2.0 ** (-shift), np.uint64(64 - shift),
+        np.float64(qmin), np.float64(qmax), base, np.uint64(GOLDEN),
+    )  # fmt: skip
     return sat, changed, drawn * shift
 
 
 @nb.njit(cache=True)
 def _update_stochastic_rows_t_f64(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
-    # _update_stochastic_rows_t in float64 arithmetic (as _update_stochastic_f64)
-    n_in = wt.shape[0]
+    # _update_stochastic_rows_t in float64 arithmetic: row p of wt holds the
+    # entries W[r, p], flat index r * n_in + p, so its words step by n_in
     gold = np.uint64(GOLDEN)
-    rshift = np.uint64(64 - shift)
-    scale = 2.0 ** (-shift)
-    fmult = np.float64(mult)
-    lo = np.float64(qmin)
-    hi = np.float64(qmax)
-    mirrored = mt.size > 0
+    step = np.uint64(wt.shape[0]) * gold
+    fmult, scale, rshift = np.float64(mult), 2.0 ** (-shift), np.uint64(64 - shift)
+    lo, hi = np.float64(qmin), np.float64(qmax)
+    no_mirror = np.empty(0)
     sat = 0
     changed = 0
     drawn = 0
     for q in range(gt.shape[0]):
         p = rows[q]
-        wrow = wt[p]
-        grow = gt[q]
-        for r in range(grow.size):
-            v = np.float64(grow[r]) * fmult
-            rnd = np.float64(_mix64(base + np.uint64(r * n_in + p) * gold) >> rshift)
-            drawn += v != 0
-            old = np.float64(wrow[r])
-            t = old + np.floor((v + rnd) * scale)
-            x = _clip(t, lo, hi)
-            sat += x != t
-            changed += x != old
-            wrow[r] = x
-            if mirrored:
-                mt[p, r] = x
+        m = mt[p] if mt.size > 0 else no_mirror
+        s, c, d = _row_update_f64(wt[p], m, gt[q], fmult, scale, rshift, lo, hi,
+                                  base + np.uint64(p) * gold, step)  # fmt: skip
+        sat += s
+        changed += c
+        drawn += d
     return sat, changed, drawn * shift
 
 
