@@ -22,7 +22,11 @@ Per round, interleaved so a noisy neighbour hurts every row alike:
 * ``kernels fixed``: the same probe with every numba dispatcher's
   compile-or-load timed per kernel and signature (numba imported first);
 * ``cli fixed`` / ``cli float``: the whole ``python -m neurosim train --data
-  digits --hidden 16 --epochs 1 --mode {fixed,float}``.
+  digits --hidden 16 --epochs 1 --mode {fixed,float}``;
+* ``probe fixed aot`` / ``cli fixed aot``: the fixed probe and run again with
+  the kernels compiled ahead of time (``neurosim kernels build``, done in the
+  warm-up into a private cache): no numba in the process. Every other row
+  runs with ``NEUROSIM_AOT=0``.
 
 The table shows medians over ``--runs`` rounds (wall seconds of the process,
 or of the phase inside it); "over baseline" subtracts the baseline median of
@@ -143,10 +147,12 @@ def probe(mode: str, kernels: bool) -> dict:
 # --------------------------------------------------------------------------- #
 
 
-def env_for(cache_dir: str) -> dict:
+def env_for(cache_dir: str, aot: bool = False) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["NUMBA_CACHE_DIR"] = cache_dir
+    env["XDG_CACHE_HOME"] = str(Path(cache_dir) / "xdg")  # the compiled kernels, the data
+    env["NEUROSIM_AOT"] = "1" if aot else "0"
     return env
 
 
@@ -174,6 +180,8 @@ def commands(cache_dir: str) -> dict[str, list[str]]:
         "kernels fixed": [*me, "fixed", "--kernels"],
         "cli fixed": [py, "-m", "neurosim", "train", *RUN_ARGS, "--mode", "fixed"],
         "cli float": [py, "-m", "neurosim", "train", *RUN_ARGS, "--mode", "float"],
+        "probe fixed aot": [*me, "fixed"],
+        "cli fixed aot": [py, "-m", "neurosim", "train", *RUN_ARGS, "--mode", "fixed"],
     }
 
 
@@ -183,6 +191,7 @@ def median(xs: list[float]) -> float:
 
 def measure(runs: int, cache_dir: str) -> dict:
     env = env_for(cache_dir)
+    env_aot = env_for(cache_dir, aot=True)
     cmds = commands(cache_dir)
     for name in (
         "baseline + 1 kernel",
@@ -191,13 +200,14 @@ def measure(runs: int, cache_dir: str) -> dict:
         "kernels fixed",
     ):  # warm-up: fill the cache
         timed(cmds[name], env)
+    timed([sys.executable, "-m", "neurosim", "kernels", "build"], env_aot)
     wall: dict[str, list[float]] = {k: [] for k in cmds}
     phases: dict[str, dict[str, list[float]]] = {}
     kernels: dict[tuple[str, str], list[float]] = {}
     heavy: dict[str, list[str]] = {}
     for _ in range(runs):
         for name, cmd in cmds.items():
-            dt, out = timed(cmd, env)
+            dt, out = timed(cmd, env_aot if name.endswith(" aot") else env)
             wall[name].append(dt)
             if name.startswith(("probe", "kernels")):
                 rec = json.loads(out.strip().splitlines()[-1])

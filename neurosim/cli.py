@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_paper(sub)
     _add_search(sub)
     _add_validate(sub)
+    from neurosim.cli_kernels import add_parser as _add_kernels
+
+    _add_kernels(sub)
     for command in sub.choices.values():
         command.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
@@ -637,6 +640,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_search(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "kernels":
+            from neurosim.cli_kernels import cmd_kernels
+
+            return cmd_kernels(args)
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

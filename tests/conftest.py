@@ -8,7 +8,9 @@ import pytest
 
 # before any test module imports numba: the kernels' CPU features (512-bit
 # vectors where the CPU has AVX-512), as every neurosim process sets them
-import neurosim.numerics.kernels._target  # noqa: F401
+from neurosim.numerics.kernels._target import prefer_wide_vectors
+
+prefer_wide_vectors()
 
 
 @pytest.fixture(scope="session", autouse=True)

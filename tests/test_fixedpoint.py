@@ -28,7 +28,10 @@ from neurosim.numerics.fixedpoint import (
     ref_shift_nearest,
     saturate,
 )
-from neurosim.numerics.kernels.rounding import _mix64
+from neurosim.numerics.kernels._lazy import materialize
+
+materialize()  # the kernels as numba dispatchers: this module's njit code calls _mix64
+from neurosim.numerics.kernels.rounding import _mix64  # noqa: E402
 
 Q8_7 = FixedFormat(8, 7)
 LSB7 = 2.0**-7

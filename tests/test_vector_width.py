@@ -16,14 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = {
     k: v
     for k, v in os.environ.items()
-    if k not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NEUROSIM_WIDE_VECTORS")
+    if k not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NEUROSIM_WIDE_VECTORS",
+                 "NEUROSIM_CPU_FEATURES_SET")
 }
 BASE["OPENBLAS_NUM_THREADS"] = "1"
 BASE["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
 
 PROBE = (
     "import json, os, llvmlite.binding as ll\n"
-    "import neurosim.numerics.kernels.rounding\n"
+    "from neurosim.numerics.kernels._lazy import materialize\n"
+    "materialize()\n"
     "from numba.core import config\n"
     "print(json.dumps([os.environ.get('NUMBA_CPU_FEATURES'), config.CPU_FEATURES,"
     " bool(ll.get_host_cpu_features().get('avx512f'))]))\n"

@@ -16,8 +16,11 @@
 Every name the engines, the accounting and the tests use is re-exported here,
 so ``kernels.exact_matmul(...)`` and the like name the same functions. The
 names load on first use: importing this package imports neither numba nor a
-kernel module, and a run imports (and numba loads from its cache) only the
-units it calls -- a float run none of them.
+kernel module, and a run imports only the units it calls -- a float run none
+of them. A kernel module imports no numba either: each kernel loads on its
+first call (:mod:`._lazy`), from the ahead-of-time compiled library when
+``neurosim kernels build`` made one for this machine (:mod:`.aot`), else
+from numba's cache.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ configuration then). The setting is an environment variable, so worker
 processes started from here inherit it. numba's cache keys its entries by
 the features, so the kernels compile once more after a change.
 
-Kernel modules import numba as ``from neurosim.numerics.kernels._target import nb``.
+numba itself is imported by :func:`numba_module` (on a kernel's first
+call, :mod:`neurosim.numerics.kernels._lazy`), after the features are set.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import sys
 
 #: Environment variable: ``0`` keeps numba's default vector width.
 ENV_WIDE = "NEUROSIM_WIDE_VECTORS"
+#: Environment variable: the ``NUMBA_CPU_FEATURES`` value set here (not by the user).
+ENV_SET = "NEUROSIM_CPU_FEATURES_SET"
 
 
 def prefer_wide_vectors() -> str | None:
@@ -48,11 +51,26 @@ def prefer_wide_vectors() -> str | None:
         return None
     value = features.flatten() + ",-prefer-256-bit"
     os.environ["NUMBA_CPU_FEATURES"] = value
+    os.environ[ENV_SET] = value  # so a stamp can tell this default from a user's choice
     return value
 
 
-prefer_wide_vectors()
+def user_cpu_settings() -> str:
+    """numba's CPU settings the user chose (not the default set above), as text."""
+    feats = os.environ.get("NUMBA_CPU_FEATURES", "")
+    if feats and feats == os.environ.get(ENV_SET):
+        feats = ""
+    return f"name={os.environ.get('NUMBA_CPU_NAME', '')};features={feats};" + (
+        f"wide={os.environ.get(ENV_WIDE, '')}"
+    )
 
-import numba as nb  # noqa: E402 -- after the features are set
 
-__all__ = ["nb", "prefer_wide_vectors", "ENV_WIDE"]
+def numba_module():  # noqa: ANN201 -- the numba module (an annotation would import it)
+    """numba, imported after :func:`prefer_wide_vectors`."""
+    prefer_wide_vectors()
+    import numba
+
+    return numba
+
+
+__all__ = ["numba_module", "prefer_wide_vectors", "ENV_WIDE"]

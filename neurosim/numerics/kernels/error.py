@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from neurosim.numerics.fixedpoint import GOLDEN
-from neurosim.numerics.kernels._target import nb
+from neurosim.numerics.kernels._lazy import jit
 from neurosim.numerics.kernels.rounding import _clip, _mix64, _round_shift_int
 
 
@@ -44,7 +44,7 @@ def _sqrt2_mantissa(mant_bits: int) -> int:
     return math.isqrt((1 << (2 * mant_bits + 1)) - 1) + 1 - (1 << mant_bits)
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _error_linear(p, d, use_d, shift, lo, hi, sign_level, f64_exact, out) -> int:
     # R = saturate(round_half_even(p * f' / 2**shift)); sign_level > 0 makes
     # it the 1-bit code +-sign_level (zero goes out with sign bit 0)
@@ -70,7 +70,7 @@ def _error_linear(p, d, use_d, shift, lo, hi, sign_level, f64_exact, out) -> int
     return sat
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _log_pass(bits2d, mant_bits, bias, kthr, sign_mask, lo_lvl, top):
     # log quantizer on the IEEE bit patterns of integer-valued floats, in
     # place: the level is the exponent, plus one when the mantissa reaches
@@ -93,7 +93,7 @@ _K32 = _sqrt2_mantissa(23)
 _K64 = _sqrt2_mantissa(52)
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _error_unit(p, d, use_d, shift, lo, hi, sign_level, f64_exact, do_log, lo_lvl, top, out):
     # error_kernel in one call: the linear word, then the log stage on the
     # bits of out (float32 or float64)
@@ -106,7 +106,7 @@ def _error_unit(p, d, use_d, shift, lo, hi, sign_level, f64_exact, do_log, lo_lv
     return sat
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _log_range(bits, start, stop, mant_bits, bias, kthr, sign_mask, lo_lvl, top):
     # _log_pass on bits[start:stop] of a flat array (one message of a block)
     fmask = (np.int64(1) << mant_bits) - 1
@@ -121,7 +121,7 @@ def _log_range(bits, start, stop, mant_bits, bias, kthr, sign_mask, lo_lvl, top)
         bits[i] = new | (b & sign_mask)
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _row_top(out, b, top_hi):
     # a message's exponent: top = ceil(log2 max_j |out[b, j]|) (exact: frexp
     # of an integer), clipped to top_hi; an all-zero row is set to +0.0 and
@@ -138,7 +138,7 @@ def _row_top(out, b, top_hi):
     return min(top, np.int64(top_hi))
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _row_rms_top(out, b, top_hi):
     # error_sign_scale = "rms": the smallest t with sum_j r_j**2 < n * 2**(2t+1)
     # (exact: integer codes, sums far below 2**53), clipped to top_hi
@@ -153,7 +153,7 @@ def _row_rms_top(out, b, top_hi):
     return t
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi, tops, rms):
     # per row: top = ceil(log2 max|r|) (exact: frexp of an integer), clipped
     # to top_hi; then the row's log levels 2**top .. 2**max(top - emax, 0),
@@ -176,7 +176,7 @@ def _block_pass(out, flat, mant_bits, bias, kthr, sign_mask, lbits, emax, top_hi
                        max(top - emax, 0), top)  # fmt: skip
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _error_unit_block(p, d, use_d, shift, lo, hi, f64_exact, lbits, emax, top_hi, tops, out,
                       rms):  # fmt: skip
     # error_kernel with a shared exponent per row: the linear word, then the
@@ -256,7 +256,7 @@ def error_kernel(p, d, use_d, shift, qmin, qmax, lbits, top, thr, levels, f64_ex
 # per step, message, sample and component (see FixedEngine.error_counter).
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _stochastic_level(v, lbits, top, lo, w):
     # one component: (value, random bits drawn); w is its uint64 word
     if lbits == 1:
@@ -288,7 +288,7 @@ def _stochastic_level(v, lbits, top, lo, w):
     return (-q if v < 0 else q), n
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _stochastic_rows(out, lbits, top, lo, key, counter0, start, stop):
     # stochastic log quantization of rows start..stop of out in place;
     # returns the random bits drawn
@@ -305,7 +305,7 @@ def _stochastic_rows(out, lbits, top, lo, key, counter0, start, stop):
     return drawn
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _error_unit_stochastic(p, d, use_d, shift, lo_w, hi_w, f64_exact, lbits, top, lo, key,
                            counter0, out):  # fmt: skip
     sat = _error_linear(p, d, use_d, shift, lo_w, hi_w, 0.0, f64_exact, out)
@@ -313,7 +313,7 @@ def _error_unit_stochastic(p, d, use_d, shift, lo_w, hi_w, f64_exact, lbits, top
     return sat, drawn
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _error_unit_block_stochastic(p, d, use_d, shift, lo_w, hi_w, f64_exact, lbits, emax, top_hi,
                                  key, counter0, tops, out):  # fmt: skip
     sat = _error_linear(p, d, use_d, shift, lo_w, hi_w, 0.0, f64_exact, out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.numerics.kernels._target import nb
+from neurosim.numerics.kernels._lazy import jit
 from neurosim.numerics.kernels.matmul import _F32
 from neurosim.numerics.kernels.rounding import _clamp, _clip, _round_shift_int
 
@@ -14,7 +14,7 @@ from neurosim.numerics.kernels.rounding import _clamp, _clip, _round_shift_int
 _FAST = {"reassoc"}
 
 
-@nb.njit(cache=True, fastmath=_FAST)
+@jit(cache=True, fastmath=_FAST)
 def _quantize64(x, frac, qmin, qmax, out):
     sat = 0
     scale = 2.0**frac
@@ -33,7 +33,7 @@ def _quantize64(x, frac, qmin, qmax, out):
     return sat, best
 
 
-@nb.njit(cache=True, fastmath=_FAST)
+@jit(cache=True, fastmath=_FAST)
 def _quantize32(x, frac, qmin, qmax, out):
     # float32 input: scaling by 2**frac and rint are exact in float32 too
     # (twice the vector width); the row sums stay in float64
@@ -54,7 +54,7 @@ def _quantize32(x, frac, qmin, qmax, out):
     return sat, best
 
 
-@nb.njit(cache=True, fastmath=_FAST)
+@jit(cache=True, fastmath=_FAST)
 def gather_quantize_kernel(x, idx, frac, qmin, qmax, batch, out, sat, rowmax):
     """:func:`quantize_kernel` on the rows ``idx`` of float32 ``x``, gathered
     into ``out[:idx.size]`` in one pass (no float copy of the rows), with
@@ -94,7 +94,7 @@ def quantize_kernel(x, frac, qmin, qmax, out) -> tuple[int, float]:
     return _quantize64(x, frac, qmin, qmax, out)
 
 
-@nb.njit(cache=True, fastmath=_FAST)
+@jit(cache=True, fastmath=_FAST)
 def act_kernel(acc, shift, qmin, qmax, f, out_f):
     """Activation unit of the output layer: shift ``acc`` to the LUT input
     (round half even), saturate, look ``f`` up.
@@ -130,7 +130,7 @@ def act_kernel(acc, shift, qmin, qmax, f, out_f):
     return sat, best
 
 
-@nb.njit(cache=True, fastmath=_FAST)
+@jit(cache=True, fastmath=_FAST)
 def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d, klo=0, khi=-1):
     """:func:`act_kernel` for a hidden layer, which also needs ``f'``: from
     the table ``fd`` of ``(f, f')`` pairs (shape ``(2**lut_bits, 2)``), one
@@ -169,7 +169,7 @@ def act_deriv_kernel(acc, shift, qmin, qmax, fd, out_f, out_d, klo=0, khi=-1):
     return sat, best, clip
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def requant_kernel(acc, shift, qmin, qmax, out) -> int:
     """``out = saturate(round_half_even(acc / 2**shift))``; returns saturations."""
     sat = 0
@@ -182,7 +182,7 @@ def requant_kernel(acc, shift, qmin, qmax, out) -> int:
     return sat
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def softmax_kernel(acc, shift, exp_table, out_frac, out) -> None:
     """Integer softmax of the accumulators ``acc``.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.numerics.fixedpoint import FixedFormat
-from neurosim.numerics.kernels._target import nb
+from neurosim.numerics.kernels._lazy import jit
 from neurosim.numerics.kernels.rounding import _clamp
 from neurosim.numerics.workspace import Workspace
 
@@ -25,7 +25,7 @@ _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _max_row_abs_sum(a) -> float:
     best = 0.0
     for i in range(a.shape[0]):
@@ -190,7 +190,7 @@ def _saturating(ai, bi, acc: FixedFormat, init, out) -> int:
     return matmul_saturating_init(ai, bi, init.astype(np.int64), acc.qmin, acc.qmax, out)
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def matmul_int64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Plain int64 matrix product (no saturation)."""
     m, k = a.shape
@@ -205,7 +205,7 @@ def matmul_int64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def matmul_saturating(a, b, qmin, qmax, out) -> int:
     """``out = a @ b`` accumulating over ``k`` in order, saturating each step."""
     m, k = a.shape
@@ -222,7 +222,7 @@ def matmul_saturating(a, b, qmin, qmax, out) -> int:
     return sat
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def matmul_saturating_init(a, b, init, qmin, qmax, out) -> int:
     """:func:`matmul_saturating` with accumulator ``j`` starting at
     ``init[j]`` (saturated first, a clip counted) instead of 0."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.numerics.kernels._target import nb
+from neurosim.numerics.kernels._lazy import jit
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _round_shift_int(v, shift):
     if shift <= 0:
         return v << (-shift)
@@ -27,7 +27,7 @@ def _round_shift_int(v, shift):
     return fl
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _clamp(v, lo, hi):
     # saturate v to [lo, hi]; the second value is 1 when it clipped
     if v > hi:
@@ -37,7 +37,7 @@ def _clamp(v, lo, hi):
     return v, 0
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _clip(v, lo, hi):
     # v saturated to [lo, hi] (lo <= hi, no NaN) as two selects: unlike
     # min/max, which keep NaN's order rules, these vectorise on AVX2 too
@@ -45,7 +45,7 @@ def _clip(v, lo, hi):
     return v if v > lo else lo
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _mix64(z: np.uint64) -> np.uint64:
     # SplitMix64's finaliser, equal to fixedpoint.ref_mix64 (uint64 wraps)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)

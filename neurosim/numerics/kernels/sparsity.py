@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.numerics.kernels._target import nb
+from neurosim.numerics.kernels._lazy import jit
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _row_nnz(a, i):
     # non-zero entries of row i of a 2-D array
     n = 0
@@ -20,7 +20,7 @@ def _row_nnz(a, i):
     return n
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def nonzero_rows(a):
     """Non-zero entries of each row of a 2-D array (int64, shape ``(M,)``)."""
     out = np.zeros(a.shape[0], dtype=np.int64)
@@ -29,7 +29,7 @@ def nonzero_rows(a):
     return out
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def nonzero_columns(a, idx) -> int:
     """Write the indices of ``a``'s columns holding a non-zero entry to ``idx``; return how many."""
     n = a.shape[1]
@@ -45,7 +45,7 @@ def nonzero_columns(a, idx) -> int:
     return k
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def gather_columns(a, idx, out):
     """``out = a[:, idx[:k]]`` with ``k = out.shape[1]``."""
     for i in range(a.shape[0]):
@@ -55,7 +55,7 @@ def gather_columns(a, idx, out):
             orow[c] = arow[idx[c]]
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def gather_rows(a, idx, out):
     """``out = a[idx[:k]]`` with ``k = out.shape[0]`` (contiguous row copies)."""
     n = out.shape[1]
@@ -65,7 +65,7 @@ def gather_rows(a, idx, out):
             out[c, j] = a[r, j]
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def message_tally(msg, bits_of, radix, code):
     """One batch of one message kind: non-zero components and packet bits.
 
@@ -84,7 +84,7 @@ def message_tally(msg, bits_of, radix, code):
     return nnz_tot, bits
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def input_tally(a, r):
     """A layer's inputs ``a`` (``(B, n)``) beside its errors ``r`` (``(B, m)``):
     ``(sum_s nnz(a_s), sum_s nnz(r_s) * nnz(a_s))`` -- the non-zero inputs and
@@ -99,7 +99,7 @@ def input_tally(a, r):
     return n_in, n_pairs
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def nonzero(a) -> int:
     """Non-zero entries of a 2-D array (``np.count_nonzero`` without a bool temporary)."""
     n = 0

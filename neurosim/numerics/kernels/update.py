@@ -13,14 +13,14 @@ import math
 import numpy as np
 
 from neurosim.numerics.fixedpoint import GOLDEN, FixedFormat
-from neurosim.numerics.kernels._target import nb
+from neurosim.numerics.kernels._lazy import jit
 from neurosim.numerics.kernels.error import _stochastic_level
 from neurosim.numerics.kernels.rounding import _clamp, _clip, _mix64, _round_shift_int
 
 _NO_MIRROR = np.empty(0, dtype=np.float64)  # update kernels: no float64 copy
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _log_level(d, top, emax):
     # nearest power of two in the log domain, clipped to [top - emax, top];
     # zero stays zero. m = mant * 2**ex rounds up from 2**(ex-1) exactly when
@@ -41,13 +41,13 @@ def _log_level(d, top, emax):
     return -v if d < 0 else v
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _sign_level(d, top):
     # 1-bit code: the sign alone; zero is sent with sign bit 0
     return -(np.int64(1) << top) if d < 0 else (np.int64(1) << top)
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _code_updates(buf, n, ubits, mx, code_stoch, code_base):
     # the ubits-bit log code of buf[:n] in place, over the array: alpha =
     # 2**top the smallest power of two >= mx = max |d| > 0, levels no finer
@@ -78,7 +78,7 @@ def _code_updates(buf, n, ubits, mx, code_stoch, code_base):
     return drawn
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _write(fw, fm, i, d, qmin, qmax):
     # saturating write-back of one update (to the codes and their mirror, if
     # any); returns (saturated, changed)
@@ -92,7 +92,7 @@ def _write(fw, fm, i, d, qmin, qmax):
     return s, 0
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def update_kernel(
     w, g, mult, shift, qmin, qmax, stochastic, key, counter0, ubits, buf, mirror, code_stoch,
     code_base,
@@ -179,7 +179,7 @@ def update_kernel(
     return sat, changed, drawn * shift, code_bits
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
     # update_kernel's common case (stochastic rounding, no update quantizer)
     # without branches, so the loop vectorises: a zero update draws no bits
@@ -206,7 +206,7 @@ def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
     return sat, changed, drawn * shift
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
     # _update_stochastic on a matrix stored transposed, wt = W.T of shape
     # (n_in, n_out), for the rows rows[:k] of wt (input columns of W) whose
@@ -239,7 +239,7 @@ def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
     return sat, changed, drawn * shift
 
 
-@nb.njit(cache=True, inline="always")
+@jit(cache=True, inline="always")
 def _row_update_f64(w, m, g, fmult, scale, rshift, lo, hi, base, step):
     # the stochastic update of one row of codes w (mirror m, or empty) in
     # float64 arithmetic, entry i drawing the word mix64(base + i * step):
@@ -268,7 +268,7 @@ def _row_update_f64(w, m, g, fmult, scale, rshift, lo, hi, base, step):
     return sat, changed, drawn
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _update_stochastic_f64(fw, fm, fg, mult, shift, qmin, qmax, base):
     # _update_stochastic in float64 arithmetic (_row_update_f64 on the flat codes)
     sat, changed, drawn = _row_update_f64(
@@ -278,7 +278,7 @@ def _update_stochastic_f64(fw, fm, fg, mult, shift, qmin, qmax, base):
     return sat, changed, drawn * shift
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _update_stochastic_rows_t_f64(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
     # _update_stochastic_rows_t in float64 arithmetic: row p of wt holds the
     # entries W[r, p], flat index r * n_in + p, so its words step by n_in
@@ -438,7 +438,7 @@ def apply_update_coded(
 # --- momentum: the update unit with a velocity word --------------------------
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def _rnd_shift(v, shift, stochastic, base, i):
     # v / 2**shift rounded (stochastic: the top `shift` bits of the word of
     # counter i under base; nearest: half to even); returns (value, bits drawn).
@@ -453,7 +453,7 @@ def _rnd_shift(v, shift, stochastic, base, i):
     return _round_shift_int(v, shift), 0
 
 
-@nb.njit(cache=True)
+@jit(cache=True)
 def momentum_kernel(
     w, v, g, mult, shift_v, extra, mu, mu_frac, qmin, qmax, vmin, vmax, stochastic,
     base_g, base_decay, base_step, ubits, buf, mirror, code_stoch, code_base,

@@ -1,0 +1,135 @@
+"""Kernels that load on their first call: compiled ahead of time, or numba.
+
+Every kernel is written once, as a numba ``@njit`` function, and decorated
+with :func:`jit` instead of ``numba.njit``. The decorator returns a
+:class:`Kernel`, which imports nothing. On its first call from Python the
+kernel resolves to one of two implementations of the same source:
+
+* the ahead-of-time compiled module (:mod:`neurosim.numerics.kernels.aot`),
+  when one was built for this machine and holds the kernel: a guard checks
+  the arguments' types against the compiled signatures (numba's own typing
+  rules: dtype, dimensions, layout, writability) and calls the compiled
+  function, or numba when no signature matches;
+* numba's just-in-time dispatcher (loaded from numba's cache), otherwise.
+
+The first time any kernel needs numba, every kernel becomes a numba
+dispatcher at once (:func:`materialize`): the njit code of one kernel calls
+others through its module's globals, which numba must see as dispatchers.
+The module globals that named a kernel then name its dispatcher; a kernel
+already resolved to a compiled guard keeps it for calls from Python. njit
+code outside this package that calls a kernel imports it after
+:func:`materialize` (then the name is the dispatcher).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_PKG = "neurosim.numerics.kernels."
+
+#: Every kernel defined so far, in definition order.
+REGISTRY: list[Kernel] = []
+_state = {"numba": None}
+
+
+class Kernel:
+    """A numba kernel that loads on its first call (see the module docstring).
+
+    Parameters
+    ----------
+    py_func : callable
+        The kernel's Python source, compiled by numba with ``options``.
+    options : dict
+        ``numba.njit`` options (``cache``, ``fastmath``, ``inline``).
+    """
+
+    def __init__(self, py_func: Callable, options: dict[str, Any]) -> None:
+        self.py_func = py_func
+        self.options = options
+        self.dispatcher: Any = None
+        self._call: Callable | None = None
+        self.__name__ = py_func.__name__
+        self.__qualname__ = py_func.__qualname__
+        self.__module__ = py_func.__module__
+        self.__doc__ = py_func.__doc__
+        REGISTRY.append(self)
+
+    @property
+    def key(self) -> str:
+        """``module.name`` with the module relative to the kernels package."""
+        return f"{self.__module__.removeprefix(_PKG)}.{self.__name__}"
+
+    def __call__(self, *args: Any) -> Any:
+        call = self._call
+        if call is None:
+            call = self.resolve()
+        return call(*args)
+
+    def resolve(self) -> Callable:
+        """The callable this kernel's Python calls go to from now on."""
+        from neurosim.numerics.kernels import aot
+
+        call = aot.guard(self)
+        if call is None:
+            call = self.jit()
+        self._call = call
+        # the defining module's later calls skip this object
+        mod = sys.modules.get(self.__module__)
+        if mod is not None and mod.__dict__.get(self.__name__) is self:
+            mod.__dict__[self.__name__] = call
+        return call
+
+    def jit(self) -> Any:
+        """numba's dispatcher of this kernel (every kernel's, on the first use)."""
+        if self.dispatcher is None:
+            materialize()
+        return self.dispatcher
+
+    def __repr__(self) -> str:
+        return f"<kernel {self.key}>"
+
+
+def kernel_of(value: Any) -> Kernel | None:
+    """The kernel ``value`` stands for: a :class:`Kernel`, its compiled guard, or None."""
+    if isinstance(value, Kernel):
+        return value
+    return getattr(value, "__neurosim_kernel__", None)
+
+
+def jit(**options: Any) -> Callable[[Callable], Any]:
+    """Decorator: ``numba.njit(**options)``, loaded on the kernel's first call.
+
+    Once numba is loaded (:func:`materialize`), kernels defined later are
+    numba dispatchers straight away, so njit code sees them as such.
+    """
+
+    def wrap(py_func: Callable) -> Any:
+        k = Kernel(py_func, options)
+        if _state["numba"] is not None:
+            k.dispatcher = _state["numba"].njit(**options)(py_func)
+            return k.dispatcher
+        return k
+
+    return wrap
+
+
+def materialize() -> None:
+    """Import numba and make every kernel a numba dispatcher (module globals too)."""
+    if _state["numba"] is not None:
+        return
+    from neurosim.numerics.kernels._target import numba_module
+
+    nb = numba_module()
+    for k in REGISTRY:
+        if k.dispatcher is None:
+            k.dispatcher = nb.njit(**k.options)(k.py_func)
+    _state["numba"] = nb
+    for name, mod in list(sys.modules.items()):
+        if name.startswith(_PKG) and mod is not None:
+            d = mod.__dict__
+            for attr, value in list(d.items()):
+                k = kernel_of(value)
+                if k is not None:
+                    d[attr] = k.dispatcher

@@ -1,0 +1,171 @@
+"""The ahead-of-time compiled kernels (neurosim.numerics.kernels.aot): guards
+that accept exactly what numba would type as the compiled signature, and a
+whole fixed run through them without numba, bit for bit the numba run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim.numerics.kernels import aot
+from neurosim.numerics.kernels._lazy import jit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@jit(cache=False)
+def _weighted(a, b, s):
+    # a small kernel of two arrays and a scalar, any dimensions
+    return a.sum() * b.sum() * s
+
+
+def _arrays() -> dict[str, np.ndarray]:
+    """Arrays numba types differently: dtype, dimensions, layout, writability, alignment."""
+    c = np.arange(12, dtype=np.float32).reshape(4, 3)
+    ro = c.copy()
+    ro.flags.writeable = False
+    raw = np.zeros(4 * 12 + 1, dtype=np.uint8)[1:].view(np.float32).reshape(4, 3)
+    return {
+        "C": c,
+        "F": np.asfortranarray(c),
+        "A": c[:, ::2],
+        "ro": ro,
+        "f64": c.astype(np.float64),
+        "i32": c.astype(np.int32),
+        "1d": np.ones(4, dtype=np.float32),
+        "unaligned": raw,
+        "rows": c[::2],
+    }
+
+
+def test_every_guard_condition_agrees_with_numbas_typeof():
+    """A guard built for one signature calls it exactly for the arguments
+    numba would type as that signature (never the compiled code otherwise)."""
+    import numba
+
+    arrays = _arrays()
+    b = np.ones(4, dtype=np.float32)
+    specs = {name: aot.spec_of(numba.typeof(x)) for name, x in arrays.items()}
+    assert specs["C"] == "A,float32,2,C,0,1" and specs["F"] == "A,float32,2,F,0,1"
+    assert specs["A"] == "A,float32,2,A,0,1" and specs["ro"] == "A,float32,2,C,1,1"
+    # numba types an unaligned array as an aligned one; the guard sends it to
+    # numba all the same (the compiled code may assume alignment)
+    assert specs["unaligned"] == specs["C"] and specs["rows"] == specs["A"]
+    for name, spec in specs.items():
+        calls = []
+
+        def compiled(a, b, s, _calls=calls):
+            _calls.append(a)
+            return -1.0
+
+        g = aot.make_guard(_weighted, [(compiled, [spec, "A,float32,1,C,0,1", "float64"])])
+        for other, x in arrays.items():
+            calls.clear()
+            before = aot.misses().get(_weighted.key, 0)
+            got = g(x, b, 2.0)
+            if specs[other] == spec and x.flags.aligned:
+                assert calls and got == -1.0, (spec, other)
+            else:  # numba's dispatcher: the true value
+                assert not calls and aot.misses()[_weighted.key] == before + 1, (spec, other)
+                assert got == pytest.approx(float(x.sum()) * 4.0 * 2.0)
+        calls.clear()
+        g(arrays[name], b, 2)  # an int where the signature has float64: numba
+        assert not calls
+        g(arrays[name], b.astype(np.float64), 2.0)  # the second array's dtype
+        assert not calls
+
+
+def test_scalar_specs_follow_numba():
+    import numba
+
+    for value, spec in [(3, "int64"), (2.5, "float64"), (True, "bool"),
+                        (np.uint64(7), "uint64"), (np.float32(1), "float32"),
+                        (np.int64(3), "int64"), (None, "none")]:  # fmt: skip
+        assert aot.spec_of(numba.typeof(value)) == spec
+        assert isinstance(value, aot._SCALARS[spec]) if spec in aot._SCALARS else value is None
+
+
+ARGS = ["--data", "digits", "--hidden", "16,16", "--rule", "srbp", "--error-bits", "4"]
+RUN = ["train", "--mode", "fixed", "--epochs", "1", "--limit", "400", "--no-progress",
+       "--json", "-", *ARGS]  # fmt: skip
+
+PROBE = (
+    "import contextlib, io, json, sys\n"
+    "from neurosim.cli import main\n"
+    "out = io.StringIO()\n"
+    "with contextlib.redirect_stdout(out):\n"
+    "    rc = main(sys.argv[1:])\n"
+    "from neurosim.numerics.kernels import aot\n"
+    "print(json.dumps({'rc': rc, 'numba': 'numba' in sys.modules, 'misses': aot.misses(),\n"
+    "                  'aot': aot.loaded_path() is not None,\n"
+    "                  'record': json.loads(out.getvalue())}))\n"
+)
+
+
+def _run(env: dict, code: str, *args: str) -> dict:
+    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       env=env, cwd=ROOT)  # fmt: skip
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_a_fixed_run_through_the_compiled_kernels_is_the_numba_run(tmp_path):
+    from neurosim.experiments.sweep import strip_wall_times
+
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    sigs = tmp_path / "signatures.txt"
+    record = (
+        "import sys\nfrom pathlib import Path\nfrom neurosim.numerics.kernels import aot\n"
+        f"aot.record([sys.argv[1:]], path=Path({str(sigs)!r}))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", record, *ARGS], capture_output=True, text=True,
+                       env=env, cwd=ROOT)  # fmt: skip
+    assert p.returncode == 0, p.stderr[-3000:]
+    used = aot.read_signatures(sigs)
+    assert used and set(used) <= set(aot.read_signatures()), "signatures.txt misses this run's"
+
+    numba_run = _run(env, PROBE, *RUN)
+    assert numba_run["numba"] and not numba_run["aot"]
+    b = subprocess.run([sys.executable, "-m", "neurosim", "kernels", "build", "--signatures",
+                        str(sigs)], capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip
+    assert b.returncode == 0, b.stderr[-3000:]
+    assert f"compiled {len(used)} kernel signatures" in b.stdout
+    aot_run = _run(env, PROBE, *RUN)
+    assert aot_run["aot"] and not aot_run["numba"] and aot_run["misses"] == {}
+    assert strip_wall_times(aot_run["record"]) == strip_wall_times(numba_run["record"])
+    # NEUROSIM_AOT=0: numba again, the same run
+    off = _run({**env, "NEUROSIM_AOT": "0"}, PROBE, *RUN)
+    assert off["numba"] and not off["aot"]
+    assert strip_wall_times(off["record"]) == strip_wall_times(numba_run["record"])
+
+
+def test_kernels_cli_errors_and_status(tmp_path):
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PYTHONPATH": path}
+
+    def cli(*a: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "neurosim", "kernels", *a],
+                              capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip
+
+    p = cli("status")
+    assert p.returncode == 0 and "none built" in p.stdout
+    p = cli("build", "--signatures", str(tmp_path / "absent.txt"))
+    assert p.returncode == 2 and "absent.txt" in p.stderr
+    bad = tmp_path / "bad.txt"
+    bad.write_text("forward.no_such_kernel int64\n")
+    p = cli("build", "--signatures", str(bad))
+    assert p.returncode == 2 and "unknown kernel 'forward.no_such_kernel'" in p.stderr
+    assert not list((tmp_path / "neurosim" / "kernels").glob("_nsk_*.json"))
+    p = cli("frobnicate")
+    assert p.returncode == 2
