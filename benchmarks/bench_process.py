@@ -11,8 +11,11 @@ over pairs.
     python benchmarks/bench_process.py                      # fixed w8, 3 pairs, 5 epochs
     python benchmarks/bench_process.py --weight-bits 16 --pairs 3 --json process.json
 
-Needs Debian's ``dataset-fashion-mnist``. Both processes load numba's cache
-warm: one untimed neurosim run fills it first.
+Needs Debian's ``dataset-fashion-mnist``. Both processes start warm: one
+untimed neurosim run fills numba's cache first, and with ``--kernels aot``
+(the default) ``neurosim kernels build`` first compiles the kernels ahead of
+time, so neurosim's processes never import numba; ``--kernels numba`` times
+the numba start (``NEUROSIM_AOT=0``).
 """
 
 from __future__ import annotations
@@ -31,9 +34,16 @@ ROOT = Path(__file__).resolve().parents[1]
 THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
+KERNELS = {"aot": "1"}
+
+
 def env() -> dict:
     e = dict(os.environ)
+    # an installed package keeps its bytecode: compiling every module's source
+    # again (~0.1 s a process) would time the machine's PYTHONDONTWRITEBYTECODE
+    e.pop("PYTHONDONTWRITEBYTECODE", None)
     e.update({k: "1" for k in THREADS})
+    e["NEUROSIM_AOT"] = KERNELS["aot"]
     e["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), e.get("PYTHONPATH")]))
     return e
 
@@ -65,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--weight-bits", type=int, default=8, choices=(8, 16))
+    ap.add_argument("--kernels", choices=("aot", "numba"), default="aot",
+                    help="neurosim's kernels: compiled ahead of time (default) or numba")
     ap.add_argument("--json", type=Path, metavar="PATH")
     args = ap.parse_args(argv)
+    KERNELS["aot"] = "1" if args.kernels == "aot" else "0"
+    if args.kernels == "aot":
+        subprocess.run([sys.executable, "-m", "neurosim", "kernels", "build"], env=env(),
+                       check=True, capture_output=True)  # fmt: skip
     cmds = commands(args)
     names = list(cmds)
     warm = list(cmds[names[0]])
@@ -89,14 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:<22} {statistics.median(w):9.2f} {min(w):7.2f} {max(w):7.2f} "
               f"{statistics.median(accs[n]):9.4f}")  # fmt: skip
     ratio = statistics.median(ratios)
-    print(f"\nwhole process, {args.epochs} epochs of Fashion-MNIST, batch {args.batch}: "
+    print(f"\nwhole process, {args.epochs} epochs of Fashion-MNIST, batch {args.batch}, "
+          f"kernels {args.kernels}: "
           f"neurosim at {ratio:.2f}x the NumPy script (median of {args.pairs} pairs; "
           "above 1 = faster)")  # fmt: skip
     for n in names:
         print(f"  {n}: {' '.join(cmds[n][1:])}")
     if args.json:
         rec = {"walls": walls, "test_acc": accs, "ratios": ratios, "ratio": ratio,
-               "commands": cmds, "epochs": args.epochs, "batch": args.batch}  # fmt: skip
+               "commands": cmds, "epochs": args.epochs, "batch": args.batch,
+               "kernels": args.kernels}  # fmt: skip
         args.json.write_text(json.dumps(rec, indent=1))
     return 0
 

@@ -149,6 +149,9 @@ def probe(mode: str, kernels: bool) -> dict:
 
 def env_for(cache_dir: str, aot: bool = False) -> dict:
     env = dict(os.environ)
+    # an installed package keeps its bytecode: compiling every module's source
+    # again (~0.1 s a process) would time the machine's PYTHONDONTWRITEBYTECODE
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["NUMBA_CACHE_DIR"] = cache_dir
     env["XDG_CACHE_HOME"] = str(Path(cache_dir) / "xdg")  # the compiled kernels, the data

@@ -56,6 +56,9 @@ def run(spec: Path, workers: int, tmp: Path) -> float:
     """Wall seconds of one sweep into a fresh store."""
     store = tmp / f"w{workers}-{time.monotonic_ns()}.db"
     env = dict(os.environ)
+    # an installed package keeps its bytecode: compiling every module's source
+    # again (~0.1 s a process) would time the machine's PYTHONDONTWRITEBYTECODE
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "neurosim", "sweep", str(spec), "--store", str(store),
            "--workers", str(workers), "--no-progress"]  # fmt: skip

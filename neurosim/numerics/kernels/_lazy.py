@@ -75,10 +75,11 @@ class Kernel:
         if call is None:
             call = self.jit()
         self._call = call
-        # the defining module's later calls skip this object
-        mod = sys.modules.get(self.__module__)
-        if mod is not None and mod.__dict__.get(self.__name__) is self:
-            mod.__dict__[self.__name__] = call
+        # later calls through the defining module or the package skip this object
+        for name in (self.__module__, _PKG[:-1]):
+            mod = sys.modules.get(name)
+            if mod is not None and mod.__dict__.get(self.__name__) is self:
+                mod.__dict__[self.__name__] = call
         return call
 
     def jit(self) -> Any:
