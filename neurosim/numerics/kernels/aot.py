@@ -311,25 +311,39 @@ def write_signatures(pairs: Iterable[tuple[str, str]], path: Path = SIGNATURES) 
 
 #: The runs :func:`record` takes signatures from: the README's commands and
 #: the benchmarks' (few samples each: the argument types do not depend on it).
-RECORD_RUNS: tuple[tuple[str, ...], ...] = (
+_VARIANTS: tuple[tuple[str, ...], ...] = (
     (),
     ("--rule", "bp"),
     ("--rule", "rbp"),
+    ("--rule", "sbp"),
+    ("--rule", "arbp"),
+    ("--rule", "asrbp"),
+    ("--weight-bits", "8", "--act-bits", "8", "--error-bits", "4"),
     ("--weight-bits", "16", "--act-bits", "8", "--error-bits", "4"),
-    ("--data", "fashion-mnist", "--rule", "srbp", "--weight-bits", "8", "--act-bits", "8",
-     "--error-bits", "4", "--batch", "64"),
-    ("--data", "fashion-mnist", "--rule", "srbp", "--weight-bits", "16", "--act-bits", "8",
-     "--error-bits", "4", "--batch", "64"),
-    ("--data", "fashion-mnist", "--rule", "bp", "--weight-bits", "8", "--act-bits", "8",
-     "--error-bits", "4", "--batch", "64"),
-    ("--data", "fashion-mnist", "--rule", "rbp", "--weight-bits", "8", "--act-bits", "8",
-     "--error-bits", "4", "--batch", "64"),
+    ("--rule", "bp", "--weight-bits", "8", "--error-bits", "4"),
+    ("--error-bits", "4", "--error-rounding", "stochastic", "--packets", "event"),
+    ("--error-bits", "4", "--error-coding", "before_derivative"),
+    ("--feedback", "binary"),
+    ("--feedback", "ternary", "--feedback-n", "2"),
+    ("--feedback", "sparse", "--feedback-n", "2"),
+    ("--feedback", "lowrank", "--rank", "2"),
+    ("--momentum", "0.5", "--update-bits", "3", "--act", "relu"),
+    ("--rule", "bp", "--weight-bits", "16", "--momentum", "0.5", "--update-bits", "3"),
+    ("--rounding", "nearest", "--bias"),
+    ("--update-mode", "sign"),
+    ("--act", "logistic", "--output", "sigmoid"),
+    ("--output", "linear"),
+)
+#: The runs :func:`record` takes signatures from: the README's options on a
+#: small and the default network (the sizes choose float32 or float64
+#: products, hence argument types), Fashion-MNIST as the benchmarks run it,
+#: and the convolutional preset.
+RECORD_RUNS: tuple[tuple[str, ...], ...] = (
+    *((*net, *v) for net in (("--data", "digits", "--hidden", "16,16"), ()) for v in _VARIANTS),
+    *(("--data", "fashion-mnist", "--rule", r, "--weight-bits", w, "--act-bits", "8",
+       "--error-bits", "4", "--batch", "64") for r in ("bp", "rbp", "srbp") for w in ("8", "16")),
     ("--conv", "c8k3p3s2", "--hidden", "32", "--data", "digits", "--batch", "16"),
-    ("--data", "digits",),
-    ("--data", "digits", "--hidden", "16,16", "--rule", "srbp", "--error-bits", "4"),
-    ("--data", "digits", "--hidden", "16", "--rule", "bp"),
-    ("--data", "digits", "--hidden", "12", "--rule", "bp", "--weight-bits", "16",
-     "--momentum", "0.5", "--update-bits", "3", "--act", "relu"),
+    ("--preset", "cifar-conv", "--data", "fashion-mnist", "--batch", "32", "--lr", "0.1"),
 )  # fmt: skip
 
 
