@@ -27,7 +27,9 @@ all contestants alike; the table shows the median over every timed epoch.
 Also measured: the float32 GEMM roofline (best sgemm rate of the first
 layer's shape, one thread), the cold start of ``neurosim train --help``, and
 the numba compilation a fresh process pays on first start (empty
-``NUMBA_CACHE_DIR``) and on second start (warm cache).
+``NUMBA_CACHE_DIR``) and on second start (warm cache), both with
+``NEUROSIM_AOT=0`` (``bench_startup.py`` times the start with the kernels
+compiled ahead of time).
 
     python benchmarks/bench.py                       # full table
     python benchmarks/bench.py --nets 100x4 --batches 64 --rounds 3 --profile 200
@@ -374,8 +376,9 @@ def sgemm_probe(m: int, k: int, n: int) -> float:
 def child_env(cache_dir: str | None = None) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if cache_dir is not None:
+    if cache_dir is not None:  # numba's own first and second start
         env["NUMBA_CACHE_DIR"] = cache_dir
+        env["NEUROSIM_AOT"] = "0"  # not the kernels `neurosim kernels build` compiled
     return env
 
 
