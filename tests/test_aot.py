@@ -169,3 +169,32 @@ def test_kernels_cli_errors_and_status(tmp_path):
     assert not list((tmp_path / "neurosim" / "kernels").glob("_nsk_*.json"))
     p = cli("frobnicate")
     assert p.returncode == 2
+
+
+def test_a_damaged_library_warns_and_numba_runs(tmp_path):
+    """A manifest whose library does not load: a warning, then numba's kernels."""
+    code = (
+        "import json, os, warnings\n"
+        "from neurosim.numerics.kernels import aot\n"
+        "m = aot.manifest_path()\n"
+        "m.parent.mkdir(parents=True)\n"
+        "lib = m.with_name(m.stem + '.cpython-311-x86_64-linux-gnu.so')\n"
+        "lib.write_bytes(b'not a library')\n"
+        "m.write_text(json.dumps({'format': aot.FORMAT, 'module': m.stem, 'library': lib.name,\n"
+        "                         'entries': [{'kernel': 'sparsity.nonzero', 'symbol': 'k0',\n"
+        "                                      'args': ['A,float32,2,C,0,1']}]}))\n"
+        "import numpy as np\n"
+        "from neurosim.numerics.kernels import sparsity\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    n = sparsity.nonzero(np.eye(3, dtype=np.float32))\n"
+        "assert n == 3, n\n"
+        "assert any('do not load' in str(x.message) for x in w), [str(x.message) for x in w]\n"
+        "assert aot.loaded_path() is None\n"
+        "print('ok')\n"
+    )
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PYTHONPATH": path}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=ROOT)  # fmt: skip
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]

@@ -41,6 +41,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -156,14 +157,18 @@ def _load() -> dict[str, list[tuple[Callable, list[str]]]] | None:
     lib = man.with_name(manifest.get("library", ""))
     if manifest.get("format") != FORMAT or not lib.is_file():
         return None
-    spec = importlib.util.spec_from_file_location(manifest["module"], lib)
-    if spec is None or spec.loader is None:
+    try:
+        spec = importlib.util.spec_from_file_location(manifest["module"], lib)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        table: dict[str, list[tuple[Callable, list[str]]]] = {}
+        for e in manifest["entries"]:
+            table.setdefault(e["kernel"], []).append((getattr(mod, e["symbol"]), e["args"]))
+    except (ImportError, OSError, AttributeError, KeyError, TypeError) as exc:
+        # a damaged or foreign library: numba computes the same, only its start is slower
+        msg = f"{lib}: the compiled kernels do not load ({exc}); using numba"
+        warnings.warn(msg + " (neurosim kernels build rebuilds them)", RuntimeWarning, stacklevel=2)
         return None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    table: dict[str, list[tuple[Callable, list[str]]]] = {}
-    for e in manifest["entries"]:
-        table.setdefault(e["kernel"], []).append((getattr(mod, e["symbol"]), e["args"]))
     _state["table"] = table
     _state["path"] = lib
     return table
