@@ -13,9 +13,11 @@ process pins its thread pools to one thread, as ``neurosim sweep`` does.
     python benchmarks/bench_sweep.py --epochs 1 --pairs 3 --json sweep.json
     python benchmarks/bench_sweep.py --epochs 10 --seeds 3 --pairs 2   # 36 points
 
-A sweep pays a fixed start (the parent, a worker's interpreter, numba's
-initialisation: about 1 s) that a second worker does not shorten, and ends
-with one worker idle for up to one point: short sweeps scale less.
+A sweep pays a fixed start (the parent, a worker's interpreter and imports:
+about 0.5 s with the kernels compiled ahead of time, which this benchmark
+builds first unless ``NEUROSIM_AOT=0``; numba's start adds ~0.7 s a worker)
+that a second worker does not shorten, and ends with one worker idle for up
+to one point: short sweeps scale less.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=1, help="repeat the grid over this many seeds")
     ap.add_argument("--json", type=Path, metavar="PATH")
     args = ap.parse_args(argv)
+    if os.environ.get("NEUROSIM_AOT", "1") != "0":  # the workers start without numba
+        subprocess.run([sys.executable, "-m", "neurosim", "kernels", "build"], check=True,
+                       capture_output=True, cwd=ROOT)  # fmt: skip
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         spec = tmp / "bench-sweep.toml"
