@@ -92,6 +92,7 @@ def test_scalar_specs_follow_numba():
 
 
 ARGS = ["--data", "digits", "--hidden", "16,16", "--rule", "srbp", "--error-bits", "4"]
+FIELDS = {"data": "digits", "hidden": (16, 16), "rule": "srbp", "error_bits": 4}  # the same
 RUN = ["train", "--mode", "fixed", "--epochs", "1", "--limit", "400", "--no-progress",
        "--json", "-", *ARGS]  # fmt: skip
 
@@ -126,10 +127,10 @@ def test_a_fixed_run_through_the_compiled_kernels_is_the_numba_run(tmp_path):
     }
     sigs = tmp_path / "signatures.txt"
     record = (
-        "import sys\nfrom pathlib import Path\nfrom neurosim.numerics.kernels import aot\n"
-        f"aot.record([sys.argv[1:]], path=Path({str(sigs)!r}))\n"
+        "from pathlib import Path\nfrom neurosim.numerics.kernels import aot\n"
+        f"aot.record([{FIELDS!r}], path=Path({str(sigs)!r}))\n"
     )
-    p = subprocess.run([sys.executable, "-c", record, *ARGS], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-c", record], capture_output=True, text=True,
                        env=env, cwd=ROOT)  # fmt: skip
     assert p.returncode == 0, p.stderr[-3000:]
     used = aot.read_signatures(sigs)

@@ -5,7 +5,8 @@ with :func:`jit` instead of ``numba.njit``. The decorator returns a
 :class:`Kernel`, which imports nothing. On its first call from Python the
 kernel resolves to one of two implementations of the same source:
 
-* the ahead-of-time compiled module (:mod:`neurosim.numerics.kernels.aot`),
+* the ahead-of-time compiled module (:mod:`neurosim.numerics.kernels.aot`
+  builds it, :mod:`neurosim.numerics.kernels._compiled` loads it),
   when one was built for this machine and holds the kernel: a guard checks
   the arguments' types against the compiled signatures (numba's own typing
   rules: dtype, dimensions, layout, writability) and calls the compiled
@@ -26,6 +27,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from neurosim.numerics.kernels._compiled import guard
 
 _PKG = "neurosim.numerics.kernels."
 
@@ -69,9 +72,7 @@ class Kernel:
 
     def resolve(self) -> Callable:
         """The callable this kernel's Python calls go to from now on."""
-        from neurosim.numerics.kernels import aot
-
-        call = aot.guard(self)
+        call = guard(self)
         if call is None:
             call = self.jit()
         self._call = call
