@@ -191,9 +191,11 @@ def _update_stochastic(fw, fm, fg, mult, shift, qmin, qmax, base):
     sat = 0
     changed = 0
     drawn = 0
+    z = base  # base + i * gold (mod 2**64) by addition
     for i in range(fw.size):
         v = np.int64(fg[i]) * mult
-        r = np.int64(_mix64(base + np.uint64(i) * gold) >> rshift)
+        r = np.int64(_mix64(z) >> rshift)
+        z += gold
         drawn += v != 0
         old = np.int64(fw[i])
         t = old + ((v + r) >> shift)
@@ -224,9 +226,12 @@ def _update_stochastic_rows_t(wt, mt, gt, rows, mult, shift, qmin, qmax, base):
         p = rows[q]
         wrow = wt[p]
         grow = gt[q]
+        z = base + np.uint64(p) * gold  # the word of W[r, p]: by addition along the row
+        zstep = np.uint64(n_in) * gold
         for r in range(grow.size):
             v = np.int64(grow[r]) * mult
-            rnd = np.int64(_mix64(base + np.uint64(r * n_in + p) * gold) >> rshift)
+            rnd = np.int64(_mix64(z) >> rshift)
+            z += zstep
             drawn += v != 0
             old = np.int64(wrow[r])
             t = old + ((v + rnd) >> shift)
@@ -252,9 +257,11 @@ def _row_update_f64(w, m, g, fmult, scale, rshift, lo, hi, base, step):
     sat = 0
     changed = 0
     drawn = 0
+    z = base  # base + i * step (mod 2**64) by addition: the loop vectorises better
     for i in range(w.size):
         v = np.float64(g[i]) * fmult
-        r = np.float64(_mix64(base + np.uint64(i) * step) >> rshift)
+        r = np.float64(_mix64(z) >> rshift)
+        z += step
         drawn += v != 0
         old = np.float64(w[i])
         t = old + np.floor((v + r) * scale)
