@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -13,17 +15,25 @@ from neurosim.numerics.kernels._target import prefer_wide_vectors
 prefer_wide_vectors()
 
 
+# the session's own cache directory (decoded data sets, compiled kernels), set
+# before test modules import: several build their subprocess environments
+# from os.environ then, and a user's ~/.cache (a compiled kernel library, say)
+# must not change what a test's process runs
+_OLD_XDG = os.environ.get("XDG_CACHE_HOME")
+_XDG = tempfile.mkdtemp(prefix="neurosim-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _XDG
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _private_data_cache(tmp_path_factory):
-    """Decoded data sets cache in a directory of this session (inherited by
-    the CLI processes tests start), not in the user's ~/.cache."""
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+def _private_data_cache():
+    """Caches in a directory of this session (inherited by the CLI processes
+    tests start), not in the user's ~/.cache; removed at the end."""
     yield
-    if old is None:
+    if _OLD_XDG is None:
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
-        os.environ["XDG_CACHE_HOME"] = old
+        os.environ["XDG_CACHE_HOME"] = _OLD_XDG
+    shutil.rmtree(_XDG, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
