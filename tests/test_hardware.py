@@ -269,3 +269,42 @@ def test_bias_actions_and_memory_by_hand() -> None:
     h0 = hardware_report(make_plan(cfg0, N_IN, N_OUT, chip=ch), acct0, dict(eng0.counts))
     assert "bias" not in h0["memory_bits"]
     assert h0["memory_bits"]["forward"] == 16 * (20 * 12 + 12 * 9 + 9 * 4)
+
+
+@pytest.mark.parametrize("rule", ["srbp", "rbp", "bp"])
+def test_message_histogram_rounds_and_merges_in_order(rule: str) -> None:
+    # the link-cycle histogram (NumPy over the code arrays) equals rounding
+    # each counted tuple up to whole link words in a loop, order included
+    # (the representative batch and the schedule follow that order)
+    from collections import Counter
+
+    from neurosim.cost.bill import _chip, _message_histogram
+
+    cfg, eng, acct, ch, _ = _run(steps=6, chip="ref45", rule=rule, error_bits=4, packets="event")
+    plan = make_plan(cfg, N_IN, N_OUT, chip=ch)
+    chip = _chip(plan)
+    widths = [chip.link(s.link).width_bits for s in acct.specs]
+    expected: Counter = Counter()
+    for tup, count in acct.msg_tuples.items():
+        expected[tuple(-(-b // w) * w for b, w in zip(tup, widths, strict=True))] += count
+    got = _message_histogram(plan, acct)
+    assert list(got.items()) == list(expected.items())
+
+
+def test_round_and_merge_equals_the_row_loop() -> None:
+    # many tuples, repeats and ties: the same keys, counts and order as a loop
+    from collections import Counter
+
+    from neurosim.cost.bill import round_and_merge
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        t, s = int(rng.integers(1, 300)), int(rng.integers(1, 5))
+        bits = rng.integers(0, 200, size=(t, s)).astype(np.int64)
+        samples = rng.integers(1, 50, size=t).astype(np.int64)
+        widths = rng.integers(1, 64, size=s).tolist()
+        expected: Counter = Counter()
+        for row, n in zip(bits.tolist(), samples.tolist(), strict=True):
+            expected[tuple(-(-b // w) * w for b, w in zip(row, widths, strict=True))] += n
+        got = round_and_merge(bits, samples, widths)
+        assert list(got.items()) == list(expected.items())

@@ -275,3 +275,24 @@ def test_utilisation_and_bottleneck():
     assert bt.busy["sramW1.0"] == 12 and bt.busy["sramW2.0"] == bt.busy["sramG2.0"] == 8
     assert u["sram"] == pytest.approx(12 / 30)
     assert bt.bottleneck() == "mac1.0"  # ties with mac2.0 and sramW1.0: the smallest name
+
+
+def test_chained_spans_equal_one_pass_per_case():
+    """Many duration vectors at once: each case's makespan and first-ops
+    finish equal chained_finishes on that case alone (a graph built here)."""
+    import numpy as np
+
+    from hw_models.timing.arbiter import chained_finishes, chained_spans
+
+    rng = np.random.default_rng(7)
+    for trial in range(20):
+        n = int(rng.integers(1, 40))
+        deps = [tuple(sorted(set(rng.integers(0, i, size=int(rng.integers(0, 4))).tolist())))
+                if i else () for i in range(n)]  # fmt: skip
+        table = rng.integers(0, 1000, size=(int(rng.integers(1, 9)), n)).astype(np.int64)
+        n_first = int(rng.integers(0, n + 2))
+        span, first = chained_spans(deps, table, n_first)
+        for k in range(table.shape[0]):
+            finish = chained_finishes(deps, table[k].tolist())
+            assert span[k] == max(finish, default=0)
+            assert first[k] == max(finish[:n_first], default=0), (trial, k, n_first)

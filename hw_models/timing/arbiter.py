@@ -57,6 +57,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
+
 from hw_models.timing.model import Op, check_ops
 from hw_models.timing.options import POLICIES
 from neurosim.errors import ConfigError
@@ -340,6 +342,48 @@ def chained_finishes(deps: Sequence[Sequence[int]], durations: Sequence[int]) ->
     for dp, d in zip(deps, durations, strict=True):
         finish.append(max((finish[j] for j in dp), default=0) + d)
     return finish
+
+
+def chained_spans(
+    deps: Sequence[Sequence[int]], durations: np.ndarray, n_first: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`chained_finishes` of one graph under many duration vectors at once.
+
+    Parameters
+    ----------
+    deps : sequence of sequences of int
+        Each op's dependencies (indices of earlier ops), as ``Op.deps``.
+    durations : ndarray of int64, shape (K, n_ops)
+        Row ``k`` holds every op's duration (cycles) in the ``k``-th case.
+    n_first : int
+        How many leading ops the second result covers.
+
+    Returns
+    -------
+    makespan : ndarray of int64, shape (K,)
+        The largest finish of each case (0 without ops).
+    first : ndarray of int64, shape (K,)
+        The largest finish among the first ``n_first`` ops (0 when none).
+
+    Integer arithmetic throughout: each case equals
+    ``max(chained_finishes(deps, durations[k]))`` exactly.
+    """
+    k, n = durations.shape
+    zero = np.zeros(k, dtype=np.int64)
+    finish: list[np.ndarray] = []
+    span, first = zero, zero
+    for i in range(n):
+        start = zero
+        for j in deps[i]:
+            start = np.maximum(start, finish[j])
+        f = start + durations[:, i]
+        finish.append(f)
+        span = np.maximum(span, f)
+        if i == n_first - 1:
+            first = span
+    if n_first >= n:
+        first = span
+    return span, first
 
 
 def schedule_chained(ops: Sequence[Op]) -> list[tuple[int, int]]:

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from hw_models.timing.arbiter import (
     chained,
-    chained_finishes,
+    chained_spans,
     link_policies,
     schedule_arbitrated,
     schedule_chained,
@@ -214,17 +216,14 @@ def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd):
     for bits in (msg_bits[0], msg_bits[-1]):  # the shared graph is what a build gives
         if patched(durations(bits)) != build_sample_graph(layers, chip, rule, bits, proj, opts):
             return None
-    done: dict[tuple[int, ...], tuple[int, int]] = {}
-    out = []
-    for bits in msg_bits:
-        key = durations(bits)
-        if key not in done:
-            for (i, _, _), d in zip(links, key, strict=True):
-                dur[i] = d
-            finish = chained_finishes(deps, dur)
-            done[key] = (max(finish, default=0), max(finish[:n_fwd], default=0))
-        out.append(done[key])
-    return out
+    keys = [durations(bits) for bits in msg_bits]
+    distinct = list(dict.fromkeys(keys))
+    # every distinct tuple's longest paths at once (one NumPy vector per op)
+    table = np.tile(np.asarray(dur, dtype=np.int64), (len(distinct), 1))
+    table[:, [i for i, _, _ in links]] = np.asarray(distinct, dtype=np.int64)
+    span, fwd = chained_spans(deps, table, n_fwd)
+    done = {key: (int(s), int(f)) for key, s, f in zip(distinct, span, fwd, strict=True)}
+    return [done[key] for key in keys]
 
 
 def block_cycles(

@@ -170,6 +170,33 @@ def observe_layer_inputs(self: Accountant, R: list, inputs: list) -> None:
             self.skips["in_R", i] += int(n_pairs)
 
 
+def message_tuple_arrays(self: Accountant) -> tuple[np.ndarray, np.ndarray] | None:
+    """The samples' tuples of message sizes as arrays: ``(bits, samples)``.
+
+    ``bits`` (int64, ``(T, len(specs))``) holds each counted tuple's message
+    sizes in bits, ``samples`` (int64, ``(T,)``) how many samples had it,
+    in the order :attr:`Accountant.msg_tuples` meets them (a tuple may
+    repeat: distinct counts of non-zero components can cost the same bits).
+    None when the tuples are counted as such (codes beyond int64).
+    """
+    if self._n_codes >= 1 << 62:
+        return None
+    if self._hist.size:
+        codes = np.flatnonzero(self._hist)
+        samples = self._hist[codes]
+    else:
+        n = len(self._code_counts)
+        codes = np.fromiter(self._code_counts.keys(), dtype=np.int64, count=n)
+        samples = np.fromiter(self._code_counts.values(), dtype=np.int64, count=n)
+    cols = []
+    rest = codes.astype(np.int64)
+    for table, radix in zip(reversed(self._bits_of), reversed(self._radix), strict=True):
+        cols.append(table[rest % radix])  # mixed-radix digits, last spec first
+        rest = rest // radix
+    bits = np.stack(cols[::-1], axis=1) if cols else np.zeros((codes.size, 0), np.int64)
+    return bits.astype(np.int64), samples.astype(np.int64)
+
+
 @dataclass
 class Accountant:
     """Tallies data-dependent events batch by batch.
@@ -302,19 +329,13 @@ class Accountant:
 
         Few distinct tuples occur: the timing model prices each once.
         """
-        if self._n_codes >= 1 << 62:
+        arrays = message_tuple_arrays(self)
+        if arrays is None:
             return Counter(self._tuple_counts)
         out: Counter = Counter()
-        if self._hist.size:
-            items = ((int(c), int(self._hist[c])) for c in np.flatnonzero(self._hist))
-        else:
-            items = self._code_counts.items()
-        for code, count in items:
-            tup = []
-            for table, radix in zip(reversed(self._bits_of), reversed(self._radix), strict=True):
-                code, nnz = divmod(code, radix)
-                tup.append(int(table[nnz]))
-            out[tuple(reversed(tup))] += count
+        bits, samples = arrays
+        for tup, count in zip(map(tuple, bits.tolist()), samples.tolist(), strict=True):
+            out[tup] += count
         return out
 
     # ------------------------------------------------------------------

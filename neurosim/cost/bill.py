@@ -15,12 +15,19 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+import numpy as np
+
 from hw_models import area, parts, power, timing
 from hw_models.chip import Chip
 from hw_models.energy import EnergyTable
 from hw_models.mapping import Mapping
 from neurosim.cost import dram
-from neurosim.cost.accounting import Accountant, channel_format, velocity_memory_bits
+from neurosim.cost.accounting import (
+    Accountant,
+    channel_format,
+    message_tuple_arrays,
+    velocity_memory_bits,
+)
 from neurosim.cost.gradients import grad_bits, gradient_products
 from neurosim.plan import Plan
 
@@ -172,11 +179,34 @@ def _graph_options(plan: Plan, acct: Accountant) -> timing.GraphOptions:
     )
 
 
+def round_and_merge(bits: np.ndarray, samples: np.ndarray, widths: list[int]) -> Counter:
+    """Samples per tuple of message sizes rounded up to whole link words.
+
+    ``bits`` (int64, ``(T, S)``) holds ``T`` tuples of ``S`` message sizes
+    (bits), ``samples`` (``(T,)``) how many samples each counts, ``widths``
+    each message's link width (bits). Equal rounded tuples merge, in the
+    order they first occur: the same Counter, order included, as rounding
+    and adding row by row.
+    """
+    w = np.asarray(widths, dtype=np.int64)
+    up = -(-bits // w) * w
+    rows, first, inverse = np.unique(up, axis=0, return_index=True, return_inverse=True)
+    total = np.zeros(rows.shape[0], dtype=np.int64)
+    np.add.at(total, inverse.ravel(), samples)
+    out: Counter = Counter()
+    for k in np.argsort(first, kind="stable"):
+        out[tuple(int(v) for v in rows[k])] = int(total[k])
+    return out
+
+
 def _message_histogram(plan: Plan, acct: Accountant) -> Counter:
     """Samples per tuple of message sizes, each rounded up to whole link cycles
     (samples whose messages fill the same link cycles share one schedule)."""
     chip = _chip(plan)
     widths = [chip.link(s.link).width_bits for s in acct.specs]
+    arrays = message_tuple_arrays(acct)
+    if arrays is not None and arrays[1].size and arrays[0].shape[1]:
+        return round_and_merge(*arrays, widths)
     tuples: Counter = Counter()
     for tup, count in (acct.msg_tuples or Counter({(): max(1, acct.samples)})).items():
         tuples[tuple(-(-b // w) * w for b, w in zip(tup, widths, strict=True))] += count
