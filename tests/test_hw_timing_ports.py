@@ -97,6 +97,23 @@ def test_in_order_fast_equals_golden_with_multi_resource_ops(case):
     assert GoldenStepper(ops, 10**6).run() == fast
 
 
+@settings(max_examples=200, deadline=None)
+@given(multi_graphs(), st.data())
+def test_a_prepared_graph_under_other_durations_is_that_graph_scheduled(case, data):
+    """Arbitrated(ops).run(durations) is the golden arbiter's schedule of the
+    same ops carrying those durations, run after run on one prepared graph."""
+    from hw_models.timing.arbiter import Arbitrated
+
+    ops, pols = case
+    graph = Arbitrated(ops, pols)
+    for _ in range(3):
+        dur = data.draw(st.lists(st.integers(0, 6), min_size=len(ops), max_size=len(ops)))
+        patched = [op._replace(duration=d) for op, d in zip(ops, dur, strict=True)]
+        assert graph.run(dur) == GoldenArbiter(patched, pols, 10**6).run()
+    with pytest.raises(ConfigError, match="durations"):
+        graph.run([1] * (len(ops) + 1))
+
+
 def test_grant_by_age_across_resources():
     # X keeps the port busy until 2; at 2 the unit's B (needs the port) is
     # older than C (unit only): B starts first; D (port only) is older than C

@@ -182,9 +182,9 @@ class _Resource:
 
 def _resources(
     ops: Sequence[Op], pol: Callable[[str], str]
-) -> tuple[dict[str, _Resource], dict[str, set[str]]]:
-    """The state of every resource, and for each resource of a multi-resource
-    op the resources sharing an op with it."""
+) -> tuple[dict[str, tuple[str, list[int]]], dict[str, set[str]]]:
+    """Every resource's policy and senders, and for each resource of a
+    multi-resource op the resources sharing an op with it."""
     check_holds(ops, pol)
     senders: dict[str, set[int]] = {}
     near: dict[str, set[str]] = {}
@@ -195,8 +195,46 @@ def _resources(
         if op.holds:
             for r in rs:
                 near.setdefault(r, set()).update(rs)
-    res = {r: _Resource(check_policy(r, pol(r)), sorted(s)) for r, s in senders.items()}
-    return res, near
+    kinds = {r: (check_policy(r, pol(r)), sorted(s)) for r, s in senders.items()}
+    return kinds, near
+
+
+class Arbitrated:
+    """A graph prepared for :func:`schedule_arbitrated`: what its schedule
+    needs besides the durations (resources, policies, dependents), checked
+    and built once, so that :meth:`run` can schedule the same graph under
+    many duration vectors (one sample's graph for every tuple of message
+    sizes, which only change its link ops' durations).
+
+    Parameters
+    ----------
+    ops : sequence of Op
+        A graph in topological order (list index = age).
+    policies : mapping, function or None
+        As :func:`schedule_arbitrated`'s.
+    """
+
+    def __init__(self, ops: Sequence[Op], policies: Policies = None) -> None:
+        check_ops(ops)
+        self.ops = list(ops)
+        self.kinds, self.near = _resources(ops, policy_function(policies))
+        self.res_of = [op.resources for op in ops]  # a property: built once
+        self.waiting = [len(set(op.deps)) for op in ops]
+        self.dependents = _dependents(ops)
+        self.durations = [op.duration for op in ops]
+
+    def run(self, durations: Sequence[int] | None = None) -> list[tuple[int, int]]:
+        """``(start, finish)`` of every op, with ``durations`` (cycles, one per
+        op, integers >= 0) in place of the ops' own when given."""
+        if durations is None:
+            durations = self.durations
+        elif len(durations) != len(self.ops):
+            raise ConfigError("durations", len(durations), f"{len(self.ops)} values, one per op")
+        else:
+            for i, d in enumerate(durations):
+                if not isinstance(d, int) or d < 0:
+                    raise ConfigError(f"durations[{i}]", d, "an integer >= 0")
+        return _schedule(self, durations)
 
 
 def _dependents(ops: Sequence[Op]) -> list[list[int]]:
@@ -227,14 +265,17 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
         Resource name -> policy (``oldest``, ``round_robin``,
         ``fixed_priority``); missing resources, or None, are ``oldest``.
     """
-    check_ops(ops)
-    res, near = _resources(ops, policy_function(policies))
+    return Arbitrated(ops, policies).run()
+
+
+def _schedule(g: Arbitrated, dur: Sequence[int]) -> list[tuple[int, int]]:
+    """:func:`schedule_arbitrated`'s event loop on a prepared graph."""
+    ops, res_of, near, dependents = g.ops, g.res_of, g.near, g.dependents
+    res = {r: _Resource(p, senders) for r, (p, senders) in g.kinds.items()}
     n = len(ops)
-    res_of = [op.resources for op in ops]  # resource, then holds: a property, built once
     times: list[tuple[int, int]] = [(0, 0)] * n
     started = [False] * n
-    waiting = [len(set(op.deps)) for op in ops]
-    dependents = _dependents(ops)
+    waiting = list(g.waiting)
     events: list[tuple[int, int]] = []
     dirty: set[str] = set()
 
@@ -243,7 +284,7 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
         while stack:
             j = stack.pop()
             op = ops[j]
-            if op.duration == 0:
+            if dur[j] == 0:
                 times[j] = (t, t)
                 for k in dependents[j]:
                     waiting[k] -= 1
@@ -260,7 +301,7 @@ def schedule_arbitrated(ops: Sequence[Op], policies: Policies = None) -> list[tu
 
     def start(i: int, t: int) -> None:
         started[i] = True
-        f = t + ops[i].duration
+        f = t + dur[i]
         for o in res_of[i]:
             res[o].free_at = f
         times[i] = (t, f)

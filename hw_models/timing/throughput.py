@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hw_models.timing.arbiter import (
+    Arbitrated,
     chained,
     chained_spans,
     link_policies,
@@ -161,8 +162,9 @@ def sample_timings(
     when its resources are :func:`~hw_models.timing.arbiter.chained` (nothing
     competes: every op starts when its last dependency finishes) each tuple
     is one longest-path pass over it with its own link durations, else each
-    distinct graph goes to the arbiter. The shared graph is checked against
-    a fresh build for the first and the last tuple.
+    distinct tuple goes to the arbiter, the graph's resources and policies
+    prepared once. The shared graph is checked against a fresh build for the
+    first and the last tuple.
     """
     opts = opts or GraphOptions()
     pol = link_policies(opts.arbitration)
@@ -187,13 +189,14 @@ def sample_timings(
 
 
 def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd):
-    """``[(train, forward)]`` per tuple from one chained graph whose link ops
-    take each tuple's durations; None where that does not apply."""
+    """``[(train, forward)]`` per tuple from one graph whose link ops take each
+    tuple's durations: one NumPy longest-path pass over every distinct tuple
+    when the graph is chained, else the arbiter per distinct tuple on the
+    graph prepared once (:class:`~hw_models.timing.arbiter.Arbitrated`);
+    None where the shared graph does not apply."""
     if not msg_bits or opts.conv:
         return None
     first = build_sample_graph(layers, chip, rule, msg_bits[0], proj, opts)
-    if not chained(first):
-        return None
     dense = dense_msg_bits(layers, chip, rule)
     width = {k: chip.skip_width_bits if k == "skip" else chip.chain_width_bits for k in dense}
     index = {op.name: i for i, op in enumerate(first)}
@@ -218,11 +221,20 @@ def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd):
             return None
     keys = [durations(bits) for bits in msg_bits]
     distinct = list(dict.fromkeys(keys))
-    # every distinct tuple's longest paths at once (one NumPy vector per op)
-    table = np.tile(np.asarray(dur, dtype=np.int64), (len(distinct), 1))
-    table[:, [i for i, _, _ in links]] = np.asarray(distinct, dtype=np.int64)
-    span, fwd = chained_spans(deps, table, n_fwd)
-    done = {key: (int(s), int(f)) for key, s, f in zip(distinct, span, fwd, strict=True)}
+    if chained(first):  # every distinct tuple's longest paths at once (a NumPy vector per op)
+        table = np.tile(np.asarray(dur, dtype=np.int64), (len(distinct), 1))
+        table[:, [i for i, _, _ in links]] = np.asarray(distinct, dtype=np.int64)
+        span, fwd = chained_spans(deps, table, n_fwd)
+        done = {key: (int(s), int(f)) for key, s, f in zip(distinct, span, fwd, strict=True)}
+    else:  # the arbiter per distinct tuple, on the graph prepared once
+        graph = Arbitrated(first, link_policies(opts.arbitration))
+        done = {}
+        for key in distinct:
+            for (i, _, _), d in zip(links, key, strict=True):
+                dur[i] = d
+            times = graph.run(dur)
+            done[key] = (max((f for _, f in times), default=0),
+                         max((f for _, f in times[:n_fwd]), default=0))  # fmt: skip
     return [done[key] for key in keys]
 
 
