@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> None:
     k.add_argument("action", choices=("build", "status", "clear", "record"),
                    help="build: compile the signature list (about 10 s); status: what a run "
                    "would use; clear: delete every build; record: rewrite the signature list "
-                   "from the README's runs")  # fmt: skip
+                   "from short runs of the README's options (about a minute)")  # fmt: skip
     k.add_argument("--signatures", metavar="FILE",
                    help="signature list to build from or record into (default: the one "
                    "shipped with neurosim)")  # fmt: skip

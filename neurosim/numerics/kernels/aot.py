@@ -11,14 +11,16 @@ signature.
 
 What is compiled is a list of *signatures*: one kernel and the numba types
 of its arguments (``signatures.txt`` next to this module lists those of the
-runs the README shows; :func:`record` writes it). A call from Python goes
-through a guard that checks each argument the way numba types it (array
-dtype, dimensions, layout C/F/A, writability; an unaligned array, which
-numba types as an aligned one, goes to numba all the same; Python ``int`` as
-int64, ``float`` as float64, ``bool`` as boolean) and calls the compiled
-function only on an exact match -- the compiled code trusts its types.
-Anything else goes to numba's dispatcher, as without this module, and is
-counted in :func:`misses`.
+rules, C^h formats and unit options the README shows, on two network sizes,
+Fashion-MNIST and the conv nets; :func:`record` writes it from
+:data:`RECORD_RUNS`). At run time (:mod:`._compiled`) a call from Python
+goes through a guard that checks each argument the way numba types it
+(array dtype, dimensions, layout C/F/A, writability; an unaligned array,
+which numba types as an aligned one, goes to numba all the same; Python
+``int`` as int64, ``float`` as float64, ``bool`` as boolean) and calls the
+compiled function only on an exact match -- the compiled code trusts its
+types. Anything else goes to numba's dispatcher, as without this module,
+and is counted in :func:`misses`.
 
 The library lives in ``$XDG_CACHE_HOME/neurosim/kernels``
 (``~/.cache/neurosim``) under a name that stamps what it was built from: the
