@@ -199,3 +199,14 @@ def test_a_damaged_library_warns_and_numba_runs(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        cwd=ROOT)  # fmt: skip
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]
+
+
+def test_the_stamp_covers_every_kernel_module():
+    """A build is stamped with the sources of the compiled code: every kernel
+    module (a new one must join the list), and the files exist."""
+    from neurosim.numerics.kernels import _compiled
+
+    for m in aot.MODULES:
+        assert f"kernels/{m}.py" in _compiled.SOURCES
+    numerics = Path(_compiled.__file__).parent.parent
+    assert all((numerics / name).is_file() for name in _compiled.SOURCES)

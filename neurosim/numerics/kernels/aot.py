@@ -24,7 +24,9 @@ and is counted in :func:`misses`.
 
 The library lives in ``$XDG_CACHE_HOME/neurosim/kernels``
 (``~/.cache/neurosim``) under a name that stamps what it was built from: the
-kernels' sources, the Python, numba, llvmlite and NumPy installations, and
+kernels' sources (``_compiled.SOURCES``: the kernel modules, their
+decorator and CPU settings, fixedpoint's constants), the Python, numba,
+llvmlite and NumPy installations, and
 the CPU and numba's CPU settings. A change of any of them leaves it unused
 (``neurosim kernels status`` says so) until it is built again. Set
 ``NEUROSIM_AOT=0`` to never use it.
