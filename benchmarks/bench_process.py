@@ -34,16 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
-KERNELS = {"aot": "1"}
-
-
 def env() -> dict:
     e = dict(os.environ)
     # an installed package keeps its bytecode: compiling every module's source
     # again (~0.1 s a process) would time the machine's PYTHONDONTWRITEBYTECODE
     e.pop("PYTHONDONTWRITEBYTECODE", None)
     e.update({k: "1" for k in THREADS})
-    e["NEUROSIM_AOT"] = KERNELS["aot"]
     e["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), e.get("PYTHONPATH")]))
     return e
 
@@ -79,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="neurosim's kernels: compiled ahead of time (default) or numba")
     ap.add_argument("--json", type=Path, metavar="PATH")
     args = ap.parse_args(argv)
-    KERNELS["aot"] = "1" if args.kernels == "aot" else "0"
+    os.environ["NEUROSIM_AOT"] = "1" if args.kernels == "aot" else "0"  # env() copies it
     if args.kernels == "aot":
         subprocess.run([sys.executable, "-m", "neurosim", "kernels", "build"], env=env(),
                        check=True, capture_output=True)  # fmt: skip

@@ -128,8 +128,7 @@ def write_signatures(pairs: Iterable[tuple[str, str]], path: Path = SIGNATURES) 
     path.write_text(head + "".join(f"{k} {a}\n" for k, a in sorted(set(pairs))))
 
 
-#: The runs :func:`record` takes signatures from: the README's commands and
-#: the benchmarks' (few samples each: the argument types do not depend on it).
+# the README's rules, C^h formats and unit options, each on top of a network
 _VARIANTS: tuple[dict[str, Any], ...] = (
     {},
     {"rule": "bp"},
@@ -187,7 +186,6 @@ def _parse_args(text: str) -> tuple:
     from numba.core import types
 
     ns = {n: getattr(types, n) for n in dir(types) if not n.startswith("_")}
-    ns["Array"] = types.Array
     return tuple(eval(f"({text},)", {"__builtins__": {}}, ns))  # noqa: S307 -- numba type names
 
 
@@ -203,6 +201,7 @@ def build(pairs: Iterable[tuple[str, str]] | None = None, *, log: Callable | Non
     or a signature the guard cannot check, and whatever numba or the C
     compiler raise; a failed build leaves the cache as it was.
     """
+    t0 = time.perf_counter()
     pairs = read_signatures() if pairs is None else list(pairs)
     materialize()
     from numba.core.codegen import AOTCPUCodegen, JITCPUCodegen
@@ -229,7 +228,6 @@ def build(pairs: Iterable[tuple[str, str]] | None = None, *, log: Callable | Non
         symbol = f"k{i}"
         cc.export(symbol, sig)(_trampoline(disp, len(args)))
         entries.append({"kernel": key, "symbol": symbol, "args": specs})
-    t0 = time.perf_counter()
     original = AOTCPUCodegen._customize_tm_features
     # the JIT's CPU features (the host's, or NUMBA_CPU_FEATURES): the same code
     AOTCPUCodegen._customize_tm_features = JITCPUCodegen._customize_tm_features
@@ -269,8 +267,8 @@ def _trampoline(disp: Any, n: int) -> Callable:
 
 
 def status() -> dict[str, Any]:
-    """What this process would use: enabled, the fingerprint, the manifest
-    (present or not) and its signature count, and other builds in the cache."""
+    """What this process would use: enabled, the cache, this machine's
+    manifest (present or not) and its signature count, and the other builds."""
     man = manifest_path()
     info: dict[str, Any] = {
         "enabled": enabled(),
