@@ -185,7 +185,9 @@ def _interruptible() -> None:
 
 def test_ctrl_c_during_a_sweep_is_one_line_and_130(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(
-        '[base]\ndata = "digits"\nhidden = [64]\nepochs = 400\n[axes]\nseed = [0, 1, 2, 3, 4, 5]\n'
+        # points of ~14 s: the sweep is still running at the second Ctrl-C
+        # (400 epochs, ~1.4 s a point here, let six points end before 4 s)
+        '[base]\ndata = "digits"\nhidden = [64]\nepochs = 4000\n[axes]\nseed = [0, 1, 2, 3, 4, 5]\n'
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for delay in (1.0, 4.0):  # workers importing; workers training
