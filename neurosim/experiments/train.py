@@ -20,14 +20,14 @@ from neurosim.data.base import hold_out
 from neurosim.data.datasets import SIGNED_INPUT, Dataset, load_dataset
 from neurosim.errors import ConfigError, NumericalError
 from neurosim.experiments.metrics import roc_auc
-from neurosim.nn.base import Engine
+from neurosim.nn.base import Engine, InputCodes
 from neurosim.nn.factory import make_engine
 from neurosim.numerics import streams
 from neurosim.plan import make_plan
 
 SCHEMA_VERSION = 1
 EVAL_BATCH = 1000
-CHUNK_BATCHES = 64  # training batches gathered from the shuffled order at once
+CHUNK_BATCHES = 64  # minibatches whose targets are gathered from the shuffled order at once
 
 
 @dataclass
@@ -231,13 +231,14 @@ def train(
     result = TrainResult(config=cfg, data_source=ds.source)
     rng = streams.generator(cfg.seed, "train_order")
     n = ds.x_train.shape[0]
+    codes = engine.input_codes(ds.x_train)  # the training set quantized once, if the engine can
     for epoch in range(cfg.epochs):
         te = time.perf_counter()
         engine.start_epoch(epoch)
         sat_before = _sat_total(engine)
         order = rng.permutation(n)
         bar = _progress_bar(n, epoch, cfg.epochs) if progress else None
-        loss_sum, correct = _train_epoch(engine, ds, order, cfg, n_out, epoch, bar)
+        loss_sum, correct = _train_epoch(engine, ds, order, cfg, n_out, epoch, bar, codes)
         if not np.isfinite(loss_sum):
             raise NumericalError(f"loss is not finite in epoch {epoch + 1}")
         test_acc, test_auc = evaluate_all(engine, ds.x_test, ds.y_test, binary)
@@ -263,19 +264,19 @@ def train(
 
 def _train_epoch(
     engine: Engine, ds: Dataset, order: np.ndarray, cfg: TrainConfig, n_out: int, epoch: int,
-    bar,
+    bar, codes: InputCodes | None = None,
 ) -> tuple[float, int]:  # fmt: skip
-    """One epoch's minibatch steps in ``order``; (summed loss, correct outputs)."""
+    """One epoch's minibatch steps in ``order``; (summed loss, correct outputs).
+    ``codes``: the training set's input codes (:meth:`Engine.input_codes`),
+    which the steps take in place of the real rows."""
     loss_sum, correct = 0.0, 0
     chunk = cfg.batch * CHUNK_BATCHES
     for s in range(0, order.size, cfg.batch):
         if s % chunk == 0:
             # gather a chunk of batches at once: the steps take row slices
-            # (contiguous views) instead of a gather and targets each; a
-            # fixed engine quantizes the chunk's inputs in the same pass
+            # (contiguous views) instead of a gather and targets each
             ci = order[s : s + chunk]
-            pre = engine.input_chunk(ds.x_train, ci, cfg.batch)
-            xc = ds.x_train[ci] if pre is None else None
+            xc = ds.x_train[ci] if codes is None else None
             yc = ds.y_train[ci]
             tc = targets(yc, n_out)
         lo = s % chunk
@@ -283,10 +284,10 @@ def _train_epoch(
         t = tc[lo : lo + cfg.batch]
         try:
             with np.errstate(over="raise", invalid="raise"):
-                if pre is None:
+                if codes is None:
                     out = engine.train_batch(xc[lo : lo + cfg.batch], t)
                 else:
-                    out = engine.train_batch(None, t, codes=pre.part(lo // cfg.batch))
+                    out = engine.train_batch(None, t, codes=codes.batch(order[s : s + cfg.batch]))
         except FloatingPointError:
             raise NumericalError(
                 f"training diverged (NaN/Inf) in epoch {epoch + 1}, step {s // cfg.batch + 1};"

@@ -97,32 +97,49 @@ def hidden_errors(rule: Rule, L: int, r_top, ops, msg_top=None) -> tuple[list, d
     return R, messages, sources
 
 
+def code_dtype(qmin: int, qmax: int) -> np.dtype:
+    """The narrowest of uint8, int8, int16 holding the codes ``[qmin, qmax]``,
+    else float32 (exact for codes of at most 24 bits)."""
+    for d in (np.uint8, np.int8, np.int16):
+        if np.iinfo(d).min <= qmin and qmax <= np.iinfo(d).max:
+            return np.dtype(d)
+    return np.dtype(np.float32)
+
+
 @dataclass
-class InputChunk:
-    """The input quantizer's output for consecutive minibatches, computed in
-    one pass over the rows they gather (:meth:`Engine.input_chunk`).
+class InputCodes:
+    """The input quantizer's output for every row of a training set, computed
+    once per run (:meth:`Engine.input_codes`): the codes ``O^0`` the host
+    writes to the chip's input memory. A minibatch takes its rows
+    (:meth:`batch`) with the same codes and tallies as quantizing them.
 
     Attributes
     ----------
-    codes : ndarray of float32, shape (rows, N_0)
-        ``O^0`` codes (integers), minibatch ``b`` in rows ``b*B .. b*B+B-1``.
-    sat : ndarray of int64, shape (batches,)
-        Saturations of each minibatch's inputs (``sat:O^0``).
-    rowmax : ndarray of float64, shape (batches,)
-        Each minibatch's largest row sum of ``|O^0|`` (partial-sum bounds).
-    batch : int
-        ``B``, rows per minibatch.
+    codes : ndarray, shape (n, N_0)
+        ``O^0`` codes, in the narrowest of uint8, int8, int16 holding the
+        input format's range (float32 beyond).
+    sat : ndarray of int64, shape (n,)
+        Saturations of each row (``sat:O^0``).
+    rowsum : ndarray of float64, shape (n,)
+        Each row's sum of ``|O^0|`` (partial-sum bounds).
     """
 
     codes: np.ndarray
     sat: np.ndarray
-    rowmax: np.ndarray
-    batch: int
+    rowsum: np.ndarray
+    _buf: np.ndarray | None = None
 
-    def part(self, b: int) -> tuple[np.ndarray, int, float]:
-        """Minibatch ``b``: its codes (a view), saturations and row-sum bound."""
-        B = self.batch
-        return self.codes[b * B : (b + 1) * B], int(self.sat[b]), float(self.rowmax[b])
+    def batch(self, idx: np.ndarray) -> tuple[np.ndarray, int, float]:
+        """Rows ``idx`` (int64, 1-D): their codes as float32 ``(B, N_0)`` (a
+        buffer the next call overwrites), saturations and largest row sum."""
+        from neurosim.numerics import kernels
+
+        buf = self._buf
+        if buf is None or buf.shape[0] < idx.size:
+            buf = self._buf = np.empty((idx.size, self.codes.shape[1]), np.float32)
+        out = buf[: idx.size]
+        nsat, best = kernels.gather_codes_kernel(self.codes, self.sat, self.rowsum, idx, out)
+        return out, int(nsat), float(best)
 
 
 class Engine:
@@ -156,10 +173,10 @@ class Engine:
         self.lr = plan.cfg.lr
         self.accountant = None  # set by the caller to tally chip events
 
-    def input_chunk(self, x: np.ndarray, idx: np.ndarray, batch: int) -> InputChunk | None:
-        """The input codes of rows ``idx`` of ``x`` for the ``batch``-sized
-        minibatches they make, computed at once (:class:`InputChunk`), or None
-        when this engine takes real inputs per minibatch (the default)."""
+    def input_codes(self, x: np.ndarray) -> InputCodes | None:
+        """The input codes of every row of ``x`` (:class:`InputCodes`),
+        computed once for a run's training set, or None when this engine
+        takes real inputs per minibatch (the default)."""
         return None
 
     def start_epoch(self, epoch: int) -> None:

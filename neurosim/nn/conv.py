@@ -627,7 +627,7 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             Rc[b] = r.reshape(-1, blk.filters)
         return Rc, msgs
 
-    def input_chunk(self, x: np.ndarray, idx: np.ndarray, batch: int) -> None:
+    def input_codes(self, x: np.ndarray) -> None:
         """None: the conv blocks quantize their images per minibatch."""
         return None
 

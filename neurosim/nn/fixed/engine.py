@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.nn.base import Engine, InputChunk, hidden_errors
+from neurosim.nn.base import Engine, InputCodes, code_dtype, hidden_errors
 from neurosim.nn.draws import RESCALE_FRAC, rescale_register
 from neurosim.nn.fixed.error import ErrorUnit
 from neurosim.nn.fixed.forward import ForwardUnit
@@ -59,7 +59,6 @@ class FixedEngine(Engine):
         self.upd.add_dense(self.mem, self.rule.adaptive)
         self._cols = None
         self._D: list = []
-        self._chunk_buf: np.ndarray | None = None  # input_chunk's codes
 
     def _formats(self, plan: Plan) -> Formats:
         """The dense part's formats (the conv engine reads its pooled map as
@@ -99,22 +98,22 @@ class FixedEngine(Engine):
         """C^h codes of a ``feedback_resample`` draw (``sat:C^h:resample``)."""
         return self.mem.feedback_codes(draw)
 
-    def input_chunk(self, x: np.ndarray, idx: np.ndarray, batch: int) -> InputChunk | None:
-        """``O^0`` codes of the rows ``idx`` of ``x`` (float32, 2-D), quantized
-        in one pass with the gather (:func:`kernels.gather_quantize_kernel`):
-        a minibatch's part is what :meth:`quantize_input` makes of its rows.
-        The codes live in a buffer the next call overwrites."""
+    def input_codes(self, x: np.ndarray) -> InputCodes | None:
+        """``O^0`` codes of every row of ``x`` (float32, 2-D), with each row's
+        saturations and sum of ``|O^0|``
+        (:func:`kernels.quantize_rows_kernel`): a minibatch's rows
+        (:meth:`InputCodes.batch`) are what :meth:`quantize_input` makes of
+        them. Quantizing once and gathering narrow codes per step costs less
+        than gathering and quantizing float rows every step."""
         if type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim != 2:
             return None  # e.g. a memory-mapped cache: the rows are copied per batch
-        n = -(-idx.size // batch)
-        buf = self._chunk_buf
-        if buf is None or buf.shape[0] < idx.size or buf.shape[1] != x.shape[1]:
-            buf = self._chunk_buf = np.empty((idx.size, x.shape[1]), np.float32)
-        chunk = InputChunk(buf[: idx.size], np.empty(n, np.int64), np.empty(n), batch)
         f = self.fm.inp
-        kernels.gather_quantize_kernel(x, idx, f.frac, f.qmin, f.qmax, batch, chunk.codes,
-                                       chunk.sat, chunk.rowmax)  # fmt: skip
-        return chunk
+        n = x.shape[0]
+        dtype = code_dtype(f.qmin, f.qmax)
+        codes = InputCodes(np.empty(x.shape, dtype), np.empty(n, np.int64), np.empty(n))
+        kernels.quantize_rows_kernel(x, f.frac, f.qmin, f.qmax, codes.codes, codes.sat,
+                                     codes.rowsum)  # fmt: skip
+        return codes
 
     def train_batch(
         self, x: np.ndarray | None, t: np.ndarray, codes: tuple | None = None
@@ -122,7 +121,7 @@ class FixedEngine(Engine):
         """One minibatch step on the chip; returns ``O^L`` (real) before the update.
 
         ``codes``: the minibatch's ``(O^0, saturations, row-sum bound)`` from
-        :meth:`InputChunk.part`, in place of quantizing ``x`` (then unused).
+        :meth:`InputCodes.batch`, in place of quantizing ``x`` (then unused).
         """
         ws = self._ws
         if codes is None:

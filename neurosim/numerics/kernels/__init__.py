@@ -46,8 +46,9 @@ _WHERE = {
         (
             "act_deriv_kernel",
             "act_kernel",
-            "gather_quantize_kernel",
+            "gather_codes_kernel",
             "quantize_kernel",
+            "quantize_rows_kernel",
             "requant_kernel",
             "softmax_kernel",
         ),

@@ -55,32 +55,50 @@ def _quantize32(x, frac, qmin, qmax, out):
 
 
 @jit(cache=True, fastmath=_FAST)
-def gather_quantize_kernel(x, idx, frac, qmin, qmax, batch, out, sat, rowmax):
-    """:func:`quantize_kernel` on the rows ``idx`` of float32 ``x``, gathered
-    into ``out[:idx.size]`` in one pass (no float copy of the rows), with
-    the tallies of each ``batch`` consecutive rows (row ``r`` belongs to
-    batch ``r // batch``): ``sat[b]`` its saturations, ``rowmax[b]`` its
-    largest row sum of ``|out|`` (what :func:`quantize_kernel` returns for
-    that batch). ``qmin``/``qmax`` exact in float32.
+def quantize_rows_kernel(x, frac, qmin, qmax, out, sat, rowsum):
+    """:func:`quantize_kernel` with per-row tallies: ``out[i]`` the codes of
+    row ``i`` of float32 ``x`` (any ``out`` dtype holding ``[qmin, qmax]``),
+    ``sat[i]`` its saturations, ``rowsum[i]`` its sum of ``|codes|``
+    (float64, exact). ``qmin``/``qmax`` exact in float32. A batch of rows
+    then tallies as :func:`quantize_kernel` does: saturations add, the
+    partial-sum bound is the largest row sum (:func:`gather_codes_kernel`).
     """
     scale = np.float32(2.0**frac)
     lo = np.float32(qmin)
     hi = np.float32(qmax)
-    sat[:] = 0
-    rowmax[:] = 0.0
-    for r in range(idx.size):
-        src = x[idx[r]]
-        b = r // batch
+    for i in range(x.shape[0]):
         t = 0.0
         s = 0
         for j in range(x.shape[1]):
-            v = np.rint(src[j] * scale)
+            v = np.rint(x[i, j] * scale)
             c = _clip(v, lo, hi)
             s += c != v
-            out[r, j] = c + np.float32(0.0)
+            out[i, j] = c + np.float32(0.0)  # a float ``out`` never holds -0.0
             t += np.float64(abs(c))
-        sat[b] += s
-        rowmax[b] = max(rowmax[b], t)
+        sat[i] = s
+        rowsum[i] = t
+
+
+@jit(cache=True, fastmath=_FAST)
+def gather_codes_kernel(codes, sat, rowsum, idx, out):
+    """``out[r] = codes[idx[r]]`` as float32 (the rows of
+    :func:`quantize_rows_kernel`'s codes a minibatch takes).
+
+    Returns ``(sum of sat[idx], max of rowsum[idx])``: the minibatch's
+    input saturations and the bound on its first products' partial sums,
+    what :func:`quantize_kernel` returns for those rows (0.0 when empty).
+    """
+    nsat = 0
+    best = 0.0
+    for r in range(idx.size):
+        k = idx[r]
+        src = codes[k]
+        dst = out[r]
+        for j in range(codes.shape[1]):
+            dst[j] = np.float32(src[j])
+        nsat += sat[k]
+        best = max(best, rowsum[k])
+    return nsat, best
 
 
 def quantize_kernel(x, frac, qmin, qmax, out) -> tuple[int, float]:
