@@ -65,6 +65,7 @@ def cmd_kernels(args: argparse.Namespace) -> int:
     else:
         print("this machine      none built for these sources and this installation "
               "(neurosim kernels build)")  # fmt: skip
+    print(f"8-bit MAC (VNNI)  {st['imac']}")
     if st["stale"]:
         print(f"other builds      {len(st['stale'])} (older sources or another setup; "
               "neurosim kernels clear removes them)")  # fmt: skip

@@ -16,6 +16,7 @@ import numpy as np
 from neurosim.nn.fixed.memory import DenseMemory
 from neurosim.nn.network import Formats, Luts
 from neurosim.numerics import kernels
+from neurosim.numerics.kernels import imac
 
 
 class ForwardUnit:
@@ -67,6 +68,16 @@ class ForwardUnit:
             )
             for i in range(self.L)
         ]  # fmt: skip
+        # 8-bit operands multiply in integers where the compiled VNNI kernels
+        # exist (:mod:`neurosim.numerics.kernels.imac`): the same exact sums
+        self._imac = imac.load()
+        self._packed: list = [None] * self.L
+        if self._imac is not None:
+            for i, w in enumerate(mem.W):
+                src, wf = fm.src(i), fm.weights[i]
+                off = imac.applies(src.qmin, src.qmax, wf.qmin, wf.qmax, w.shape[1])
+                if off is not None and w.dtype == np.float32:
+                    self._packed[i] = (off, imac.PackedWeights(w.shape[1], w.shape[0]))
 
     def quantize_input(self, x: np.ndarray, ws: kernels.Workspace | None = None) -> np.ndarray:
         """Input codes ``O^0`` (float32 holding integers); in ``ws`` if given."""
@@ -107,8 +118,15 @@ class ForwardUnit:
             return kernels.exact_matmul(
                 a, w.T, self._layers[i][0], max_w, self.acc_fmt[i], rowsum, init
             )
-        w64 = w if mem.W64[i] is None else mem.W64[i]
-        if i == 0 and cols is not None:
+        packed = self._packed[i]
+        if (packed is not None and bound < kernels.F32_EXACT and a.dtype == np.float32
+                and a.strides[1] == 4):  # fmt: skip
+            # exact in int32 (imac.applies) and below 2**24: float32's sums
+            off, pw = packed
+            pw.pack(self._imac, w.T)  # the codes as they are now
+            out = ws.get(k_acc, (a.shape[0], w.shape[0]))
+            acc = imac.product_into(self._imac, a, pw, off, out)
+        elif i == 0 and cols is not None:
             # only the input columns with a non-zero entry, and the rows of
             # W^T they multiply (dropped terms are exact zeros)
             idx, a = cols
@@ -117,6 +135,7 @@ class ForwardUnit:
             kernels.gather_rows(wt, idx, rows)
             acc = kernels.product_into(a, rows, rows, bound, ws, k_acc)
         else:
+            w64 = w if mem.W64[i] is None else mem.W64[i]
             acc = kernels.product_into(a, w.T, w64.T, bound, ws, k_acc)
         if init is not None:  # exact: the bound covers the sum
             acc += init.astype(acc.dtype)

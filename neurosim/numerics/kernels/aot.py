@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from neurosim.numerics.kernels import imac
 from neurosim.numerics.kernels._compiled import (  # noqa: F401 -- the run-time half, re-exported
     _SCALARS,
     ENV_AOT,
@@ -254,6 +255,12 @@ def build(pairs: Iterable[tuple[str, str]] | None = None, *, log: Callable | Non
     os.replace(tmp_man, man)
     if log is not None:
         log(f"compiled {len(entries)} kernel signatures in {manifest['seconds']} s: {lib}")
+    if imac.cpu_supported():
+        path = imac.build()
+        if log is not None:
+            log(f"compiled the 8-bit MAC kernels (AVX512-VNNI): {path}")
+    elif log is not None:
+        log("no AVX512-VNNI on this CPU: 8-bit products stay in float32 BLAS")
     return man
 
 
@@ -281,14 +288,19 @@ def status() -> dict[str, Any]:
         info["signatures"] = len(json.loads(man.read_text())["entries"])
     others = sorted(p.name for p in cache_dir().glob("_nsk_*.json") if p != man)
     info["stale"] = others
+    info["imac"] = (
+        str(imac.library_path()) if imac.library_path().exists()
+        else "not built" if imac.cpu_supported() else "no AVX512-VNNI on this CPU"
+    )  # fmt: skip
     return info
 
 
 def clear() -> int:
-    """Remove every compiled module from the cache; returns how many files went."""
+    """Remove every compiled module (numba's kernels, the 8-bit MAC
+    extension) from the cache; returns how many files went."""
     d = cache_dir()
     n = 0
-    for p in list(d.glob("_nsk_*")):
+    for p in [*d.glob("_nsk_*"), *d.glob("_nsimac_*")]:
         if p.is_dir():
             shutil.rmtree(p)
         else:

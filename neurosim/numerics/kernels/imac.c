@@ -1,0 +1,234 @@
+/* Exact 8-bit MAC array products with AVX-512 VNNI (vpdpbusd).
+ *
+ * The forward unit's products O^{h-1} @ W^T for 8-bit operand codes: every
+ * product of an unsigned 8-bit code and a signed 8-bit weight summed in
+ * 32-bit integers, exact (the caller checks K * 255 * 128 < 2**31 and that
+ * the result lies below 2**24, so its float32 copy is exact too). Signed
+ * activation codes are offset into [0, 255] and the offset's share,
+ * offset * sum_k w[k, j], subtracted again.
+ *
+ * Built by `neurosim kernels build` (neurosim/numerics/kernels/imac.py),
+ * a CPython extension module; without the library, or on a CPU without
+ * AVX512-VNNI, the forward unit uses float32 BLAS for the same sums.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* wt (K, N) codes (float32 integers in [-128, 127]) at wt[k * sk + j * sn],
+ * packed for imac_mm: wp[b][q][t][u] = wt[4q + u, 16b + t] as int8 (zero
+ * beyond K and N), b < ceil(N / 16), q < ceil(K / 4); colsum[j] = sum_k
+ * wt[k, j] for j < 16 * ceil(N / 16) (zero beyond N). */
+TARGET static void imac_pack(const float *wt, int64_t K, int64_t N, int64_t sk, int64_t sn,
+                      int8_t *wp, int32_t *colsum) {
+  const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)sn));
+  const __m512i byte = _mm512_set1_epi32(0xff);
+  for (int64_t b = 0; b < nb; b++) {
+    const int64_t n = N - 16 * b < 16 ? N - 16 * b : 16;
+    const __mmask16 m = (__mmask16)((1u << n) - 1u);
+    __m512i sum = _mm512_setzero_si512();
+    for (int64_t q = 0; q < nq; q++) {
+      __m512i word = _mm512_setzero_si512();
+      for (int u = 0; u < 4; u++) {
+        const int64_t k = 4 * q + u;
+        if (k >= K) break;
+        const float *row = wt + k * sk + 16 * b * sn;
+        __m512 v = sn == 1 ? _mm512_maskz_loadu_ps(m, row)
+                           : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, step, row, 4);
+        __m512i c = _mm512_cvttps_epi32(v);
+        sum = _mm512_add_epi32(sum, c);
+        word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_and_si512(c, byte), 8 * u));
+      }
+      _mm512_storeu_si512((void *)(wp + (b * nq + q) * 64), word);
+    }
+    _mm512_storeu_si512((void *)(colsum + 16 * b), sum);
+  }
+}
+
+/* Codes of `rows` rows of a (float32 integers) plus `offset`, as bytes, K
+ * padded to 4 * nq with zeros. */
+TARGET static void to_bytes(const float *a, int64_t rows, int64_t K, int64_t lda, int32_t offset,
+                            int64_t nq, uint8_t *buf) {
+  const __m512i off = _mm512_set1_epi32(offset);
+  for (int64_t r = 0; r < rows; r++) {
+    const float *src = a + r * lda;
+    uint8_t *dst = buf + r * 4 * nq;
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+      __m512i c = _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_loadu_ps(src + k)), off);
+      _mm_storeu_si128((__m128i *)(dst + k), _mm512_cvtepi32_epi8(c));
+    }
+    for (; k < K; k++) dst[k] = (uint8_t)((int32_t)src[k] + offset);
+    for (; k < 4 * nq; k++) dst[k] = 0;
+  }
+}
+
+/* Four rows of byte codes (row stride ld) times BN blocks of 16 outputs,
+ * from block b0 on: the sums, less offset * colsum, into out. BN is a
+ * constant where it is inlined, so the accumulators stay in registers. */
+TARGET static inline __attribute__((always_inline)) void
+block4(const uint8_t *buf, int64_t ld, int64_t nq, const int8_t *wp, const int32_t *colsum,
+       int32_t offset, int64_t b0, const int BN, int64_t rows, int64_t N, float *out,
+       int64_t ldo) {
+  __m512i acc[4][6];
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < BN; c++) acc[r][c] = _mm512_setzero_si512();
+  const int8_t *w0 = wp + b0 * nq * 64;
+  for (int64_t q = 0; q < nq; q++) {
+    const __m512i x0 = _mm512_set1_epi32(*(const int32_t *)(buf + 0 * ld + 4 * q));
+    const __m512i x1 = _mm512_set1_epi32(*(const int32_t *)(buf + 1 * ld + 4 * q));
+    const __m512i x2 = _mm512_set1_epi32(*(const int32_t *)(buf + 2 * ld + 4 * q));
+    const __m512i x3 = _mm512_set1_epi32(*(const int32_t *)(buf + 3 * ld + 4 * q));
+    for (int c = 0; c < BN; c++) {
+      const __m512i w = _mm512_loadu_si512((const void *)(w0 + (c * nq + q) * 64));
+      acc[0][c] = _mm512_dpbusd_epi32(acc[0][c], x0, w);
+      acc[1][c] = _mm512_dpbusd_epi32(acc[1][c], x1, w);
+      acc[2][c] = _mm512_dpbusd_epi32(acc[2][c], x2, w);
+      acc[3][c] = _mm512_dpbusd_epi32(acc[3][c], x3, w);
+    }
+  }
+  for (int c = 0; c < BN; c++) {
+    const int64_t j0 = (b0 + c) * 16;
+    const int64_t n = N - j0 < 16 ? N - j0 : 16;
+    const __mmask16 m = (__mmask16)((1u << n) - 1u);
+    const __m512i fix = _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(colsum + j0)),
+                                           _mm512_set1_epi32(offset));
+    for (int64_t r = 0; r < rows; r++)
+      _mm512_mask_storeu_ps(out + r * ldo + j0, m,
+                            _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], fix)));
+  }
+}
+
+/* out[i, j] = sum_k a[i, k] * wt[k, j] (float32, row stride ldo) for a
+ * (M, K) float32 codes with a + offset in [0, 255] (row stride lda), wt
+ * packed by imac_pack. buf: scratch of 4 * 4 * ceil(K / 4) bytes. */
+TARGET static void imac_mm(const float *a, int64_t M, int64_t K, int64_t lda, int32_t offset,
+                    const int8_t *wp, const int32_t *colsum, int64_t N, float *out, int64_t ldo,
+                    uint8_t *buf) {
+  const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq;
+  for (int64_t i = 0; i < M; i += 4) {
+    const int64_t rows = M - i < 4 ? M - i : 4;
+    to_bytes(a + i * lda, rows, K, lda, offset, nq, buf);
+    for (int64_t r = rows; r < 4; r++)  /* a short last block: rows of zeros */
+      for (int64_t k = 0; k < ld; k++) buf[r * ld + k] = 0;
+    for (int64_t b0 = 0; b0 < nb; b0 += 7) {
+      const int64_t bn = nb - b0 < 7 ? nb - b0 : 7;
+      __m512i acc[4][7];
+      for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 7; c++) acc[r][c] = _mm512_setzero_si512();
+      for (int64_t q = 0; q < nq; q++) {
+        const __m512i x0 = _mm512_set1_epi32(*(const int32_t *)(buf + 0 * ld + 4 * q));
+        const __m512i x1 = _mm512_set1_epi32(*(const int32_t *)(buf + 1 * ld + 4 * q));
+        const __m512i x2 = _mm512_set1_epi32(*(const int32_t *)(buf + 2 * ld + 4 * q));
+        const __m512i x3 = _mm512_set1_epi32(*(const int32_t *)(buf + 3 * ld + 4 * q));
+        for (int c = 0; c < 7; c++) {
+          if (c >= bn) break;
+          const __m512i w = _mm512_loadu_si512((const void *)(wp + ((b0 + c) * nq + q) * 64));
+          acc[0][c] = _mm512_dpbusd_epi32(acc[0][c], x0, w);
+          acc[1][c] = _mm512_dpbusd_epi32(acc[1][c], x1, w);
+          acc[2][c] = _mm512_dpbusd_epi32(acc[2][c], x2, w);
+          acc[3][c] = _mm512_dpbusd_epi32(acc[3][c], x3, w);
+        }
+      }
+      for (int c = 0; c < bn; c++) {
+        const int64_t j0 = (b0 + c) * 16;
+        const int64_t n = N - j0 < 16 ? N - j0 : 16;
+        const __mmask16 m = (__mmask16)((1u << n) - 1u);
+        const __m512i fix = _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(colsum + j0)),
+                                               _mm512_set1_epi32(offset));
+        for (int64_t r = 0; r < rows; r++)
+          _mm512_mask_storeu_ps(out + (i + r) * ldo + j0, m,
+                                _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], fix)));
+      }
+    }
+  }
+}
+
+/* --- the Python module: arrays through the buffer protocol ------------- */
+
+static int get(PyObject *o, Py_buffer *v, int writable, const char *fmt, int ndim) {
+  if (PyObject_GetBuffer(o, v, PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+    return -1;
+  if (v->ndim != ndim || strcmp(v->format, fmt) != 0) {
+    PyErr_Format(PyExc_TypeError, "expected a %d-D array of format '%s'", ndim, fmt);
+    PyBuffer_Release(v);
+    return -1;
+  }
+  return 0;
+}
+
+/* pack(wt, wp, colsum): wt float32 (K, N), any strides in whole elements */
+static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  Py_buffer wt, wp, cs;
+  if (n != 3) return PyErr_Format(PyExc_TypeError, "pack takes 3 arguments");
+  if (get(args[0], &wt, 0, "f", 2) < 0) return NULL;
+  if (get(args[1], &wp, 1, "b", 1) < 0) { PyBuffer_Release(&wt); return NULL; }
+  if (get(args[2], &cs, 1, "i", 1) < 0) { PyBuffer_Release(&wt); PyBuffer_Release(&wp); return NULL; }
+  const int64_t K = wt.shape[0], N = wt.shape[1];
+  if (wp.shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs.shape[0] < ((N + 15) / 16) * 16 ||
+      wt.strides[0] % 4 || wt.strides[1] % 4) {
+    PyErr_SetString(PyExc_ValueError, "pack: buffers too small or strides not whole floats");
+  } else {
+    imac_pack((const float *)wt.buf, K, N, wt.strides[0] / 4, wt.strides[1] / 4,
+              (int8_t *)wp.buf, (int32_t *)cs.buf);
+  }
+  PyBuffer_Release(&wt); PyBuffer_Release(&wp); PyBuffer_Release(&cs);
+  if (PyErr_Occurred()) return NULL;
+  Py_RETURN_NONE;
+}
+
+/* mm(a, offset, wp, colsum, out, buf): a float32 (M, K) rows contiguous,
+ * out float32 (M, N) C-contiguous, N from out */
+static PyObject *py_mm(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  Py_buffer a, wp, cs, out, buf;
+  if (n != 6) return PyErr_Format(PyExc_TypeError, "mm takes 6 arguments");
+  const long offset = PyLong_AsLong(args[1]);
+  if (offset == -1 && PyErr_Occurred()) return NULL;
+  if (get(args[0], &a, 0, "f", 2) < 0) return NULL;
+  if (get(args[2], &wp, 0, "b", 1) < 0) goto e0;
+  if (get(args[3], &cs, 0, "i", 1) < 0) goto e1;
+  if (get(args[4], &out, 1, "f", 2) < 0) goto e2;
+  if (get(args[5], &buf, 1, "B", 1) < 0) goto e3;
+  const int64_t M = a.shape[0], K = a.shape[1], N = out.shape[1];
+  if (out.shape[0] != M || a.strides[1] != 4 || a.strides[0] % 4 || out.strides[1] != 4 ||
+      out.strides[0] % 4 || (offset != 0 && offset != 128) ||
+      wp.shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs.shape[0] < ((N + 15) / 16) * 16 ||
+      buf.shape[0] < 16 * ((K + 3) / 4)) {
+    PyErr_SetString(PyExc_ValueError, "mm: shapes, strides, offset or buffers do not fit");
+  } else {
+    Py_BEGIN_ALLOW_THREADS
+    imac_mm((const float *)a.buf, M, K, a.strides[0] / 4, (int32_t)offset, (const int8_t *)wp.buf,
+            (const int32_t *)cs.buf, N, (float *)out.buf, out.strides[0] / 4, (uint8_t *)buf.buf);
+    Py_END_ALLOW_THREADS
+  }
+  PyBuffer_Release(&buf);
+e3: PyBuffer_Release(&out);
+e2: PyBuffer_Release(&cs);
+e1: PyBuffer_Release(&wp);
+e0: PyBuffer_Release(&a);
+  if (PyErr_Occurred()) return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "pack(wt, wp, colsum)"},
+    {"mm", (PyCFunction)(void (*)(void))py_mm, METH_FASTCALL, "mm(a, offset, wp, colsum, out, buf)"},
+    {NULL, NULL, 0, NULL}};
+
+#ifndef MODNAME
+#define MODNAME _nsimac
+#endif
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, STR(MODNAME), NULL, -1, methods};
+
+PyMODINIT_FUNC CAT(PyInit_, MODNAME)(void) { return PyModule_Create(&module); }

@@ -1,0 +1,167 @@
+"""8-bit MAC array products in integers: the compiled VNNI kernels (``imac.c``).
+
+A layer whose operand codes are 8-bit (activations unsigned, or signed and
+offset by 128; weights signed) multiplies in 32-bit integer dot products
+(AVX-512 VNNI ``vpdpbusd``: 64 byte products per instruction, four times
+float32 FMA's) instead of float32 BLAS. Both are exact for the bounds the
+forward unit checks (:func:`applies`), so the sums are the same bits; only
+the speed differs.
+
+``neurosim kernels build`` compiles ``imac.c``, a CPython extension, with
+the system C compiler into the kernel cache (:func:`build`); :func:`load`
+imports it. Without the
+library, with ``NEUROSIM_AOT=0`` or on a CPU without AVX512-VNNI the
+forward unit uses float32 BLAS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from neurosim.numerics.kernels import _compiled
+
+SOURCE = Path(__file__).with_name("imac.c")
+#: the CPU flags (``/proc/cpuinfo``) the compiled code needs
+FLAGS = ("avx512f", "avx512bw", "avx512vl", "avx512_vnni")
+#: ``K * 255 * 128`` must stay below 2**31 for the int32 accumulators
+MAX_K = (2**31 - 1) // (255 * 128)
+
+_state: dict[str, Any] = {"lib": None, "tried": False}
+
+
+def cpu_supported() -> bool:
+    """True when this CPU has every flag in :data:`FLAGS` (Linux ``/proc/cpuinfo``)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            have = set(line.split(":", 1)[1].split())
+            return all(f in have for f in FLAGS)
+    return False
+
+
+def _stamp() -> str:
+    # the source, this Python (its ABI) and the CPU flags
+    h = hashlib.sha256(SOURCE.read_bytes())
+    h.update(f"{sys.version}|{sysconfig.get_config_var('EXT_SUFFIX')}|{cpu_supported()}".encode())
+    return h.hexdigest()[:20]
+
+
+def module_name() -> str:
+    """The extension module's name: ``_nsimac_`` and :func:`_stamp`'s hash."""
+    return f"_nsimac_{_stamp()}"
+
+
+def library_path() -> Path:
+    """Where :func:`build` puts the extension: the kernel cache, named by the
+    source's hash (an edited ``imac.c`` is a new library)."""
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    return _compiled.cache_dir() / f"{module_name()}{suffix}"
+
+
+def build(path: Path | None = None) -> Path:
+    """Compile ``imac.c`` (``$CC``, else ``cc``, with Python's headers) into
+    ``path`` (default :func:`library_path`); returns it. Raises
+    ``RuntimeError`` with the compiler's message when it fails; the old
+    library stays in place."""
+    path = library_path() if path is None else Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cc = os.environ.get("CC", "cc")
+    name = path.name.split(".")[0]
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        out = Path(tmp) / path.name
+        cmd = [cc, "-O3", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}",
+               f"-DMODNAME={name}", "-o", str(out), str(SOURCE)]  # fmt: skip
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except OSError as e:
+            raise RuntimeError(f"no C compiler {cc!r} to build {SOURCE.name}: {e}") from None
+        if res.returncode != 0:
+            raise RuntimeError(f"{cc} failed on {SOURCE.name}:\n{res.stderr.strip()}")
+        os.replace(out, path)
+    return path
+
+
+def load(path: Path | None = None) -> ModuleType | None:
+    """The compiled module, or None (not built, ``NEUROSIM_AOT=0``, or a
+    CPU without VNNI). ``path`` loads that file instead (tests); the
+    default is looked up once per process."""
+    if path is not None:
+        return _import(Path(path))
+    if not _state["tried"]:
+        _state["tried"] = True
+        lib = library_path()
+        if _compiled.enabled() and cpu_supported() and lib.exists():
+            _state["lib"] = _import(lib)
+    return _state["lib"]
+
+
+def _import(path: Path) -> ModuleType:
+    name = path.name.split(".")[0]
+    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, str(path), loader=loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def applies(a_qmin: int, a_qmax: int, w_qmin: int, w_qmax: int, k: int) -> int | None:
+    """The offset that brings activation codes ``[a_qmin, a_qmax]`` into
+    ``[0, 255]`` (0 or 128), or None when the integer product does not
+    apply: weights beyond int8, activations beyond 8 bits, or ``k`` terms
+    that could overflow the int32 sums."""
+    if w_qmin < -128 or w_qmax > 127 or k > MAX_K:
+        return None
+    for off in (0, 128):
+        if a_qmin + off >= 0 and a_qmax + off <= 255:
+            return off
+    return None
+
+
+class PackedWeights:
+    """A layer's weight codes packed for :func:`product_into` (int8 blocks of
+    16 outputs by 4 inputs, and the column sums for the activation offset).
+
+    Parameters
+    ----------
+    k, n : int
+        Inputs and outputs of the layer: ``W^T`` is ``(k, n)``.
+    """
+
+    def __init__(self, k: int, n: int) -> None:
+        self.k, self.n = k, n
+        nb, nq = -(-n // 16), -(-k // 4)
+        self.wp = np.empty(nb * nq * 64, np.int8)
+        self.colsum = np.empty(nb * 16, np.int32)
+        self.buf = np.empty(16 * nq, np.uint8)
+
+    def pack(self, lib: ModuleType, wt: np.ndarray) -> None:
+        """Pack ``wt`` (float32 codes in ``[-128, 127]``, shape ``(k, n)``,
+        any strides in whole elements)."""
+        assert wt.shape == (self.k, self.n)
+        lib.pack(wt, self.wp, self.colsum)
+
+
+def product_into(
+    lib: ModuleType, a: np.ndarray, w: PackedWeights, offset: int, out: np.ndarray
+) -> np.ndarray:
+    """``out = a @ W^T`` exactly, for float32 codes ``a`` (``(M, k)``, rows
+    contiguous, ``a + offset`` in ``[0, 255]``) and packed weights ``w``;
+    ``out`` float32 ``(M, n)`` C-contiguous. The caller checks the bound
+    (:func:`applies`, and the sums below 2**24)."""
+    lib.mm(a, offset, w.wp, w.colsum, out, w.buf)
+    return out

@@ -1,0 +1,109 @@
+"""The 8-bit MAC kernels (AVX-512 VNNI): exact integer products, the same
+sums as float32 BLAS, and the same run, bit for bit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from neurosim.config import TrainConfig
+from neurosim.experiments.sweep import strip_wall_times
+from neurosim.experiments.train import train
+from neurosim.nn.fixed import forward
+from neurosim.numerics.kernels import imac
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    if not imac.cpu_supported() or shutil.which("cc") is None:
+        pytest.skip("no AVX512-VNNI or no cc")
+    name = imac.library_path().name
+    return imac.load(imac.build(tmp_path_factory.mktemp("imac") / name))
+
+
+@pytest.mark.parametrize(
+    ("a", "w", "k", "off"),
+    [((0, 255), (-128, 127), 784, 0), ((-128, 127), (-128, 127), 100, 128),
+     ((0, 15), (-8, 7), 10, 0), ((-8, 7), (-32, 31), 10, 128), ((0, 256), (-128, 127), 4, None),
+     ((0, 255), (-129, 127), 4, None), ((-129, 126), (-128, 127), 4, None),
+     ((0, 255), (-128, 128), 4, None), ((0, 255), (-128, 127), imac.MAX_K + 1, None)],
+)  # fmt: skip
+def test_applies_picks_the_offset_or_refuses(a, w, k, off):
+    assert imac.applies(*a, *w, k) == off
+
+
+@pytest.mark.parametrize(
+    ("m", "k", "n", "off", "layout"),
+    [(64, 784, 100, 0, "C"), (64, 100, 100, 128, "T"), (7, 13, 3, 128, "C"), (5, 33, 17, 0, "T"),
+     (1, 1, 1, 0, "C"), (9, 64, 16, 128, "T"), (4, 17, 33, 0, "C"), (130, 300, 97, 128, "T")],
+)  # fmt: skip
+def test_products_are_exact(lib, m, k, n, off, layout):
+    rng = np.random.default_rng(m * k + n)
+    a = rng.integers(-off, 256 - off, (m, k)).astype(np.float32)
+    W = rng.integers(-128, 128, (n, k)).astype(np.float32)
+    a[0], W[0] = 255 - off, -128  # the extremes: the largest products
+    if m > 1:
+        a[1], W[-1] = -off, 127
+    wt = np.ascontiguousarray(W.T) if layout == "C" else W.T
+    pw = imac.PackedWeights(k, n)
+    pw.pack(lib, wt)
+    out = np.full((m, n), np.nan, np.float32)
+    imac.product_into(lib, a, pw, off, out)
+    ref = a.astype(np.int64) @ W.astype(np.int64).T  # integers, numpy's own way
+    assert out.tolist() == ref.tolist()
+    # a row-strided view of a (the chunked inputs) gives the same sums
+    big = np.zeros((m, k + 5), np.float32)
+    big[:, :k] = a
+    out2 = np.empty_like(out)
+    imac.product_into(lib, big[:, :k], pw, off, out2)
+    assert out2.tolist() == ref.tolist()
+
+
+def test_bad_arguments_raise(lib):
+    pw = imac.PackedWeights(8, 4)
+    pw.pack(lib, np.zeros((8, 4), np.float32))
+    a = np.zeros((2, 8), np.float32)
+    with pytest.raises(TypeError):
+        lib.mm(a.astype(np.float64), 0, pw.wp, pw.colsum, np.zeros((2, 4), np.float32), pw.buf)
+    with pytest.raises(ValueError):
+        lib.mm(a, 64, pw.wp, pw.colsum, np.zeros((2, 4), np.float32), pw.buf)
+    with pytest.raises(ValueError):
+        lib.mm(a, 0, pw.wp, pw.colsum, np.zeros((3, 4), np.float32), pw.buf)
+    with pytest.raises(ValueError):  # weights packed for fewer outputs
+        lib.mm(a, 0, pw.wp, pw.colsum, np.zeros((2, 40), np.float32), pw.buf)
+
+
+def test_no_library_without_a_build(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(imac, "_state", {"lib": None, "tried": False})
+    assert imac.load() is None
+
+
+@pytest.mark.parametrize("rule", ["srbp", "bp"])
+def test_a_run_is_the_same_with_integer_products(lib, rule, monkeypatch):
+    # 8-bit weights and activations: every layer's product can run in
+    # integers (inputs unsigned, hidden codes signed with the offset)
+    cfg = TrainConfig(data="mnist5k", mode="fixed", rule=rule, weight_bits=8, act_bits=8,
+                      error_bits=4, batch=7, epochs=2, hidden=[20, 12], limit=300, bias=True,
+                      chip="ref45").validate()  # fmt: skip
+    calls = []
+    real = imac.product_into
+
+    def counted(*args):
+        calls.append(args[3])
+        return real(*args)
+
+    with monkeypatch.context() as m:
+        m.setattr(imac, "load", lambda path=None: lib)
+        m.setattr(forward.imac, "product_into", counted)
+        with_int = train(cfg)[0].to_record()
+    assert {0, 128} <= set(calls)  # both offsets ran
+    with monkeypatch.context() as m:
+        m.setattr(imac, "load", lambda path=None: None)
+        with_blas = train(cfg)[0].to_record()
+    assert json.dumps(strip_wall_times(with_int), sort_keys=True) == json.dumps(
+        strip_wall_times(with_blas), sort_keys=True
+    )
