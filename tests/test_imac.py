@@ -12,7 +12,6 @@ import pytest
 from neurosim.config import TrainConfig
 from neurosim.experiments.sweep import strip_wall_times
 from neurosim.experiments.train import train
-from neurosim.nn.fixed import forward
 from neurosim.numerics.kernels import imac
 
 
@@ -54,26 +53,55 @@ def test_products_are_exact(lib, m, k, n, off, layout):
     imac.product_into(lib, a, pw, off, out)
     ref = a.astype(np.int64) @ W.astype(np.int64).T  # integers, numpy's own way
     assert out.tolist() == ref.tolist()
-    # a row-strided view of a (the chunked inputs) gives the same sums
+    # a row-strided view of a, and a transposed one, give the same sums
     big = np.zeros((m, k + 5), np.float32)
     big[:, :k] = a
     out2 = np.empty_like(out)
     imac.product_into(lib, big[:, :k], pw, off, out2)
     assert out2.tolist() == ref.tolist()
+    out3 = np.empty_like(out)
+    imac.product_into(lib, np.ascontiguousarray(a.T).T, pw, off, out3)
+    assert out3.tolist() == ref.tolist()
+
+
+@pytest.mark.parametrize(("m", "k", "n"), [(784, 64, 100), (100, 64, 100), (33, 7, 5), (16, 4, 16)])
+def test_scaled_operands_are_exact(lib, m, k, n):
+    # the update unit's gradients: error codes are multiples of a power-of-two
+    # quantum q with |R / q| <= 64; scaled by 1/q into int8 and the sums by q
+    rng = np.random.default_rng(m + k + n)
+    q = 2.0**-3
+    act = rng.integers(-128, 128, (k, m)).astype(np.float32)  # (B, K): activations
+    err = (rng.integers(-64, 65, (k, n)) * q).astype(np.float32)  # (B, N): errors
+    err[0, 0], act[0, 0] = 64 * q, -128
+    ref = act.T.astype(np.float64) @ err.astype(np.float64)
+    pw = imac.PackedWeights(k, n)
+    pw.pack(lib, err, 1 / q)  # the errors as the int8 operand
+    out = np.full((m, n), np.nan, np.float32)
+    imac.product_into(lib, act.T, pw, 128, out, oscale=q)  # columns contiguous
+    assert out.tolist() == ref.tolist()
+    # and the other way round: the errors as the byte operand (offset 128)
+    pa = imac.PackedWeights(k, m)
+    pa.pack(lib, act)
+    out2 = np.full((n, m), np.nan, np.float32)
+    imac.product_into(lib, err.T, pa, 128, out2, ascale=1 / q, oscale=q)
+    assert out2.tolist() == ref.T.tolist()
 
 
 def test_bad_arguments_raise(lib):
     pw = imac.PackedWeights(8, 4)
     pw.pack(lib, np.zeros((8, 4), np.float32))
     a = np.zeros((2, 8), np.float32)
+    out = np.zeros((2, 4), np.float32)
     with pytest.raises(TypeError):
-        lib.mm(a.astype(np.float64), 0, pw.wp, pw.colsum, np.zeros((2, 4), np.float32), pw.buf)
+        lib.mm(a.astype(np.float64), 1.0, 0, pw.wp, pw.colsum, out, 1.0)
     with pytest.raises(ValueError):
-        lib.mm(a, 64, pw.wp, pw.colsum, np.zeros((2, 4), np.float32), pw.buf)
+        lib.mm(a, 1.0, 64, pw.wp, pw.colsum, out, 1.0)
     with pytest.raises(ValueError):
-        lib.mm(a, 0, pw.wp, pw.colsum, np.zeros((3, 4), np.float32), pw.buf)
+        lib.mm(a, 1.0, 0, pw.wp, pw.colsum, np.zeros((3, 4), np.float32), 1.0)
     with pytest.raises(ValueError):  # weights packed for fewer outputs
-        lib.mm(a, 0, pw.wp, pw.colsum, np.zeros((2, 40), np.float32), pw.buf)
+        lib.mm(a, 1.0, 0, pw.wp, pw.colsum, np.zeros((2, 40), np.float32), 1.0)
+    with pytest.raises(ValueError):  # neither rows nor columns contiguous
+        lib.mm(np.zeros((4, 16), np.float32)[::2, ::2], 1.0, 0, pw.wp, pw.colsum, out, 1.0)
 
 
 def test_no_library_without_a_build(monkeypatch, tmp_path):
@@ -82,25 +110,34 @@ def test_no_library_without_a_build(monkeypatch, tmp_path):
     assert imac.load() is None
 
 
-@pytest.mark.parametrize("rule", ["srbp", "bp"])
-def test_a_run_is_the_same_with_integer_products(lib, rule, monkeypatch):
+@pytest.mark.parametrize(
+    ("rule", "extra", "grads"),
+    [("srbp", {}, True), ("bp", {"bias": True}, True), ("rbp", {"momentum": 0.5}, True),
+     ("srbp", {"channel_dropout": 0.25}, True), ("asrbp", {}, True),
+     ("srbp", {"update_mode": "magnitude", "freeze": [1]}, True),
+     ("srbp", {"error_bits": 0}, False)],
+)  # fmt: skip
+def test_a_run_is_the_same_with_integer_products(lib, rule, extra, grads, monkeypatch):
     # 8-bit weights and activations: every layer's product can run in
-    # integers (inputs unsigned, hidden codes signed with the offset)
+    # integers (inputs unsigned, hidden codes signed with the offset), and
+    # with 4-bit log-coded errors the gradients too (errors / quantum in int8)
+    kw = {"error_bits": 4, **extra}
     cfg = TrainConfig(data="mnist5k", mode="fixed", rule=rule, weight_bits=8, act_bits=8,
-                      error_bits=4, batch=7, epochs=2, hidden=[20, 12], limit=300, bias=True,
-                      chip="ref45").validate()  # fmt: skip
+                      batch=7, epochs=2, hidden=[20, 12], limit=300, chip="ref45",
+                      **kw).validate()  # fmt: skip
     calls = []
     real = imac.product_into
 
     def counted(*args):
-        calls.append(args[3])
+        calls.append((args[3], args[6] if len(args) > 6 else 1.0))  # offset, sums' scale
         return real(*args)
 
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: lib)
-        m.setattr(forward.imac, "product_into", counted)
+        m.setattr(imac, "product_into", counted)
         with_int = train(cfg)[0].to_record()
-    assert {0, 128} <= set(calls)  # both offsets ran
+    assert {0, 128} <= {off for off, _ in calls}  # both offsets ran
+    assert any(sc != 1.0 for _, sc in calls) == grads  # gradients in integers
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: None)
         with_blas = train(cfg)[0].to_record()

@@ -38,6 +38,7 @@ from neurosim.nn.fixed.memory import DenseMemory
 from neurosim.nn.network import Formats
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import FixedFormat
+from neurosim.numerics.kernels import imac
 from neurosim.plan import Plan, check_lr_shift
 
 
@@ -87,6 +88,10 @@ class UpdateUnit:
         cfg = plan.cfg
         self.cfg, self.fm, self.counts, self.ws = cfg, fm, counts, ws
         self.r_max, self.r_q = r_max, r_q
+        # gradients of 8-bit activations and log-coded errors (|R / r_q| <=
+        # 127) multiply in integers where the compiled VNNI kernels exist
+        self._imac = imac.load() if r_max / r_q <= 127 else None
+        self._packed: dict = {}
         self.stochastic = cfg.rounding == "stochastic"
         self.code_stochastic = cfg.update_code_rounding == "stochastic"
         chip = plan.chip
@@ -178,17 +183,53 @@ class UpdateUnit:
             check_lr_shift(lr, batch, self.cfg.lr_frac, self.chip_name)
         return int(round(lr / batch * (1 << self.cfg.lr_frac)))
 
-    def grad(self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str):
-        """Exact batch-summed gradient ``a @ b`` in the workspace array ``name``."""
-        return self.grad_bounded(a, b, max_a, max_b, name)[0]
+    def grad(
+        self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str,
+        act: FixedFormat | None = None, err: str = "",
+    ) -> np.ndarray:  # fmt: skip
+        """Exact batch-summed gradient ``a @ b`` in the workspace array ``name``
+        (``act``, ``err``: see :meth:`grad_bounded`)."""
+        return self.grad_bounded(a, b, max_a, max_b, name, act, err)[0]
 
     def grad_bounded(
-        self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str
-    ) -> tuple[np.ndarray, float]:
-        """:meth:`grad` and the bound on its entries' magnitude that chose its arithmetic."""
+        self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str,
+        act: FixedFormat | None = None, err: str = "",
+    ) -> tuple[np.ndarray, float]:  # fmt: skip
+        """:meth:`grad` and the bound on its entries' magnitude that chose its
+        arithmetic. ``act`` (the activation operand's format) and ``err``
+        (``"a"`` or ``"b"``: which operand is the error) let 8-bit operands
+        multiply in integers (:mod:`neurosim.numerics.kernels.imac`)."""
         # one factor is an error, so every product is a multiple of the error quantum
         bound = kernels.partial_sum_bound(a, max_a, max_b, quantum=self.r_q)
+        if self._imac is not None and err and bound < kernels.F32_EXACT:
+            g = self._int_grad(a, b, act, err, name)
+            if g is not None:
+                return g, bound * self.r_q
         return kernels.product_into(a, b, b, bound, self.ws, name), bound * self.r_q
+
+    def _int_grad(self, a, b, act: FixedFormat, err: str, name: str) -> np.ndarray | None:
+        """``a @ b`` in the VNNI kernels: the error operand scaled by
+        ``1 / r_q`` into ``[-127, 127]``, the sums scaled back (exact: below
+        2**24 units of ``r_q``); None where they do not apply."""
+        if a.dtype != np.float32 or b.dtype != np.float32 or a.shape[1] > imac.MAX_K:
+            return None
+        inv = 1.0 / self.r_q
+        if err == "b":  # activations as the byte operand, errors as int8
+            off = imac.applies(act.qmin, act.qmax, -127, 127, a.shape[1])
+            ascale, wscale = 1.0, inv
+        else:  # errors as the byte operand (offset 128), activations as int8
+            fits = imac.applies(-128, 127, act.qmin, act.qmax, a.shape[1]) is not None
+            off = 128 if fits else None
+            ascale, wscale = inv, 1.0
+        if off is None or not (a.strides[1] == 4 or a.strides[0] == 4):
+            return None
+        key = (name, b.shape)
+        pw = self._packed.get(key)
+        if pw is None:
+            pw = self._packed[key] = imac.PackedWeights(*b.shape)
+        pw.pack(self._imac, b, wscale)
+        out = self.ws.get(name, (a.shape[0], b.shape[1]), np.float32)
+        return imac.product_into(self._imac, a, pw, off, out, ascale, self.r_q)
 
     def _tally(self, name: str, sat: int, changed: int, bits: int) -> None:
         self.counts[f"sat:{name}"] += sat
@@ -265,7 +306,7 @@ class UpdateUnit:
                       w_fmt)  # fmt: skip
         direct = self.stochastic and not cfg.update_bits and shift > 0
         if mode != "full" or cfg.momentum or not direct:
-            g = self.grad(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}")
+            g = self.grad(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}", src_fmt, "a")
             buf = None
             if mode == "full" and not cfg.momentum and cfg.update_bits:
                 buf = self.ws.get(f"bufW{i}", (mem.W[i].size,), np.int64)
@@ -273,7 +314,8 @@ class UpdateUnit:
         elif i == 0:
             self._first(mem, a, r, mult, shift, step, cols, rows0)
         else:  # the common case: stochastic rounding straight onto the codes
-            g, gmax = self.grad_bounded(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}")
+            g, gmax = self.grad_bounded(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}", src_fmt,
+                                        "a")  # fmt: skip
             m = mem.W64[i]
             sat, changed, bits = kernels.apply_update_flat(
                 mem.W[i].reshape(-1), g.reshape(-1), mult, shift, w_fmt.qmin,
@@ -305,7 +347,7 @@ class UpdateUnit:
         # for the input columns that are non-zero in this batch
         fm = self.fm
         rows, a = cols if cols is not None else (rows0, a0)
-        gt, gmax = self.grad_bounded(a.T, r, fm.inp.max_abs, self.r_max, "gWT0")
+        gt, gmax = self.grad_bounded(a.T, r, fm.inp.max_abs, self.r_max, "gWT0", fm.inp, "b")
         sat, changed, bits = kernels.apply_update_rows_t(
             mem.WT0, gt, rows, mult, shift, fm.weights[0], self.w_keys[0],
             step * mem.WT0.size, mem.W64T0, gmax,
@@ -333,7 +375,7 @@ class UpdateUnit:
         activation codes, ``src`` the error the channel carries)."""
         fm, cfg = self.fm, self.cfg
         a_fmt = fm.acts[i]  # O^{i+1}'s own format
-        g = self.grad(a.T, src, a_fmt.max_abs, self.r_max, f"gC{i}")
+        g = self.grad(a.T, src, a_fmt.max_abs, self.r_max, f"gC{i}", a_fmt, "b")
         f = fm.feedbacks[i]  # C^{i+1}'s own format
         shift = a_fmt.frac + fm.error.frac + cfg.lr_frac - f.frac
         self.apply(f"C^{i + 1}", f"C{i}", c, g, mult, shift, f, self.c_keys[i], step)

@@ -15,20 +15,23 @@
 #include <Python.h>
 #include <immintrin.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
-/* wt (K, N) codes (float32 integers in [-128, 127]) at wt[k * sk + j * sn],
- * packed for imac_mm: wp[b][q][t][u] = wt[4q + u, 16b + t] as int8 (zero
+/* wt (K, N) codes (float32) at wt[k * sk + j * sn], times `scale` (a power
+ * of two that makes them integers in [-128, 127]), packed for imac_mm:
+ * wp[b][q][t][u] = scale * wt[4q + u, 16b + t] as int8 (zero
  * beyond K and N), b < ceil(N / 16), q < ceil(K / 4); colsum[j] = sum_k
- * wt[k, j] for j < 16 * ceil(N / 16) (zero beyond N). */
+ * scale * wt[k, j] for j < 16 * ceil(N / 16) (zero beyond N). */
 TARGET static void imac_pack(const float *wt, int64_t K, int64_t N, int64_t sk, int64_t sn,
-                      int8_t *wp, int32_t *colsum) {
+                             float scale, int8_t *wp, int32_t *colsum) {
   const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i step = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)sn));
   const __m512i byte = _mm512_set1_epi32(0xff);
+  const __m512 sc = _mm512_set1_ps(scale);
   for (int64_t b = 0; b < nb; b++) {
     const int64_t n = N - 16 * b < 16 ? N - 16 * b : 16;
     const __mmask16 m = (__mmask16)((1u << n) - 1u);
@@ -41,7 +44,7 @@ TARGET static void imac_pack(const float *wt, int64_t K, int64_t N, int64_t sk, 
         const float *row = wt + k * sk + 16 * b * sn;
         __m512 v = sn == 1 ? _mm512_maskz_loadu_ps(m, row)
                            : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, step, row, 4);
-        __m512i c = _mm512_cvttps_epi32(v);
+        __m512i c = _mm512_cvttps_epi32(_mm512_mul_ps(v, sc));
         sum = _mm512_add_epi32(sum, c);
         word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_and_si512(c, byte), 8 * u));
       }
@@ -51,72 +54,66 @@ TARGET static void imac_pack(const float *wt, int64_t K, int64_t N, int64_t sk, 
   }
 }
 
-/* Codes of `rows` rows of a (float32 integers) plus `offset`, as bytes, K
- * padded to 4 * nq with zeros. */
-TARGET static void to_bytes(const float *a, int64_t rows, int64_t K, int64_t lda, int32_t offset,
-                            int64_t nq, uint8_t *buf) {
+/* A (M, K) with A[i, k] = a[i * s0 + k * s1], times `scale`, plus `offset`,
+ * as bytes: bytes[i * ld + k], ld = 4 * ceil(K / 4), K padded with zeros.
+ * Rows contiguous (s1 == 1) or columns contiguous (s0 == 1). */
+TARGET static void to_bytes(const float *a, int64_t M, int64_t K, int64_t s0, int64_t s1,
+                            float scale, int32_t offset, int64_t ld, uint8_t *bytes) {
   const __m512i off = _mm512_set1_epi32(offset);
-  for (int64_t r = 0; r < rows; r++) {
-    const float *src = a + r * lda;
-    uint8_t *dst = buf + r * 4 * nq;
-    int64_t k = 0;
-    for (; k + 16 <= K; k += 16) {
-      __m512i c = _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_loadu_ps(src + k)), off);
-      _mm_storeu_si128((__m128i *)(dst + k), _mm512_cvtepi32_epi8(c));
+  const __m512 sc = _mm512_set1_ps(scale);
+  if (s1 == 1) {
+    for (int64_t i = 0; i < M; i++) {
+      const float *src = a + i * s0;
+      uint8_t *dst = bytes + i * ld;
+      int64_t k = 0;
+      for (; k + 16 <= K; k += 16) {
+        __m512i c = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_loadu_ps(src + k), sc));
+        _mm_storeu_si128((__m128i *)(dst + k), _mm512_cvtepi32_epi8(_mm512_add_epi32(c, off)));
+      }
+      for (; k < K; k++) dst[k] = (uint8_t)((int32_t)(src[k] * scale) + offset);
+      for (; k < ld; k++) dst[k] = 0;
     }
-    for (; k < K; k++) dst[k] = (uint8_t)((int32_t)src[k] + offset);
-    for (; k < 4 * nq; k++) dst[k] = 0;
+    return;
   }
-}
-
-/* Four rows of byte codes (row stride ld) times BN blocks of 16 outputs,
- * from block b0 on: the sums, less offset * colsum, into out. BN is a
- * constant where it is inlined, so the accumulators stay in registers. */
-TARGET static inline __attribute__((always_inline)) void
-block4(const uint8_t *buf, int64_t ld, int64_t nq, const int8_t *wp, const int32_t *colsum,
-       int32_t offset, int64_t b0, const int BN, int64_t rows, int64_t N, float *out,
-       int64_t ldo) {
-  __m512i acc[4][6];
-  for (int r = 0; r < 4; r++)
-    for (int c = 0; c < BN; c++) acc[r][c] = _mm512_setzero_si512();
-  const int8_t *w0 = wp + b0 * nq * 64;
-  for (int64_t q = 0; q < nq; q++) {
-    const __m512i x0 = _mm512_set1_epi32(*(const int32_t *)(buf + 0 * ld + 4 * q));
-    const __m512i x1 = _mm512_set1_epi32(*(const int32_t *)(buf + 1 * ld + 4 * q));
-    const __m512i x2 = _mm512_set1_epi32(*(const int32_t *)(buf + 2 * ld + 4 * q));
-    const __m512i x3 = _mm512_set1_epi32(*(const int32_t *)(buf + 3 * ld + 4 * q));
-    for (int c = 0; c < BN; c++) {
-      const __m512i w = _mm512_loadu_si512((const void *)(w0 + (c * nq + q) * 64));
-      acc[0][c] = _mm512_dpbusd_epi32(acc[0][c], x0, w);
-      acc[1][c] = _mm512_dpbusd_epi32(acc[1][c], x1, w);
-      acc[2][c] = _mm512_dpbusd_epi32(acc[2][c], x2, w);
-      acc[3][c] = _mm512_dpbusd_epi32(acc[3][c], x3, w);
-    }
-  }
-  for (int c = 0; c < BN; c++) {
-    const int64_t j0 = (b0 + c) * 16;
-    const int64_t n = N - j0 < 16 ? N - j0 : 16;
+  /* columns contiguous: 16 rows by 4 columns at a time, interleaved into
+   * one dword per row and scattered to the rows */
+  const __m512i byte = _mm512_set1_epi32(0xff);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i rowstep = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)(ld / 4)));
+  for (int64_t i = 0; i < M; i += 16) {
+    const int64_t n = M - i < 16 ? M - i : 16;
     const __mmask16 m = (__mmask16)((1u << n) - 1u);
-    const __m512i fix = _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(colsum + j0)),
-                                           _mm512_set1_epi32(offset));
-    for (int64_t r = 0; r < rows; r++)
-      _mm512_mask_storeu_ps(out + r * ldo + j0, m,
-                            _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], fix)));
+    for (int64_t q = 0; q < ld / 4; q++) {
+      __m512i word = _mm512_setzero_si512();
+      for (int u = 0; u < 4; u++) {
+        const int64_t k = 4 * q + u;
+        if (k >= K) break;
+        __m512 v = _mm512_maskz_loadu_ps(m, a + k * s1 + i);
+        __m512i c = _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(v, sc)), off);
+        word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_and_si512(c, byte), 8 * u));
+      }
+      _mm512_mask_i32scatter_epi32((void *)(bytes + i * ld + 4 * q), m, rowstep, word, 4);
+    }
   }
 }
 
-/* out[i, j] = sum_k a[i, k] * wt[k, j] (float32, row stride ldo) for a
- * (M, K) float32 codes with a + offset in [0, 255] (row stride lda), wt
- * packed by imac_pack. buf: scratch of 4 * 4 * ceil(K / 4) bytes. */
-TARGET static void imac_mm(const float *a, int64_t M, int64_t K, int64_t lda, int32_t offset,
-                    const int8_t *wp, const int32_t *colsum, int64_t N, float *out, int64_t ldo,
-                    uint8_t *buf) {
-  const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq;
+/* out[i, j] = oscale * (sum_k A[i, k] * W[k, j]) (float32, row stride ldo)
+ * for A (M, K) float32 codes at a[i * s0 + k * s1] (rows or columns
+ * contiguous) with ascale * A + offset integers in [0, 255], and W packed
+ * by imac_pack (its scale applied): A's bytes once, then blocks of 4 rows
+ * by 7 x 16 outputs in 28 vpdpbusd accumulators. Returns -1 when out of
+ * memory. */
+TARGET static int imac_mm(const float *a, int64_t M, int64_t K, int64_t s0, int64_t s1,
+                          float ascale, int32_t offset, const int8_t *wp, const int32_t *colsum,
+                          int64_t N, float *out, int64_t ldo, float oscale) {
+  const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq, m4 = (M + 3) / 4 * 4;
+  uint8_t *bytes = (uint8_t *)calloc((size_t)(m4 * ld), 1);
+  if (bytes == NULL) return -1;
+  to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes);
+  const __m512 osc = _mm512_set1_ps(oscale);
   for (int64_t i = 0; i < M; i += 4) {
     const int64_t rows = M - i < 4 ? M - i : 4;
-    to_bytes(a + i * lda, rows, K, lda, offset, nq, buf);
-    for (int64_t r = rows; r < 4; r++)  /* a short last block: rows of zeros */
-      for (int64_t k = 0; k < ld; k++) buf[r * ld + k] = 0;
+    const uint8_t *buf = bytes + i * ld;
     for (int64_t b0 = 0; b0 < nb; b0 += 7) {
       const int64_t bn = nb - b0 < 7 ? nb - b0 : 7;
       __m512i acc[4][7];
@@ -143,11 +140,14 @@ TARGET static void imac_mm(const float *a, int64_t M, int64_t K, int64_t lda, in
         const __m512i fix = _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(colsum + j0)),
                                                _mm512_set1_epi32(offset));
         for (int64_t r = 0; r < rows; r++)
-          _mm512_mask_storeu_ps(out + (i + r) * ldo + j0, m,
-                                _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], fix)));
+          _mm512_mask_storeu_ps(
+              out + (i + r) * ldo + j0, m,
+              _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], fix)), osc));
       }
     }
   }
+  free(bytes);
+  return 0;
 }
 
 /* --- the Python module: arrays through the buffer protocol ------------- */
@@ -163,19 +163,21 @@ static int get(PyObject *o, Py_buffer *v, int writable, const char *fmt, int ndi
   return 0;
 }
 
-/* pack(wt, wp, colsum): wt float32 (K, N), any strides in whole elements */
+/* pack(wt, scale, wp, colsum): wt float32 (K, N), any strides in whole elements */
 static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t n) {
   Py_buffer wt, wp, cs;
-  if (n != 3) return PyErr_Format(PyExc_TypeError, "pack takes 3 arguments");
+  if (n != 4) return PyErr_Format(PyExc_TypeError, "pack takes 4 arguments");
+  const double scale = PyFloat_AsDouble(args[1]);
+  if (scale == -1.0 && PyErr_Occurred()) return NULL;
   if (get(args[0], &wt, 0, "f", 2) < 0) return NULL;
-  if (get(args[1], &wp, 1, "b", 1) < 0) { PyBuffer_Release(&wt); return NULL; }
-  if (get(args[2], &cs, 1, "i", 1) < 0) { PyBuffer_Release(&wt); PyBuffer_Release(&wp); return NULL; }
+  if (get(args[2], &wp, 1, "b", 1) < 0) { PyBuffer_Release(&wt); return NULL; }
+  if (get(args[3], &cs, 1, "i", 1) < 0) { PyBuffer_Release(&wt); PyBuffer_Release(&wp); return NULL; }
   const int64_t K = wt.shape[0], N = wt.shape[1];
   if (wp.shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs.shape[0] < ((N + 15) / 16) * 16 ||
       wt.strides[0] % 4 || wt.strides[1] % 4) {
     PyErr_SetString(PyExc_ValueError, "pack: buffers too small or strides not whole floats");
   } else {
-    imac_pack((const float *)wt.buf, K, N, wt.strides[0] / 4, wt.strides[1] / 4,
+    imac_pack((const float *)wt.buf, K, N, wt.strides[0] / 4, wt.strides[1] / 4, (float)scale,
               (int8_t *)wp.buf, (int32_t *)cs.buf);
   }
   PyBuffer_Release(&wt); PyBuffer_Release(&wp); PyBuffer_Release(&cs);
@@ -183,32 +185,37 @@ static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t n) {
   Py_RETURN_NONE;
 }
 
-/* mm(a, offset, wp, colsum, out, buf): a float32 (M, K) rows contiguous,
- * out float32 (M, N) C-contiguous, N from out */
+/* mm(a, ascale, offset, wp, colsum, out, oscale): a float32 (M, K), rows or
+ * columns contiguous; out float32 (M, N) rows contiguous, N from out */
 static PyObject *py_mm(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  Py_buffer a, wp, cs, out, buf;
-  if (n != 6) return PyErr_Format(PyExc_TypeError, "mm takes 6 arguments");
-  const long offset = PyLong_AsLong(args[1]);
+  Py_buffer a, wp, cs, out;
+  int rc = 0;
+  if (n != 7) return PyErr_Format(PyExc_TypeError, "mm takes 7 arguments");
+  const double ascale = PyFloat_AsDouble(args[1]);
+  if (ascale == -1.0 && PyErr_Occurred()) return NULL;
+  const long offset = PyLong_AsLong(args[2]);
   if (offset == -1 && PyErr_Occurred()) return NULL;
+  const double oscale = PyFloat_AsDouble(args[6]);
+  if (oscale == -1.0 && PyErr_Occurred()) return NULL;
   if (get(args[0], &a, 0, "f", 2) < 0) return NULL;
-  if (get(args[2], &wp, 0, "b", 1) < 0) goto e0;
-  if (get(args[3], &cs, 0, "i", 1) < 0) goto e1;
-  if (get(args[4], &out, 1, "f", 2) < 0) goto e2;
-  if (get(args[5], &buf, 1, "B", 1) < 0) goto e3;
+  if (get(args[3], &wp, 0, "b", 1) < 0) goto e0;
+  if (get(args[4], &cs, 0, "i", 1) < 0) goto e1;
+  if (get(args[5], &out, 1, "f", 2) < 0) goto e2;
   const int64_t M = a.shape[0], K = a.shape[1], N = out.shape[1];
-  if (out.shape[0] != M || a.strides[1] != 4 || a.strides[0] % 4 || out.strides[1] != 4 ||
-      out.strides[0] % 4 || (offset != 0 && offset != 128) ||
-      wp.shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs.shape[0] < ((N + 15) / 16) * 16 ||
-      buf.shape[0] < 16 * ((K + 3) / 4)) {
+  const int64_t s0 = a.strides[0] / 4, s1 = a.strides[1] / 4;
+  if (out.shape[0] != M || a.strides[0] % 4 || a.strides[1] % 4 || (s1 != 1 && s0 != 1) ||
+      out.strides[1] != 4 || out.strides[0] % 4 || (offset != 0 && offset != 128) ||
+      wp.shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs.shape[0] < ((N + 15) / 16) * 16) {
     PyErr_SetString(PyExc_ValueError, "mm: shapes, strides, offset or buffers do not fit");
   } else {
     Py_BEGIN_ALLOW_THREADS
-    imac_mm((const float *)a.buf, M, K, a.strides[0] / 4, (int32_t)offset, (const int8_t *)wp.buf,
-            (const int32_t *)cs.buf, N, (float *)out.buf, out.strides[0] / 4, (uint8_t *)buf.buf);
+    rc = imac_mm((const float *)a.buf, M, K, s0, s1, (float)ascale, (int32_t)offset,
+                 (const int8_t *)wp.buf, (const int32_t *)cs.buf, N, (float *)out.buf,
+                 out.strides[0] / 4, (float)oscale);
     Py_END_ALLOW_THREADS
+    if (rc < 0) PyErr_NoMemory();
   }
-  PyBuffer_Release(&buf);
-e3: PyBuffer_Release(&out);
+  PyBuffer_Release(&out);
 e2: PyBuffer_Release(&cs);
 e1: PyBuffer_Release(&wp);
 e0: PyBuffer_Release(&a);
@@ -217,8 +224,8 @@ e0: PyBuffer_Release(&a);
 }
 
 static PyMethodDef methods[] = {
-    {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "pack(wt, wp, colsum)"},
-    {"mm", (PyCFunction)(void (*)(void))py_mm, METH_FASTCALL, "mm(a, offset, wp, colsum, out, buf)"},
+    {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "pack(wt, scale, wp, colsum)"},
+    {"mm", (PyCFunction)(void (*)(void))py_mm, METH_FASTCALL, "mm(a, ascale, offset, wp, colsum, out, oscale)"},
     {NULL, NULL, 0, NULL}};
 
 #ifndef MODNAME

@@ -133,13 +133,14 @@ def applies(a_qmin: int, a_qmax: int, w_qmin: int, w_qmax: int, k: int) -> int |
 
 
 class PackedWeights:
-    """A layer's weight codes packed for :func:`product_into` (int8 blocks of
-    16 outputs by 4 inputs, and the column sums for the activation offset).
+    """An operand packed as the MAC array's int8 weights for
+    :func:`product_into` (blocks of 16 outputs by 4 inputs, and the column
+    sums for the other operand's offset).
 
     Parameters
     ----------
     k, n : int
-        Inputs and outputs of the layer: ``W^T`` is ``(k, n)``.
+        Inputs and outputs: the operand is ``(k, n)`` (a layer's ``W^T``).
     """
 
     def __init__(self, k: int, n: int) -> None:
@@ -147,21 +148,23 @@ class PackedWeights:
         nb, nq = -(-n // 16), -(-k // 4)
         self.wp = np.empty(nb * nq * 64, np.int8)
         self.colsum = np.empty(nb * 16, np.int32)
-        self.buf = np.empty(16 * nq, np.uint8)
 
-    def pack(self, lib: ModuleType, wt: np.ndarray) -> None:
-        """Pack ``wt`` (float32 codes in ``[-128, 127]``, shape ``(k, n)``,
-        any strides in whole elements)."""
+    def pack(self, lib: ModuleType, wt: np.ndarray, scale: float = 1.0) -> None:
+        """Pack ``scale * wt`` (``wt`` float32 codes, shape ``(k, n)``, any
+        strides in whole elements; ``scale`` a power of two making them
+        integers in ``[-128, 127]``)."""
         assert wt.shape == (self.k, self.n)
-        lib.pack(wt, self.wp, self.colsum)
+        lib.pack(wt, scale, self.wp, self.colsum)
 
 
 def product_into(
-    lib: ModuleType, a: np.ndarray, w: PackedWeights, offset: int, out: np.ndarray
-) -> np.ndarray:
-    """``out = a @ W^T`` exactly, for float32 codes ``a`` (``(M, k)``, rows
-    contiguous, ``a + offset`` in ``[0, 255]``) and packed weights ``w``;
-    ``out`` float32 ``(M, n)`` C-contiguous. The caller checks the bound
-    (:func:`applies`, and the sums below 2**24)."""
-    lib.mm(a, offset, w.wp, w.colsum, out, w.buf)
+    lib: ModuleType, a: np.ndarray, w: PackedWeights, offset: int, out: np.ndarray,
+    ascale: float = 1.0, oscale: float = 1.0,
+) -> np.ndarray:  # fmt: skip
+    """``out = oscale * (ascale * a) @ W`` exactly, for float32 codes ``a``
+    (``(M, k)``, rows or columns contiguous, ``ascale * a + offset``
+    integers in ``[0, 255]``) and packed ``w``; ``out`` float32 ``(M, n)``,
+    rows contiguous. The caller checks the bounds (:func:`applies`, the sums
+    below 2**24 units; ``ascale``, ``oscale`` powers of two)."""
+    lib.mm(a, ascale, offset, w.wp, w.colsum, out, oscale)
     return out
