@@ -87,6 +87,35 @@ def test_scaled_operands_are_exact(lib, m, k, n):
     assert out2.tolist() == ref.T.tolist()
 
 
+@pytest.mark.parametrize(
+    ("m", "k", "n", "off", "layout"),
+    [(64, 784, 100, 0, "C"), (64, 100, 100, 128, "T"), (7, 13, 3, 128, "C"), (5, 33, 17, 0, "T"),
+     (1, 1, 1, 0, "C"), (130, 300, 97, 128, "T")],
+)  # fmt: skip
+def test_16_bit_products_are_exact(lib, m, k, n, off, layout):
+    rng = np.random.default_rng(m * k + n + 1)
+    a = rng.integers(-off, 256 - off, (m, k)).astype(np.float32)
+    W = rng.integers(-32768, 32768, (n, k)).astype(np.float32)
+    a[0], W[0] = 255 - off, -32768  # the extremes, and both byte planes' edges
+    if n > 1:
+        W[-1, : min(k, 4)] = [32767, 255, -256, -1][: min(k, 4)]
+    wt = np.ascontiguousarray(W.T) if layout == "C" else W.T
+    pw = imac.PackedWeights16(k, n)
+    pw.pack(lib, wt)
+    out = np.full((m, n), np.nan)
+    imac.product16_into(lib, a, pw, off, out)
+    assert out.tolist() == (a.astype(np.int64) @ W.astype(np.int64).T).tolist()
+
+
+@pytest.mark.parametrize(
+    ("a", "w", "off"),
+    [((0, 255), (-32768, 32767), 0), ((-128, 127), (-2048, 2047), 128),
+     ((0, 511), (-32768, 32767), None), ((0, 255), (-32769, 32767), None)],
+)  # fmt: skip
+def test_applies16(a, w, off):
+    assert imac.applies16(*a, *w, 784) == off
+
+
 def test_bad_arguments_raise(lib):
     pw = imac.PackedWeights(8, 4)
     pw.pack(lib, np.zeros((8, 4), np.float32))
@@ -100,6 +129,12 @@ def test_bad_arguments_raise(lib):
         lib.mm(a, 1.0, 0, pw.wp, pw.colsum, np.zeros((3, 4), np.float32), 1.0)
     with pytest.raises(ValueError):  # weights packed for fewer outputs
         lib.mm(a, 1.0, 0, pw.wp, pw.colsum, np.zeros((2, 40), np.float32), 1.0)
+    p16 = imac.PackedWeights16(8, 4)
+    p16.pack(lib, np.zeros((8, 4), np.float32))
+    with pytest.raises(TypeError):  # float64 sums only
+        lib.mm16(a, 1.0, 0, p16.hp, p16.lp, p16.hsum, p16.lsum, out)
+    with pytest.raises(ValueError):
+        lib.mm16(a, 1.0, 0, p16.hp, p16.lp, p16.hsum, p16.lsum, np.zeros((2, 40)))
     with pytest.raises(ValueError):  # neither rows nor columns contiguous
         lib.mm(np.zeros((4, 16), np.float32)[::2, ::2], 1.0, 0, pw.wp, pw.colsum, out, 1.0)
 
@@ -118,26 +153,39 @@ def test_no_library_without_a_build(monkeypatch, tmp_path):
      ("srbp", {"error_bits": 0}, False)],
 )  # fmt: skip
 def test_a_run_is_the_same_with_integer_products(lib, rule, extra, grads, monkeypatch):
+    for w in (8, 16):
+        same_run_both_ways(lib, rule, extra, grads, monkeypatch, w)
+
+
+def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
     # 8-bit weights and activations: every layer's product can run in
     # integers (inputs unsigned, hidden codes signed with the offset), and
     # with 4-bit log-coded errors the gradients too (errors / quantum in int8)
     kw = {"error_bits": 4, **extra}
-    cfg = TrainConfig(data="mnist5k", mode="fixed", rule=rule, weight_bits=8, act_bits=8,
+    cfg = TrainConfig(data="mnist5k", mode="fixed", rule=rule, weight_bits=weight_bits, act_bits=8,
                       batch=7, epochs=2, hidden=[20, 12], limit=300, chip="ref45",
                       **kw).validate()  # fmt: skip
     calls = []
-    real = imac.product_into
+    real, real16 = imac.product_into, imac.product16_into
 
     def counted(*args):
-        calls.append((args[3], args[6] if len(args) > 6 else 1.0))  # offset, sums' scale
+        calls.append((8, args[3], args[6] if len(args) > 6 else 1.0))  # offset, sums' scale
         return real(*args)
+
+    def counted16(*args):
+        calls.append((16, args[3], 1.0))
+        return real16(*args)
 
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: lib)
         m.setattr(imac, "product_into", counted)
+        m.setattr(imac, "product16_into", counted16)
         with_int = train(cfg)[0].to_record()
-    assert {0, 128} <= {off for off, _ in calls}  # both offsets ran
-    assert any(sc != 1.0 for _, sc in calls) == grads  # gradients in integers
+    # the forward products in integers (8-bit weights: both offsets; 16-bit:
+    # where float64 would run, else float32 BLAS)
+    forward = {(w, off) for w, off, sc in calls if sc == 1}
+    assert {(8, 0), (8, 128)} <= forward if weight_bits == 8 else (16, 0) in forward
+    assert any(sc != 1.0 for _, _, sc in calls) == grads  # gradients in integers
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: None)
         with_blas = train(cfg)[0].to_record()

@@ -75,9 +75,15 @@ class ForwardUnit:
         if self._imac is not None:
             for i, w in enumerate(mem.W):
                 src, wf = fm.src(i), fm.weights[i]
-                off = imac.applies(src.qmin, src.qmax, wf.qmin, wf.qmax, w.shape[1])
-                if off is not None and w.dtype == np.float32:
-                    self._packed[i] = (off, imac.PackedWeights(w.shape[1], w.shape[0]))
+                k, n = w.shape[1], w.shape[0]
+                off = imac.applies(src.qmin, src.qmax, wf.qmin, wf.qmax, k)
+                off16 = imac.applies16(src.qmin, src.qmax, wf.qmin, wf.qmax, k)
+                if w.dtype != np.float32:
+                    continue
+                if off is not None:
+                    self._packed[i] = (off, imac.PackedWeights(k, n))
+                elif off16 is not None:  # 16-bit weights: two byte planes
+                    self._packed[i] = (off16, imac.PackedWeights16(k, n))
 
     def quantize_input(self, x: np.ndarray, ws: kernels.Workspace | None = None) -> np.ndarray:
         """Input codes ``O^0`` (float32 holding integers); in ``ws`` if given."""
@@ -119,13 +125,21 @@ class ForwardUnit:
                 a, w.T, self._layers[i][0], max_w, self.acc_fmt[i], rowsum, init
             )
         packed = self._packed[i]
-        if (packed is not None and bound < kernels.F32_EXACT and a.dtype == np.float32
-                and a.strides[1] == 4):  # fmt: skip
-            # exact in int32 (imac.applies) and below 2**24: float32's sums
+        wide = packed is not None and isinstance(packed[1], imac.PackedWeights16)
+        if (packed is not None and a.dtype == np.float32 and a.strides[1] == 4
+                and (kernels.F32_EXACT <= bound < kernels.F64_EXACT if wide
+                     else bound < kernels.F32_EXACT)):  # fmt: skip
+            # exact in int32 (imac.applies) and below 2**24 (float32's sums);
+            # 16-bit weights where float64 BLAS would run (below 2**24,
+            # float32 BLAS keeps the float32 accumulators)
             off, pw = packed
             pw.pack(self._imac, w.T)  # the codes as they are now
-            out = ws.get(k_acc, (a.shape[0], w.shape[0]))
-            acc = imac.product_into(self._imac, a, pw, off, out)
+            if wide:
+                out64 = ws.get(k_acc + ".64", (a.shape[0], w.shape[0]), np.float64)
+                acc = imac.product16_into(self._imac, a, pw, off, out64)
+            else:
+                out = ws.get(k_acc, (a.shape[0], w.shape[0]))
+                acc = imac.product_into(self._imac, a, pw, off, out)
         elif i == 0 and cols is not None:
             # only the input columns with a non-zero entry, and the rows of
             # W^T they multiply (dropped terms are exact zeros)

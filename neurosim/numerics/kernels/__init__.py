@@ -57,6 +57,7 @@ _WHERE = {
     **dict.fromkeys(
         (
             "F32_EXACT",
+            "F64_EXACT",
             "exact_matmul",
             "max_abs",
             "partial_sum_bound",

@@ -1,4 +1,5 @@
-/* Exact 8-bit MAC array products with AVX-512 VNNI (vpdpbusd).
+/* Exact 8-bit MAC array products with AVX-512 VNNI (vpdpbusd); 16-bit
+ * weights as two byte planes.
  *
  * The forward unit's products O^{h-1} @ W^T for 8-bit operand codes: every
  * product of an unsigned 8-bit code and a signed 8-bit weight summed in
@@ -150,6 +151,123 @@ TARGET static int imac_mm(const float *a, int64_t M, int64_t K, int64_t s0, int6
   return 0;
 }
 
+/* wt (K, N) 16-bit codes (float32 integers in [-32768, 32767]) packed as two
+ * int8 operands: w = 256 * hi + lo + 128 with hi = w >> 8 in [-128, 127]
+ * and lo = (w & 255) - 128 in [-128, 127] (the layout of imac_pack), with
+ * their column sums. */
+TARGET static void imac_pack16(const float *wt, int64_t K, int64_t N, int64_t sk, int64_t sn,
+                               int8_t *hp, int8_t *lp, int32_t *hsum, int32_t *lsum) {
+  const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)sn));
+  const __m512i byte = _mm512_set1_epi32(0xff), c128 = _mm512_set1_epi32(128);
+  for (int64_t b = 0; b < nb; b++) {
+    const int64_t n = N - 16 * b < 16 ? N - 16 * b : 16;
+    const __mmask16 m = (__mmask16)((1u << n) - 1u);
+    __m512i hs = _mm512_setzero_si512(), ls = _mm512_setzero_si512();
+    for (int64_t q = 0; q < nq; q++) {
+      __m512i hw = _mm512_setzero_si512(), lw = _mm512_setzero_si512();
+      for (int u = 0; u < 4; u++) {
+        const int64_t k = 4 * q + u;
+        if (k >= K) break;
+        const float *row = wt + k * sk + 16 * b * sn;
+        __m512 v = sn == 1 ? _mm512_maskz_loadu_ps(m, row)
+                           : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, step, row, 4);
+        const __m512i c = _mm512_cvttps_epi32(v);
+        const __m512i hi = _mm512_srai_epi32(c, 8);
+        /* zero columns beyond N stay zero in both parts */
+        const __m512i lo = _mm512_maskz_sub_epi32(m, _mm512_and_si512(c, byte), c128);
+        hs = _mm512_add_epi32(hs, hi);
+        ls = _mm512_add_epi32(ls, lo);
+        hw = _mm512_or_si512(hw, _mm512_slli_epi32(_mm512_and_si512(hi, byte), 8 * u));
+        lw = _mm512_or_si512(lw, _mm512_slli_epi32(_mm512_and_si512(lo, byte), 8 * u));
+      }
+      _mm512_storeu_si512((void *)(hp + (b * nq + q) * 64), hw);
+      _mm512_storeu_si512((void *)(lp + (b * nq + q) * 64), lw);
+    }
+    _mm512_storeu_si512((void *)(hsum + 16 * b), hs);
+    _mm512_storeu_si512((void *)(lsum + 16 * b), ls);
+  }
+}
+
+/* out[i, j] = sum_k A[i, k] * W[k, j] (float64, row stride ldo) for A as in
+ * imac_mm (ascale * A + offset bytes) and 16-bit W packed by imac_pack16:
+ * 256 * (A @ hi) + A @ lo + 128 * sum_k A[i, k], each part an exact int32
+ * sum, combined exactly in float64. */
+TARGET static int imac_mm16(const float *a, int64_t M, int64_t K, int64_t s0, int64_t s1,
+                            float ascale, int32_t offset, const int8_t *hp, const int8_t *lp,
+                            const int32_t *hsum, const int32_t *lsum, int64_t N, double *out,
+                            int64_t ldo) {
+  const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq, m4 = (M + 3) / 4 * 4;
+  uint8_t *bytes = (uint8_t *)calloc((size_t)(m4 * ld), 1);
+  if (bytes == NULL) return -1;
+  to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes);
+  for (int64_t i = 0; i < M; i += 4) {
+    const int64_t rows = M - i < 4 ? M - i : 4;
+    const uint8_t *buf = bytes + i * ld;
+    int32_t rs[4];  /* sum_k A[i, k] = sum of the bytes - offset * K */
+    for (int r = 0; r < 4; r++) {
+      __m512i t = _mm512_setzero_si512();  /* padding bytes are 0 */
+      for (int64_t k = 0; k < ld; k += 64) {
+        const __mmask64 m = ld - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (ld - k)) - 1);
+        t = _mm512_add_epi64(t, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, buf + r * ld + k),
+                                                _mm512_setzero_si512()));
+      }
+      rs[r] = (int32_t)(_mm512_reduce_add_epi64(t) - (int64_t)offset * K);
+    }
+    for (int64_t b0 = 0; b0 < nb; b0 += 3) {
+      const int64_t bn = nb - b0 < 3 ? nb - b0 : 3;
+      __m512i ah[4][3], al[4][3];
+      for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 3; c++) ah[r][c] = al[r][c] = _mm512_setzero_si512();
+      for (int64_t q = 0; q < nq; q++) {
+        const __m512i x0 = _mm512_set1_epi32(*(const int32_t *)(buf + 0 * ld + 4 * q));
+        const __m512i x1 = _mm512_set1_epi32(*(const int32_t *)(buf + 1 * ld + 4 * q));
+        const __m512i x2 = _mm512_set1_epi32(*(const int32_t *)(buf + 2 * ld + 4 * q));
+        const __m512i x3 = _mm512_set1_epi32(*(const int32_t *)(buf + 3 * ld + 4 * q));
+        for (int c = 0; c < 3; c++) {
+          if (c >= bn) break;
+          const int64_t at = ((b0 + c) * nq + q) * 64;
+          const __m512i wh = _mm512_loadu_si512((const void *)(hp + at));
+          const __m512i wl = _mm512_loadu_si512((const void *)(lp + at));
+          ah[0][c] = _mm512_dpbusd_epi32(ah[0][c], x0, wh);
+          ah[1][c] = _mm512_dpbusd_epi32(ah[1][c], x1, wh);
+          ah[2][c] = _mm512_dpbusd_epi32(ah[2][c], x2, wh);
+          ah[3][c] = _mm512_dpbusd_epi32(ah[3][c], x3, wh);
+          al[0][c] = _mm512_dpbusd_epi32(al[0][c], x0, wl);
+          al[1][c] = _mm512_dpbusd_epi32(al[1][c], x1, wl);
+          al[2][c] = _mm512_dpbusd_epi32(al[2][c], x2, wl);
+          al[3][c] = _mm512_dpbusd_epi32(al[3][c], x3, wl);
+        }
+      }
+      const __m512i off = _mm512_set1_epi32(offset);
+      for (int c = 0; c < bn; c++) {
+        const int64_t j0 = (b0 + c) * 16;
+        const int64_t n = N - j0 < 16 ? N - j0 : 16;
+        const __m512i fh = _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(hsum + j0)), off);
+        const __m512i fl = _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(lsum + j0)), off);
+        for (int64_t r = 0; r < rows; r++) {
+          const __m512i h = _mm512_sub_epi32(ah[r][c], fh), l = _mm512_sub_epi32(al[r][c], fl);
+          const __m512d base = _mm512_set1_pd(128.0 * (double)rs[r]);
+          for (int half = 0; half < 2; half++) {
+            const int64_t nn = n - 8 * half;
+            if (nn <= 0) break;
+            const __mmask8 m = (__mmask8)((nn >= 8 ? 0xffu : (1u << nn) - 1u));
+            const __m256i h8 = half ? _mm512_extracti64x4_epi64(h, 1) : _mm512_castsi512_si256(h);
+            const __m256i l8 = half ? _mm512_extracti64x4_epi64(l, 1) : _mm512_castsi512_si256(l);
+            __m512d d = _mm512_fmadd_pd(_mm512_cvtepi32_pd(h8), _mm512_set1_pd(256.0),
+                                        _mm512_cvtepi32_pd(l8));
+            d = _mm512_add_pd(d, base);
+            _mm512_mask_storeu_pd(out + (i + r) * ldo + j0 + 8 * half, m, d);
+          }
+        }
+      }
+    }
+  }
+  free(bytes);
+  return 0;
+}
+
 /* --- the Python module: arrays through the buffer protocol ------------- */
 
 static int get(PyObject *o, Py_buffer *v, int writable, const char *fmt, int ndim) {
@@ -223,9 +341,79 @@ e0: PyBuffer_Release(&a);
   Py_RETURN_NONE;
 }
 
+/* pack16(wt, hp, lp, hsum, lsum): wt float32 (K, N), any strides */
+static PyObject *py_pack16(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  Py_buffer wt, hp, lp, hs, ls;
+  if (n != 5) return PyErr_Format(PyExc_TypeError, "pack16 takes 5 arguments");
+  if (get(args[0], &wt, 0, "f", 2) < 0) return NULL;
+  if (get(args[1], &hp, 1, "b", 1) < 0) goto e0;
+  if (get(args[2], &lp, 1, "b", 1) < 0) goto e1;
+  if (get(args[3], &hs, 1, "i", 1) < 0) goto e2;
+  if (get(args[4], &ls, 1, "i", 1) < 0) goto e3;
+  const int64_t K = wt.shape[0], N = wt.shape[1], need = ((N + 15) / 16) * ((K + 3) / 4) * 64;
+  if (hp.shape[0] < need || lp.shape[0] < need || hs.shape[0] < ((N + 15) / 16) * 16 ||
+      ls.shape[0] < ((N + 15) / 16) * 16 || wt.strides[0] % 4 || wt.strides[1] % 4) {
+    PyErr_SetString(PyExc_ValueError, "pack16: buffers too small or strides not whole floats");
+  } else {
+    imac_pack16((const float *)wt.buf, K, N, wt.strides[0] / 4, wt.strides[1] / 4,
+                (int8_t *)hp.buf, (int8_t *)lp.buf, (int32_t *)hs.buf, (int32_t *)ls.buf);
+  }
+  PyBuffer_Release(&ls);
+e3: PyBuffer_Release(&hs);
+e2: PyBuffer_Release(&lp);
+e1: PyBuffer_Release(&hp);
+e0: PyBuffer_Release(&wt);
+  if (PyErr_Occurred()) return NULL;
+  Py_RETURN_NONE;
+}
+
+/* mm16(a, ascale, offset, hp, lp, hsum, lsum, out): out float64 (M, N) */
+static PyObject *py_mm16(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  Py_buffer a, hp, lp, hs, ls, out;
+  int rc = 0;
+  if (n != 8) return PyErr_Format(PyExc_TypeError, "mm16 takes 8 arguments");
+  const double ascale = PyFloat_AsDouble(args[1]);
+  if (ascale == -1.0 && PyErr_Occurred()) return NULL;
+  const long offset = PyLong_AsLong(args[2]);
+  if (offset == -1 && PyErr_Occurred()) return NULL;
+  if (get(args[0], &a, 0, "f", 2) < 0) return NULL;
+  if (get(args[3], &hp, 0, "b", 1) < 0) goto e0;
+  if (get(args[4], &lp, 0, "b", 1) < 0) goto e1;
+  if (get(args[5], &hs, 0, "i", 1) < 0) goto e2;
+  if (get(args[6], &ls, 0, "i", 1) < 0) goto e3;
+  if (get(args[7], &out, 1, "d", 2) < 0) goto e4;
+  const int64_t M = a.shape[0], K = a.shape[1], N = out.shape[1];
+  const int64_t s0 = a.strides[0] / 4, s1 = a.strides[1] / 4;
+  const int64_t need = ((N + 15) / 16) * ((K + 3) / 4) * 64;
+  if (out.shape[0] != M || a.strides[0] % 4 || a.strides[1] % 4 || (s1 != 1 && s0 != 1) ||
+      out.strides[1] != 8 || out.strides[0] % 8 || (offset != 0 && offset != 128) ||
+      hp.shape[0] < need || lp.shape[0] < need || hs.shape[0] < ((N + 15) / 16) * 16 ||
+      ls.shape[0] < ((N + 15) / 16) * 16) {
+    PyErr_SetString(PyExc_ValueError, "mm16: shapes, strides, offset or buffers do not fit");
+  } else {
+    Py_BEGIN_ALLOW_THREADS
+    rc = imac_mm16((const float *)a.buf, M, K, s0, s1, (float)ascale, (int32_t)offset,
+                   (const int8_t *)hp.buf, (const int8_t *)lp.buf, (const int32_t *)hs.buf,
+                   (const int32_t *)ls.buf, N, (double *)out.buf, out.strides[0] / 8);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) PyErr_NoMemory();
+  }
+  PyBuffer_Release(&out);
+e4: PyBuffer_Release(&ls);
+e3: PyBuffer_Release(&hs);
+e2: PyBuffer_Release(&lp);
+e1: PyBuffer_Release(&hp);
+e0: PyBuffer_Release(&a);
+  if (PyErr_Occurred()) return NULL;
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "pack(wt, scale, wp, colsum)"},
     {"mm", (PyCFunction)(void (*)(void))py_mm, METH_FASTCALL, "mm(a, ascale, offset, wp, colsum, out, oscale)"},
+    {"pack16", (PyCFunction)(void (*)(void))py_pack16, METH_FASTCALL, "pack16(wt, hp, lp, hsum, lsum)"},
+    {"mm16", (PyCFunction)(void (*)(void))py_mm16, METH_FASTCALL,
+     "mm16(a, ascale, offset, hp, lp, hsum, lsum, out)"},
     {NULL, NULL, 0, NULL}};
 
 #ifndef MODNAME

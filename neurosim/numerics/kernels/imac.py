@@ -119,6 +119,15 @@ def _import(path: Path) -> ModuleType:
     return mod
 
 
+def applies16(a_qmin: int, a_qmax: int, w_qmin: int, w_qmax: int, k: int) -> int | None:
+    """:func:`applies` for 16-bit weights (:func:`product16_into`): the
+    activations' offset, or None (weights beyond int16, activations beyond
+    8 bits, or too many terms for the int32 sums of each byte plane)."""
+    if w_qmin < -32768 or w_qmax > 32767:
+        return None
+    return applies(a_qmin, a_qmax, -128, 127, k)
+
+
 def applies(a_qmin: int, a_qmax: int, w_qmin: int, w_qmax: int, k: int) -> int | None:
     """The offset that brings activation codes ``[a_qmin, a_qmax]`` into
     ``[0, 255]`` (0 or 128), or None when the integer product does not
@@ -167,4 +176,41 @@ def product_into(
     rows contiguous. The caller checks the bounds (:func:`applies`, the sums
     below 2**24 units; ``ascale``, ``oscale`` powers of two)."""
     lib.mm(a, ascale, offset, w.wp, w.colsum, out, oscale)
+    return out
+
+
+class PackedWeights16:
+    """16-bit weight codes packed as two int8 planes for :func:`product16_into`:
+    ``w = 256 * hi + lo + 128`` with ``hi = w >> 8`` and ``lo = (w & 255) - 128``.
+
+    Parameters
+    ----------
+    k, n : int
+        Inputs and outputs: the weights are ``(k, n)`` (a layer's ``W^T``).
+    """
+
+    def __init__(self, k: int, n: int) -> None:
+        self.k, self.n = k, n
+        nb, nq = -(-n // 16), -(-k // 4)
+        self.hp = np.empty(nb * nq * 64, np.int8)
+        self.lp = np.empty(nb * nq * 64, np.int8)
+        self.hsum = np.empty(nb * 16, np.int32)
+        self.lsum = np.empty(nb * 16, np.int32)
+
+    def pack(self, lib: ModuleType, wt: np.ndarray) -> None:
+        """Pack ``wt`` (float32 codes in ``[-32768, 32767]``, shape ``(k, n)``,
+        any strides in whole elements)."""
+        assert wt.shape == (self.k, self.n)
+        lib.pack16(wt, self.hp, self.lp, self.hsum, self.lsum)
+
+
+def product16_into(
+    lib: ModuleType, a: np.ndarray, w: PackedWeights16, offset: int, out: np.ndarray
+) -> np.ndarray:
+    """``out = a @ W`` exactly in float64 for 8-bit activation codes ``a``
+    (float32 ``(M, k)``, rows or columns contiguous, ``a + offset`` in
+    ``[0, 255]``) and 16-bit weights ``w``: ``256 * (a @ hi) + a @ lo + 128 *
+    sum_k a`` from two int32 products (each below ``k * 255 * 128``), added
+    in float64 (exact below 2**53: the caller checks the bound)."""
+    lib.mm16(a, 1.0, offset, w.hp, w.lp, w.hsum, w.lsum, out)
     return out
