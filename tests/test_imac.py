@@ -116,6 +116,59 @@ def test_applies16(a, w, off):
     assert imac.applies16(*a, *w, 784) == off
 
 
+@pytest.mark.parametrize(
+    ("b", "n", "shift", "qmin", "qmax", "klo", "khi"),
+    [(64, 100, 5, -2048, 2047, 0, 4095), (64, 100, 6, -2048, 2047, 100, 3000),
+     (7, 33, 0, -8, 7, 0, -1), (130, 100, 3, -128, 127, 10, 200), (3, 5, -2, -64, 63, 0, 127),
+     (2, 16, 1, 0, 255, 5, 250), (1, 17, 4, -2048, 2047, 0, -1)],
+)  # fmt: skip
+def test_activation_unit_is_the_numba_kernel(lib, b, n, shift, qmin, qmax, klo, khi):
+    from neurosim.numerics import kernels
+
+    rng = np.random.default_rng(b * n + shift)
+    fd = rng.integers(-128, 128, (qmax - qmin + 1, 2)).astype(np.float32)
+    acc = rng.integers(-(1 << 20), 1 << 20, (b, n)) // (1 << rng.integers(0, 16, (b, n)))
+    acc = acc.astype(np.float32)
+    p = float(1 << max(shift, 0))
+    acc[0, :4] = [0.5 * p, 1.5 * p, -2.5 * p, -0.5 * p]  # ties, to even
+    f1, d1, f2, d2 = (np.full((b, n), np.nan, np.float32) for _ in range(4))
+    want = kernels.act_deriv_kernel(acc, shift, qmin, qmax, fd, f1, d1, klo, khi)
+    got = lib.act(acc, shift, qmin, qmax, fd, f2, d2, klo, khi)
+    assert got == tuple(want)
+    assert f2.tolist() == f1.tolist() and d2.tolist() == d1.tolist()
+    assert np.signbit(f2).tolist() == np.signbit(f1).tolist()
+    with pytest.raises(ValueError):  # a table too short for the index range
+        lib.act(acc, shift, qmin, qmax, fd[:-1], f2, d2, klo, khi)
+
+
+def test_gather_is_the_numba_gather(lib, monkeypatch):
+    from neurosim.nn.base import InputCodes
+    from neurosim.numerics import kernels
+
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, (50, 37)).astype(np.uint8)
+    sat = rng.integers(0, 4, 50)
+    rowsum = rng.random(50) * 1000
+    for idx in (rng.integers(0, 50, 23), np.zeros(0, np.int64), np.array([49, 0, 49])):
+        ref = np.full((idx.size, 37), np.nan, np.float32)
+        want = kernels.gather_codes_kernel(codes, sat, rowsum, idx, ref)
+        out = np.full_like(ref, np.nan)
+        got = lib.gather(codes, sat, rowsum, idx, out, rng.integers(0, 50, 7))
+        assert out.tolist() == ref.tolist() and got == (int(want[0]), float(want[1]))
+    monkeypatch.setattr(imac, "load", lambda path=None: lib)
+    ic = InputCodes(codes, sat, rowsum)
+    assert ic._lib is lib  # uint8 codes take the compiled gather
+    part, n, best = ic.batch(np.array([3, 4]), np.array([5]))
+    assert part.tolist() == codes[[3, 4]].astype(np.float32).tolist()
+    assert (n, best) == (int(sat[3] + sat[4]), float(max(rowsum[3], rowsum[4])))
+    with pytest.raises(ValueError):  # an index beyond the rows
+        lib.gather(codes, sat, rowsum, np.array([50]), np.empty((1, 37), np.float32), ic._none)
+    with pytest.raises(ValueError):
+        lib.gather(codes, sat, rowsum, np.array([0]), np.empty((1, 37), np.float32),
+                   np.array([-1]))  # fmt: skip
+    assert InputCodes(codes.astype(np.int16), sat, rowsum)._lib is None
+
+
 def test_bad_arguments_raise(lib):
     pw = imac.PackedWeights(8, 4)
     pw.pack(lib, np.zeros((8, 4), np.float32))

@@ -287,7 +287,9 @@ def _train_epoch(
                 if codes is None:
                     out = engine.train_batch(xc[lo : lo + cfg.batch], t)
                 else:
-                    out = engine.train_batch(None, t, codes=codes.batch(order[s : s + cfg.batch]))
+                    b = cfg.batch
+                    part = codes.batch(order[s : s + b], order[s + b : s + 2 * b])
+                    out = engine.train_batch(None, t, codes=part)
         except FloatingPointError:
             raise NumericalError(
                 f"training diverged (NaN/Inf) in epoch {epoch + 1}, step {s // cfg.batch + 1};"

@@ -13,7 +13,8 @@ output layer. Activations are batch-major ``(B, N)``.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -128,17 +129,33 @@ class InputCodes:
     sat: np.ndarray
     rowsum: np.ndarray
     _buf: np.ndarray | None = None
+    _lib: Any = None  # the compiled gather (uint8 codes), if any
+    _none: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
-    def batch(self, idx: np.ndarray) -> tuple[np.ndarray, int, float]:
+    def __post_init__(self) -> None:
+        from neurosim.numerics.kernels import imac
+
+        if self.codes.dtype == np.uint8 and self.codes.flags.c_contiguous:
+            self._lib = imac.load()
+
+    def batch(
+        self, idx: np.ndarray, following: np.ndarray | None = None
+    ) -> tuple[np.ndarray, int, float]:
         """Rows ``idx`` (int64, 1-D): their codes as float32 ``(B, N_0)`` (a
-        buffer the next call overwrites), saturations and largest row sum."""
+        buffer the next call overwrites), saturations and largest row sum.
+        ``following``: the rows the next call will take, fetched into the
+        cache ahead (with the compiled gather; the result is the same)."""
         from neurosim.numerics import kernels
 
         buf = self._buf
         if buf is None or buf.shape[0] < idx.size:
             buf = self._buf = np.empty((idx.size, self.codes.shape[1]), np.float32)
         out = buf[: idx.size]
-        nsat, best = kernels.gather_codes_kernel(self.codes, self.sat, self.rowsum, idx, out)
+        if self._lib is not None:
+            nxt = self._none if following is None else following
+            nsat, best = self._lib.gather(self.codes, self.sat, self.rowsum, idx, out, nxt)
+        else:
+            nsat, best = kernels.gather_codes_kernel(self.codes, self.sat, self.rowsum, idx, out)
         return out, int(nsat), float(best)
 
 

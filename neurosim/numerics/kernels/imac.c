@@ -15,6 +15,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,85 @@ TARGET static int imac_mm16(const float *a, int64_t M, int64_t K, int64_t s0, in
   return 0;
 }
 
+/* out[r] = codes[idx[r]] as float32 (rows of n bytes), with the sum of
+ * sat[idx] and the max of rowsum[idx]; then prefetches the rows `next`
+ * names (the next minibatch's), so that its gather finds them in cache. */
+static void gather_u8(const uint8_t *codes, int64_t n, const int64_t *sat, const double *rowsum,
+                      const int64_t *idx, int64_t rows, float *out, const int64_t *next,
+                      int64_t nnext, int64_t *nsat, double *best) {
+  int64_t s = 0;
+  double m = 0.0;
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *src = codes + idx[r] * n;
+    float *dst = out + r * n;
+    for (int64_t j = 0; j < n; j++) dst[j] = (float)src[j];
+    s += sat[idx[r]];
+    m = rowsum[idx[r]] > m ? rowsum[idx[r]] : m;
+  }
+  for (int64_t r = 0; r < nnext; r++) {
+    const uint8_t *src = codes + next[r] * n;
+    for (int64_t j = 0; j < n; j += 64) __builtin_prefetch(src + j, 0, 1);
+    __builtin_prefetch(src + n - 1, 0, 1);
+  }
+  *nsat = s;
+  *best = m;
+}
+
+/* The activation unit of a hidden layer on float32 accumulators (rows of
+ * N, row stride lda): S = rint(acc * 2**-shift) (exact in float32: a power
+ * of two times an integer below 2**24; ties to even), saturated to [qmin,
+ * qmax], and one 8-byte gather per entry of the (f, f') pair at S - qmin
+ * in fd; what act_deriv_kernel (numba) does, 16 entries at a time. Counts
+ * the saturations, the entries outside [klo, khi] (when khi >= klo), and
+ * the largest row sum of |f|. */
+TARGET static void act_deriv_f32(const float *acc, int64_t B, int64_t N, int64_t lda, int shift,
+                                 int32_t qmin, int32_t qmax, const float *fd, float *of,
+                                 float *od, int64_t ldo, int64_t klo, int64_t khi,
+                                 int64_t *sat, double *best, int64_t *clip) {
+  const __m512 scale = _mm512_set1_ps(ldexpf(1.0f, -shift));
+  const __m512 lo = _mm512_set1_ps((float)qmin), hi = _mm512_set1_ps((float)qmax);
+  const __m512i qlo = _mm512_set1_epi32(qmin);
+  const __m512i kl = _mm512_set1_epi32((int32_t)klo), kh = _mm512_set1_epi32((int32_t)khi);
+  const int count_clip = khi >= klo;
+  int64_t ns = 0, nc = 0;
+  double top = 0.0;
+  for (int64_t b = 0; b < B; b++) {
+    const float *src = acc + b * lda;
+    float *f = of + b * ldo, *d = od + b * ldo;
+    __m512 t = _mm512_setzero_ps();
+    for (int64_t j = 0; j < N; j += 16) {
+      const __mmask16 m = N - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (N - j)) - 1u);
+      const __m512 v = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, src + j), scale),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512 c = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+      ns += __builtin_popcount(_mm512_mask_cmp_ps_mask(m, c, v, _CMP_NEQ_UQ));
+      const __m512i k = _mm512_sub_epi32(_mm512_cvttps_epi32(c), qlo);
+      if (count_clip)
+        nc += __builtin_popcount(_mm512_mask_cmplt_epi32_mask(m, k, kl) |
+                                 _mm512_mask_cmpgt_epi32_mask(m, k, kh));
+      const __m512i p0 = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), (__mmask8)(m & 0xff),
+                                                     _mm512_castsi512_si256(k), fd, 8);
+      const __m512i p1 = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), (__mmask8)(m >> 8),
+                                                     _mm512_extracti64x4_epi64(k, 1), fd, 8);
+      const __m512i fv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(p0)),
+                                            _mm512_cvtepi64_epi32(p1), 1);
+      const __m512i dv = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_srli_epi64(p0, 32))),
+          _mm512_cvtepi64_epi32(_mm512_srli_epi64(p1, 32)), 1);
+      _mm512_mask_storeu_ps(f + j, m, _mm512_castsi512_ps(fv));
+      _mm512_mask_storeu_ps(d + j, m, _mm512_castsi512_ps(dv));
+      t = _mm512_add_ps(t, _mm512_abs_ps(_mm512_castsi512_ps(fv)));  /* masked lanes: 0 */
+    }
+    /* integer codes: the float32 sum is exact below 2**24 (the caller checks
+     * N * max |f| < 2**24) */
+    const double row = (double)_mm512_reduce_add_ps(t);
+    top = row > top ? row : top;
+  }
+  *sat = ns;
+  *best = top;
+  *clip = nc;
+}
+
 /* --- the Python module: arrays through the buffer protocol ------------- */
 
 static int get(PyObject *o, Py_buffer *v, int writable, const char *fmt, int ndim) {
@@ -408,10 +488,87 @@ e0: PyBuffer_Release(&a);
   Py_RETURN_NONE;
 }
 
+/* gather(codes, sat, rowsum, idx, out, next) -> (saturations, largest row sum) */
+static PyObject *py_gather(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  Py_buffer c, st, rs, ix, out, nx;
+  int64_t nsat = 0;
+  double best = 0.0;
+  if (n != 6) return PyErr_Format(PyExc_TypeError, "gather takes 6 arguments");
+  if (get(args[0], &c, 0, "B", 2) < 0) return NULL;
+  if (get(args[1], &st, 0, "l", 1) < 0) goto e0;
+  if (get(args[2], &rs, 0, "d", 1) < 0) goto e1;
+  if (get(args[3], &ix, 0, "l", 1) < 0) goto e2;
+  if (get(args[4], &out, 1, "f", 2) < 0) goto e3;
+  if (get(args[5], &nx, 0, "l", 1) < 0) goto e4;
+  const int64_t rows = ix.shape[0], width = c.shape[1], total = c.shape[0];
+  int ok = c.strides[1] == 1 && c.strides[0] == width && st.strides[0] == 8 &&
+           rs.strides[0] == 8 && ix.strides[0] == 8 && nx.strides[0] == 8 &&
+           st.shape[0] == total && rs.shape[0] == total && out.shape[0] == rows &&
+           out.shape[1] == width && out.strides[1] == 4 && out.strides[0] == 4 * width;
+  for (int64_t r = 0; ok && r < rows; r++) ok = ((const int64_t *)ix.buf)[r] >= 0 &&
+                                                ((const int64_t *)ix.buf)[r] < total;
+  for (int64_t r = 0; ok && r < nx.shape[0]; r++) ok = ((const int64_t *)nx.buf)[r] >= 0 &&
+                                                       ((const int64_t *)nx.buf)[r] < total;
+  if (!ok) {
+    PyErr_SetString(PyExc_ValueError, "gather: shapes, strides or indices do not fit");
+  } else {
+    gather_u8((const uint8_t *)c.buf, width, (const int64_t *)st.buf, (const double *)rs.buf,
+              (const int64_t *)ix.buf, rows, (float *)out.buf, (const int64_t *)nx.buf,
+              nx.shape[0], &nsat, &best);
+  }
+  PyBuffer_Release(&nx);
+e4: PyBuffer_Release(&out);
+e3: PyBuffer_Release(&ix);
+e2: PyBuffer_Release(&rs);
+e1: PyBuffer_Release(&st);
+e0: PyBuffer_Release(&c);
+  if (PyErr_Occurred()) return NULL;
+  return Py_BuildValue("(Ld)", (long long)nsat, best);
+}
+
+/* act(acc, shift, qmin, qmax, fd, out_f, out_d, klo, khi) -> (sat, best, clip) */
+static PyObject *py_act(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  Py_buffer acc, fd, of, od;
+  int64_t sat = 0, clip = 0;
+  double best = 0.0;
+  if (n != 9) return PyErr_Format(PyExc_TypeError, "act takes 9 arguments");
+  const long shift = PyLong_AsLong(args[1]), qmin = PyLong_AsLong(args[2]);
+  const long qmax = PyLong_AsLong(args[3]);
+  const long long klo = PyLong_AsLongLong(args[7]), khi = PyLong_AsLongLong(args[8]);
+  if (PyErr_Occurred()) return NULL;
+  if (get(args[0], &acc, 0, "f", 2) < 0) return NULL;
+  if (get(args[4], &fd, 0, "f", 2) < 0) goto e0;
+  if (get(args[5], &of, 1, "f", 2) < 0) goto e1;
+  if (get(args[6], &od, 1, "f", 2) < 0) goto e2;
+  const int64_t B = acc.shape[0], N = acc.shape[1];
+  if (acc.strides[1] != 4 || acc.strides[0] % 4 || fd.shape[1] != 2 || fd.strides[1] != 4 ||
+      fd.strides[0] != 8 || fd.shape[0] < qmax - qmin + 1 || qmin > qmax ||
+      qmin < -(1L << 24) || qmax > (1L << 24) || shift < -100 || shift > 100 ||
+      of.shape[0] != B || of.shape[1] != N || od.shape[0] != B || od.shape[1] != N ||
+      of.strides[1] != 4 || od.strides[1] != 4 || of.strides[0] != od.strides[0] ||
+      of.strides[0] % 4) {
+    PyErr_SetString(PyExc_ValueError, "act: shapes, strides or formats do not fit");
+  } else {
+    act_deriv_f32((const float *)acc.buf, B, N, acc.strides[0] / 4, (int)shift, (int32_t)qmin,
+                  (int32_t)qmax, (const float *)fd.buf, (float *)of.buf, (float *)od.buf,
+                  of.strides[0] / 4, klo, khi, &sat, &best, &clip);
+  }
+  PyBuffer_Release(&od);
+e2: PyBuffer_Release(&of);
+e1: PyBuffer_Release(&fd);
+e0: PyBuffer_Release(&acc);
+  if (PyErr_Occurred()) return NULL;
+  return Py_BuildValue("(LdL)", (long long)sat, best, (long long)clip);
+}
+
 static PyMethodDef methods[] = {
     {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "pack(wt, scale, wp, colsum)"},
     {"mm", (PyCFunction)(void (*)(void))py_mm, METH_FASTCALL, "mm(a, ascale, offset, wp, colsum, out, oscale)"},
     {"pack16", (PyCFunction)(void (*)(void))py_pack16, METH_FASTCALL, "pack16(wt, hp, lp, hsum, lsum)"},
+    {"act", (PyCFunction)(void (*)(void))py_act, METH_FASTCALL,
+     "act(acc, shift, qmin, qmax, fd, out_f, out_d, klo, khi) -> (sat, best, clip)"},
+    {"gather", (PyCFunction)(void (*)(void))py_gather, METH_FASTCALL,
+     "gather(codes, sat, rowsum, idx, out, next) -> (saturations, largest row sum)"},
     {"mm16", (PyCFunction)(void (*)(void))py_mm16, METH_FASTCALL,
      "mm16(a, ascale, offset, hp, lp, hsum, lsum, out)"},
     {NULL, NULL, 0, NULL}};
