@@ -34,6 +34,32 @@ TARGET static void imac_pack(const float *wt, int64_t K, int64_t N, int64_t sk, 
   const __m512i step = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)sn));
   const __m512i byte = _mm512_set1_epi32(0xff);
   const __m512 sc = _mm512_set1_ps(scale);
+  if (sk == 1 && sn != 1) {
+    /* W row-major (wt = W^T a view): each output's inputs are contiguous,
+     * 16 of them are 4 dwords of that output's lane in 4 quads */
+    for (int64_t j = 0; j < 16 * nb; j++) colsum[j] = 0;
+    for (int64_t j = 0; j < N; j++) {
+      const float *row = wt + j * sn;
+      int8_t *dst = wp + (j / 16) * nq * 64 + (j % 16) * 4;
+      int32_t total = 0;
+      for (int64_t k = 0; k < 4 * nq; k += 16) {
+        const int64_t left = K - k;
+        const __mmask16 m = left >= 16 ? (__mmask16)0xffff
+                            : left > 0 ? (__mmask16)((1u << left) - 1u) : (__mmask16)0;
+        const __m512i c = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + k), sc));
+        total += _mm512_reduce_add_epi32(c);
+        const __m128i bytes = _mm512_cvtepi32_epi8(c);
+        int32_t words[4];
+        _mm_storeu_si128((__m128i *)words, bytes);
+        for (int v = 0; v < 4 && k / 4 + v < nq; v++)
+          memcpy(dst + (k / 4 + v) * 64, &words[v], 4);
+      }
+      colsum[j] = total;
+    }
+    for (int64_t j = N; j < 16 * nb; j++)  /* outputs beyond N: zero weights */
+      for (int64_t q = 0; q < nq; q++) memset(wp + ((j / 16) * nq + q) * 64 + (j % 16) * 4, 0, 4);
+    return;
+  }
   for (int64_t b = 0; b < nb; b++) {
     const int64_t n = N - 16 * b < 16 ? N - 16 * b : 16;
     const __mmask16 m = (__mmask16)((1u << n) - 1u);
@@ -58,9 +84,10 @@ TARGET static void imac_pack(const float *wt, int64_t K, int64_t N, int64_t sk, 
 
 /* A (M, K) with A[i, k] = a[i * s0 + k * s1], times `scale`, plus `offset`,
  * as bytes: bytes[i * ld + k], ld = 4 * ceil(K / 4), K padded with zeros.
- * Rows contiguous (s1 == 1) or columns contiguous (s0 == 1). */
-TARGET static void to_bytes(const float *a, int64_t M, int64_t K, int64_t s0, int64_t s1,
-                            float scale, int32_t offset, int64_t ld, uint8_t *bytes) {
+ * Rows contiguous (s1 == 1) or columns contiguous (s0 == 1). Returns -1
+ * when out of memory. */
+TARGET static int to_bytes(const float *a, int64_t M, int64_t K, int64_t s0, int64_t s1,
+                           float scale, int32_t offset, int64_t ld, uint8_t *bytes) {
   const __m512i off = _mm512_set1_epi32(offset);
   const __m512 sc = _mm512_set1_ps(scale);
   if (s1 == 1) {
@@ -75,17 +102,19 @@ TARGET static void to_bytes(const float *a, int64_t M, int64_t K, int64_t s0, in
       for (; k < K; k++) dst[k] = (uint8_t)((int32_t)(src[k] * scale) + offset);
       for (; k < ld; k++) dst[k] = 0;
     }
-    return;
+    return 0;
   }
   /* columns contiguous: 16 rows by 4 columns at a time, interleaved into
-   * one dword per row and scattered to the rows */
+   * one dword per row (a row's quad q), kept for all quads of the 16 rows,
+   * then copied row by row (a 16 x nq dword transpose) */
   const __m512i byte = _mm512_set1_epi32(0xff);
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i rowstep = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int32_t)(ld / 4)));
+  const int64_t nq = ld / 4;
+  int32_t *tmp = (int32_t *)malloc((size_t)(nq * 16) * sizeof(int32_t));
+  if (tmp == NULL) return -1;
   for (int64_t i = 0; i < M; i += 16) {
     const int64_t n = M - i < 16 ? M - i : 16;
     const __mmask16 m = (__mmask16)((1u << n) - 1u);
-    for (int64_t q = 0; q < ld / 4; q++) {
+    for (int64_t q = 0; q < nq; q++) {
       __m512i word = _mm512_setzero_si512();
       for (int u = 0; u < 4; u++) {
         const int64_t k = 4 * q + u;
@@ -94,9 +123,15 @@ TARGET static void to_bytes(const float *a, int64_t M, int64_t K, int64_t s0, in
         __m512i c = _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(v, sc)), off);
         word = _mm512_or_si512(word, _mm512_slli_epi32(_mm512_and_si512(c, byte), 8 * u));
       }
-      _mm512_mask_i32scatter_epi32((void *)(bytes + i * ld + 4 * q), m, rowstep, word, 4);
+      _mm512_storeu_si512((void *)(tmp + q * 16), word);
+    }
+    for (int64_t t = 0; t < n; t++) {
+      int32_t *dst = (int32_t *)(bytes + (i + t) * ld);
+      for (int64_t q = 0; q < nq; q++) dst[q] = tmp[q * 16 + t];
     }
   }
+  free(tmp);
+  return 0;
 }
 
 /* out[i, j] = oscale * (sum_k A[i, k] * W[k, j]) (float32, row stride ldo)
@@ -111,7 +146,10 @@ TARGET static int imac_mm(const float *a, int64_t M, int64_t K, int64_t s0, int6
   const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq, m4 = (M + 3) / 4 * 4;
   uint8_t *bytes = (uint8_t *)calloc((size_t)(m4 * ld), 1);
   if (bytes == NULL) return -1;
-  to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes);
+  if (to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes) < 0) {
+    free(bytes);
+    return -1;
+  }
   const __m512 osc = _mm512_set1_ps(oscale);
   for (int64_t i = 0; i < M; i += 4) {
     const int64_t rows = M - i < 4 ? M - i : 4;
@@ -202,7 +240,10 @@ TARGET static int imac_mm16(const float *a, int64_t M, int64_t K, int64_t s0, in
   const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq, m4 = (M + 3) / 4 * 4;
   uint8_t *bytes = (uint8_t *)calloc((size_t)(m4 * ld), 1);
   if (bytes == NULL) return -1;
-  to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes);
+  if (to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes) < 0) {
+    free(bytes);
+    return -1;
+  }
   for (int64_t i = 0; i < M; i += 4) {
     const int64_t rows = M - i < 4 ? M - i : 4;
     const uint8_t *buf = bytes + i * ld;
