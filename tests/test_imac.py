@@ -201,7 +201,9 @@ def test_no_library_without_a_build(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     ("rule", "extra", "grads"),
     [("srbp", {}, True), ("bp", {"bias": True}, True), ("rbp", {"momentum": 0.5}, True),
-     ("srbp", {"channel_dropout": 0.25}, True), ("asrbp", {}, True),
+     ("srbp", {"channel_dropout": 0.25}, True), ("asrbp", {}, True), ("drtp", {}, True),
+     ("srbp", {"feedback": "binary"}, True),
+     ("srbp", {"feedback": "sparse", "feedback_n": 3}, True),
      ("srbp", {"update_mode": "magnitude", "freeze": [1]}, True),
      ("srbp", {"error_bits": 0}, False)],
 )  # fmt: skip

@@ -156,7 +156,9 @@ def sample_loss(out: np.ndarray, y: np.ndarray) -> float:
     if out.shape[1] == 1:
         p = np.clip(out[:, 0].astype(np.float64), 1e-7, 1.0 - 1e-7)
         return float(-np.where(y == 1, np.log(p), np.log1p(-p)).sum())
-    p = np.clip(out[np.arange(len(y)), y], 1e-7, 1.0)
+    p = out[np.arange(len(y)), y]
+    # np.clip's bounds, without its overhead (a few us a step)
+    np.minimum(np.maximum(p, 1e-7, out=p), 1.0, out=p)
     return float(-np.log(p).sum())
 
 

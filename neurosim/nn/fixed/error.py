@@ -25,6 +25,7 @@ from neurosim.nn.network import Formats
 from neurosim.nn.rules import projects_at_sender
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import LogQuantizer
+from neurosim.numerics.kernels import imac
 from neurosim.plan import Plan
 
 
@@ -110,6 +111,12 @@ class ErrorUnit:
         # (< 2**24) times a power of two (the label's carrier), so p * f' is
         # exact in float64 whatever the bound on error words says
         self.f64_exact = worst < 2.0**53 or self.rule.source == "target"
+        # the skip channel's one product in the VNNI kernels: every C^h code
+        # int8, the message scaled into int8 by its quantum (project checks)
+        fbs = fm.feedbacks[:-1] or fm.feedbacks
+        self._imac = imac.load() if mem.C_all is not None and all(
+            f.qmin >= -128 and f.qmax <= 127 for f in fbs) else None  # fmt: skip
+        self._pc = None  # C_all packed
         if worst >= 2.0**62:
             raise ConfigError(
                 "error_word_bits",
@@ -244,7 +251,17 @@ class ErrorUnit:
             if i == self.L - 2:  # first hidden layer asked: one product for all of them
                 # exact integer sums; each C^h's block of columns keeps its own fraction
                 bound = kernels.partial_sum_bound(src, rmax, fm.feedback_max_abs, quantum=rq)
-                p = kernels.product_into(src, mem.C_all.T, mem.C_all.T, bound, ws, "proj")
+                if (self._imac is not None and rmax / rq <= 127 and bound < kernels.F32_EXACT
+                        and src.dtype == np.float32 and src.strides[1] == 4):  # fmt: skip
+                    # exact int32 sums of (src / rq) * C, scaled back by rq
+                    ct = mem.C_all.T
+                    if self._pc is None:
+                        self._pc = imac.PackedWeights(*ct.shape)
+                    self._pc.pack(self._imac, ct)  # adaptive C^h change every step
+                    out = ws.get("proj", (src.shape[0], ct.shape[1]), np.float32)
+                    p = imac.product_into(self._imac, src, self._pc, 128, out, 1.0 / rq, rq)
+                else:
+                    p = kernels.product_into(src, mem.C_all.T, mem.C_all.T, bound, ws, "proj")
                 col = 0
                 for h, c in enumerate(mem.C):
                     self._proj[h] = np.ascontiguousarray(p[:, col : col + c.shape[0]])
