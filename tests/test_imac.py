@@ -231,11 +231,20 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         calls.append((16, args[3], 1.0))
         return real16(*args)
 
+    acts = []
+    real_act = lib.act
+
+    def counted_act(*args):
+        acts.append(args[0].shape)
+        return real_act(*args)
+
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: lib)
         m.setattr(imac, "product_into", counted)
         m.setattr(imac, "product16_into", counted16)
+        m.setattr(lib, "act", counted_act)
         with_int = train(cfg)[0].to_record()
+    assert acts  # the hidden LUTs ran in the compiled unit
     # the forward products in integers (8-bit weights: both offsets; 16-bit:
     # where float64 would run, else float32 BLAS)
     forward = {(w, off) for w, off, sc in calls if sc == 1}

@@ -73,6 +73,13 @@ class ForwardUnit:
         # exist (:mod:`neurosim.numerics.kernels.imac`): the same exact sums
         self._imac = imac.load()
         self._packed: list = [None] * self.L
+        # the hidden LUTs in the compiled unit (gathers): float32 tables whose
+        # row sums of |f| stay exact in float32
+        self._act_c = [
+            self._imac is not None and fd.dtype == np.float32
+            and float(np.abs(fd[:, 0]).max(initial=0.0)) * w.shape[0] < kernels.F32_EXACT
+            for fd, w in zip(self.fds, mem.W, strict=False)
+        ]  # fmt: skip
         if self._imac is not None:
             for i, w in enumerate(mem.W):
                 src, wf = fm.src(i), fm.weights[i]
@@ -209,7 +216,9 @@ class ForwardUnit:
             out = ws.get(k_o, acc.shape)
             if i < last:
                 d = ws.get(k_d, acc.shape)
-                n2, rowsum, nclip = kernels.act_deriv_kernel(
+                act = (self._imac.act if self._act_c[i] and acc.dtype == np.float32
+                       else kernels.act_deriv_kernel)  # fmt: skip
+                n2, rowsum, nclip = act(
                     acc, sh, lut.qmin, lut.qmax, self.fds[i], out, d,
                     *self.layer_luts[i].unclipped,
                 )  # fmt: skip
