@@ -202,34 +202,11 @@ class UpdateUnit:
         # one factor is an error, so every product is a multiple of the error quantum
         bound = kernels.partial_sum_bound(a, max_a, max_b, quantum=self.r_q)
         if self._imac is not None and err and bound < kernels.F32_EXACT:
-            g = self._int_grad(a, b, act, err, name)
+            g = imac.grad_into(self._imac, a, b, act, err, self.r_q, self._packed,
+                               self.ws.get(name, (a.shape[0], b.shape[1]), np.float32))
             if g is not None:
                 return g, bound * self.r_q
         return kernels.product_into(a, b, b, bound, self.ws, name), bound * self.r_q
-
-    def _int_grad(self, a, b, act: FixedFormat, err: str, name: str) -> np.ndarray | None:
-        """``a @ b`` in the VNNI kernels: the error operand scaled by
-        ``1 / r_q`` into ``[-127, 127]``, the sums scaled back (exact: below
-        2**24 units of ``r_q``); None where they do not apply."""
-        if a.dtype != np.float32 or b.dtype != np.float32 or a.shape[1] > imac.MAX_K:
-            return None
-        inv = 1.0 / self.r_q
-        if err == "b":  # activations as the byte operand, errors as int8
-            off = imac.applies(act.qmin, act.qmax, -127, 127, a.shape[1])
-            ascale, wscale = 1.0, inv
-        else:  # errors as the byte operand (offset 128), activations as int8
-            fits = imac.applies(-128, 127, act.qmin, act.qmax, a.shape[1]) is not None
-            off = 128 if fits else None
-            ascale, wscale = inv, 1.0
-        if off is None or not (a.strides[1] == 4 or a.strides[0] == 4):
-            return None
-        key = (name, b.shape)
-        pw = self._packed.get(key)
-        if pw is None:
-            pw = self._packed[key] = imac.PackedWeights(*b.shape)
-        pw.pack(self._imac, b, wscale)
-        out = self.ws.get(name, (a.shape[0], b.shape[1]), np.float32)
-        return imac.product_into(self._imac, a, pw, off, out, ascale, self.r_q)
 
     def _tally(self, name: str, sat: int, changed: int, bits: int) -> None:
         self.counts[f"sat:{name}"] += sat

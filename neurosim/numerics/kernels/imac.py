@@ -220,3 +220,32 @@ def product16_into(
     in float64 (exact below 2**53: the caller checks the bound)."""
     lib.mm16(a, 1.0, offset, w.hp, w.lp, w.hsum, w.lsum, out)
     return out
+
+
+def grad_into(
+    lib: ModuleType, a: np.ndarray, b: np.ndarray, act: Any, err: str, q: float,
+    cache: dict, out: np.ndarray,
+) -> np.ndarray | None:  # fmt: skip
+    """The update unit's gradient ``a @ b`` (one operand activation codes of
+    format ``act``, the other, ``err`` = ``"a"`` or ``"b"``, errors that are
+    multiples of the quantum ``q`` with ``|R / q| <= 127``) in ``out``
+    (float32 ``(M, N)``): the errors scaled by ``1/q`` into int8 (as the
+    packed operand) or offset bytes, the sums scaled back by ``q`` (exact
+    below 2**24 units of ``q``: the caller checks). None where the integer
+    product does not apply (operand ranges, dtypes, layouts). ``cache``
+    keeps the packed operands by shape."""
+    if a.dtype != np.float32 or b.dtype != np.float32 or a.shape[1] > MAX_K:
+        return None
+    if err == "b":  # activations as the byte operand, errors as int8
+        off = applies(act.qmin, act.qmax, -127, 127, a.shape[1])
+        ascale, wscale = 1.0, 1.0 / q
+    else:  # errors as the byte operand (offset 128), activations as int8
+        off = 128 if applies(-128, 127, act.qmin, act.qmax, a.shape[1]) is not None else None
+        ascale, wscale = 1.0 / q, 1.0
+    if off is None or not (a.strides[1] == 4 or a.strides[0] == 4):
+        return None
+    pw = cache.get(b.shape)
+    if pw is None:
+        pw = cache[b.shape] = PackedWeights(*b.shape)
+    pw.pack(lib, b, wscale)
+    return product_into(lib, a, pw, off, out, ascale, q)
