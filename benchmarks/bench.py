@@ -325,11 +325,22 @@ def profile_steps(model, batches, steps: int) -> dict:
 
         return wrap
 
+    from neurosim.numerics.kernels import imac
+
     saved = {n: getattr(kernels, n) for n in PARTS}
     obs = accounting.Accountant.observe
+    # the compiled 8-bit MAC products (forward, gradients, skip channel)
+    # and the compiled activation unit, where built
+    lib = imac.load()
+    saved_imac = {n: getattr(imac, n) for n in ("product_into", "product16_into")}
+    saved_act = lib.act if lib is not None else None
     try:
         for n, label in PARTS.items():
             setattr(kernels, n, timed(saved[n], label))
+        for n, fn in saved_imac.items():
+            setattr(imac, n, timed(fn, "GEMMs (int8 VNNI, with packing)"))
+        if lib is not None:
+            lib.act = timed(saved_act, "activation unit (LUT)")
         accounting.Accountant.observe = timed(obs, "chip accounting (observe)")
         n = 0
         t0 = time.perf_counter()
@@ -343,6 +354,10 @@ def profile_steps(model, batches, steps: int) -> dict:
     finally:
         for name, fn in saved.items():
             setattr(kernels, name, fn)
+        for name, fn in saved_imac.items():
+            setattr(imac, name, fn)
+        if lib is not None:
+            lib.act = saved_act
         accounting.Accountant.observe = obs
     per = {k: v / steps * 1e6 for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
     per["other (Python, small numpy ops)"] = wall / steps * 1e6 - sum(per.values())
