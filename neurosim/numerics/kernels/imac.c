@@ -22,6 +22,21 @@
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
+/* Per-thread scratch buffers that grow and are kept: a product allocates
+ * (and faults in) nothing per call. slot 0: A's bytes; slot 1: the
+ * transpose's dwords. NULL when out of memory. */
+static void *scratch(int slot, size_t size) {
+  static __thread void *buf[2];
+  static __thread size_t cap[2];
+  if (size > cap[slot]) {
+    void *p = realloc(buf[slot], size);
+    if (p == NULL) return NULL;
+    buf[slot] = p;
+    cap[slot] = size;
+  }
+  return buf[slot];
+}
+
 /* wt (K, N) codes (float32) at wt[k * sk + j * sn], times `scale` (a power
  * of two that makes them integers in [-128, 127]), packed for imac_mm:
  * wp[b][q][t][u] = scale * wt[4q + u, 16b + t] as int8 (zero
@@ -109,7 +124,7 @@ TARGET static int to_bytes(const float *a, int64_t M, int64_t K, int64_t s0, int
    * then copied row by row (a 16 x nq dword transpose) */
   const __m512i byte = _mm512_set1_epi32(0xff);
   const int64_t nq = ld / 4;
-  int32_t *tmp = (int32_t *)malloc((size_t)(nq * 16) * sizeof(int32_t));
+  int32_t *tmp = (int32_t *)scratch(1, (size_t)(nq * 16) * sizeof(int32_t));
   if (tmp == NULL) return -1;
   for (int64_t i = 0; i < M; i += 16) {
     const int64_t n = M - i < 16 ? M - i : 16;
@@ -130,7 +145,6 @@ TARGET static int to_bytes(const float *a, int64_t M, int64_t K, int64_t s0, int
       for (int64_t q = 0; q < nq; q++) dst[q] = tmp[q * 16 + t];
     }
   }
-  free(tmp);
   return 0;
 }
 
@@ -144,12 +158,10 @@ TARGET static int imac_mm(const float *a, int64_t M, int64_t K, int64_t s0, int6
                           float ascale, int32_t offset, const int8_t *wp, const int32_t *colsum,
                           int64_t N, float *out, int64_t ldo, float oscale) {
   const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq, m4 = (M + 3) / 4 * 4;
-  uint8_t *bytes = (uint8_t *)calloc((size_t)(m4 * ld), 1);
+  uint8_t *bytes = (uint8_t *)scratch(0, (size_t)(m4 * ld));
   if (bytes == NULL) return -1;
-  if (to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes) < 0) {
-    free(bytes);
-    return -1;
-  }
+  if (to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes) < 0) return -1;
+  memset(bytes + M * ld, 0, (size_t)((m4 - M) * ld));  /* a short last block's rows */
   const __m512 osc = _mm512_set1_ps(oscale);
   for (int64_t i = 0; i < M; i += 4) {
     const int64_t rows = M - i < 4 ? M - i : 4;
@@ -186,7 +198,6 @@ TARGET static int imac_mm(const float *a, int64_t M, int64_t K, int64_t s0, int6
       }
     }
   }
-  free(bytes);
   return 0;
 }
 
@@ -238,12 +249,10 @@ TARGET static int imac_mm16(const float *a, int64_t M, int64_t K, int64_t s0, in
                             const int32_t *hsum, const int32_t *lsum, int64_t N, double *out,
                             int64_t ldo) {
   const int64_t nb = (N + 15) / 16, nq = (K + 3) / 4, ld = 4 * nq, m4 = (M + 3) / 4 * 4;
-  uint8_t *bytes = (uint8_t *)calloc((size_t)(m4 * ld), 1);
+  uint8_t *bytes = (uint8_t *)scratch(0, (size_t)(m4 * ld));
   if (bytes == NULL) return -1;
-  if (to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes) < 0) {
-    free(bytes);
-    return -1;
-  }
+  if (to_bytes(a, M, K, s0, s1, ascale, offset, ld, bytes) < 0) return -1;
+  memset(bytes + M * ld, 0, (size_t)((m4 - M) * ld));  /* a short last block's rows */
   for (int64_t i = 0; i < M; i += 4) {
     const int64_t rows = M - i < 4 ? M - i : 4;
     const uint8_t *buf = bytes + i * ld;
@@ -306,7 +315,6 @@ TARGET static int imac_mm16(const float *a, int64_t M, int64_t K, int64_t s0, in
       }
     }
   }
-  free(bytes);
   return 0;
 }
 
