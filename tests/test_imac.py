@@ -256,3 +256,16 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
     assert json.dumps(strip_wall_times(with_int), sort_keys=True) == json.dumps(
         strip_wall_times(with_blas), sort_keys=True
     )
+
+
+def test_a_failed_build_raises_and_keeps_the_old_library(tmp_path, monkeypatch):
+    target = tmp_path / imac.library_path().name
+    target.write_bytes(b"old")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    with pytest.raises(RuntimeError, match="no C compiler"):
+        imac.build(target)
+    assert target.read_bytes() == b"old"
+    monkeypatch.setenv("CC", "false")  # a compiler that fails
+    with pytest.raises(RuntimeError, match="failed"):
+        imac.build(target)
+    assert target.read_bytes() == b"old"

@@ -41,6 +41,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -256,9 +257,14 @@ def build(pairs: Iterable[tuple[str, str]] | None = None, *, log: Callable | Non
     if log is not None:
         log(f"compiled {len(entries)} kernel signatures in {manifest['seconds']} s: {lib}")
     if imac.cpu_supported():
-        path = imac.build()
-        if log is not None:
-            log(f"compiled the 8-bit MAC kernels (AVX512-VNNI): {path}")
+        try:
+            path = imac.build()
+        except RuntimeError as e:  # optional: runs keep the float BLAS products
+            warnings.warn(f"the 8-bit MAC kernels did not compile; 8-bit products stay in "
+                          f"float BLAS: {e}", RuntimeWarning, stacklevel=2)  # fmt: skip
+        else:
+            if log is not None:
+                log(f"compiled the 8-bit MAC kernels (AVX512-VNNI): {path}")
     elif log is not None:
         log("no AVX512-VNNI on this CPU: 8-bit products stay in float32 BLAS")
     return man
