@@ -53,6 +53,43 @@ def update_code_key(cfg: TrainConfig, vname: str, ubits: int) -> int | None:
     return streams.counter_key(cfg.seed, "update_code", int(vname[1:]), kind)
 
 
+class GradientMac:
+    """The update path's MAC array: exact batch-summed gradients.
+
+    Parameters
+    ----------
+    ws : kernels.Workspace
+        The engine's step arrays (the gradients land there).
+    r_max, r_q : float
+        The error unit's largest error and error quantum (gradient bounds).
+        Gradients of 8-bit activations and log-coded errors (``|R / r_q| <=
+        127``) multiply in integers where the compiled VNNI kernels exist
+        (:func:`neurosim.numerics.kernels.imac.grad_into`).
+    """
+
+    def __init__(self, ws: kernels.Workspace, r_max: float, r_q: float) -> None:
+        self.ws, self.r_q = ws, r_q
+        self._imac = imac.load() if r_max / r_q <= 127 else None
+        self._packed: dict = {}  # packed operands by shape
+
+    def product(
+        self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str,
+        act: FixedFormat | None = None, err: str = "",
+    ) -> tuple[np.ndarray, float]:  # fmt: skip
+        """Exact ``a @ b`` in the workspace array ``name``, and the bound on
+        its entries' magnitude that chose its arithmetic. ``act`` (the
+        activation operand's format) and ``err`` (``"a"`` or ``"b"``: which
+        operand is the error) let 8-bit operands multiply in integers."""
+        # one factor is an error, so every product is a multiple of the error quantum
+        bound = kernels.partial_sum_bound(a, max_a, max_b, quantum=self.r_q)
+        if self._imac is not None and err and bound < kernels.F32_EXACT:
+            g = imac.grad_into(self._imac, a, b, act, err, self.r_q, self._packed,
+                               self.ws.get(name, (a.shape[0], b.shape[1]), np.float32))
+            if g is not None:
+                return g, bound * self.r_q
+        return kernels.product_into(a, b, b, bound, self.ws, name), bound * self.r_q
+
+
 class UpdateUnit:
     """Read-modify-write of every parameter array.
 
@@ -72,6 +109,8 @@ class UpdateUnit:
 
     Attributes
     ----------
+    mac : GradientMac
+        The gradient products.
     w_keys, b_keys, c_keys : list of int
         Rounding keys of the dense layers' weights, biases and ``C^h``.
     k_keys, bk_keys : list of int
@@ -88,10 +127,7 @@ class UpdateUnit:
         cfg = plan.cfg
         self.cfg, self.fm, self.counts, self.ws = cfg, fm, counts, ws
         self.r_max, self.r_q = r_max, r_q
-        # gradients of 8-bit activations and log-coded errors (|R / r_q| <=
-        # 127) multiply in integers where the compiled VNNI kernels exist
-        self._imac = imac.load() if r_max / r_q <= 127 else None
-        self._packed: dict = {}
+        self.mac = GradientMac(ws, r_max, r_q)
         self.stochastic = cfg.rounding == "stochastic"
         self.code_stochastic = cfg.update_code_rounding == "stochastic"
         chip = plan.chip
@@ -183,31 +219,6 @@ class UpdateUnit:
             check_lr_shift(lr, batch, self.cfg.lr_frac, self.chip_name)
         return int(round(lr / batch * (1 << self.cfg.lr_frac)))
 
-    def grad(
-        self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str,
-        act: FixedFormat | None = None, err: str = "",
-    ) -> np.ndarray:  # fmt: skip
-        """Exact batch-summed gradient ``a @ b`` in the workspace array ``name``
-        (``act``, ``err``: see :meth:`grad_bounded`)."""
-        return self.grad_bounded(a, b, max_a, max_b, name, act, err)[0]
-
-    def grad_bounded(
-        self, a: np.ndarray, b: np.ndarray, max_a: float, max_b: float, name: str,
-        act: FixedFormat | None = None, err: str = "",
-    ) -> tuple[np.ndarray, float]:  # fmt: skip
-        """:meth:`grad` and the bound on its entries' magnitude that chose its
-        arithmetic. ``act`` (the activation operand's format) and ``err``
-        (``"a"`` or ``"b"``: which operand is the error) let 8-bit operands
-        multiply in integers (:mod:`neurosim.numerics.kernels.imac`)."""
-        # one factor is an error, so every product is a multiple of the error quantum
-        bound = kernels.partial_sum_bound(a, max_a, max_b, quantum=self.r_q)
-        if self._imac is not None and err and bound < kernels.F32_EXACT:
-            g = imac.grad_into(self._imac, a, b, act, err, self.r_q, self._packed,
-                               self.ws.get(name, (a.shape[0], b.shape[1]), np.float32))
-            if g is not None:
-                return g, bound * self.r_q
-        return kernels.product_into(a, b, b, bound, self.ws, name), bound * self.r_q
-
     def _tally(self, name: str, sat: int, changed: int, bits: int) -> None:
         self.counts[f"sat:{name}"] += sat
         self.counts[f"changed:{name}"] += changed  # the key exists even when 0
@@ -283,7 +294,7 @@ class UpdateUnit:
                       w_fmt)  # fmt: skip
         direct = self.stochastic and not cfg.update_bits and shift > 0
         if mode != "full" or cfg.momentum or not direct:
-            g = self.grad(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}", src_fmt, "a")
+            g = self.mac.product(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}", src_fmt, "a")[0]
             buf = None
             if mode == "full" and not cfg.momentum and cfg.update_bits:
                 buf = self.ws.get(f"bufW{i}", (mem.W[i].size,), np.int64)
@@ -291,8 +302,8 @@ class UpdateUnit:
         elif i == 0:
             self._first(mem, a, r, mult, shift, step, cols, rows0)
         else:  # the common case: stochastic rounding straight onto the codes
-            g, gmax = self.grad_bounded(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}", src_fmt,
-                                        "a")  # fmt: skip
+            g, gmax = self.mac.product(r.T, a, self.r_max, src_fmt.max_abs, f"gW{i}", src_fmt,
+                                       "a")  # fmt: skip
             m = mem.W64[i]
             sat, changed, bits = kernels.apply_update_flat(
                 mem.W[i].reshape(-1), g.reshape(-1), mult, shift, w_fmt.qmin,
@@ -324,7 +335,7 @@ class UpdateUnit:
         # for the input columns that are non-zero in this batch
         fm = self.fm
         rows, a = cols if cols is not None else (rows0, a0)
-        gt, gmax = self.grad_bounded(a.T, r, fm.inp.max_abs, self.r_max, "gWT0", fm.inp, "b")
+        gt, gmax = self.mac.product(a.T, r, fm.inp.max_abs, self.r_max, "gWT0", fm.inp, "b")
         sat, changed, bits = kernels.apply_update_rows_t(
             mem.WT0, gt, rows, mult, shift, fm.weights[0], self.w_keys[0],
             step * mem.WT0.size, mem.W64T0, gmax,
@@ -352,7 +363,7 @@ class UpdateUnit:
         activation codes, ``src`` the error the channel carries)."""
         fm, cfg = self.fm, self.cfg
         a_fmt = fm.acts[i]  # O^{i+1}'s own format
-        g = self.grad(a.T, src, a_fmt.max_abs, self.r_max, f"gC{i}", a_fmt, "b")
+        g = self.mac.product(a.T, src, a_fmt.max_abs, self.r_max, f"gC{i}", a_fmt, "b")[0]
         f = fm.feedbacks[i]  # C^{i+1}'s own format
         shift = a_fmt.frac + fm.error.frac + cfg.lr_frac - f.frac
         self.apply(f"C^{i + 1}", f"C{i}", c, g, mult, shift, f, self.c_keys[i], step)
@@ -364,7 +375,7 @@ class UpdateUnit:
         """Update block ``b``'s kernel ``K^{b+1}`` from its errors ``r``
         ``(B*H*W, F)`` and im2col patches ``cols``, then its filter biases."""
         fm, cfg = self.fm, self.cfg
-        g = self.grad(r.T, cols, self.r_max, src.max_abs, f"gK{b}")
+        g = self.mac.product(r.T, cols, self.r_max, src.max_abs, f"gK{b}")[0]
         shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
         self.apply(f"K^{b + 1}", f"K{b}", k, g, mult, shift, fm.weight, self.k_keys[b], step,
                    mode)  # fmt: skip
