@@ -410,24 +410,49 @@ static int get(PyObject *o, Py_buffer *v, int writable, const char *fmt, int ndi
   return 0;
 }
 
+/* An array argument: its position, whether it is written, its format and
+ * dimensions. */
+typedef struct {
+  int arg, writable;
+  const char *fmt;
+  int ndim;
+} arg_t;
+
+/* The buffers of the n array arguments `spec` names, into v; on a failure
+ * the ones already taken are released and -1 returned. */
+static int get_all(PyObject *const *args, const arg_t *spec, int n, Py_buffer *v) {
+  for (int i = 0; i < n; i++)
+    if (get(args[spec[i].arg], &v[i], spec[i].writable, spec[i].fmt, spec[i].ndim) < 0) {
+      while (i-- > 0) PyBuffer_Release(&v[i]);
+      return -1;
+    }
+  return 0;
+}
+
+static void release_all(Py_buffer *v, int n) {
+  for (int i = 0; i < n; i++) PyBuffer_Release(&v[i]);
+}
+
 /* pack(wt, scale, wp, colsum): wt float32 (K, N), any strides in whole elements */
 static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  Py_buffer wt, wp, cs;
+  static const arg_t spec[] = {{0, 0, "f", 2}, {2, 1, "b", 1}, {3, 1, "i", 1}};
+  Py_buffer v[3];
+  Py_buffer *wt = &v[0];
+  Py_buffer *wp = &v[1];
+  Py_buffer *cs = &v[2];
   if (n != 4) return PyErr_Format(PyExc_TypeError, "pack takes 4 arguments");
   const double scale = PyFloat_AsDouble(args[1]);
   if (scale == -1.0 && PyErr_Occurred()) return NULL;
-  if (get(args[0], &wt, 0, "f", 2) < 0) return NULL;
-  if (get(args[2], &wp, 1, "b", 1) < 0) { PyBuffer_Release(&wt); return NULL; }
-  if (get(args[3], &cs, 1, "i", 1) < 0) { PyBuffer_Release(&wt); PyBuffer_Release(&wp); return NULL; }
-  const int64_t K = wt.shape[0], N = wt.shape[1];
-  if (wp.shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs.shape[0] < ((N + 15) / 16) * 16 ||
-      wt.strides[0] % 4 || wt.strides[1] % 4) {
+  if (get_all(args, spec, 3, v) < 0) return NULL;
+  const int64_t K = wt->shape[0], N = wt->shape[1];
+  if (wp->shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs->shape[0] < ((N + 15) / 16) * 16 ||
+      wt->strides[0] % 4 || wt->strides[1] % 4) {
     PyErr_SetString(PyExc_ValueError, "pack: buffers too small or strides not whole floats");
   } else {
-    imac_pack((const float *)wt.buf, K, N, wt.strides[0] / 4, wt.strides[1] / 4, (float)scale,
-              (int8_t *)wp.buf, (int32_t *)cs.buf);
+    imac_pack((const float *)wt->buf, K, N, wt->strides[0] / 4, wt->strides[1] / 4, (float)scale,
+              (int8_t *)wp->buf, (int32_t *)cs->buf);
   }
-  PyBuffer_Release(&wt); PyBuffer_Release(&wp); PyBuffer_Release(&cs);
+  release_all(v, 3);
   if (PyErr_Occurred()) return NULL;
   Py_RETURN_NONE;
 }
@@ -435,7 +460,12 @@ static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t n) {
 /* mm(a, ascale, offset, wp, colsum, out, oscale): a float32 (M, K), rows or
  * columns contiguous; out float32 (M, N) rows contiguous, N from out */
 static PyObject *py_mm(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  Py_buffer a, wp, cs, out;
+  static const arg_t spec[] = {{0, 0, "f", 2}, {3, 0, "b", 1}, {4, 0, "i", 1}, {5, 1, "f", 2}};
+  Py_buffer v[4];
+  Py_buffer *a = &v[0];
+  Py_buffer *wp = &v[1];
+  Py_buffer *cs = &v[2];
+  Py_buffer *out = &v[3];
   int rc = 0;
   if (n != 7) return PyErr_Format(PyExc_TypeError, "mm takes 7 arguments");
   const double ascale = PyFloat_AsDouble(args[1]);
@@ -444,140 +474,137 @@ static PyObject *py_mm(PyObject *self, PyObject *const *args, Py_ssize_t n) {
   if (offset == -1 && PyErr_Occurred()) return NULL;
   const double oscale = PyFloat_AsDouble(args[6]);
   if (oscale == -1.0 && PyErr_Occurred()) return NULL;
-  if (get(args[0], &a, 0, "f", 2) < 0) return NULL;
-  if (get(args[3], &wp, 0, "b", 1) < 0) goto e0;
-  if (get(args[4], &cs, 0, "i", 1) < 0) goto e1;
-  if (get(args[5], &out, 1, "f", 2) < 0) goto e2;
-  const int64_t M = a.shape[0], K = a.shape[1], N = out.shape[1];
-  const int64_t s0 = a.strides[0] / 4, s1 = a.strides[1] / 4;
-  if (out.shape[0] != M || a.strides[0] % 4 || a.strides[1] % 4 || (s1 != 1 && s0 != 1) ||
-      out.strides[1] != 4 || out.strides[0] % 4 || (offset != 0 && offset != 128) ||
-      wp.shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs.shape[0] < ((N + 15) / 16) * 16) {
+  if (get_all(args, spec, 4, v) < 0) return NULL;
+  const int64_t M = a->shape[0], K = a->shape[1], N = out->shape[1];
+  const int64_t s0 = a->strides[0] / 4, s1 = a->strides[1] / 4;
+  if (out->shape[0] != M || a->strides[0] % 4 || a->strides[1] % 4 || (s1 != 1 && s0 != 1) ||
+      out->strides[1] != 4 || out->strides[0] % 4 || (offset != 0 && offset != 128) ||
+      wp->shape[0] < ((N + 15) / 16) * ((K + 3) / 4) * 64 || cs->shape[0] < ((N + 15) / 16) * 16) {
     PyErr_SetString(PyExc_ValueError, "mm: shapes, strides, offset or buffers do not fit");
   } else {
     Py_BEGIN_ALLOW_THREADS
-    rc = imac_mm((const float *)a.buf, M, K, s0, s1, (float)ascale, (int32_t)offset,
-                 (const int8_t *)wp.buf, (const int32_t *)cs.buf, N, (float *)out.buf,
-                 out.strides[0] / 4, (float)oscale);
+    rc = imac_mm((const float *)a->buf, M, K, s0, s1, (float)ascale, (int32_t)offset,
+                 (const int8_t *)wp->buf, (const int32_t *)cs->buf, N, (float *)out->buf,
+                 out->strides[0] / 4, (float)oscale);
     Py_END_ALLOW_THREADS
     if (rc < 0) PyErr_NoMemory();
   }
-  PyBuffer_Release(&out);
-e2: PyBuffer_Release(&cs);
-e1: PyBuffer_Release(&wp);
-e0: PyBuffer_Release(&a);
+  release_all(v, 4);
   if (PyErr_Occurred()) return NULL;
   Py_RETURN_NONE;
 }
 
 /* pack16(wt, hp, lp, hsum, lsum): wt float32 (K, N), any strides */
 static PyObject *py_pack16(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  Py_buffer wt, hp, lp, hs, ls;
+  static const arg_t spec[] = {
+      {0, 0, "f", 2}, {1, 1, "b", 1}, {2, 1, "b", 1},
+      {3, 1, "i", 1}, {4, 1, "i", 1}};
+  Py_buffer v[5];
+  Py_buffer *wt = &v[0];
+  Py_buffer *hp = &v[1];
+  Py_buffer *lp = &v[2];
+  Py_buffer *hs = &v[3];
+  Py_buffer *ls = &v[4];
   if (n != 5) return PyErr_Format(PyExc_TypeError, "pack16 takes 5 arguments");
-  if (get(args[0], &wt, 0, "f", 2) < 0) return NULL;
-  if (get(args[1], &hp, 1, "b", 1) < 0) goto e0;
-  if (get(args[2], &lp, 1, "b", 1) < 0) goto e1;
-  if (get(args[3], &hs, 1, "i", 1) < 0) goto e2;
-  if (get(args[4], &ls, 1, "i", 1) < 0) goto e3;
-  const int64_t K = wt.shape[0], N = wt.shape[1], need = ((N + 15) / 16) * ((K + 3) / 4) * 64;
-  if (hp.shape[0] < need || lp.shape[0] < need || hs.shape[0] < ((N + 15) / 16) * 16 ||
-      ls.shape[0] < ((N + 15) / 16) * 16 || wt.strides[0] % 4 || wt.strides[1] % 4) {
+  if (get_all(args, spec, 5, v) < 0) return NULL;
+  const int64_t K = wt->shape[0], N = wt->shape[1], need = ((N + 15) / 16) * ((K + 3) / 4) * 64;
+  if (hp->shape[0] < need || lp->shape[0] < need || hs->shape[0] < ((N + 15) / 16) * 16 ||
+      ls->shape[0] < ((N + 15) / 16) * 16 || wt->strides[0] % 4 || wt->strides[1] % 4) {
     PyErr_SetString(PyExc_ValueError, "pack16: buffers too small or strides not whole floats");
   } else {
-    imac_pack16((const float *)wt.buf, K, N, wt.strides[0] / 4, wt.strides[1] / 4,
-                (int8_t *)hp.buf, (int8_t *)lp.buf, (int32_t *)hs.buf, (int32_t *)ls.buf);
+    imac_pack16((const float *)wt->buf, K, N, wt->strides[0] / 4, wt->strides[1] / 4,
+                (int8_t *)hp->buf, (int8_t *)lp->buf, (int32_t *)hs->buf, (int32_t *)ls->buf);
   }
-  PyBuffer_Release(&ls);
-e3: PyBuffer_Release(&hs);
-e2: PyBuffer_Release(&lp);
-e1: PyBuffer_Release(&hp);
-e0: PyBuffer_Release(&wt);
+  release_all(v, 5);
   if (PyErr_Occurred()) return NULL;
   Py_RETURN_NONE;
 }
 
 /* mm16(a, ascale, offset, hp, lp, hsum, lsum, out): out float64 (M, N) */
 static PyObject *py_mm16(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  Py_buffer a, hp, lp, hs, ls, out;
+  static const arg_t spec[] = {
+      {0, 0, "f", 2}, {3, 0, "b", 1}, {4, 0, "b", 1},
+      {5, 0, "i", 1}, {6, 0, "i", 1}, {7, 1, "d", 2}};
+  Py_buffer v[6];
+  Py_buffer *a = &v[0];
+  Py_buffer *hp = &v[1];
+  Py_buffer *lp = &v[2];
+  Py_buffer *hs = &v[3];
+  Py_buffer *ls = &v[4];
+  Py_buffer *out = &v[5];
   int rc = 0;
   if (n != 8) return PyErr_Format(PyExc_TypeError, "mm16 takes 8 arguments");
   const double ascale = PyFloat_AsDouble(args[1]);
   if (ascale == -1.0 && PyErr_Occurred()) return NULL;
   const long offset = PyLong_AsLong(args[2]);
   if (offset == -1 && PyErr_Occurred()) return NULL;
-  if (get(args[0], &a, 0, "f", 2) < 0) return NULL;
-  if (get(args[3], &hp, 0, "b", 1) < 0) goto e0;
-  if (get(args[4], &lp, 0, "b", 1) < 0) goto e1;
-  if (get(args[5], &hs, 0, "i", 1) < 0) goto e2;
-  if (get(args[6], &ls, 0, "i", 1) < 0) goto e3;
-  if (get(args[7], &out, 1, "d", 2) < 0) goto e4;
-  const int64_t M = a.shape[0], K = a.shape[1], N = out.shape[1];
-  const int64_t s0 = a.strides[0] / 4, s1 = a.strides[1] / 4;
+  if (get_all(args, spec, 6, v) < 0) return NULL;
+  const int64_t M = a->shape[0], K = a->shape[1], N = out->shape[1];
+  const int64_t s0 = a->strides[0] / 4, s1 = a->strides[1] / 4;
   const int64_t need = ((N + 15) / 16) * ((K + 3) / 4) * 64;
-  if (out.shape[0] != M || a.strides[0] % 4 || a.strides[1] % 4 || (s1 != 1 && s0 != 1) ||
-      out.strides[1] != 8 || out.strides[0] % 8 || (offset != 0 && offset != 128) ||
-      hp.shape[0] < need || lp.shape[0] < need || hs.shape[0] < ((N + 15) / 16) * 16 ||
-      ls.shape[0] < ((N + 15) / 16) * 16) {
+  if (out->shape[0] != M || a->strides[0] % 4 || a->strides[1] % 4 || (s1 != 1 && s0 != 1) ||
+      out->strides[1] != 8 || out->strides[0] % 8 || (offset != 0 && offset != 128) ||
+      hp->shape[0] < need || lp->shape[0] < need || hs->shape[0] < ((N + 15) / 16) * 16 ||
+      ls->shape[0] < ((N + 15) / 16) * 16) {
     PyErr_SetString(PyExc_ValueError, "mm16: shapes, strides, offset or buffers do not fit");
   } else {
     Py_BEGIN_ALLOW_THREADS
-    rc = imac_mm16((const float *)a.buf, M, K, s0, s1, (float)ascale, (int32_t)offset,
-                   (const int8_t *)hp.buf, (const int8_t *)lp.buf, (const int32_t *)hs.buf,
-                   (const int32_t *)ls.buf, N, (double *)out.buf, out.strides[0] / 8);
+    rc = imac_mm16((const float *)a->buf, M, K, s0, s1, (float)ascale, (int32_t)offset,
+                   (const int8_t *)hp->buf, (const int8_t *)lp->buf, (const int32_t *)hs->buf,
+                   (const int32_t *)ls->buf, N, (double *)out->buf, out->strides[0] / 8);
     Py_END_ALLOW_THREADS
     if (rc < 0) PyErr_NoMemory();
   }
-  PyBuffer_Release(&out);
-e4: PyBuffer_Release(&ls);
-e3: PyBuffer_Release(&hs);
-e2: PyBuffer_Release(&lp);
-e1: PyBuffer_Release(&hp);
-e0: PyBuffer_Release(&a);
+  release_all(v, 6);
   if (PyErr_Occurred()) return NULL;
   Py_RETURN_NONE;
 }
 
 /* gather(codes, sat, rowsum, idx, out, next) -> (saturations, largest row sum) */
 static PyObject *py_gather(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  Py_buffer c, st, rs, ix, out, nx;
+  static const arg_t spec[] = {
+      {0, 0, "B", 2}, {1, 0, "l", 1}, {2, 0, "d", 1},
+      {3, 0, "l", 1}, {4, 1, "f", 2}, {5, 0, "l", 1}};
+  Py_buffer v[6];
+  Py_buffer *c = &v[0];
+  Py_buffer *st = &v[1];
+  Py_buffer *rs = &v[2];
+  Py_buffer *ix = &v[3];
+  Py_buffer *out = &v[4];
+  Py_buffer *nx = &v[5];
   int64_t nsat = 0;
   double best = 0.0;
   if (n != 6) return PyErr_Format(PyExc_TypeError, "gather takes 6 arguments");
-  if (get(args[0], &c, 0, "B", 2) < 0) return NULL;
-  if (get(args[1], &st, 0, "l", 1) < 0) goto e0;
-  if (get(args[2], &rs, 0, "d", 1) < 0) goto e1;
-  if (get(args[3], &ix, 0, "l", 1) < 0) goto e2;
-  if (get(args[4], &out, 1, "f", 2) < 0) goto e3;
-  if (get(args[5], &nx, 0, "l", 1) < 0) goto e4;
-  const int64_t rows = ix.shape[0], width = c.shape[1], total = c.shape[0];
-  int ok = c.strides[1] == 1 && c.strides[0] == width && st.strides[0] == 8 &&
-           rs.strides[0] == 8 && ix.strides[0] == 8 && nx.strides[0] == 8 &&
-           st.shape[0] == total && rs.shape[0] == total && out.shape[0] == rows &&
-           out.shape[1] == width && out.strides[1] == 4 && out.strides[0] == 4 * width;
-  for (int64_t r = 0; ok && r < rows; r++) ok = ((const int64_t *)ix.buf)[r] >= 0 &&
-                                                ((const int64_t *)ix.buf)[r] < total;
-  for (int64_t r = 0; ok && r < nx.shape[0]; r++) ok = ((const int64_t *)nx.buf)[r] >= 0 &&
-                                                       ((const int64_t *)nx.buf)[r] < total;
+  if (get_all(args, spec, 6, v) < 0) return NULL;
+  const int64_t rows = ix->shape[0], width = c->shape[1], total = c->shape[0];
+  int ok = c->strides[1] == 1 && c->strides[0] == width && st->strides[0] == 8 &&
+           rs->strides[0] == 8 && ix->strides[0] == 8 && nx->strides[0] == 8 &&
+           st->shape[0] == total && rs->shape[0] == total && out->shape[0] == rows &&
+           out->shape[1] == width && out->strides[1] == 4 && out->strides[0] == 4 * width;
+  for (int64_t r = 0; ok && r < rows; r++) ok = ((const int64_t *)ix->buf)[r] >= 0 &&
+                                                ((const int64_t *)ix->buf)[r] < total;
+  for (int64_t r = 0; ok && r < nx->shape[0]; r++) ok = ((const int64_t *)nx->buf)[r] >= 0 &&
+                                                       ((const int64_t *)nx->buf)[r] < total;
   if (!ok) {
     PyErr_SetString(PyExc_ValueError, "gather: shapes, strides or indices do not fit");
   } else {
-    gather_u8((const uint8_t *)c.buf, width, (const int64_t *)st.buf, (const double *)rs.buf,
-              (const int64_t *)ix.buf, rows, (float *)out.buf, (const int64_t *)nx.buf,
-              nx.shape[0], &nsat, &best);
+    gather_u8((const uint8_t *)c->buf, width, (const int64_t *)st->buf, (const double *)rs->buf,
+              (const int64_t *)ix->buf, rows, (float *)out->buf, (const int64_t *)nx->buf,
+              nx->shape[0], &nsat, &best);
   }
-  PyBuffer_Release(&nx);
-e4: PyBuffer_Release(&out);
-e3: PyBuffer_Release(&ix);
-e2: PyBuffer_Release(&rs);
-e1: PyBuffer_Release(&st);
-e0: PyBuffer_Release(&c);
+  release_all(v, 6);
   if (PyErr_Occurred()) return NULL;
   return Py_BuildValue("(Ld)", (long long)nsat, best);
 }
 
 /* act(acc, shift, qmin, qmax, fd, out_f, out_d, klo, khi) -> (sat, best, clip) */
 static PyObject *py_act(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  Py_buffer acc, fd, of, od;
+  static const arg_t spec[] = {{0, 0, "f", 2}, {4, 0, "f", 2}, {5, 1, "f", 2}, {6, 1, "f", 2}};
+  Py_buffer v[4];
+  Py_buffer *acc = &v[0];
+  Py_buffer *fd = &v[1];
+  Py_buffer *of = &v[2];
+  Py_buffer *od = &v[3];
   int64_t sat = 0, clip = 0;
   double best = 0.0;
   if (n != 9) return PyErr_Format(PyExc_TypeError, "act takes 9 arguments");
@@ -585,27 +612,21 @@ static PyObject *py_act(PyObject *self, PyObject *const *args, Py_ssize_t n) {
   const long qmax = PyLong_AsLong(args[3]);
   const long long klo = PyLong_AsLongLong(args[7]), khi = PyLong_AsLongLong(args[8]);
   if (PyErr_Occurred()) return NULL;
-  if (get(args[0], &acc, 0, "f", 2) < 0) return NULL;
-  if (get(args[4], &fd, 0, "f", 2) < 0) goto e0;
-  if (get(args[5], &of, 1, "f", 2) < 0) goto e1;
-  if (get(args[6], &od, 1, "f", 2) < 0) goto e2;
-  const int64_t B = acc.shape[0], N = acc.shape[1];
-  if (acc.strides[1] != 4 || acc.strides[0] % 4 || fd.shape[1] != 2 || fd.strides[1] != 4 ||
-      fd.strides[0] != 8 || fd.shape[0] < qmax - qmin + 1 || qmin > qmax ||
+  if (get_all(args, spec, 4, v) < 0) return NULL;
+  const int64_t B = acc->shape[0], N = acc->shape[1];
+  if (acc->strides[1] != 4 || acc->strides[0] % 4 || fd->shape[1] != 2 || fd->strides[1] != 4 ||
+      fd->strides[0] != 8 || fd->shape[0] < qmax - qmin + 1 || qmin > qmax ||
       qmin < -(1L << 24) || qmax > (1L << 24) || shift < -100 || shift > 100 ||
-      of.shape[0] != B || of.shape[1] != N || od.shape[0] != B || od.shape[1] != N ||
-      of.strides[1] != 4 || od.strides[1] != 4 || of.strides[0] != od.strides[0] ||
-      of.strides[0] % 4) {
+      of->shape[0] != B || of->shape[1] != N || od->shape[0] != B || od->shape[1] != N ||
+      of->strides[1] != 4 || od->strides[1] != 4 || of->strides[0] != od->strides[0] ||
+      of->strides[0] % 4) {
     PyErr_SetString(PyExc_ValueError, "act: shapes, strides or formats do not fit");
   } else {
-    act_deriv_f32((const float *)acc.buf, B, N, acc.strides[0] / 4, (int)shift, (int32_t)qmin,
-                  (int32_t)qmax, (const float *)fd.buf, (float *)of.buf, (float *)od.buf,
-                  of.strides[0] / 4, klo, khi, &sat, &best, &clip);
+    act_deriv_f32((const float *)acc->buf, B, N, acc->strides[0] / 4, (int)shift, (int32_t)qmin,
+                  (int32_t)qmax, (const float *)fd->buf, (float *)of->buf, (float *)od->buf,
+                  of->strides[0] / 4, klo, khi, &sat, &best, &clip);
   }
-  PyBuffer_Release(&od);
-e2: PyBuffer_Release(&of);
-e1: PyBuffer_Release(&fd);
-e0: PyBuffer_Release(&acc);
+  release_all(v, 4);
   if (PyErr_Occurred()) return NULL;
   return Py_BuildValue("(LdL)", (long long)sat, best, (long long)clip);
 }
