@@ -12,6 +12,16 @@ process pins its thread pools to one thread, as ``neurosim sweep`` does.
     python benchmarks/bench_sweep.py
     python benchmarks/bench_sweep.py --epochs 1 --pairs 3 --json sweep.json
     python benchmarks/bench_sweep.py --epochs 10 --seeds 3 --pairs 2   # 36 points
+    python benchmarks/bench_sweep.py --data fashion-mnist --epochs 2 --ceiling
+
+``--ceiling`` also measures what this machine allows for the same points
+without the sweep: one process trains them all in a loop (after a warm-up
+point, so no start-up is timed), alone and then as two identical processes
+side by side; the ceiling is twice the lone time (the mean of one run before
+and one after the pair) over the slower of the pair
+(2.0 when two processes do not slow each other). The sweep's speed-up over
+that ceiling is what the sweep machinery (start-up, the last point alone,
+scheduling) keeps of it.
 
 A sweep pays a fixed start (the parent, a worker's interpreter and imports:
 about 0.5 s with the kernels compiled ahead of time, which this benchmark
@@ -38,7 +48,7 @@ SPEC = """[sweep]
 name = "bench-sweep"
 
 [base]
-data = "mnist5k"
+data = "{data}"
 mode = "fixed"
 epochs = {epochs}
 hidden = [100, 100, 100, 100]
@@ -57,11 +67,7 @@ seed = {seeds}
 def run(spec: Path, workers: int, tmp: Path) -> float:
     """Wall seconds of one sweep into a fresh store."""
     store = tmp / f"w{workers}-{time.monotonic_ns()}.db"
-    env = dict(os.environ)
-    # an installed package keeps its bytecode: compiling every module's source
-    # again (~0.1 s a process) would time the machine's PYTHONDONTWRITEBYTECODE
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env = _env()
     cmd = [sys.executable, "-m", "neurosim", "sweep", str(spec), "--store", str(store),
            "--workers", str(workers), "--no-progress"]  # fmt: skip
     t0 = time.perf_counter()
@@ -69,37 +75,103 @@ def run(spec: Path, workers: int, tmp: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # an installed package keeps its bytecode: compiling every module's source
+    # again (~0.1 s a process) would time the machine's PYTHONDONTWRITEBYTECODE
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update({k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+    return env
+
+
+def run_points(spec: Path) -> float:
+    """Seconds to train every point of ``spec`` in this process, one after
+    another, after one untimed warm-up point (imports, kernels, data)."""
+    from neurosim.experiments.sweep import load_spec, run_point
+
+    points = load_spec(spec).points()
+    run_point(points[0].config.to_dict())
+    t0 = time.perf_counter()
+    for p in points:
+        out = run_point(p.config.to_dict())
+        if out["status"] != "ok":
+            raise RuntimeError(out["error"])
+    return time.perf_counter() - t0
+
+
+def ceiling(spec: Path) -> float:
+    """Twice one process's time for the points over the slower of two such
+    processes started together: the speed-up two processes get here."""
+    cmd = [sys.executable, __file__, "--run-points", str(spec)]
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, text=True)
+
+    def seconds(proc: subprocess.Popen) -> float:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"{cmd} failed ({proc.returncode})")
+        return float(out.split()[-1])
+
+    before = seconds(start())
+    pair = [start(), start()]
+    pair_s = max(seconds(p) for p in pair)
+    alone = 0.5 * (before + seconds(start()))  # before and after: the load drifts
+    return 2.0 * alone / pair_s
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=1, help="repeat the grid over this many seeds")
+    ap.add_argument("--data", default="mnist5k", help="the points' data set")
+    ap.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also measure two processes side by side on the same points",
+    )
     ap.add_argument("--json", type=Path, metavar="PATH")
+    ap.add_argument("--run-points", type=Path, help=argparse.SUPPRESS)  # a ceiling child
     args = ap.parse_args(argv)
+    if args.run_points:
+        print(f"{run_points(args.run_points):.6f}")
+        return 0
     if os.environ.get("NEUROSIM_AOT", "1") != "0":  # the workers start without numba
         subprocess.run([sys.executable, "-m", "neurosim", "kernels", "build"], check=True,
                        capture_output=True, cwd=ROOT)  # fmt: skip
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         spec = tmp / "bench-sweep.toml"
-        spec.write_text(SPEC.format(epochs=args.epochs, seeds=list(range(args.seeds))))
-        one, two, ratios = [], [], []
+        spec.write_text(SPEC.format(data=args.data, epochs=args.epochs,
+                                     seeds=list(range(args.seeds))))  # fmt: skip
+        one, two, ratios, ceilings = [], [], [], []
         for p in range(args.pairs):
             order = (1, 2) if p % 2 == 0 else (2, 1)
             wall = {w: run(spec, w, tmp) for w in order}
             one.append(wall[1])
             two.append(wall[2])
             ratios.append(wall[1] / wall[2])
-            print(f"pair {p + 1}: 1 worker {wall[1]:.1f} s, 2 workers {wall[2]:.1f} s, "
-                  f"speed-up {ratios[-1]:.2f}x", flush=True)  # fmt: skip
+            line = (f"pair {p + 1}: 1 worker {wall[1]:.1f} s, 2 workers {wall[2]:.1f} s, "
+                    f"speed-up {ratios[-1]:.2f}x")  # fmt: skip
+            if args.ceiling:  # measured next to each pair: the machine's load drifts
+                ceilings.append(ceiling(spec))
+                line += f"; two processes side by side {ceilings[-1]:.2f}x"
+            print(line, flush=True)
     speedup = statistics.median(ratios)
-    print(f"\n{12 * args.seeds} points x {args.epochs} epochs: "
+    print(f"\n{12 * args.seeds} points x {args.epochs} epochs ({args.data}): "
           f"1 worker {statistics.median(one):.1f} s, 2 workers {statistics.median(two):.1f} s "
           f"(medians); speed-up {speedup:.2f}x "
           f"(median of {args.pairs} pairs)")  # fmt: skip
+    report = {"one": one, "two": two, "ratios": ratios, "speedup": speedup}
+    if ceilings:
+        top = statistics.median(ceilings)
+        print(f"ceiling (the same points, two processes side by side, no sweep): {top:.2f}x; "
+              f"the sweep reaches {speedup / top:.0%} of it")  # fmt: skip
+        report.update(ceilings=ceilings, ceiling=top)
     if args.json:
-        args.json.write_text(json.dumps({"one": one, "two": two, "ratios": ratios,
-                                         "speedup": speedup}, indent=1))  # fmt: skip
+        args.json.write_text(json.dumps(report, indent=1))
     return 0
 
 
