@@ -17,9 +17,9 @@ process pins its thread pools to one thread, as ``neurosim sweep`` does.
 ``--ceiling`` also measures what this machine allows for the same points
 without the sweep: one process trains them all in a loop (after a warm-up
 point, so no start-up is timed), alone and then as two identical processes
-side by side; the ceiling is twice the lone time (the mean of one run before
-and one after the pair) over the slower of the pair
-(2.0 when two processes do not slow each other). The sweep's speed-up over
+side by side; the ceiling is the pair's throughput in lone processes' worth,
+``alone / t_1 + alone / t_2`` (``alone`` the mean of one lone run before and
+one after the pair; 2.0 when two processes do not slow each other). The sweep's speed-up over
 that ceiling is what the sweep machinery (start-up, the last point alone,
 scheduling) keeps of it.
 
@@ -101,8 +101,8 @@ def run_points(spec: Path) -> float:
 
 
 def ceiling(spec: Path) -> float:
-    """Twice one process's time for the points over the slower of two such
-    processes started together: the speed-up two processes get here."""
+    """The throughput of two processes training the points side by side, in
+    lone processes' worth: the speed-up two processes get here."""
     cmd = [sys.executable, __file__, "--run-points", str(spec)]
 
     def start() -> subprocess.Popen:
@@ -116,9 +116,11 @@ def ceiling(spec: Path) -> float:
 
     before = seconds(start())
     pair = [start(), start()]
-    pair_s = max(seconds(p) for p in pair)
+    pair_s = [seconds(p) for p in pair]
     alone = 0.5 * (before + seconds(start()))  # before and after: the load drifts
-    return 2.0 * alone / pair_s
+    # the pair's throughput in lone processes' worth: a sweep hands the next
+    # point to whichever worker is free, so a slower one does fewer points
+    return sum(alone / t for t in pair_s)
 
 
 def main(argv: list[str] | None = None) -> int:
