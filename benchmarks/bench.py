@@ -333,14 +333,14 @@ def profile_steps(model, batches, steps: int) -> dict:
     # and the compiled activation unit, where built
     lib = imac.load()
     saved_imac = {n: getattr(imac, n) for n in ("product_into", "product16_into")}
-    saved_act = lib.act if lib is not None else None
+    saved_act = {n: getattr(lib, n) for n in ("act", "act64")} if lib is not None else {}
     try:
         for n, label in PARTS.items():
             setattr(kernels, n, timed(saved[n], label))
         for n, fn in saved_imac.items():
             setattr(imac, n, timed(fn, "GEMMs (int8 VNNI, with packing)"))
-        if lib is not None:
-            lib.act = timed(saved_act, "activation unit (LUT)")
+        for name, fn in saved_act.items():  # float32 and float64 sums
+            setattr(lib, name, timed(fn, "activation unit (LUT)"))
         accounting.Accountant.observe = timed(obs, "chip accounting (observe)")
         n = 0
         t0 = time.perf_counter()
@@ -356,8 +356,8 @@ def profile_steps(model, batches, steps: int) -> dict:
             setattr(kernels, name, fn)
         for name, fn in saved_imac.items():
             setattr(imac, name, fn)
-        if lib is not None:
-            lib.act = saved_act
+        for name, fn in saved_act.items():
+            setattr(lib, name, fn)
         accounting.Accountant.observe = obs
     per = {k: v / steps * 1e6 for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
     per["other (Python, small numpy ops)"] = wall / steps * 1e6 - sum(per.values())

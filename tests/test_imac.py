@@ -122,23 +122,29 @@ def test_applies16(a, w, off):
      (7, 33, 0, -8, 7, 0, -1), (130, 100, 3, -128, 127, 10, 200), (3, 5, -2, -64, 63, 0, 127),
      (2, 16, 1, 0, 255, 5, 250), (1, 17, 4, -2048, 2047, 0, -1)],
 )  # fmt: skip
-def test_activation_unit_is_the_numba_kernel(lib, b, n, shift, qmin, qmax, klo, khi):
+@pytest.mark.parametrize("wide", [False, True])
+def test_activation_unit_is_the_numba_kernel(lib, b, n, shift, qmin, qmax, klo, khi, wide):
     from neurosim.numerics import kernels
 
     rng = np.random.default_rng(b * n + shift)
     fd = rng.integers(-128, 128, (qmax - qmin + 1, 2)).astype(np.float32)
     acc = rng.integers(-(1 << 20), 1 << 20, (b, n)) // (1 << rng.integers(0, 16, (b, n)))
-    acc = acc.astype(np.float32)
+    if wide:  # float64 sums (16-bit weights) beyond float32's 2**24, the same S
+        acc, shift = acc * (1 << 20) + rng.integers(0, 1 << 20, (b, n)), shift + 20
+    acc = acc.astype(np.float64 if wide else np.float32)
     p = float(1 << max(shift, 0))
     acc[0, :4] = [0.5 * p, 1.5 * p, -2.5 * p, -0.5 * p]  # ties, to even
     f1, d1, f2, d2 = (np.full((b, n), np.nan, np.float32) for _ in range(4))
     want = kernels.act_deriv_kernel(acc, shift, qmin, qmax, fd, f1, d1, klo, khi)
-    got = lib.act(acc, shift, qmin, qmax, fd, f2, d2, klo, khi)
+    act = lib.act64 if wide else lib.act
+    got = act(acc, shift, qmin, qmax, fd, f2, d2, klo, khi)
     assert got == tuple(want)
     assert f2.tolist() == f1.tolist() and d2.tolist() == d1.tolist()
     assert np.signbit(f2).tolist() == np.signbit(f1).tolist()
     with pytest.raises(ValueError):  # a table too short for the index range
-        lib.act(acc, shift, qmin, qmax, fd[:-1], f2, d2, klo, khi)
+        act(acc, shift, qmin, qmax, fd[:-1], f2, d2, klo, khi)
+    with pytest.raises(TypeError):  # the other accumulator width
+        act(acc.astype(np.float32 if wide else np.float64), shift, qmin, qmax, fd, f2, d2, klo, khi)
 
 
 def test_gather_is_the_numba_gather(lib, monkeypatch):
@@ -232,19 +238,25 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         return real16(*args)
 
     acts = []
-    real_act = lib.act
+    real_act, real_act64 = lib.act, lib.act64
 
     def counted_act(*args):
-        acts.append(args[0].shape)
+        acts.append(args[0].dtype)
         return real_act(*args)
+
+    def counted_act64(*args):
+        acts.append(args[0].dtype)
+        return real_act64(*args)
 
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: lib)
         m.setattr(imac, "product_into", counted)
         m.setattr(imac, "product16_into", counted16)
         m.setattr(lib, "act", counted_act)
+        m.setattr(lib, "act64", counted_act64)
         with_int = train(cfg)[0].to_record()
-    assert acts  # the hidden LUTs ran in the compiled unit
+    # the hidden LUTs ran in the compiled unit, on 16-bit weights' float64 sums too
+    assert np.float32 in acts and (np.float64 in acts) == (weight_bits == 16)
     # the forward products in integers (8-bit weights: both offsets; 16-bit:
     # where float64 would run, else float32 BLAS)
     forward = {(w, off) for w, off, sc in calls if sc == 1}

@@ -216,8 +216,12 @@ class ForwardUnit:
             out = ws.get(k_o, acc.shape)
             if i < last:
                 d = ws.get(k_d, acc.shape)
-                act = (self._imac.act if self._act_c[i] and acc.dtype == np.float32
-                       else kernels.act_deriv_kernel)  # fmt: skip
+                act = kernels.act_deriv_kernel
+                if self._act_c[i]:  # the compiled unit, on float32 or float64 sums
+                    if acc.dtype == np.float32:
+                        act = self._imac.act
+                    elif acc.dtype == np.float64:
+                        act = self._imac.act64
                 n2, rowsum, nclip = act(
                     acc, sh, lut.qmin, lut.qmax, self.fds[i], out, d,
                     *self.layer_luts[i].unclipped,

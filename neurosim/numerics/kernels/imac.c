@@ -397,6 +397,57 @@ TARGET static void act_deriv_f32(const float *acc, int64_t B, int64_t N, int64_t
   *clip = nc;
 }
 
+/* act_deriv_f32 on float64 accumulators (the 16-bit weights' sums, exact
+ * integers below 2**53), 8 entries at a time: S = rint(acc * 2**-shift) in
+ * float64 (exact: a power of two times an integer; ties to even), saturated
+ * to [qmin, qmax] before it becomes an int32 index; the same gathers and
+ * counts. */
+TARGET static void act_deriv_f64(const double *acc, int64_t B, int64_t N, int64_t lda, int shift,
+                                 int32_t qmin, int32_t qmax, const float *fd, float *of,
+                                 float *od, int64_t ldo, int64_t klo, int64_t khi,
+                                 int64_t *sat, double *best, int64_t *clip) {
+  const __m512d scale = _mm512_set1_pd(ldexp(1.0, -shift));
+  const __m512d lo = _mm512_set1_pd((double)qmin), hi = _mm512_set1_pd((double)qmax);
+  const __m256i qlo = _mm256_set1_epi32(qmin);
+  const __m256i kl = _mm256_set1_epi32((int32_t)klo), kh = _mm256_set1_epi32((int32_t)khi);
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const int count_clip = khi >= klo;
+  int64_t ns = 0, nc = 0;
+  double top = 0.0;
+  for (int64_t b = 0; b < B; b++) {
+    const double *src = acc + b * lda;
+    float *f = of + b * ldo, *d = od + b * ldo;
+    __m256 t = _mm256_setzero_ps();
+    for (int64_t j = 0; j < N; j += 8) {
+      const __mmask8 m = N - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (N - j)) - 1u);
+      const __m512d v = _mm512_roundscale_pd(_mm512_mul_pd(_mm512_maskz_loadu_pd(m, src + j), scale),
+                                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512d c = _mm512_min_pd(_mm512_max_pd(v, lo), hi);
+      ns += __builtin_popcount(_mm512_mask_cmp_pd_mask(m, c, v, _CMP_NEQ_UQ));
+      const __m256i k = _mm256_sub_epi32(_mm512_cvttpd_epi32(c), qlo);
+      if (count_clip)
+        nc += __builtin_popcount(_mm256_mask_cmplt_epi32_mask(m, k, kl) |
+                                 _mm256_mask_cmpgt_epi32_mask(m, k, kh));
+      const __m512i p = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), m, k, fd, 8);
+      const __m256 fv = _mm256_castsi256_ps(_mm512_cvtepi64_epi32(p));
+      const __m256 dv = _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(p, 32)));
+      _mm256_mask_storeu_ps(f + j, m, fv);
+      _mm256_mask_storeu_ps(d + j, m, dv);
+      t = _mm256_add_ps(t, _mm256_and_ps(fv, magnitude));  /* masked lanes: 0 */
+    }
+    /* integer codes: the float32 sum is exact below 2**24 (the caller checks
+     * N * max |f| < 2**24) */
+    float lanes[8];
+    _mm256_storeu_ps(lanes, t);
+    float row = 0.0f;
+    for (int u = 0; u < 8; u++) row += lanes[u];
+    top = (double)row > top ? (double)row : top;
+  }
+  *sat = ns;
+  *best = top;
+  *clip = nc;
+}
+
 /* --- the Python module: arrays through the buffer protocol ------------- */
 
 static int get(PyObject *o, Py_buffer *v, int writable, const char *fmt, int ndim) {
@@ -597,9 +648,12 @@ static PyObject *py_gather(PyObject *self, PyObject *const *args, Py_ssize_t n) 
   return Py_BuildValue("(Ld)", (long long)nsat, best);
 }
 
-/* act(acc, shift, qmin, qmax, fd, out_f, out_d, klo, khi) -> (sat, best, clip) */
-static PyObject *py_act(PyObject *self, PyObject *const *args, Py_ssize_t n) {
-  static const arg_t spec[] = {{0, 0, "f", 2}, {4, 0, "f", 2}, {5, 1, "f", 2}, {6, 1, "f", 2}};
+/* act(acc, shift, qmin, qmax, fd, out_f, out_d, klo, khi) -> (sat, best, clip):
+ * acc float32 (wide = 0) or float64 (wide = 1) */
+static PyObject *act_call(PyObject *const *args, Py_ssize_t n, int wide) {
+  const arg_t spec[] = {{0, 0, wide ? "d" : "f", 2}, {4, 0, "f", 2}, {5, 1, "f", 2},
+                        {6, 1, "f", 2}};
+  const Py_ssize_t es = wide ? 8 : 4; /* the accumulators' element size */
   Py_buffer v[4];
   Py_buffer *acc = &v[0];
   Py_buffer *fd = &v[1];
@@ -614,13 +668,17 @@ static PyObject *py_act(PyObject *self, PyObject *const *args, Py_ssize_t n) {
   if (PyErr_Occurred()) return NULL;
   if (get_all(args, spec, 4, v) < 0) return NULL;
   const int64_t B = acc->shape[0], N = acc->shape[1];
-  if (acc->strides[1] != 4 || acc->strides[0] % 4 || fd->shape[1] != 2 || fd->strides[1] != 4 ||
+  if (acc->strides[1] != es || acc->strides[0] % es || fd->shape[1] != 2 || fd->strides[1] != 4 ||
       fd->strides[0] != 8 || fd->shape[0] < qmax - qmin + 1 || qmin > qmax ||
       qmin < -(1L << 24) || qmax > (1L << 24) || shift < -100 || shift > 100 ||
       of->shape[0] != B || of->shape[1] != N || od->shape[0] != B || od->shape[1] != N ||
       of->strides[1] != 4 || od->strides[1] != 4 || of->strides[0] != od->strides[0] ||
       of->strides[0] % 4) {
     PyErr_SetString(PyExc_ValueError, "act: shapes, strides or formats do not fit");
+  } else if (wide) {
+    act_deriv_f64((const double *)acc->buf, B, N, acc->strides[0] / 8, (int)shift,
+                  (int32_t)qmin, (int32_t)qmax, (const float *)fd->buf, (float *)of->buf,
+                  (float *)od->buf, of->strides[0] / 4, klo, khi, &sat, &best, &clip);
   } else {
     act_deriv_f32((const float *)acc->buf, B, N, acc->strides[0] / 4, (int)shift, (int32_t)qmin,
                   (int32_t)qmax, (const float *)fd->buf, (float *)of->buf, (float *)od->buf,
@@ -631,12 +689,22 @@ static PyObject *py_act(PyObject *self, PyObject *const *args, Py_ssize_t n) {
   return Py_BuildValue("(LdL)", (long long)sat, best, (long long)clip);
 }
 
+static PyObject *py_act(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  return act_call(args, n, 0);
+}
+
+static PyObject *py_act64(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+  return act_call(args, n, 1);
+}
+
 static PyMethodDef methods[] = {
     {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "pack(wt, scale, wp, colsum)"},
     {"mm", (PyCFunction)(void (*)(void))py_mm, METH_FASTCALL, "mm(a, ascale, offset, wp, colsum, out, oscale)"},
     {"pack16", (PyCFunction)(void (*)(void))py_pack16, METH_FASTCALL, "pack16(wt, hp, lp, hsum, lsum)"},
     {"act", (PyCFunction)(void (*)(void))py_act, METH_FASTCALL,
      "act(acc, shift, qmin, qmax, fd, out_f, out_d, klo, khi) -> (sat, best, clip)"},
+    {"act64", (PyCFunction)(void (*)(void))py_act64, METH_FASTCALL,
+     "act64(acc, shift, qmin, qmax, fd, out_f, out_d, klo, khi): act on float64 accumulators"},
     {"gather", (PyCFunction)(void (*)(void))py_gather, METH_FASTCALL,
      "gather(codes, sat, rowsum, idx, out, next) -> (saturations, largest row sum)"},
     {"mm16", (PyCFunction)(void (*)(void))py_mm16, METH_FASTCALL,
