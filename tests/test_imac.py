@@ -255,12 +255,13 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         m.setattr(lib, "act", counted_act)
         m.setattr(lib, "act64", counted_act64)
         with_int = train(cfg)[0].to_record()
-    # the hidden LUTs ran in the compiled unit, on 16-bit weights' float64 sums too
-    assert np.float32 in acts and (np.float64 in acts) == (weight_bits == 16)
-    # the forward products in integers (8-bit weights: both offsets; 16-bit:
-    # where float64 would run, else float32 BLAS)
+    # the hidden LUTs ran in the compiled unit: on float32 sums of 8-bit
+    # weights, on the float64 sums of 16-bit weights' byte planes
+    assert set(acts) == {np.dtype(np.float64 if weight_bits == 16 else np.float32)}
+    # the forward products in integers, inputs (offset 0) and hidden codes
+    # (offset 128): 8-bit weights as they are, 16-bit ones in byte planes
     forward = {(w, off) for w, off, sc in calls if sc == 1}
-    assert {(8, 0), (8, 128)} <= forward if weight_bits == 8 else (16, 0) in forward
+    assert forward == {(weight_bits, 0), (weight_bits, 128)}
     assert any(sc != 1.0 for _, _, sc in calls) == grads  # gradients in integers
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: None)

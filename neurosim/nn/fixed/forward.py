@@ -92,6 +92,8 @@ class ForwardUnit:
                     self._packed[i] = (off, imac.PackedWeights(k, n))
                 elif off16 is not None:  # 16-bit weights: two byte planes
                     self._packed[i] = (off16, imac.PackedWeights16(k, n))
+        self._planes = [p is not None and isinstance(p[1], imac.PackedWeights16)
+                        for p in self._packed]  # fmt: skip
 
     def quantize_input(self, x: np.ndarray, ws: kernels.Workspace | None = None) -> np.ndarray:
         """Input codes ``O^0`` (float32 holding integers); in ``ws`` if given."""
@@ -138,14 +140,12 @@ class ForwardUnit:
             return kernels.exact_matmul(
                 a, w.T, self._layers[i][0], max_w, self.acc_fmt[i], rowsum, init
             )
-        packed = self._packed[i]
-        wide = packed is not None and isinstance(packed[1], imac.PackedWeights16)
+        packed, wide = self._packed[i], self._planes[i]
         if (packed is not None and a.dtype == np.float32 and a.strides[1] == 4
-                and (kernels.F32_EXACT <= bound < kernels.F64_EXACT if wide
-                     else bound < kernels.F32_EXACT)):  # fmt: skip
+                and bound < (kernels.F64_EXACT if wide else kernels.F32_EXACT)):  # fmt: skip
             # exact in int32 (imac.applies) and below 2**24 (float32's sums);
-            # 16-bit weights where float64 BLAS would run (below 2**24,
-            # float32 BLAS keeps the float32 accumulators)
+            # 16-bit weights as two byte planes combined in float64, below
+            # 2**53 (faster than float32 BLAS too, below 2**24)
             off, pw = packed
             pw.pack(self._imac, w.T)  # the codes as they are now
             if wide:
@@ -200,10 +200,15 @@ class ForwardUnit:
             max_a, max_w, _acc_max, sh, _k_acc, k_o, k_d, c_acc, c_s, c_o = self._layers[i]
             a = A[-1]
             bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
-            if bound >= kernels.F32_EXACT:
+            if bound >= kernels.F32_EXACT and not (
+                self._planes[i] and self.mem.b is None and bound < kernels.F64_EXACT
+                and bound <= self.acc_fmt[i].qmax
+            ):  # fmt: skip
                 # the format's largest code is a loose bound on |W|: the
                 # largest code W holds now may keep the product in float32
-                # BLAS, or off the saturating path (the same exact sums)
+                # BLAS, or off the saturating path (the same exact sums).
+                # 16-bit weights in byte planes need no tighter bound: they
+                # take any sum below 2**53, faster than float32 BLAS
                 max_w = kernels.max_abs(self.mem.WT0 if i == 0 else self.mem.W[i])
                 bound = kernels.partial_sum_bound(a, max_a, max_w, rowsum)
             init = None
