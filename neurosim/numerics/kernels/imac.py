@@ -4,13 +4,14 @@ A layer whose operand codes are 8-bit (activations unsigned, or signed and
 offset by 128; weights signed) multiplies in 32-bit integer dot products
 (AVX-512 VNNI ``vpdpbusd``: 64 byte products per instruction, four times
 float32 FMA's) instead of float32 BLAS (:func:`product_into`); 16-bit
-weights as two byte planes instead of float64 BLAS
-(:func:`product16_into`); the update unit's gradients of 8-bit activations
-and log-coded errors likewise. Both are exact for the bounds the units
-check (:func:`applies`), so the sums are the same bits; only the speed
-differs. The module also holds the hidden layers' activation unit with
-vector gathers (``act``, :func:`neurosim.numerics.kernels.act_deriv_kernel`'s
-twin) and the input gather with a prefetch of the next minibatch's rows
+weights as two byte planes instead of float32 or float64 BLAS
+(:func:`product16_into`, every sum below 2**53); the update unit's
+gradients of 8-bit activations and log-coded errors likewise. Both are
+exact for the bounds the units check (:func:`applies`), so the sums are the
+same bits; only the speed differs. The module also holds the hidden layers'
+activation unit with vector gathers (``act`` on float32 sums, ``act64`` on
+the byte planes' float64 sums, :func:`neurosim.numerics.kernels.act_deriv_kernel`'s
+twins) and the input gather with a prefetch of the next minibatch's rows
 (``gather``, :func:`neurosim.numerics.kernels.gather_codes_kernel`'s twin).
 
 ``neurosim kernels build`` compiles ``imac.c``, a CPython extension, with
