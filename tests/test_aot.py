@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurosim.numerics.kernels import aot
+from neurosim.numerics.kernels import aot, imac
 from neurosim.numerics.kernels._lazy import jit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,6 +126,13 @@ def test_a_fixed_run_through_the_compiled_kernels_is_the_numba_run(tmp_path):
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     sigs = tmp_path / "signatures.txt"
+    if imac.cpu_supported():
+        # the 8-bit MAC library first, as `kernels build` leaves it: the
+        # recording sees the dtypes its products hand the kernels
+        build = "from neurosim.numerics.kernels import imac\nimac.build()\n"
+        p = subprocess.run([sys.executable, "-c", build], capture_output=True, text=True,
+                           env=env, cwd=ROOT)  # fmt: skip
+        assert p.returncode == 0, p.stderr[-3000:]
     record = (
         "from pathlib import Path\nfrom neurosim.numerics.kernels import aot\n"
         f"aot.record([{FIELDS!r}], path=Path({str(sigs)!r}))\n"

@@ -172,12 +172,19 @@ def record(
 ) -> list[tuple[str, str]]:
     """Run each of ``runs`` (config fields, as :func:`neurosim.api.run` takes
     them; fixed mode, one epoch of 256 samples) with numba alone and return
-    (and write to ``path`` unless None) every kernel signature they called."""
+    (and write to ``path`` unless None) every kernel signature they called.
+    Each runs without the compiled 8-bit MAC library (:mod:`.imac`) and, where
+    it is built, again with it: its products hand some kernels other dtypes
+    (the 16-bit weights' float64 sums)."""
     from neurosim import api
+    from neurosim.numerics.kernels import imac
 
     _state.update(loaded=True, table=None, path=None)  # numba only: see every call
     for fields in runs:
-        api.run(dict(fields), mode="fixed", epochs=1, limit=256)
+        with imac.off():
+            api.run(dict(fields), mode="fixed", epochs=1, limit=256)
+        if imac.load() is not None:
+            api.run(dict(fields), mode="fixed", epochs=1, limit=256)
     pairs = used_signatures()
     if path is not None:
         write_signatures(pairs, path)

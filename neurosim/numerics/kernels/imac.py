@@ -23,6 +23,7 @@ forward unit uses float32 BLAS.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -115,6 +117,19 @@ def load(path: Path | None = None) -> ModuleType | None:
         if _compiled.enabled() and cpu_supported() and lib.exists():
             _state["lib"] = _import(lib)
     return _state["lib"]
+
+
+@contextlib.contextmanager
+def off() -> Iterator[None]:
+    """:func:`load` returns None inside: runs take the float BLAS and numba
+    paths (:func:`neurosim.numerics.kernels.aot.record` sees both)."""
+    saved = dict(_state)
+    _state.update(lib=None, tried=True)
+    try:
+        yield
+    finally:
+        _state.clear()
+        _state.update(saved)
 
 
 def _import(path: Path) -> ModuleType:
