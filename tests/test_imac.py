@@ -12,6 +12,7 @@ import pytest
 from neurosim.config import TrainConfig
 from neurosim.experiments.sweep import strip_wall_times
 from neurosim.experiments.train import train
+from neurosim.nn.fixed.error import ErrorUnit
 from neurosim.numerics.kernels import imac
 
 
@@ -85,6 +86,16 @@ def test_scaled_operands_are_exact(lib, m, k, n):
     out2 = np.full((n, m), np.nan, np.float32)
     imac.product_into(lib, err.T, pa, 128, out2, ascale=1 / q, oscale=q)
     assert out2.tolist() == ref.T.tolist()
+    # BP's projection R @ W with 16-bit W: the errors scaled into bytes, W's
+    # codes as two byte planes, the float64 sums scaled back by q
+    w16 = rng.integers(-32768, 32768, (k, m)).astype(np.float32)
+    w16[0, 0], w16[-1, -1] = -32768, 32767
+    ref16 = err.T.astype(np.float64) @ w16.astype(np.float64)
+    p16 = imac.PackedWeights16(k, m)
+    p16.pack(lib, w16)
+    out3 = np.full((n, m), np.nan)
+    imac.product16_into(lib, err.T, p16, 128, out3, ascale=1 / q)
+    assert (out3 * q).tolist() == ref16.tolist()
 
 
 @pytest.mark.parametrize(
@@ -206,7 +217,8 @@ def test_no_library_without_a_build(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     ("rule", "extra", "grads"),
-    [("srbp", {}, True), ("bp", {"bias": True}, True), ("rbp", {"momentum": 0.5}, True),
+    [("srbp", {}, True), ("bp", {"bias": True}, True), ("sbp", {}, True),
+     ("rbp", {"momentum": 0.5}, True),
      ("srbp", {"channel_dropout": 0.25}, True), ("asrbp", {}, True), ("drtp", {}, True),
      ("srbp", {"feedback": "binary"}, True),
      ("srbp", {"feedback": "sparse", "feedback_n": 3}, True),
@@ -248,8 +260,17 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         acts.append(args[0].dtype)
         return real_act64(*args)
 
+    projections = []  # BP's and SBP's W^T projections: in the VNNI kernels or not
+    real_w = ErrorUnit._w_imac
+
+    def counted_w(self, *args):
+        p = real_w(self, *args)
+        projections.append(p is not None)
+        return p
+
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: lib)
+        m.setattr(ErrorUnit, "_w_imac", counted_w)
         m.setattr(imac, "product_into", counted)
         m.setattr(imac, "product16_into", counted16)
         m.setattr(lib, "act", counted_act)
@@ -263,6 +284,8 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
     forward = {(w, off) for w, off, sc in calls if sc == 1}
     assert forward == {(weight_bits, 0), (weight_bits, 128)}
     assert any(sc != 1.0 for _, _, sc in calls) == grads  # gradients in integers
+    assert projections == [True] * len(projections)
+    assert bool(projections) == (rule in ("bp", "sbp"))
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: None)
         with_blas = train(cfg)[0].to_record()

@@ -320,8 +320,9 @@ class Accountant:
         if self._hist.size:
             self._hist += np.bincount(code, minlength=self._hist.size)
         else:
-            keys, counts = np.unique(code, return_counts=True)
-            self._code_counts.update(dict(zip(keys.tolist(), counts.tolist(), strict=True)))
+            # sorted: new codes enter the counter in increasing order, as
+            # np.unique's would (a few us a step less for 64 codes)
+            self._code_counts.update(sorted(code.tolist()))
 
     @property
     def msg_tuples(self) -> Counter:

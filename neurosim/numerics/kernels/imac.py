@@ -227,14 +227,16 @@ class PackedWeights16:
 
 
 def product16_into(
-    lib: ModuleType, a: np.ndarray, w: PackedWeights16, offset: int, out: np.ndarray
-) -> np.ndarray:
-    """``out = a @ W`` exactly in float64 for 8-bit activation codes ``a``
-    (float32 ``(M, k)``, rows or columns contiguous, ``a + offset`` in
-    ``[0, 255]``) and 16-bit weights ``w``: ``256 * (a @ hi) + a @ lo + 128 *
-    sum_k a`` from two int32 products (each below ``k * 255 * 128``), added
-    in float64 (exact below 2**53: the caller checks the bound)."""
-    lib.mm16(a, 1.0, offset, w.hp, w.lp, w.hsum, w.lsum, out)
+    lib: ModuleType, a: np.ndarray, w: PackedWeights16, offset: int, out: np.ndarray,
+    ascale: float = 1.0,
+) -> np.ndarray:  # fmt: skip
+    """``out = (ascale * a) @ W`` exactly in float64 for 8-bit codes
+    ``ascale * a`` (``a`` float32 ``(M, k)``, rows or columns contiguous,
+    ``ascale * a + offset`` integers in ``[0, 255]``; ``ascale`` a power of
+    two) and 16-bit weights ``w``: ``256 * (a @ hi) + a @ lo + 128 * sum_k
+    a`` from two int32 products (each below ``k * 255 * 128``), added in
+    float64 (exact below 2**53: the caller checks the bound)."""
+    lib.mm16(a, ascale, offset, w.hp, w.lp, w.hsum, w.lsum, out)
     return out
 
 
