@@ -260,8 +260,8 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         acts.append(args[0].dtype)
         return real_act64(*args)
 
-    projections = []  # BP's and SBP's W^T projections: in the VNNI kernels or not
-    real_w = ErrorUnit._w_imac
+    projections = []  # the chain's projections (W^T, RBP's C^h): in the VNNI kernels or not
+    real_w = ErrorUnit._chain_imac
 
     def counted_w(self, *args):
         p = real_w(self, *args)
@@ -270,7 +270,7 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
 
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: lib)
-        m.setattr(ErrorUnit, "_w_imac", counted_w)
+        m.setattr(ErrorUnit, "_chain_imac", counted_w)
         m.setattr(imac, "product_into", counted)
         m.setattr(imac, "product16_into", counted16)
         m.setattr(lib, "act", counted_act)
@@ -285,7 +285,7 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
     assert forward == {(weight_bits, 0), (weight_bits, 128)}
     assert any(sc != 1.0 for _, _, sc in calls) == grads  # gradients in integers
     assert projections == [True] * len(projections)
-    assert bool(projections) == (rule in ("bp", "sbp"))
+    assert bool(projections) == (rule in ("bp", "sbp", "rbp"))
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: None)
         with_blas = train(cfg)[0].to_record()

@@ -118,9 +118,10 @@ class ErrorUnit:
         self._imac = imac.load() if mem.C_all is not None and all(
             f.qmin >= -128 and f.qmax <= 127 for f in fbs) else None  # fmt: skip
         self._pc = None  # C_all packed
-        # BP's and SBP's W^T projections in the VNNI kernels too (_w_imac)
-        self._lib_w = imac.load() if self.rule.matrix == "W" else None
-        self._pw: dict[int, Any] = {}  # W^{i+2} packed, by layer
+        # the chain's projections (W^T of BP and SBP, C^h of RBP) in the
+        # VNNI kernels too (_chain_imac)
+        self._lib_w = imac.load()
+        self._pw: dict[int, Any] = {}  # W^{i+2} or C^{i+1} packed, by layer
         if worst >= 2.0**62:
             raise ConfigError(
                 "error_word_bits",
@@ -272,32 +273,34 @@ class ErrorUnit:
                     col += c.shape[0]
             return self._proj.pop(i)
         if self.rule.matrix == "W":
-            m, mmax = mem.W[i + 1], fm.weights[i + 1].max_abs
-            p = self._w_imac(i, src, m, rmax, rq)
-            if p is not None:
-                return p
+            m, mf = mem.W[i + 1], fm.weights[i + 1]
         else:
-            m, mmax = mem.C[i].T, fm.feedbacks[i].max_abs
+            m, mf = mem.C[i].T, fm.feedbacks[i]
+        p = self._chain_imac(i, src, m, mf, rmax, rq)
+        if p is not None:
+            return p
+        mmax = mf.max_abs
         bound = kernels.partial_sum_bound(src, rmax, mmax, quantum=rq)
         if bound >= kernels.F32_EXACT and self.rule.matrix == "W":
             # as the forward unit: the largest code W holds now, not the format's
             bound = kernels.partial_sum_bound(src, rmax, kernels.max_abs(m), quantum=rq)
         return kernels.product_into(src, m, m, bound, ws, f"proj{i}")
 
-    def _w_imac(
-        self, i: int, src: np.ndarray, m: np.ndarray, rmax: float, rq: float
+    def _chain_imac(
+        self, i: int, src: np.ndarray, m: np.ndarray, wf: Any, rmax: float, rq: float
     ) -> np.ndarray | None:
-        """``src @ W^{i+2}`` in the VNNI kernels, or None where they do not
-        apply: the errors (multiples of ``rq``, ``|src / rq| <= 127``) as
-        offset bytes, the codes of ``m`` as int8 or (16-bit) two byte planes;
-        exact int32 sums in units of ``rq`` (below 2**24 for int8 codes,
-        2**53 for planes, as the float path's bounds), scaled back by ``rq``:
-        the float path's values (float32 for int8 codes, else float64)."""
+        """``src @ m`` (``m`` = ``W^{i+2}`` or ``C^{i+1}.T``, codes of format
+        ``wf``) in the VNNI kernels, or None where they do not apply: the
+        errors (multiples of ``rq``, ``|src / rq| <= 127``) as offset bytes,
+        the codes of ``m`` as int8 or (16-bit) two byte planes; exact int32
+        sums in units of ``rq`` (below 2**24 for int8 codes, 2**53 for
+        planes, as the float path's bounds), scaled back by ``rq``: the float
+        path's values (float32 for int8 codes, else float64)."""
         lib = self._lib_w
         if (lib is None or rmax / rq > 127 or src.dtype != np.float32 or m.dtype != np.float32
                 or not (src.strides[1] == 4 or src.strides[0] == 4)):  # fmt: skip
             return None
-        wf, (k, n) = self.fm.weights[i + 1], m.shape
+        k, n = m.shape
         bound = kernels.partial_sum_bound(src, rmax, wf.max_abs, quantum=rq)
         pw = self._pw.get(i)
         if imac.applies(-127, 127, wf.qmin, wf.qmax, k) is not None:
