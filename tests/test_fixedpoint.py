@@ -20,6 +20,7 @@ from neurosim.numerics.fixedpoint import (
     LogQuantizer,
     derive_key,
     log_quantize,
+    log_quantize_f32,
     ref_log_quantize,
     ref_mix64,
     ref_quantize,
@@ -508,6 +509,55 @@ def test_log_quantize_table(bits, top, emax, x, expected):
     assert out[0] == expected
     if expected == 0:
         assert not np.signbit(out[0])
+
+
+@pytest.mark.parametrize(
+    "bits, top, emax, x, expected",
+    [row for row in LOG_TABLE if float(np.float32(row[3])) == row[3]],  # float32 inputs
+)
+def test_log_quantize_f32_table(bits, top, emax, x, expected):
+    out = log_quantize_f32(np.array([x], np.float32), bits, top, emax)
+    assert out.dtype == np.float32
+    assert out[0] == expected
+    if expected == 0:
+        assert not np.signbit(out[0])
+
+
+def test_log_quantize_f32_by_hand():
+    # top 3, 4 bits (emax 6): levels 2**-3 .. 2**3; sqrt(2) * 2**k rounds up
+    x = np.array([1.4142, 1.4143, 0.0, -0.0, -3.0, 2.0**-4, 0.09, 100.0, -2.83, -2.82],
+                 np.float32)  # fmt: skip
+    want = [1.0, 2.0, 0.0, 0.0, -4.0, 0.0, 0.125, 8.0, -4.0, -2.0]
+    out = log_quantize_f32(x, 4, 3, 6)
+    assert out.tolist() == want and not np.signbit(out[2:4]).any()
+
+
+def test_log_quantize_f32_is_log_quantize_bit_for_bit():
+    rng = np.random.default_rng(3)
+    s2 = np.float32(math.sqrt(2.0))
+    k = np.arange(-60, 60)
+    edges = np.concatenate([
+        np.nextafter(s2, np.float32(0)) * 2.0**k, s2 * 2.0**k,
+        np.nextafter(s2, np.float32(2)) * 2.0**k, 2.0**k, np.nextafter(np.float32(1), 2) * 2.0**k,
+    ]).astype(np.float32)  # fmt: skip
+    tiny = np.array([0.0, -0.0, 1e-45, -1e-45, 1e-39, 1.2e-38, 3e38, -3e38], np.float32)
+    for bits, top in [(2, 0), (3, -4), (4, 3), (4, -20), (6, 10), (8, 40), (8, -80), (5, 127)]:
+        emax = (1 << (bits - 1)) - 2
+        x = (rng.standard_normal(3000) * 2.0 ** rng.integers(-40, 40, 3000)).astype(np.float32)
+        x = np.concatenate([x, edges, -edges, tiny]).reshape(-1, 8)
+        want = log_quantize(x, bits, top, emax).astype(np.float32)
+        assert log_quantize_f32(x, bits, top, emax).tobytes() == want.tobytes()
+    # what the bits do not cover goes through log_quantize: Inf and NaN,
+    # levels below float32's normal range, float64, one bit
+    odd = np.array([np.inf, -1.0, np.nan, 0.5], np.float32)
+    with np.errstate(invalid="ignore"):
+        want = log_quantize(odd, 4, 3, 6).astype(np.float32)
+        got = log_quantize_f32(odd, 4, 3, 6)
+    assert got.tobytes() == want.tobytes()
+    assert log_quantize_f32(np.float32([1e-39]), 8, -60, 126).tolist() == [
+        float(np.float32(log_quantize(np.float32([1e-39]), 8, -60, 126)[0]))]
+    assert log_quantize_f32(np.array([0.3]), 4, 0, 6).dtype == np.float32
+    assert log_quantize_f32(np.float32([0.3, -0.0]), 1, 2, 0).tolist() == [4.0, 4.0]
 
 
 def test_log_quantize_negative_zero():

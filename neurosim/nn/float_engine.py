@@ -21,7 +21,7 @@ from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import (
     LogQuantizer,
     block_log_quantize,
-    log_quantize,
+    log_quantize_f32,
     stochastic_log_quantize,
 )
 from neurosim.numerics.workspace import Workspace
@@ -112,7 +112,7 @@ class FloatEngine(Engine):
             rms = chain and self.cfg.error_sign_scale == "rms"
             q, _ = block_log_quantize(r, lq.bits, *self._top_range, lq.emax, None, rms)
             return q.astype(np.float32)
-        return lq(r).astype(np.float32)
+        return log_quantize_f32(r, lq.bits, lq.top, lq.emax)
 
     def _q_stochastic(self, r: np.ndarray, lq: LogQuantizer) -> np.ndarray:
         """Stochastic (unbiased) log quantization of messages, in float.
@@ -248,7 +248,7 @@ class FloatEngine(Engine):
                 )
             u = self._code_rng.random(d.shape)
             return stochastic_log_quantize(d, k, top, top - emax, u).astype(np.float32)
-        return log_quantize(d, k, top, emax).astype(np.float32)
+        return log_quantize_f32(d, k, top, emax)
 
     # ops for hidden_errors
     def project(self, i: int, src: np.ndarray) -> np.ndarray:
