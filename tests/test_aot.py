@@ -217,3 +217,49 @@ def test_the_stamp_covers_every_kernel_module():
         assert f"kernels/{m}.py" in _compiled.SOURCES
     numerics = Path(_compiled.__file__).parent.parent
     assert all((numerics / name).is_file() for name in _compiled.SOURCES)
+
+
+FLOAT_PROBE = (
+    "import contextlib, io, json, sys\n"
+    "from neurosim.cli import main\n"
+    "out = io.StringIO()\n"
+    "with contextlib.redirect_stdout(out):\n"
+    "    rc = main(sys.argv[1:])\n"
+    "from neurosim.config import TrainConfig\n"
+    "from neurosim.cost.accounting import _tallies\n"
+    "from neurosim.numerics.kernels import aot\n"
+    "t = vars(_tallies(TrainConfig(mode='float')))\n"
+    "print(json.dumps({'rc': rc, 'numba': 'numba' in sys.modules,\n"
+    "                  'aot': aot.loaded_path() is not None,\n"
+    "                  'compiled': sorted(k for k, f in t.items()\n"
+    "                                     if hasattr(f, '__neurosim_kernel__')),\n"
+    "                  'record': json.loads(out.getvalue())}))\n"
+)
+
+
+def test_a_float_run_counts_with_the_compiled_tallies_and_no_numba(tmp_path):
+    """Where the compiled library holds the tally kernels, a float run's chip
+    accounting calls them (they load without numba); a call they do not take
+    goes to the NumPy twins, never to numba; the records are the NumPy run's."""
+    from neurosim.experiments.sweep import strip_wall_times
+
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    tallies = ("sparsity.input_tally", "sparsity.message_tally", "sparsity.nonzero")
+    sigs = tmp_path / "signatures.txt"
+    aot.write_signatures([p for p in aot.read_signatures() if p[0] in tallies], sigs)
+    b = subprocess.run([sys.executable, "-m", "neurosim", "kernels", "build", "--signatures",
+                        str(sigs)], capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip
+    assert b.returncode == 0, b.stderr[-3000:]
+    run = ["train", "--mode", "float", "--epochs", "1", "--limit", "400", "--no-progress",
+           "--packets", "event", "--json", "-", *ARGS]  # fmt: skip
+    compiled = _run(env, FLOAT_PROBE, *run)
+    assert compiled["aot"] and not compiled["numba"]
+    assert compiled["compiled"] == ["input_tally", "message_tally", "nonzero"]
+    plain = _run({**env, "NEUROSIM_AOT": "0"}, FLOAT_PROBE, *run)
+    assert not plain["aot"] and not plain["numba"] and plain["compiled"] == []
+    assert strip_wall_times(compiled["record"]) == strip_wall_times(plain["record"])

@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,6 +58,7 @@ from neurosim.nn.network import Formats
 from neurosim.nn.rules import Rule, codes_chain, projects_at_sender, trained_layers
 from neurosim.numerics import counts, kernels
 from neurosim.numerics.fixedpoint import block_exp_bits
+from neurosim.numerics.kernels import _compiled
 
 if TYPE_CHECKING:
     from neurosim.plan import Plan
@@ -65,11 +66,30 @@ if TYPE_CHECKING:
 Key = tuple[str, str, tuple]
 
 
-def _tallies(cfg: TrainConfig) -> ModuleType:
-    """Where a run's batch tallies come from: a float run counts with NumPy
-    (:mod:`neurosim.numerics.counts`) and never loads numba; a fixed run has
-    numba loaded for its engine, and the fused kernels are faster."""
-    return counts if cfg.mode == "float" else kernels
+def _tallies(cfg: TrainConfig) -> ModuleType | SimpleNamespace:
+    """Where a run's batch tallies come from: a fixed run has its kernels
+    loaded for its engine, and the fused kernels are faster; a float run
+    never loads numba: it counts with the kernels compiled ahead of time
+    where ``neurosim kernels build`` built them (they load without numba),
+    else, and for any call they do not take, with their NumPy twins
+    (:mod:`neurosim.numerics.counts`; the same integers)."""
+    if cfg.mode != "float":
+        return kernels
+    path = _compiled.loaded_path()
+    tallies = _FLOAT_TALLIES.get(path)
+    if tallies is None:
+        from neurosim.numerics.kernels import _lazy, sparsity  # noqa: F401 -- registers them
+
+        found = {k.key: k for k in _lazy.REGISTRY}
+        tallies = _FLOAT_TALLIES[path] = SimpleNamespace(**{
+            n: _compiled.compiled_or(found[f"sparsity.{n}"], getattr(counts, n))
+            for n in counts.__all__
+        })  # fmt: skip
+    return tallies
+
+
+#: a float run's tallies (:func:`_tallies`), by the compiled library in use
+_FLOAT_TALLIES: dict = {}
 
 
 @dataclass(frozen=True)

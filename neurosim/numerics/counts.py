@@ -2,9 +2,11 @@
 
 A float run's chip accounting counts with these, so that the run never
 imports numba (whose import and first cache load cost a fresh process more
-than half a second); fixed runs, which load numba for their engine anyway,
-keep the fused kernels. Both give the same integers (tests/test_counts.py):
-an entry counts when ``x != 0`` (so NaN counts and -0.0 does not).
+than half a second), unless ``neurosim kernels build`` compiled the tally
+kernels (they load without numba; a call they do not take comes here);
+fixed runs keep the fused kernels. Both give the same integers
+(tests/test_startup.py): an entry counts when ``x != 0`` (so NaN counts and
+-0.0 does not).
 """
 
 from __future__ import annotations

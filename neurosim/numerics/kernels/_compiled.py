@@ -180,16 +180,19 @@ def _condition(name: str, spec: str) -> str:
     )
 
 
-def make_guard(kernel: Any, variants: list[tuple[Callable, list[str]]]) -> Callable:
+def make_guard(
+    kernel: Any, variants: list[tuple[Callable, list[str]]], miss: Callable | None = None
+) -> Callable:
     """A function with the kernel's parameters that calls the first compiled
-    variant whose specs match the arguments exactly, else numba's dispatcher."""
+    variant whose specs match the arguments exactly, else ``miss`` (default:
+    numba's dispatcher, the call counted in :func:`misses`)."""
     params = inspect.signature(kernel.py_func).parameters
     names = list(params)
     head = ", ".join(
         n if p.default is p.empty else f"{n}={p.default!r}" for n, p in params.items()
     )
     call = ", ".join(names)
-    ns: dict[str, Any] = {"_nd": np.ndarray, "_miss": _miss_of(kernel)}
+    ns: dict[str, Any] = {"_nd": np.ndarray, "_miss": miss or _miss_of(kernel)}
     for key, types in _SCALARS.items():
         ns[f"_S_{key}"] = types
     lines = [f"def guard({head}):"]
@@ -226,6 +229,17 @@ def guard(kernel: Any) -> Callable | None:
     if not table or kernel.key not in table:
         return None
     return make_guard(kernel, table[kernel.key])
+
+
+def compiled_or(kernel: Any, fallback: Callable) -> Callable:
+    """``kernel``'s compiled guard with ``fallback`` (a function of the same
+    arguments and results, e.g. a NumPy twin) in numba's place for the calls
+    no compiled variant takes; ``fallback`` itself when no compiled module
+    holds the kernel. Never imports numba."""
+    table = _load()
+    if not table or kernel.key not in table:
+        return fallback
+    return make_guard(kernel, table[kernel.key], miss=fallback)
 
 
 def misses() -> dict[str, int]:
