@@ -20,7 +20,6 @@ from neurosim.numerics.fixedpoint import (
     LogQuantizer,
     derive_key,
     log_quantize,
-    log_quantize_f32,
     ref_log_quantize,
     ref_mix64,
     ref_quantize,
@@ -30,6 +29,7 @@ from neurosim.numerics.fixedpoint import (
     saturate,
 )
 from neurosim.numerics.kernels._lazy import materialize
+from neurosim.numerics.logbits import log_quantize_f32
 
 materialize()  # the kernels as numba dispatchers: this module's njit code calls _mix64
 from neurosim.numerics.kernels.rounding import _mix64  # noqa: E402

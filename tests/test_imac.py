@@ -12,7 +12,7 @@ import pytest
 from neurosim.config import TrainConfig
 from neurosim.experiments.sweep import strip_wall_times
 from neurosim.experiments.train import train
-from neurosim.nn.fixed.error import ErrorUnit
+from neurosim.nn.fixed.error import ChainMac
 from neurosim.numerics.kernels import imac
 
 
@@ -261,7 +261,7 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         return real_act64(*args)
 
     projections = []  # the chain's projections (W^T, RBP's C^h): in the VNNI kernels or not
-    real_w = ErrorUnit._chain_imac
+    real_w = ChainMac.product
 
     def counted_w(self, *args):
         p = real_w(self, *args)
@@ -270,7 +270,7 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
 
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: lib)
-        m.setattr(ErrorUnit, "_chain_imac", counted_w)
+        m.setattr(ChainMac, "product", counted_w)
         m.setattr(imac, "product_into", counted)
         m.setattr(imac, "product16_into", counted16)
         m.setattr(lib, "act", counted_act)

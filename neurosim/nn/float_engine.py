@@ -21,9 +21,9 @@ from neurosim.numerics import streams
 from neurosim.numerics.fixedpoint import (
     LogQuantizer,
     block_log_quantize,
-    log_quantize_f32,
     stochastic_log_quantize,
 )
+from neurosim.numerics.logbits import log_quantize_f32
 from neurosim.numerics.workspace import Workspace
 from neurosim.plan import Plan
 

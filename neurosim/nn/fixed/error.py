@@ -30,6 +30,58 @@ from neurosim.numerics.kernels import imac
 from neurosim.plan import Plan
 
 
+class ChainMac:
+    """The error unit's projections down the chain (``W^T`` of BP and SBP,
+    ``C^h`` of RBP) in the VNNI kernels (:mod:`neurosim.numerics.kernels.imac`).
+
+    Parameters
+    ----------
+    lib : module or None
+        The compiled library (None: every :meth:`product` is None).
+    ws : Workspace
+        Where the products go.
+    """
+
+    def __init__(self, lib: Any, ws: Any) -> None:
+        self.lib, self.ws = lib, ws
+        self.packed: dict[int, Any] = {}  # W^{i+2} or C^{i+1} packed, by layer
+
+    def product(
+        self, i: int, src: np.ndarray, m: np.ndarray, wf: Any, rmax: float, rq: float
+    ) -> np.ndarray | None:
+        """``src @ m`` (``m`` = ``W^{i+2}`` or ``C^{i+1}.T``, codes of format
+        ``wf``), or None where the kernels do not apply: the errors (multiples
+        of ``rq``, ``|src / rq| <= 127``) as offset bytes, the codes of ``m``
+        as int8 or (16-bit) two byte planes; exact int32 sums in units of
+        ``rq`` (below 2**24 for int8 codes, 2**53 for planes, as the float
+        path's bounds), scaled back by ``rq``: the float path's values
+        (float32 for int8 codes, else float64)."""
+        lib = self.lib
+        if (lib is None or rmax / rq > 127 or src.dtype != np.float32 or m.dtype != np.float32
+                or not (src.strides[1] == 4 or src.strides[0] == 4)):  # fmt: skip
+            return None
+        k, n = m.shape
+        bound = kernels.partial_sum_bound(src, rmax, wf.max_abs, quantum=rq)
+        pw = self.packed.get(i)
+        if imac.applies(-127, 127, wf.qmin, wf.qmax, k) is not None:
+            if bound >= kernels.F32_EXACT:
+                return None
+            if pw is None:
+                pw = self.packed[i] = imac.PackedWeights(k, n)
+            pw.pack(lib, m)
+            out = self.ws.get(f"proj{i}", (src.shape[0], n), np.float32)
+            return imac.product_into(lib, src, pw, 128, out, 1.0 / rq, rq)
+        if imac.applies16(-127, 127, wf.qmin, wf.qmax, k) is None or bound >= kernels.F64_EXACT:
+            return None
+        if pw is None:
+            pw = self.packed[i] = imac.PackedWeights16(k, n)
+        pw.pack(lib, m)
+        out = self.ws.get(f"proj{i}.64", (src.shape[0], n), np.float64)
+        imac.product16_into(lib, src, pw, 128, out, 1.0 / rq)
+        out *= rq  # a power of two: exact
+        return out
+
+
 class ErrorUnit:
     """The fixed-point error path of every layer.
 
@@ -119,9 +171,8 @@ class ErrorUnit:
             f.qmin >= -128 and f.qmax <= 127 for f in fbs) else None  # fmt: skip
         self._pc = None  # C_all packed
         # the chain's projections (W^T of BP and SBP, C^h of RBP) in the
-        # VNNI kernels too (_chain_imac)
-        self._lib_w = imac.load()
-        self._pw: dict[int, Any] = {}  # W^{i+2} or C^{i+1} packed, by layer
+        # VNNI kernels too
+        self.chain_mac = ChainMac(imac.load(), ws)
         if worst >= 2.0**62:
             raise ConfigError(
                 "error_word_bits",
@@ -276,7 +327,7 @@ class ErrorUnit:
             m, mf = mem.W[i + 1], fm.weights[i + 1]
         else:
             m, mf = mem.C[i].T, fm.feedbacks[i]
-        p = self._chain_imac(i, src, m, mf, rmax, rq)
+        p = self.chain_mac.product(i, src, m, mf, rmax, rq)
         if p is not None:
             return p
         mmax = mf.max_abs
@@ -285,41 +336,6 @@ class ErrorUnit:
             # as the forward unit: the largest code W holds now, not the format's
             bound = kernels.partial_sum_bound(src, rmax, kernels.max_abs(m), quantum=rq)
         return kernels.product_into(src, m, m, bound, ws, f"proj{i}")
-
-    def _chain_imac(
-        self, i: int, src: np.ndarray, m: np.ndarray, wf: Any, rmax: float, rq: float
-    ) -> np.ndarray | None:
-        """``src @ m`` (``m`` = ``W^{i+2}`` or ``C^{i+1}.T``, codes of format
-        ``wf``) in the VNNI kernels, or None where they do not apply: the
-        errors (multiples of ``rq``, ``|src / rq| <= 127``) as offset bytes,
-        the codes of ``m`` as int8 or (16-bit) two byte planes; exact int32
-        sums in units of ``rq`` (below 2**24 for int8 codes, 2**53 for
-        planes, as the float path's bounds), scaled back by ``rq``: the float
-        path's values (float32 for int8 codes, else float64)."""
-        lib = self._lib_w
-        if (lib is None or rmax / rq > 127 or src.dtype != np.float32 or m.dtype != np.float32
-                or not (src.strides[1] == 4 or src.strides[0] == 4)):  # fmt: skip
-            return None
-        k, n = m.shape
-        bound = kernels.partial_sum_bound(src, rmax, wf.max_abs, quantum=rq)
-        pw = self._pw.get(i)
-        if imac.applies(-127, 127, wf.qmin, wf.qmax, k) is not None:
-            if bound >= kernels.F32_EXACT:
-                return None
-            if pw is None:
-                pw = self._pw[i] = imac.PackedWeights(k, n)
-            pw.pack(lib, m)
-            out = self.ws.get(f"proj{i}", (src.shape[0], n), np.float32)
-            return imac.product_into(lib, src, pw, 128, out, 1.0 / rq, rq)
-        if imac.applies16(-127, 127, wf.qmin, wf.qmax, k) is None or bound >= kernels.F64_EXACT:
-            return None
-        if pw is None:
-            pw = self._pw[i] = imac.PackedWeights16(k, n)
-        pw.pack(lib, m)
-        out = self.ws.get(f"proj{i}.64", (src.shape[0], n), np.float64)
-        imac.product16_into(lib, src, pw, 128, out, 1.0 / rq)
-        out *= rq  # a power of two: exact
-        return out
 
     def carry(self, i: int, p: np.ndarray, log: bool, step: int) -> np.ndarray:
         """A projection made at layer ``i+1`` rounded into the error word
