@@ -275,10 +275,13 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         m.setattr(imac, "product16_into", counted16)
         m.setattr(lib, "act", counted_act)
         m.setattr(lib, "act64", counted_act64)
-        with_int = train(cfg)[0].to_record()
+        result, engine = train(cfg)
+        with_int = result.to_record()
     # the hidden LUTs ran in the compiled unit: on float32 sums of 8-bit
     # weights, on the float64 sums of 16-bit weights' byte planes
     assert set(acts) == {np.dtype(np.float64 if weight_bits == 16 else np.float32)}
+    # byte planes: no float64 copies of W kept (nor written by the updates)
+    assert all(w is None for w in engine.mem.W64) and engine.mem.W64T0 is None
     # the forward products in integers, inputs (offset 0) and hidden codes
     # (offset 128): 8-bit weights as they are, 16-bit ones in byte planes
     forward = {(w, off) for w, off, sc in calls if sc == 1}

@@ -94,6 +94,7 @@ class ForwardUnit:
                     self._packed[i] = (off16, imac.PackedWeights16(k, n))
         self._planes = [p is not None and isinstance(p[1], imac.PackedWeights16)
                         for p in self._packed]  # fmt: skip
+        mem.drop_mirrors([i for i, planes in enumerate(self._planes) if planes])
 
     def quantize_input(self, x: np.ndarray, ws: kernels.Workspace | None = None) -> np.ndarray:
         """Input codes ``O^0`` (float32 holding integers); in ``ws`` if given."""

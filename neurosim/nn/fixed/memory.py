@@ -47,7 +47,9 @@ class DenseMemory:
         Bias codes ``(N_h,)``; None without ``bias``.
     W64 : list of ndarray or None
         float64 copies of ``W[i]`` for layers whose forward products are
-        float64 BLAS in practice (wide weights); None elsewhere.
+        float64 BLAS in practice (wide weights), unless the forward unit
+        multiplies their codes in byte planes (:meth:`drop_mirrors`); None
+        elsewhere.
     """
 
     def __init__(self, plan: Plan, fm: Formats, counts: Counter) -> None:
@@ -84,6 +86,15 @@ class DenseMemory:
         if self.W64[0] is not None:
             self.W64T0 = np.ascontiguousarray(self.W64[0].T)
             self.W64[0] = self.W64T0.T
+
+    def drop_mirrors(self, layers: list[int]) -> None:
+        """No float64 copies of these layers' ``W`` (the forward unit
+        multiplies their codes in byte planes: nothing reads the copies, and
+        the update unit stops writing them)."""
+        for i in layers:
+            self.W64[i] = None
+            if i == 0:
+                self.W64T0 = None
 
     def feedback_codes(self, draw: int) -> list[np.ndarray]:
         """C^h codes of a ``feedback_resample`` draw (see
