@@ -6,9 +6,11 @@ alone while the other workers idle. Starting the longest points first
 where they fill the gaps. Only the order matters, so the estimate is coarse:
 multiply-accumulates per training sample (the forward pass, the weight
 gradients, and the rule's error path: ``W^T`` or ``C^h`` down the chain for
-BP- and RBP-type rules, the ``N_L``-wide ``C^h`` projections for skip rules;
-conv blocks by their output units times their fan-in), times the training
-samples and the epochs. Measured on a sweep whose widest point comes last
+BP- and RBP-type rules, the ``N_L``-wide ``C^h`` products for skip rules;
+conv blocks by their output units times their fan-in; in fixed mode a
+product with weights wider than 8 bits counts twice, as two byte planes or
+float64 BLAS take twice the time), times the training samples and the
+epochs. Measured on a sweep whose widest point comes last
 in the spec (mnist5k, SRBP, 6 epochs, hidden 50 / 100 / 200 / 800, points of
 0.4 / 0.5 / 1.2 / 2.3 s, 2 workers, 3 runs each): 3.47-3.69 s in the spec's
 order, 2.93-3.19 s longest first. A sweep on one worker keeps the spec's
@@ -54,14 +56,19 @@ def estimated_cost(cfg: TrainConfig) -> float:
         if blocks:
             n_in = blocks[-1].n_pool
     sizes = [n_in, *cfg.hidden, n_out]
-    forward = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+    # a fixed run's 16-bit weight codes cost two 8-bit MACs each (two byte
+    # planes, or float64 BLAS at half float32's rate): its products with W
+    wide = 2.0 if cfg.mode == "fixed" and cfg.weight_bits > 8 else 1.0
+    forward = wide * sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
     rule = get_rule(cfg.rule)
     if not rule.trains_hidden:
-        back = 0
+        back = 0.0
     elif rule.skip:
-        back = sum(sizes[1:-1]) * n_out
+        back = float(sum(sizes[1:-1]) * n_out)
     else:
-        back = sum(a * b for a, b in zip(sizes[1:], sizes[2:], strict=False))
+        back = float(sum(a * b for a, b in zip(sizes[1:], sizes[2:], strict=False)))
+        if rule.matrix == "W":
+            back *= wide
     return float(cfg.epochs) * samples * (conv + 2.0 * forward + back)
 
 
