@@ -275,10 +275,10 @@ def _train_epoch(
     chunk = cfg.batch * CHUNK_BATCHES
     for s in range(0, order.size, cfg.batch):
         if s % chunk == 0:
-            # gather a chunk of batches at once: the steps take row slices
-            # (contiguous views) instead of a gather and targets each
+            # a chunk of batches' labels and targets at once: the steps take
+            # row slices; the rows themselves are gathered batch by batch (a
+            # chunk of float rows is megabytes, faulted in anew every chunk)
             ci = order[s : s + chunk]
-            xc = ds.x_train[ci] if codes is None else None
             yc = ds.y_train[ci]
             tc = targets(yc, n_out)
         lo = s % chunk
@@ -287,7 +287,7 @@ def _train_epoch(
         try:
             with np.errstate(over="raise", invalid="raise"):
                 if codes is None:
-                    out = engine.train_batch(xc[lo : lo + cfg.batch], t)
+                    out = engine.train_batch(ds.x_train[order[s : s + cfg.batch]], t)
                 else:
                     b = cfg.batch
                     part = codes.batch(order[s : s + b], order[s + b : s + 2 * b])
