@@ -23,9 +23,10 @@ ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
 }
-# never needed by a plain dense run (reports, search, sweeps on a cluster, and
-# scikit-learn, whose digits file is read directly)
-NOT_NEEDED = ("matplotlib", "optuna", "dask", "distributed", "sklearn", "pandas")
+# never needed by a plain dense run (reports, search, sweeps on a cluster,
+# scikit-learn, whose digits file is read directly, and the packet codec's
+# bitstring: a run counts a packet's bits, it never encodes one)
+NOT_NEEDED = ("matplotlib", "optuna", "dask", "distributed", "sklearn", "pandas", "bitstring")
 
 
 def modules_after_run(mode: str) -> set[str]:

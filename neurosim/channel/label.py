@@ -30,12 +30,15 @@ are tested equal to ``len(encode(...))``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from bitstring import Bits
 
 from neurosim.channel.packets import PacketDecodeError, PacketEncodeError
 from neurosim.errors import ConfigError
+
+if TYPE_CHECKING:  # bitstring loads with the first encode or decode, not with a run
+    from bitstring import Bits
 
 
 def label_bits(n: int) -> int:
@@ -90,11 +93,15 @@ def label_of(layout: LabelLayout, target: np.ndarray) -> int:
 
 def encode(layout: LabelLayout, target: np.ndarray) -> Bits:
     """Encode the label of one target vector (reference encoder)."""
+    from bitstring import Bits
+
     return Bits(uint=label_of(layout, target), length=layout.bits)
 
 
 def decode(layout: LabelLayout, bits: Bits | str) -> np.ndarray:
     """The one-hot target (float32, ``(n,)``) a label message stands for."""
+    from bitstring import Bits
+
     bits = Bits(bin=bits) if isinstance(bits, str) else bits
     if len(bits) != layout.bits:
         raise PacketDecodeError(f"{len(bits)} bits, a label of n = {layout.n} has {layout.bits}")

@@ -77,12 +77,15 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from bitstring import Bits, Reader, ReadError
 
 from neurosim.errors import ConfigError, NeuroSimError
 from neurosim.numerics.fixedpoint import LogQuantizer
+
+if TYPE_CHECKING:  # bitstring loads with the first encode or decode, not with a run
+    from bitstring import Bits
 
 KINDS = ("dense", "event")
 ENCODINGS = ("log", "linear")
@@ -450,6 +453,8 @@ def linear_values(codes: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _field(value: int, width: int, name: str) -> Bits:
+    from bitstring import Bits
+
     if not 0 <= value < (1 << width):
         raise PacketEncodeError(f"{name} = {value} does not fit in {width} bits")
     return Bits(u=value, length=width) if width else Bits()
@@ -496,10 +501,14 @@ def encode(layout: PacketLayout, src: int, dst: int, codes: Sequence[int], exp: 
         _field(count, layout.len_bits, "count"),
         _field(operator.index(exp), layout.exp_bits, "exp"),
     ]
+    from bitstring import Bits
+
     return Bits.from_joined(head + payload)
 
 
 def _as_bits(bits: Bits | str) -> Bits:
+    from bitstring import Bits
+
     if isinstance(bits, Bits):
         return bits
     if isinstance(bits, str):
@@ -537,6 +546,8 @@ def decode(layout: PacketLayout, bits: Bits | str) -> Packet:
     hb = header_bits(layout)
     if total < hb:
         raise PacketDecodeError(f"truncated: {total} bits, the header alone is {hb}")
+    from bitstring import Reader, ReadError
+
     r = Reader(bits)
 
     def read(width: int) -> int:
