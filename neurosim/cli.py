@@ -342,13 +342,28 @@ def resolve_config(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``neurosim train``: run, print the epoch table and summary, write JSON."""
-    if args.json != "-":
-        return _train(args, sys.stdout)
-    import contextlib
+    try:
+        if args.json != "-":
+            return _train(args, sys.stdout)
+        import contextlib
 
-    record_out = sys.stdout
-    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the record alone
-        return _train(args, record_out)
+        record_out = sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the record alone
+            return _train(args, record_out)
+    finally:
+        _rebuild_hint()
+
+
+def _rebuild_hint(ran: bool = False) -> None:
+    """After a run: say so on stderr when compiled kernels for another
+    version sit unused in the cache (``neurosim kernels build`` again)."""
+    if not ran and "neurosim.numerics.kernels" not in sys.modules:
+        return  # the run never got to its kernels (a bad config)
+    from neurosim.numerics.kernels import aot
+
+    hint = aot.rebuild_hint()
+    if hint:
+        print(f"neurosim: {hint}", file=sys.stderr)
 
 
 def _train(args: argparse.Namespace, record_out: Any) -> int:
@@ -493,6 +508,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         spec, store, workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress
     ) as st:
         s = st.summary
+    _rebuild_hint(ran=True)  # what the workers found is what this process finds
     print(
         f"sweep {spec.name!r}: {s.total} points, {s.skipped} already stored, "
         f"{s.done} run ok, {s.failed} failed, wall {s.wall_seconds:.1f} s; store {store}"

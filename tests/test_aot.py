@@ -263,3 +263,29 @@ def test_a_float_run_counts_with_the_compiled_tallies_and_no_numba(tmp_path):
     plain = _run({**env, "NEUROSIM_AOT": "0"}, FLOAT_PROBE, *run)
     assert not plain["aot"] and not plain["numba"] and plain["compiled"] == []
     assert strip_wall_times(compiled["record"]) == strip_wall_times(plain["record"])
+
+
+def test_a_run_says_when_the_compiled_kernels_are_for_another_version(tmp_path):
+    """Builds for other sources in the cache and none for these: the run
+    works (numba) and says on stderr that `neurosim kernels build` is due;
+    with no build at all, or NEUROSIM_AOT=0, it says nothing."""
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    run = [sys.executable, "-m", "neurosim", "train", "--data", "digits", "--hidden", "8",
+           "--epochs", "1", "--limit", "200", "--mode", "fixed", "--no-progress"]  # fmt: skip
+
+    def stderr(cache: Path, **extra: str) -> str:
+        env = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONPATH": path, **extra}
+        p = subprocess.run(run, capture_output=True, text=True, env=env, cwd=ROOT)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return p.stderr
+
+    stale = tmp_path / "stale"
+    kdir = stale / "neurosim" / "kernels"
+    kdir.mkdir(parents=True)
+    (kdir / "_nsk_0123456789abcdef0123.json").write_text("{}")
+    (kdir / "_nsimac_0123456789abcdef0123.so").write_bytes(b"")
+    note = stderr(stale)
+    assert "neurosim kernels build" in note and "another version" in note
+    assert ("8-bit MAC library" in note) == imac.cpu_supported()
+    assert "kernels build" not in stderr(tmp_path / "empty")
+    assert "kernels build" not in stderr(stale, NEUROSIM_AOT="0")

@@ -308,6 +308,28 @@ def status() -> dict[str, Any]:
     return info
 
 
+def rebuild_hint() -> str | None:
+    """A one-line note when this process ran without a compiled build while
+    the cache holds builds made for other sources or installations (neurosim
+    or numba updated since ``neurosim kernels build``); None otherwise (no
+    build was ever made, ``NEUROSIM_AOT=0``, or the builds are in use)."""
+    if not enabled():
+        return None
+    d = cache_dir()
+    missing = []
+    if loaded_path() is None and any(d.glob("_nsk_*.json")):
+        missing.append("kernels")
+    if imac.cpu_supported() and imac.load() is None and any(d.glob("_nsimac_*")):
+        missing.append("8-bit MAC library")
+    if not missing:
+        return None
+    return (
+        f"note: the compiled {' and '.join(missing)} in {d} are for another version: "
+        "this run did without them (the same results, slower); "
+        "`neurosim kernels build` compiles them again"
+    )
+
+
 def clear() -> int:
     """Remove every compiled module (numba's kernels, the 8-bit MAC
     extension) from the cache; returns how many files went."""
