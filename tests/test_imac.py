@@ -260,7 +260,7 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
         acts.append(args[0].dtype)
         return real_act64(*args)
 
-    projections = []  # the chain's projections (W^T, RBP's C^h): in the VNNI kernels or not
+    projections = []  # the error unit's projections (W^T, C^h, skip): in the VNNI kernels or not
     real_w = ChainMac.product
 
     def counted_w(self, *args):
@@ -287,8 +287,8 @@ def same_run_both_ways(lib, rule, extra, grads, monkeypatch, weight_bits):
     forward = {(w, off) for w, off, sc in calls if sc == 1}
     assert forward == {(weight_bits, 0), (weight_bits, 128)}
     assert any(sc != 1.0 for _, _, sc in calls) == grads  # gradients in integers
-    assert projections == [True] * len(projections)
-    assert bool(projections) == (rule in ("bp", "sbp", "rbp"))
+    # every rule projects its errors; in integers where the errors are log codes
+    assert projections and projections == [grads] * len(projections)
     with monkeypatch.context() as m:
         m.setattr(imac, "load", lambda path=None: None)
         with_blas = train(cfg)[0].to_record()

@@ -311,13 +311,14 @@ class Accountant:
         """Tally one minibatch: error signals, messages sent, projected sources."""
         self.batches += 1
         self.samples += R[-1].shape[0]
+        tallies = _tallies(self.cfg)
         for i, r in enumerate(R):
             if r is not None:
-                self.nnz_R[i] += int(_tallies(self.cfg).nonzero(r))
+                self.nnz_R[i] += int(tallies.nonzero(r))
         seen: dict[int, int] = {}  # SRBP projects one R^L for every layer: count it once
         for i, src in sources.items():
             if id(src) not in seen:
-                seen[id(src)] = int(_tallies(self.cfg).nonzero(src))
+                seen[id(src)] = int(tallies.nonzero(src))
             self.nnz_src[i] += seen[id(src)]
             self.src_components[i] += int(src.size)
         if not messages:
@@ -325,7 +326,7 @@ class Accountant:
         if self._n_codes >= 1 << 62:  # codes would overflow int64: count tuples
             cols = []
             for s in self.specs:
-                nnz = _tallies(self.cfg).nonzero_rows(messages[s.name])
+                nnz = tallies.nonzero_rows(messages[s.name])
                 bits = self._bits_of[len(cols)][nnz]
                 self.nnz_msg[s.name] += int(nnz.sum())
                 self.msg_bits[s.name] += int(bits.sum())
@@ -334,7 +335,7 @@ class Accountant:
             return
         code = np.zeros(R[-1].shape[0], dtype=np.int64)
         for s, table, radix in zip(self.specs, self._bits_of, self._radix, strict=True):
-            nnz, bits = _tallies(self.cfg).message_tally(messages[s.name], table, radix, code)
+            nnz, bits = tallies.message_tally(messages[s.name], table, radix, code)
             self.nnz_msg[s.name] += nnz
             self.msg_bits[s.name] += bits
         if self._hist.size:

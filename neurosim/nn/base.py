@@ -145,8 +145,6 @@ class InputCodes:
         buffer the next call overwrites), saturations and largest row sum.
         ``following``: the rows the next call will take, fetched into the
         cache ahead (with the compiled gather; the result is the same)."""
-        from neurosim.numerics import kernels
-
         buf = self._buf
         if buf is None or buf.shape[0] < idx.size:
             buf = self._buf = np.empty((idx.size, self.codes.shape[1]), np.float32)
@@ -155,6 +153,8 @@ class InputCodes:
             nxt = self._none if following is None else following
             nsat, best = self._lib.gather(self.codes, self.sat, self.rowsum, idx, out, nxt)
         else:
+            from neurosim.numerics import kernels
+
             nsat, best = kernels.gather_codes_kernel(self.codes, self.sat, self.rowsum, idx, out)
         return out, int(nsat), float(best)
 

@@ -15,6 +15,7 @@ reference is :mod:`neurosim.golden.error`.
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,9 @@ from neurosim.plan import Plan
 
 
 class ChainMac:
-    """The error unit's projections down the chain (``W^T`` of BP and SBP,
-    ``C^h`` of RBP) in the VNNI kernels (:mod:`neurosim.numerics.kernels.imac`).
+    """The error unit's projections (``W^T`` of BP and SBP, ``C^h`` of RBP,
+    the skip channel's stacked ``C^h``) in the VNNI kernels
+    (:mod:`neurosim.numerics.kernels.imac`).
 
     Parameters
     ----------
@@ -44,15 +46,18 @@ class ChainMac:
 
     def __init__(self, lib: Any, ws: Any) -> None:
         self.lib, self.ws = lib, ws
-        self.packed: dict[int, Any] = {}  # W^{i+2} or C^{i+1} packed, by layer
+        self.packed: dict[tuple, Any] = {}  # int8 operands, by shape (imac.grad_into's)
+        self.planes: dict[tuple, Any] = {}  # 16-bit operands' byte planes, by shape
 
     def product(
-        self, i: int, src: np.ndarray, m: np.ndarray, wf: Any, rmax: float, rq: float
+        self, name: str, src: np.ndarray, m: np.ndarray, wf: Any, rmax: float, rq: float
     ) -> np.ndarray | None:
-        """``src @ m`` (``m`` = ``W^{i+2}`` or ``C^{i+1}.T``, codes of format
-        ``wf``), or None where the kernels do not apply: the errors (multiples
-        of ``rq``, ``|src / rq| <= 127``) as offset bytes, the codes of ``m``
-        as int8 or (16-bit) two byte planes; exact int32 sums in units of
+        """``src @ m`` in the workspace array ``name`` (``m`` codes within
+        ``wf.qmin .. wf.qmax``, ``|m| <= wf.max_abs``), or None where the
+        kernels do not apply: the errors (multiples of ``rq``, ``|src / rq| <=
+        127``) as offset bytes, the codes of ``m`` as int8
+        (:func:`~neurosim.numerics.kernels.imac.grad_into`, the update unit's
+        product) or (16-bit) two byte planes; exact int32 sums in units of
         ``rq`` (below 2**24 for int8 codes, 2**53 for planes, as the float
         path's bounds), scaled back by ``rq``: the float path's values
         (float32 for int8 codes, else float64)."""
@@ -62,21 +67,18 @@ class ChainMac:
             return None
         k, n = m.shape
         bound = kernels.partial_sum_bound(src, rmax, wf.max_abs, quantum=rq)
-        pw = self.packed.get(i)
-        if imac.applies(-127, 127, wf.qmin, wf.qmax, k) is not None:
+        if imac.applies(-128, 127, wf.qmin, wf.qmax, k) is not None:
             if bound >= kernels.F32_EXACT:
                 return None
-            if pw is None:
-                pw = self.packed[i] = imac.PackedWeights(k, n)
-            pw.pack(lib, m)
-            out = self.ws.get(f"proj{i}", (src.shape[0], n), np.float32)
-            return imac.product_into(lib, src, pw, 128, out, 1.0 / rq, rq)
+            out = self.ws.get(name, (src.shape[0], n), np.float32)
+            return imac.grad_into(lib, src, m, wf, "a", rq, self.packed, out)
         if imac.applies16(-127, 127, wf.qmin, wf.qmax, k) is None or bound >= kernels.F64_EXACT:
             return None
+        pw = self.planes.get(m.shape)
         if pw is None:
-            pw = self.packed[i] = imac.PackedWeights16(k, n)
+            pw = self.planes[m.shape] = imac.PackedWeights16(k, n)
         pw.pack(lib, m)
-        out = self.ws.get(f"proj{i}.64", (src.shape[0], n), np.float64)
+        out = self.ws.get(name + ".64", (src.shape[0], n), np.float64)
         imac.product16_into(lib, src, pw, 128, out, 1.0 / rq)
         out *= rq  # a power of two: exact
         return out
@@ -164,15 +166,16 @@ class ErrorUnit:
         # (< 2**24) times a power of two (the label's carrier), so p * f' is
         # exact in float64 whatever the bound on error words says
         self.f64_exact = worst < 2.0**53 or self.rule.source == "target"
-        # the skip channel's one product in the VNNI kernels: every C^h code
-        # int8, the message scaled into int8 by its quantum (project checks)
-        fbs = fm.feedbacks[:-1] or fm.feedbacks
-        self._imac = imac.load() if mem.C_all is not None and all(
-            f.qmin >= -128 and f.qmax <= 127 for f in fbs) else None  # fmt: skip
-        self._pc = None  # C_all packed
-        # the chain's projections (W^T of BP and SBP, C^h of RBP) in the
-        # VNNI kernels too
+        # the projections in the VNNI kernels; the skip channel's one product
+        # there where every C^h code is int8 (the message scaled into int8 by
+        # its quantum: ChainMac checks)
         self.chain_mac = ChainMac(imac.load(), ws)
+        fbs = fm.feedbacks[:-1] or fm.feedbacks
+        self._skip_fmt = SimpleNamespace(
+            qmin=min(f.qmin for f in fbs), qmax=max(f.qmax for f in fbs),
+            max_abs=fm.feedback_max_abs,
+        ) if mem.C_all is not None and all(f.qmin >= -128 and f.qmax <= 127 for f in fbs) else (
+            None)  # fmt: skip
         if worst >= 2.0**62:
             raise ConfigError(
                 "error_word_bits",
@@ -306,18 +309,13 @@ class ErrorUnit:
         if mem.C_all is not None and self.rule.matrix == "C":
             if i == self.L - 2:  # first hidden layer asked: one product for all of them
                 # exact integer sums; each C^h's block of columns keeps its own fraction
-                bound = kernels.partial_sum_bound(src, rmax, fm.feedback_max_abs, quantum=rq)
-                if (self._imac is not None and rmax / rq <= 127 and bound < kernels.F32_EXACT
-                        and src.dtype == np.float32 and src.strides[1] == 4):  # fmt: skip
-                    # exact int32 sums of (src / rq) * C, scaled back by rq
-                    ct = mem.C_all.T
-                    if self._pc is None:
-                        self._pc = imac.PackedWeights(*ct.shape)
-                    self._pc.pack(self._imac, ct)  # adaptive C^h change every step
-                    out = ws.get("proj", (src.shape[0], ct.shape[1]), np.float32)
-                    p = imac.product_into(self._imac, src, self._pc, 128, out, 1.0 / rq, rq)
-                else:
-                    p = kernels.product_into(src, mem.C_all.T, mem.C_all.T, bound, ws, "proj")
+                ct = mem.C_all.T  # packed anew every step: adaptive C^h change
+                p = None
+                if self._skip_fmt is not None:
+                    p = self.chain_mac.product("proj", src, ct, self._skip_fmt, rmax, rq)
+                if p is None:
+                    bound = kernels.partial_sum_bound(src, rmax, fm.feedback_max_abs, quantum=rq)
+                    p = kernels.product_into(src, ct, ct, bound, ws, "proj")
                 col = 0
                 for h, c in enumerate(mem.C):
                     self._proj[h] = np.ascontiguousarray(p[:, col : col + c.shape[0]])
@@ -327,7 +325,7 @@ class ErrorUnit:
             m, mf = mem.W[i + 1], fm.weights[i + 1]
         else:
             m, mf = mem.C[i].T, fm.feedbacks[i]
-        p = self.chain_mac.product(i, src, m, mf, rmax, rq)
+        p = self.chain_mac.product(f"proj{i}", src, m, mf, rmax, rq)
         if p is not None:
             return p
         mmax = mf.max_abs
