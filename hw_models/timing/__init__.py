@@ -98,6 +98,7 @@ from hw_models.timing.throughput import (
     batch_timing,
     block_cycles,
     sample_timing,
+    sample_timing_table,
     sample_timings,
 )
 
@@ -113,6 +114,7 @@ __all__ = [
     "link_policies",
     "representative_batch",
     "sample_timing",
+    "sample_timing_table",
     "sample_timings",
     "schedule_arbitrated",
     "ChipTiming",

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -222,6 +223,7 @@ class Arbitrated:
         self.waiting = [len(set(op.deps)) for op in ops]
         self.dependents = _dependents(ops)
         self.durations = [op.duration for op in ops]
+        self._arrays: tuple[np.ndarray, ...] | None = None
 
     def run(self, durations: Sequence[int] | None = None) -> list[tuple[int, int]]:
         """``(start, finish)`` of every op, with ``durations`` (cycles, one per
@@ -234,7 +236,124 @@ class Arbitrated:
             for i, d in enumerate(durations):
                 if not isinstance(d, int) or d < 0:
                     raise ConfigError(f"durations[{i}]", d, "an integer >= 0")
-        return _schedule(self, durations)
+        kernel = fast_kernel()
+        if kernel is None or not self.ops:
+            return _schedule(self, durations)
+        starts, finishes = self._run_kernel(kernel, np.asarray([durations], dtype=np.int64))
+        return list(zip(starts[0].tolist(), finishes[0].tolist(), strict=True))
+
+    def run_many(self, durations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start and finish cycles of every op under each row of ``durations``.
+
+        Parameters
+        ----------
+        durations : ndarray of int, shape (K, n_ops)
+            Row ``k``: every op's duration (cycles, >= 0) in case ``k``.
+
+        Returns
+        -------
+        starts, finishes : ndarray of int64, shape (K, n_ops)
+            What :meth:`run` gives for each row.
+        """
+        table = np.asarray(durations)
+        if table.ndim != 2 or table.shape[1] != len(self.ops):
+            raise ConfigError("durations", table.shape, f"a (K, {len(self.ops)}) array")
+        if table.dtype.kind not in "iu" or (table.size and table.min() < 0):
+            raise ConfigError("durations", table.dtype, "integers >= 0")
+        table = np.ascontiguousarray(table, dtype=np.int64)
+        kernel = fast_kernel()
+        if kernel is not None and self.ops:
+            return self._run_kernel(kernel, table)
+        out = np.zeros((2, *table.shape), dtype=np.int64)
+        for k, row in enumerate(table.tolist()):
+            times = _schedule(self, row)
+            if times:
+                out[:, k] = np.asarray(times, dtype=np.int64).T
+        return out[0], out[1]
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The graph as :func:`neurosim.numerics.kernels.schedule.arbitrate_kernel`
+        takes it: ``waiting0, dep_ptr, dep_idx, res_ptr, res_idx, policy, rank,
+        nsend`` (int64; resources numbered by first use)."""
+        if self._arrays is None:
+            self._arrays = _graph_arrays(self)
+        return self._arrays
+
+    def _run_kernel(self, kernel: Callable, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        starts = np.empty_like(table)
+        finishes = np.empty_like(table)
+        kernel(table, *self.arrays(), starts, finishes)
+        return starts, finishes
+
+
+_POLICY_CODE = {"oldest": 0, "round_robin": 1, "fixed_priority": 2}
+
+
+def _graph_arrays(g: Arbitrated) -> tuple[np.ndarray, ...]:
+    ids: dict[str, int] = {}
+    res_idx: list[int] = []
+    res_ptr = [0]
+    for rs in g.res_of:
+        res_idx.extend(ids.setdefault(r, len(ids)) for r in rs)
+        res_ptr.append(len(res_idx))
+    policy = [0] * len(ids)
+    nsend = [0] * len(ids)
+    rank_of: dict[str, dict[int, int]] = {}
+    for r, (pol, senders) in g.kinds.items():
+        policy[ids[r]] = _POLICY_CODE[pol]
+        nsend[ids[r]] = len(senders)
+        rank_of[r] = {s: k for k, s in enumerate(senders)}
+    rank = [rank_of[op.resource][op.sender] for op in g.ops]
+    dep_ptr = np.cumsum([0] + [len(d) for d in g.dependents])
+    dep_idx = [k for d in g.dependents for k in d]
+
+    def i64(x: Sequence[int]) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=np.int64)
+
+    return (i64(g.waiting), i64(dep_ptr), i64(dep_idx), i64(res_ptr), i64(res_idx),
+            i64(policy), i64(rank), i64(nsend))  # fmt: skip
+
+
+_FAST: dict[Any, Any] = {}
+
+
+def fast_kernel() -> Callable | None:
+    """The scheduler kernel to use, or None for the Python event loop.
+
+    The kernel compiled ahead of time where ``neurosim kernels build`` built
+    it (it loads without numba); numba's when this process has already
+    loaded numba (a fixed run); otherwise None: scheduling alone never
+    imports numba, so a float run's start stays light. All three give the
+    same schedules (tests/test_hw_timing_kernel.py).
+    """
+    from neurosim.numerics.kernels import _compiled, _lazy
+
+    path = _compiled.loaded_path()
+    if path not in _FAST:
+        from neurosim.numerics.kernels import schedule  # noqa: F401 -- registers the kernel
+
+        k = next(x for x in _lazy.REGISTRY if x.key == "schedule.arbitrate_kernel")
+        _FAST[path] = (k, _compiled.guard(k))
+    k, compiled = _FAST[path]
+    if compiled is not None:
+        return compiled
+    if _lazy._state["numba"] is not None:
+        return k.jit()
+    return None
+    from neurosim.numerics.kernels import _compiled, _lazy
+
+    path = _compiled.loaded_path()
+    if path not in _FAST:
+        from neurosim.numerics.kernels import schedule
+
+        k = _lazy.kernel_of(schedule.arbitrate_kernel) or schedule.arbitrate_kernel
+        _FAST[path] = (k, _compiled.guard(k) if isinstance(k, _lazy.Kernel) else None)
+    k, compiled = _FAST[path]
+    if compiled is not None:
+        return compiled
+    if _lazy._state["numba"] is not None:
+        return k.jit() if isinstance(k, _lazy.Kernel) else k
+    return None
 
 
 def _dependents(ops: Sequence[Op]) -> list[list[int]]:

@@ -40,8 +40,9 @@ from hw_models.timing.graph import (
     dense_msg_bits,
     resolve_msg_bits,
 )
-from hw_models.timing.model import ChipTiming, LayerTiming, Op, ProjectionWork, ceil_div
+from hw_models.timing.model import ChipTiming, LayerTiming, Op, ProjectionWork
 from hw_models.timing.options import GraphOptions
+from neurosim.errors import ConfigError
 
 CLASSES = {"mac": "mac", "skip": "skip", "chain": "chain", "forward": "fwd", "sram": "sram",
            "lut": "lut", "update": "upd"}  # fmt: skip
@@ -152,90 +153,146 @@ def sample_timings(
     opts: GraphOptions | None = None,
 ) -> list[dict[str, int]]:
     """:func:`sample_timing` of every message-size tuple in ``msg_bits``, the
-    same numbers computed once where they can be.
-
-    A run's histogram of message sizes has thousands of tuples (RBP's four
-    chain messages at 4 bits: 1,859 on mnist5k in two epochs). The inference
-    graph, which no message changes, is scheduled once. A message's size sets
-    only the duration of its link op (``skip`` or ``chain{h}``:
-    ``ceil(bits / width)``), so the dense layers' sample graph is built once;
-    when its resources are :func:`~hw_models.timing.arbiter.chained` (nothing
-    competes: every op starts when its last dependency finishes) each tuple
-    is one longest-path pass over it with its own link durations, else each
-    distinct tuple goes to the arbiter, the graph's resources and policies
-    prepared once. The shared graph is checked against a fresh build for the
-    first and the last tuple.
-    """
+    same numbers computed once where they can be (:func:`sample_timing_table`,
+    which takes the tuples as an array)."""
     opts = opts or GraphOptions()
-    pol = link_policies(opts.arbitration)
     infer = build_inference_graph(layers, chip, opts)
-    inference = max((f for _, f in schedule_arbitrated(infer, pol)), default=0)
-    n_fwd = len(infer)
-    each = _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd)
-    if each is None:  # rebuild per tuple: arbiter (or one pass) per distinct graph
-        done: dict[tuple[Op, ...], tuple[int, int]] = {}
-        each = []
-        for bits in msg_bits:
-            ops = tuple(build_sample_graph(layers, chip, rule, bits, proj, opts))
-            if ops not in done:
-                times = schedule_chained(ops) if chained(ops) else schedule_arbitrated(ops, pol)
-                done[ops] = (
-                    max((f for _, f in times), default=0),
-                    max((f for _, f in times[:n_fwd]), default=0),
-                )
-            each.append(done[ops])
+    inference = max((f for _, f in schedule_arbitrated(infer, link_policies(opts.arbitration))),
+                    default=0)  # fmt: skip
+    each = None
+    if msg_bits and not opts.conv:
+        dense = dense_msg_bits(layers, chip, rule)
+        keys = sorted(dense)
+        table = np.asarray([[resolve_msg_bits(b, dense, len(layers))[k] for k in keys]
+                            for b in msg_bits], dtype=np.int64).reshape(len(msg_bits), len(keys))
+        spans = _shared_graph_spans(layers, chip, rule, keys, table, proj, opts, len(infer))
+        if spans is not None:
+            each = list(zip(spans[0].tolist(), spans[1].tolist(), strict=True))
+    if each is None:
+        each = _each_built(layers, chip, rule, msg_bits, proj, opts, len(infer))
     return [{"train": t, "forward": f, "backward": t - f, "inference": inference}
             for t, f in each]  # fmt: skip
 
 
-def _by_link_durations(layers, chip, rule, msg_bits, proj, opts, n_fwd):
-    """``[(train, forward)]`` per tuple from one graph whose link ops take each
-    tuple's durations: one NumPy longest-path pass over every distinct tuple
-    when the graph is chained, else the arbiter per distinct tuple on the
-    graph prepared once (:class:`~hw_models.timing.arbiter.Arbitrated`);
-    None where the shared graph does not apply."""
-    if not msg_bits or opts.conv:
-        return None
-    first = build_sample_graph(layers, chip, rule, msg_bits[0], proj, opts)
+def sample_timing_table(
+    layers: Sequence[LayerTiming],
+    chip: ChipTiming,
+    rule: object,
+    names: Sequence[str],
+    bits: np.ndarray,
+    proj: Mapping[int, ProjectionWork] | None = None,
+    opts: GraphOptions | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`sample_timing` of many tuples of message sizes given as an array.
+
+    A run's histogram of message sizes has thousands of tuples (RBP's four
+    chain messages at 4 bits: 4,243 on mnist5k in ten epochs). The inference
+    graph, which no message changes, is scheduled once. A message's size sets
+    only the duration of its link op (``skip`` or ``chain{h}``:
+    ``ceil(bits / width)``), so the dense layers' sample graph is built once
+    and each distinct tuple of link durations scheduled on it: all at once
+    by longest paths when its resources are
+    :func:`~hw_models.timing.arbiter.chained` (nothing competes: every op
+    starts when its last dependency finishes), else by the arbiter, the graph
+    prepared once (:meth:`~hw_models.timing.arbiter.Arbitrated.run_many`).
+    The shared graph is checked against a fresh build for the first and the
+    last tuple; conv blocks, or a graph the check refuses, build each
+    tuple's graph anew.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The messages of ``bits``' columns (``skip``, ``chain{h}``); a message
+        the rule sends and ``names`` lacks is dense (:func:`dense_msg_bits`).
+    bits : ndarray of int, shape (K, len(names))
+        Row ``k``: the message sizes (bits, >= 0) of tuple ``k``.
+
+    Returns
+    -------
+    train, forward : ndarray of int64, shape (K,)
+        Each tuple's sample latency and the finish of its forward phase
+        (cycles); ``backward`` is their difference.
+    inference : int
+        Cycles of the forward-only graph.
+    """
+    opts = opts or GraphOptions()
+    bits = np.asarray(bits)
+    if bits.ndim != 2 or bits.shape[1] != len(names):
+        raise ConfigError("bits", bits.shape, f"a (K, {len(names)}) array, a column per name")
+    infer = build_inference_graph(layers, chip, opts)
+    inference = max((f for _, f in schedule_arbitrated(infer, link_policies(opts.arbitration))),
+                    default=0)  # fmt: skip
+    rows = [dict(zip(names, r, strict=True)) for r in (bits[:1].tolist() + bits[-1:].tolist())]
     dense = dense_msg_bits(layers, chip, rule)
-    width = {k: chip.skip_width_bits if k == "skip" else chip.chain_width_bits for k in dense}
+    for r in rows:  # unknown names and bad sizes raise here
+        resolve_msg_bits(r, dense, len(layers))
+    if bits.size and (bits.dtype.kind not in "iu" or bits.min() < 0):
+        raise ConfigError("bits", bits.dtype, "integers >= 0")
+    spans = None
+    if bits.shape[0] and not opts.conv:
+        keys = sorted(dense)
+        table = np.empty((bits.shape[0], len(keys)), dtype=np.int64)
+        for j, k in enumerate(keys):
+            table[:, j] = bits[:, list(names).index(k)] if k in names else dense[k]
+        spans = _shared_graph_spans(layers, chip, rule, keys, table, proj, opts, len(infer))
+    if spans is None:
+        msgs = [dict(zip(names, r, strict=True)) for r in bits.tolist()]
+        each = _each_built(layers, chip, rule, msgs, proj, opts, len(infer))
+        spans = tuple(np.asarray([e[j] for e in each], dtype=np.int64) for j in (0, 1))
+    return spans[0], spans[1], inference
+
+
+def _each_built(layers, chip, rule, msg_bits, proj, opts, n_fwd) -> list[tuple[int, int]]:
+    """``[(train, forward)]`` per tuple, each tuple's graph built anew (the
+    arbiter, or one pass when chained, once per distinct graph)."""
+    pol = link_policies(opts.arbitration)
+    done: dict[tuple[Op, ...], tuple[int, int]] = {}
+    each = []
+    for bits in msg_bits:
+        ops = tuple(build_sample_graph(layers, chip, rule, bits, proj, opts))
+        if ops not in done:
+            times = schedule_chained(ops) if chained(ops) else schedule_arbitrated(ops, pol)
+            done[ops] = (
+                max((f for _, f in times), default=0),
+                max((f for _, f in times[:n_fwd]), default=0),
+            )
+        each.append(done[ops])
+    return each
+
+
+def _shared_graph_spans(layers, chip, rule, keys, table, proj, opts, n_fwd):
+    """``(train, forward)`` arrays, one entry per row of ``table`` (the sizes
+    of the messages ``keys``, the rule's dense ones, in bits), from one graph
+    whose link ops take each row's durations; None where the shared graph
+    does not apply."""
+    head = dict(zip(keys, table[0].tolist(), strict=True))
+    first = build_sample_graph(layers, chip, rule, head, proj, opts)
     index = {op.name: i for i, op in enumerate(first)}
-    if not set(dense) <= set(index):
+    if not set(keys) <= set(index):
         return None
-    links = [(index[k], k, width[k]) for k in sorted(dense)]
-    deps = [op.deps for op in first]
-    dur = [op.duration for op in first]
-
-    def durations(bits) -> tuple[int, ...]:
-        b = resolve_msg_bits(bits, dense, len(layers))
-        return tuple(ceil_div(b[k], w) for _, k, w in links)
-
-    def patched(key: tuple[int, ...]) -> list[Op]:
+    width = np.asarray([chip.skip_width_bits if k == "skip" else chip.chain_width_bits
+                        for k in keys], dtype=np.int64)  # fmt: skip
+    at = [index[k] for k in keys]
+    dur = np.asarray([op.duration for op in first], dtype=np.int64)
+    links = -(-table // width)  # each message's link cycles
+    for row in (0, -1):  # the shared graph is what a build gives
         ops = list(first)
-        for (i, _, _), d in zip(links, key, strict=True):
+        for i, d in zip(at, links[row].tolist(), strict=True):
             ops[i] = ops[i]._replace(duration=d)
-        return ops
-
-    for bits in (msg_bits[0], msg_bits[-1]):  # the shared graph is what a build gives
-        if patched(durations(bits)) != build_sample_graph(layers, chip, rule, bits, proj, opts):
+        bits = dict(zip(keys, table[row].tolist(), strict=True))
+        if ops != build_sample_graph(layers, chip, rule, bits, proj, opts):
             return None
-    keys = [durations(bits) for bits in msg_bits]
-    distinct = list(dict.fromkeys(keys))
+    distinct, inverse = np.unique(links, axis=0, return_inverse=True)
+    durations = np.tile(dur, (distinct.shape[0], 1))
+    durations[:, at] = distinct
     if chained(first):  # every distinct tuple's longest paths at once (a NumPy vector per op)
-        table = np.tile(np.asarray(dur, dtype=np.int64), (len(distinct), 1))
-        table[:, [i for i, _, _ in links]] = np.asarray(distinct, dtype=np.int64)
-        span, fwd = chained_spans(deps, table, n_fwd)
-        done = {key: (int(s), int(f)) for key, s, f in zip(distinct, span, fwd, strict=True)}
-    else:  # the arbiter per distinct tuple, on the graph prepared once
-        graph = Arbitrated(first, link_policies(opts.arbitration))
-        done = {}
-        for key in distinct:
-            for (i, _, _), d in zip(links, key, strict=True):
-                dur[i] = d
-            times = graph.run(dur)
-            done[key] = (max((f for _, f in times), default=0),
-                         max((f for _, f in times[:n_fwd]), default=0))  # fmt: skip
-    return [done[key] for key in keys]
+        span, fwd = chained_spans([op.deps for op in first], durations, n_fwd)
+    else:  # the arbiter on every distinct tuple, the graph prepared once
+        finish = Arbitrated(first, link_policies(opts.arbitration)).run_many(durations)[1]
+        span = finish.max(axis=1, initial=0)
+        fwd = finish[:, :n_fwd].max(axis=1, initial=0)
+    inverse = inverse.reshape(-1)
+    return span[inverse], fwd[inverse]
 
 
 def block_cycles(

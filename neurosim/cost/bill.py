@@ -188,29 +188,47 @@ def round_and_merge(bits: np.ndarray, samples: np.ndarray, widths: list[int]) ->
     order they first occur: the same Counter, order included, as rounding
     and adding row by row.
     """
+    rows, total = merged_rows(bits, samples, widths)
+    return Counter(dict(zip(map(tuple, rows.tolist()), total.tolist(), strict=True)))
+
+
+def merged_rows(
+    bits: np.ndarray, samples: np.ndarray, widths: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`round_and_merge` as arrays: the distinct rounded tuples
+    (int64, ``(T', S)``, in the order they first occur) and their samples
+    (int64, ``(T',)``)."""
     w = np.asarray(widths, dtype=np.int64)
     up = -(-bits // w) * w
-    rows, first, inverse = np.unique(up, axis=0, return_index=True, return_inverse=True)
-    total = np.zeros(rows.shape[0], dtype=np.int64)
+    if up.shape[0] == 0:
+        return up.reshape(0, w.size), np.zeros(0, dtype=np.int64)
+    span = up.max(axis=0, initial=0) + 1
+    if w.size and np.prod(span.astype(float)) < 2.0**62:  # one int64 key per row: a 1-D unique
+        strides = np.cumprod(np.r_[span[1:], 1][::-1])[::-1]
+        _, first, inverse = np.unique(up @ strides, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(up, axis=0, return_index=True, return_inverse=True)
+    total = np.zeros(first.size, dtype=np.int64)
     np.add.at(total, inverse.ravel(), samples)
-    out: Counter = Counter()
-    for k in np.argsort(first, kind="stable"):
-        out[tuple(int(v) for v in rows[k])] = int(total[k])
-    return out
+    order = np.argsort(first, kind="stable")
+    return up[first[order]], total[order]
 
 
-def _message_histogram(plan: Plan, acct: Accountant) -> Counter:
+def _message_histogram(plan: Plan, acct: Accountant) -> tuple[np.ndarray, np.ndarray]:
     """Samples per tuple of message sizes, each rounded up to whole link cycles
-    (samples whose messages fill the same link cycles share one schedule)."""
+    (samples whose messages fill the same link cycles share one schedule):
+    the tuples (int64, ``(T, S)``, bits, in the order they first occur) and
+    their samples (int64, ``(T,)``)."""
     chip = _chip(plan)
     widths = [chip.link(s.link).width_bits for s in acct.specs]
     arrays = message_tuple_arrays(acct)
     if arrays is not None and arrays[1].size and arrays[0].shape[1]:
-        return round_and_merge(*arrays, widths)
+        return merged_rows(*arrays, widths)
     tuples: Counter = Counter()
     for tup, count in (acct.msg_tuples or Counter({(): max(1, acct.samples)})).items():
         tuples[tuple(-(-b // w) * w for b, w in zip(tup, widths, strict=True))] += count
-    return tuples
+    rows = np.asarray(list(tuples), dtype=np.int64).reshape(len(tuples), len(widths))
+    return rows, np.asarray(list(tuples.values()), dtype=np.int64)
 
 
 def timing_report(plan: Plan, acct: Accountant) -> dict[str, Any]:
@@ -235,18 +253,15 @@ def timing_report(plan: Plan, acct: Accountant) -> dict[str, Any]:
     layers, ct = _timing_inputs(plan)
     proj, opts = projection_work(plan), _graph_options(plan, acct)
     names = [s.name for s in acct.specs]
-    hist = _message_histogram(plan, acct)
-    tot: Counter = Counter()
-    n = 0
-    tuples = list(hist.items())
-    each = timing.sample_timings(
-        layers, ct, plan.rule, [dict(zip(names, tup, strict=True)) for tup, _ in tuples], proj, opts
+    rows, counts = _message_histogram(plan, acct)
+    train, forward, inference = timing.sample_timing_table(
+        layers, ct, plan.rule, names, rows, proj, opts
     )
-    for (_, count), c in zip(tuples, each, strict=True):
-        for k in ("train", "forward", "backward", "inference"):
-            tot[k] += c[k] * count
-        n += count
+    n = int(counts.sum())
+    tot = {"train": int(train @ counts), "forward": int(forward @ counts),
+           "backward": int((train - forward) @ counts), "inference": inference * n}  # fmt: skip
     size = max(1, min(plan.cfg.batch, acct.samples or 1))
+    hist = Counter(dict(zip(map(tuple, rows.tolist()), counts.tolist(), strict=True)))
     msgs = [dict(zip(names, tup, strict=True)) for tup in timing.representative_batch(hist, size)]
     bt = timing.batch_timing(layers, ct, plan.rule, msgs, proj, opts, chip.pipeline)
     per = {k: tot[k] / n for k in ("forward", "backward", "inference")}

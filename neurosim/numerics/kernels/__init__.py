@@ -11,7 +11,9 @@
   saturating write-back;
 * :mod:`.sparsity` -- non-zero counts and gathers (message tallies,
   zero-column skipping);
-* :mod:`.rounding` -- the integer rounding and saturation they share.
+* :mod:`.rounding` -- the integer rounding and saturation they share;
+* :mod:`.schedule` -- the timing model's arbitrated scheduler over arrays
+  (:mod:`hw_models.timing.arbiter` calls it).
 
 Every name the engines, the accounting and the tests use is re-exported here,
 so ``kernels.exact_matmul(...)`` and the like name the same functions. The

@@ -86,8 +86,8 @@ def _cpu() -> str:
 #: the manifest or of what a spec means bumps :data:`FORMAT` instead.
 SOURCES = (
     "kernels/error.py", "kernels/forward.py", "kernels/matmul.py", "kernels/rounding.py",
-    "kernels/sparsity.py", "kernels/update.py", "kernels/_lazy.py", "kernels/_target.py",
-    "fixedpoint.py",
+    "kernels/schedule.py", "kernels/sparsity.py", "kernels/update.py", "kernels/_lazy.py",
+    "kernels/_target.py", "fixedpoint.py",
 )  # fmt: skip
 
 
