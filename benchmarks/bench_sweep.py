@@ -1,18 +1,18 @@
 """Sweep scaling: the same sweep on 1 and on 2 worker processes.
 
-Runs ``neurosim sweep`` on a small grid (mnist5k, 784-100x4-10, fixed mode,
-the ``ref45`` chip, BP/RBP/SRBP x 8/16-bit weights x 2/4-bit errors: 12
-points of 2 epochs by default; ``--seeds N`` repeats the grid over N seeds)
-into fresh stores, once with ``--workers 1``
+Runs ``neurosim sweep`` on a grid (mnist5k, 784-100x4-10, fixed mode,
+the ``ref45`` chip, BP/RBP/SRBP x 8/16-bit weights x 2/4-bit errors, over
+``--seeds`` seeds: by default 3 seeds of 10-epoch points, 36 points of
+0.3-0.5 s, about 15 s on one worker) into fresh stores, once with ``--workers 1``
 and once with ``--workers 2``, alternating the order over ``--pairs`` pairs,
 and prints the wall times and the speed-up (one worker's wall over two
 workers'; 2.0 is perfect scaling on this 2-core machine). Every worker
 process pins its thread pools to one thread, as ``neurosim sweep`` does.
 
-    python benchmarks/bench_sweep.py
-    python benchmarks/bench_sweep.py --epochs 1 --pairs 3 --json sweep.json
-    python benchmarks/bench_sweep.py --epochs 10 --seeds 3 --pairs 2   # 36 points
-    python benchmarks/bench_sweep.py --data fashion-mnist --epochs 2 --ceiling
+    python benchmarks/bench_sweep.py --pairs 3 --ceiling
+    python benchmarks/bench_sweep.py --seeds 1 --pairs 5 --ceiling   # 12 points, ~5 s
+    python benchmarks/bench_sweep.py --epochs 2 --seeds 1 --json sweep.json
+    python benchmarks/bench_sweep.py --data fashion-mnist --epochs 2 --seeds 1 --ceiling
 
 ``--ceiling`` also measures what this machine allows for the same points
 without the sweep: one process trains them all in a loop (after a warm-up
@@ -23,11 +23,14 @@ one after the pair; 2.0 when two processes do not slow each other). The sweep's 
 that ceiling is what the sweep machinery (start-up, the last point alone,
 scheduling) keeps of it.
 
-A sweep pays a fixed start (the parent, a worker's interpreter and imports:
-about 0.5 s with the kernels compiled ahead of time, which this benchmark
-builds first unless ``NEUROSIM_AOT=0``; numba's start adds ~0.7 s a worker)
-that a second worker does not shorten, and ends with one worker idle for up
-to one point: short sweeps scale less.
+A sweep pays a fixed start (the parent, a worker's interpreter and imports,
+its first point's data and kernels: about 0.4 s with the kernels compiled
+ahead of time, which this benchmark builds first unless ``NEUROSIM_AOT=0``;
+numba's start adds ~0.7 s a worker) that a second worker does not shorten,
+and ends with one worker idle for up to one point: short sweeps scale less
+(Amdahl: with 0.4 s of start and half a 0.4-s point of tail, 1.9x needs
+about 15 s of points on one worker even when two processes do not slow
+each other).
 """
 
 from __future__ import annotations
@@ -125,9 +128,9 @@ def ceiling(spec: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--pairs", type=int, default=2)
-    ap.add_argument("--seeds", type=int, default=1, help="repeat the grid over this many seeds")
+    ap.add_argument("--seeds", type=int, default=3, help="repeat the grid over this many seeds")
     ap.add_argument("--data", default="mnist5k", help="the points' data set")
     ap.add_argument(
         "--ceiling",
