@@ -194,3 +194,20 @@ def test_scheduling_alone_imports_no_numba():
         "assert 'numba' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cycles_beyond_the_kernels_int64_take_the_event_loop():
+    # durations summing past 2**62 would overflow the kernel's counters: the
+    # event loop schedules them (Python integers), the same rule
+    from hw_models.timing import schedule_arbitrated
+    from hw_models.timing.arbiter import fast_kernel
+
+    kernel()  # numba loaded: the kernel would take these
+    assert fast_kernel() is not None
+    big = 1 << 61
+    ops = [Op("a", "u", big), Op("b", "u", big, (0,)), Op("c", "v", 3)]
+    assert schedule_arbitrated(ops) == [(0, big), (big, 2 * big), (0, 3)]
+    starts, finishes = Arbitrated(ops).run_many(np.array([[big, big - 1, 3], [1, 2, 3]]))
+    assert finishes.tolist() == [[big, 2 * big - 1, 3], [1, 3, 3]]
+    assert starts.tolist() == [[0, big, 0], [0, 1, 0]]
+    assert Arbitrated(ops).run_many(np.zeros((0, 3), dtype=np.int64))[0].shape == (0, 3)

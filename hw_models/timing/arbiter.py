@@ -237,7 +237,7 @@ class Arbitrated:
                 if not isinstance(d, int) or d < 0:
                     raise ConfigError(f"durations[{i}]", d, "an integer >= 0")
         kernel = fast_kernel()
-        if kernel is None or not self.ops:
+        if kernel is None or not self.ops or sum(durations) >= _KERNEL_CYCLES:
             return _schedule(self, durations)
         starts, finishes = self._run_kernel(kernel, np.asarray([durations], dtype=np.int64))
         return list(zip(starts[0].tolist(), finishes[0].tolist(), strict=True))
@@ -260,11 +260,12 @@ class Arbitrated:
             raise ConfigError("durations", table.shape, f"a (K, {len(self.ops)}) array")
         if table.dtype.kind not in "iu" or (table.size and table.min() < 0):
             raise ConfigError("durations", table.dtype, "integers >= 0")
-        table = np.ascontiguousarray(table, dtype=np.int64)
         kernel = fast_kernel()
-        if kernel is not None and self.ops:
-            return self._run_kernel(kernel, table)
-        out = np.zeros((2, *table.shape), dtype=np.int64)
+        # no finish exceeds its row's total: below 2**62 the kernel's int64 is exact
+        total = table.sum(axis=1, dtype=float).max(initial=0.0)
+        if kernel is not None and self.ops and total < _KERNEL_CYCLES:
+            return self._run_kernel(kernel, np.ascontiguousarray(table, dtype=np.int64))
+        out = np.zeros((2, *table.shape), dtype=np.int64)  # (OverflowError beyond int64)
         for k, row in enumerate(table.tolist()):
             times = _schedule(self, row)
             if times:
@@ -287,6 +288,9 @@ class Arbitrated:
 
 
 _POLICY_CODE = {"oldest": 0, "round_robin": 1, "fixed_priority": 2}
+#: Durations summing to this many cycles or more go to the Python event loop
+#: (the kernel counts cycles in int64; no finish exceeds the sum).
+_KERNEL_CYCLES = 1 << 62
 
 
 def _graph_arrays(g: Arbitrated) -> tuple[np.ndarray, ...]:
