@@ -66,12 +66,7 @@ def arbitrate_kernel(
     stack = np.empty(n, np.int64)
     free_at = np.zeros(n_res, np.int64)
     ptr = np.empty(n_res, np.int64)
-    n_links = 0
-    links = np.empty(n_res, np.int64)
-    for r in range(n_res):
-        if policy[r] != OLDEST:
-            links[n_links] = r
-            n_links += 1
+    links = np.flatnonzero(policy != OLDEST)
     for case in range(n_cases):
         dur = durs[case]
         st = starts[case]
@@ -92,54 +87,21 @@ def arbitrate_kernel(
                 n_ready = _release(root, t, dur, waiting, dep_ptr, dep_idx, ready, n_ready,
                                    stack, st, fi)  # fmt: skip
         while True:
-            # links: each free one starts its policy's pick (its ops need nothing else)
-            for q in range(n_links):
-                r = links[q]
-                if free_at[r] > t:
-                    continue
-                best = -1
-                best_key = 0
-                ns = nsend[r]
-                for p in range(n_ready):
-                    i = ready[p]
-                    if started[i] or res_idx[res_ptr[i]] != r:
-                        continue
-                    if policy[r] == ROUND_ROBIN:
-                        key = ((rank[i] - ptr[r] - 1) % ns) * n + i
-                    else:
-                        key = rank[i] * n + i
-                    if best < 0 or key < best_key:
-                        best = i
-                        best_key = key
-                if best >= 0:
-                    if policy[r] == ROUND_ROBIN:
-                        ptr[r] = rank[best]
-                    started[best] = True
-                    st[best] = t
-                    fi[best] = t + dur[best]
-                    free_at[r] = fi[best]
-                    running[n_run] = best
-                    n_run += 1
+            for r in links:  # each free link starts its policy's pick
+                if free_at[r] <= t:
+                    i = _link_pick(r, ready, n_ready, started, res_ptr, res_idx, policy, rank,
+                                   nsend, ptr)  # fmt: skip
+                    if i >= 0:
+                        if policy[r] == ROUND_ROBIN:
+                            ptr[r] = rank[i]
+                        n_run = _start(i, t, dur, res_ptr, res_idx, started, st, fi, free_at,
+                                       running, n_run)  # fmt: skip
             # oldest: by age across resources, each taking all its resources at once
             for p in range(n_ready):
                 i = ready[p]
-                if started[i]:
-                    continue
-                ok = True
-                for m in range(res_ptr[i], res_ptr[i + 1]):
-                    r = res_idx[m]
-                    if policy[r] != OLDEST or free_at[r] > t:
-                        ok = False
-                        break
-                if not ok:
-                    continue
-                started[i] = True
-                st[i] = t
-                fi[i] = t + dur[i]
-                for m in range(res_ptr[i], res_ptr[i + 1]):
-                    free_at[res_idx[m]] = fi[i]
-                running[n_run] = i
-                n_run += 1
+                if not started[i] and _all_free(i, t, res_ptr, res_idx, policy, free_at):
+                    n_run = _start(i, t, dur, res_ptr, res_idx, started, st, fi, free_at,
+                                   running, n_run)  # fmt: skip
             kept = 0
             for p in range(n_ready):
                 if not started[ready[p]]:
@@ -150,10 +112,9 @@ def arbitrate_kernel(
                 break
             t = fi[running[0]]
             for p in range(1, n_run):
-                if fi[running[p]] < t:
-                    t = fi[running[p]]
+                t = min(t, fi[running[p]])
             kept = 0
-            for p in range(n_run):
+            for p in range(n_run):  # those finishing at t release their dependents
                 i = running[p]
                 if fi[i] != t:
                     running[kept] = i
@@ -166,6 +127,51 @@ def arbitrate_kernel(
                         n_ready = _release(k, t, dur, waiting, dep_ptr, dep_idx, ready, n_ready,
                                            stack, st, fi)  # fmt: skip
             n_run = kept
+
+
+@jit(cache=True)
+def _link_pick(r, ready, n_ready, started, res_ptr, res_idx, policy, rank, nsend, ptr):
+    """The ready op link ``r``'s policy picks (-1: none): round robin, the
+    sender next after the last granted one; fixed priority, the smallest
+    sender; the oldest op of that sender."""
+    best = -1
+    best_key = 0
+    n = started.size
+    for p in range(n_ready):
+        i = ready[p]
+        if started[i] or res_idx[res_ptr[i]] != r:
+            continue
+        if policy[r] == ROUND_ROBIN:
+            key = ((rank[i] - ptr[r] - 1) % nsend[r]) * n + i
+        else:
+            key = rank[i] * n + i
+        if best < 0 or key < best_key:
+            best = i
+            best_key = key
+    return best
+
+
+@jit(cache=True)
+def _all_free(i, t, res_ptr, res_idx, policy, free_at):
+    """Whether every resource op ``i`` needs is an ``oldest`` one free at ``t``."""
+    for m in range(res_ptr[i], res_ptr[i + 1]):
+        r = res_idx[m]
+        if policy[r] != OLDEST or free_at[r] > t:
+            return False
+    return True
+
+
+@jit(cache=True)
+def _start(i, t, dur, res_ptr, res_idx, started, st, fi, free_at, running, n_run):
+    """Op ``i`` starts at ``t`` and occupies its resources; returns the new
+    number of running ops."""
+    started[i] = True
+    st[i] = t
+    fi[i] = t + dur[i]
+    for m in range(res_ptr[i], res_ptr[i + 1]):
+        free_at[res_idx[m]] = fi[i]
+    running[n_run] = i
+    return n_run + 1
 
 
 @jit(cache=True)
