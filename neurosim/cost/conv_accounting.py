@@ -70,10 +70,9 @@ from neurosim.channel import packets
 from neurosim.channel.formats import get_format
 from neurosim.channel.formats.base import dense_macs
 from neurosim.cost import gradients
-from neurosim.cost.accounting import Accountant
+from neurosim.cost.accounting import Accountant, _tallies
 from neurosim.nn.conv import ConvBlock
 from neurosim.nn.rules import split_freeze, trained_layers
-from neurosim.numerics import kernels
 from neurosim.numerics.fixedpoint import block_exp_bits
 
 if TYPE_CHECKING:
@@ -133,19 +132,20 @@ class ConvAccountant(Accountant):
         """Tally one minibatch of the blocks: their errors ``Rc``, the
         sources projected for them (from the dense ``R``) and the messages."""
         nb = len(self.blocks)
+        tallies = _tallies(self.cfg)  # a float run's never load numba
         for b, r in enumerate(Rc):
             if r is None:
                 continue
-            self.nnz_RK[b] += int(kernels.nonzero(r))
+            self.nnz_RK[b] += int(tallies.nonzero(r))
             if self.rule.source == "top":
                 src = R[-1]
             elif b == nb - 1:
                 src = R[0]
             else:
                 src = Rc[b + 1]
-            self.nnz_conv_src[b] += int(kernels.nonzero(src))
+            self.nnz_conv_src[b] += int(tallies.nonzero(src))
         for name, m in messages.items():
-            nnz = kernels.nonzero_rows(np.ascontiguousarray(m))
+            nnz = tallies.nonzero_rows(np.ascontiguousarray(m))
             self.conv_msg_nnz[name] += int(nnz.sum())
             bits = packets.message_bits(self.conv_layouts[name], nnz)
             self.conv_msg_bits[name] += int(np.sum(bits))

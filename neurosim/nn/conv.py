@@ -124,6 +124,7 @@ from neurosim.nn.network import Formats, act_float, deriv_float
 from neurosim.nn.rules import split_freeze, trained_layers
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import FixedFormat
+from neurosim.numerics.kernels._lazy import Fastest
 from neurosim.plan import Plan
 
 PREDICT_CHUNK = 100
@@ -206,14 +207,22 @@ def im2col(x: np.ndarray, k: int) -> np.ndarray:
         (0 outside the map).
     """
     B, H, W, C = x.shape
+    out = np.empty((B * H * W, k * k * C), dtype=x.dtype)
+    _IM2COL(x, k, out)
+    return out
+
+
+def im2col_numpy(x: np.ndarray, k: int, out: np.ndarray) -> None:
+    """:func:`im2col` into ``out`` by NumPy: a padded copy, then one strided
+    copy per kernel offset (the reference of ``maps.im2col_kernel``)."""
+    B, H, W, C = x.shape
     p = k // 2
     xp = np.zeros((B, H + 2 * p, W + 2 * p, C), dtype=x.dtype)
     xp[:, p : p + H, p : p + W, :] = x
-    cols = np.empty((B, H, W, k, k, C), dtype=x.dtype)
+    cols = out.reshape(B, H, W, k, k, C)
     for di in range(k):
         for dj in range(k):
             cols[:, :, :, di, dj, :] = xp[:, di : di + H, dj : dj + W, :]
-    return cols.reshape(B * H * W, k * k * C)
 
 
 def flip_kernel(w: np.ndarray, k: int) -> np.ndarray:
@@ -238,8 +247,18 @@ def maxpool(o: np.ndarray, p: int, s: int) -> tuple[np.ndarray, np.ndarray]:
     """
     B, H, W, C = o.shape
     ho, wo = (H - p) // s + 1, (W - p) // s + 1
-    best = np.ascontiguousarray(o[:, 0 : s * (ho - 1) + 1 : s, 0 : s * (wo - 1) + 1 : s, :])
-    idx = np.zeros(best.shape, dtype=np.int8)
+    best = np.empty((B, ho, wo, C), dtype=o.dtype)
+    idx = np.empty((B, ho, wo, C), dtype=np.int8)
+    _MAXPOOL(o, p, s, best, idx)
+    return best, idx
+
+
+def maxpool_numpy(o: np.ndarray, p: int, s: int, best: np.ndarray, idx: np.ndarray) -> None:
+    """:func:`maxpool` into ``best`` and ``idx`` by NumPy, one strided pass
+    per window position (the reference of ``maps.maxpool_kernel``)."""
+    ho, wo = best.shape[1], best.shape[2]
+    best[:] = o[:, 0 : s * (ho - 1) + 1 : s, 0 : s * (wo - 1) + 1 : s, :]
+    idx[:] = 0
     for di in range(p):
         for dj in range(p):
             if di == dj == 0:
@@ -248,7 +267,6 @@ def maxpool(o: np.ndarray, p: int, s: int) -> tuple[np.ndarray, np.ndarray]:
             m = np.greater(v, best)
             np.copyto(best, v, where=m)
             np.copyto(idx, np.int8(di * p + dj), where=m)
-    return best, idx
 
 
 def unpool(d: np.ndarray, idx: np.ndarray, p: int, s: int, H: int, W: int, dtype) -> np.ndarray:
@@ -256,12 +274,27 @@ def unpool(d: np.ndarray, idx: np.ndarray, p: int, s: int, H: int, W: int, dtype
     argmax in a ``(B, H, W, C)`` map of ``dtype`` (sums where windows overlap;
     exact for integer codes in float64)."""
     B, ho, wo, C = d.shape
-    out = np.zeros((B, H, W, C), dtype=dtype)
+    out = np.empty((B, H, W, C), dtype=dtype)
+    _UNPOOL(d, idx, p, s, out)
+    return out
+
+
+def unpool_numpy(d: np.ndarray, idx: np.ndarray, p: int, s: int, out: np.ndarray) -> None:
+    """:func:`unpool` into ``out`` by NumPy, one strided pass per window
+    position (the reference of ``maps.unpool_kernel``)."""
+    ho, wo = d.shape[1], d.shape[2]
+    out[:] = 0
     for di in range(p):
         for dj in range(p):
             sl = out[:, di : di + s * (ho - 1) + 1 : s, dj : dj + s * (wo - 1) + 1 : s, :]
             sl += np.where(idx == di * p + dj, d, 0)
-    return out
+
+
+# the kernels where they cost no numba start (compiled ahead of time, or
+# numba already loaded), the NumPy references otherwise: the same arrays
+_IM2COL = Fastest("maps.im2col_kernel", im2col_numpy)
+_MAXPOOL = Fastest("maps.maxpool_kernel", maxpool_numpy)
+_UNPOOL = Fastest("maps.unpool_kernel", unpool_numpy)
 
 
 # --------------------------------------------------------------------------- #

@@ -11,6 +11,8 @@
   saturating write-back;
 * :mod:`.sparsity` -- non-zero counts and gathers (message tallies,
   zero-column skipping);
+* :mod:`.maps` -- the conv blocks' feature maps: patches (im2col), max-pool,
+  the routing of errors through it;
 * :mod:`.rounding` -- the integer rounding and saturation they share;
 * :mod:`.schedule` -- the timing model's arbitrated scheduler over arrays
   (:mod:`hw_models.timing.arbiter` calls it).

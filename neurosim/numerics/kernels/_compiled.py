@@ -85,9 +85,9 @@ def _cpu() -> str:
 #: fixedpoint (GOLDEN). This module's guards are not compiled: a change of
 #: the manifest or of what a spec means bumps :data:`FORMAT` instead.
 SOURCES = (
-    "kernels/error.py", "kernels/forward.py", "kernels/matmul.py", "kernels/rounding.py",
-    "kernels/schedule.py", "kernels/sparsity.py", "kernels/update.py", "kernels/_lazy.py",
-    "kernels/_target.py", "fixedpoint.py",
+    "kernels/error.py", "kernels/forward.py", "kernels/maps.py", "kernels/matmul.py",
+    "kernels/rounding.py", "kernels/schedule.py", "kernels/sparsity.py", "kernels/update.py",
+    "kernels/_lazy.py", "kernels/_target.py", "fixedpoint.py",
 )  # fmt: skip
 
 

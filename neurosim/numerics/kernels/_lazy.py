@@ -135,3 +135,51 @@ def materialize() -> None:
                 k = kernel_of(value)
                 if k is not None:
                     d[attr] = k.dispatcher
+
+
+class Fastest:
+    """Calls of kernel ``key`` (``module.name``) where they cost no numba start.
+
+    The kernel compiled ahead of time where ``neurosim kernels build`` built
+    it; numba's dispatcher once this process has loaded numba (a fixed run);
+    otherwise, and for the calls no compiled signature takes while numba is
+    not loaded, ``fallback``: a function of the same arguments and effects
+    (a NumPy twin). Never imports numba, so a float run's start stays light.
+
+    Parameters
+    ----------
+    key : str
+        The kernel's ``module.name`` (e.g. ``maps.im2col_kernel``).
+    fallback : callable
+        The twin, called with the kernel's arguments.
+    """
+
+    def __init__(self, key: str, fallback: Callable) -> None:
+        self.key = key
+        self.fallback = fallback
+        self._guards: dict[Any, Callable | None] = {}
+
+    def kernel(self) -> Kernel:
+        """The :class:`Kernel` (its module imported)."""
+        import importlib
+
+        importlib.import_module(_PKG + self.key.rsplit(".", 1)[0])
+        return next(k for k in REGISTRY if k.key == self.key)
+
+    def _miss(self, *args: Any) -> Any:
+        if _state["numba"] is not None:
+            return self.kernel().jit()(*args)
+        return self.fallback(*args)
+
+    def __call__(self, *args: Any) -> Any:
+        from neurosim.numerics.kernels import _compiled
+
+        path = _compiled.loaded_path()
+        if path not in self._guards:
+            k = self.kernel()
+            table = _compiled._load() or {}
+            self._guards[path] = (
+                _compiled.make_guard(k, table[k.key], miss=self._miss) if k.key in table else None
+            )
+        call = self._guards[path]
+        return (call or self._miss)(*args)

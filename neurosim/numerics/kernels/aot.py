@@ -67,7 +67,7 @@ from neurosim.numerics.kernels._lazy import REGISTRY, Kernel, materialize
 #: The signatures ``neurosim kernels build`` compiles by default.
 SIGNATURES = Path(__file__).with_name("signatures.txt")
 #: The kernel modules, relative to the package.
-MODULES = ("error", "forward", "matmul", "rounding", "schedule", "sparsity", "update")
+MODULES = ("error", "forward", "maps", "matmul", "rounding", "schedule", "sparsity", "update")
 
 _PKG = "neurosim.numerics.kernels"
 
