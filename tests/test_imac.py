@@ -308,3 +308,38 @@ def test_a_failed_build_raises_and_keeps_the_old_library(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="failed"):
         imac.build(target)
     assert target.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("rule", ["srbp", "bp", "rbp"])
+def test_a_conv_run_is_the_same_with_integer_products(lib, rule, monkeypatch):
+    # the blocks' patches and kernels (8-bit) multiply in integers, images
+    # unsigned (offset 0) and pooled codes signed (offset 128); the kernels'
+    # gradients too (log-coded errors over the quantum, as int8 offset bytes)
+    cfg = TrainConfig(data="digits", mode="fixed", rule=rule, weight_bits=8, act_bits=8,
+                      error_bits=4, conv="c4k3p3s2,c5k3p2s1", hidden=[12], batch=6, epochs=1,
+                      limit=120, chip="ref45").validate()  # fmt: skip
+    calls = []
+    real = imac.product_into
+
+    def counted(*args):
+        calls.append((args[1].shape[1], args[3], args[6] if len(args) > 6 else 1.0))
+        return real(*args)
+
+    with monkeypatch.context() as m:
+        m.setattr(imac, "load", lambda path=None: lib)
+        m.setattr(imac, "product_into", counted)
+        with_int = train(cfg)[0].to_record()
+    # digits are 1 x 8 x 8: block 1's patches 3*3*1 wide over 6 * 8 * 8
+    # positions, block 2's 3*3*4 over 6 * 3 * 3 (after the 3x3/2 pool)
+    forward = {(k, off) for k, off, sc in calls if sc == 1}
+    assert {(9, 0), (36, 128)} <= forward
+    # block 2's gradient over its 6 * 3 * 3 positions; block 1's patches are
+    # unsigned 8-bit image codes, beyond the int8 operand: float32 BLAS there
+    grads = {k for k, _, sc in calls if sc != 1}
+    assert 6 * 3 * 3 in grads and 6 * 8 * 8 not in grads
+    with monkeypatch.context() as m:
+        m.setattr(imac, "load", lambda path=None: None)
+        with_blas = train(cfg)[0].to_record()
+    assert json.dumps(strip_wall_times(with_int), sort_keys=True) == json.dumps(
+        strip_wall_times(with_blas), sort_keys=True
+    )

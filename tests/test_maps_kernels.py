@@ -105,3 +105,20 @@ def test_a_float_conv_run_loads_no_numba():
     )
     env = {**__import__("os").environ, "NEUROSIM_AOT": "0"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_patch_abs_sum_is_the_patches_largest_row_sum():
+    # the forward unit's bound from the map equals the one from the patches
+    from neurosim.numerics.kernels.matmul import _max_row_abs_sum
+
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        shape = tuple(int(v) for v in rng.integers(1, [4, 9, 9, 5]))
+        k = int(rng.choice([1, 3, 5, 7]))
+        x = rng.integers(-255, 256, size=shape).astype(np.float32)
+        x[rng.random(shape) < 0.3] = 0
+        assert conv.patch_abs_sum(x, k) == _max_row_abs_sum.py_func(conv.im2col(x, k))
+    x = np.zeros((1, 3, 3, 1), dtype=np.float32)
+    x[0, 0, 0, 0], x[0, 2, 2, 0] = -5, 7  # one 3x3 window around the centre holds both
+    assert conv.patch_abs_sum(x, 3) == 12.0
+    assert conv.patch_abs_sum(np.zeros((0, 3, 3, 2), np.float32), 3) == 0.0

@@ -124,6 +124,7 @@ from neurosim.nn.network import Formats, act_float, deriv_float
 from neurosim.nn.rules import split_freeze, trained_layers
 from neurosim.numerics import kernels, streams
 from neurosim.numerics.fixedpoint import FixedFormat
+from neurosim.numerics.kernels import imac
 from neurosim.numerics.kernels._lazy import Fastest
 from neurosim.plan import Plan
 
@@ -210,6 +211,23 @@ def im2col(x: np.ndarray, k: int) -> np.ndarray:
     out = np.empty((B * H * W, k * k * C), dtype=x.dtype)
     _IM2COL(x, k, out)
     return out
+
+
+def patch_abs_sum(x: np.ndarray, k: int) -> float:
+    """``max_i sum_k |im2col(x, k)[i, k]|`` without the patches: each
+    position's ``sum_c |x|`` (float64), summed over its ``k x k`` window by
+    an integral image. Exact for integer codes (sums far below 2**53), so
+    equal to the patches' row sums."""
+    B, H, W, _ = x.shape
+    if x.size == 0:
+        return 0.0
+    p = k // 2
+    s = np.zeros((B, H + 2 * p + 1, W + 2 * p + 1), dtype=np.float64)
+    np.abs(x).sum(axis=3, dtype=np.float64, out=s[:, 1 + p : 1 + p + H, 1 + p : 1 + p + W])
+    s.cumsum(axis=1, out=s)
+    s.cumsum(axis=2, out=s)
+    box = s[:, k:, k:] - s[:, :-k, k:] - s[:, k:, :-k] + s[:, :-k, :-k]
+    return float(box.max())
 
 
 def im2col_numpy(x: np.ndarray, k: int, out: np.ndarray) -> None:
@@ -496,6 +514,16 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
             self.KC.append(q.astype(np.float32))
         # the update unit owns the blocks' kernels and biases (keys, velocities)
         self.upd.add_blocks(self.K, self.bK)
+        # 8-bit patches and kernels multiply in integers where the compiled
+        # VNNI kernels exist, as the dense layers do: the same exact sums
+        self._imac = imac.load()
+        self._kpacked: list = [None] * len(self.blocks)
+        if self._imac is not None:
+            for b, w in enumerate(self.K):
+                src = self.src_fmt(b)
+                off = imac.applies(src.qmin, src.qmax, fm.weight.qmin, fm.weight.qmax, w.shape[1])
+                if off is not None:
+                    self._kpacked[b] = (off, imac.PackedWeights(w.shape[1], w.shape[0]))
         # error rounding of block b: layer index L + b of the error unit, stream
         # "error_rounding" on tile CONV_TILE + b, away from the dense layers' tiles
         self.err.e_keys = self.err.e_keys + [
@@ -564,14 +592,25 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         for b, (blk, w) in enumerate(zip(self.blocks, self.K, strict=True)):
             src = self.src_fmt(b)
             acc_fmt = FixedFormat(cfg.acc_bits, fm.weight.frac + src.frac)
+            # the patches' row sums from the map (exact, 1/(k*k*C) of the reads)
+            static = blk.kernel**2 * X.shape[3] * src.max_abs * fm.weight.max_abs
+            rowsum = None if static < kernels.F32_EXACT else patch_abs_sum(X, blk.kernel)
             cols = im2col(X, blk.kernel)
-            bound = kernels.partial_sum_bound(cols, src.max_abs, fm.weight.max_abs)
+            bound = kernels.partial_sum_bound(cols, src.max_abs, fm.weight.max_abs, rowsum)
             init = None
             if self.bK is not None:
                 # the accumulator starts at the filter's bias: b_code << src.frac
                 init = self.bK[b].astype(np.float64) * float(1 << src.frac)
                 bound += float(np.abs(init).max())
-            if bound <= acc_fmt.qmax:
+            packed = self._kpacked[b]
+            if packed is not None and bound <= acc_fmt.qmax and bound < kernels.F32_EXACT:
+                off, pw = packed  # exact in int32 and below 2**24 (float32's sums)
+                pw.pack(self._imac, w.T)  # the codes as they are now
+                out = np.empty((cols.shape[0], w.shape[0]), dtype=np.float32)
+                acc, nsat = imac.product_into(self._imac, cols, pw, off, out), 0
+                if init is not None:  # exact: the bound covers the sum
+                    acc = acc + init.astype(acc.dtype)
+            elif bound <= acc_fmt.qmax:
                 acc, nsat = kernels.product(cols, w.T, bound), 0
                 if init is not None:  # exact: the bound covers the sum
                     acc = acc + init.astype(acc.dtype)

@@ -375,7 +375,8 @@ class UpdateUnit:
         """Update block ``b``'s kernel ``K^{b+1}`` from its errors ``r``
         ``(B*H*W, F)`` and im2col patches ``cols``, then its filter biases."""
         fm, cfg = self.fm, self.cfg
-        g = self.mac.product(r.T, cols, self.r_max, src.max_abs, f"gK{b}")[0]
+        # 8-bit patches and log-coded errors multiply in integers where that applies
+        g = self.mac.product(r.T, cols, self.r_max, src.max_abs, f"gK{b}", act=src, err="a")[0]
         shift = fm.error.frac + src.frac + cfg.lr_frac - fm.weight.frac
         self.apply(f"K^{b + 1}", f"K{b}", k, g, mult, shift, fm.weight, self.k_keys[b], step,
                    mode)  # fmt: skip
