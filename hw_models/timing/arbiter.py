@@ -344,20 +344,6 @@ def fast_kernel() -> Callable | None:
     if _lazy._state["numba"] is not None:
         return k.jit()
     return None
-    from neurosim.numerics.kernels import _compiled, _lazy
-
-    path = _compiled.loaded_path()
-    if path not in _FAST:
-        from neurosim.numerics.kernels import schedule
-
-        k = _lazy.kernel_of(schedule.arbitrate_kernel) or schedule.arbitrate_kernel
-        _FAST[path] = (k, _compiled.guard(k) if isinstance(k, _lazy.Kernel) else None)
-    k, compiled = _FAST[path]
-    if compiled is not None:
-        return compiled
-    if _lazy._state["numba"] is not None:
-        return k.jit() if isinstance(k, _lazy.Kernel) else k
-    return None
 
 
 def _dependents(ops: Sequence[Op]) -> list[list[int]]:
