@@ -3,6 +3,7 @@ pipelined and serial batch graphs, gradient strategies, zero skipping, shared ti
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from hw_models.timing import (
     link_policies,
     representative_batch,
     sample_timing,
+    sample_timing_table,
     sample_timings,
     schedule,
     schedule_arbitrated,
@@ -142,6 +144,41 @@ def test_fast_equals_golden_on_batches_of_real_networks(case):
     layers, chip, rule, msgs, proj, opts, pipeline = case
     ops = build_batch_graph(layers, chip, rule, msgs, proj, opts, pipeline)
     both(ops, link_policies(opts.arbitration))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch_cases())
+def test_the_scheduler_kernel_on_batches_of_real_networks(case):
+    # the kernel (compiled, or numba's once loaded) = the Python event loop
+    from hw_models.timing.arbiter import Arbitrated, _schedule, fast_kernel
+    from neurosim.numerics.kernels import _lazy
+
+    _lazy.materialize()
+    assert fast_kernel() is not None
+    layers, chip, rule, msgs, proj, opts, pipeline = case
+    ops = build_batch_graph(layers, chip, rule, msgs, proj, opts, pipeline)
+    graph = Arbitrated(ops, link_policies(opts.arbitration))
+    row = [op.duration for op in ops]
+    starts, finishes = graph.run_many(np.asarray([row]).reshape(1, len(ops)))
+    assert list(zip(starts[0].tolist(), finishes[0].tolist(), strict=True)) == _schedule(graph, row)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch_cases())
+def test_sample_timing_table_equals_each_sample_alone(case):
+    layers, chip, rule, msgs, proj, opts, _ = case
+    names = sorted(msgs[0])
+    bits = np.asarray([[m[k] for k in names] for m in msgs], dtype=np.int64)
+    train, forward, inference = sample_timing_table(layers, chip, rule, names, bits, proj, opts)
+    want = [sample_timing(layers, chip, rule, m, proj, opts) for m in msgs]
+    assert train.tolist() == [w["train"] for w in want]
+    assert forward.tolist() == [w["forward"] for w in want]
+    assert all(w["inference"] == inference for w in want)
+    assert sample_timings(layers, chip, rule, msgs, proj, opts) == want
+    # a message the columns lack is dense, as in sample_timing
+    part = sample_timing_table(layers, chip, rule, names[:1], bits[:, :1], proj, opts)
+    alone = [sample_timing(layers, chip, rule, {names[0]: m[names[0]]}, proj, opts) for m in msgs]
+    assert part[0].tolist() == [w["train"] for w in alone]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -280,8 +317,6 @@ def test_utilisation_and_bottleneck():
 def test_chained_spans_equal_one_pass_per_case():
     """Many duration vectors at once: each case's makespan and first-ops
     finish equal chained_finishes on that case alone (a graph built here)."""
-    import numpy as np
-
     from hw_models.timing.arbiter import chained_finishes, chained_spans
 
     rng = np.random.default_rng(7)

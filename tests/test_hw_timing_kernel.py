@@ -1,8 +1,9 @@
 """The arbitrated scheduler's kernel (neurosim.numerics.kernels.schedule)
 against the Python event loop and the GOLDEN arbiter: random graphs with
 multi-resource ops and links of every policy, many duration vectors on one
-prepared graph, the real networks' sample and batch graphs, and the
-array form of the per-tuple sample timings a run's report uses."""
+prepared graph, by hand; the array form of the per-tuple sample timings a
+run's report uses refuses bad tables (the real networks' batch graphs and
+sample timings: tests/test_hw_timing_batch.py)."""
 
 from __future__ import annotations
 
@@ -17,27 +18,15 @@ from hypothesis import strategies as st
 from hw_models.timing import (
     ChipTiming,
     GoldenArbiter,
-    GraphOptions,
     Op,
-    ProjectionWork,
     RuleTiming,
-    build_batch_graph,
-    link_policies,
-    sample_timing,
     sample_timing_table,
-    sample_timings,
     tiles_for_network,
 )
 from hw_models.timing.arbiter import Arbitrated, _schedule
 from neurosim.errors import ConfigError
 from neurosim.numerics.kernels import _lazy
 
-SRBP = RuleTiming(True, "top", "C")
-RBP = RuleTiming(True, "next", "C")
-BP = RuleTiming(True, "next", "W")
-SBP = RuleTiming(True, "next_raw", "W")
-DRTP = RuleTiming(True, "target", "C")
-RULES = [SRBP, RBP, BP, SBP, DRTP]
 LINK_POLICY = ["oldest", "round_robin", "fixed_priority"]
 
 
@@ -115,56 +104,8 @@ def test_round_robin_and_fixed_priority_by_hand():
         (0, 3), (0, 5), (5, 6), (3, 3), (3, 5)]  # fmt: skip
 
 
-@st.composite
-def batch_cases(draw):
-    sizes = draw(st.lists(st.integers(1, 9), min_size=2, max_size=4))
-    layers = tiles_for_network(sizes, draw(st.integers(1, 6)), draw(st.integers(1, 6)))
-    L = len(layers)
-    chip = ChipTiming(*(draw(st.integers(1, 9)) for _ in range(9)))
-    rule = draw(st.sampled_from(RULES))
-    trained = [L] + [h for h in range(1, L) if draw(st.booleans())]
-    opts = GraphOptions(
-        trained=tuple(trained), accumulate=draw(st.sampled_from(["sram", "register", "online"])),
-        n_tiles=draw(st.none() | st.integers(1, 5)),
-        arbitration={k: draw(st.sampled_from(LINK_POLICY[1:]))
-                     for k in ("forward", "skip", "chain")},
-    )  # fmt: skip
-    keys = ["skip"] + [f"chain{h}" for h in range(1, L)]
-    msgs = [{k: draw(st.integers(0, 40)) for k in keys} for _ in range(draw(st.integers(1, 4)))]
-    proj = {h: ProjectionWork(draw(st.integers(0, 5)), draw(st.integers(0, 3)))
-            for h in range(1, L) if rule.matrix == "C" and draw(st.booleans())}  # fmt: skip
-    return layers, chip, rule, msgs, proj, opts, draw(st.booleans())
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batch_cases())
-def test_kernel_on_batches_of_real_networks(case):
-    layers, chip, rule, msgs, proj, opts, pipeline = case
-    ops = build_batch_graph(layers, chip, rule, msgs, proj, opts, pipeline)
-    graph = Arbitrated(ops, link_policies(opts.arbitration))
-    row = [op.duration for op in ops]
-    assert kernel_times(graph, [row])[0] == _schedule(graph, row)
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batch_cases())
-def test_sample_timing_table_equals_each_sample_alone(case):
-    layers, chip, rule, msgs, proj, opts, _ = case
-    names = sorted(msgs[0])
-    bits = np.asarray([[m[k] for k in names] for m in msgs], dtype=np.int64)
-    train, forward, inference = sample_timing_table(layers, chip, rule, names, bits, proj, opts)
-    want = [sample_timing(layers, chip, rule, m, proj, opts) for m in msgs]
-    assert train.tolist() == [w["train"] for w in want]
-    assert forward.tolist() == [w["forward"] for w in want]
-    assert all(w["inference"] == inference for w in want)
-    assert sample_timings(layers, chip, rule, msgs, proj, opts) == want
-    # a message the columns lack is dense, as in sample_timing
-    part = sample_timing_table(layers, chip, rule, names[:1], bits[:, :1], proj, opts)
-    alone = [sample_timing(layers, chip, rule, {names[0]: m[names[0]]}, proj, opts) for m in msgs]
-    assert part[0].tolist() == [w["train"] for w in alone]
-
-
 def test_sample_timing_table_refuses_bad_tuples():
+    RBP = RuleTiming(True, "next", "C")
     layers = tiles_for_network([4, 3, 2], 16, 16)
     chip = ChipTiming(2, 1, 4, 8, 4, 2, 8, 16, 4)
     ok = np.array([[8, 3]])

@@ -134,6 +134,22 @@ def matmul_cases():
 BRANCH_RANGE = {"f32": (0, 2**24), "f64": (2**24, 2**53), "i64": (2**53, float("inf"))}
 
 
+def test_partial_sum_bound_takes_the_row_sum_given_or_a_function_of_it():
+    a = np.array([[3.0, -4.0, 0.0], [1.0, 1.0, 1.0]])
+    calls = []
+
+    def rowsum() -> float:
+        calls.append(1)
+        return 7.0
+
+    # the static bound 3 * 4 * 2**22 passes 2**24: the row sums decide (7 * 2**22)
+    assert kernels.partial_sum_bound(a, 4.0, 2.0**22) == 7 * 2.0**22
+    assert kernels.partial_sum_bound(a, 4.0, 2.0**22, rowsum) == 7 * 2.0**22 and calls == [1]
+    assert kernels.partial_sum_bound(a, 4.0, 2.0**22, 5.0) == 5 * 2.0**22
+    # below 2**24 the static bound is enough: the function is never called
+    assert kernels.partial_sum_bound(a, 4.0, 2.0, rowsum) == 24.0 and calls == [1]
+
+
 @pytest.mark.parametrize("branch, a, b, max_a, max_b", matmul_cases())
 def test_exact_matmul_plain(branch, a, b, max_a, max_b):
     lo, hi = BRANCH_RANGE[branch]

@@ -56,13 +56,13 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from hw_models.timing.model import Op, check_ops
 from hw_models.timing.options import POLICIES
 from neurosim.errors import ConfigError
+from neurosim.numerics.kernels._lazy import Fastest
 
 Policies = Mapping[str, str] | Callable[[str], str] | None
 
@@ -318,9 +318,6 @@ def _graph_arrays(g: Arbitrated) -> tuple[np.ndarray, ...]:
             i64(policy), i64(rank), i64(nsend))  # fmt: skip
 
 
-_FAST: dict[Any, Any] = {}
-
-
 def fast_kernel() -> Callable | None:
     """The scheduler kernel to use, or None for the Python event loop.
 
@@ -330,20 +327,10 @@ def fast_kernel() -> Callable | None:
     imports numba, so a float run's start stays light. All three give the
     same schedules (tests/test_hw_timing_kernel.py).
     """
-    from neurosim.numerics.kernels import _compiled, _lazy
+    return _ARBITRATE.resolve()
 
-    path = _compiled.loaded_path()
-    if path not in _FAST:
-        from neurosim.numerics.kernels import schedule  # noqa: F401 -- registers the kernel
 
-        k = next(x for x in _lazy.REGISTRY if x.key == "schedule.arbitrate_kernel")
-        _FAST[path] = (k, _compiled.guard(k))
-    k, compiled = _FAST[path]
-    if compiled is not None:
-        return compiled
-    if _lazy._state["numba"] is not None:
-        return k.jit()
-    return None
+_ARBITRATE = Fastest("schedule.arbitrate_kernel")
 
 
 def _dependents(ops: Sequence[Op]) -> list[list[int]]:

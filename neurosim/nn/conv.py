@@ -103,6 +103,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -468,11 +469,10 @@ class ConvFixedEngine(_ConvLayers, FixedEngine):
         for b, (blk, w) in enumerate(zip(self.blocks, self.K, strict=True)):
             src = self.src_fmt(b)
             acc_fmt = FixedFormat(cfg.acc_bits, fm.weight.frac + src.frac)
-            # the patches' row sums from the map (exact, 1/(k*k*C) of the reads)
-            static = blk.kernel**2 * X.shape[3] * src.max_abs * fm.weight.max_abs
-            rowsum = None if static < kernels.F32_EXACT else patch_abs_sum(X, blk.kernel)
             cols = im2col(X, blk.kernel)
-            bound = kernels.partial_sum_bound(cols, src.max_abs, fm.weight.max_abs, rowsum)
+            # the patches' row sums from the map where needed (exact, 1/(k*k*C) of the reads)
+            bound = kernels.partial_sum_bound(cols, src.max_abs, fm.weight.max_abs,
+                                              partial(patch_abs_sum, X, blk.kernel))
             init = None
             if self.bK is not None:
                 # the accumulator starts at the filter's bias: b_code << src.frac

@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from neurosim.numerics.kernels import _compiled
 from neurosim.numerics.kernels._compiled import guard
 
 _PKG = "neurosim.numerics.kernels."
@@ -144,17 +145,18 @@ class Fastest:
     it; numba's dispatcher once this process has loaded numba (a fixed run);
     otherwise, and for the calls no compiled signature takes while numba is
     not loaded, ``fallback``: a function of the same arguments and effects
-    (a NumPy twin). Never imports numba, so a float run's start stays light.
+    (a NumPy twin). Never imports numba, so a float run's start stays light
+    (without a ``fallback``, a call no compiled signature takes goes to numba).
 
     Parameters
     ----------
     key : str
         The kernel's ``module.name`` (e.g. ``maps.im2col_kernel``).
-    fallback : callable
+    fallback : callable, optional
         The twin, called with the kernel's arguments.
     """
 
-    def __init__(self, key: str, fallback: Callable) -> None:
+    def __init__(self, key: str, fallback: Callable | None = None) -> None:
         self.key = key
         self.fallback = fallback
         self._guards: dict[Any, Callable | None] = {}
@@ -167,19 +169,22 @@ class Fastest:
         return next(k for k in REGISTRY if k.key == self.key)
 
     def _miss(self, *args: Any) -> Any:
-        if _state["numba"] is not None:
+        if _state["numba"] is not None or self.fallback is None:
             return self.kernel().jit()(*args)
         return self.fallback(*args)
 
-    def __call__(self, *args: Any) -> Any:
-        from neurosim.numerics.kernels import _compiled
-
+    def resolve(self) -> Callable | None:
+        """The compiled kernel's guard where built, else numba's dispatcher
+        once this process has loaded numba, else None."""
         path = _compiled.loaded_path()
         if path not in self._guards:
-            k = self.kernel()
-            table = _compiled._load() or {}
-            self._guards[path] = (
-                _compiled.make_guard(k, table[k.key], miss=self._miss) if k.key in table else None
-            )
+            miss = self._miss
+            g = _compiled.compiled_or(self.kernel(), miss)
+            self._guards[path] = None if g is miss else g
         call = self._guards[path]
-        return (call or self._miss)(*args)
+        if call is None and _state["numba"] is not None:
+            call = self.kernel().jit()
+        return call
+
+    def __call__(self, *args: Any) -> Any:
+        return (self.resolve() or self.fallback)(*args)

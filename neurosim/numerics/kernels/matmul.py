@@ -12,6 +12,8 @@ order matters: :func:`matmul_saturating` then accumulates sequentially over
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from neurosim.numerics.fixedpoint import FixedFormat
@@ -51,7 +53,7 @@ def partial_sum_bound(
     a: np.ndarray,
     max_a: float,
     max_b: float,
-    rowsum: float | None = None,
+    rowsum: float | Callable[[], float] | None = None,
     quantum: float = 1.0,
 ) -> float:
     """Bound on every partial sum of ``a @ b`` (``a`` is ``(M, K)``), in units of ``quantum``.
@@ -59,7 +61,8 @@ def partial_sum_bound(
     ``min(K * max|a| * max|b|, max_i sum_k |a_ik| * max|b|) / quantum``; the
     row sums are exact (integers far below 2**53 in float64). ``rowsum``
     passes ``max_i sum_k |a_ik|`` when the producer of ``a`` already computed
-    it. ``quantum`` is a power of two dividing every product ``a_ik * b_kj``
+    it, or a function computing it, called only when the static bound is
+    not enough. ``quantum`` is a power of two dividing every product ``a_ik * b_kj``
     (log-coded errors are multiples of their finest level): a float format
     holds every multiple of it up to ``2**24`` (float32) or ``2**53``
     (float64) units exactly, so the bound in units decides the arithmetic.
@@ -69,6 +72,8 @@ def partial_sum_bound(
         return static
     if rowsum is None:
         rowsum = _max_row_abs_sum(a)
+    elif callable(rowsum):
+        rowsum = rowsum()
     return min(static, rowsum * max_b / quantum)
 
 
